@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+SCHEMATHESIS_VERSION := 4.32.5
+# The PostgreSQL the tests use (each test makes and drops its own database in it).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+export TEST_DATABASE_URL
+
+.PHONY: run build test unit conformance generate check-generated bench clean-test-dbs
+
+## Serve on http://127.0.0.1:8080 with an embedded SQLite database under ./data.
+run:
+	APP_ENV=$${APP_ENV:-development} $(CARGO) run --bin bookings -- serve
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+## Unit, golden-file and HTTP tests on SQLite and PostgreSQL, then schemathesis.
+test: unit conformance
+
+unit:
+	$(CARGO) test --workspace
+
+## Regenerate the committed copies in generated/ from spec/ and codegen/templates/.
+generate:
+	$(CARGO) run -q -p codegen -- write
+
+check-generated:
+	$(CARGO) run -q -p codegen -- check
+
+$(VENV)/bin/schemathesis:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q "schemathesis==$(SCHEMATHESIS_VERSION)"
+
+## Start the server and run schemathesis with all checks against /openapi.json.
+conformance: $(VENV)/bin/schemathesis
+	$(CARGO) build -q --bin bookings
+	SCHEMATHESIS=$(VENV)/bin/schemathesis scripts/conformance.sh
+
+bench:
+	$(CARGO) bench --bench availability

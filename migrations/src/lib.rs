@@ -1,0 +1,15 @@
+//! Database migrations (sea-orm-migration). Run on every server start; also a CLI
+//! (`cargo run -p migrations -- up`, or `bookings migrate`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261120_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261120_000001_initial::Migration)]
+    }
+}

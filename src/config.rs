@@ -1,0 +1,254 @@
+//! Settings from flags and environment variables (flags win). Secrets are never printed:
+//! `Debug` shows whether they are set, not what they are.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "bookings", version, about = "Spec-first bookings server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run migrations, then serve the API (the default).
+    Serve,
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Print a bearer token signed with the configured key.
+    Token(TokenArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TokenArgs {
+    /// The user's id (the `sub` claim); a new random one when left out.
+    #[arg(long)]
+    pub sub: Option<uuid::Uuid>,
+    /// Space-separated scopes.
+    #[arg(long, default_value = crate::auth::DEFAULT_SCOPES)]
+    pub scope: String,
+    /// Give the token the admin role.
+    #[arg(long)]
+    pub admin: bool,
+    /// The `email` claim.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Lifetime, e.g. `3600`, `90m`, `12h`, `30d`.
+    #[arg(long, default_value = "24h")]
+    pub ttl: String,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    Production,
+    Development,
+    Test,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JwtAlgorithm {
+    #[value(name = "HS256")]
+    Hs256,
+    #[value(name = "RS256")]
+    Rs256,
+    #[value(name = "ES256")]
+    Es256,
+}
+
+#[derive(Args, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long = "bind", env = "BIND_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+    /// Where the embedded database and the generated signing secret live.
+    #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; default: an SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Base URL the public booking links are built from; default `http://<bind>`.
+    #[arg(long, env = "PUBLIC_BASE_URL", global = true)]
+    pub public_base_url: Option<String>,
+    /// production, development or test.
+    #[arg(long, env = "APP_ENV", value_enum, default_value = "production", global = true)]
+    pub app_env: AppEnv,
+    /// Shifts the server's clock by this many seconds (development and test only).
+    #[arg(long, env = "CLOCK_OFFSET_SECONDS", allow_hyphen_values = true, global = true)]
+    pub clock_offset_seconds: Option<i64>,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub jwt: JwtSettings,
+}
+
+#[derive(Args, Clone)]
+pub struct JwtSettings {
+    /// HS256 (shared secret), RS256 or ES256 (public key or JWKS).
+    #[arg(long = "jwt-algorithm", env = "JWT_ALGORITHM", value_enum, default_value = "HS256", global = true)]
+    pub algorithm: JwtAlgorithm,
+    /// HS256 shared secret. Without one (and without a key file) a random secret is generated on
+    /// first start and kept in `<data-dir>/jwt-secret`.
+    #[arg(long = "jwt-secret", env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub secret: Option<String>,
+    /// PEM public key that verifies RS256/ES256 tokens.
+    #[arg(long = "jwt-public-key-file", env = "JWT_PUBLIC_KEY_FILE", global = true)]
+    pub public_key_file: Option<PathBuf>,
+    /// JWKS file whose keys verify RS256/ES256 tokens (chosen by `kid`).
+    #[arg(long = "jwt-jwks-file", env = "JWT_JWKS_FILE", global = true)]
+    pub jwks_file: Option<PathBuf>,
+    /// PEM private key the `token` command signs RS256/ES256 tokens with.
+    #[arg(long = "jwt-private-key-file", env = "JWT_PRIVATE_KEY_FILE", global = true)]
+    pub private_key_file: Option<PathBuf>,
+    /// Required `iss`, when set.
+    #[arg(long = "jwt-issuer", env = "JWT_ISSUER", global = true)]
+    pub issuer: Option<String>,
+    /// Required `aud`, when set.
+    #[arg(long = "jwt-audience", env = "JWT_AUDIENCE", global = true)]
+    pub audience: Option<String>,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("algorithm", &self.algorithm)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("public_key_file", &self.public_key_file)
+            .field("jwks_file", &self.jwks_file)
+            .field("private_key_file", &self.private_key_file)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("public_base_url", &self.public_base_url)
+            .field("app_env", &self.app_env)
+            .field("clock_offset_seconds", &self.clock_offset_seconds)
+            .field("log_format", &self.log_format)
+            .field("jwt", &self.jwt)
+            .finish()
+    }
+}
+
+/// A database URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:<redacted>{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "CLOCK_OFFSET_SECONDS is set but APP_ENV is {0:?}: shifting the clock is only allowed when APP_ENV is development or test"
+    )]
+    ClockOffsetInProduction(AppEnv),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.clock_offset_seconds.is_some() && self.app_env == AppEnv::Production {
+            return Err(ConfigError::ClockOffsetInProduction(self.app_env));
+        }
+        if let Some(url) = &self.public_base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!("PUBLIC_BASE_URL must start with http:// or https://, got {url}")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("bookings.db").display()),
+        }
+    }
+
+    pub fn public_base_url(&self) -> String {
+        self.public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
+/// Parses `3600`, `90s`, `90m`, `12h`, `30d` into seconds.
+pub fn parse_ttl(value: &str) -> Result<i64, String> {
+    let value = value.trim();
+    let (digits, unit) = match value.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let n: i64 = digits.parse().map_err(|_| format!("bad ttl {value:?}"))?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("bad ttl unit in {value:?} (use s, m, h or d)")),
+    };
+    n.checked_mul(factor).filter(|s| *s > 0).ok_or_else(|| format!("bad ttl {value:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_in_database_urls() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:<redacted>@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+
+    #[test]
+    fn parses_ttls() {
+        assert_eq!(parse_ttl("3600"), Ok(3600));
+        assert_eq!(parse_ttl("90m"), Ok(5400));
+        assert_eq!(parse_ttl("2d"), Ok(172800));
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("5y").is_err());
+    }
+
+    #[test]
+    fn refuses_a_shifted_clock_in_production() {
+        let cli = Cli::try_parse_from(["bookings", "--app-env", "production", "--clock-offset-seconds", "-60"]).unwrap();
+        assert!(matches!(cli.settings.validate(), Err(ConfigError::ClockOffsetInProduction(_))));
+        let cli = Cli::try_parse_from(["bookings", "--app-env", "test", "--clock-offset-seconds", "-60"]).unwrap();
+        assert!(cli.settings.validate().is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let cli = Cli::try_parse_from(["bookings", "--jwt-secret", "hunter2-very-secret"]).unwrap();
+        assert!(!format!("{:?}", cli.settings).contains("hunter2"));
+    }
+}

@@ -1,0 +1,4 @@
+//! Pure rules: no poem, no sea-orm. Values here are valid once constructed.
+
+pub mod availability;
+pub mod booking_link;

@@ -1,0 +1,90 @@
+//! `Booking` tag (seed 000): create a public booking link, read its availability, reserve.
+
+use super::calendars::{event_to_wire, working_hours_from_wire};
+use super::{utc, Handlers};
+use crate::api::{self, ApiError, BookingHandlers};
+use crate::auth::Principal;
+use crate::domain::booking_link::{working_hours_to_json, LinkSettings};
+use crate::error::AppError;
+use crate::services::booking_links::{self as links, Reservation};
+use chrono::{DateTime, FixedOffset};
+use poem_openapi::payload::Json;
+use uuid::Uuid;
+
+impl BookingHandlers for Handlers {
+    async fn create_booking_link(
+        &self,
+        principal: Principal,
+        id: Uuid,
+        body: api::CreateBookingLinkRequest,
+    ) -> Result<api::CreateBookingLinkResponse, ApiError> {
+        let h = &body.working_hours;
+        let hours = working_hours_from_wire([
+            ("mon", &h.mon),
+            ("tue", &h.tue),
+            ("wed", &h.wed),
+            ("thu", &h.thu),
+            ("fri", &h.fri),
+            ("sat", &h.sat),
+            ("sun", &h.sun),
+        ])?;
+        let settings = LinkSettings::parse(body.duration_minutes, body.buffer_minutes, &body.timezone, hours, body.active)
+            .map_err(AppError::Validation)?;
+        let link = links::create_link(&self.state, &principal, id, settings.clone()).await?;
+        Ok(api::CreateBookingLinkResponse::Ok(Json(api::CreateBookingLink200Response {
+            public_url: Some(links::public_url(&self.state, &link.token)),
+            token: link.token,
+            settings: api::CreateBookingLink200ResponseSettings {
+                duration_minutes: Some(settings.duration_minutes),
+                buffer_minutes: Some(settings.buffer_minutes),
+                timezone: Some(settings.timezone.clone()),
+                working_hours: Some(working_hours_to_json(&settings.rules.hours)),
+                active: Some(settings.active),
+            },
+        })))
+    }
+
+    async fn get_booking_availability(
+        &self,
+        token: String,
+        start: DateTime<FixedOffset>,
+        end: DateTime<FixedOffset>,
+    ) -> Result<api::GetBookingAvailabilityResponse, ApiError> {
+        let found = links::availability(&self.state, &token, utc(start), utc(end)).await?;
+        let tz = found.settings.rules.tz;
+        // Slots carry the link's UTC offset at their instant.
+        let slots = found
+            .slots
+            .iter()
+            .map(|s| api::AvailableSlot {
+                start: s.start.with_timezone(&tz).fixed_offset(),
+                end: s.end.with_timezone(&tz).fixed_offset(),
+            })
+            .collect();
+        Ok(api::GetBookingAvailabilityResponse::Ok(Json(api::GetBookingAvailability200Response {
+            token: found.link.token,
+            timezone: found.settings.timezone,
+            duration_minutes: found.settings.duration_minutes,
+            slots,
+        })))
+    }
+
+    async fn reserve_booking_slot(
+        &self,
+        token: String,
+        body: api::ReserveBookingSlotRequest,
+    ) -> Result<api::ReserveBookingSlotResponse, ApiError> {
+        let reservation = Reservation {
+            name: body.name,
+            email: body.email.0,
+            start: utc(body.slot_start),
+            end: utc(body.slot_end),
+            notes: body.notes,
+        };
+        let event = links::reserve(&self.state, &token, reservation).await?;
+        Ok(api::ReserveBookingSlotResponse::Ok(Json(api::ReserveBookingSlot200Response {
+            ok: true,
+            event: event_to_wire(event),
+        })))
+    }
+}

@@ -1,0 +1,164 @@
+//! `Calendars` tag (companion document): calendars, busy time, booking-link management.
+
+use super::{utc, wire, Handlers};
+use crate::api::{self, ApiError, CalendarsHandlers};
+use crate::auth::Principal;
+use crate::domain::availability::WorkingHours;
+use crate::domain::booking_link::working_hours_to_json;
+use crate::entities::{booking_links, calendar_events, calendars};
+use crate::error::AppError;
+use crate::services::booking_links::{self as links, LinkChanges};
+use crate::services::calendars::{self as svc, NewEvent};
+use poem_openapi::payload::Json;
+use uuid::Uuid;
+
+pub(crate) fn calendar_to_wire(c: calendars::Model) -> api::Calendar {
+    api::Calendar { id: c.id, owner_id: c.owner_id, name: c.name, created_at: wire(c.created_at) }
+}
+
+pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
+    api::Event {
+        id: e.id,
+        calendar_id: e.calendar_id,
+        title: e.title,
+        start: wire(e.starts_at),
+        end: wire(e.ends_at),
+        notes: e.notes,
+        source: if e.source == "reservation" { api::EventSource::Reservation } else { api::EventSource::Manual },
+        booking_link_token: e.booking_link_token,
+        attendee_name: e.attendee_name,
+        attendee_email: e.attendee_email.map(poem_openapi::types::Email),
+        created_at: wire(e.created_at),
+    }
+}
+
+/// Working hours from the wire's `{mon: [...], ...}` (either of the contract's two shapes).
+pub(crate) fn working_hours_from_wire(days: [(&str, &Option<Vec<api::WorkingHourSlot>>); 7]) -> Result<WorkingHours, ApiError> {
+    let days = days.iter().filter_map(|(key, windows)| {
+        windows.as_ref().map(|ws| (*key, ws.iter().map(|w| (w.start.as_str(), w.end.as_str())).collect::<Vec<_>>()))
+    });
+    WorkingHours::parse(days).map_err(|e| AppError::Validation(e.to_string()).into())
+}
+
+fn working_hours_to_wire(hours: &WorkingHours) -> api::WorkingHours {
+    let json = working_hours_to_json(hours);
+    let day = |key: &str| {
+        json[key].as_array().map(|ws| {
+            ws.iter()
+                .map(|w| api::WorkingHourSlot {
+                    start: w["start"].as_str().unwrap_or_default().to_string(),
+                    end: w["end"].as_str().unwrap_or_default().to_string(),
+                })
+                .collect()
+        })
+    };
+    api::WorkingHours {
+        mon: day("mon"),
+        tue: day("tue"),
+        wed: day("wed"),
+        thu: day("thu"),
+        fri: day("fri"),
+        sat: day("sat"),
+        sun: day("sun"),
+    }
+}
+
+pub(crate) fn link_to_wire(state: &crate::state::AppState, link: booking_links::Model) -> Result<api::BookingLink, ApiError> {
+    let settings = links::settings_of(&link)?;
+    Ok(api::BookingLink {
+        public_url: links::public_url(state, &link.token),
+        settings: api::BookingLinkSettings {
+            duration_minutes: settings.duration_minutes,
+            buffer_minutes: settings.buffer_minutes,
+            timezone: settings.timezone.clone(),
+            working_hours: working_hours_to_wire(&settings.rules.hours),
+            active: settings.active,
+        },
+        token: link.token,
+        created_at: wire(link.created_at),
+    })
+}
+
+impl CalendarsHandlers for Handlers {
+    async fn create_calendar(
+        &self,
+        principal: Principal,
+        body: api::CreateCalendarRequest,
+    ) -> Result<api::CreateCalendarResponse, ApiError> {
+        let calendar = svc::create(&self.state, &principal, &body.name).await?;
+        Ok(api::CreateCalendarResponse::Created(Json(calendar_to_wire(calendar))))
+    }
+
+    async fn get_calendar(&self, principal: Principal, id: Uuid) -> Result<api::GetCalendarResponse, ApiError> {
+        let calendar = svc::find_owned(&self.state.db, &principal, id).await?;
+        Ok(api::GetCalendarResponse::Ok(Json(calendar_to_wire(calendar))))
+    }
+
+    async fn create_calendar_event(
+        &self,
+        principal: Principal,
+        id: Uuid,
+        body: api::CreateCalendarEventRequest,
+    ) -> Result<api::CreateCalendarEventResponse, ApiError> {
+        let event = NewEvent { title: body.title, start: utc(body.start), end: utc(body.end), notes: body.notes };
+        let event = svc::create_event(&self.state, &principal, id, event).await?;
+        Ok(api::CreateCalendarEventResponse::Created(Json(event_to_wire(event))))
+    }
+
+    async fn list_calendar_events(
+        &self,
+        principal: Principal,
+        id: Uuid,
+        start: chrono::DateTime<chrono::FixedOffset>,
+        end: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<api::ListCalendarEventsResponse, ApiError> {
+        let events = svc::list_events(&self.state, &principal, id, utc(start), utc(end)).await?;
+        Ok(api::ListCalendarEventsResponse::Ok(Json(events.into_iter().map(event_to_wire).collect())))
+    }
+
+    async fn delete_calendar_event(
+        &self,
+        principal: Principal,
+        id: Uuid,
+        event_id: Uuid,
+    ) -> Result<api::DeleteCalendarEventResponse, ApiError> {
+        svc::delete_event(&self.state, &principal, id, event_id).await?;
+        Ok(api::DeleteCalendarEventResponse::NoContent)
+    }
+
+    async fn list_booking_links(&self, principal: Principal, id: Uuid) -> Result<api::ListBookingLinksResponse, ApiError> {
+        let found = links::list_links(&self.state, &principal, id).await?;
+        let wire = found.into_iter().map(|l| link_to_wire(&self.state, l)).collect::<Result<Vec<_>, _>>()?;
+        Ok(api::ListBookingLinksResponse::Ok(Json(wire)))
+    }
+
+    async fn update_booking_link(
+        &self,
+        principal: Principal,
+        id: Uuid,
+        token: String,
+        body: api::UpdateBookingLinkRequest,
+    ) -> Result<api::UpdateBookingLinkResponse, ApiError> {
+        let working_hours = match &body.working_hours {
+            Some(h) => Some(working_hours_from_wire([
+                ("mon", &h.mon),
+                ("tue", &h.tue),
+                ("wed", &h.wed),
+                ("thu", &h.thu),
+                ("fri", &h.fri),
+                ("sat", &h.sat),
+                ("sun", &h.sun),
+            ])?),
+            None => None,
+        };
+        let changes = LinkChanges {
+            duration_minutes: body.duration_minutes,
+            buffer_minutes: body.buffer_minutes,
+            timezone: body.timezone,
+            working_hours,
+            active: body.active,
+        };
+        let link = links::update_link(&self.state, &principal, id, &token, changes).await?;
+        Ok(api::UpdateBookingLinkResponse::Ok(Json(link_to_wire(&self.state, link)?)))
+    }
+}

@@ -1,0 +1,78 @@
+//! config -> telemetry -> build the app -> serve until a signal.
+
+use bookings::config::{Cli, Command};
+use bookings::{auth, startup, telemetry};
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.settings.log_format);
+    if let Err(err) = cli.settings.validate() {
+        eprintln!("error: {err}");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.settings).await,
+        Command::Migrate => migrate(&cli.settings).await,
+        Command::Token(args) => {
+            auth::sign(&cli.settings.jwt, &cli.settings.data_dir, startup::clock_from(&cli.settings), &args).map(|token| {
+                println!("{token}");
+            })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(settings: &bookings::config::Settings) -> anyhow::Result<()> {
+    let db = startup::connect(settings).await?;
+    startup::migrate(&db).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn serve(settings: &bookings::config::Settings) -> anyhow::Result<()> {
+    tracing::info!(settings = ?settings, "starting");
+    let state = startup::build_state(settings).await?;
+    let bound = startup::bind(settings, state).await?;
+    let base = format!("http://{}:{}", settings.bind.ip(), bound.port);
+    tracing::info!(
+        api = %format!("{base}/v1"),
+        docs = %format!("{base}/docs"),
+        contract = %format!("{base}/openapi.json"),
+        "listening; get a token with `bookings token --sub <uuid>` (same settings as serve)"
+    );
+    bound.serve(shutdown_signal(), Duration::from_secs(20)).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,143 @@
+//! Calendars and their busy time (events).
+
+use crate::auth::Principal;
+use crate::entities::{calendar_events, calendars};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use uuid::Uuid;
+
+pub const SCOPE_CALENDAR_WRITE: &str = "calendar:write";
+/// The longest range `listCalendarEvents` answers for.
+pub const MAX_LIST_DAYS: i64 = 366;
+
+pub fn require_scope(principal: &Principal, scope: &str) -> AppResult<()> {
+    if principal.admin || principal.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!("this needs the `{scope}` scope")))
+    }
+}
+
+/// The calendar, if the caller owns it (or is an admin): 404 when it does not exist, 403 when
+/// it is someone else's.
+pub async fn find_owned(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<calendars::Model> {
+    let calendar = calendars::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("calendar {id} not found")))?;
+    if calendar.owner_id != principal.user_id && !principal.admin {
+        return Err(AppError::forbidden("only the calendar's owner may do this"));
+    }
+    Ok(calendar)
+}
+
+pub async fn create(state: &AppState, principal: &Principal, name: &str) -> AppResult<calendars::Model> {
+    require_scope(principal, SCOPE_CALENDAR_WRITE)?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::validation("name must not be empty"));
+    }
+    let model = calendars::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        owner_id: Set(principal.user_id),
+        name: Set(name.to_string()),
+        created_at: Set(state.clock.now()),
+    };
+    Ok(model.insert(&state.db).await?)
+}
+
+pub struct NewEvent {
+    pub title: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub notes: Option<String>,
+}
+
+pub async fn create_event(
+    state: &AppState,
+    principal: &Principal,
+    calendar_id: Uuid,
+    event: NewEvent,
+) -> AppResult<calendar_events::Model> {
+    require_scope(principal, SCOPE_CALENDAR_WRITE)?;
+    let title = event.title.trim();
+    if title.is_empty() {
+        return Err(AppError::validation("title must not be empty"));
+    }
+    if event.end <= event.start {
+        return Err(AppError::validation("end must be after start"));
+    }
+    if event.end - event.start > Duration::days(MAX_LIST_DAYS) {
+        return Err(AppError::validation(format!("an event may last at most {MAX_LIST_DAYS} days")));
+    }
+    find_owned(&state.db, principal, calendar_id).await?;
+    let model = calendar_events::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        calendar_id: Set(calendar_id),
+        title: Set(title.to_string()),
+        starts_at: Set(event.start),
+        ends_at: Set(event.end),
+        notes: Set(event.notes),
+        source: Set("manual".into()),
+        booking_link_token: Set(None),
+        attendee_name: Set(None),
+        attendee_email: Set(None),
+        cancelled: Set(false),
+        created_at: Set(state.clock.now()),
+    };
+    Ok(model.insert(&state.db).await?)
+}
+
+/// Live events of a calendar overlapping [start, end), by start.
+pub async fn live_events_between(
+    db: &impl ConnectionTrait,
+    calendar_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<calendar_events::Model>> {
+    Ok(calendar_events::Entity::find()
+        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
+        .filter(calendar_events::Column::Cancelled.eq(false))
+        .filter(calendar_events::Column::StartsAt.lt(end))
+        .filter(calendar_events::Column::EndsAt.gt(start))
+        .order_by_asc(calendar_events::Column::StartsAt)
+        .order_by_asc(calendar_events::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn list_events(
+    state: &AppState,
+    principal: &Principal,
+    calendar_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<calendar_events::Model>> {
+    if end <= start {
+        return Err(AppError::validation("end must be after start"));
+    }
+    if end - start > Duration::days(MAX_LIST_DAYS) {
+        return Err(AppError::validation(format!("the range may span at most {MAX_LIST_DAYS} days")));
+    }
+    find_owned(&state.db, principal, calendar_id).await?;
+    live_events_between(&state.db, calendar_id, start, end).await
+}
+
+pub async fn delete_event(state: &AppState, principal: &Principal, calendar_id: Uuid, event_id: Uuid) -> AppResult<()> {
+    require_scope(principal, SCOPE_CALENDAR_WRITE)?;
+    find_owned(&state.db, principal, calendar_id).await?;
+    let event = calendar_events::Entity::find_by_id(event_id)
+        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
+        .filter(calendar_events::Column::Cancelled.eq(false))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("event {event_id} not found in calendar {calendar_id}")))?;
+    let mut active: calendar_events::ActiveModel = event.into();
+    active.cancelled = Set(true);
+    active.update(&state.db).await?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Use cases, one function each, over a connection or a transaction. They know nothing of HTTP:
+//! they take domain values and a [`Principal`](crate::auth::Principal) and return entities or an
+//! [`AppError`](crate::error::AppError). Ownership is checked here, so no handler can forget it.
+
+pub mod booking_links;
+pub mod bookings;
+pub mod calendars;

@@ -1,0 +1,175 @@
+//! Connect, migrate, wire the handlers into the generated API structs, mount the routes, serve.
+
+use crate::auth::Verifier;
+use crate::clock::Clock;
+use crate::config::{AppEnv, Settings};
+use crate::handlers::Handlers;
+use crate::state::AppState;
+use anyhow::Context;
+use migrations::{Migrator, MigratorTrait};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::CatchPanic;
+use poem::web::{Html, Json};
+use poem::{get, handler, http::StatusCode, EndpointExt, IntoResponse, Response, Route};
+use poem_openapi::OpenApiService;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The merged contract, as build.rs wrote it.
+pub const CONTRACT_YAML: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.yaml"));
+
+pub fn contract_json() -> serde_json::Value {
+    serde_yaml::from_str(CONTRACT_YAML).expect("the merged contract is valid YAML (checked at build time)")
+}
+
+pub fn clock_from(settings: &Settings) -> Clock {
+    match (settings.app_env, settings.clock_offset_seconds) {
+        (AppEnv::Development | AppEnv::Test, Some(offset)) => Clock::shifted(offset),
+        _ => Clock::system(),
+    }
+}
+
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database_url();
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+    }
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .max_connections(if url.starts_with("sqlite") { 8 } else { 20 })
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(15))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("connecting to {}", crate::config::redact_url(&url)))?;
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running migrations")
+}
+
+/// Everything `serve` needs, built from the settings.
+pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
+    settings.validate()?;
+    let clock = clock_from(settings);
+    let db = connect(settings).await?;
+    migrate(&db).await?;
+    let verifier = Verifier::from_settings(&settings.jwt, &settings.data_dir, clock)?;
+    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url())))
+}
+
+/// The whole HTTP application.
+pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
+    let handlers = Arc::new(Handlers::new(state.clone()));
+    let api = OpenApiService::new(crate::api::all_apis(handlers), "Bookings API", env!("CARGO_PKG_VERSION"));
+    let contract = contract_json();
+    let contract_json_text = serde_json::to_string(&contract).expect("serialisable");
+    let docs_html = swagger_html(&api, &contract_json_text);
+    let db_for_ready = state.db.clone();
+    Route::new()
+        .nest(crate::api::BASE_PATH, api)
+        .at("/openapi.json", get(ContractJson(contract_json_text)))
+        .at("/openapi.yaml", get(ContractYaml))
+        .at("/docs", get(Docs(docs_html.clone())))
+        .at("/docs/", get(Docs(docs_html)))
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(Readyz(db_for_ready)))
+        .with(CatchPanic::new().with_handler(|_| {
+            crate::telemetry::error_response("", "", &poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+        }))
+        .with(crate::telemetry::RequestTracing)
+        .map_to_response()
+}
+
+/// Swagger UI (assets bundled in poem-openapi, no CDN) showing the merged contract rather than
+/// poem-openapi's own rendering of it.
+fn swagger_html(api: &OpenApiService<impl poem_openapi::OpenApi, ()>, contract_json: &str) -> String {
+    let html = api.swagger_ui_html();
+    let generated = api.spec();
+    assert!(html.contains(&generated), "swagger UI template embeds the spec verbatim");
+    html.replacen(&generated, contract_json, 1).replace("<title>Swagger UI</title>", "<title>Bookings API</title>")
+}
+
+struct ContractJson(String);
+impl poem::Endpoint for ContractJson {
+    type Output = Response;
+    async fn call(&self, _req: poem::Request) -> poem::Result<Response> {
+        Ok(self.0.clone().with_content_type("application/json").into_response())
+    }
+}
+
+#[handler]
+fn contract_yaml() -> Response {
+    CONTRACT_YAML.with_content_type("application/yaml").into_response()
+}
+#[allow(non_upper_case_globals)]
+const ContractYaml: contract_yaml = contract_yaml;
+
+struct Docs(String);
+impl poem::Endpoint for Docs {
+    type Output = Response;
+    async fn call(&self, _req: poem::Request) -> poem::Result<Response> {
+        Ok(Html(self.0.clone()).into_response())
+    }
+}
+
+#[handler]
+fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+struct Readyz(DatabaseConnection);
+impl poem::Endpoint for Readyz {
+    type Output = Response;
+    async fn call(&self, _req: poem::Request) -> poem::Result<Response> {
+        Ok(match self.0.ping().await {
+            Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+            Err(err) => {
+                tracing::warn!(error = %err, "readiness check failed");
+                Json(serde_json::json!({"status": "database unreachable"}))
+                    .with_status(StatusCode::SERVICE_UNAVAILABLE)
+                    .into_response()
+            }
+        })
+    }
+}
+
+/// A server bound to its port, not yet running.
+pub struct Bound {
+    pub port: u16,
+    acceptor: poem::listener::TcpAcceptor,
+    state: Arc<AppState>,
+}
+
+pub async fn bind(settings: &Settings, state: Arc<AppState>) -> anyhow::Result<Bound> {
+    let acceptor = TcpListener::bind(settings.bind)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("binding {}", settings.bind))?;
+    let port = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+        .context("no local address")?;
+    Ok(Bound { port, acceptor, state })
+}
+
+impl Bound {
+    /// Serves until `shutdown` resolves, then stops accepting and gives in-flight requests up
+    /// to `grace` to finish.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>, grace: Duration) -> std::io::Result<()> {
+        poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app(self.state), shutdown, Some(grace))
+            .await
+    }
+}

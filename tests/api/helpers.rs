@@ -1,0 +1,294 @@
+//! `spawn_app()`: the real application on a random port with its own database (a fresh SQLite
+//! file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set), and a client.
+
+use bookings::config::{Cli, Settings, TokenArgs};
+use bookings::{auth, startup};
+use clap::Parser;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    #[allow(dead_code)]
+    pub backend: Backend,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+    pg_database: Option<(String, String)>,
+}
+
+/// The PostgreSQL server tests run against, if any. When it is set but unreachable the tests
+/// fail: CI must not pass without PostgreSQL.
+pub fn pg_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = match base.rfind('/') {
+        Some(i) if i > base.find("://").map(|j| j + 2).unwrap_or(0) => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+async fn create_pg_database(admin_url: &str) -> (String, String) {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!("bookings_test_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+    admin.close().await.ok();
+    (with_database(admin_url, &name), name)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+pub async fn spawn_app_with(backend: Backend, extra_args: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (database_url, pg_database) = match backend {
+        Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()), None),
+        Backend::Postgres => {
+            let admin = pg_url().expect("postgres tests need TEST_DATABASE_URL");
+            let (url, name) = create_pg_database(&admin).await;
+            (url.clone(), Some((admin, name)))
+        }
+    };
+    let data_dir = dir.path().display().to_string();
+    let mut args = vec![
+        "bookings",
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_dir,
+        "--database-url",
+        &database_url,
+        "--jwt-secret",
+        SECRET,
+        "--app-env",
+        "test",
+        "--public-base-url",
+        "https://book.example.test",
+    ];
+    args.extend_from_slice(extra_args);
+    let cli = Cli::try_parse_from(args).expect("test settings parse");
+    let settings = cli.settings;
+    let state = startup::build_state(&settings).await.expect("app state");
+    let bound = startup::bind(&settings, state).await.expect("bind");
+    let address = format!("http://127.0.0.1:{}", bound.port);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = bound
+            .serve(
+                async {
+                    let _ = rx.await;
+                },
+                Duration::from_secs(5),
+            )
+            .await;
+    });
+    TestApp {
+        address,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+        settings,
+        backend,
+        shutdown: Some(tx),
+        _dir: dir,
+        pg_database,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some((admin, name)) = self.pg_database.take() {
+            // Drop the database from a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    use sea_orm::{ConnectionTrait, Database};
+                    if let Ok(db) = Database::connect(&admin).await {
+                        let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        let _ = db.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// Asserts the status and, for errors, that the body is the contract's envelope.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// The single `Error` of an Error or Errors envelope.
+    #[track_caller]
+    pub fn error(&self) -> &Value {
+        let err = if self.body.get("code").is_some() { &self.body } else { &self.body["errors"][0] };
+        for field in ["code", "message", "endpoint", "requestId"] {
+            assert!(err.get(field).and_then(Value::as_str).is_some(), "error envelope lacks {field}: {}", self.text);
+        }
+        assert_eq!(
+            err["requestId"].as_str(),
+            self.headers.get("x-request-id").and_then(|v| v.to_str().ok()),
+            "requestId matches x-request-id"
+        );
+        err
+    }
+
+    #[track_caller]
+    pub fn code(&self) -> String {
+        self.error()["code"].as_str().unwrap().to_string()
+    }
+}
+
+pub struct User {
+    pub id: Uuid,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn token_for(&self, sub: Uuid, scope: &str, admin: bool, email: Option<&str>) -> String {
+        let args = TokenArgs {
+            sub: Some(sub),
+            scope: scope.to_string(),
+            admin,
+            email: email.map(str::to_string),
+            ttl: "1h".into(),
+        };
+        auth::sign(&self.settings.jwt, &self.settings.data_dir, startup::clock_from(&self.settings), &args).unwrap()
+    }
+
+    /// A new user with the default scopes.
+    pub fn user(&self) -> User {
+        let id = Uuid::new_v4();
+        User { id, token: self.token_for(id, auth::DEFAULT_SCOPES, false, None) }
+    }
+
+    pub fn admin(&self) -> User {
+        let id = Uuid::new_v4();
+        User { id, token: self.token_for(id, auth::DEFAULT_SCOPES, true, None) }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let url = if path.starts_with('/') { format!("{}{}", self.address, path) } else { path.to_string() };
+        let mut req = self.client.request(method, url);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::DELETE, path, token, None).await
+    }
+
+    // ---- calendars and booking links
+
+    pub async fn create_calendar(&self, user: &User) -> Uuid {
+        let r = self.post("/v1/calendars", Some(&user.token), serde_json::json!({"name": "Work"})).await.expect(201);
+        r.body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn create_link(&self, user: &User, calendar: Uuid, body: Value) -> Reply {
+        self.post(&format!("/v1/calendars/{calendar}/booking-link"), Some(&user.token), body).await
+    }
+
+    pub async fn availability(&self, token: &str, start: &str, end: &str) -> Reply {
+        let start = urlencode(start);
+        let end = urlencode(end);
+        self.get(&format!("/v1/booking/{token}/availability?start={start}&end={end}"), None).await
+    }
+
+    pub async fn reserve(&self, token: &str, start: &str, end: &str) -> Reply {
+        self.post(
+            &format!("/v1/booking/{token}/reserve"),
+            None,
+            serde_json::json!({"name": "Visitor", "email": "visitor@example.com", "slot_start": start, "slot_end": end}),
+        )
+        .await
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
+
+/// Runs each named `async fn(TestApp)` on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::helpers::pg_url().is_none() {
+                        eprintln!("skipped: TEST_DATABASE_URL is not set");
+                        return;
+                    }
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await;
+                }
+            }
+        )*
+    };
+}
