@@ -197,6 +197,10 @@ pub enum BookEventErrorBookingError {
     PastEventBookAttempt,
     #[oai(rename = "tooCloseToEventStart")]
     TooCloseToEventStart,
+    #[oai(rename = "eventNotFound")]
+    EventNotFound,
+    #[oai(rename = "eventCanceled")]
+    EventCanceled,
 }
 impl BookEventErrorBookingError {
     /// The value as it appears on the wire.
@@ -207,6 +211,8 @@ impl BookEventErrorBookingError {
             Self::SelfBookAttempt => "selfBookAttempt",
             Self::PastEventBookAttempt => "pastEventBookAttempt",
             Self::TooCloseToEventStart => "tooCloseToEventStart",
+            Self::EventNotFound => "eventNotFound",
+            Self::EventCanceled => "eventCanceled",
         }
     }
     /// Parses the wire form.
@@ -217,6 +223,8 @@ impl BookEventErrorBookingError {
             "selfBookAttempt" => Some(Self::SelfBookAttempt),
             "pastEventBookAttempt" => Some(Self::PastEventBookAttempt),
             "tooCloseToEventStart" => Some(Self::TooCloseToEventStart),
+            "eventNotFound" => Some(Self::EventNotFound),
+            "eventCanceled" => Some(Self::EventCanceled),
             _ => None,
         }
     }
@@ -234,6 +242,9 @@ pub struct BookEventError {
  The `tooCloseToEventStart` occurs when a user tries to book an event within 30 minutes of its start time.*/
     #[oai(rename = "bookingError")]
     pub booking_error: BookEventErrorBookingError,
+    /// What is wrong with this event
+    #[oai(skip_serializing_if_is_none)]
+    pub message: Option<String>,
 }
 /// Error unique code
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -572,6 +583,70 @@ pub struct Calendar {
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
 #[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "CancelBookingRequest")]
+pub struct CancelBookingRequest {
+    #[oai(rename = "reasonCode")]
+    pub reason_code: BookingCancellationReasonCode,
+    #[oai(
+        rename = "reasonText",
+        skip_serializing_if_is_none,
+        validator(max_length = 2000)
+    )]
+    pub reason_text: Option<String>,
+}
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "CoachEvent")]
+pub struct CoachEvent {
+    #[oai(rename = "eventId")]
+    pub event_id: uuid::Uuid,
+    #[oai(rename = "coachId")]
+    pub coach_id: uuid::Uuid,
+    #[oai(rename = "sportId")]
+    pub sport_id: uuid::Uuid,
+    #[oai(rename = "startAt")]
+    pub start_at: chrono::DateTime<chrono::FixedOffset>,
+    #[oai(rename = "endAt")]
+    pub end_at: chrono::DateTime<chrono::FixedOffset>,
+    pub status: CoachEventStatus,
+    pub timeslot: TimeSlot,
+    #[oai(rename = "placesTotal")]
+    pub places_total: i64,
+    /// Places held by live bookings (not Canceled or Rejected)
+    #[oai(rename = "placesTaken")]
+    pub places_taken: i64,
+    #[oai(rename = "placesLeft")]
+    pub places_left: i64,
+    #[oai(rename = "canceledAt")]
+    pub canceled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[oai(rename = "createdAt")]
+    pub created_at: chrono::DateTime<chrono::FixedOffset>,
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "CoachEventStatus")]
+pub enum CoachEventStatus {
+    #[oai(rename = "Scheduled")]
+    Scheduled,
+    #[oai(rename = "Canceled")]
+    Canceled,
+}
+impl CoachEventStatus {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Scheduled => "Scheduled",
+            Self::Canceled => "Canceled",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "Scheduled" => Some(Self::Scheduled),
+            "Canceled" => Some(Self::Canceled),
+            _ => None,
+        }
+    }
+}
+#[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateCalendarEventRequest")]
 pub struct CreateCalendarEventRequest {
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -586,6 +661,18 @@ pub struct CreateCalendarEventRequest {
 pub struct CreateCalendarRequest {
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
+}
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "CreateCoachEventRequest")]
+pub struct CreateCoachEventRequest {
+    #[oai(rename = "sportId")]
+    pub sport_id: uuid::Uuid,
+    #[oai(rename = "startAt")]
+    pub start_at: chrono::DateTime<chrono::FixedOffset>,
+    #[oai(rename = "endAt")]
+    pub end_at: chrono::DateTime<chrono::FixedOffset>,
+    #[oai(rename = "timeSlot")]
+    pub time_slot: NewTimeSlot,
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "Currency")]
@@ -669,6 +756,152 @@ pub struct Event {
     #[oai(skip_serializing_if_is_none)]
     pub attendee_email: Option<poem_openapi::types::Email>,
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "NewTimeSlotSlotType")]
+pub enum NewTimeSlotSlotType {
+    #[oai(rename = "Online")]
+    Online,
+    #[oai(rename = "Offline")]
+    Offline,
+}
+impl NewTimeSlotSlotType {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Online => "Online",
+            Self::Offline => "Offline",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "Online" => Some(Self::Online),
+            "Offline" => Some(Self::Offline),
+            _ => None,
+        }
+    }
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "NewTimeSlotPaymentMethod")]
+pub enum NewTimeSlotPaymentMethod {
+    #[oai(rename = "Cash")]
+    Cash,
+}
+impl NewTimeSlotPaymentMethod {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Cash => "Cash",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "Cash" => Some(Self::Cash),
+            _ => None,
+        }
+    }
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "NewTimeSlotLevel")]
+pub enum NewTimeSlotLevel {
+    #[oai(rename = "Any")]
+    Any,
+    #[oai(rename = "Beginner")]
+    Beginner,
+    #[oai(rename = "Medium")]
+    Medium,
+    #[oai(rename = "Pro")]
+    Pro,
+}
+impl NewTimeSlotLevel {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Any => "Any",
+            Self::Beginner => "Beginner",
+            Self::Medium => "Medium",
+            Self::Pro => "Pro",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "Any" => Some(Self::Any),
+            "Beginner" => Some(Self::Beginner),
+            "Medium" => Some(Self::Medium),
+            "Pro" => Some(Self::Pro),
+            _ => None,
+        }
+    }
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "NewTimeSlotEligibility")]
+pub enum NewTimeSlotEligibility {
+    #[oai(rename = "All")]
+    All,
+    #[oai(rename = "Men")]
+    Men,
+    #[oai(rename = "Women")]
+    Women,
+}
+impl NewTimeSlotEligibility {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::All => "All",
+            Self::Men => "Men",
+            Self::Women => "Women",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "All" => Some(Self::All),
+            "Men" => Some(Self::Men),
+            "Women" => Some(Self::Women),
+            _ => None,
+        }
+    }
+}
+/// A coach's time slot as TimeSlot, without the id the server makes.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "NewTimeSlot")]
+pub struct NewTimeSlot {
+    #[oai(rename = "startTime")]
+    pub start_time: RfcTime,
+    #[oai(rename = "endTime")]
+    pub end_time: RfcTime,
+    /// The number of places
+    #[oai(
+        rename = "numberOfParticipants",
+        validator(minimum(value = "1"), maximum(value = "10000"))
+    )]
+    pub number_of_participants: i64,
+    #[oai(rename = "slotType")]
+    pub slot_type: NewTimeSlotSlotType,
+    #[oai(rename = "ageFrom", validator(minimum(value = "18"), maximum(value = "99")))]
+    pub age_from: i64,
+    #[oai(rename = "ageTo", validator(minimum(value = "18"), maximum(value = "99")))]
+    pub age_to: i64,
+    /// Minutes from startAt to endAt
+    #[oai(validator(minimum(value = "15"), maximum(value = "1440")))]
+    pub duration: i64,
+    #[oai(validator(minimum(value = "0")))]
+    pub price: i64,
+    #[oai(rename = "priceCurrency")]
+    pub price_currency: Currency,
+    #[oai(rename = "paymentMethod")]
+    pub payment_method: NewTimeSlotPaymentMethod,
+    #[oai(rename = "addressId", skip_serializing_if_is_none)]
+    pub address_id: Option<uuid::Uuid>,
+    #[oai(skip_serializing_if_is_none)]
+    pub public: Option<bool>,
+    #[oai(skip_serializing_if_is_none)]
+    pub level: Option<NewTimeSlotLevel>,
+    #[oai(skip_serializing_if_is_none)]
+    pub eligibility: Option<NewTimeSlotEligibility>,
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "TimeSlotSlotType")]
@@ -1004,6 +1237,9 @@ pub enum ApiTags {
     /// Calendars and their busy time (companion)
     #[oai(rename = "Calendars")]
     Calendars,
+    /// Coach events athletes book (companion)
+    #[oai(rename = "Coach events")]
+    CoachEvents,
 }
 /// One row per operation of the contract, in contract order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1149,16 +1385,61 @@ pub const OPERATIONS: &[OperationMeta] = &[
         tag: "Calendars",
         secured: true,
     },
+    OperationMeta {
+        operation_id: "createCoachEvent",
+        method: "POST",
+        path: "/coach-events",
+        tag: "Coach events",
+        secured: true,
+    },
+    OperationMeta {
+        operation_id: "getCoachEvent",
+        method: "GET",
+        path: "/coach-events/{eventId}",
+        tag: "Coach events",
+        secured: true,
+    },
+    OperationMeta {
+        operation_id: "cancelCoachEvent",
+        method: "POST",
+        path: "/coach-events/{eventId}/cancel",
+        tag: "Coach events",
+        secured: true,
+    },
+    OperationMeta {
+        operation_id: "cancelBooking",
+        method: "POST",
+        path: "/bookings/{bookingId}/cancel",
+        tag: "Bookings",
+        secured: true,
+    },
+    OperationMeta {
+        operation_id: "openBookingDispute",
+        method: "POST",
+        path: "/bookings/{bookingId}/dispute",
+        tag: "Bookings",
+        secured: true,
+    },
+    OperationMeta {
+        operation_id: "resolveBookingDispute",
+        method: "POST",
+        path: "/bookings/{bookingId}/dispute/resolve",
+        tag: "Bookings",
+        secured: true,
+    },
 ];
 /// Every tag's API struct, ready for `poem_openapi::OpenApiService::new`.
-pub fn all_apis<H>(handlers: Arc<H>) -> (BookingApi<H>, BookingsApi<H>, CalendarsApi<H>)
+pub fn all_apis<H>(
+    handlers: Arc<H>,
+) -> (BookingApi<H>, BookingsApi<H>, CalendarsApi<H>, CoachEventsApi<H>)
 where
-    H: BookingHandlers + BookingsHandlers + CalendarsHandlers,
+    H: BookingHandlers + BookingsHandlers + CalendarsHandlers + CoachEventsHandlers,
 {
     (
         BookingApi(handlers.clone()),
         BookingsApi(handlers.clone()),
         CalendarsApi(handlers.clone()),
+        CoachEventsApi(handlers.clone()),
     )
 }
 /// The operations tagged `Booking`. The server implements this trait; the generated
@@ -1463,6 +1744,25 @@ pub trait BookingsHandlers: Authenticator {
         x_current_user_id: uuid::Uuid,
         user_id: Option<uuid::Uuid>,
     ) -> impl Future<Output = Result<DeleteUserFromBookingsResponse, ApiError>> + Send;
+    /// cancelBooking: Cancel a booking
+    fn cancel_booking(
+        &self,
+        principal: Self::Principal,
+        booking_id: uuid::Uuid,
+        body: CancelBookingRequest,
+    ) -> impl Future<Output = Result<CancelBookingResponse, ApiError>> + Send;
+    /// openBookingDispute: Open a dispute on a booking
+    fn open_booking_dispute(
+        &self,
+        principal: Self::Principal,
+        booking_id: uuid::Uuid,
+    ) -> impl Future<Output = Result<OpenBookingDisputeResponse, ApiError>> + Send;
+    /// resolveBookingDispute: Resolve a booking's dispute
+    fn resolve_booking_dispute(
+        &self,
+        principal: Self::Principal,
+        booking_id: uuid::Uuid,
+    ) -> impl Future<Output = Result<ResolveBookingDisputeResponse, ApiError>> + Send;
 }
 /// poem-openapi routes for the `Bookings` tag, delegating to a [`BookingsHandlers`].
 pub struct BookingsApi<H>(pub Arc<H>);
@@ -1793,6 +2093,79 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         match result {
             Ok(response) => response,
             Err(err) => DeleteUserFromBookingsResponse::from_api_error(err),
+        }
+    }
+    /// Cancels a booking before its event starts, by its athlete (canceledByRole Athlete) or the event's coach (Coach), freeing the place. Only Pending or Accepted bookings can be canceled (400 otherwise, and after the start).
+    #[oai(
+        path = "/bookings/:bookingId/cancel",
+        method = "post",
+        operation_id = "cancelBooking",
+        tag = "ApiTags::Bookings"
+    )]
+    async fn cancel_booking(
+        &self,
+        auth: BearerHttpAuthentication,
+        /// The booking ID
+        #[oai(name = "bookingId")]
+        booking_id: Path<uuid::Uuid>,
+        body: Json<CancelBookingRequest>,
+    ) -> CancelBookingResponse {
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return CancelBookingResponse::from_api_error(err),
+        };
+        let result = self.0.cancel_booking(principal, booking_id.0, body.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => CancelBookingResponse::from_api_error(err),
+        }
+    }
+    /// The athlete or the coach disputes an Accepted booking once its event has started: the booking becomes InDispute.
+    #[oai(
+        path = "/bookings/:bookingId/dispute",
+        method = "post",
+        operation_id = "openBookingDispute",
+        tag = "ApiTags::Bookings"
+    )]
+    async fn open_booking_dispute(
+        &self,
+        auth: BearerHttpAuthentication,
+        /// The booking ID
+        #[oai(name = "bookingId")]
+        booking_id: Path<uuid::Uuid>,
+    ) -> OpenBookingDisputeResponse {
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return OpenBookingDisputeResponse::from_api_error(err),
+        };
+        let result = self.0.open_booking_dispute(principal, booking_id.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => OpenBookingDisputeResponse::from_api_error(err),
+        }
+    }
+    /// An admin closes the dispute of an InDispute booking, which becomes DisputeDone.
+    #[oai(
+        path = "/bookings/:bookingId/dispute/resolve",
+        method = "post",
+        operation_id = "resolveBookingDispute",
+        tag = "ApiTags::Bookings"
+    )]
+    async fn resolve_booking_dispute(
+        &self,
+        auth: BearerHttpAuthentication,
+        /// The booking ID
+        #[oai(name = "bookingId")]
+        booking_id: Path<uuid::Uuid>,
+    ) -> ResolveBookingDisputeResponse {
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return ResolveBookingDisputeResponse::from_api_error(err),
+        };
+        let result = self.0.resolve_booking_dispute(principal, booking_id.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => ResolveBookingDisputeResponse::from_api_error(err),
         }
     }
 }
@@ -2181,6 +2554,140 @@ fn delete_user_from_bookings_bad_request(
     err: poem::Error,
 ) -> DeleteUserFromBookingsResponse {
     DeleteUserFromBookingsResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `cancelBooking` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "cancel_booking_bad_request")]
+pub enum CancelBookingResponse {
+    /// The canceled booking
+    #[oai(status = 200)]
+    Ok(Json<Booking>),
+    /// Bad Request, the request is not valid
+    #[oai(status = 400)]
+    BadRequest(Json<Errors>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// Forbidden, you are not allowed to perform this action
+    #[oai(status = 403)]
+    Forbidden(Json<Errors>),
+    /// Booking not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+}
+impl CancelBookingResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/bookings/{bookingId}/cancel";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+                Self::BadRequest(Json(Errors { errors: vec![envelope] }))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
+            404 => Self::NotFound(Json(envelope)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+fn cancel_booking_bad_request(err: poem::Error) -> CancelBookingResponse {
+    CancelBookingResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `openBookingDispute` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "open_booking_dispute_bad_request")]
+pub enum OpenBookingDisputeResponse {
+    /// The disputed booking
+    #[oai(status = 200)]
+    Ok(Json<Booking>),
+    /// Bad Request, the request is not valid
+    #[oai(status = 400)]
+    BadRequest(Json<Errors>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// Forbidden, you are not allowed to perform this action
+    #[oai(status = 403)]
+    Forbidden(Json<Errors>),
+    /// Booking not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+}
+impl OpenBookingDisputeResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/bookings/{bookingId}/dispute";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+                Self::BadRequest(Json(Errors { errors: vec![envelope] }))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
+            404 => Self::NotFound(Json(envelope)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+fn open_booking_dispute_bad_request(err: poem::Error) -> OpenBookingDisputeResponse {
+    OpenBookingDisputeResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `resolveBookingDispute` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "resolve_booking_dispute_bad_request")]
+pub enum ResolveBookingDisputeResponse {
+    /// The booking, dispute done
+    #[oai(status = 200)]
+    Ok(Json<Booking>),
+    /// Bad Request, the request is not valid
+    #[oai(status = 400)]
+    BadRequest(Json<Errors>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// Forbidden, you are not allowed to perform this action
+    #[oai(status = 403)]
+    Forbidden(Json<Errors>),
+    /// Booking not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+}
+impl ResolveBookingDisputeResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/bookings/{bookingId}/dispute/resolve";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+                Self::BadRequest(Json(Errors { errors: vec![envelope] }))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
+            404 => Self::NotFound(Json(envelope)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+fn resolve_booking_dispute_bad_request(
+    err: poem::Error,
+) -> ResolveBookingDisputeResponse {
+    ResolveBookingDisputeResponse::from_api_error(ApiError::from_poem(&err))
 }
 /// The operations tagged `Calendars`. The server implements this trait; the generated
 /// [`CalendarsApi`] routes, parses and validates requests and calls it.
@@ -2722,4 +3229,225 @@ impl UpdateBookingLinkResponse {
 }
 fn update_booking_link_bad_request(err: poem::Error) -> UpdateBookingLinkResponse {
     UpdateBookingLinkResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// The operations tagged `Coach events`. The server implements this trait; the generated
+/// [`CoachEventsApi`] routes, parses and validates requests and calls it.
+pub trait CoachEventsHandlers: Authenticator {
+    /// createCoachEvent: Create a coach event
+    fn create_coach_event(
+        &self,
+        principal: Self::Principal,
+        body: CreateCoachEventRequest,
+    ) -> impl Future<Output = Result<CreateCoachEventResponse, ApiError>> + Send;
+    /// getCoachEvent: Get a coach event
+    fn get_coach_event(
+        &self,
+        principal: Self::Principal,
+        event_id: uuid::Uuid,
+    ) -> impl Future<Output = Result<GetCoachEventResponse, ApiError>> + Send;
+    /// cancelCoachEvent: Cancel a coach event
+    fn cancel_coach_event(
+        &self,
+        principal: Self::Principal,
+        event_id: uuid::Uuid,
+    ) -> impl Future<Output = Result<CancelCoachEventResponse, ApiError>> + Send;
+}
+/// poem-openapi routes for the `Coach events` tag, delegating to a [`CoachEventsHandlers`].
+pub struct CoachEventsApi<H>(pub Arc<H>);
+#[OpenApi]
+impl<H: CoachEventsHandlers> CoachEventsApi<H> {
+    /// Creates an event coached by the caller with a number of places. The time slot has the shape of TimeSlot without its id, which the server makes; `numberOfParticipants` is the number of places. The start must be in the future, the end after it, `duration` the minutes between them, `startTime`/`endTime` the wall-clock times of `startAt`/`endAt`, `ageFrom` at most `ageTo`, the price not negative. Requires the `booking:write` scope.
+    #[oai(
+        path = "/coach-events",
+        method = "post",
+        operation_id = "createCoachEvent",
+        tag = "ApiTags::CoachEvents"
+    )]
+    async fn create_coach_event(
+        &self,
+        auth: BearerHttpAuthentication,
+        body: Json<CreateCoachEventRequest>,
+    ) -> CreateCoachEventResponse {
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return CreateCoachEventResponse::from_api_error(err),
+        };
+        let result = self.0.create_coach_event(principal, body.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => CreateCoachEventResponse::from_api_error(err),
+        }
+    }
+    /// A coach event with the places taken and left. Any signed-in user may read it.
+    #[oai(
+        path = "/coach-events/:eventId",
+        method = "get",
+        operation_id = "getCoachEvent",
+        tag = "ApiTags::CoachEvents"
+    )]
+    async fn get_coach_event(
+        &self,
+        auth: BearerHttpAuthentication,
+        /// Coach event ID
+        #[oai(name = "eventId")]
+        event_id: Path<uuid::Uuid>,
+    ) -> GetCoachEventResponse {
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return GetCoachEventResponse::from_api_error(err),
+        };
+        let result = self.0.get_coach_event(principal, event_id.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => GetCoachEventResponse::from_api_error(err),
+        }
+    }
+    /// Cancels the event (its coach or an admin). Every live booking of it becomes Canceled, canceled by the Coach, or by the System when an admin cancels. Cancelling a canceled event answers 400.
+    #[oai(
+        path = "/coach-events/:eventId/cancel",
+        method = "post",
+        operation_id = "cancelCoachEvent",
+        tag = "ApiTags::CoachEvents"
+    )]
+    async fn cancel_coach_event(
+        &self,
+        auth: BearerHttpAuthentication,
+        /// Coach event ID
+        #[oai(name = "eventId")]
+        event_id: Path<uuid::Uuid>,
+    ) -> CancelCoachEventResponse {
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return CancelCoachEventResponse::from_api_error(err),
+        };
+        let result = self.0.cancel_coach_event(principal, event_id.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => CancelCoachEventResponse::from_api_error(err),
+        }
+    }
+}
+/// Every response `createCoachEvent` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "create_coach_event_bad_request")]
+pub enum CreateCoachEventResponse {
+    /// Coach event created
+    #[oai(status = 201)]
+    Created(Json<CoachEvent>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// The caller may not do this (not the owner, a missing scope, not an admin)
+    #[oai(status = 403)]
+    Forbidden(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+}
+impl CreateCoachEventResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/coach-events";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(envelope)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+fn create_coach_event_bad_request(err: poem::Error) -> CreateCoachEventResponse {
+    CreateCoachEventResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `getCoachEvent` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "get_coach_event_bad_request")]
+pub enum GetCoachEventResponse {
+    /// The coach event
+    #[oai(status = 200)]
+    Ok(Json<CoachEvent>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// Not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+}
+impl GetCoachEventResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "GET /v1/coach-events/{eventId}";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 404 | 500 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            404 => Self::NotFound(Json(envelope)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+fn get_coach_event_bad_request(err: poem::Error) -> GetCoachEventResponse {
+    GetCoachEventResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `cancelCoachEvent` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "cancel_coach_event_bad_request")]
+pub enum CancelCoachEventResponse {
+    /// The canceled coach event
+    #[oai(status = 200)]
+    Ok(Json<CoachEvent>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// The caller may not do this (not the owner, a missing scope, not an admin)
+    #[oai(status = 403)]
+    Forbidden(Json<Error>),
+    /// Not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+}
+impl CancelCoachEventResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/coach-events/{eventId}/cancel";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(envelope)),
+            404 => Self::NotFound(Json(envelope)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+fn cancel_coach_event_bad_request(err: poem::Error) -> CancelCoachEventResponse {
+    CancelCoachEventResponse::from_api_error(ApiError::from_poem(&err))
 }

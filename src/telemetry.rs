@@ -57,20 +57,34 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+fn template_matches(template: &str, segments: &[&str]) -> bool {
+    let template: Vec<&str> = template.split('/').collect();
+    template.len() == segments.len()
+        && template.iter().zip(segments).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+}
+
+fn segments(path: &str) -> Option<Vec<&str>> {
+    Some(path.strip_prefix(BASE_PATH)?.trim_end_matches('/').split('/').collect())
+}
+
 /// The contract operation a request is for, by method and path template.
 pub fn match_operation(method: &str, path: &str) -> Option<&'static OperationMeta> {
-    let rest = path.strip_prefix(BASE_PATH)?;
-    let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let segments = segments(path)?;
     // Like the router: a literal segment beats a variable one.
     OPERATIONS
         .iter()
-        .filter(|op| op.method.eq_ignore_ascii_case(method))
-        .filter(|op| {
-            let template: Vec<&str> = op.path.split('/').collect();
-            template.len() == segments.len()
-                && template.iter().zip(&segments).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
-        })
+        .filter(|op| op.method.eq_ignore_ascii_case(method) && template_matches(op.path, &segments))
         .max_by_key(|op| op.path.split('/').filter(|t| !t.starts_with('{')).count())
+}
+
+/// The methods the contract serves on a path, for a 405's `Allow` header.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let Some(segments) = segments(path) else { return vec![] };
+    let mut methods: Vec<&'static str> =
+        OPERATIONS.iter().filter(|op| template_matches(op.path, &segments)).map(|op| op.method).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
 }
 
 pub struct RequestTracing;
@@ -150,9 +164,15 @@ pub fn error_response(method: &str, path: &str, err: &poem::Error) -> Response {
     };
     let body = api.envelope(&format!("{method} {path}"));
     let status = StatusCode::from_u16(api.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    poem::web::Json(poem_openapi::types::ToJSON::to_json(&body).unwrap_or_default())
+    let mut response = poem::web::Json(poem_openapi::types::ToJSON::to_json(&body).unwrap_or_default())
         .with_status(status)
-        .into_response()
+        .into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        if let Ok(allow) = HeaderValue::from_str(&allowed_methods(path).join(", ")) {
+            response.headers_mut().insert("allow", allow);
+        }
+    }
+    response
 }
 
 #[cfg(test)]

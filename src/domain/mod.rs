@@ -2,3 +2,4 @@
 
 pub mod availability;
 pub mod booking_link;
+pub mod bookings;

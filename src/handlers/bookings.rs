@@ -1,20 +1,76 @@
-//! `Bookings` tag (seed 003): LE-KO bookings.
+//! `Bookings` tag (seed 003, plus the companion's cancel and dispute operations).
 
-use super::{wire, Handlers};
+use super::coach_events::time_slot_to_wire;
+use super::{utc, wire, Handlers};
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
+use crate::domain::bookings::OrderError;
 use crate::error::AppError;
-use crate::services::bookings as svc;
+use crate::services::bookings::{self as svc, BookError, BookingView, OrderView, PaymentMethod};
 use chrono::{DateTime, FixedOffset};
+use poem_openapi::payload::Json;
 use uuid::Uuid;
 
-fn pending(what: &str) -> ApiError {
-    AppError::validation(format!("{what} is not available on this server yet")).into()
+fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(value).ok_or_else(|| AppError::Internal(format!("stored value {value:?} is not in the contract")).into())
+}
+
+pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> {
+    let b = v.booking;
+    Ok(api::Booking {
+        booking_id: b.id,
+        order_id: b.order_id,
+        user_id: b.user_id,
+        coach_id: b.coach_id,
+        event_id: b.event_id,
+        start_at: wire(b.starts_at),
+        end_at: wire(b.ends_at),
+        booking_status: stored(&b.status, api::BookingStatus::from_wire)?,
+        event_status: Some(v.event.status.clone()),
+        completed: b.completed,
+        note: b.note,
+        canceled_at: b.canceled_at.map(wire),
+        canceled_by_role: b.canceled_by_role.as_deref().map(|r| stored(r, api::BookingCanceledByRole::from_wire)).transpose()?,
+        cancellation_reason_code: b
+            .cancellation_reason_code
+            .as_deref()
+            .map(|r| stored(r, api::BookingCancellationReasonCode::from_wire))
+            .transpose()?,
+        cancellation_reason_text: b.cancellation_reason_text,
+        sport_id: Some(v.event.sport_id),
+        service_cardinality: v.cardinality,
+        timeslot: time_slot_to_wire(&v.event)?,
+    })
+}
+
+fn order_to_wire(v: OrderView) -> Result<api::BookingOrder, ApiError> {
+    let status = stored(svc::order_status(&v.bookings), api::BookingOrderStatus::from_wire)?;
+    Ok(api::BookingOrder {
+        order_id: v.order.id,
+        user_id: v.order.user_id,
+        payment_status: stored(&v.order.payment_status, api::BookingOrderPaymentStatus::from_wire)?,
+        created_at: wire(v.order.created_at),
+        bookings: v.bookings.into_iter().map(booking_to_wire).collect::<Result<_, _>>()?,
+        status,
+    })
+}
+
+fn order_error(e: OrderError) -> api::BookEventErrorBookingError {
+    use api::BookEventErrorBookingError as W;
+    match e {
+        OrderError::NotFound => W::EventNotFound,
+        OrderError::Canceled => W::EventCanceled,
+        OrderError::SelfBook => W::SelfBookAttempt,
+        OrderError::Past => W::PastEventBookAttempt,
+        OrderError::TooClose => W::TooCloseToEventStart,
+        OrderError::Overbooked => W::Overbooked,
+        OrderError::Conflict => W::ConflictingUserSchedules,
+    }
 }
 
 impl BookingsHandlers for Handlers {
     async fn notify_bookings(&self, _principal: Principal, _traceparent: Option<String>) -> Result<api::NotifyBookingsResponse, ApiError> {
-        Err(pending("notifyBookings"))
+        Err(AppError::validation("notifications are not configured on this server").into())
     }
 
     async fn mark_booking_as_completed(
@@ -22,10 +78,10 @@ impl BookingsHandlers for Handlers {
         principal: Principal,
         booking_id: Uuid,
         _traceparent: Option<String>,
-        _body: api::MarkBookingAsCompletedRequest,
+        body: api::MarkBookingAsCompletedRequest,
     ) -> Result<api::MarkBookingAsCompletedResponse, ApiError> {
-        svc::get_visible(&self.state, &principal, booking_id).await?;
-        Err(pending("markBookingAsCompleted"))
+        let v = svc::mark_completed(&self.state, &principal, booking_id, body.completed).await?;
+        Ok(api::MarkBookingAsCompletedResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
     async fn add_booking_note(
@@ -33,32 +89,34 @@ impl BookingsHandlers for Handlers {
         principal: Principal,
         booking_id: Uuid,
         _traceparent: Option<String>,
-        _body: api::AddBookingNoteRequest,
+        body: api::AddBookingNoteRequest,
     ) -> Result<api::AddBookingNoteResponse, ApiError> {
-        svc::get_visible(&self.state, &principal, booking_id).await?;
-        Err(pending("addBookingNote"))
+        let v = svc::add_note(&self.state, &principal, booking_id, &body.note).await?;
+        Ok(api::AddBookingNoteResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
     async fn dismiss_booking(
         &self,
         principal: Principal,
         booking_id: Uuid,
-        _user_id: Uuid,
+        user_id: Uuid,
         _traceparent: Option<String>,
     ) -> Result<api::DismissBookingResponse, ApiError> {
-        svc::get_visible(&self.state, &principal, booking_id).await?;
-        Err(pending("dismissBooking"))
+        svc::dismiss(&self.state, &principal, booking_id, user_id).await?;
+        Ok(api::DismissBookingResponse::NoContent)
     }
 
     async fn get_user_booking_orders(
         &self,
-        _principal: Principal,
-        _user_id: Uuid,
-        _start_at: Option<DateTime<FixedOffset>>,
-        _end_at: Option<DateTime<FixedOffset>>,
+        principal: Principal,
+        user_id: Uuid,
+        start_at: Option<DateTime<FixedOffset>>,
+        end_at: Option<DateTime<FixedOffset>>,
         _traceparent: Option<String>,
     ) -> Result<api::GetUserBookingOrdersResponse, ApiError> {
-        Err(pending("getUserBookingOrders"))
+        let orders = svc::list_orders(&self.state, &principal, user_id, start_at.map(utc), end_at.map(utc)).await?;
+        let wire = orders.into_iter().map(order_to_wire).collect::<Result<Vec<_>, _>>()?;
+        Ok(api::GetUserBookingOrdersResponse::Ok(Json(wire)))
     }
 
     async fn get_booking_by_id(
@@ -67,38 +125,93 @@ impl BookingsHandlers for Handlers {
         booking_id: Uuid,
         _traceparent: Option<String>,
     ) -> Result<api::GetBookingByIdResponse, ApiError> {
-        let booking = svc::get_visible(&self.state, &principal, booking_id).await?;
-        let _ = wire(booking.starts_at);
-        Err(pending("reading bookings"))
+        let v = svc::get_visible(&self.state, &principal, booking_id).await?;
+        Ok(api::GetBookingByIdResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
     async fn get_bookings(
         &self,
-        _principal: Principal,
-        _user_id: Option<Uuid>,
-        _event_id: Option<Uuid>,
-        _start_at: Option<DateTime<FixedOffset>>,
-        _end_at: Option<DateTime<FixedOffset>>,
+        principal: Principal,
+        user_id: Option<Uuid>,
+        event_id: Option<Uuid>,
+        start_at: Option<DateTime<FixedOffset>>,
+        end_at: Option<DateTime<FixedOffset>>,
         _traceparent: Option<String>,
     ) -> Result<api::GetBookingsResponse, ApiError> {
-        Err(pending("getBookings"))
+        let list =
+            svc::list_bookings(&self.state, &principal, user_id, event_id, start_at.map(utc), end_at.map(utc)).await?;
+        let wire = list.into_iter().map(booking_to_wire).collect::<Result<Vec<_>, _>>()?;
+        Ok(api::GetBookingsResponse::Ok(Json(wire)))
     }
 
     async fn book_events(
         &self,
-        _principal: Principal,
+        principal: Principal,
         _traceparent: Option<String>,
-        _body: api::BookEventRequest,
+        body: api::BookEventRequest,
     ) -> Result<api::BookEventsResponse, ApiError> {
-        Err(pending("bookEvents"))
+        let payment = match body.payment_method.type_ {
+            api::BookEventPaymentMethodType::Cash => PaymentMethod::Cash,
+            api::BookEventPaymentMethodType::Card => PaymentMethod::Card,
+        };
+        match svc::book_events(&self.state, &principal, body.user_id, &body.event_ids, payment).await {
+            Ok(order) => Ok(api::BookEventsResponse::Created(Json(order_to_wire(order)?))),
+            Err(BookError::App(e)) => Err(e.into()),
+            Err(BookError::Rejected(errors)) => {
+                let summary = errors
+                    .iter()
+                    .map(|(id, e)| format!("{id}: {}", e.message()))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let envelope = ApiError::from(AppError::validation(format!("the order was not placed: {summary}")))
+                    .envelope(api::BookEventsResponse::ENDPOINT);
+                let mut body: api::BookEventErrorResponse = envelope.into();
+                body.errors = Some(
+                    errors
+                        .into_iter()
+                        .map(|(id, e)| api::BookEventError {
+                            event_id: id,
+                            booking_error: order_error(e),
+                            message: Some(e.message().to_string()),
+                        })
+                        .collect(),
+                );
+                Ok(api::BookEventsResponse::BadRequest(Json(body)))
+            }
+        }
     }
 
     async fn delete_user_from_bookings(
         &self,
-        _principal: Principal,
-        _x_current_user_id: Uuid,
-        _user_id: Option<Uuid>,
+        principal: Principal,
+        x_current_user_id: Uuid,
+        user_id: Option<Uuid>,
     ) -> Result<api::DeleteUserFromBookingsResponse, ApiError> {
-        Err(pending("deleteUserFromBookings"))
+        svc::delete_user(&self.state, &principal, x_current_user_id, user_id).await?;
+        Ok(api::DeleteUserFromBookingsResponse::NoContent)
+    }
+
+    async fn cancel_booking(
+        &self,
+        principal: Principal,
+        booking_id: Uuid,
+        body: api::CancelBookingRequest,
+    ) -> Result<api::CancelBookingResponse, ApiError> {
+        let v = svc::cancel_booking(&self.state, &principal, booking_id, body.reason_code.as_str(), body.reason_text).await?;
+        Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?)))
+    }
+
+    async fn open_booking_dispute(&self, principal: Principal, booking_id: Uuid) -> Result<api::OpenBookingDisputeResponse, ApiError> {
+        let v = svc::open_dispute(&self.state, &principal, booking_id).await?;
+        Ok(api::OpenBookingDisputeResponse::Ok(Json(booking_to_wire(v)?)))
+    }
+
+    async fn resolve_booking_dispute(
+        &self,
+        principal: Principal,
+        booking_id: Uuid,
+    ) -> Result<api::ResolveBookingDisputeResponse, ApiError> {
+        let v = svc::resolve_dispute(&self.state, &principal, booking_id).await?;
+        Ok(api::ResolveBookingDisputeResponse::Ok(Json(booking_to_wire(v)?)))
     }
 }

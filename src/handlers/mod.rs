@@ -4,6 +4,7 @@
 mod booking;
 mod bookings;
 mod calendars;
+mod coach_events;
 
 use crate::api::{ApiError, Authenticator};
 use crate::auth::Principal;

@@ -1,19 +1,730 @@
-//! LE-KO bookings.
+//! LE-KO: coach events, orders that never overbook, the booking lifecycle, user data deletion.
+//! Who may do what is decided here, so no handler can forget it.
 
+use super::calendars::require_scope;
 use crate::auth::Principal;
-use crate::entities::bookings;
+use crate::db::{begin_write, retrying};
+use crate::domain::bookings::{self as rules, EventFacts, OrderError, Span, Status, Transition};
+use crate::entities::{booking_orders, bookings, coach_events, users};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use sea_orm::EntityTrait;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
-/// A booking, visible to its athlete, its coach and admins; anyone else gets 404.
-pub async fn get_visible(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<bookings::Model> {
-    let not_found = || AppError::not_found(format!("booking {id} not found"));
-    let booking = bookings::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(not_found)?;
-    if principal.admin || booking.user_id == principal.user_id || booking.coach_id == principal.user_id {
-        Ok(booking)
-    } else {
-        Err(not_found())
+pub const SCOPE_BOOKING_WRITE: &str = "booking:write";
+const LIVE: [&str; 4] = ["Pending", "Accepted", "InDispute", "DisputeDone"];
+pub const EVENT_SCHEDULED: &str = "Scheduled";
+pub const EVENT_CANCELED: &str = "Canceled";
+
+/// A booking with what the wire shape needs: its event and its ordinal with this coach.
+#[derive(Debug, Clone)]
+pub struct BookingView {
+    pub booking: bookings::Model,
+    pub event: coach_events::Model,
+    pub cardinality: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    pub order: booking_orders::Model,
+    pub bookings: Vec<BookingView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventView {
+    pub event: coach_events::Model,
+    pub taken: i64,
+}
+
+fn status_of(b: &bookings::Model) -> AppResult<Status> {
+    Status::parse(&b.status).ok_or_else(|| AppError::Internal(format!("unknown booking status {}", b.status)))
+}
+
+fn span_of(e: &coach_events::Model) -> Span {
+    Span { start: e.starts_at, end: e.ends_at }
+}
+
+// ------------------------------------------------------------------ coach events
+
+pub struct NewCoachEvent {
+    pub sport_id: Uuid,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Wall-clock start and end as given (`12:00:00+03:00`), checked against start and end.
+    pub start_time: (chrono::NaiveTime, chrono::FixedOffset),
+    pub end_time: (chrono::NaiveTime, chrono::FixedOffset),
+    pub places: i64,
+    pub slot_type: String,
+    pub age_from: i64,
+    pub age_to: i64,
+    pub duration_minutes: i64,
+    pub price: i64,
+    pub price_currency: String,
+    pub payment_method: String,
+    pub address_id: Option<Uuid>,
+    pub public: Option<bool>,
+    pub level: Option<String>,
+    pub eligibility: Option<String>,
+}
+
+fn format_time(t: (chrono::NaiveTime, chrono::FixedOffset)) -> String {
+    format!("{}{}", t.0.format("%H:%M:%S"), t.1)
+}
+
+pub async fn create_coach_event(state: &AppState, principal: &Principal, new: NewCoachEvent) -> AppResult<EventView> {
+    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+    let now = state.clock.now();
+    if new.end <= new.start {
+        return Err(AppError::validation("endAt must be after startAt"));
     }
+    if new.start <= now {
+        return Err(AppError::validation("startAt must be in the future"));
+    }
+    if new.end - new.start > Duration::days(1) {
+        return Err(AppError::validation("an event may last at most 24 hours"));
+    }
+    if new.age_from > new.age_to {
+        return Err(AppError::validation("ageFrom must not be greater than ageTo"));
+    }
+    if new.price < 0 {
+        return Err(AppError::validation("price must not be negative"));
+    }
+    let minutes = (new.end - new.start).num_seconds();
+    if minutes != new.duration_minutes * 60 {
+        return Err(AppError::validation(format!(
+            "duration is {} minutes but startAt..endAt spans {} seconds",
+            new.duration_minutes, minutes
+        )));
+    }
+    for (what, instant, (time, offset)) in [("startTime", new.start, new.start_time), ("endTime", new.end, new.end_time)] {
+        if instant.with_timezone(&offset).time() != time {
+            return Err(AppError::validation(format!(
+                "{what} {} is not the wall-clock time of {}",
+                format_time((time, offset)),
+                if what == "startTime" { "startAt" } else { "endAt" }
+            )));
+        }
+    }
+    let model = coach_events::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        coach_id: Set(principal.user_id),
+        sport_id: Set(new.sport_id),
+        starts_at: Set(new.start),
+        ends_at: Set(new.end),
+        status: Set(EVENT_SCHEDULED.into()),
+        time_slot_id: Set(Uuid::new_v4()),
+        places: Set(new.places as i32),
+        slot_type: Set(new.slot_type),
+        age_from: Set(new.age_from as i32),
+        age_to: Set(new.age_to as i32),
+        duration_minutes: Set(new.duration_minutes as i32),
+        price: Set(new.price),
+        price_currency: Set(new.price_currency),
+        payment_method: Set(new.payment_method),
+        address_id: Set(new.address_id),
+        public: Set(new.public),
+        level: Set(new.level),
+        eligibility: Set(new.eligibility),
+        start_time: Set(format_time(new.start_time)),
+        end_time: Set(format_time(new.end_time)),
+        canceled_at: Set(None),
+        created_at: Set(now),
+    };
+    Ok(EventView { event: model.insert(&state.db).await?, taken: 0 })
+}
+
+async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResult<i64> {
+    Ok(bookings::Entity::find()
+        .filter(bookings::Column::EventId.eq(event_id))
+        .filter(bookings::Column::Status.is_in(LIVE))
+        .count(db)
+        .await? as i64)
+}
+
+async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<coach_events::Model> {
+    coach_events::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("coach event {id} not found")))
+}
+
+pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid) -> AppResult<EventView> {
+    let event = find_event(&state.db, id).await?;
+    let taken = places_taken(&state.db, id).await?;
+    Ok(EventView { event, taken })
+}
+
+/// Its coach or an admin cancels the event; every live booking becomes Canceled.
+pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<EventView> {
+    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+    retrying(|| async {
+        let txn = begin_write(&state.db).await?;
+        let event = coach_events::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("coach event {id} not found")))?;
+        let by_coach = event.coach_id == principal.user_id;
+        if !by_coach && !principal.admin {
+            return Err(AppError::forbidden("only the event's coach or an admin may cancel it"));
+        }
+        if event.status == EVENT_CANCELED {
+            return Err(AppError::validation("the event is already canceled"));
+        }
+        let now = state.clock.now();
+        let role = if by_coach { "Coach" } else { "System" };
+        bookings::Entity::update_many()
+            .col_expr(bookings::Column::Status, Status::Canceled.as_str().into())
+            .col_expr(bookings::Column::CanceledAt, now.into())
+            .col_expr(bookings::Column::CanceledByRole, role.into())
+            .col_expr(bookings::Column::UpdatedAt, now.into())
+            .filter(bookings::Column::EventId.eq(id))
+            .filter(bookings::Column::Status.is_in([Status::Pending.as_str(), Status::Accepted.as_str()]))
+            .exec(&txn)
+            .await?;
+        let mut active: coach_events::ActiveModel = event.into();
+        active.status = Set(EVENT_CANCELED.into());
+        active.canceled_at = Set(Some(now));
+        let event = active.update(&txn).await?;
+        let taken = places_taken(&txn, id).await?;
+        txn.commit().await?;
+        Ok(EventView { event, taken })
+    })
+    .await
+}
+
+// ------------------------------------------------------------------ orders
+
+pub enum PaymentMethod {
+    Cash,
+    Card,
+}
+
+#[derive(Debug)]
+pub enum BookError {
+    App(AppError),
+    /// Nothing was written; every failing event with why.
+    Rejected(Vec<(Uuid, OrderError)>),
+}
+
+impl From<AppError> for BookError {
+    fn from(e: AppError) -> Self {
+        BookError::App(e)
+    }
+}
+
+impl From<DbErr> for BookError {
+    fn from(e: DbErr) -> Self {
+        BookError::App(e.into())
+    }
+}
+
+/// Locks the user's row (their schedule), creating it first if needed.
+async fn lock_user(db: &impl ConnectionTrait, user: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    let insert = users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(None), updated_at: Set(now) })
+        .on_conflict(OnConflict::column(users::Column::Id).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await;
+    match insert {
+        Ok(_) | Err(DbErr::RecordNotInserted) => {}
+        Err(e) => return Err(e.into()),
+    }
+    users::Entity::find_by_id(user).lock_exclusive().one(db).await?;
+    Ok(())
+}
+
+/// Books the events for `user` in one order, all or nothing. Places and schedule conflicts hold
+/// under concurrent orders: the user's row and the events are locked (in id order) before they
+/// are counted.
+pub async fn book_events(
+    state: &AppState,
+    principal: &Principal,
+    user: Uuid,
+    event_ids: &[Uuid],
+    payment: PaymentMethod,
+) -> Result<OrderView, BookError> {
+    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+    if user != principal.user_id && !principal.admin {
+        return Err(AppError::forbidden("you may only book for yourself").into());
+    }
+    if let PaymentMethod::Card = payment {
+        return Err(AppError::validation("card payments are not enabled yet; pay with Cash").into());
+    }
+    if event_ids.is_empty() || event_ids.len() > rules::MAX_ORDER_EVENTS {
+        return Err(AppError::validation(format!("an order books 1 to {} events", rules::MAX_ORDER_EVENTS)).into());
+    }
+    if event_ids.iter().collect::<BTreeSet<_>>().len() != event_ids.len() {
+        return Err(AppError::validation("an order may name each event once").into());
+    }
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match book_once(state, user, event_ids).await {
+            Err(BookError::App(AppError::Database(e))) if attempts < 5 && crate::db::is_retryable(&e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(5 * attempts + rand::random::<u64>() % 10)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<OrderView, BookError> {
+    let txn = begin_write(&state.db).await?;
+    let now = state.clock.now();
+    lock_user(&txn, user, now).await?;
+    let mut sorted: Vec<Uuid> = event_ids.to_vec();
+    sorted.sort();
+    let events: BTreeMap<Uuid, coach_events::Model> = coach_events::Entity::find()
+        .filter(coach_events::Column::Id.is_in(sorted.clone()))
+        .order_by_asc(coach_events::Column::Id)
+        .lock_exclusive()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let mut requested = Vec::new();
+    for id in event_ids {
+        let facts = match events.get(id) {
+            None => None,
+            Some(e) => Some(EventFacts {
+                id: e.id,
+                coach_id: e.coach_id,
+                span: span_of(e),
+                canceled: e.status == EVENT_CANCELED,
+                places: e.places.into(),
+                taken: places_taken(&txn, e.id).await?,
+            }),
+        };
+        requested.push((*id, facts));
+    }
+    let (earliest, latest) = events.values().fold((None, None), |(lo, hi): (Option<DateTime<Utc>>, Option<DateTime<Utc>>), e| {
+        (Some(lo.map_or(e.starts_at, |l| l.min(e.starts_at))), Some(hi.map_or(e.ends_at, |h| h.max(e.ends_at))))
+    });
+    let schedule: Vec<(Uuid, Span)> = match (earliest, latest) {
+        (Some(lo), Some(hi)) => bookings::Entity::find()
+            .filter(bookings::Column::UserId.eq(user))
+            .filter(bookings::Column::Status.is_in(LIVE))
+            .filter(
+                Condition::any()
+                    .add(bookings::Column::EventId.is_in(sorted.clone()))
+                    .add(Condition::all().add(bookings::Column::StartsAt.lt(hi)).add(bookings::Column::EndsAt.gt(lo))),
+            )
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|b| (b.event_id, Span { start: b.starts_at, end: b.ends_at }))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let errors = rules::check_order(user, now, &requested, &schedule);
+    if !errors.is_empty() {
+        txn.rollback().await?;
+        return Err(BookError::Rejected(errors));
+    }
+    let order = booking_orders::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(user),
+        payment_status: Set("Cash".into()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let mut created = Vec::new();
+    for id in event_ids {
+        let event = &events[id];
+        let booking = bookings::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            order_id: Set(order.id),
+            user_id: Set(user),
+            coach_id: Set(event.coach_id),
+            event_id: Set(event.id),
+            starts_at: Set(event.starts_at),
+            ends_at: Set(event.ends_at),
+            status: Set(Status::Accepted.as_str().into()),
+            completed: Set(false),
+            note: Set(None),
+            canceled_at: Set(None),
+            canceled_by_role: Set(None),
+            cancellation_reason_code: Set(None),
+            cancellation_reason_text: Set(None),
+            dismissed: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        created.push(booking);
+    }
+    let views = views_of(&txn, created).await?;
+    txn.commit().await?;
+    Ok(OrderView { order, bookings: views })
+}
+
+// ------------------------------------------------------------------ reading
+
+/// Attaches each booking's event and its ordinal among the athlete's live bookings with that coach.
+async fn views_of(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> AppResult<Vec<BookingView>> {
+    let event_ids: BTreeSet<Uuid> = list.iter().map(|b| b.event_id).collect();
+    let events: BTreeMap<Uuid, coach_events::Model> = coach_events::Entity::find()
+        .filter(coach_events::Column::Id.is_in(event_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let pairs: BTreeSet<(Uuid, Uuid)> = list.iter().map(|b| (b.user_id, b.coach_id)).collect();
+    let mut ordinals: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for (user, coach) in pairs {
+        let live = bookings::Entity::find()
+            .filter(bookings::Column::UserId.eq(user))
+            .filter(bookings::Column::CoachId.eq(coach))
+            .filter(bookings::Column::Status.is_in(LIVE))
+            .order_by_asc(bookings::Column::StartsAt)
+            .order_by_asc(bookings::Column::Id)
+            .all(db)
+            .await?;
+        for (i, b) in live.iter().enumerate() {
+            ordinals.insert(b.id, i as i64 + 1);
+        }
+    }
+    list.into_iter()
+        .map(|b| {
+            let event = events
+                .get(&b.event_id)
+                .cloned()
+                .ok_or_else(|| AppError::Internal(format!("booking {} has no event", b.id)))?;
+            Ok(BookingView { cardinality: ordinals.get(&b.id).copied(), booking: b, event })
+        })
+        .collect()
+}
+
+async fn find_booking(db: &impl ConnectionTrait, id: Uuid) -> AppResult<bookings::Model> {
+    bookings::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found(format!("booking {id} not found")))
+}
+
+fn visible(principal: &Principal, b: &bookings::Model) -> bool {
+    principal.admin || b.user_id == principal.user_id || b.coach_id == principal.user_id
+}
+
+/// A booking, visible to its athlete, its coach and admins; anyone else gets 404.
+pub async fn get_visible(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
+    let booking = find_booking(&state.db, id).await?;
+    if !visible(principal, &booking) {
+        return Err(AppError::not_found(format!("booking {id} not found")));
+    }
+    Ok(views_of(&state.db, vec![booking]).await?.remove(0))
+}
+
+fn check_range(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> AppResult<()> {
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            return Err(AppError::validation("endAt must be after startAt"));
+        }
+    }
+    Ok(())
+}
+
+fn overlap_filter(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Condition {
+    let mut c = Condition::all();
+    if let Some(end) = end {
+        c = c.add(bookings::Column::StartsAt.lt(end));
+    }
+    if let Some(start) = start {
+        c = c.add(bookings::Column::EndsAt.gt(start));
+    }
+    c
+}
+
+pub async fn list_bookings(
+    state: &AppState,
+    principal: &Principal,
+    user: Option<Uuid>,
+    event: Option<Uuid>,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> AppResult<Vec<BookingView>> {
+    check_range(start, end)?;
+    let mut query = bookings::Entity::find();
+    match (user, event) {
+        (None, None) => return Err(AppError::validation("give userId or eventId")),
+        (Some(user), None) => {
+            if user != principal.user_id && !principal.admin {
+                return Err(AppError::forbidden("you may only list your own bookings"));
+            }
+            query = query
+                .filter(bookings::Column::UserId.eq(user))
+                .filter(bookings::Column::Dismissed.eq(false))
+                .filter(overlap_filter(start, end));
+        }
+        (user, Some(event_id)) => {
+            let event = find_event(&state.db, event_id).await?;
+            let is_coach = event.coach_id == principal.user_id;
+            if !is_coach && !principal.admin && user != Some(principal.user_id) {
+                return Err(AppError::forbidden("only the event's coach or an admin may list its bookings"));
+            }
+            query = query.filter(bookings::Column::EventId.eq(event_id));
+            if let Some(user) = user {
+                query = query.filter(bookings::Column::UserId.eq(user)).filter(bookings::Column::Dismissed.eq(false));
+            }
+        }
+    }
+    let list = query
+        .order_by_asc(bookings::Column::StartsAt)
+        .order_by_asc(bookings::Column::Id)
+        .limit(1000)
+        .all(&state.db)
+        .await?;
+    views_of(&state.db, list).await
+}
+
+pub async fn list_orders(
+    state: &AppState,
+    principal: &Principal,
+    user: Uuid,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> AppResult<Vec<OrderView>> {
+    check_range(start, end)?;
+    if user != principal.user_id && !principal.admin {
+        return Err(AppError::forbidden("you may only list your own orders"));
+    }
+    let orders = booking_orders::Entity::find()
+        .filter(booking_orders::Column::UserId.eq(user))
+        .order_by_asc(booking_orders::Column::CreatedAt)
+        .order_by_asc(booking_orders::Column::Id)
+        .limit(1000)
+        .all(&state.db)
+        .await?;
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
+    let all = bookings::Entity::find()
+        .filter(bookings::Column::OrderId.is_in(ids))
+        .order_by_asc(bookings::Column::StartsAt)
+        .order_by_asc(bookings::Column::Id)
+        .all(&state.db)
+        .await?;
+    let views = views_of(&state.db, all).await?;
+    let mut by_order: BTreeMap<Uuid, Vec<BookingView>> = BTreeMap::new();
+    for v in views {
+        by_order.entry(v.booking.order_id).or_default().push(v);
+    }
+    let filtered = start.is_some() || end.is_some();
+    Ok(orders
+        .into_iter()
+        .filter_map(|order| {
+            let bookings = by_order.remove(&order.id).unwrap_or_default();
+            let in_range = bookings.iter().any(|v| {
+                start.is_none_or(|s| v.booking.ends_at > s) && end.is_none_or(|e| v.booking.starts_at < e)
+            });
+            (!filtered || in_range).then_some(OrderView { order, bookings })
+        })
+        .collect())
+}
+
+/// The order's lifecycle, derived from its bookings (see BookingOrderStatus in the contract).
+pub fn order_status(bookings: &[BookingView]) -> &'static str {
+    let statuses: Vec<Status> = bookings.iter().filter_map(|v| Status::parse(&v.booking.status)).collect();
+    let live: Vec<&BookingView> = bookings.iter().filter(|v| Status::parse(&v.booking.status).is_some_and(Status::is_live)).collect();
+    if statuses.iter().all(|s| !s.is_live()) {
+        "Canceled"
+    } else if live.iter().all(|v| v.booking.completed || v.booking.status == Status::DisputeDone.as_str()) {
+        "Completed"
+    } else {
+        "Active"
+    }
+}
+
+// ------------------------------------------------------------------ changing
+
+async fn change<F>(state: &AppState, principal: &Principal, id: Uuid, apply: F) -> AppResult<BookingView>
+where
+    F: Fn(&bookings::Model, &coach_events::Model, DateTime<Utc>) -> AppResult<bookings::ActiveModel>,
+{
+    let apply = &apply;
+    retrying(|| async move {
+        let txn = begin_write(&state.db).await?;
+        let booking = bookings::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .filter(|b| visible(principal, b))
+            .ok_or_else(|| AppError::not_found(format!("booking {id} not found")))?;
+        let event = find_event(&txn, booking.event_id).await?;
+        let now = state.clock.now();
+        let mut active = apply(&booking, &event, now)?;
+        active.updated_at = Set(now);
+        let updated = active.update(&txn).await?;
+        let view = views_of(&txn, vec![updated]).await?.remove(0);
+        txn.commit().await?;
+        Ok(view)
+    })
+    .await
+}
+
+pub async fn mark_completed(state: &AppState, principal: &Principal, id: Uuid, completed: bool) -> AppResult<BookingView> {
+    change(state, principal, id, |b, e, now| {
+        if b.coach_id != principal.user_id && !principal.admin {
+            return Err(AppError::forbidden("only the event's coach or an admin may mark a booking completed"));
+        }
+        if !status_of(b)?.is_live() {
+            return Err(AppError::validation(format!("a {} booking cannot be completed", b.status)));
+        }
+        if e.ends_at > now {
+            return Err(AppError::validation("the event has not ended yet"));
+        }
+        let mut a: bookings::ActiveModel = b.clone().into();
+        a.completed = Set(completed);
+        Ok(a)
+    })
+    .await
+}
+
+pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: &str) -> AppResult<BookingView> {
+    if note.chars().count() > rules::MAX_NOTE_CHARS {
+        return Err(AppError::validation(format!("a note may have at most {} characters", rules::MAX_NOTE_CHARS)));
+    }
+    change(state, principal, id, |b, e, now| {
+        if b.user_id != principal.user_id && b.coach_id != principal.user_id {
+            return Err(AppError::forbidden("only the athlete or the coach may add a note"));
+        }
+        if e.ends_at > now {
+            return Err(AppError::validation("notes can be added once the event has ended"));
+        }
+        let mut a: bookings::ActiveModel = b.clone().into();
+        a.note = Set(Some(note.to_string()));
+        Ok(a)
+    })
+    .await
+}
+
+pub async fn cancel_booking(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    reason_code: &str,
+    reason_text: Option<String>,
+) -> AppResult<BookingView> {
+    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+    change(state, principal, id, |b, e, now| {
+        let role = if b.user_id == principal.user_id {
+            "Athlete"
+        } else if b.coach_id == principal.user_id {
+            "Coach"
+        } else {
+            return Err(AppError::forbidden("only the athlete or the coach may cancel a booking"));
+        };
+        if e.starts_at <= now {
+            return Err(AppError::validation("a booking can only be canceled before its event starts"));
+        }
+        let to = rules::transition(status_of(b)?, Transition::Cancel).map_err(AppError::Validation)?;
+        let mut a: bookings::ActiveModel = b.clone().into();
+        a.status = Set(to.as_str().into());
+        a.canceled_at = Set(Some(now));
+        a.canceled_by_role = Set(Some(role.into()));
+        a.cancellation_reason_code = Set(Some(reason_code.to_string()));
+        a.cancellation_reason_text = Set(reason_text.clone());
+        Ok(a)
+    })
+    .await
+}
+
+pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
+    change(state, principal, id, |b, e, now| {
+        if b.user_id != principal.user_id && b.coach_id != principal.user_id {
+            return Err(AppError::forbidden("only the athlete or the coach may open a dispute"));
+        }
+        if e.starts_at > now {
+            return Err(AppError::validation("a dispute can be opened once the event has started"));
+        }
+        let to = rules::transition(status_of(b)?, Transition::OpenDispute).map_err(AppError::Validation)?;
+        let mut a: bookings::ActiveModel = b.clone().into();
+        a.status = Set(to.as_str().into());
+        Ok(a)
+    })
+    .await
+}
+
+pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
+    if !principal.admin {
+        // Admins only; say 404 to anyone who may not even see the booking.
+        get_visible(state, principal, id).await?;
+        return Err(AppError::forbidden("only an admin may resolve a dispute"));
+    }
+    change(state, principal, id, |b, _, _| {
+        let to = rules::transition(status_of(b)?, Transition::ResolveDispute).map_err(AppError::Validation)?;
+        let mut a: bookings::ActiveModel = b.clone().into();
+        a.status = Set(to.as_str().into());
+        Ok(a)
+    })
+    .await
+}
+
+/// The athlete hides a canceled booking from their views, for good. Again is a no-op.
+pub async fn dismiss(state: &AppState, principal: &Principal, id: Uuid, user: Uuid) -> AppResult<()> {
+    let booking = find_booking(&state.db, id).await?;
+    if user != principal.user_id || booking.user_id != user {
+        if !visible(principal, &booking) {
+            return Err(AppError::not_found(format!("booking {id} not found")));
+        }
+        return Err(AppError::forbidden("only the booking's athlete may dismiss it"));
+    }
+    if booking.status != Status::Canceled.as_str() {
+        return Err(AppError::validation("only canceled bookings can be dismissed"));
+    }
+    if !booking.dismissed {
+        let mut a: bookings::ActiveModel = booking.into();
+        a.dismissed = Set(true);
+        a.updated_at = Set(state.clock.now());
+        a.update(&state.db).await?;
+    }
+    Ok(())
+}
+
+/// Deletes everything held about a user, in one transaction: their bookings as athlete, their
+/// coach events with those events' bookings, their orders (notes and disputes live on bookings),
+/// and their user row.
+pub async fn delete_user(state: &AppState, principal: &Principal, current: Uuid, target: Option<Uuid>) -> AppResult<()> {
+    if current != principal.user_id {
+        return Err(AppError::forbidden("x-current-user-id must be the token's subject"));
+    }
+    let target = target.unwrap_or(current);
+    if target != principal.user_id && !principal.admin {
+        return Err(AppError::forbidden("only an admin may delete another user"));
+    }
+    retrying(|| async {
+        let txn = state.db.begin().await?;
+        let own_events: Vec<Uuid> = coach_events::Entity::find()
+            .filter(coach_events::Column::CoachId.eq(target))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let mut removed = 0;
+        removed += bookings::Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(bookings::Column::UserId.eq(target))
+                    .add(bookings::Column::EventId.is_in(own_events.clone())),
+            )
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        removed += coach_events::Entity::delete_many().filter(coach_events::Column::CoachId.eq(target)).exec(&txn).await?.rows_affected;
+        removed += booking_orders::Entity::delete_many().filter(booking_orders::Column::UserId.eq(target)).exec(&txn).await?.rows_affected;
+        users::Entity::delete_by_id(target).exec(&txn).await?;
+        if removed == 0 {
+            txn.rollback().await?;
+            return Err(AppError::not_found("nothing is held about this user"));
+        }
+        txn.commit().await?;
+        Ok(())
+    })
+    .await
 }

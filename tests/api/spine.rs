@@ -64,6 +64,9 @@ async fn unknown_routes_and_methods_get_the_envelope() {
     assert_eq!(r.code(), "notFound");
     let r = app.send(reqwest::Method::PUT, "/v1/calendars", None, Some(json!({}))).await.expect(405);
     r.error();
+    assert_eq!(r.headers["allow"], "POST");
+    let r = app.send(reqwest::Method::TRACE, "/v1/bookings", None, None).await.expect(405);
+    assert_eq!(r.headers["allow"], "GET, POST");
 }
 
 #[tokio::test]

@@ -1,0 +1,102 @@
+//! `Coach events` tag (companion document).
+
+use super::{utc, wire, Handlers};
+use crate::api::{self, ApiError, CoachEventsHandlers};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::services::bookings::{self as svc, EventView, NewCoachEvent};
+use poem_openapi::payload::Json;
+use uuid::Uuid;
+
+fn rfc_time(stored: &str) -> Result<api::RfcTime, ApiError> {
+    api::RfcTime::parse(stored).ok_or_else(|| AppError::Internal(format!("stored time {stored:?} does not parse")).into())
+}
+
+fn wire_enum<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(value).ok_or_else(|| AppError::Internal(format!("stored value {value:?} is not in the contract")).into())
+}
+
+/// 003's `TimeSlot` of a stored coach event.
+pub(crate) fn time_slot_to_wire(e: &crate::entities::coach_events::Model) -> Result<api::TimeSlot, ApiError> {
+    Ok(api::TimeSlot {
+        time_slot_id: e.time_slot_id,
+        start_time: rfc_time(&e.start_time)?,
+        end_time: rfc_time(&e.end_time)?,
+        number_of_participants: e.places.into(),
+        slot_type: wire_enum(&e.slot_type, api::TimeSlotSlotType::from_wire)?,
+        age_from: e.age_from.into(),
+        age_to: e.age_to.into(),
+        duration: e.duration_minutes.into(),
+        price: e.price,
+        price_currency: wire_enum(&e.price_currency, api::Currency::from_wire)?,
+        payment_method: wire_enum(&e.payment_method, api::TimeSlotPaymentMethod::from_wire)?,
+        address_id: e.address_id,
+        public: e.public,
+        level: e.level.as_deref().map(|l| wire_enum(l, api::TimeSlotLevel::from_wire)).transpose()?,
+        eligibility: e.eligibility.as_deref().map(|l| wire_enum(l, api::TimeSlotEligibility::from_wire)).transpose()?,
+    })
+}
+
+fn event_to_wire(view: EventView) -> Result<api::CoachEvent, ApiError> {
+    let e = &view.event;
+    let places: i64 = e.places.into();
+    Ok(api::CoachEvent {
+        event_id: e.id,
+        coach_id: e.coach_id,
+        sport_id: e.sport_id,
+        start_at: wire(e.starts_at),
+        end_at: wire(e.ends_at),
+        status: wire_enum(&e.status, api::CoachEventStatus::from_wire)?,
+        timeslot: time_slot_to_wire(e)?,
+        places_total: places,
+        places_taken: view.taken,
+        places_left: (places - view.taken).max(0),
+        canceled_at: e.canceled_at.map(wire),
+        created_at: wire(e.created_at),
+    })
+}
+
+impl CoachEventsHandlers for Handlers {
+    async fn create_coach_event(
+        &self,
+        principal: Principal,
+        body: api::CreateCoachEventRequest,
+    ) -> Result<api::CreateCoachEventResponse, ApiError> {
+        let slot = body.time_slot;
+        let new = NewCoachEvent {
+            sport_id: body.sport_id,
+            start: utc(body.start_at),
+            end: utc(body.end_at),
+            start_time: (slot.start_time.time, slot.start_time.offset),
+            end_time: (slot.end_time.time, slot.end_time.offset),
+            places: slot.number_of_participants,
+            slot_type: slot.slot_type.as_str().into(),
+            age_from: slot.age_from,
+            age_to: slot.age_to,
+            duration_minutes: slot.duration,
+            price: slot.price,
+            price_currency: slot.price_currency.as_str().into(),
+            payment_method: slot.payment_method.as_str().into(),
+            address_id: slot.address_id,
+            public: slot.public,
+            level: slot.level.map(|l| l.as_str().into()),
+            eligibility: slot.eligibility.map(|e| e.as_str().into()),
+        };
+        let view = svc::create_coach_event(&self.state, &principal, new).await?;
+        Ok(api::CreateCoachEventResponse::Created(Json(event_to_wire(view)?)))
+    }
+
+    async fn get_coach_event(&self, principal: Principal, event_id: Uuid) -> Result<api::GetCoachEventResponse, ApiError> {
+        let view = svc::get_coach_event(&self.state, &principal, event_id).await?;
+        Ok(api::GetCoachEventResponse::Ok(Json(event_to_wire(view)?)))
+    }
+
+    async fn cancel_coach_event(
+        &self,
+        principal: Principal,
+        event_id: Uuid,
+    ) -> Result<api::CancelCoachEventResponse, ApiError> {
+        let view = svc::cancel_coach_event(&self.state, &principal, event_id).await?;
+        Ok(api::CancelCoachEventResponse::Ok(Json(event_to_wire(view)?)))
+    }
+}
