@@ -171,12 +171,152 @@ impl poem_openapi::types::ToJSON for RfcTime {
         Some(serde_json::Value::String(self.to_string()))
     }
 }
+/// What JSON a place in a request body accepts, checked before poem-openapi parses the body:
+/// poem-openapi reads `false` or `1` into a `String` and `null` into any optional field, where
+/// the contract allows neither.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape {
+    Any,
+    Str,
+    Int,
+    Num,
+    Bool,
+    Nullable(&'static Shape),
+    List(&'static Shape),
+    Map(&'static Shape),
+    Obj(fn(&serde_json::Value, &str) -> Result<(), String>),
+}
+impl Shape {
+    pub fn check(
+        &self,
+        value: &serde_json::Value,
+        nullable: bool,
+        at: &str,
+    ) -> Result<(), String> {
+        use serde_json::Value;
+        match (self, value) {
+            (Shape::Nullable(_), Value::Null) => Ok(()),
+            (_, Value::Null) if nullable => Ok(()),
+            (Shape::Any, _) => Ok(()),
+            (_, Value::Null) => Err(format!("{at} must not be null")),
+            (Shape::Nullable(inner), v) => inner.check(v, false, at),
+            (Shape::Str, Value::String(_)) => Ok(()),
+            (Shape::Str, _) => Err(format!("{at} must be a string")),
+            (Shape::Int, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(()),
+            (Shape::Int, _) => Err(format!("{at} must be an integer")),
+            (Shape::Num, Value::Number(_)) => Ok(()),
+            (Shape::Num, _) => Err(format!("{at} must be a number")),
+            (Shape::Bool, Value::Bool(_)) => Ok(()),
+            (Shape::Bool, _) => Err(format!("{at} must be a boolean")),
+            (Shape::List(item), Value::Array(items)) => {
+                items
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(i, v)| item.check(v, false, &format!("{at}[{i}]")))
+            }
+            (Shape::List(_), _) => Err(format!("{at} must be an array")),
+            (Shape::Map(item), Value::Object(entries)) => {
+                entries
+                    .iter()
+                    .try_for_each(|(k, v)| item.check(v, false, &format!("{at}.{k}")))
+            }
+            (Shape::Map(_), _) | (Shape::Obj(_), _) if !value.is_object() => {
+                Err(format!("{at} must be an object"))
+            }
+            (Shape::Obj(check), v) => check(v, at),
+            (Shape::Map(_), _) => Ok(()),
+        }
+    }
+}
+/// Parses a JSON request body: the strict shape check, then poem-openapi's parser (which applies
+/// the contract's validators).
+pub fn parse_body<T: poem_openapi::types::ParseFromJSON>(
+    value: serde_json::Value,
+    shape: &Shape,
+) -> Result<T, ApiError> {
+    let invalid = |message: String| ApiError::new(
+        400,
+        ApiError::code_for_status(400),
+        message,
+    );
+    shape
+        .check(&value, false, "body")
+        .map_err(|m| invalid(format!("invalid request body: {m}")))?;
+    T::parse_from_json(Some(value))
+        .map_err(|e| invalid(format!("invalid request body: {}", e.into_message())))
+}
+/// Refuses query parameters the operation does not declare: a misspelt filter silently ignored
+/// would answer a different question than the one asked.
+pub fn check_query(req: &poem::Request, declared: &[&str]) -> Result<(), ApiError> {
+    let Some(query) = req.uri().query() else { return Ok(()) };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let raw = pair.split('=').next().unwrap_or_default();
+        let name = percent_decode(raw);
+        if !declared.iter().any(|d| *d == name) {
+            let known = if declared.is_empty() {
+                "none".to_string()
+            } else {
+                declared.join(", ")
+            };
+            return Err(
+                ApiError::new(
+                    400,
+                    ApiError::code_for_status(400),
+                    format!(
+                        "unknown query parameter `{name}` (this operation takes: {known})"
+                    ),
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 /// A free slot of a booking link, [start, end). Both carry the booking link's UTC offset at that instant.
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "AvailableSlot")]
 pub struct AvailableSlot {
     pub start: chrono::DateTime<chrono::FixedOffset>,
     pub end: chrono::DateTime<chrono::FixedOffset>,
+}
+impl AvailableSlot {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "start"))?;
+        }
+        if let Some(v) = object.get("end") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "end"))?;
+        }
+        Ok(())
+    }
 }
 /** Indicates the type of booking error encountered.
  The `overbooked` error occurs when one or more requested events exceed capacity.
@@ -246,6 +386,24 @@ pub struct BookEventError {
     #[oai(skip_serializing_if_is_none)]
     pub message: Option<String>,
 }
+impl BookEventError {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("eventId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "eventId"))?;
+        }
+        if let Some(v) = object.get("bookingError") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "bookingError"))?;
+        }
+        if let Some(v) = object.get("message") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "message"))?;
+        }
+        Ok(())
+    }
+}
 /// Error unique code
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "ErrorCode")]
@@ -313,6 +471,31 @@ pub struct BookEventErrorResponse {
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<Vec<BookEventError>>,
 }
+impl BookEventErrorResponse {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("code") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "code"))?;
+        }
+        if let Some(v) = object.get("message") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "message"))?;
+        }
+        if let Some(v) = object.get("endpoint") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "endpoint"))?;
+        }
+        if let Some(v) = object.get("requestId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "requestId"))?;
+        }
+        if let Some(v) = object.get("errors") {
+            Shape::List(&Shape::Obj(BookEventError::strict_check))
+                .check(v, false, &format!("{at}.{}", "errors"))?;
+        }
+        Ok(())
+    }
+}
 impl From<Error> for BookEventErrorResponse {
     fn from(error: Error) -> Self {
         Self {
@@ -360,6 +543,21 @@ pub struct BookEventPaymentMethod {
     #[oai(rename = "methodId", skip_serializing_if_is_none)]
     pub method_id: Option<uuid::Uuid>,
 }
+impl BookEventPaymentMethod {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("type") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "type"))?;
+        }
+        if let Some(v) = object.get("methodId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "methodId"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookEventRequest")]
 pub struct BookEventRequest {
@@ -369,6 +567,25 @@ pub struct BookEventRequest {
     pub event_ids: Vec<uuid::Uuid>,
     #[oai(rename = "paymentMethod")]
     pub payment_method: BookEventPaymentMethod,
+}
+impl BookEventRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("userId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "userId"))?;
+        }
+        if let Some(v) = object.get("eventIds") {
+            Shape::List(&Shape::Str).check(v, false, &format!("{at}.{}", "eventIds"))?;
+        }
+        if let Some(v) = object.get("paymentMethod") {
+            Shape::Obj(BookEventPaymentMethod::strict_check)
+                .check(v, false, &format!("{at}.{}", "paymentMethod"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Booking")]
@@ -407,6 +624,70 @@ pub struct Booking {
     #[oai(rename = "serviceCardinality", skip_serializing_if_is_none)]
     pub service_cardinality: Option<i64>,
     pub timeslot: TimeSlot,
+}
+impl Booking {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("bookingId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "bookingId"))?;
+        }
+        if let Some(v) = object.get("orderId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "orderId"))?;
+        }
+        if let Some(v) = object.get("userId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "userId"))?;
+        }
+        if let Some(v) = object.get("coachId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "coachId"))?;
+        }
+        if let Some(v) = object.get("eventId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "eventId"))?;
+        }
+        if let Some(v) = object.get("startAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "startAt"))?;
+        }
+        if let Some(v) = object.get("endAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "endAt"))?;
+        }
+        if let Some(v) = object.get("bookingStatus") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "bookingStatus"))?;
+        }
+        if let Some(v) = object.get("eventStatus") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "eventStatus"))?;
+        }
+        if let Some(v) = object.get("completed") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "completed"))?;
+        }
+        if let Some(v) = object.get("note") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "note"))?;
+        }
+        if let Some(v) = object.get("canceledAt") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "canceledAt"))?;
+        }
+        if let Some(v) = object.get("canceledByRole") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "canceledByRole"))?;
+        }
+        if let Some(v) = object.get("cancellationReasonCode") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "cancellationReasonCode"))?;
+        }
+        if let Some(v) = object.get("cancellationReasonText") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "cancellationReasonText"))?;
+        }
+        if let Some(v) = object.get("sportId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "sportId"))?;
+        }
+        if let Some(v) = object.get("serviceCardinality") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "serviceCardinality"))?;
+        }
+        if let Some(v) = object.get("timeslot") {
+            Shape::Obj(TimeSlot::strict_check)
+                .check(v, false, &format!("{at}.{}", "timeslot"))?;
+        }
+        Ok(())
+    }
 }
 /// Who canceled the booking
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -476,6 +757,28 @@ pub struct BookingLink {
     pub settings: BookingLinkSettings,
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
+impl BookingLink {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("token") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "token"))?;
+        }
+        if let Some(v) = object.get("public_url") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "public_url"))?;
+        }
+        if let Some(v) = object.get("settings") {
+            Shape::Obj(BookingLinkSettings::strict_check)
+                .check(v, false, &format!("{at}.{}", "settings"))?;
+        }
+        if let Some(v) = object.get("created_at") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "created_at"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingLinkSettings")]
 pub struct BookingLinkSettings {
@@ -484,6 +787,31 @@ pub struct BookingLinkSettings {
     pub timezone: String,
     pub working_hours: WorkingHours,
     pub active: bool,
+}
+impl BookingLinkSettings {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("duration_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "duration_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_minutes"))?;
+        }
+        if let Some(v) = object.get("timezone") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "timezone"))?;
+        }
+        if let Some(v) = object.get("working_hours") {
+            Shape::Obj(WorkingHours::strict_check)
+                .check(v, false, &format!("{at}.{}", "working_hours"))?;
+        }
+        if let Some(v) = object.get("active") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingOrder")]
@@ -498,6 +826,34 @@ pub struct BookingOrder {
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
     pub bookings: Vec<Booking>,
     pub status: BookingOrderStatus,
+}
+impl BookingOrder {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("orderId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "orderId"))?;
+        }
+        if let Some(v) = object.get("userId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "userId"))?;
+        }
+        if let Some(v) = object.get("paymentStatus") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "paymentStatus"))?;
+        }
+        if let Some(v) = object.get("createdAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "createdAt"))?;
+        }
+        if let Some(v) = object.get("bookings") {
+            Shape::List(&Shape::Obj(Booking::strict_check))
+                .check(v, false, &format!("{at}.{}", "bookings"))?;
+        }
+        if let Some(v) = object.get("status") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "status"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "BookingOrderPaymentStatus")]
@@ -582,6 +938,27 @@ pub struct Calendar {
     pub name: String,
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
+impl Calendar {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "id"))?;
+        }
+        if let Some(v) = object.get("owner_id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "owner_id"))?;
+        }
+        if let Some(v) = object.get("name") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "name"))?;
+        }
+        if let Some(v) = object.get("created_at") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "created_at"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CancelBookingRequest")]
 pub struct CancelBookingRequest {
@@ -593,6 +970,21 @@ pub struct CancelBookingRequest {
         validator(max_length = 2000)
     )]
     pub reason_text: Option<String>,
+}
+impl CancelBookingRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("reasonCode") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "reasonCode"))?;
+        }
+        if let Some(v) = object.get("reasonText") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "reasonText"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CoachEvent")]
@@ -620,6 +1012,52 @@ pub struct CoachEvent {
     pub canceled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     #[oai(rename = "createdAt")]
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
+}
+impl CoachEvent {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("eventId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "eventId"))?;
+        }
+        if let Some(v) = object.get("coachId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "coachId"))?;
+        }
+        if let Some(v) = object.get("sportId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "sportId"))?;
+        }
+        if let Some(v) = object.get("startAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "startAt"))?;
+        }
+        if let Some(v) = object.get("endAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "endAt"))?;
+        }
+        if let Some(v) = object.get("status") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "status"))?;
+        }
+        if let Some(v) = object.get("timeslot") {
+            Shape::Obj(TimeSlot::strict_check)
+                .check(v, false, &format!("{at}.{}", "timeslot"))?;
+        }
+        if let Some(v) = object.get("placesTotal") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "placesTotal"))?;
+        }
+        if let Some(v) = object.get("placesTaken") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "placesTaken"))?;
+        }
+        if let Some(v) = object.get("placesLeft") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "placesLeft"))?;
+        }
+        if let Some(v) = object.get("canceledAt") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "canceledAt"))?;
+        }
+        if let Some(v) = object.get("createdAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "createdAt"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "CoachEventStatus")]
@@ -656,11 +1094,44 @@ pub struct CreateCalendarEventRequest {
     #[oai(skip_serializing_if_is_none, validator(max_length = 2000))]
     pub notes: Option<String>,
 }
+impl CreateCalendarEventRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("title") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "title"))?;
+        }
+        if let Some(v) = object.get("start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "start"))?;
+        }
+        if let Some(v) = object.get("end") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "end"))?;
+        }
+        if let Some(v) = object.get("notes") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "notes"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateCalendarRequest")]
 pub struct CreateCalendarRequest {
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
+}
+impl CreateCalendarRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("name") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "name"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateCoachEventRequest")]
@@ -673,6 +1144,28 @@ pub struct CreateCoachEventRequest {
     pub end_at: chrono::DateTime<chrono::FixedOffset>,
     #[oai(rename = "timeSlot")]
     pub time_slot: NewTimeSlot,
+}
+impl CreateCoachEventRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("sportId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "sportId"))?;
+        }
+        if let Some(v) = object.get("startAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "startAt"))?;
+        }
+        if let Some(v) = object.get("endAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "endAt"))?;
+        }
+        if let Some(v) = object.get("timeSlot") {
+            Shape::Obj(NewTimeSlot::strict_check)
+                .check(v, false, &format!("{at}.{}", "timeSlot"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "Currency")]
@@ -706,10 +1199,44 @@ pub struct Error {
     #[oai(rename = "requestId")]
     pub request_id: String,
 }
+impl Error {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("code") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "code"))?;
+        }
+        if let Some(v) = object.get("message") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "message"))?;
+        }
+        if let Some(v) = object.get("endpoint") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "endpoint"))?;
+        }
+        if let Some(v) = object.get("requestId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "requestId"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Errors")]
 pub struct Errors {
     pub errors: Vec<Error>,
+}
+impl Errors {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("errors") {
+            Shape::List(&Shape::Obj(Error::strict_check))
+                .check(v, false, &format!("{at}.{}", "errors"))?;
+        }
+        Ok(())
+    }
 }
 /// How the event was made
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -756,6 +1283,48 @@ pub struct Event {
     #[oai(skip_serializing_if_is_none)]
     pub attendee_email: Option<poem_openapi::types::Email>,
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
+}
+impl Event {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "id"))?;
+        }
+        if let Some(v) = object.get("calendar_id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "calendar_id"))?;
+        }
+        if let Some(v) = object.get("title") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "title"))?;
+        }
+        if let Some(v) = object.get("start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "start"))?;
+        }
+        if let Some(v) = object.get("end") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "end"))?;
+        }
+        if let Some(v) = object.get("notes") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "notes"))?;
+        }
+        if let Some(v) = object.get("source") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "source"))?;
+        }
+        if let Some(v) = object.get("booking_link_token") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "booking_link_token"))?;
+        }
+        if let Some(v) = object.get("attendee_name") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "attendee_name"))?;
+        }
+        if let Some(v) = object.get("attendee_email") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "attendee_email"))?;
+        }
+        if let Some(v) = object.get("created_at") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "created_at"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NewTimeSlotSlotType")]
@@ -903,6 +1472,57 @@ pub struct NewTimeSlot {
     #[oai(skip_serializing_if_is_none)]
     pub eligibility: Option<NewTimeSlotEligibility>,
 }
+impl NewTimeSlot {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("startTime") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "startTime"))?;
+        }
+        if let Some(v) = object.get("endTime") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "endTime"))?;
+        }
+        if let Some(v) = object.get("numberOfParticipants") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "numberOfParticipants"))?;
+        }
+        if let Some(v) = object.get("slotType") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slotType"))?;
+        }
+        if let Some(v) = object.get("ageFrom") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "ageFrom"))?;
+        }
+        if let Some(v) = object.get("ageTo") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "ageTo"))?;
+        }
+        if let Some(v) = object.get("duration") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "duration"))?;
+        }
+        if let Some(v) = object.get("price") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "price"))?;
+        }
+        if let Some(v) = object.get("priceCurrency") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "priceCurrency"))?;
+        }
+        if let Some(v) = object.get("paymentMethod") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "paymentMethod"))?;
+        }
+        if let Some(v) = object.get("addressId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "addressId"))?;
+        }
+        if let Some(v) = object.get("public") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "public"))?;
+        }
+        if let Some(v) = object.get("level") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "level"))?;
+        }
+        if let Some(v) = object.get("eligibility") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "eligibility"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "TimeSlotSlotType")]
 pub enum TimeSlotSlotType {
@@ -1044,6 +1664,60 @@ pub struct TimeSlot {
     #[oai(skip_serializing_if_is_none)]
     pub eligibility: Option<TimeSlotEligibility>,
 }
+impl TimeSlot {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("timeSlotId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "timeSlotId"))?;
+        }
+        if let Some(v) = object.get("startTime") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "startTime"))?;
+        }
+        if let Some(v) = object.get("endTime") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "endTime"))?;
+        }
+        if let Some(v) = object.get("numberOfParticipants") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "numberOfParticipants"))?;
+        }
+        if let Some(v) = object.get("slotType") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slotType"))?;
+        }
+        if let Some(v) = object.get("ageFrom") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "ageFrom"))?;
+        }
+        if let Some(v) = object.get("ageTo") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "ageTo"))?;
+        }
+        if let Some(v) = object.get("duration") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "duration"))?;
+        }
+        if let Some(v) = object.get("price") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "price"))?;
+        }
+        if let Some(v) = object.get("priceCurrency") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "priceCurrency"))?;
+        }
+        if let Some(v) = object.get("paymentMethod") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "paymentMethod"))?;
+        }
+        if let Some(v) = object.get("addressId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "addressId"))?;
+        }
+        if let Some(v) = object.get("public") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "public"))?;
+        }
+        if let Some(v) = object.get("level") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "level"))?;
+        }
+        if let Some(v) = object.get("eligibility") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "eligibility"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "UpdateBookingLinkRequest")]
 pub struct UpdateBookingLinkRequest {
@@ -1064,6 +1738,31 @@ pub struct UpdateBookingLinkRequest {
     #[oai(skip_serializing_if_is_none)]
     pub active: Option<bool>,
 }
+impl UpdateBookingLinkRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("duration_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "duration_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_minutes"))?;
+        }
+        if let Some(v) = object.get("timezone") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "timezone"))?;
+        }
+        if let Some(v) = object.get("working_hours") {
+            Shape::Obj(WorkingHours::strict_check)
+                .check(v, false, &format!("{at}.{}", "working_hours"))?;
+        }
+        if let Some(v) = object.get("active") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
+        }
+        Ok(())
+    }
+}
 /// A working-hour window of one day, in the booking link's time zone. `end` is after `start`; an end of "24:00" means midnight at the end of the day.
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "WorkingHourSlot")]
@@ -1074,6 +1773,21 @@ pub struct WorkingHourSlot {
     /// Local end time, HH:MM (24:00 for midnight)
     #[oai(validator(pattern = "^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"))]
     pub end: String,
+}
+impl WorkingHourSlot {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "start"))?;
+        }
+        if let Some(v) = object.get("end") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "end"))?;
+        }
+        Ok(())
+    }
 }
 /// Working hour windows per day of week; an unknown day key is refused.
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1093,6 +1807,43 @@ pub struct WorkingHours {
     pub sat: Option<Vec<WorkingHourSlot>>,
     #[oai(skip_serializing_if_is_none)]
     pub sun: Option<Vec<WorkingHourSlot>>,
+}
+impl WorkingHours {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("mon") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "mon"))?;
+        }
+        if let Some(v) = object.get("tue") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "tue"))?;
+        }
+        if let Some(v) = object.get("wed") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "wed"))?;
+        }
+        if let Some(v) = object.get("thu") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "thu"))?;
+        }
+        if let Some(v) = object.get("fri") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "fri"))?;
+        }
+        if let Some(v) = object.get("sat") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "sat"))?;
+        }
+        if let Some(v) = object.get("sun") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "sun"))?;
+        }
+        Ok(())
+    }
 }
 /// Active while any booking of the order is live (Pending, Accepted or InDispute), Completed when every booking that was not canceled or rejected is completed or its dispute is done, Canceled when every booking was canceled or rejected.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1143,6 +1894,43 @@ pub struct CreateBookingLinkRequestWorkingHours {
     #[oai(skip_serializing_if_is_none)]
     pub sun: Option<Vec<WorkingHourSlot>>,
 }
+impl CreateBookingLinkRequestWorkingHours {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("mon") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "mon"))?;
+        }
+        if let Some(v) = object.get("tue") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "tue"))?;
+        }
+        if let Some(v) = object.get("wed") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "wed"))?;
+        }
+        if let Some(v) = object.get("thu") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "thu"))?;
+        }
+        if let Some(v) = object.get("fri") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "fri"))?;
+        }
+        if let Some(v) = object.get("sat") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "sat"))?;
+        }
+        if let Some(v) = object.get("sun") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "sun"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateBookingLinkRequest")]
 pub struct CreateBookingLinkRequest {
@@ -1158,6 +1946,31 @@ pub struct CreateBookingLinkRequest {
     pub working_hours: CreateBookingLinkRequestWorkingHours,
     #[oai(default = "default_create_booking_link_request_active")]
     pub active: bool,
+}
+impl CreateBookingLinkRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("duration_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "duration_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_minutes"))?;
+        }
+        if let Some(v) = object.get("timezone") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "timezone"))?;
+        }
+        if let Some(v) = object.get("working_hours") {
+            Shape::Obj(CreateBookingLinkRequestWorkingHours::strict_check)
+                .check(v, false, &format!("{at}.{}", "working_hours"))?;
+        }
+        if let Some(v) = object.get("active") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
+        }
+        Ok(())
+    }
 }
 fn default_create_booking_link_request_buffer_minutes() -> i64 {
     0
@@ -1179,6 +1992,30 @@ pub struct CreateBookingLink200ResponseSettings {
     #[oai(skip_serializing_if_is_none)]
     pub active: Option<bool>,
 }
+impl CreateBookingLink200ResponseSettings {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("duration_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "duration_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_minutes"))?;
+        }
+        if let Some(v) = object.get("timezone") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "timezone"))?;
+        }
+        if let Some(v) = object.get("working_hours") {
+            Shape::Any.check(v, false, &format!("{at}.{}", "working_hours"))?;
+        }
+        if let Some(v) = object.get("active") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateBookingLink200Response")]
 pub struct CreateBookingLink200Response {
@@ -1187,6 +2024,25 @@ pub struct CreateBookingLink200Response {
     pub public_url: Option<String>,
     pub settings: CreateBookingLink200ResponseSettings,
 }
+impl CreateBookingLink200Response {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("token") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "token"))?;
+        }
+        if let Some(v) = object.get("public_url") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "public_url"))?;
+        }
+        if let Some(v) = object.get("settings") {
+            Shape::Obj(CreateBookingLink200ResponseSettings::strict_check)
+                .check(v, false, &format!("{at}.{}", "settings"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "GetBookingAvailability200Response")]
 pub struct GetBookingAvailability200Response {
@@ -1194,6 +2050,28 @@ pub struct GetBookingAvailability200Response {
     pub timezone: String,
     pub duration_minutes: i64,
     pub slots: Vec<AvailableSlot>,
+}
+impl GetBookingAvailability200Response {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("token") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "token"))?;
+        }
+        if let Some(v) = object.get("timezone") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "timezone"))?;
+        }
+        if let Some(v) = object.get("duration_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "duration_minutes"))?;
+        }
+        if let Some(v) = object.get("slots") {
+            Shape::List(&Shape::Obj(AvailableSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "slots"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "ReserveBookingSlotRequest")]
@@ -1205,22 +2083,86 @@ pub struct ReserveBookingSlotRequest {
     #[oai(skip_serializing_if_is_none)]
     pub notes: Option<String>,
 }
+impl ReserveBookingSlotRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("name") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "name"))?;
+        }
+        if let Some(v) = object.get("email") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "email"))?;
+        }
+        if let Some(v) = object.get("slot_start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_start"))?;
+        }
+        if let Some(v) = object.get("slot_end") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_end"))?;
+        }
+        if let Some(v) = object.get("notes") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "notes"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "ReserveBookingSlot200Response")]
 pub struct ReserveBookingSlot200Response {
     pub ok: bool,
     pub event: Event,
 }
+impl ReserveBookingSlot200Response {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("ok") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "ok"))?;
+        }
+        if let Some(v) = object.get("event") {
+            Shape::Obj(Event::strict_check)
+                .check(v, false, &format!("{at}.{}", "event"))?;
+        }
+        Ok(())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "MarkBookingAsCompletedRequest")]
 pub struct MarkBookingAsCompletedRequest {
     pub completed: bool,
+}
+impl MarkBookingAsCompletedRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("completed") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "completed"))?;
+        }
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "AddBookingNoteRequest")]
 pub struct AddBookingNoteRequest {
     #[oai(validator(max_length = 2000))]
     pub note: String,
+}
+impl AddBookingNoteRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("note") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "note"))?;
+        }
+        Ok(())
+    }
 }
 /// Bearer token using a JWT
 #[derive(SecurityScheme)]
@@ -1479,17 +2421,28 @@ impl<H: BookingHandlers> BookingApi<H> {
     )]
     async fn create_booking_link(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
-        body: Json<CreateBookingLinkRequest>,
+        body: Json<serde_json::Value>,
     ) -> CreateBookingLinkResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return CreateBookingLinkResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CreateBookingLinkResponse::from_api_error(err),
         };
-        let result = self.0.create_booking_link(principal, id.0, body.0).await;
+        let body: CreateBookingLinkRequest = match parse_body(
+            body.0,
+            &Shape::Obj(CreateBookingLinkRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return CreateBookingLinkResponse::from_api_error(err),
+        };
+        let result = self.0.create_booking_link(principal, id.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => CreateBookingLinkResponse::from_api_error(err),
@@ -1504,6 +2457,7 @@ impl<H: BookingHandlers> BookingApi<H> {
     )]
     async fn get_booking_availability(
         &self,
+        request: &poem::Request,
         /// Booking link token
         #[oai(name = "token")]
         token: Path<String>,
@@ -1514,6 +2468,9 @@ impl<H: BookingHandlers> BookingApi<H> {
         #[oai(name = "end")]
         end: Query<chrono::DateTime<chrono::FixedOffset>>,
     ) -> GetBookingAvailabilityResponse {
+        if let Err(err) = check_query(request, &["start", "end"]) {
+            return GetBookingAvailabilityResponse::from_api_error(err);
+        }
         let result = self.0.get_booking_availability(token.0, start.0, end.0).await;
         match result {
             Ok(response) => response,
@@ -1529,12 +2486,23 @@ impl<H: BookingHandlers> BookingApi<H> {
     )]
     async fn reserve_booking_slot(
         &self,
+        request: &poem::Request,
         /// Booking link token
         #[oai(name = "token")]
         token: Path<String>,
-        body: Json<ReserveBookingSlotRequest>,
+        body: Json<serde_json::Value>,
     ) -> ReserveBookingSlotResponse {
-        let result = self.0.reserve_booking_slot(token.0, body.0).await;
+        if let Err(err) = check_query(request, &[]) {
+            return ReserveBookingSlotResponse::from_api_error(err);
+        }
+        let body: ReserveBookingSlotRequest = match parse_body(
+            body.0,
+            &Shape::Obj(ReserveBookingSlotRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return ReserveBookingSlotResponse::from_api_error(err),
+        };
+        let result = self.0.reserve_booking_slot(token.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => ReserveBookingSlotResponse::from_api_error(err),
@@ -1778,6 +2746,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn notify_bookings(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// W3C Trace Context traceparent header for request tracing
         #[oai(
@@ -1786,6 +2755,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         )]
         traceparent: Header<Option<String>>,
     ) -> NotifyBookingsResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return NotifyBookingsResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return NotifyBookingsResponse::from_api_error(err),
@@ -1805,6 +2777,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn mark_booking_as_completed(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The booking ID
         #[oai(name = "bookingId")]
@@ -1815,15 +2788,25 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
         traceparent: Header<Option<String>>,
-        body: Json<MarkBookingAsCompletedRequest>,
+        body: Json<serde_json::Value>,
     ) -> MarkBookingAsCompletedResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return MarkBookingAsCompletedResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return MarkBookingAsCompletedResponse::from_api_error(err),
         };
+        let body: MarkBookingAsCompletedRequest = match parse_body(
+            body.0,
+            &Shape::Obj(MarkBookingAsCompletedRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return MarkBookingAsCompletedResponse::from_api_error(err),
+        };
         let result = self
             .0
-            .mark_booking_as_completed(principal, booking_id.0, traceparent.0, body.0)
+            .mark_booking_as_completed(principal, booking_id.0, traceparent.0, body)
             .await;
         match result {
             Ok(response) => response,
@@ -1839,6 +2822,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn add_booking_note(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The booking ID
         #[oai(name = "bookingId")]
@@ -1849,15 +2833,25 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
         traceparent: Header<Option<String>>,
-        body: Json<AddBookingNoteRequest>,
+        body: Json<serde_json::Value>,
     ) -> AddBookingNoteResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return AddBookingNoteResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return AddBookingNoteResponse::from_api_error(err),
         };
+        let body: AddBookingNoteRequest = match parse_body(
+            body.0,
+            &Shape::Obj(AddBookingNoteRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return AddBookingNoteResponse::from_api_error(err),
+        };
         let result = self
             .0
-            .add_booking_note(principal, booking_id.0, traceparent.0, body.0)
+            .add_booking_note(principal, booking_id.0, traceparent.0, body)
             .await;
         match result {
             Ok(response) => response,
@@ -1875,6 +2869,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn dismiss_booking(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The booking ID to dismiss
         #[oai(name = "bookingId")]
@@ -1889,6 +2884,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         )]
         traceparent: Header<Option<String>>,
     ) -> DismissBookingResponse {
+        if let Err(err) = check_query(request, &["userId"]) {
+            return DismissBookingResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return DismissBookingResponse::from_api_error(err),
@@ -1911,6 +2909,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn get_user_booking_orders(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The user ID
         #[oai(name = "userId")]
@@ -1928,6 +2927,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         )]
         traceparent: Header<Option<String>>,
     ) -> GetUserBookingOrdersResponse {
+        if let Err(err) = check_query(request, &["userId", "startAt", "endAt"]) {
+            return GetUserBookingOrdersResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetUserBookingOrdersResponse::from_api_error(err),
@@ -1956,6 +2958,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn get_booking_by_id(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The booking ID
         #[oai(name = "bookingId")]
@@ -1967,6 +2970,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         )]
         traceparent: Header<Option<String>>,
     ) -> GetBookingByIdResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return GetBookingByIdResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetBookingByIdResponse::from_api_error(err),
@@ -1989,6 +2995,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn get_bookings(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The user ID. Either `userId` or `eventId` must be provided.
         #[oai(name = "userId")]
@@ -2009,6 +3016,12 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         )]
         traceparent: Header<Option<String>>,
     ) -> GetBookingsResponse {
+        if let Err(err) = check_query(
+            request,
+            &["userId", "eventId", "startAt", "endAt"],
+        ) {
+            return GetBookingsResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetBookingsResponse::from_api_error(err),
@@ -2038,6 +3051,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn book_events(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// W3C Trace Context traceparent header for request tracing
         #[oai(
@@ -2045,13 +3059,23 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
         traceparent: Header<Option<String>>,
-        body: Json<BookEventRequest>,
+        body: Json<serde_json::Value>,
     ) -> BookEventsResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return BookEventsResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return BookEventsResponse::from_api_error(err),
         };
-        let result = self.0.book_events(principal, traceparent.0, body.0).await;
+        let body: BookEventRequest = match parse_body(
+            body.0,
+            &Shape::Obj(BookEventRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return BookEventsResponse::from_api_error(err),
+        };
+        let result = self.0.book_events(principal, traceparent.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => BookEventsResponse::from_api_error(err),
@@ -2073,6 +3097,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn delete_user_from_bookings(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Current user ID for authentication and authorization
         #[oai(name = "x-current-user-id")]
@@ -2082,6 +3107,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         #[oai(name = "userId")]
         user_id: Query<Option<uuid::Uuid>>,
     ) -> DeleteUserFromBookingsResponse {
+        if let Err(err) = check_query(request, &["userId"]) {
+            return DeleteUserFromBookingsResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return DeleteUserFromBookingsResponse::from_api_error(err),
@@ -2104,17 +3132,28 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn cancel_booking(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The booking ID
         #[oai(name = "bookingId")]
         booking_id: Path<uuid::Uuid>,
-        body: Json<CancelBookingRequest>,
+        body: Json<serde_json::Value>,
     ) -> CancelBookingResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return CancelBookingResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CancelBookingResponse::from_api_error(err),
         };
-        let result = self.0.cancel_booking(principal, booking_id.0, body.0).await;
+        let body: CancelBookingRequest = match parse_body(
+            body.0,
+            &Shape::Obj(CancelBookingRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return CancelBookingResponse::from_api_error(err),
+        };
+        let result = self.0.cancel_booking(principal, booking_id.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => CancelBookingResponse::from_api_error(err),
@@ -2129,11 +3168,15 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn open_booking_dispute(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The booking ID
         #[oai(name = "bookingId")]
         booking_id: Path<uuid::Uuid>,
     ) -> OpenBookingDisputeResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return OpenBookingDisputeResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return OpenBookingDisputeResponse::from_api_error(err),
@@ -2153,11 +3196,15 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     )]
     async fn resolve_booking_dispute(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// The booking ID
         #[oai(name = "bookingId")]
         booking_id: Path<uuid::Uuid>,
     ) -> ResolveBookingDisputeResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return ResolveBookingDisputeResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ResolveBookingDisputeResponse::from_api_error(err),
@@ -2754,14 +3801,25 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
     )]
     async fn create_calendar(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
-        body: Json<CreateCalendarRequest>,
+        body: Json<serde_json::Value>,
     ) -> CreateCalendarResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return CreateCalendarResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CreateCalendarResponse::from_api_error(err),
         };
-        let result = self.0.create_calendar(principal, body.0).await;
+        let body: CreateCalendarRequest = match parse_body(
+            body.0,
+            &Shape::Obj(CreateCalendarRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return CreateCalendarResponse::from_api_error(err),
+        };
+        let result = self.0.create_calendar(principal, body).await;
         match result {
             Ok(response) => response,
             Err(err) => CreateCalendarResponse::from_api_error(err),
@@ -2776,11 +3834,15 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
     )]
     async fn get_calendar(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
     ) -> GetCalendarResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return GetCalendarResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetCalendarResponse::from_api_error(err),
@@ -2800,17 +3862,28 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
     )]
     async fn create_calendar_event(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
-        body: Json<CreateCalendarEventRequest>,
+        body: Json<serde_json::Value>,
     ) -> CreateCalendarEventResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return CreateCalendarEventResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CreateCalendarEventResponse::from_api_error(err),
         };
-        let result = self.0.create_calendar_event(principal, id.0, body.0).await;
+        let body: CreateCalendarEventRequest = match parse_body(
+            body.0,
+            &Shape::Obj(CreateCalendarEventRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return CreateCalendarEventResponse::from_api_error(err),
+        };
+        let result = self.0.create_calendar_event(principal, id.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => CreateCalendarEventResponse::from_api_error(err),
@@ -2825,6 +3898,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
     )]
     async fn list_calendar_events(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Calendar ID
         #[oai(name = "id")]
@@ -2836,6 +3910,9 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         #[oai(name = "end")]
         end: Query<chrono::DateTime<chrono::FixedOffset>>,
     ) -> ListCalendarEventsResponse {
+        if let Err(err) = check_query(request, &["start", "end"]) {
+            return ListCalendarEventsResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListCalendarEventsResponse::from_api_error(err),
@@ -2855,6 +3932,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
     )]
     async fn delete_calendar_event(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Calendar ID
         #[oai(name = "id")]
@@ -2863,6 +3941,9 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         #[oai(name = "eventId")]
         event_id: Path<uuid::Uuid>,
     ) -> DeleteCalendarEventResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return DeleteCalendarEventResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return DeleteCalendarEventResponse::from_api_error(err),
@@ -2882,11 +3963,15 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
     )]
     async fn list_booking_links(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
     ) -> ListBookingLinksResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return ListBookingLinksResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListBookingLinksResponse::from_api_error(err),
@@ -2906,6 +3991,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
     )]
     async fn update_booking_link(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Calendar ID
         #[oai(name = "id")]
@@ -2913,13 +3999,23 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         /// Booking link token
         #[oai(name = "token")]
         token: Path<String>,
-        body: Json<UpdateBookingLinkRequest>,
+        body: Json<serde_json::Value>,
     ) -> UpdateBookingLinkResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return UpdateBookingLinkResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return UpdateBookingLinkResponse::from_api_error(err),
         };
-        let result = self.0.update_booking_link(principal, id.0, token.0, body.0).await;
+        let body: UpdateBookingLinkRequest = match parse_body(
+            body.0,
+            &Shape::Obj(UpdateBookingLinkRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return UpdateBookingLinkResponse::from_api_error(err),
+        };
+        let result = self.0.update_booking_link(principal, id.0, token.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => UpdateBookingLinkResponse::from_api_error(err),
@@ -3265,14 +4361,25 @@ impl<H: CoachEventsHandlers> CoachEventsApi<H> {
     )]
     async fn create_coach_event(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
-        body: Json<CreateCoachEventRequest>,
+        body: Json<serde_json::Value>,
     ) -> CreateCoachEventResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return CreateCoachEventResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CreateCoachEventResponse::from_api_error(err),
         };
-        let result = self.0.create_coach_event(principal, body.0).await;
+        let body: CreateCoachEventRequest = match parse_body(
+            body.0,
+            &Shape::Obj(CreateCoachEventRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return CreateCoachEventResponse::from_api_error(err),
+        };
+        let result = self.0.create_coach_event(principal, body).await;
         match result {
             Ok(response) => response,
             Err(err) => CreateCoachEventResponse::from_api_error(err),
@@ -3287,11 +4394,15 @@ impl<H: CoachEventsHandlers> CoachEventsApi<H> {
     )]
     async fn get_coach_event(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Coach event ID
         #[oai(name = "eventId")]
         event_id: Path<uuid::Uuid>,
     ) -> GetCoachEventResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return GetCoachEventResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetCoachEventResponse::from_api_error(err),
@@ -3311,11 +4422,15 @@ impl<H: CoachEventsHandlers> CoachEventsApi<H> {
     )]
     async fn cancel_coach_event(
         &self,
+        request: &poem::Request,
         auth: BearerHttpAuthentication,
         /// Coach event ID
         #[oai(name = "eventId")]
         event_id: Path<uuid::Uuid>,
     ) -> CancelCoachEventResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return CancelCoachEventResponse::from_api_error(err);
+        }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CancelCoachEventResponse::from_api_error(err),

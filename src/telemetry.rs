@@ -80,8 +80,13 @@ pub fn match_operation(method: &str, path: &str) -> Option<&'static OperationMet
 /// The methods the contract serves on a path, for a 405's `Allow` header.
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
     let Some(segments) = segments(path) else { return vec![] };
+    let literal = |op: &OperationMeta| op.path.split('/').filter(|t| !t.starts_with('{')).count();
+    let matching: Vec<&OperationMeta> = OPERATIONS.iter().filter(|op| template_matches(op.path, &segments)).collect();
+    // The router sends a path to its most literal template only (`/bookings/notify` is not a
+    // `/bookings/{bookingId}`), so only that template's methods are allowed.
+    let best = matching.iter().map(|op| literal(op)).max().unwrap_or(0);
     let mut methods: Vec<&'static str> =
-        OPERATIONS.iter().filter(|op| template_matches(op.path, &segments)).map(|op| op.method).collect();
+        matching.into_iter().filter(|op| literal(op) == best).map(|op| op.method).collect();
     methods.sort_unstable();
     methods.dedup();
     methods
@@ -104,8 +109,9 @@ pub struct RequestTracingEndpoint<E> {
 impl<E: Endpoint> Endpoint for RequestTracingEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Self::Output> {
+    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
         let started = Instant::now();
+        drop_empty_headers(&mut req);
         let request_id = request_id(&req);
         let trace = req.headers().get("traceparent").and_then(|v| v.to_str().ok()).and_then(parse_traceparent);
         let trace_id = trace.as_ref().map(|t| t.trace_id.clone()).unwrap_or_else(|| random_hex(16));
@@ -146,6 +152,20 @@ impl<E: Endpoint> Endpoint for RequestTracingEndpoint<E> {
             }
         });
         Ok(response)
+    }
+}
+
+/// A header sent with an empty value carries nothing: treat it as absent, as clients and
+/// generators that serialise an unset optional header as `name:` mean it.
+fn drop_empty_headers(req: &mut Request) {
+    let empty: Vec<poem::http::HeaderName> = req
+        .headers()
+        .iter()
+        .filter(|(_, v)| v.as_bytes().iter().all(u8::is_ascii_whitespace))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for name in empty {
+        req.headers_mut().remove(&name);
     }
 }
 

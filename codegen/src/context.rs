@@ -55,6 +55,10 @@ pub struct Field {
     /// Part of the error envelope (for `From<Error>` on models that extend it).
     pub from_error: bool,
     pub optional: bool,
+    /// The JSON this field accepts, for the strict body check.
+    pub shape: String,
+    /// Whether the contract allows `null` here.
+    pub nullable: bool,
 }
 
 #[derive(Debug, Serialize, Clone)]
@@ -123,6 +127,7 @@ pub struct Param {
 pub struct Body {
     pub ty: String,
     pub doc: Option<String>,
+    pub shape: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,6 +144,8 @@ struct TypeInfo {
     ty: String,
     validators: Vec<String>,
     nullable: bool,
+    /// A `Shape` expression: what JSON the strict body check accepts here (see runtime.rs.jinja).
+    shape: String,
 }
 
 struct Builder<'a> {
@@ -220,7 +227,12 @@ impl<'a> Builder<'a> {
             let name = ref_name(reference).ok_or_else(|| anyhow!("unsupported $ref {reference}"))?;
             let target = self.resolve_ref(reference)?;
             if Self::is_named_type(target) {
-                return Ok(TypeInfo { ty: pascal(name), validators: vec![], nullable });
+                let shape = if target.get("enum").is_some() {
+                    "Shape::Str".to_string()
+                } else {
+                    format!("Shape::Obj({}::strict_check)", pascal(name))
+                };
+                return Ok(TypeInfo { ty: pascal(name), validators: vec![], nullable, shape });
             }
             let mut info = self.type_of(target, name)?;
             info.nullable |= nullable;
@@ -233,15 +245,17 @@ impl<'a> Builder<'a> {
                 return Ok(info);
             }
             self.object_model(schema, hint)?;
-            return Ok(TypeInfo { ty: hint.to_string(), validators: vec![], nullable });
+            let shape = format!("Shape::Obj({hint}::strict_check)");
+            return Ok(TypeInfo { ty: hint.to_string(), validators: vec![], nullable, shape });
         }
         if schema.get("enum").is_some() {
             self.enum_model(schema, hint)?;
-            return Ok(TypeInfo { ty: hint.to_string(), validators: vec![], nullable });
+            return Ok(TypeInfo { ty: hint.to_string(), validators: vec![], nullable, shape: "Shape::Str".into() });
         }
         let ty = schema.get("type").and_then(Value::as_str).unwrap_or("object");
         let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
         let mut validators = Vec::new();
+        let mut shape = String::from("Shape::Any");
         let rust = match ty {
             "string" => {
                 let rust = match format {
@@ -266,17 +280,23 @@ impl<'a> Builder<'a> {
                         validators.push(format!("pattern = {}", lit(p)));
                     }
                 }
+                shape = "Shape::Str".into();
                 rust.to_string()
             }
             "integer" => {
                 number_validators(schema, &mut validators);
+                shape = "Shape::Int".into();
                 if format == "int32" { "i32" } else { "i64" }.to_string()
             }
             "number" => {
                 number_validators(schema, &mut validators);
+                shape = "Shape::Num".into();
                 "f64".to_string()
             }
-            "boolean" => "bool".to_string(),
+            "boolean" => {
+                shape = "Shape::Bool".into();
+                "bool".to_string()
+            }
             "array" => {
                 let items = schema.get("items").ok_or_else(|| anyhow!("{hint}: array without items"))?;
                 let item = self.type_of(items, &format!("{hint}Item"))?;
@@ -284,6 +304,11 @@ impl<'a> Builder<'a> {
                     bail!("{hint}: constraints on array items are not supported by the generator");
                 }
                 let item_ty = if item.nullable { format!("Option<{}>", item.ty) } else { item.ty };
+                shape = if item.nullable {
+                    format!("Shape::List(&Shape::Nullable(&{}))", item.shape)
+                } else {
+                    format!("Shape::List(&{})", item.shape)
+                };
                 if let Some(n) = schema.get("minItems").and_then(Value::as_u64) {
                     validators.push(format!("min_items = {n}"));
                 }
@@ -298,9 +323,11 @@ impl<'a> Builder<'a> {
             "object" => {
                 if schema.get("properties").is_some() {
                     self.object_model(schema, hint)?;
+                    shape = format!("Shape::Obj({hint}::strict_check)");
                     hint.to_string()
                 } else if let Some(extra) = schema.get("additionalProperties").filter(|v| v.is_object()) {
                     let value = self.type_of(extra, &format!("{hint}Value"))?;
+                    shape = format!("Shape::Map(&{})", value.shape);
                     format!("std::collections::BTreeMap<String, {}>", value.ty)
                 } else {
                     "serde_json::Value".to_string()
@@ -308,7 +335,7 @@ impl<'a> Builder<'a> {
             }
             other => bail!("{hint}: unsupported type {other}"),
         };
-        Ok(TypeInfo { ty: rust, validators, nullable })
+        Ok(TypeInfo { ty: rust, validators, nullable, shape })
     }
 
     fn enum_model(&mut self, schema: &Value, name: &str) -> Result<()> {
@@ -405,6 +432,8 @@ impl<'a> Builder<'a> {
                     doc: doc_of(prop),
                     from_error,
                     optional,
+                    shape: info.shape.clone(),
+                    nullable: info.nullable,
                 });
             }
         }
@@ -596,7 +625,7 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
                 if rb.get("required").and_then(Value::as_bool) != Some(true) {
                     bail!("{id}: optional request bodies are not supported");
                 }
-                Some(Body { ty: info.ty, doc: doc_of(rb) })
+                Some(Body { ty: info.ty, doc: doc_of(rb), shape: info.shape })
             }
         };
 

@@ -292,3 +292,96 @@ macro_rules! db_tests {
         )*
     };
 }
+
+/// A second server on the SAME database as `app` (same database URL and JWT secret, a data
+/// directory of its own) whose clock is shifted by `offset_seconds`. It never drops the
+/// PostgreSQL database: only the original `app` owns it, so drop this one first (declare it
+/// after `app`). Sign its tokens with its own `token_for`: expiry is checked against its clock.
+pub async fn spawn_app_sharing(app: &TestApp, offset_seconds: i64) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = app.settings.database_url.clone().expect("test apps always name their database");
+    let data_dir = dir.path().display().to_string();
+    let offset = offset_seconds.to_string();
+    let args = vec![
+        "bookings",
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_dir,
+        "--database-url",
+        &database_url,
+        "--jwt-secret",
+        SECRET,
+        "--app-env",
+        "test",
+        "--public-base-url",
+        "https://book.example.test",
+        "--clock-offset-seconds",
+        &offset,
+    ];
+    let cli = Cli::try_parse_from(args).expect("test settings parse");
+    let settings = cli.settings;
+    let state = startup::build_state(&settings).await.expect("app state");
+    let bound = startup::bind(&settings, state).await.expect("bind");
+    let address = format!("http://127.0.0.1:{}", bound.port);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = bound
+            .serve(
+                async {
+                    let _ = rx.await;
+                },
+                Duration::from_secs(5),
+            )
+            .await;
+    });
+    TestApp {
+        address,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+        settings,
+        backend: app.backend,
+        shutdown: Some(tx),
+        _dir: dir,
+        pg_database: None,
+    }
+}
+
+impl TestApp {
+    /// A token for an existing user id (default scopes), signed against this app's clock.
+    pub fn as_user(&self, id: Uuid) -> User {
+        User { id, token: self.token_for(id, auth::DEFAULT_SCOPES, false, None) }
+    }
+
+    /// An admin token for an existing user id (default scopes), signed against this app's clock.
+    pub fn as_admin(&self, id: Uuid) -> User {
+        User { id, token: self.token_for(id, auth::DEFAULT_SCOPES, true, None) }
+    }
+
+    /// Like `send`, with extra request headers.
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let url = if path.starts_with('/') { format!("{}{}", self.address, path) } else { path.to_string() };
+        let mut req = self.client.request(method, url);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+}

@@ -5,4 +5,5 @@ mod helpers;
 mod auth;
 mod booking_links;
 mod calendars;
+mod leko;
 mod spine;

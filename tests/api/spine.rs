@@ -67,6 +67,8 @@ async fn unknown_routes_and_methods_get_the_envelope() {
     assert_eq!(r.headers["allow"], "POST");
     let r = app.send(reqwest::Method::TRACE, "/v1/bookings", None, None).await.expect(405);
     assert_eq!(r.headers["allow"], "GET, POST");
+    let r = app.send(reqwest::Method::OPTIONS, "/v1/bookings/notify", None, None).await.expect(405);
+    assert_eq!(r.headers["allow"], "POST");
 }
 
 #[tokio::test]
@@ -123,4 +125,105 @@ async fn parse_failures_answer_the_declared_400_envelope() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn request_bodies_are_parsed_strictly() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let user = app.user();
+    // poem-openapi alone would read `false` into a string field.
+    let r = app.post("/v1/calendars", Some(&user.token), json!({"name": false})).await.expect(400);
+    assert!(r.error()["message"].as_str().unwrap().contains("body.name must be a string"), "{}", r.text);
+    let r = app.post("/v1/calendars", Some(&user.token), json!({"name": 12})).await.expect(400);
+    assert_eq!(r.code(), "validation");
+    let cal = app.create_calendar(&user).await;
+    // `null` where the contract does not allow it.
+    let r = app
+        .post(
+            &format!("/v1/calendars/{cal}/booking-link"),
+            Some(&user.token),
+            json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {"mon": null}}),
+        )
+        .await
+        .expect(400);
+    assert!(r.error()["message"].as_str().unwrap().contains("body.working_hours.mon must not be null"), "{}", r.text);
+    let r = app.patch(&format!("/v1/calendars/{cal}/booking-links/x"), Some(&user.token), json!({"working_hours": null})).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    // A body that is not an object at all.
+    app.post("/v1/calendars", Some(&user.token), json!(["x"])).await.expect(400);
+}
+
+#[tokio::test]
+async fn an_empty_optional_header_counts_as_absent() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let user = app.user();
+    let r = app
+        .client
+        .get(format!("{}/v1/bookings/{}", app.address, uuid::Uuid::new_v4()))
+        .bearer_auth(&user.token)
+        .header("traceparent", "")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_are_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let user = app.user();
+    let r = app.get(&format!("/v1/bookings?userId={}&userid=typo", user.id), Some(&user.token)).await.expect(400);
+    assert!(r.error()["message"].as_str().unwrap().contains("userid"), "{}", r.text);
+    app.get(&format!("/v1/bookings?userId={}", user.id), Some(&user.token)).await.expect(200);
+}
+
+/// (name, location, required) of every parameter, and the response codes, per operationId.
+type Shape = std::collections::BTreeMap<String, (String, String, Vec<(String, String, bool)>, Vec<String>)>;
+
+fn operations_of(doc: &Value) -> Shape {
+    let resolve = |v: &Value| -> Value {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => doc.pointer(r.trim_start_matches('#')).cloned().unwrap_or(Value::Null),
+            None => v.clone(),
+        }
+    };
+    let mut out = Shape::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let mut params: Vec<(String, String, bool)> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    let p = resolve(p);
+                    (
+                        p["name"].as_str().unwrap().to_string(),
+                        p["in"].as_str().unwrap().to_string(),
+                        p["required"].as_bool().unwrap_or(false),
+                    )
+                })
+                .collect();
+            params.sort();
+            let mut codes: Vec<String> = op["responses"].as_object().unwrap().keys().cloned().collect();
+            codes.sort();
+            let id = op["operationId"].as_str().unwrap().to_string();
+            out.insert(id, (method.to_uppercase(), path.clone(), params, codes));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn poem_openapi_routes_exactly_the_contracts_operations() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let state = bookings::startup::build_state(&app.settings).await.unwrap();
+    let routed: Value = serde_json::from_str(&bookings::startup::routed_spec(state)).unwrap();
+    let contract = contract();
+    let routed_ops = operations_of(&routed);
+    let contract_ops = operations_of(&contract);
+    assert_eq!(routed_ops.len(), contract_ops.len());
+    for (id, expected) in &contract_ops {
+        let got = routed_ops.get(id).unwrap_or_else(|| panic!("{id} is not routed"));
+        assert_eq!(got, expected, "{id}");
+    }
 }
