@@ -119,7 +119,7 @@ impl RfcTime {
 }
 impl std::fmt::Display for RfcTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{}", self.time.format("%H:%M:%S"), self.offset)
+        write!(f, "{}{}", self.time.format("%H:%M:%S%.f"), self.offset)
     }
 }
 impl poem_openapi::types::Type for RfcTime {
@@ -1524,6 +1524,175 @@ impl NewTimeSlot {
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "NotificationChannel")]
+pub enum NotificationChannel {
+    #[oai(rename = "email")]
+    Email,
+    #[oai(rename = "webhook")]
+    Webhook,
+}
+impl NotificationChannel {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Webhook => "webhook",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "email" => Some(Self::Email),
+            "webhook" => Some(Self::Webhook),
+            _ => None,
+        }
+    }
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "NotificationStatus")]
+pub enum NotificationStatus {
+    #[oai(rename = "pending")]
+    Pending,
+    #[oai(rename = "sending")]
+    Sending,
+    #[oai(rename = "sent")]
+    Sent,
+    #[oai(rename = "failed")]
+    Failed,
+    #[oai(rename = "skipped")]
+    Skipped,
+}
+impl NotificationStatus {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(Self::Pending),
+            "sending" => Some(Self::Sending),
+            "sent" => Some(Self::Sent),
+            "failed" => Some(Self::Failed),
+            "skipped" => Some(Self::Skipped),
+            _ => None,
+        }
+    }
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "NotificationRecipientRole")]
+pub enum NotificationRecipientRole {
+    #[oai(rename = "athlete")]
+    Athlete,
+    #[oai(rename = "coach")]
+    Coach,
+    #[oai(rename = "other_party")]
+    OtherParty,
+    #[oai(rename = "owner")]
+    Owner,
+    #[oai(rename = "visitor")]
+    Visitor,
+}
+impl NotificationRecipientRole {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Athlete => "athlete",
+            Self::Coach => "coach",
+            Self::OtherParty => "other_party",
+            Self::Owner => "owner",
+            Self::Visitor => "visitor",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "athlete" => Some(Self::Athlete),
+            "coach" => Some(Self::Coach),
+            "other_party" => Some(Self::OtherParty),
+            "owner" => Some(Self::Owner),
+            "visitor" => Some(Self::Visitor),
+            _ => None,
+        }
+    }
+}
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "Notification")]
+pub struct Notification {
+    pub id: uuid::Uuid,
+    /// The rule that made it
+    pub rule: String,
+    pub channel: NotificationChannel,
+    pub status: NotificationStatus,
+    #[oai(rename = "recipientRole")]
+    pub recipient_role: NotificationRecipientRole,
+    #[oai(rename = "recipientEmail")]
+    pub recipient_email: Option<String>,
+    /// The booking or calendar event it is about
+    #[oai(rename = "subjectId")]
+    pub subject_id: uuid::Uuid,
+    pub attempts: i64,
+    #[oai(rename = "lastError")]
+    pub last_error: Option<String>,
+    #[oai(rename = "createdAt")]
+    pub created_at: chrono::DateTime<chrono::FixedOffset>,
+    #[oai(rename = "nextAttemptAt")]
+    pub next_attempt_at: chrono::DateTime<chrono::FixedOffset>,
+    #[oai(rename = "sentAt")]
+    pub sent_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+impl Notification {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "id"))?;
+        }
+        if let Some(v) = object.get("rule") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "rule"))?;
+        }
+        if let Some(v) = object.get("channel") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "channel"))?;
+        }
+        if let Some(v) = object.get("status") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "status"))?;
+        }
+        if let Some(v) = object.get("recipientRole") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "recipientRole"))?;
+        }
+        if let Some(v) = object.get("recipientEmail") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "recipientEmail"))?;
+        }
+        if let Some(v) = object.get("subjectId") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "subjectId"))?;
+        }
+        if let Some(v) = object.get("attempts") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "attempts"))?;
+        }
+        if let Some(v) = object.get("lastError") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "lastError"))?;
+        }
+        if let Some(v) = object.get("createdAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "createdAt"))?;
+        }
+        if let Some(v) = object.get("nextAttemptAt") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "nextAttemptAt"))?;
+        }
+        if let Some(v) = object.get("sentAt") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "sentAt"))?;
+        }
+        Ok(())
+    }
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "TimeSlotSlotType")]
 pub enum TimeSlotSlotType {
     #[oai(rename = "Online")]
@@ -2164,6 +2333,61 @@ impl AddBookingNoteRequest {
         Ok(())
     }
 }
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "ListNotificationsStatus")]
+pub enum ListNotificationsStatus {
+    #[oai(rename = "pending")]
+    Pending,
+    #[oai(rename = "sending")]
+    Sending,
+    #[oai(rename = "sent")]
+    Sent,
+    #[oai(rename = "failed")]
+    Failed,
+    #[oai(rename = "skipped")]
+    Skipped,
+}
+impl ListNotificationsStatus {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(Self::Pending),
+            "sending" => Some(Self::Sending),
+            "sent" => Some(Self::Sent),
+            "failed" => Some(Self::Failed),
+            "skipped" => Some(Self::Skipped),
+            _ => None,
+        }
+    }
+}
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "SetUserEmailRequest")]
+pub struct SetUserEmailRequest {
+    #[oai(validator(max_length = 320))]
+    pub email: poem_openapi::types::Email,
+}
+impl SetUserEmailRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("email") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "email"))?;
+        }
+        Ok(())
+    }
+}
 /// Bearer token using a JWT
 #[derive(SecurityScheme)]
 #[oai(rename = "bearerHttpAuthentication", ty = "bearer", bearer_format = "JWT")]
@@ -2182,6 +2406,9 @@ pub enum ApiTags {
     /// Coach events athletes book (companion)
     #[oai(rename = "Coach events")]
     CoachEvents,
+    /// The notification outbox and users' addresses (companion, admin)
+    #[oai(rename = "Notifications")]
+    Notifications,
 }
 /// One row per operation of the contract, in contract order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -2369,19 +2596,41 @@ pub const OPERATIONS: &[OperationMeta] = &[
         tag: "Bookings",
         secured: true,
     },
+    OperationMeta {
+        operation_id: "listNotifications",
+        method: "GET",
+        path: "/notifications",
+        tag: "Notifications",
+        secured: true,
+    },
+    OperationMeta {
+        operation_id: "setUserEmail",
+        method: "PUT",
+        path: "/users/{userId}/email",
+        tag: "Notifications",
+        secured: true,
+    },
 ];
 /// Every tag's API struct, ready for `poem_openapi::OpenApiService::new`.
 pub fn all_apis<H>(
     handlers: Arc<H>,
-) -> (BookingApi<H>, BookingsApi<H>, CalendarsApi<H>, CoachEventsApi<H>)
+) -> (
+    BookingApi<H>,
+    BookingsApi<H>,
+    CalendarsApi<H>,
+    CoachEventsApi<H>,
+    NotificationsApi<H>,
+)
 where
-    H: BookingHandlers + BookingsHandlers + CalendarsHandlers + CoachEventsHandlers,
+    H: BookingHandlers + BookingsHandlers + CalendarsHandlers + CoachEventsHandlers
+        + NotificationsHandlers,
 {
     (
         BookingApi(handlers.clone()),
         BookingsApi(handlers.clone()),
         CalendarsApi(handlers.clone()),
         CoachEventsApi(handlers.clone()),
+        NotificationsApi(handlers.clone()),
     )
 }
 /// The operations tagged `Booking`. The server implements this trait; the generated
@@ -4565,4 +4814,174 @@ impl CancelCoachEventResponse {
 }
 fn cancel_coach_event_bad_request(err: poem::Error) -> CancelCoachEventResponse {
     CancelCoachEventResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// The operations tagged `Notifications`. The server implements this trait; the generated
+/// [`NotificationsApi`] routes, parses and validates requests and calls it.
+pub trait NotificationsHandlers: Authenticator {
+    /// listNotifications: List outbox messages
+    fn list_notifications(
+        &self,
+        principal: Self::Principal,
+        status: Option<ListNotificationsStatus>,
+        limit: Option<i64>,
+    ) -> impl Future<Output = Result<ListNotificationsResponse, ApiError>> + Send;
+    /// setUserEmail: Set a user's email address
+    fn set_user_email(
+        &self,
+        principal: Self::Principal,
+        user_id: uuid::Uuid,
+        body: SetUserEmailRequest,
+    ) -> impl Future<Output = Result<SetUserEmailResponse, ApiError>> + Send;
+}
+/// poem-openapi routes for the `Notifications` tag, delegating to a [`NotificationsHandlers`].
+pub struct NotificationsApi<H>(pub Arc<H>);
+#[OpenApi]
+impl<H: NotificationsHandlers> NotificationsApi<H> {
+    /// Admin only. The notification outbox, newest first, optionally by status: failed messages (retries exhausted or rejected for good) and skipped ones (no address) stay here for an admin to see.
+    #[oai(
+        path = "/notifications",
+        method = "get",
+        operation_id = "listNotifications",
+        tag = "ApiTags::Notifications"
+    )]
+    async fn list_notifications(
+        &self,
+        request: &poem::Request,
+        auth: BearerHttpAuthentication,
+        /// Only messages in this status
+        #[oai(name = "status")]
+        status: Query<Option<ListNotificationsStatus>>,
+        /// At most this many (default 100)
+        #[oai(name = "limit", validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<i64>>,
+    ) -> ListNotificationsResponse {
+        if let Err(err) = check_query(request, &["status", "limit"]) {
+            return ListNotificationsResponse::from_api_error(err);
+        }
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return ListNotificationsResponse::from_api_error(err),
+        };
+        let result = self.0.list_notifications(principal, status.0, limit.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => ListNotificationsResponse::from_api_error(err),
+        }
+    }
+    /// Admin only. Sets the address notifications to this user go to. A user's address is otherwise taken from the `email` claim of their latest token.
+    #[oai(
+        path = "/users/:userId/email",
+        method = "put",
+        operation_id = "setUserEmail",
+        tag = "ApiTags::Notifications"
+    )]
+    async fn set_user_email(
+        &self,
+        request: &poem::Request,
+        auth: BearerHttpAuthentication,
+        /// The user ID
+        #[oai(name = "userId")]
+        user_id: Path<uuid::Uuid>,
+        body: Json<serde_json::Value>,
+    ) -> SetUserEmailResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return SetUserEmailResponse::from_api_error(err);
+        }
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return SetUserEmailResponse::from_api_error(err),
+        };
+        let body: SetUserEmailRequest = match parse_body(
+            body.0,
+            &Shape::Obj(SetUserEmailRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return SetUserEmailResponse::from_api_error(err),
+        };
+        let result = self.0.set_user_email(principal, user_id.0, body).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => SetUserEmailResponse::from_api_error(err),
+        }
+    }
+}
+/// Every response `listNotifications` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "list_notifications_bad_request")]
+pub enum ListNotificationsResponse {
+    /// Outbox messages
+    #[oai(status = 200)]
+    Ok(Json<Vec<Notification>>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// The caller may not do this (not the owner, a missing scope, not an admin)
+    #[oai(status = 403)]
+    Forbidden(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+}
+impl ListNotificationsResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "GET /v1/notifications";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(envelope)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+fn list_notifications_bad_request(err: poem::Error) -> ListNotificationsResponse {
+    ListNotificationsResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `setUserEmail` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "set_user_email_bad_request")]
+pub enum SetUserEmailResponse {
+    /// Address stored
+    #[oai(status = 204)]
+    NoContent,
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// The caller may not do this (not the owner, a missing scope, not an admin)
+    #[oai(status = 403)]
+    Forbidden(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+}
+impl SetUserEmailResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "PUT /v1/users/{userId}/email";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(envelope)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+fn set_user_email_bad_request(err: poem::Error) -> SetUserEmailResponse {
+    SetUserEmailResponse::from_api_error(ApiError::from_poem(&err))
 }

@@ -90,6 +90,45 @@ pub struct Settings {
     pub log_format: LogFormat,
     #[command(flatten)]
     pub jwt: JwtSettings,
+    #[command(flatten)]
+    pub notify: NotifySettings,
+}
+
+#[derive(Args, Clone)]
+pub struct NotifySettings {
+    /// SMTP server for email, e.g. `smtp://127.0.0.1:2525` or `smtps://user:pass@host:465`.
+    /// Without one, messages are logged instead of sent.
+    #[arg(long = "smtp-url", env = "SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of every email.
+    #[arg(long = "smtp-from", env = "SMTP_FROM", default_value = "Bookings <bookings@localhost>", global = true)]
+    pub smtp_from: String,
+    /// Comma-separated URLs every webhook message is POSTed to.
+    #[arg(long = "webhook-urls", env = "WEBHOOK_URLS", global = true)]
+    pub webhook_urls: Option<String>,
+    /// The HMAC-SHA256 key webhook messages are signed with.
+    #[arg(long = "webhook-secret", env = "WEBHOOK_SECRET", hide_env_values = true, global = true)]
+    pub webhook_secret: Option<String>,
+    /// A rules file to use instead of the shipped `config/notifications.yaml`.
+    #[arg(long = "notification-rules", env = "NOTIFICATION_RULES", global = true)]
+    pub rules_file: Option<PathBuf>,
+    /// Run a notification pass every N seconds inside `serve` (0: off; a cron calls
+    /// POST /v1/bookings/notify instead).
+    #[arg(long = "notify-interval-seconds", env = "NOTIFY_INTERVAL_SECONDS", default_value = "0", global = true)]
+    pub interval_seconds: u64,
+}
+
+impl std::fmt::Debug for NotifySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifySettings")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("smtp_from", &self.smtp_from)
+            .field("webhook_urls", &self.webhook_urls)
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "<redacted>"))
+            .field("rules_file", &self.rules_file)
+            .field("interval_seconds", &self.interval_seconds)
+            .finish()
+    }
 }
 
 #[derive(Args, Clone)]
@@ -143,6 +182,7 @@ impl std::fmt::Debug for Settings {
             .field("clock_offset_seconds", &self.clock_offset_seconds)
             .field("log_format", &self.log_format)
             .field("jwt", &self.jwt)
+            .field("notify", &self.notify)
             .finish()
     }
 }
@@ -248,7 +288,19 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_secret() {
-        let cli = Cli::try_parse_from(["bookings", "--jwt-secret", "hunter2-very-secret"]).unwrap();
-        assert!(!format!("{:?}", cli.settings).contains("hunter2"));
+        let cli = Cli::try_parse_from([
+            "bookings",
+            "--jwt-secret",
+            "hunter2-very-secret",
+            "--smtp-url",
+            "smtps://mailer:smtp-password@mail.example:465",
+            "--webhook-secret",
+            "webhook-secret-value",
+        ])
+        .unwrap();
+        let printed = format!("{:?}", cli.settings);
+        assert!(!printed.contains("hunter2"));
+        assert!(!printed.contains("smtp-password"));
+        assert!(!printed.contains("webhook-secret-value"));
     }
 }

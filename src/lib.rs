@@ -15,6 +15,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod handlers;
+pub mod notify;
 pub mod services;
 pub mod startup;
 pub mod state;

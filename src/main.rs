@@ -50,7 +50,13 @@ async fn serve(settings: &bookings::config::Settings) -> anyhow::Result<()> {
         contract = %format!("{base}/openapi.json"),
         "listening; get a token with `bookings token --sub <uuid>` (same settings as serve)"
     );
+    let notify_loop = (settings.notify.interval_seconds > 0).then(|| {
+        startup::spawn_notify_loop(bound.state(), Duration::from_secs(settings.notify.interval_seconds))
+    });
     bound.serve(shutdown_signal(), Duration::from_secs(20)).await?;
+    if let Some(task) = notify_loop {
+        task.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

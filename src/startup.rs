@@ -65,7 +65,8 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
     let db = connect(settings).await?;
     migrate(&db).await?;
     let verifier = Verifier::from_settings(&settings.jwt, &settings.data_dir, clock)?;
-    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url())))
+    let notifier = crate::notify::notifier::Notifier::from_settings(&settings.notify)?;
+    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier)))
 }
 
 fn api_service(state: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -181,4 +182,24 @@ impl Bound {
             .run_with_graceful_shutdown(app(self.state), shutdown, Some(grace))
             .await
     }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+}
+
+/// Runs a notification pass every `interval` until the process ends (the embedded setup's cron).
+pub fn spawn_notify_loop(state: Arc<AppState>, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match state.notifier.run_pass(&state.db, &state.clock).await {
+                Ok(report) if report != Default::default() => tracing::info!(?report, "notification pass"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "notification pass failed"),
+            }
+        }
+    })
 }

@@ -2,6 +2,7 @@
 
 use crate::auth::Verifier;
 use crate::clock::Clock;
+use crate::notify::notifier::Notifier;
 use sea_orm::DatabaseConnection;
 
 pub struct AppState {
@@ -10,10 +11,19 @@ pub struct AppState {
     pub verifier: Verifier,
     /// Base URL for public booking links, without a trailing slash.
     pub public_base_url: String,
+    pub notifier: Notifier,
+    /// Emails from tokens already stored, so each is written once.
+    pub known_emails: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, String>>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, clock: Clock, verifier: Verifier, public_base_url: String) -> Self {
-        Self { db, clock, verifier, public_base_url }
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Clock,
+        verifier: Verifier,
+        public_base_url: String,
+        notifier: Notifier,
+    ) -> Self {
+        Self { db, clock, verifier, public_base_url, notifier, known_emails: Default::default() }
     }
 }

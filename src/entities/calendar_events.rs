@@ -18,6 +18,7 @@ pub struct Model {
     pub attendee_email: Option<String>,
     pub cancelled: bool,
     pub created_at: DateTimeUtc,
+    pub cancelled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

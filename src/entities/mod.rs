@@ -6,4 +6,5 @@ pub mod bookings;
 pub mod calendar_events;
 pub mod calendars;
 pub mod coach_events;
+pub mod notifications;
 pub mod users;

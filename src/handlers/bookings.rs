@@ -69,8 +69,9 @@ fn order_error(e: OrderError) -> api::BookEventErrorBookingError {
 }
 
 impl BookingsHandlers for Handlers {
-    async fn notify_bookings(&self, _principal: Principal, _traceparent: Option<String>) -> Result<api::NotifyBookingsResponse, ApiError> {
-        Err(AppError::validation("notifications are not configured on this server").into())
+    async fn notify_bookings(&self, principal: Principal, _traceparent: Option<String>) -> Result<api::NotifyBookingsResponse, ApiError> {
+        crate::services::notifications::run_pass(&self.state, &principal).await?;
+        Ok(api::NotifyBookingsResponse::NoContent)
     }
 
     async fn mark_booking_as_completed(

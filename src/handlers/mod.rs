@@ -5,6 +5,7 @@ mod booking;
 mod bookings;
 mod calendars;
 mod coach_events;
+mod notifications;
 
 use crate::api::{ApiError, Authenticator};
 use crate::auth::Principal;
@@ -27,7 +28,9 @@ impl Authenticator for Handlers {
     type Principal = Principal;
 
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal, ApiError> {
-        self.state.verifier.verify(bearer_token).map_err(|e| AppError::from(e).into())
+        let principal = self.state.verifier.verify(bearer_token).map_err(AppError::from)?;
+        crate::services::notifications::remember_email(&self.state, &principal).await?;
+        Ok(principal)
     }
 }
 

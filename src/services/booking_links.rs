@@ -205,6 +205,7 @@ pub async fn reserve(state: &AppState, token: &str, reservation: Reservation) ->
             attendee_name: Set(Some(name.clone())),
             attendee_email: Set(Some(reservation.email.clone())),
             cancelled: Set(false),
+            cancelled_at: Set(None),
             created_at: Set(state.clock.now()),
         };
         let event = match event.insert(&txn).await {

@@ -74,7 +74,7 @@ pub struct NewCoachEvent {
 }
 
 fn format_time(t: (chrono::NaiveTime, chrono::FixedOffset)) -> String {
-    format!("{}{}", t.0.format("%H:%M:%S"), t.1)
+    format!("{}{}", t.0.format("%H:%M:%S%.f"), t.1)
 }
 
 pub async fn create_coach_event(state: &AppState, principal: &Principal, new: NewCoachEvent) -> AppResult<EventView> {
@@ -178,6 +178,10 @@ pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uui
             return Err(AppError::validation("the event is already canceled"));
         }
         let now = state.clock.now();
+        // Like a booking, an event is canceled before it starts; what happened stays on record.
+        if event.starts_at <= now {
+            return Err(AppError::validation("an event can only be canceled before it starts"));
+        }
         let role = if by_coach { "Coach" } else { "System" };
         bookings::Entity::update_many()
             .col_expr(bookings::Column::Status, Status::Canceled.as_str().into())
@@ -718,6 +722,9 @@ pub async fn delete_user(state: &AppState, principal: &Principal, current: Uuid,
             .rows_affected;
         removed += coach_events::Entity::delete_many().filter(coach_events::Column::CoachId.eq(target)).exec(&txn).await?.rows_affected;
         removed += booking_orders::Entity::delete_many().filter(booking_orders::Column::UserId.eq(target)).exec(&txn).await?.rows_affected;
+        // Anything queued to or about them goes too (it is not counted: a queue alone is not data
+        // the user gave us).
+        crate::notify::outbox::forget_user(&txn, target).await?;
         users::Entity::delete_by_id(target).exec(&txn).await?;
         if removed == 0 {
             txn.rollback().await?;

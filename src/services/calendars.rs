@@ -87,6 +87,7 @@ pub async fn create_event(
         attendee_name: Set(None),
         attendee_email: Set(None),
         cancelled: Set(false),
+        cancelled_at: Set(None),
         created_at: Set(state.clock.now()),
     };
     Ok(model.insert(&state.db).await?)
@@ -138,6 +139,7 @@ pub async fn delete_event(state: &AppState, principal: &Principal, calendar_id: 
         .ok_or_else(|| AppError::not_found(format!("event {event_id} not found in calendar {calendar_id}")))?;
     let mut active: calendar_events::ActiveModel = event.into();
     active.cancelled = Set(true);
+    active.cancelled_at = Set(Some(state.clock.now()));
     active.update(&state.db).await?;
     Ok(())
 }

@@ -5,3 +5,4 @@
 pub mod booking_links;
 pub mod bookings;
 pub mod calendars;
+pub mod notifications;

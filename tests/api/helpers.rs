@@ -298,6 +298,11 @@ macro_rules! db_tests {
 /// PostgreSQL database: only the original `app` owns it, so drop this one first (declare it
 /// after `app`). Sign its tokens with its own `token_for`: expiry is checked against its clock.
 pub async fn spawn_app_sharing(app: &TestApp, offset_seconds: i64) -> TestApp {
+    spawn_app_sharing_with(app, offset_seconds, &[]).await
+}
+
+/// [`spawn_app_sharing`] with more settings (an SMTP sink, webhook URLs, ...).
+pub async fn spawn_app_sharing_with(app: &TestApp, offset_seconds: i64, extra_args: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let database_url = app.settings.database_url.clone().expect("test apps always name their database");
     let data_dir = dir.path().display().to_string();
@@ -319,6 +324,8 @@ pub async fn spawn_app_sharing(app: &TestApp, offset_seconds: i64) -> TestApp {
         "--clock-offset-seconds",
         &offset,
     ];
+    let mut args = args;
+    args.extend_from_slice(extra_args);
     let cli = Cli::try_parse_from(args).expect("test settings parse");
     let settings = cli.settings;
     let state = startup::build_state(&settings).await.expect("app state");

@@ -19,7 +19,7 @@ fn jan(day: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 1, day, h, m, 0).unwrap()
 }
 
-fn rfc(t: DateTime<Utc>) -> String {
+pub(crate) fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -29,7 +29,7 @@ fn instant(v: &Value) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn uuid_of(v: &Value) -> Uuid {
+pub(crate) fn uuid_of(v: &Value) -> Uuid {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).parse().unwrap_or_else(|e| panic!("not a uuid ({e}): {v}"))
 }
 
@@ -39,7 +39,7 @@ fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// A valid createCoachEvent body for [start, end) with `places` places, wall-clock times in UTC.
-fn event_body(start: DateTime<Utc>, end: DateTime<Utc>, places: i64) -> Value {
+pub(crate) fn event_body(start: DateTime<Utc>, end: DateTime<Utc>, places: i64) -> Value {
     json!({
         "sportId": Uuid::new_v4(),
         "startAt": rfc(start),
@@ -62,7 +62,7 @@ fn event_body(start: DateTime<Utc>, end: DateTime<Utc>, places: i64) -> Value {
     })
 }
 
-async fn create_event(app: &TestApp, coach: &User, start: DateTime<Utc>, end: DateTime<Utc>, places: i64) -> Uuid {
+pub(crate) async fn create_event(app: &TestApp, coach: &User, start: DateTime<Utc>, end: DateTime<Utc>, places: i64) -> Uuid {
     let r = app.post("/v1/coach-events", Some(&coach.token), event_body(start, end, places)).await.expect(201);
     uuid_of(&r.body["eventId"])
 }
@@ -75,28 +75,28 @@ async fn places_taken(app: &TestApp, user: &User, id: Uuid) -> i64 {
     get_event(app, user, id).await["placesTaken"].as_i64().unwrap()
 }
 
-fn order_body(user: Uuid, events: &[Uuid]) -> Value {
+pub(crate) fn order_body(user: Uuid, events: &[Uuid]) -> Value {
     json!({"userId": user, "eventIds": events, "paymentMethod": {"type": "Cash"}})
 }
 
 /// bookEvents for the caller.
-async fn book(app: &TestApp, user: &User, events: &[Uuid]) -> Reply {
+pub(crate) async fn book(app: &TestApp, user: &User, events: &[Uuid]) -> Reply {
     app.post("/v1/bookings", Some(&user.token), order_body(user.id, events)).await
 }
 
 /// bookEvents for the caller, expecting 201; the BookingOrder.
-async fn book_ok(app: &TestApp, user: &User, events: &[Uuid]) -> Value {
+pub(crate) async fn book_ok(app: &TestApp, user: &User, events: &[Uuid]) -> Value {
     book(app, user, events).await.expect(201).body
 }
 
 /// The id of the order's only booking.
-fn only_booking(order: &Value) -> Uuid {
+pub(crate) fn only_booking(order: &Value) -> Uuid {
     let list = order["bookings"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{order}");
     uuid_of(&list[0]["bookingId"])
 }
 
-async fn cancel(app: &TestApp, user: &User, booking: Uuid, code: &str, text: Option<&str>) -> Reply {
+pub(crate) async fn cancel(app: &TestApp, user: &User, booking: Uuid, code: &str, text: Option<&str>) -> Reply {
     let mut body = json!({"reasonCode": code});
     if let Some(text) = text {
         body["reasonText"] = json!(text);
@@ -1127,17 +1127,12 @@ db_tests!(
 
 // ------------------------------------------------------------------ server bugs
 //
-// Each test below FAILS against the current server: it pins down a server bug (see the doc
-// comment for the request, what is expected and what happens). Do not "fix" the test; fix the
-// server, then the test passes.
+// Regressions: each test below pinned a server bug when it was written.
 
-/// SERVER BUG: createCoachEvent accepts sub-second times (startAt 10:00:00.500Z with startTime
-/// "10:00:00.500+00:00" passes its own wall-clock check) but stores and returns
-/// `timeslot.startTime` "10:00:00+00:00" (the fraction is dropped), so the event it answers
-/// breaks the rule it enforces: startTime is no longer the wall-clock time of startAt.
-/// Expected: either 400 for sub-second times, or a startTime/endTime that matches
-/// startAt/endAt (e.g. "10:00:00.500+00:00").
-async fn bug_sub_second_times_echo_a_wall_clock_that_disagrees_with_start_at(app: TestApp) {
+/// createCoachEvent accepted sub-second times but dropped the fraction from
+/// `timeslot.startTime`, so the event it answered broke its own wall-clock rule. Now the
+/// fraction is kept.
+async fn sub_second_times_keep_their_wall_clock(app: TestApp) {
     let coach = app.user();
     let start = jan(7, 10, 0) + Duration::milliseconds(500);
     let end = start + Duration::hours(1);
@@ -1173,13 +1168,9 @@ async fn bug_sub_second_times_echo_a_wall_clock_that_disagrees_with_start_at(app
     );
 }
 
-/// SERVER BUG: cancelCoachEvent has no time rule. After the event has ended (and the coach
-/// marked the booking completed), POST /v1/coach-events/{id}/cancel by the coach answers 200
-/// and turns the Accepted, completed booking into Canceled (canceledByRole Coach, canceledAt
-/// after the end; its order becomes Canceled). Cancelling is a before-the-start transition
-/// (cancelBooking answers 400 after the start; domain::bookings::Transition::Cancel: "cancels
-/// before the start"). Expected: 400 once the event has started, the bookings unchanged.
-async fn bug_cancel_coach_event_after_it_started_cancels_bookings_that_happened(app: TestApp) {
+/// cancelCoachEvent had no time rule: after the event it turned completed bookings into
+/// Canceled. Like cancelBooking, it is now a before-the-start operation (400 after).
+async fn an_event_that_started_cannot_be_canceled(app: TestApp) {
     let coach = app.user();
     let athlete = app.user();
     let e = create_event(&app, &coach, jan(7, 10, 0), jan(7, 11, 0), 5).await;
@@ -1199,6 +1190,6 @@ async fn bug_cancel_coach_event_after_it_started_cancels_bookings_that_happened(
 }
 
 db_tests!(
-    bug_sub_second_times_echo_a_wall_clock_that_disagrees_with_start_at,
-    bug_cancel_coach_event_after_it_started_cancels_bookings_that_happened,
+    sub_second_times_keep_their_wall_clock,
+    an_event_that_started_cannot_be_canceled,
 );

@@ -1,0 +1,54 @@
+//! `Notifications` tag (companion document): the admin's outbox view and users' addresses.
+
+use super::{wire, Handlers};
+use crate::api::{self, ApiError, NotificationsHandlers};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::services::notifications as svc;
+use poem_openapi::payload::Json;
+use uuid::Uuid;
+
+fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(value).ok_or_else(|| AppError::Internal(format!("stored value {value:?} is not in the contract")).into())
+}
+
+impl NotificationsHandlers for Handlers {
+    async fn list_notifications(
+        &self,
+        principal: Principal,
+        status: Option<api::ListNotificationsStatus>,
+        limit: Option<i64>,
+    ) -> Result<api::ListNotificationsResponse, ApiError> {
+        let rows = svc::list(&self.state, &principal, status.map(|s| s.as_str()), limit.map(|l| l as u64)).await?;
+        let wire = rows
+            .into_iter()
+            .map(|n| {
+                Ok(api::Notification {
+                    id: n.id,
+                    rule: n.rule,
+                    channel: stored(&n.channel, api::NotificationChannel::from_wire)?,
+                    status: stored(&n.status, api::NotificationStatus::from_wire)?,
+                    recipient_role: stored(&n.recipient_role, api::NotificationRecipientRole::from_wire)?,
+                    recipient_email: n.recipient_email,
+                    subject_id: n.subject_id,
+                    attempts: n.attempts.into(),
+                    last_error: n.last_error,
+                    created_at: wire(n.created_at),
+                    next_attempt_at: wire(n.next_attempt_at),
+                    sent_at: n.sent_at.map(wire),
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(api::ListNotificationsResponse::Ok(Json(wire)))
+    }
+
+    async fn set_user_email(
+        &self,
+        principal: Principal,
+        user_id: Uuid,
+        body: api::SetUserEmailRequest,
+    ) -> Result<api::SetUserEmailResponse, ApiError> {
+        svc::set_email(&self.state, &principal, user_id, &body.email.0).await?;
+        Ok(api::SetUserEmailResponse::NoContent)
+    }
+}

@@ -1,0 +1,49 @@
+//! The notification service the server holds: rules, transports, delivery settings.
+
+use super::outbox::{self, DeliverySettings, EmailTransport, PassReport, Transports};
+use super::rules::Rules;
+use crate::clock::Clock;
+use crate::config::NotifySettings;
+use crate::error::AppResult;
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+
+pub struct Notifier {
+    pub rules: Rules,
+    pub transports: Transports,
+    pub delivery: DeliverySettings,
+}
+
+impl Notifier {
+    /// From the settings: a bad rules file, SMTP URL or webhook setting stops the server.
+    pub fn from_settings(settings: &NotifySettings) -> anyhow::Result<Self> {
+        let rules = Rules::load(settings.rules_file.as_deref()).map_err(anyhow::Error::msg)?;
+        let email = match &settings.smtp_url {
+            Some(url) => EmailTransport::Smtp(
+                super::smtp::SmtpTransport::new(url, &settings.smtp_from).context("SMTP_URL / SMTP_FROM")?,
+            ),
+            None => EmailTransport::Log(super::log::LogTransport::new()),
+        };
+        let webhook = match (&settings.webhook_urls, &settings.webhook_secret) {
+            (Some(urls), Some(secret)) => {
+                let urls: Vec<String> = urls.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
+                Some(super::webhook::WebhookTransport::new(urls, secret.clone()).context("WEBHOOK_URLS / WEBHOOK_SECRET")?)
+            }
+            (None, None) => None,
+            _ => anyhow::bail!("WEBHOOK_URLS and WEBHOOK_SECRET go together"),
+        };
+        Ok(Self { rules, transports: Transports { email, webhook }, delivery: DeliverySettings::default() })
+    }
+
+    pub async fn run_pass(&self, db: &DatabaseConnection, clock: &Clock) -> AppResult<PassReport> {
+        outbox::run_pass(db, &self.rules, &self.transports, &self.delivery, clock).await
+    }
+
+    /// The log transport's record, when email is not configured (tests, `make run`).
+    pub fn logged(&self) -> Option<Vec<super::Message>> {
+        match &self.transports.email {
+            EmailTransport::Log(t) => Some(t.sent()),
+            EmailTransport::Smtp(_) => None,
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Email over SMTP (lettre, tokio, rustls; pooled connections).
+//!
+//! `SMTP_URL` forms:
+//! - `smtp://127.0.0.1:2525` — plain, no TLS (for loopback sinks and local relays);
+//! - `smtp://user:pass@host:587?tls=required` — STARTTLS (`tls=opportunistic` also accepted);
+//! - `smtps://user:pass@host:465` — implicit TLS.
+//!
+//! Credentials in the URL are percent-decoded; the password never appears in errors or logs.
+//!
+//! Each message is `multipart/alternative` (text + HTML); with an iCalendar document it becomes
+//! `multipart/mixed` with the alternative part plus `invite.ics`
+//! (`text/calendar; charset=utf-8; method=PUBLISH`, or `method=CANCEL` when the document says so).
+//! Every email carries `X-Idempotency-Key: <message id>` and `Message-ID: <message id@sender domain>`
+//! (both stable across retries of the same message).
+//!
+//! Errors: 5xx replies and unusable recipient addresses are permanent; 4xx replies, connection
+//! failures, timeouts and TLS failures are transient.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Semaphore;
+
+use super::transport::{SendError, Transport};
+use super::Message;
+
+/// Timeout of connecting and of each SMTP command.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit of simultaneous SMTP connections (and of pooled idle ones).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// Header carrying the message id, for receivers that dedupe.
+pub const IDEMPOTENCY_HEADER: &str = "X-Idempotency-Key";
+/// File name of the iCalendar attachment.
+pub const ICAL_FILENAME: &str = "invite.ics";
+
+#[derive(Clone)]
+pub struct SmtpTransport {
+    mailer: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// `scheme://host:port`, for logs.
+    endpoint: String,
+    permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for SmtpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpTransport").field("endpoint", &self.endpoint).field("from", &self.from.to_string()).finish()
+    }
+}
+
+impl SmtpTransport {
+    /// Validates `url` (`SMTP_URL`) and `from` (`SMTP_FROM`, e.g. `Bookings <bookings@localhost>`).
+    /// Must be called inside a tokio runtime (the pool runs a cleanup task).
+    pub fn new(url: &str, from: &str) -> anyhow::Result<Self> {
+        Self::with_max_connections(url, from, DEFAULT_MAX_CONNECTIONS)
+    }
+
+    /// [`SmtpTransport::new`] with a limit of simultaneous connections (at least 1).
+    pub fn with_max_connections(url: &str, from: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let max_connections = max_connections.max(1);
+        let from: Mailbox = from.trim().parse().map_err(|e| {
+            anyhow::anyhow!("SMTP_FROM {from:?} is not a valid sender (expected `Name <address>` or `address`): {e}")
+        })?;
+
+        let parsed = url::Url::parse(url.trim()).map_err(|e| anyhow::anyhow!("SMTP_URL is not a valid URL: {e}"))?;
+        let password = parsed.password().map(str::to_owned);
+        let scrub = |s: String| match &password {
+            Some(p) if !p.is_empty() => s.replace(p.as_str(), "***"),
+            _ => s,
+        };
+        let scheme = parsed.scheme();
+        if scheme != "smtp" && scheme != "smtps" {
+            anyhow::bail!("SMTP_URL must start with smtp:// or smtps://, not {scheme}://");
+        }
+        let host = match parsed.host_str() {
+            Some(h) if !h.is_empty() => h.to_owned(),
+            _ => anyhow::bail!("SMTP_URL has no host"),
+        };
+        let tls = parsed.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        if scheme == "smtp" {
+            match tls.as_deref() {
+                None | Some("required") | Some("opportunistic") => {}
+                Some(other) => anyhow::bail!(
+                    "SMTP_URL: unknown tls={} (use tls=required for STARTTLS, or smtps:// for implicit TLS)",
+                    scrub(other.to_owned())
+                ),
+            }
+        }
+        let default_port = match (scheme, tls.as_deref()) {
+            ("smtps", _) => 465,
+            ("smtp", Some(_)) => 587,
+            _ => 25,
+        };
+        let port = parsed.port().unwrap_or(default_port);
+        let endpoint = format!("{scheme}://{host}:{port}");
+        if scheme == "smtp" && tls.is_none() && password.is_some() && !is_loopback(&host) {
+            tracing::warn!(endpoint = %endpoint, "SMTP_URL has credentials but no TLS; use ?tls=required or smtps://");
+        }
+
+        if tokio::runtime::Handle::try_current().is_err() {
+            anyhow::bail!("SmtpTransport::new must be called inside a tokio runtime");
+        }
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.trim())
+            .map_err(|e| anyhow::anyhow!("SMTP_URL ({endpoint}) is not usable: {}", scrub(error_chain(&e))))?;
+        let mailer = builder
+            .timeout(Some(TIMEOUT))
+            .pool_config(PoolConfig::new().max_size(max_connections).idle_timeout(Duration::from_secs(60)))
+            .build();
+        Ok(Self { mailer, from, endpoint, permits: Arc::new(Semaphore::new(max_connections as usize)) })
+    }
+
+    /// `scheme://host:port` of the server (no credentials).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Builds the email for `message` (what [`Transport::send`] sends).
+    pub fn build_email(&self, message: &Message) -> Result<lettre::Message, SendError> {
+        let to_raw = message
+            .to
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| SendError::Permanent("email message without a recipient".into()))?;
+        let to: Mailbox =
+            to_raw.parse().map_err(|e| SendError::Permanent(format!("invalid recipient address {to_raw:?}: {e}")))?;
+
+        let alternative = MultiPart::alternative_plain_html(message.text.clone(), message.html.clone());
+        let builder = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(message.subject.clone())
+            // Stable across retries of the same outbox row (some receivers drop duplicates by it).
+            .message_id(Some(format!("<{}@{}>", message.id, self.from.email.domain())))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(IDEMPOTENCY_HEADER), message.id.to_string()));
+        let built = match &message.ical {
+            None => builder.multipart(alternative),
+            Some(ics) => {
+                let content_type =
+                    ContentType::parse(&format!("text/calendar; charset=utf-8; method={}", ical_method(ics)))
+                        .expect("a valid content type");
+                let attachment = Attachment::new(ICAL_FILENAME.to_owned()).body(ics.clone(), content_type);
+                builder.multipart(MultiPart::mixed().multipart(alternative).singlepart(attachment))
+            }
+        };
+        built.map_err(|e| SendError::Permanent(format!("cannot build the email: {e}")))
+    }
+}
+
+impl Transport for SmtpTransport {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        let email = self.build_email(message)?;
+        let _permit =
+            self.permits.acquire().await.map_err(|_| SendError::Transient("SMTP transport is shut down".into()))?;
+        match self.mailer.send(email).await {
+            Ok(response) => {
+                tracing::debug!(
+                    message_id = %message.id,
+                    rule = %message.rule,
+                    endpoint = %self.endpoint,
+                    code = %response.code(),
+                    "email accepted by the SMTP server"
+                );
+                Ok(())
+            }
+            Err(e) => {
+                let error = map_error(&e, &self.endpoint);
+                tracing::warn!(message_id = %message.id, rule = %message.rule, error = %error, "email not sent");
+                Err(error)
+            }
+        }
+    }
+}
+
+/// 5xx replies are permanent; everything else (4xx, connection, timeout, TLS, protocol) transient.
+fn map_error(e: &lettre::transport::smtp::Error, endpoint: &str) -> SendError {
+    let what = error_chain(e);
+    if e.is_permanent() {
+        SendError::Permanent(format!("SMTP {endpoint}: {what}"))
+    } else if e.is_timeout() {
+        SendError::Transient(format!("SMTP {endpoint}: timed out: {what}"))
+    } else {
+        SendError::Transient(format!("SMTP {endpoint}: {what}"))
+    }
+}
+
+/// The iTIP method of an iCalendar document (`METHOD:` of the VCALENDAR), `PUBLISH` if absent.
+fn ical_method(ics: &str) -> &str {
+    ics.lines()
+        .find_map(|l| l.trim_end_matches('\r').strip_prefix("METHOD:"))
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or("PUBLISH")
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.trim_matches(|c| c == '[' || c == ']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_str = s.to_string();
+        if !out.contains(&s_str) {
+            out.push_str(": ");
+            out.push_str(&s_str);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::Channel;
+    use uuid::Uuid;
+
+    fn message(to: &str, ical: Option<&str>) -> Message {
+        Message {
+            id: Uuid::new_v4(),
+            key: "k".into(),
+            rule: "confirmation".into(),
+            channel: Channel::Email,
+            to: Some(to.into()),
+            subject: "Your booking".into(),
+            text: "Hello".into(),
+            html: "<p>Hello</p>".into(),
+            ical: ical.map(str::to_owned),
+            payload: serde_json::Value::Null,
+        }
+    }
+
+    #[tokio::test]
+    async fn validates_url_and_from_without_leaking_the_password() {
+        assert!(SmtpTransport::new("smtp://127.0.0.1:2525", "Bookings <bookings@localhost>").is_ok());
+        assert!(SmtpTransport::new("smtp://user:pw@smtp.example.com:587?tls=required", "bookings@example.com").is_ok());
+        let t = SmtpTransport::new("smtps://user:pw@smtp.example.com", "bookings@example.com").unwrap();
+        assert_eq!(t.endpoint(), "smtps://smtp.example.com:465");
+        assert!(!format!("{t:?}").contains("pw"));
+
+        for (url, expect) in [
+            ("not a url", "not a valid URL"),
+            ("http://user:hunter2secret@host", "smtp:// or smtps://"),
+            ("smtp://user:hunter2secret@host?tls=hunter2secret", "unknown tls"),
+            ("smtp://user:hunter2secret@:25", "not a valid URL"),
+        ] {
+            let err = SmtpTransport::new(url, "bookings@example.com").unwrap_err().to_string();
+            assert!(err.contains(expect), "{url}: {err}");
+            assert!(!err.contains("hunter2secret"), "password leaked: {err}");
+        }
+        let err = SmtpTransport::new("smtp://127.0.0.1:2525", "not an address").unwrap_err().to_string();
+        assert!(err.contains("SMTP_FROM"), "{err}");
+    }
+
+    #[test]
+    fn new_outside_a_runtime_is_an_error_not_a_panic() {
+        let err = SmtpTransport::new("smtp://127.0.0.1:2525", "bookings@localhost").unwrap_err();
+        assert!(err.to_string().contains("tokio runtime"));
+    }
+
+    #[tokio::test]
+    async fn builds_alternative_and_mixed_emails() {
+        let t = SmtpTransport::new("smtp://127.0.0.1:2525", "Bookings <bookings@localhost>").unwrap();
+        let m = message("guest@example.com", None);
+        let raw = String::from_utf8(t.build_email(&m).unwrap().formatted()).unwrap();
+        assert!(raw.contains(&format!("X-Idempotency-Key: {}", m.id)), "{raw}");
+        assert!(raw.contains(&format!("Message-ID: <{}@localhost>", m.id)), "{raw}");
+        assert!(raw.contains("multipart/alternative") && !raw.contains("multipart/mixed"), "{raw}");
+
+        let m = message("guest@example.com", Some("BEGIN:VCALENDAR\r\nMETHOD:CANCEL\r\nEND:VCALENDAR\r\n"));
+        let raw = String::from_utf8(t.build_email(&m).unwrap().formatted()).unwrap();
+        assert!(raw.contains("multipart/mixed") && raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("method=CANCEL") && raw.contains("invite.ics"), "{raw}");
+
+        for bad in ["not an address", "", "a@b@c"] {
+            assert!(matches!(t.build_email(&message(bad, None)), Err(SendError::Permanent(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ical_method_detection() {
+        assert_eq!(ical_method("BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\n"), "PUBLISH");
+        assert_eq!(ical_method("BEGIN:VCALENDAR\r\nMETHOD:CANCEL\r\n"), "CANCEL");
+        assert_eq!(ical_method("BEGIN:VCALENDAR\r\n"), "PUBLISH");
+        assert_eq!(ical_method("METHOD:x;y=\"z\"\r\n"), "PUBLISH");
+    }
+}

@@ -1,0 +1,81 @@
+//! Notifications as the API sees them: running a pass, the admin's view of the outbox, and
+//! users' addresses.
+
+use crate::auth::Principal;
+use crate::entities::{notifications, users};
+use crate::error::{AppError, AppResult};
+use crate::notify::outbox::PassReport;
+use crate::state::AppState;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+
+pub const SCOPE_NOTIFICATIONS_SEND: &str = "notifications:send";
+
+fn require_admin(principal: &Principal) -> AppResult<()> {
+    if principal.admin {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("this needs the admin role"))
+    }
+}
+
+/// The cron's call: an admin, or a token with `notifications:send`.
+pub async fn run_pass(state: &AppState, principal: &Principal) -> AppResult<PassReport> {
+    if !principal.admin && !principal.has_scope(SCOPE_NOTIFICATIONS_SEND) {
+        return Err(AppError::forbidden(format!("this needs the admin role or the `{SCOPE_NOTIFICATIONS_SEND}` scope")));
+    }
+    let report = state.notifier.run_pass(&state.db, &state.clock).await?;
+    tracing::info!(?report, "notification pass");
+    Ok(report)
+}
+
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+    status: Option<&str>,
+    limit: Option<u64>,
+) -> AppResult<Vec<notifications::Model>> {
+    require_admin(principal)?;
+    let mut query = notifications::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(notifications::Column::Status.eq(status));
+    }
+    Ok(query
+        .order_by_desc(notifications::Column::CreatedAt)
+        .order_by_asc(notifications::Column::Id)
+        .limit(limit.unwrap_or(100).clamp(1, 500))
+        .all(&state.db)
+        .await?)
+}
+
+async fn store_email(state: &AppState, user: Uuid, email: &str) -> AppResult<()> {
+    let now = state.clock.now();
+    users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(Some(email.to_string())), updated_at: Set(now) })
+        .on_conflict(
+            OnConflict::column(users::Column::Id).update_columns([users::Column::Email, users::Column::UpdatedAt]).to_owned(),
+        )
+        .exec_without_returning(&state.db)
+        .await?;
+    if let Ok(mut known) = state.known_emails.lock() {
+        known.insert(user, email.to_string());
+    }
+    Ok(())
+}
+
+pub async fn set_email(state: &AppState, principal: &Principal, user: Uuid, email: &str) -> AppResult<()> {
+    require_admin(principal)?;
+    store_email(state, user, email).await
+}
+
+/// Keeps the `email` claim of a user's latest token, writing only when it changed.
+pub async fn remember_email(state: &AppState, principal: &Principal) -> AppResult<()> {
+    let Some(email) = principal.email.as_deref().filter(|e| email_address::EmailAddress::is_valid(e)) else {
+        return Ok(());
+    };
+    let known = state.known_emails.lock().ok().and_then(|k| k.get(&principal.user_id).cloned());
+    if known.as_deref() == Some(email) {
+        return Ok(());
+    }
+    store_email(state, principal.user_id, email).await
+}

@@ -1,0 +1,326 @@
+//! Notifications over real conversations: an SMTP sink and a webhook receiver on loopback,
+//! bookings and reservations made over HTTP, the clock shifted past each trigger, notify called
+//! repeatedly and concurrently.
+
+use crate::db_tests;
+use crate::helpers::*;
+use crate::leko::{book_ok, cancel, create_event, only_booking};
+use crate::smtp_sink::SmtpSink;
+use crate::webhook_sink::WebhookSink;
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde_json::json;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+const WEBHOOK_SECRET: &str = "webhook-secret-0123456789";
+
+struct Env {
+    smtp: SmtpSink,
+    hooks: WebhookSink,
+}
+
+impl Env {
+    async fn start() -> Self {
+        Env { smtp: SmtpSink::start().await, hooks: WebhookSink::start().await }
+    }
+
+    /// A server on `app`'s database, its clock shifted by `offset`, sending to the sinks.
+    async fn notifier(&self, app: &TestApp, offset: Duration) -> TestApp {
+        let smtp = self.smtp.url();
+        let hook = self.hooks.url("/hook");
+        spawn_app_sharing_with(
+            app,
+            offset.num_seconds(),
+            &["--smtp-url", &smtp, "--webhook-urls", &hook, "--webhook-secret", WEBHOOK_SECRET],
+        )
+        .await
+    }
+}
+
+fn person(app: &TestApp, email: &str) -> User {
+    let id = Uuid::new_v4();
+    User { id, token: app.token_for(id, bookings::auth::DEFAULT_SCOPES, false, Some(email)) }
+}
+
+async fn notify(app: &TestApp) {
+    let admin = app.admin();
+    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
+}
+
+/// Messages by recipient address, counting each idempotency key once.
+fn by_recipient(smtp: &SmtpSink) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in smtp.messages() {
+        for to in &m.to {
+            out.entry(to.clone()).or_default().push(m.header("Subject").unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn soon(days: i64) -> DateTime<Utc> {
+    (Utc::now() + Duration::days(days)).trunc_subsecs(0)
+}
+
+async fn confirmations_reminders_and_no_duplicates(app: TestApp) {
+    let env = Env::start().await;
+    let coach = person(&app, "coach@example.com");
+    let athlete = person(&app, "athlete@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    // The athlete's token carries the email claim: the server keeps it for notifications.
+    let order = book_ok(&app, &athlete, &[event]).await;
+    let booking = only_booking(&order);
+
+    let now = env.notifier(&app, Duration::zero()).await;
+    notify(&now).await;
+    let got = env.smtp.wait_for(2, std::time::Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    let to_athlete = got.iter().find(|m| m.to == ["athlete@example.com"]).expect("athlete confirmation");
+    assert!(to_athlete.header("Subject").unwrap().starts_with("Booking confirmed"));
+    assert!(got.iter().any(|m| m.to == ["coach@example.com"]), "coach confirmation");
+    // The confirmation carries an iCalendar invitation in the event's zone.
+    let data = &to_athlete.data;
+    assert!(data.contains("text/calendar"), "{data}");
+    let ics = crate::notify_ics::extract(data).expect("an ics part");
+    let props = crate::notify_ics::parse(&ics);
+    assert_eq!(props["METHOD"], "PUBLISH");
+    assert_eq!(props["UID"], format!("{booking}@bookings"));
+    assert!(props.keys().any(|k| k.starts_with("DTSTART;TZID=")), "{props:?}");
+    // And a signed webhook.
+    let hooks = env.hooks.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert_eq!(hooks.len(), 1);
+    let h = &hooks[0];
+    let ts: i64 = h.header("x-webhook-timestamp").unwrap().parse().unwrap();
+    assert!(bookings::notify::webhook::verify(WEBHOOK_SECRET, ts, &h.body, h.header("x-webhook-signature").unwrap()));
+    assert_eq!(h.json()["trigger"], "booking.created");
+    assert_eq!(h.header("idempotency-key"), h.json()["id"].as_str());
+
+    // Repeated calls send nothing new.
+    notify(&now).await;
+    notify(&app).await;
+    assert_eq!(env.smtp.messages().len(), 2);
+    assert_eq!(env.hooks.requests().len(), 1);
+
+    // 24 hours before the start the reminder goes out, once.
+    let day_before = env.notifier(&app, (start - Duration::hours(24) - Utc::now()) + Duration::minutes(5)).await;
+    notify(&day_before).await;
+    notify(&day_before).await;
+    let subjects = by_recipient(&env.smtp);
+    let reminders: Vec<&String> = subjects["athlete@example.com"].iter().filter(|s| s.starts_with("Reminder")).collect();
+    assert_eq!(reminders.len(), 1, "{subjects:?}");
+
+    // An hour before: the 1-hour reminder; the 24-hour one is not sent again.
+    let hour_before = env.notifier(&app, (start - Duration::minutes(50)) - Utc::now()).await;
+    notify(&hour_before).await;
+    let subjects = by_recipient(&env.smtp);
+    assert_eq!(subjects["athlete@example.com"].iter().filter(|s| s.starts_with("Reminder")).count(), 2);
+    // After the end the coach is asked to mark it completed.
+    let after = env.notifier(&app, (start + Duration::hours(2) + Duration::minutes(10)) - Utc::now()).await;
+    notify(&after).await;
+    let subjects = by_recipient(&env.smtp);
+    assert!(subjects["coach@example.com"].iter().any(|s| s.starts_with("Was the event")), "{subjects:?}");
+}
+
+async fn canceled_bookings_get_no_reminder_and_late_reminders_are_not_sent(app: TestApp) {
+    let env = Env::start().await;
+    let coach = person(&app, "coach2@example.com");
+    let athlete = person(&app, "athlete2@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    let booking = only_booking(&book_ok(&app, &athlete, &[event]).await);
+    cancel(&app, &athlete, booking, "NoTime", Some("sorry")).await.expect(200);
+    // Past the 24-hour moment, no reminder: the booking is canceled; the coach hears of it.
+    let day_before = env.notifier(&app, (start - Duration::hours(24) - Utc::now()) + Duration::minutes(5)).await;
+    notify(&day_before).await;
+    let subjects = by_recipient(&env.smtp);
+    assert!(subjects.get("athlete2@example.com").is_none_or(|s| s.iter().all(|s| !s.starts_with("Reminder"))), "{subjects:?}");
+    assert!(subjects["coach2@example.com"].iter().any(|s| s.starts_with("Booking canceled")), "{subjects:?}");
+
+    // A reminder whose moment passed more than the late horizon (2h) ago is not sent.
+    let late_start = soon(4);
+    let late_event = create_event(&app, &coach, late_start, late_start + Duration::hours(1), 5).await;
+    let other = person(&app, "athlete3@example.com");
+    book_ok(&app, &other, &[late_event]).await;
+    let too_late = env.notifier(&app, (late_start - Duration::hours(20)) - Utc::now()).await;
+    env.smtp.clear();
+    notify(&too_late).await;
+    let subjects = by_recipient(&env.smtp);
+    assert!(
+        subjects.get("athlete3@example.com").is_none_or(|s| s.iter().all(|s| !s.starts_with("Reminder"))),
+        "{subjects:?}"
+    );
+}
+
+async fn concurrent_passes_deliver_each_message_once(app: TestApp) {
+    let env = Env::start().await;
+    let coach = person(&app, "busy-coach@example.com");
+    let start = soon(5);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 200).await;
+    // 170 bookings: an athlete confirmation, a coach confirmation and a webhook each = 510 messages.
+    let athletes: Vec<User> = (0..170).map(|i| person(&app, &format!("a{i}@example.com"))).collect();
+    let events = [event];
+    for chunk in athletes.chunks(10) {
+        futures::future::join_all(chunk.iter().map(|a| book_ok(&app, a, &events))).await;
+    }
+    // Two servers on one database, notify called on both at once, twice.
+    let one = env.notifier(&app, Duration::zero()).await;
+    let two = env.notifier(&app, Duration::zero()).await;
+    let admin = one.admin();
+    let calls = [&one, &two, &one, &two].map(|server| server.post("/v1/bookings/notify", Some(&admin.token), json!({})));
+    for r in futures::future::join_all(calls).await {
+        r.expect(204);
+    }
+    let mails = env.smtp.messages();
+    let hooks = env.hooks.requests();
+    assert_eq!(mails.len(), 340, "every email once");
+    assert_eq!(hooks.len(), 170, "every webhook once");
+    let mut keys: Vec<String> = mails.iter().map(|m| m.header("X-Idempotency-Key").unwrap()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 340);
+    let mut hook_keys: Vec<&str> = hooks.iter().map(|h| h.header("idempotency-key").unwrap()).collect();
+    hook_keys.sort();
+    hook_keys.dedup();
+    assert_eq!(hook_keys.len(), 170);
+}
+
+async fn smtp_down_means_later_not_lost_and_deletion_forgets_the_queue(app: TestApp) {
+    let env = Env::start().await;
+    let coach = person(&app, "coach4@example.com");
+    let athlete = person(&app, "athlete4@example.com");
+    let leaving = person(&app, "leaving@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    book_ok(&app, &athlete, &[event]).await;
+    book_ok(&app, &leaving, &[event]).await;
+    env.smtp.stop().await;
+    let now = env.notifier(&app, Duration::zero()).await;
+    notify(&now).await;
+    assert!(env.smtp.messages().is_empty());
+    let admin = now.admin();
+    let pending = now.get("/v1/notifications?status=pending", Some(&admin.token)).await.expect(200);
+    assert!(pending.body.as_array().unwrap().iter().any(|n| n["recipientEmail"] == "athlete4@example.com"), "{}", pending.text);
+    assert!(pending.body.as_array().unwrap().iter().all(|n| n["attempts"] == 1 && n["lastError"].is_string()));
+
+    // The leaving athlete deletes their data: what was queued for them goes too.
+    now.send_with_headers(
+        reqwest::Method::DELETE,
+        "/v1/users",
+        Some(&now.as_user(leaving.id).token),
+        None,
+        &[("x-current-user-id", &leaving.id.to_string())],
+    )
+    .await
+    .expect(204);
+    let all = now.get("/v1/notifications?limit=500", Some(&admin.token)).await.expect(200);
+    assert!(all.body.as_array().unwrap().iter().all(|n| n["recipientEmail"] != "leaving@example.com"), "{}", all.text);
+
+    // Back up: after the backoff the messages arrive, once.
+    env.smtp.restart().await;
+    let later = env.notifier(&app, Duration::minutes(5)).await;
+    notify(&later).await;
+    notify(&later).await;
+    let subjects = by_recipient(&env.smtp);
+    assert_eq!(subjects["athlete4@example.com"].len(), 1, "{subjects:?}");
+    assert_eq!(subjects["coach4@example.com"].len(), 1, "{subjects:?}");
+    assert!(!subjects.contains_key("leaving@example.com"), "{subjects:?}");
+}
+
+async fn reservations_permanent_failures_and_skips(app: TestApp) {
+    let env = Env::start().await;
+    let owner = person(&app, "owner@example.com");
+    let cal = app.create_calendar(&owner).await;
+    let link = app
+        .create_link(
+            &owner,
+            cal,
+            json!({"duration_minutes": 60, "timezone": "Asia/Kathmandu", "working_hours": {"mon": [{"start": "09:00", "end": "12:00"}]}}),
+        )
+        .await
+        .expect(200);
+    let token = link.body["token"].as_str().unwrap().to_string();
+    // Monday 2027-03-01 09:00 in Kathmandu (+05:45) = 03:15Z.
+    let r = app
+        .post(
+            &format!("/v1/booking/{token}/reserve"),
+            None,
+            json!({"name": "Vera", "email": "vera@example.com", "slot_start": "2027-03-01T03:15:00Z", "slot_end": "2027-03-01T04:15:00Z"}),
+        )
+        .await
+        .expect(200);
+    let event_id = r.body["event"]["id"].as_str().unwrap().to_string();
+    // The visitor's server rejects the next one for good.
+    env.smtp.reject_recipient("bounce@example.com", 550);
+    app.post(
+        &format!("/v1/booking/{token}/reserve"),
+        None,
+        json!({"name": "Bo", "email": "bounce@example.com", "slot_start": "2027-03-01T04:15:00Z", "slot_end": "2027-03-01T05:15:00Z"}),
+    )
+    .await
+    .expect(200);
+    let now = env.notifier(&app, Duration::zero()).await;
+    notify(&now).await;
+    let subjects = by_recipient(&env.smtp);
+    assert!(subjects["vera@example.com"][0].starts_with("Confirmed"), "{subjects:?}");
+    assert_eq!(subjects["owner@example.com"].len(), 2, "{subjects:?}");
+    let vera = env.smtp.messages().into_iter().find(|m| m.to == ["vera@example.com"]).unwrap();
+    let props = crate::notify_ics::parse(&crate::notify_ics::extract(&vera.data).unwrap());
+    assert_eq!(props["DTSTART;TZID=Asia/Kathmandu"], "20270301T090000");
+    let admin = now.admin();
+    let failed = now.get("/v1/notifications?status=failed", Some(&admin.token)).await.expect(200);
+    let failed = failed.body.as_array().unwrap().clone();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["recipientEmail"], "bounce@example.com");
+
+    // The owner deletes the reservation: the visitor is told.
+    app.delete(&format!("/v1/calendars/{cal}/events/{event_id}"), Some(&owner.token)).await.expect(204);
+    notify(&now).await;
+    let subjects = by_recipient(&env.smtp);
+    assert!(subjects["vera@example.com"].iter().any(|s| s.starts_with("Canceled")), "{subjects:?}");
+
+    // A user with no known address: skipped, with the reason.
+    let silent = app.user();
+    let coach = person(&app, "coach5@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    book_ok(&app, &silent, &[event]).await;
+    notify(&now).await;
+    let skipped = now.get("/v1/notifications?status=skipped", Some(&admin.token)).await.expect(200);
+    assert!(
+        skipped.body.as_array().unwrap().iter().any(|n| n["lastError"].as_str().unwrap_or("").contains("no email address")),
+        "{}",
+        skipped.text
+    );
+    // An admin can give them one.
+    app.send(
+        reqwest::Method::PUT,
+        &format!("/v1/users/{}/email", silent.id),
+        Some(&admin.token),
+        Some(json!({"email": "found@example.com"})),
+    )
+    .await
+    .expect(204);
+}
+
+async fn notify_is_for_admins_and_the_cron_scope(app: TestApp) {
+    app.post("/v1/bookings/notify", None, json!({})).await.expect(401);
+    let user = app.user();
+    let r = app.post("/v1/bookings/notify", Some(&user.token), json!({})).await.expect(403);
+    assert!(r.body["errors"].is_array(), "{}", r.text);
+    let cron = app.token_for(Uuid::new_v4(), "notifications:send", false, None);
+    app.post("/v1/bookings/notify", Some(&cron), json!({})).await.expect(204);
+    app.get("/v1/notifications", Some(&user.token)).await.expect(403);
+    app.send(reqwest::Method::PUT, &format!("/v1/users/{}/email", user.id), Some(&user.token), Some(json!({"email": "x@example.com"})))
+        .await
+        .expect(403);
+}
+
+db_tests!(
+    confirmations_reminders_and_no_duplicates,
+    canceled_bookings_get_no_reminder_and_late_reminders_are_not_sent,
+    concurrent_passes_deliver_each_message_once,
+    smtp_down_means_later_not_lost_and_deletion_forgets_the_queue,
+    reservations_permanent_failures_and_skips,
+    notify_is_for_admins_and_the_cron_scope,
+);
