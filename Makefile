@@ -11,7 +11,7 @@ export TEST_DATABASE_URL
 
 ## Serve on http://127.0.0.1:8080 with an embedded SQLite database under ./data.
 run:
-	APP_ENV=$${APP_ENV:-development} $(CARGO) run --bin bookings -- serve
+	APP_ENV=$${APP_ENV:-development} NOTIFY_INTERVAL_SECONDS=$${NOTIFY_INTERVAL_SECONDS:-30} $(CARGO) run --bin bookings -- serve
 
 build:
 	$(CARGO) build --workspace --all-targets

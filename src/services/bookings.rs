@@ -600,6 +600,9 @@ pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: &
         if e.ends_at > now {
             return Err(AppError::validation("notes can be added once the event has ended"));
         }
+        if !status_of(b)?.is_live() {
+            return Err(AppError::validation(format!("a {} booking did not take place", b.status)));
+        }
         let mut a: bookings::ActiveModel = b.clone().into();
         a.note = Set(Some(note.to_string()));
         Ok(a)
@@ -710,16 +713,25 @@ pub async fn delete_user(state: &AppState, principal: &Principal, current: Uuid,
             .into_iter()
             .map(|e| e.id)
             .collect();
-        let mut removed = 0;
-        removed += bookings::Entity::delete_many()
-            .filter(
-                Condition::any()
-                    .add(bookings::Column::UserId.eq(target))
-                    .add(bookings::Column::EventId.is_in(own_events.clone())),
-            )
-            .exec(&txn)
+        let doomed = Condition::any()
+            .add(bookings::Column::UserId.eq(target))
+            .add(bookings::Column::EventId.is_in(own_events.clone()));
+        // Other athletes' orders that held only this coach's events would be left empty.
+        let touched_orders: BTreeSet<Uuid> = bookings::Entity::find()
+            .filter(doomed.clone())
+            .all(&txn)
             .await?
-            .rows_affected;
+            .into_iter()
+            .map(|b| b.order_id)
+            .collect();
+        let mut removed = 0;
+        removed += bookings::Entity::delete_many().filter(doomed).exec(&txn).await?.rows_affected;
+        for order in touched_orders {
+            let left = bookings::Entity::find().filter(bookings::Column::OrderId.eq(order)).count(&txn).await?;
+            if left == 0 {
+                booking_orders::Entity::delete_by_id(order).exec(&txn).await?;
+            }
+        }
         removed += coach_events::Entity::delete_many().filter(coach_events::Column::CoachId.eq(target)).exec(&txn).await?.rows_affected;
         removed += booking_orders::Entity::delete_many().filter(booking_orders::Column::UserId.eq(target)).exec(&txn).await?.rows_affected;
         // Anything queued to or about them goes too (it is not counted: a queue alone is not data

@@ -906,6 +906,13 @@ async fn booking_notes(app: TestApp) {
     let r = later.patch(&format!("/v1/bookings/{}/note", Uuid::new_v4()), Some(&l_athlete.token), json!({"note": "hi"})).await;
     assert_error(&r, 404, "notFound");
     assert_eq!(booking_by_id(&later, &l_athlete, b).await.expect(200).body["note"].as_str().unwrap().chars().count(), 2000);
+
+    // A canceled booking did not take place: no note.
+    let other = app.user();
+    let b2 = only_booking(&book_ok(&app, &other, &[e]).await);
+    cancel(&app, &other, b2, "NoTime", None).await.expect(200);
+    let r = later.patch(&format!("/v1/bookings/{b2}/note"), Some(&later.as_user(other.id).token), json!({"note": "x"})).await;
+    assert_errors(&r, 400, "validation");
 }
 
 async fn disputes(app: TestApp) {
@@ -1055,6 +1062,9 @@ async fn delete_user_from_bookings(app: TestApp) {
         .map(|b| (uuid_of(&b["eventId"]), uuid_of(&b["bookingId"])))
         .collect();
     assert_eq!(places_taken(&app, &coach, c1).await, 2);
+    // An athlete whose only order holds only the victim's event.
+    let solo = app.user();
+    book_ok(&app, &solo, &[own]).await;
 
     // Header and token disagree; a non-admin deleting someone else; no header at all.
     let r = delete(&victim, other.id, None).await;
@@ -1089,6 +1099,8 @@ async fn delete_user_from_bookings(app: TestApp) {
     booking_by_id(&app, &other, other_bookings[&c1]).await.expect(200);
     let orders = orders_of(&app, &other, other.id).await.expect(200);
     assert_eq!(ids_of(&orders.body[0]["bookings"], "eventId"), vec![c1]);
+    // An order left with no booking is gone with them.
+    assert_eq!(orders_of(&app, &admin, solo.id).await.expect(200).body, json!([]));
 
     // Nothing is held any more: 404 (003 declares Errors).
     let r = delete(&victim, victim.id, None).await;
