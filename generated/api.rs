@@ -2419,6 +2419,25 @@ pub struct OperationMeta {
     pub path: &'static str,
     pub tag: &'static str,
     pub secured: bool,
+    /// The declared error statuses and the envelope each carries.
+    pub errors: &'static [(u16, EnvelopeKind)],
+}
+/// How an error status's body is shaped: one `Error`, or `Errors` around one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvelopeKind {
+    Single,
+    List,
+}
+impl OperationMeta {
+    /// The declared status an error of `status` is answered with (as the response enums do:
+    /// an undeclared client error becomes the 400, anything else the 500), and its envelope.
+    pub fn declared(&self, status: u16) -> (u16, EnvelopeKind) {
+        let find = |s: u16| self.errors.iter().find(|(code, _)| *code == s).copied();
+        find(status)
+            .or_else(|| if (400..500).contains(&status) { find(400) } else { None })
+            .or_else(|| find(500))
+            .unwrap_or((500, EnvelopeKind::Single))
+    }
 }
 pub const OPERATIONS: &[OperationMeta] = &[
     OperationMeta {
@@ -2427,6 +2446,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/calendars/{id}/booking-link",
         tag: "Booking",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "getBookingAvailability",
@@ -2434,6 +2460,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/booking/{token}/availability",
         tag: "Booking",
         secured: false,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (429, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "reserveBookingSlot",
@@ -2441,6 +2473,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/booking/{token}/reserve",
         tag: "Booking",
         secured: false,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (409, EnvelopeKind::Single),
+            (429, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "notifyBookings",
@@ -2448,6 +2487,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/notify",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "markBookingAsCompleted",
@@ -2455,6 +2500,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/{bookingId}/completed",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "addBookingNote",
@@ -2462,6 +2514,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/{bookingId}/note",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "dismissBooking",
@@ -2469,6 +2528,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/{bookingId}/dismiss",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "getUserBookingOrders",
@@ -2476,6 +2542,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/orders",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "getBookingById",
@@ -2483,6 +2555,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/{bookingId}",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "getBookings",
@@ -2490,6 +2568,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "bookEvents",
@@ -2497,6 +2582,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "deleteUserFromBookings",
@@ -2504,6 +2595,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/users",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "createCalendar",
@@ -2511,6 +2609,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/calendars",
         tag: "Calendars",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "getCalendar",
@@ -2518,6 +2622,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/calendars/{id}",
         tag: "Calendars",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "createCalendarEvent",
@@ -2525,6 +2636,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/calendars/{id}/events",
         tag: "Calendars",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "listCalendarEvents",
@@ -2532,6 +2650,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/calendars/{id}/events",
         tag: "Calendars",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "deleteCalendarEvent",
@@ -2539,6 +2664,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/calendars/{id}/events/{eventId}",
         tag: "Calendars",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "listBookingLinks",
@@ -2546,6 +2678,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/calendars/{id}/booking-links",
         tag: "Calendars",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "updateBookingLink",
@@ -2553,6 +2692,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/calendars/{id}/booking-links/{token}",
         tag: "Calendars",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "createCoachEvent",
@@ -2560,6 +2706,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/coach-events",
         tag: "Coach events",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "getCoachEvent",
@@ -2567,6 +2719,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/coach-events/{eventId}",
         tag: "Coach events",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "cancelCoachEvent",
@@ -2574,6 +2732,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/coach-events/{eventId}/cancel",
         tag: "Coach events",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "cancelBooking",
@@ -2581,6 +2746,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/{bookingId}/cancel",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "openBookingDispute",
@@ -2588,6 +2760,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/{bookingId}/dispute",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "resolveBookingDispute",
@@ -2595,6 +2774,13 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/bookings/{bookingId}/dispute/resolve",
         tag: "Bookings",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::List),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::List),
+            (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "listNotifications",
@@ -2602,6 +2788,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/notifications",
         tag: "Notifications",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
     OperationMeta {
         operation_id: "setUserEmail",
@@ -2609,6 +2801,12 @@ pub const OPERATIONS: &[OperationMeta] = &[
         path: "/users/{userId}/email",
         tag: "Notifications",
         secured: true,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+        ],
     },
 ];
 /// Every tag's API struct, ready for `poem_openapi::OpenApiService::new`.

@@ -92,6 +92,24 @@ pub struct Settings {
     pub jwt: JwtSettings,
     #[command(flatten)]
     pub notify: NotifySettings,
+    #[command(flatten)]
+    pub limits: LimitSettings,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct LimitSettings {
+    /// The largest request body accepted, in bytes.
+    #[arg(long = "max-body-bytes", env = "MAX_BODY_BYTES", default_value = "65536", global = true)]
+    pub max_body_bytes: usize,
+    /// Requests a minute each client may make to the public operations (0: no limit).
+    #[arg(long = "public-rate-limit", env = "PUBLIC_RATE_LIMIT_PER_MINUTE", default_value = "600", global = true)]
+    pub public_per_minute: u32,
+    /// How many of those may come in one burst.
+    #[arg(long = "public-rate-burst", env = "PUBLIC_RATE_LIMIT_BURST", default_value = "100", global = true)]
+    pub public_burst: u32,
+    /// Identify clients by the first X-Forwarded-For address (only behind a proxy you trust).
+    #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Args, Clone)]
@@ -183,6 +201,7 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("jwt", &self.jwt)
             .field("notify", &self.notify)
+            .field("limits", &self.limits)
             .finish()
     }
 }

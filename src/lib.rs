@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod guard;
 pub mod handlers;
 pub mod notify;
 pub mod services;

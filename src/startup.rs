@@ -66,7 +66,14 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
     migrate(&db).await?;
     let verifier = Verifier::from_settings(&settings.jwt, &settings.data_dir, clock)?;
     let notifier = crate::notify::notifier::Notifier::from_settings(&settings.notify)?;
-    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier)))
+    let limits = &settings.limits;
+    let guard = crate::guard::GuardSettings {
+        max_body_bytes: limits.max_body_bytes,
+        public_per_minute: limits.public_per_minute,
+        public_burst: limits.public_burst,
+        trust_forwarded_for: limits.trust_forwarded_for,
+    };
+    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier, guard)))
 }
 
 fn api_service(state: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -81,6 +88,7 @@ pub fn routed_spec(state: Arc<AppState>) -> String {
 
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
+    let guard = crate::guard::Guard::new(state.guard.clone());
     let api = api_service(state.clone());
     let contract = contract_json();
     let contract_json_text = serde_json::to_string(&contract).expect("serialisable");
@@ -97,6 +105,7 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .with(CatchPanic::new().with_handler(|_| {
             crate::telemetry::error_response("", "", &poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
         }))
+        .with(guard)
         .with(crate::telemetry::RequestTracing)
         .map_to_response()
 }

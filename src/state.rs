@@ -12,6 +12,7 @@ pub struct AppState {
     /// Base URL for public booking links, without a trailing slash.
     pub public_base_url: String,
     pub notifier: Notifier,
+    pub guard: crate::guard::GuardSettings,
     /// Emails from tokens already stored, so each is written once.
     pub known_emails: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, String>>,
 }
@@ -23,7 +24,8 @@ impl AppState {
         verifier: Verifier,
         public_base_url: String,
         notifier: Notifier,
+        guard: crate::guard::GuardSettings,
     ) -> Self {
-        Self { db, clock, verifier, public_base_url, notifier, known_emails: Default::default() }
+        Self { db, clock, verifier, public_base_url, notifier, guard, known_emails: Default::default() }
     }
 }

@@ -2,7 +2,7 @@
 //! that gives every request a span with method, route, status, latency, request id and trace id.
 //! An incoming W3C `traceparent` continues its trace: its trace id is the span's `trace_id`.
 
-use crate::api::{ApiError, OperationMeta, RequestContext, BASE_PATH, OPERATIONS, REQUEST_CONTEXT};
+use crate::api::{ApiError, EnvelopeKind, OperationMeta, RequestContext, BASE_PATH, OPERATIONS, REQUEST_CONTEXT};
 use crate::config::LogFormat;
 use poem::http::{HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
@@ -169,6 +169,26 @@ fn drop_empty_headers(req: &mut Request) {
     }
 }
 
+/// An error answered outside the generated routes, in the envelope `op` declares for the
+/// status (its 400 for an undeclared client error), or a single Error where no operation matched.
+pub fn envelope_response(method: &str, path: &str, op: Option<&OperationMeta>, status: u16, message: String) -> Response {
+    let (status, kind, endpoint) = match op {
+        Some(op) => {
+            let (status, kind) = op.declared(status);
+            (status, kind, format!("{} {BASE_PATH}{}", op.method, op.path))
+        }
+        None => (status, EnvelopeKind::Single, format!("{method} {path}")),
+    };
+    let api = ApiError::new(status, ApiError::code_for_status(status), message);
+    let envelope = poem_openapi::types::ToJSON::to_json(&api.envelope(&endpoint)).unwrap_or_default();
+    let body = match kind {
+        EnvelopeKind::Single => envelope,
+        EnvelopeKind::List => serde_json::json!({ "errors": [envelope] }),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    poem::web::Json(body).with_status(status).into_response()
+}
+
 /// The Error envelope for an error poem produced outside any operation.
 pub fn error_response(method: &str, path: &str, err: &poem::Error) -> Response {
     let status = err.status();
@@ -182,11 +202,9 @@ pub fn error_response(method: &str, path: &str, err: &poem::Error) -> Response {
         }
         ApiError::from_poem(err)
     };
-    let body = api.envelope(&format!("{method} {path}"));
-    let status = StatusCode::from_u16(api.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = poem::web::Json(poem_openapi::types::ToJSON::to_json(&body).unwrap_or_default())
-        .with_status(status)
-        .into_response();
+    let op = if matches!(api.status, 404 | 405) { None } else { match_operation(method, path) };
+    let mut response = envelope_response(method, path, op, api.status, api.message);
+    let status = response.status();
     if status == StatusCode::METHOD_NOT_ALLOWED {
         if let Ok(allow) = HeaderValue::from_str(&allowed_methods(path).join(", ")) {
             response.headers_mut().insert("allow", allow);

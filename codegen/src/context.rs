@@ -91,6 +91,9 @@ pub struct OperationSummary {
     pub path: String,
     pub tag: String,
     pub secured: bool,
+    /// The declared error statuses with their envelope: `Single` (Error, or an allOf of it)
+    /// or `List` (Errors).
+    pub errors: Vec<(u16, &'static str)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -689,6 +692,10 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
             path: contract_path.clone(),
             tag: tag_name.clone(),
             secured,
+            errors: responses
+                .iter()
+                .filter_map(|r| r.error_kind.map(|k| (r.status, if k == "list" { "List" } else { "Single" })))
+                .collect(),
         });
         let has_bad_request = responses.iter().any(|r| r.status == 400);
         tag.operations.push(Operation {

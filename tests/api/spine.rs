@@ -227,3 +227,46 @@ async fn poem_openapi_routes_exactly_the_contracts_operations() {
         assert_eq!(got, expected, "{id}");
     }
 }
+
+#[tokio::test]
+async fn public_operations_are_rate_limited_per_client() {
+    let app = spawn_app_with(Backend::Sqlite, &["--public-rate-limit", "60", "--public-rate-burst", "3"]).await;
+    let path = "/v1/booking/no-such-token/availability?start=2030-01-01T00%3A00%3A00Z&end=2030-01-02T00%3A00%3A00Z";
+    for _ in 0..3 {
+        app.get(path, None).await.expect(404);
+    }
+    let r = app.get(path, None).await.expect(429);
+    assert_eq!(r.code(), "tooManyRequests");
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(r.error()["endpoint"], "GET /v1/booking/{token}/availability");
+    // Secured operations are not limited this way.
+    let user = app.user();
+    for _ in 0..5 {
+        app.post("/v1/calendars", Some(&user.token), json!({"name": "x"})).await.expect(201);
+    }
+}
+
+#[tokio::test]
+async fn request_bodies_have_a_size_limit() {
+    let app = spawn_app_with(Backend::Sqlite, &["--max-body-bytes", "1024"]).await;
+    let user = app.user();
+    let big = "x".repeat(2048);
+    let r = app.post("/v1/calendars", Some(&user.token), json!({"name": big})).await.expect(400);
+    assert!(r.error()["message"].as_str().unwrap().contains("larger than 1024 bytes"), "{}", r.text);
+    // 003 declares its 400s as Errors; the refusal follows the operation's declaration.
+    let r = app.post("/v1/bookings/notify", Some(&user.token), json!({"pad": big})).await.expect(400);
+    assert!(r.body["errors"].is_array(), "{}", r.text);
+    // A streamed body without a length is cut off at the limit too.
+    let chunks: Vec<Result<String, std::io::Error>> = vec![Ok(format!("{{\"name\": \"{big}\"}}"))];
+    let r = app
+        .client
+        .post(format!("{}/v1/calendars", app.address))
+        .bearer_auth(&user.token)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    app.post("/v1/calendars", Some(&user.token), json!({"name": "small"})).await.expect(201);
+}
