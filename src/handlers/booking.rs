@@ -1,6 +1,6 @@
 //! `Booking` tag (seed 000): create a public booking link, read its availability, reserve.
 
-use super::calendars::{event_to_wire, working_hours_from_wire};
+use super::calendars::{day_windows, event_to_wire, working_hours_from_wire};
 use super::{utc, Handlers};
 use crate::api::{self, ApiError, BookingHandlers};
 use crate::auth::Principal;
@@ -18,16 +18,7 @@ impl BookingHandlers for Handlers {
         id: Uuid,
         body: api::CreateBookingLinkRequest,
     ) -> Result<api::CreateBookingLinkResponse, ApiError> {
-        let h = &body.working_hours;
-        let hours = working_hours_from_wire([
-            ("mon", &h.mon),
-            ("tue", &h.tue),
-            ("wed", &h.wed),
-            ("thu", &h.thu),
-            ("fri", &h.fri),
-            ("sat", &h.sat),
-            ("sun", &h.sun),
-        ])?;
+        let hours = working_hours_from_wire(day_windows!(&body.working_hours))?;
         let settings = LinkSettings::parse(body.duration_minutes, body.buffer_minutes, &body.timezone, hours, body.active)
             .map_err(AppError::Validation)?;
         let link = links::create_link(&self.state, &principal, id, settings.clone()).await?;

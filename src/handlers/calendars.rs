@@ -32,6 +32,15 @@ pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
     }
 }
 
+/// The seven `(day key, windows)` of either of the contract's working-hours shapes.
+macro_rules! day_windows {
+    ($hours:expr) => {{
+        let h = $hours;
+        [("mon", &h.mon), ("tue", &h.tue), ("wed", &h.wed), ("thu", &h.thu), ("fri", &h.fri), ("sat", &h.sat), ("sun", &h.sun)]
+    }};
+}
+pub(crate) use day_windows;
+
 /// Working hours from the wire's `{mon: [...], ...}` (either of the contract's two shapes).
 pub(crate) fn working_hours_from_wire(days: [(&str, &Option<Vec<api::WorkingHourSlot>>); 7]) -> Result<WorkingHours, ApiError> {
     let days = days.iter().filter_map(|(key, windows)| {
@@ -140,15 +149,7 @@ impl CalendarsHandlers for Handlers {
         body: api::UpdateBookingLinkRequest,
     ) -> Result<api::UpdateBookingLinkResponse, ApiError> {
         let working_hours = match &body.working_hours {
-            Some(h) => Some(working_hours_from_wire([
-                ("mon", &h.mon),
-                ("tue", &h.tue),
-                ("wed", &h.wed),
-                ("thu", &h.thu),
-                ("fri", &h.fri),
-                ("sat", &h.sat),
-                ("sun", &h.sun),
-            ])?),
+            Some(h) => Some(working_hours_from_wire(day_windows!(h))?),
             None => None,
         };
         let changes = LinkChanges {

@@ -9,8 +9,9 @@ use super::rules::{Recipient, Rule, Rules, Trigger};
 use super::transport::{SendError, Transport};
 use super::{Channel, Message};
 use crate::db::begin_write;
-use crate::entities::{booking_links, bookings, calendar_events, calendars, coach_events, notifications, users};
+use crate::entities::{booking_links, bookings, calendar_events, calendars, notifications, users};
 use crate::error::AppResult;
+use crate::services::bookings::{events_by_id, places_taken, LIVE};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use futures::StreamExt;
 use sea_orm::sea_query::OnConflict;
@@ -118,8 +119,6 @@ async fn emails(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = Uuid>) 
         .collect())
 }
 
-const LIVE: [&str; 4] = ["Pending", "Accepted", "InDispute", "DisputeDone"];
-
 async fn booking_candidates(
     db: &DatabaseConnection,
     rules: &Rules,
@@ -156,14 +155,7 @@ async fn booking_candidates(
         _ => return Ok(vec![]),
     };
     let list = query.order_by_asc(bookings::Column::Id).limit(5000).all(db).await?;
-    let event_ids: BTreeSet<Uuid> = list.iter().map(|b| b.event_id).collect();
-    let events: BTreeMap<Uuid, coach_events::Model> = coach_events::Entity::find()
-        .filter(coach_events::Column::Id.is_in(event_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
+    let events = events_by_id(db, list.iter().map(|b| b.event_id)).await?;
     let addresses = emails(db, list.iter().flat_map(|b| [b.user_id, b.coach_id])).await?;
     let mut out = Vec::new();
     for b in list {
@@ -226,19 +218,13 @@ async fn booking_candidates(
     // Places left, for the templates that show it.
     for c in &mut out {
         if let Some(event_id) = c.context["event"]["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()) {
-            let taken = bookings::Entity::find()
-                .filter(bookings::Column::EventId.eq(event_id))
-                .filter(bookings::Column::Status.is_in(LIVE))
-                .count(db)
-                .await? as i64;
+            let taken = places_taken(db, event_id).await?;
             let total = c.context["event"]["places_total"].as_i64().unwrap_or(0);
             c.context["event"]["places_left"] = json!((total - taken).max(0));
         }
     }
     Ok(out)
 }
-
-use sea_orm::PaginatorTrait;
 
 async fn reservation_candidates(
     db: &DatabaseConnection,

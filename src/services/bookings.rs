@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 pub const SCOPE_BOOKING_WRITE: &str = "booking:write";
-const LIVE: [&str; 4] = ["Pending", "Accepted", "InDispute", "DisputeDone"];
+/// Statuses that hold a place and occupy the athlete's schedule (see `Status::is_live`).
+pub const LIVE: [&str; 4] = ["Pending", "Accepted", "InDispute", "DisputeDone"];
 pub const EVENT_SCHEDULED: &str = "Scheduled";
 pub const EVENT_CANCELED: &str = "Canceled";
 
@@ -139,7 +140,7 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
     Ok(EventView { event: model.insert(&state.db).await?, taken: 0 })
 }
 
-async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResult<i64> {
+pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResult<i64> {
     Ok(bookings::Entity::find()
         .filter(bookings::Column::EventId.eq(event_id))
         .filter(bookings::Column::Status.is_in(LIVE))
@@ -374,15 +375,23 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
 // ------------------------------------------------------------------ reading
 
 /// Attaches each booking's event and its ordinal among the athlete's live bookings with that coach.
-async fn views_of(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> AppResult<Vec<BookingView>> {
-    let event_ids: BTreeSet<Uuid> = list.iter().map(|b| b.event_id).collect();
-    let events: BTreeMap<Uuid, coach_events::Model> = coach_events::Entity::find()
-        .filter(coach_events::Column::Id.is_in(event_ids))
+/// The coach events with these ids, by id.
+pub async fn events_by_id(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<BTreeMap<Uuid, coach_events::Model>> {
+    let ids: BTreeSet<Uuid> = ids.into_iter().collect();
+    Ok(coach_events::Entity::find()
+        .filter(coach_events::Column::Id.is_in(ids))
         .all(db)
         .await?
         .into_iter()
         .map(|e| (e.id, e))
-        .collect();
+        .collect())
+}
+
+async fn views_of(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> AppResult<Vec<BookingView>> {
+    let events = events_by_id(db, list.iter().map(|b| b.event_id)).await?;
     let pairs: BTreeSet<(Uuid, Uuid)> = list.iter().map(|b| (b.user_id, b.coach_id)).collect();
     let mut ordinals: BTreeMap<Uuid, i64> = BTreeMap::new();
     for (user, coach) in pairs {
