@@ -7,7 +7,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run build test unit conformance generate check-generated bench clean-test-dbs
+.PHONY: run build test unit conformance generate check-generated bench sdk-check browser-test
 
 ## Serve on http://127.0.0.1:8080 with an embedded SQLite database under ./data.
 run:
@@ -40,3 +40,12 @@ conformance: $(VENV)/bin/schemathesis
 
 bench:
 	$(CARGO) bench --bench availability
+
+## Generate Python, TypeScript and Rust clients from the served contract and exercise them
+## (see sdk/README.md; the Rust one waits on a contract decision).
+sdk-check:
+	scripts/sdk-check.sh
+
+## Swagger UI in headless Chromium: every operation listed, Authorize, Try it out.
+browser-test:
+	scripts/browser-test.sh

@@ -382,7 +382,7 @@ pub struct BookEventError {
  The `tooCloseToEventStart` occurs when a user tries to book an event within 30 minutes of its start time.*/
     #[oai(rename = "bookingError")]
     pub booking_error: BookEventErrorBookingError,
-    /// What is wrong with this event
+    /// What is wrong with this event, in words
     #[oai(skip_serializing_if_is_none)]
     pub message: Option<String>,
 }

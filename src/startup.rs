@@ -100,6 +100,7 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/openapi.yaml", get(ContractYaml))
         .at("/docs", get(Docs(docs_html.clone())))
         .at("/docs/", get(Docs(docs_html)))
+        .at("/booking/:token", get(PublicLink(state.clone())))
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
         .with(CatchPanic::new().with_handler(|_| {
@@ -139,6 +140,29 @@ impl poem::Endpoint for Docs {
     type Output = Response;
     async fn call(&self, _req: poem::Request) -> poem::Result<Response> {
         Ok(Html(self.0.clone()).into_response())
+    }
+}
+
+/// A booking link's `public_url`: there is no page here, so it leads to the link's availability
+/// for the coming week (the API a booking page would call).
+struct PublicLink(Arc<AppState>);
+impl poem::Endpoint for PublicLink {
+    type Output = Response;
+    async fn call(&self, req: poem::Request) -> poem::Result<Response> {
+        let token = req.path_params::<String>().unwrap_or_default();
+        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+        }
+        let now = self.0.clock.now();
+        let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let location = format!(
+            "{}/booking/{}/availability?start={}&end={}",
+            crate::api::BASE_PATH,
+            token,
+            fmt(now),
+            fmt(now + chrono::Duration::days(7))
+        );
+        Ok(poem::web::Redirect::see_other(location).into_response())
     }
 }
 

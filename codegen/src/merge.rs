@@ -283,6 +283,7 @@ pub fn merge(spec_dir: &Path) -> Result<Merged> {
     }
     check_refs(&doc)?;
     check_tags(&doc)?;
+    check_no_nulls(&doc, "")?;
     Ok(Merged { document: doc, settings })
 }
 
@@ -378,6 +379,31 @@ fn check_refs(doc: &Value) -> Result<()> {
         if !r.starts_with("#/") || pointer(doc, &r).is_none() {
             bail!("unresolved $ref {r} in the merged contract");
         }
+    }
+    Ok(())
+}
+
+/// A `key: null` in an OpenAPI document is almost always a YAML slip (an unquoted `a, b: c`
+/// in a flow mapping); only examples and defaults may be null.
+fn check_no_nulls(value: &Value, at: &str) -> Result<()> {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let here = format!("{at}/{k}");
+                if v.is_null() && !matches!(k.as_str(), "example" | "default") {
+                    bail!("{here} is null: a YAML slip? (quote values that contain `, ` or `: `)");
+                }
+                if k != "example" && k != "examples" && k != "default" {
+                    check_no_nulls(v, &here)?;
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                check_no_nulls(v, &format!("{at}/{i}"))?;
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

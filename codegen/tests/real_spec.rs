@@ -401,3 +401,22 @@ fn without_its_additions_the_booking_order_status_flaw_stops_the_build() {
         "{err}"
     );
 }
+
+#[test]
+fn the_contract_has_no_null_valued_keys() {
+    fn walk(v: &Value, at: &str) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    assert!(!(v.is_null() && k != "example" && k != "default"), "{at}/{k} is null");
+                    if k != "example" && k != "examples" {
+                        walk(v, &format!("{at}/{k}"));
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{at}/{i}"))),
+            _ => {}
+        }
+    }
+    walk(&merged(), "");
+}

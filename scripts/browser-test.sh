@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Browser test of the Swagger UI at /docs (the future `make browser-test`).
+#
+# Installs Chromium with apt-get when /usr/bin/chromium is missing, installs playwright-core from
+# e2e/package-lock.json (npm ci; never downloads a browser), starts the server on a free port with
+# a fresh SQLite database, creates a calendar and a booking link (Mon-Fri 09:00-17:00,
+# Europe/Berlin) through the API, and runs e2e/swagger.test.mjs with node's test runner in
+# headless Chromium. The screenshot lands in e2e/artifacts/swagger.png.
+#
+# Environment: BIN (a built server; default: cargo build, then target/debug/bookings),
+# CHROMIUM_PATH (default /usr/bin/chromium), NODE_TEST_REPORTER (default spec).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+
+# --- Chromium (Debian's package; Playwright's own browser downloads are not used).
+if [ ! -x "$CHROMIUM_PATH" ]; then
+  echo "--- installing chromium with apt-get"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # Once more on failure: a transient dpkg error (a vanished /tmp/apt-dpkg-install-*) was seen.
+  $sudo apt-get install -y -qq chromium >/dev/null \
+    || $sudo apt-get install -y -qq chromium >/dev/null
+fi
+[ -x "$CHROMIUM_PATH" ] || { echo "no Chromium at $CHROMIUM_PATH" >&2; exit 1; }
+# (stderr: Debian's wrapper script can complain about /dev/shm; harmless)
+echo "--- $("$CHROMIUM_PATH" --version 2>/dev/null)"
+
+# --- Node and playwright-core, exactly as locked.
+node -e 'if (+process.versions.node.split(".")[0] < 20) { console.error("node >= 20 is needed, found " + process.version); process.exit(1) }'
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+
+# --- The server.
+if [ -z "${BIN:-}" ]; then
+  "${CARGO:-cargo}" build -q --bin bookings
+  BIN=target/debug/bookings
+fi
+work="$(mktemp -d)"
+port="$(node -e 'const s=require("net").createServer(); s.listen(0,"127.0.0.1",()=>{console.log(s.address().port); s.close()})')"
+base="http://127.0.0.1:$port"
+export RUST_LOG="${RUST_LOG:-warn}" DATA_DIR="$work/data" APP_ENV=test BIND_ADDR="127.0.0.1:$port" \
+  JWT_SECRET="browser-test-secret-$(date +%s%N)-0123456789"
+mkdir -p "$DATA_DIR"
+"$BIN" serve >"$work/server.log" 2>&1 &
+pid=$!
+status=1
+cleanup() {
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ "$status" -ne 0 ] && [ -s "$work/server.log" ]; then
+    echo "--- server log (last 50 lines)"
+    tail -n 50 "$work/server.log"
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 1 150); do
+  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { echo "the server exited during start" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS "$base/healthz" >/dev/null
+
+# --- Data, through the API.
+sub=4b72d209-debd-45e1-93cc-7640bf7d39bf
+token="$("$BIN" token --sub "$sub" --scope 'calendar:write booking:write')"
+json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+api() { curl -fsS -H "Authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
+calendar_id="$(api -d '{"name":"Browser test"}' "$base/v1/calendars" | json_field id)"
+hours='[{"start":"09:00","end":"17:00"}]'
+link_token="$(api -d "{\"duration_minutes\":30,\"buffer_minutes\":0,\"timezone\":\"Europe/Berlin\",
+  \"working_hours\":{\"mon\":$hours,\"tue\":$hours,\"wed\":$hours,\"thu\":$hours,\"fri\":$hours,\"sat\":[],\"sun\":[]}}" \
+  "$base/v1/calendars/$calendar_id/booking-link" | json_field token)"
+
+# --- The browser test. Chromium's temporary profile goes under $work too.
+set +e
+(cd e2e && TMPDIR="$work" BASE_URL="$base" API_TOKEN="$token" BOOKING_LINK_TOKEN="$link_token" \
+  CALENDAR_ID="$calendar_id" CHROMIUM_PATH="$CHROMIUM_PATH" ARTIFACTS_DIR="$root/e2e/artifacts" \
+  node --test --test-reporter="${NODE_TEST_REPORTER:-spec}" swagger.test.mjs)
+status=$?
+set -e
+exit $status
