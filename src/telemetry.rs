@@ -109,9 +109,8 @@ pub struct RequestTracingEndpoint<E> {
 impl<E: Endpoint> Endpoint for RequestTracingEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+    async fn call(&self, req: Request) -> poem::Result<Self::Output> {
         let started = Instant::now();
-        drop_empty_headers(&mut req);
         let request_id = request_id(&req);
         let trace = req.headers().get("traceparent").and_then(|v| v.to_str().ok()).and_then(parse_traceparent);
         let trace_id = trace.as_ref().map(|t| t.trace_id.clone()).unwrap_or_else(|| random_hex(16));
@@ -152,20 +151,6 @@ impl<E: Endpoint> Endpoint for RequestTracingEndpoint<E> {
             }
         });
         Ok(response)
-    }
-}
-
-/// A header sent with an empty value carries nothing: treat it as absent, as clients and
-/// generators that serialise an unset optional header as `name:` mean it.
-fn drop_empty_headers(req: &mut Request) {
-    let empty: Vec<poem::http::HeaderName> = req
-        .headers()
-        .iter()
-        .filter(|(_, v)| v.as_bytes().iter().all(u8::is_ascii_whitespace))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for name in empty {
-        req.headers_mut().remove(&name);
     }
 }
 

@@ -153,8 +153,9 @@ async fn request_bodies_are_parsed_strictly() {
     app.post("/v1/calendars", Some(&user.token), json!(["x"])).await.expect(400);
 }
 
+/// An empty header is a value, and an empty `traceparent` breaks the contract's pattern.
 #[tokio::test]
-async fn an_empty_optional_header_counts_as_absent() {
+async fn an_empty_traceparent_is_refused() {
     let app = spawn_app(Backend::Sqlite).await;
     let user = app.user();
     let r = app
@@ -165,7 +166,7 @@ async fn an_empty_optional_header_counts_as_absent() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(r.status(), 400);
 }
 
 #[tokio::test]
