@@ -7,7 +7,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run build test unit conformance generate check-generated bench sdk-check browser-test
+.PHONY: run build test unit conformance generate check-generated bench bench-http bench-notify sdk-check browser-test
 
 ## Serve on http://127.0.0.1:8080 with an embedded SQLite database under ./data.
 run:
@@ -49,3 +49,11 @@ sdk-check:
 ## Swagger UI in headless Chromium: every operation listed, Authorize, Try it out.
 browser-test:
 	scripts/browser-test.sh
+
+## Load figures against a release build (wrk, pgbench): see docs/benchmarks.md.
+bench-http:
+	bench/http.sh
+
+## 5,000 due messages to a local SMTP sink: messages per second.
+bench-notify:
+	bench/notify.sh

@@ -1,0 +1,291 @@
+//! Data and request files for `bench/http.sh` (the HTTP benchmarks). Everything is created
+//! through the public API of a running server, so the benchmark sees what real clients leave
+//! behind; the request files are then replayed by wrk (`bench/wrk.lua`).
+//!
+//! Request files hold one request per line: `METHOD<TAB>PATH<TAB>TOKEN<TAB>BODY` (`-` for no
+//! token). Each line is a different request, so the writes do not collide: reservations take
+//! distinct free slots spread over many calendars, orders book distinct event triples.
+//!
+//! ```sh
+//! bench_http availability --base http://127.0.0.1:8080 --token "$OWNER" --out DIR
+//! bench_http reserve      --base ... --token "$OWNER" --calendars 200 --requests 60000 --out DIR
+//! bench_http book         --base ... --coach-tokens coaches.txt --athlete-tokens athletes.txt \
+//!                         --events 1200 --requests 60000 --out DIR
+//! ```
+//! Token files hold `<uuid> <jwt>` per line (made with `bookings token --sub <uuid>`).
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Utc, Weekday};
+use clap::{Parser, Subcommand};
+use futures::{stream, StreamExt, TryStreamExt};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+#[derive(Parser)]
+struct Cli {
+    /// The server, e.g. http://127.0.0.1:8080
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8080")]
+    base: String,
+    /// Where the request files go.
+    #[arg(long, global = true, default_value = ".")]
+    out: PathBuf,
+    /// Setup requests in flight at once.
+    #[arg(long, global = true, default_value_t = 16)]
+    parallel: usize,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// A calendar, a link (Mon–Fri 09:00–17:00 Europe/Berlin, 30 min) and `busy` busy events in
+    /// the 31 days from 2030-03-04; writes `availability.path` (the GET to replay).
+    Availability {
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 200)]
+        busy: usize,
+        #[arg(long, default_value_t = 31)]
+        days: i64,
+    },
+    /// `calendars` calendars with a link each (Mon–Fri 09:00–17:00 UTC, 30 min, no buffer);
+    /// writes `reserve.req`: `requests` reservations of distinct free slots, round-robin over
+    /// the calendars.
+    Reserve {
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 200)]
+        calendars: usize,
+        #[arg(long, default_value_t = 60000)]
+        requests: usize,
+    },
+    /// `events` one-hour coach events (one after the other, so no two overlap) with 10,000
+    /// places, spread over the coaches; writes `book.req`: `requests` orders of 3 events, each
+    /// athlete booking triples it never booked before, round-robin over the athletes.
+    Book {
+        #[arg(long)]
+        coach_tokens: PathBuf,
+        #[arg(long)]
+        athlete_tokens: PathBuf,
+        #[arg(long, default_value_t = 1200)]
+        events: usize,
+        #[arg(long, default_value_t = 60000)]
+        requests: usize,
+    },
+}
+
+fn rfc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn enc(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
+
+struct Api {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    async fn post(&self, path: &str, token: &str, body: Value) -> Result<Value> {
+        let resp = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            bail!("POST {path} answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Result<Value> {
+        let resp = self.client.get(format!("{}{}", self.base, path)).send().await.with_context(|| format!("GET {path}"))?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            bail!("GET {path} answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    async fn calendar(&self, token: &str, name: &str) -> Result<String> {
+        let c = self.post("/v1/calendars", token, json!({"name": name})).await?;
+        Ok(c["id"].as_str().context("calendar id")?.to_string())
+    }
+
+    async fn link(&self, token: &str, calendar: &str, timezone: &str) -> Result<String> {
+        let day = json!([{"start": "09:00", "end": "17:00"}]);
+        let body = json!({
+            "duration_minutes": 30,
+            "buffer_minutes": 0,
+            "timezone": timezone,
+            "working_hours": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day},
+        });
+        let l = self.post(&format!("/v1/calendars/{calendar}/booking-link"), token, body).await?;
+        Ok(l["token"].as_str().context("link token")?.to_string())
+    }
+}
+
+fn read_tokens(path: &Path) -> Result<Vec<(Uuid, String)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (id, token) = l.trim().split_once(' ').context("a token line is `<uuid> <jwt>`")?;
+            Ok((id.parse()?, token.trim().to_string()))
+        })
+        .collect()
+}
+
+fn writer(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
+    Ok(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?))
+}
+
+/// The `n`th 30-minute slot of Mon–Fri 09:00–17:00 UTC from 2030-01-07 (a Monday) on.
+fn weekday_slot(n: usize) -> DateTime<Utc> {
+    const PER_DAY: usize = 16;
+    let (day, in_day) = (n / PER_DAY, n % PER_DAY);
+    let (week, weekday) = (day / 5, day % 5);
+    let date = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap() + Duration::days((week * 7 + weekday) as i64);
+    debug_assert!(!matches!(date.weekday(), Weekday::Sat | Weekday::Sun));
+    Utc.from_utc_datetime(&date.and_hms_opt(9, 0, 0).unwrap()) + Duration::minutes(30 * in_day as i64)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    std::fs::create_dir_all(&cli.out)?;
+    let api = Api {
+        base: cli.base.trim_end_matches('/').to_string(),
+        client: reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?,
+    };
+    let api = &api;
+    let parallel = cli.parallel.max(1);
+    match cli.command {
+        Cmd::Availability { token, busy, days } => {
+            let calendar = api.calendar(&token, "Availability bench").await?;
+            let link = api.link(&token, &calendar, "Europe/Berlin").await?;
+            let start = Utc.with_ymd_and_hms(2030, 3, 4, 0, 0, 0).unwrap();
+            let end = start + Duration::days(days);
+            // Busy blocks of 15 to 120 minutes, spread evenly over the range (most of them in
+            // or across working hours), some overlapping each other.
+            let step = (end - start).num_minutes() / busy.max(1) as i64;
+            let token = &token;
+            let calendar = &calendar;
+            stream::iter(0..busy)
+                .map(|i| async move {
+                    let s = start + Duration::minutes(step * i as i64 + (i as i64 * 37) % 90);
+                    let e = s + Duration::minutes(15 + (i as i64 * 53) % 106);
+                    let body = json!({"title": format!("Busy {i}"), "start": rfc(s), "end": rfc(e)});
+                    api.post(&format!("/v1/calendars/{calendar}/events"), token, body).await
+                })
+                .buffer_unordered(parallel)
+                .try_collect::<Vec<_>>()
+                .await?;
+            let path = format!("/v1/booking/{link}/availability?start={}&end={}", enc(&rfc(start)), enc(&rfc(end)));
+            let answer = api.get(&path).await?;
+            let slots = answer["slots"].as_array().map_or(0, Vec::len);
+            if slots == 0 {
+                bail!("the availability answer has no slots: {answer}");
+            }
+            std::fs::write(cli.out.join("availability.path"), &path)?;
+            eprintln!("availability: 1 calendar, {busy} busy events, {days} days -> {slots} free slots per answer");
+        }
+        Cmd::Reserve { token, calendars, requests } => {
+            let token = &token;
+            let links: Vec<String> = stream::iter(0..calendars)
+                .map(|i| async move {
+                    let calendar = api.calendar(token, &format!("Reserve bench {i}")).await?;
+                    api.link(token, &calendar, "UTC").await
+                })
+                .buffered(parallel)
+                .try_collect()
+                .await?;
+            let mut out = writer(&cli.out.join("reserve.req"))?;
+            for k in 0..requests {
+                let link = &links[k % links.len()];
+                let start = weekday_slot(k / links.len());
+                let body = json!({
+                    "name": format!("Visitor {k}"),
+                    "email": format!("visitor{k}@example.com"),
+                    "slot_start": rfc(start),
+                    "slot_end": rfc(start + Duration::minutes(30)),
+                });
+                writeln!(out, "POST\t/v1/booking/{link}/reserve\t-\t{body}")?;
+            }
+            out.flush()?;
+            eprintln!("reserve: {calendars} calendars with a link each, {requests} distinct slots");
+        }
+        Cmd::Book { coach_tokens, athlete_tokens, events, requests } => {
+            let coaches = read_tokens(&coach_tokens)?;
+            let athletes = read_tokens(&athlete_tokens)?;
+            if coaches.is_empty() || athletes.is_empty() || events < 3 {
+                bail!("need coaches, athletes and at least 3 events");
+            }
+            let rounds = events / 3;
+            if requests > athletes.len() * rounds {
+                bail!("{requests} orders need more athletes or events ({} athletes x {rounds} triples)", athletes.len());
+            }
+            let first = Utc.with_ymd_and_hms(2030, 2, 1, 0, 0, 0).unwrap();
+            let coaches = &coaches;
+            let ids: Vec<Uuid> = stream::iter(0..events)
+                .map(|i| async move {
+                    let start = first + Duration::hours(i as i64);
+                    let end = start + Duration::hours(1);
+                    let body = json!({
+                        "sportId": Uuid::new_v4(),
+                        "startAt": rfc(start),
+                        "endAt": rfc(end),
+                        "timeSlot": {
+                            "startTime": start.format("%H:%M:%S+00:00").to_string(),
+                            "endTime": end.format("%H:%M:%S+00:00").to_string(),
+                            "numberOfParticipants": 10000,
+                            "slotType": "Offline",
+                            "ageFrom": 18,
+                            "ageTo": 99,
+                            "duration": 60,
+                            "price": 1500,
+                            "priceCurrency": "RUB",
+                            "paymentMethod": "Cash",
+                            "level": "Any",
+                            "eligibility": "All",
+                            "public": true
+                        }
+                    });
+                    let coach = &coaches[i % coaches.len()].1;
+                    let e = api.post("/v1/coach-events", coach, body).await?;
+                    Ok::<_, anyhow::Error>(e["eventId"].as_str().context("eventId")?.parse::<Uuid>()?)
+                })
+                .buffered(parallel)
+                .try_collect()
+                .await?;
+            let mut out = writer(&cli.out.join("book.req"))?;
+            for k in 0..requests {
+                let a = k % athletes.len();
+                let round = k / athletes.len();
+                // Athlete a's triples start at its own offset and never repeat (round < rounds).
+                let base = a * 37 + round * 3;
+                let triple: Vec<Uuid> = (0..3).map(|j| ids[(base + j) % events]).collect();
+                let (user, token) = &athletes[a];
+                let body = json!({"userId": user, "eventIds": triple, "paymentMethod": {"type": "Cash"}});
+                writeln!(out, "POST\t/v1/bookings\t{token}\t{body}")?;
+            }
+            out.flush()?;
+            eprintln!(
+                "book: {events} coach events by {} coaches, {} athletes, {requests} orders of 3",
+                coaches.len(),
+                athletes.len()
+            );
+        }
+    }
+    Ok(())
+}
