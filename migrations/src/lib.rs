@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261120_000001_initial;
 mod m20261121_000002_notifications;
+mod m20261122_000003_booking_indexes;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261120_000001_initial::Migration),
             Box::new(m20261121_000002_notifications::Migration),
+            Box::new(m20261122_000003_booking_indexes::Migration),
         ]
     }
 }

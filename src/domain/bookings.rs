@@ -6,6 +6,9 @@ use uuid::Uuid;
 
 /// How soon before its start an event can still be booked.
 pub const BOOKING_CUTOFF: Duration = Duration::minutes(30);
+/// The longest a coach event may last. Queries of an athlete's schedule rely on it to look
+/// only at bookings that start at most this long before a range.
+pub const MAX_EVENT_HOURS: i64 = 24;
 pub const MAX_ORDER_EVENTS: usize = 20;
 pub const MAX_NOTE_CHARS: usize = 2000;
 

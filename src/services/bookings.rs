@@ -87,8 +87,8 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
     if new.start <= now {
         return Err(AppError::validation("startAt must be in the future"));
     }
-    if new.end - new.start > Duration::days(1) {
-        return Err(AppError::validation("an event may last at most 24 hours"));
+    if new.end - new.start > Duration::hours(rules::MAX_EVENT_HOURS) {
+        return Err(AppError::validation(format!("an event may last at most {} hours", rules::MAX_EVENT_HOURS)));
     }
     if new.age_from > new.age_to {
         return Err(AppError::validation("ageFrom must not be greater than ageTo"));
@@ -141,11 +141,26 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
 }
 
 pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResult<i64> {
-    Ok(bookings::Entity::find()
-        .filter(bookings::Column::EventId.eq(event_id))
+    Ok(places_taken_of(db, [event_id]).await?.get(&event_id).copied().unwrap_or(0))
+}
+
+/// Places taken (live bookings) of each of these events, in one query; an event without any
+/// is absent.
+pub async fn places_taken_of(
+    db: &impl ConnectionTrait,
+    event_ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<BTreeMap<Uuid, i64>> {
+    let rows: Vec<(Uuid, i64)> = bookings::Entity::find()
+        .select_only()
+        .column(bookings::Column::EventId)
+        .column_as(bookings::Column::Id.count(), "taken")
+        .filter(bookings::Column::EventId.is_in(event_ids))
         .filter(bookings::Column::Status.is_in(LIVE))
-        .count(db)
-        .await? as i64)
+        .group_by(bookings::Column::EventId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<coach_events::Model> {
@@ -230,17 +245,14 @@ impl From<DbErr> for BookError {
     }
 }
 
-/// Locks the user's row (their schedule), creating it first if needed.
+/// Locks the user's row (their schedule), creating it first if needed, in one statement: an
+/// upsert whose conflict branch rewrites the row with itself, which takes the row lock on
+/// PostgreSQL (SQLite's `BEGIN IMMEDIATE` already holds the only write lock).
 async fn lock_user(db: &impl ConnectionTrait, user: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    let insert = users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(None), updated_at: Set(now) })
-        .on_conflict(OnConflict::column(users::Column::Id).do_nothing().to_owned())
+    users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(None), updated_at: Set(now) })
+        .on_conflict(OnConflict::column(users::Column::Id).update_column(users::Column::Id).to_owned())
         .exec_without_returning(db)
-        .await;
-    match insert {
-        Ok(_) | Err(DbErr::RecordNotInserted) => {}
-        Err(e) => return Err(e.into()),
-    }
-    users::Entity::find_by_id(user).lock_exclusive().one(db).await?;
+        .await?;
     Ok(())
 }
 
@@ -294,37 +306,45 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
         .into_iter()
         .map(|e| (e.id, e))
         .collect();
-    let mut requested = Vec::new();
-    for id in event_ids {
-        let facts = match events.get(id) {
-            None => None,
-            Some(e) => Some(EventFacts {
+    let taken = places_taken_of(&txn, events.keys().copied()).await?;
+    let requested: Vec<(Uuid, Option<EventFacts>)> = event_ids
+        .iter()
+        .map(|id| {
+            let facts = events.get(id).map(|e| EventFacts {
                 id: e.id,
                 coach_id: e.coach_id,
                 span: span_of(e),
                 canceled: e.status == EVENT_CANCELED,
                 places: e.places.into(),
-                taken: places_taken(&txn, e.id).await?,
-            }),
-        };
-        requested.push((*id, facts));
-    }
+                taken: taken.get(&e.id).copied().unwrap_or(0),
+            });
+            (*id, facts)
+        })
+        .collect();
     let (earliest, latest) = events.values().fold((None, None), |(lo, hi): (Option<DateTime<Utc>>, Option<DateTime<Utc>>), e| {
         (Some(lo.map_or(e.starts_at, |l| l.min(e.starts_at))), Some(hi.map_or(e.ends_at, |h| h.max(e.ends_at))))
     });
+    // The athlete's live bookings of these events or overlapping their time.
     let schedule: Vec<(Uuid, Span)> = match (earliest, latest) {
         (Some(lo), Some(hi)) => bookings::Entity::find()
+            .select_only()
+            .columns([bookings::Column::EventId, bookings::Column::StartsAt, bookings::Column::EndsAt])
             .filter(bookings::Column::UserId.eq(user))
             .filter(bookings::Column::Status.is_in(LIVE))
             .filter(
-                Condition::any()
-                    .add(bookings::Column::EventId.is_in(sorted.clone()))
-                    .add(Condition::all().add(bookings::Column::StartsAt.lt(hi)).add(bookings::Column::EndsAt.gt(lo))),
+                Condition::any().add(bookings::Column::EventId.is_in(sorted.clone())).add(
+                    Condition::all()
+                        .add(bookings::Column::StartsAt.lt(hi))
+                        // Bounds the index range: no booking lasts longer (see MAX_EVENT_HOURS).
+                        .add(bookings::Column::StartsAt.gt(lo - Duration::hours(rules::MAX_EVENT_HOURS)))
+                        .add(bookings::Column::EndsAt.gt(lo)),
+                ),
             )
+            .into_tuple::<(Uuid, DateTime<Utc>, DateTime<Utc>)>()
             .all(&txn)
             .await?
             .into_iter()
-            .map(|b| (b.event_id, Span { start: b.starts_at, end: b.ends_at }))
+            .map(|(event_id, start, end)| (event_id, Span { start, end }))
             .collect(),
         _ => Vec::new(),
     };
@@ -341,33 +361,36 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
     }
     .insert(&txn)
     .await?;
-    let mut created = Vec::new();
-    for id in event_ids {
-        let event = &events[id];
-        let booking = bookings::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            order_id: Set(order.id),
-            user_id: Set(user),
-            coach_id: Set(event.coach_id),
-            event_id: Set(event.id),
-            starts_at: Set(event.starts_at),
-            ends_at: Set(event.ends_at),
-            status: Set(Status::Accepted.as_str().into()),
-            completed: Set(false),
-            note: Set(None),
-            canceled_at: Set(None),
-            canceled_by_role: Set(None),
-            cancellation_reason_code: Set(None),
-            cancellation_reason_text: Set(None),
-            dismissed: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
+    let created: Vec<bookings::Model> = event_ids
+        .iter()
+        .map(|id| {
+            let event = &events[id];
+            bookings::Model {
+                id: Uuid::new_v4(),
+                order_id: order.id,
+                user_id: user,
+                coach_id: event.coach_id,
+                event_id: event.id,
+                starts_at: event.starts_at,
+                ends_at: event.ends_at,
+                status: Status::Accepted.as_str().into(),
+                completed: false,
+                note: None,
+                canceled_at: None,
+                canceled_by_role: None,
+                cancellation_reason_code: None,
+                cancellation_reason_text: None,
+                dismissed: false,
+                created_at: now,
+                updated_at: now,
+            }
+        })
+        .collect();
+    // One statement for the whole order.
+    bookings::Entity::insert_many(created.iter().cloned().map(bookings::ActiveModel::from))
+        .exec_without_returning(&txn)
         .await?;
-        created.push(booking);
-    }
-    let views = views_of(&txn, created).await?;
+    let views = views_with_events(&txn, created, &events).await?;
     txn.commit().await?;
     Ok(OrderView { order, bookings: views })
 }
@@ -392,19 +415,38 @@ pub async fn events_by_id(
 
 async fn views_of(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> AppResult<Vec<BookingView>> {
     let events = events_by_id(db, list.iter().map(|b| b.event_id)).await?;
+    views_with_events(db, list, &events).await
+}
+
+/// Like `views_of`, with the bookings' events at hand. The ordinals come from one query over
+/// the live bookings of every (athlete, coach) pair in the list, ids only.
+async fn views_with_events(
+    db: &impl ConnectionTrait,
+    list: Vec<bookings::Model>,
+    events: &BTreeMap<Uuid, coach_events::Model>,
+) -> AppResult<Vec<BookingView>> {
     let pairs: BTreeSet<(Uuid, Uuid)> = list.iter().map(|b| (b.user_id, b.coach_id)).collect();
     let mut ordinals: BTreeMap<Uuid, i64> = BTreeMap::new();
-    for (user, coach) in pairs {
-        let live = bookings::Entity::find()
-            .filter(bookings::Column::UserId.eq(user))
-            .filter(bookings::Column::CoachId.eq(coach))
+    if !pairs.is_empty() {
+        let mut any = Condition::any();
+        for (user, coach) in &pairs {
+            any = any.add(Condition::all().add(bookings::Column::UserId.eq(*user)).add(bookings::Column::CoachId.eq(*coach)));
+        }
+        let live: Vec<(Uuid, Uuid, Uuid)> = bookings::Entity::find()
+            .select_only()
+            .columns([bookings::Column::Id, bookings::Column::UserId, bookings::Column::CoachId])
+            .filter(any)
             .filter(bookings::Column::Status.is_in(LIVE))
             .order_by_asc(bookings::Column::StartsAt)
             .order_by_asc(bookings::Column::Id)
+            .into_tuple()
             .all(db)
             .await?;
-        for (i, b) in live.iter().enumerate() {
-            ordinals.insert(b.id, i as i64 + 1);
+        let mut counts: BTreeMap<(Uuid, Uuid), i64> = BTreeMap::new();
+        for (id, user, coach) in live {
+            let n = counts.entry((user, coach)).or_insert(0);
+            *n += 1;
+            ordinals.insert(id, *n);
         }
     }
     list.into_iter()
