@@ -88,6 +88,12 @@ pub struct Settings {
     pub clock_offset_seconds: Option<i64>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
+    /// How long availability may reuse a link's settings and its calendar's busy time, in
+    /// milliseconds (0: read them on every request). Writes through this process show at once;
+    /// writes through another process sharing the database, within this time. Reservations
+    /// always check under a lock.
+    #[arg(long = "availability-cache-ms", env = "AVAILABILITY_CACHE_MS", default_value = "1000", global = true)]
+    pub availability_cache_ms: u64,
     #[command(flatten)]
     pub jwt: JwtSettings,
     #[command(flatten)]

@@ -4,6 +4,7 @@ use crate::auth::Verifier;
 use crate::clock::Clock;
 use crate::config::{AppEnv, Settings};
 use crate::handlers::Handlers;
+use crate::services::availability_cache::AvailabilityCache;
 use crate::state::AppState;
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
@@ -73,7 +74,8 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         public_burst: limits.public_burst,
         trust_forwarded_for: limits.trust_forwarded_for,
     };
-    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier, guard)))
+    let cache = AvailabilityCache::new(Duration::from_millis(settings.availability_cache_ms));
+    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier, guard, cache)))
 }
 
 fn api_service(state: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {

@@ -3,6 +3,7 @@
 use crate::auth::Verifier;
 use crate::clock::Clock;
 use crate::notify::notifier::Notifier;
+use crate::services::availability_cache::AvailabilityCache;
 use sea_orm::DatabaseConnection;
 
 pub struct AppState {
@@ -15,6 +16,8 @@ pub struct AppState {
     pub guard: crate::guard::GuardSettings,
     /// Emails from tokens already stored, so each is written once.
     pub known_emails: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, String>>,
+    /// Links and busy time for availability (see the module for what it may and may not do).
+    pub availability_cache: AvailabilityCache,
 }
 
 impl AppState {
@@ -25,7 +28,8 @@ impl AppState {
         public_base_url: String,
         notifier: Notifier,
         guard: crate::guard::GuardSettings,
+        availability_cache: AvailabilityCache,
     ) -> Self {
-        Self { db, clock, verifier, public_base_url, notifier, guard, known_emails: Default::default() }
+        Self { db, clock, verifier, public_base_url, notifier, guard, known_emails: Default::default(), availability_cache }
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::booking_link::{working_hours_to_json, LinkSettings};
 use crate::error::AppError;
 use crate::services::booking_links::{self as links, Reservation};
 use chrono::{DateTime, FixedOffset};
-use poem_openapi::payload::Json;
+use crate::api::Json;
 use uuid::Uuid;
 
 impl BookingHandlers for Handlers {
@@ -42,7 +42,8 @@ impl BookingHandlers for Handlers {
         end: DateTime<FixedOffset>,
     ) -> Result<api::GetBookingAvailabilityResponse, ApiError> {
         let found = links::availability(&self.state, &token, utc(start), utc(end)).await?;
-        let tz = found.settings.rules.tz;
+        let settings = &found.link.settings;
+        let tz = settings.rules.tz;
         // Slots carry the link's UTC offset at their instant.
         let slots = found
             .slots
@@ -53,9 +54,9 @@ impl BookingHandlers for Handlers {
             })
             .collect();
         Ok(api::GetBookingAvailabilityResponse::Ok(Json(api::GetBookingAvailability200Response {
-            token: found.link.token,
-            timezone: found.settings.timezone,
-            duration_minutes: found.settings.duration_minutes,
+            token: found.link.token.clone(),
+            timezone: settings.timezone.clone(),
+            duration_minutes: settings.duration_minutes,
             slots,
         })))
     }

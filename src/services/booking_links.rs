@@ -1,7 +1,7 @@
 //! Public booking links: create and change them (owner), compute availability and reserve a
 //! slot (anyone with the token).
 
-use super::calendars::{find_owned, live_events_between, require_scope};
+use super::calendars::{busy_between, find_owned, require_scope};
 use crate::auth::Principal;
 use crate::db::{begin_write, is_exclusion_violation, retrying};
 use crate::domain::availability::{self, Interval};
@@ -9,9 +9,12 @@ use crate::domain::booking_link::{working_hours_from_json, working_hours_to_json
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use super::availability_cache::{BusyWindow, CachedLink};
+use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use uuid::Uuid;
 
@@ -109,7 +112,9 @@ pub async fn update_link(
     active.working_hours = Set(working_hours_to_json(&merged.rules.hours).to_string());
     active.active = Set(merged.active);
     active.updated_at = Set(state.clock.now());
-    Ok(active.update(&state.db).await?)
+    let updated = active.update(&state.db).await?;
+    state.availability_cache.invalidate_link(&updated.token);
+    Ok(updated)
 }
 
 async fn active_link(db: &impl ConnectionTrait, token: &str) -> AppResult<booking_links::Model> {
@@ -120,14 +125,32 @@ async fn active_link(db: &impl ConnectionTrait, token: &str) -> AppResult<bookin
         .ok_or_else(|| AppError::not_found("booking link not found or inactive"))
 }
 
-fn busy_of(events: &[calendar_events::Model]) -> Vec<Interval> {
-    events.iter().map(|e| Interval { start: e.starts_at, end: e.ends_at }).collect()
+fn busy_of(spans: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Vec<Interval> {
+    spans.into_iter().map(|(start, end)| Interval { start, end }).collect()
 }
 
 pub struct Availability {
-    pub link: booking_links::Model,
-    pub settings: LinkSettings,
+    pub link: Arc<CachedLink>,
     pub slots: Vec<Interval>,
+}
+
+/// The busy time to load for a request that needs `[from, to)`: whole weeks from the week
+/// before `from`'s to long enough after it for any range (so later requests near it hit).
+fn cache_window(from: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let week = Duration::days(7).num_seconds();
+    let start = DateTime::<Utc>::from_timestamp(from.timestamp().div_euclid(week) * week, 0).unwrap_or(from) - Duration::days(7);
+    (start, start + Duration::days(MAX_AVAILABILITY_DAYS + 28))
+}
+
+async fn cached_link(state: &AppState, token: &str) -> AppResult<Arc<CachedLink>> {
+    if let Some(link) = state.availability_cache.link(token) {
+        return Ok(link);
+    }
+    let ticket = state.availability_cache.ticket();
+    let model = active_link(&state.db, token).await?;
+    let link = Arc::new(CachedLink { settings: settings_of(&model)?, token: model.token, calendar_id: model.calendar_id });
+    state.availability_cache.put_link(ticket, link.clone());
+    Ok(link)
 }
 
 pub async fn availability(state: &AppState, token: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> AppResult<Availability> {
@@ -137,14 +160,32 @@ pub async fn availability(state: &AppState, token: &str, start: DateTime<Utc>, e
     if end - start > Duration::days(MAX_AVAILABILITY_DAYS) {
         return Err(AppError::validation(format!("the range may span at most {MAX_AVAILABILITY_DAYS} days")));
     }
-    let link = active_link(&state.db, token).await?;
-    let settings = settings_of(&link)?;
+    let link = cached_link(state, token).await?;
+    let rules = &link.settings.rules;
+    let now = state.clock.now();
     // Busy time that can touch a slot of the range, buffer included.
-    let margin = settings.rules.buffer + Duration::days(1);
-    let events = live_events_between(&state.db, link.calendar_id, start - margin, end + margin).await?;
+    let margin = rules.buffer + Duration::days(1);
+    let (from, to) = (start - margin, end + margin);
     let range = Interval { start, end };
-    let slots = availability::available_slots(&settings.rules, range, &busy_of(&events), state.clock.now());
-    Ok(Availability { link, settings, slots })
+    let cache = &state.availability_cache;
+    let cached = cache.busy(link.calendar_id);
+    let slots = match cached.as_deref().and_then(|w| w.covering(from, to)) {
+        Some(busy) => availability::available_slots(rules, range, busy, now),
+        None => {
+            let (window_from, window_to) = cache_window(from);
+            if cache.enabled() && from >= window_from && to <= window_to {
+                let ticket = cache.ticket();
+                let spans = busy_of(busy_between(&state.db, link.calendar_id, window_from, window_to).await?);
+                let window = Arc::new(BusyWindow { from: window_from, to: window_to, spans });
+                cache.put_busy(ticket, link.calendar_id, window.clone());
+                availability::available_slots(rules, range, window.covering(from, to).unwrap_or(&[]), now)
+            } else {
+                let busy = busy_of(busy_between(&state.db, link.calendar_id, from, to).await?);
+                availability::available_slots(rules, range, &busy, now)
+            }
+        }
+    };
+    Ok(Availability { link, slots })
 }
 
 pub struct Reservation {
@@ -172,25 +213,32 @@ pub async fn reserve(state: &AppState, token: &str, reservation: Reservation) ->
     if reservation.notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS) {
         return Err(AppError::validation(format!("notes may have at most {MAX_NOTES_CHARS} characters")));
     }
-    let link = active_link(&state.db, token).await?;
-    let settings = settings_of(&link)?;
     let slot = Interval { start: reservation.start, end: reservation.end };
-    availability::check_offered(&settings.rules, slot, state.clock.now()).map_err(|e| AppError::Validation(e.to_string()))?;
-
-    let (reservation, name, settings, link) = (&reservation, &name, &settings, &link);
+    let (reservation, name) = (&reservation, &name);
     retrying(|| async move {
         let txn = begin_write(&state.db).await?;
-        // Lock the calendar: concurrent reservations of this calendar queue up here.
-        calendars::Entity::find_by_id(link.calendar_id)
+        // The link, still active, read in the statement that locks its calendar (PostgreSQL
+        // locks the rows of both tables): concurrent reservations of this calendar queue up here.
+        let link = booking_links::Entity::find()
+            .join(
+                JoinType::InnerJoin,
+                booking_links::Entity::belongs_to(calendars::Entity)
+                    .from(booking_links::Column::CalendarId)
+                    .to(calendars::Column::Id)
+                    .into(),
+            )
+            .filter(booking_links::Column::Token.eq(token))
+            .filter(booking_links::Column::Active.eq(true))
             .lock_exclusive()
             .one(&txn)
             .await?
             .ok_or_else(|| AppError::not_found("booking link not found or inactive"))?;
-        // The link may have been switched off meanwhile.
-        let link = active_link(&txn, token).await?;
+        let settings = settings_of(&link)?;
+        availability::check_offered(&settings.rules, slot, state.clock.now())
+            .map_err(|e| AppError::Validation(e.to_string()))?;
         let margin = settings.rules.buffer + Duration::minutes(1);
-        let events = live_events_between(&txn, link.calendar_id, slot.start - margin, slot.end + margin).await?;
-        if availability::overlaps_busy(&settings.rules, slot, &busy_of(&events)) {
+        let busy = busy_of(busy_between(&txn, link.calendar_id, slot.start - margin, slot.end + margin).await?);
+        if availability::overlaps_busy(&settings.rules, slot, &busy) {
             return Err(AppError::conflict("this slot is no longer available"));
         }
         let event = calendar_events::ActiveModel {
@@ -214,7 +262,10 @@ pub async fn reserve(state: &AppState, token: &str, reservation: Reservation) ->
             Err(e) => return Err(e.into()),
         };
         match txn.commit().await {
-            Ok(()) => Ok(event),
+            Ok(()) => {
+                state.availability_cache.invalidate_calendar(link.calendar_id);
+                Ok(event)
+            }
             Err(e) if is_exclusion_violation(&e) => Err(AppError::conflict("this slot is no longer available")),
             Err(e) => Err(e.into()),
         }

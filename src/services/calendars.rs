@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -90,7 +90,9 @@ pub async fn create_event(
         cancelled_at: Set(None),
         created_at: Set(state.clock.now()),
     };
-    Ok(model.insert(&state.db).await?)
+    let event = model.insert(&state.db).await?;
+    state.availability_cache.invalidate_calendar(calendar_id);
+    Ok(event)
 }
 
 /// Live events of a calendar overlapping [start, end), by start.
@@ -107,6 +109,26 @@ pub async fn live_events_between(
         .filter(calendar_events::Column::EndsAt.gt(start))
         .order_by_asc(calendar_events::Column::StartsAt)
         .order_by_asc(calendar_events::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Only the spans of the live events that overlap [start, end): busy time, ordered by start.
+pub async fn busy_between(
+    db: &impl ConnectionTrait,
+    calendar_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    Ok(calendar_events::Entity::find()
+        .select_only()
+        .columns([calendar_events::Column::StartsAt, calendar_events::Column::EndsAt])
+        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
+        .filter(calendar_events::Column::Cancelled.eq(false))
+        .filter(calendar_events::Column::StartsAt.lt(end))
+        .filter(calendar_events::Column::EndsAt.gt(start))
+        .order_by_asc(calendar_events::Column::StartsAt)
+        .into_tuple()
         .all(db)
         .await?)
 }
@@ -141,5 +163,6 @@ pub async fn delete_event(state: &AppState, principal: &Principal, calendar_id: 
     active.cancelled = Set(true);
     active.cancelled_at = Set(Some(state.clock.now()));
     active.update(&state.db).await?;
+    state.availability_cache.invalidate_calendar(calendar_id);
     Ok(())
 }

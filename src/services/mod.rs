@@ -2,6 +2,7 @@
 //! they take domain values and a [`Principal`](crate::auth::Principal) and return entities or an
 //! [`AppError`](crate::error::AppError). Ownership is checked here, so no handler can forget it.
 
+pub mod availability_cache;
 pub mod booking_links;
 pub mod bookings;
 pub mod calendars;

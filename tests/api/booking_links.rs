@@ -156,10 +156,28 @@ async fn reserve_validates_and_books_once(app: TestApp) {
     }
     app.reserve("no-such-token", start, end).await.expect(404);
 
-    // Deleting the reservation's event frees the slot.
+    // Availability (read through its cache) shows the reservation at once ...
+    let slot_starts = |r: &Reply| -> Vec<String> {
+        r.body["slots"].as_array().unwrap().iter().map(|s| s["start"].as_str().unwrap().to_string()).collect()
+    };
+    let day = ("2027-03-01T00:00:00Z", "2027-03-02T00:00:00Z");
+    let before = app.availability(&token, day.0, day.1).await.expect(200);
+    assert!(!slot_starts(&before).contains(&start.to_string()), "{:?}", slot_starts(&before));
+
+    // ... and deleting the reservation's event frees the slot, in availability too.
     let event = ok.body["event"]["id"].as_str().unwrap();
     app.delete(&format!("/v1/calendars/{cal}/events/{event}"), Some(&owner.token)).await.expect(204);
+    let after = app.availability(&token, day.0, day.1).await.expect(200);
+    assert!(slot_starts(&after).contains(&start.to_string()), "{:?}", slot_starts(&after));
     app.reserve(&token, start, end).await.expect(200);
+
+    // A link's new settings apply at once, to availability and to reservations.
+    app.patch(&format!("/v1/calendars/{cal}/booking-links/{token}"), Some(&owner.token), json!({"duration_minutes": 30}))
+        .await
+        .expect(200);
+    let r = app.availability(&token, day.0, day.1).await.expect(200);
+    assert_eq!(r.body["duration_minutes"], 30);
+    app.reserve(&token, "2027-03-01T11:30:00-03:00", "2027-03-01T12:30:00-03:00").await.expect(400);
 }
 
 async fn fifty_racing_reservations_give_one_booking(app: TestApp) {
