@@ -2,7 +2,7 @@
 // change the spec or a template and run `make generate`.
 
 use poem_openapi::{
-    payload::Json, param::{Header, Path, Query},
+    param::{Header, Path, Query},
     auth::Bearer, ApiResponse, Enum, Object, OpenApi, SecurityScheme, Tags,
 };
 use std::future::Future;
@@ -296,6 +296,146 @@ fn percent_decode(raw: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+/// A JSON response body. poem-openapi's own `Json` builds a `serde_json::Value` tree of the
+/// whole answer (a map, key strings and value strings per object) and then prints it; this one
+/// prints the same document straight from the value ([`WireJson`]). Debug builds (every test)
+/// check that both give the same JSON for each response sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Json<T>(pub T);
+impl<T: poem_openapi::types::Type> poem_openapi::payload::Payload for Json<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+    fn check_content_type(content_type: &str) -> bool {
+        <poem_openapi::payload::Json<
+            T,
+        > as poem_openapi::payload::Payload>::check_content_type(content_type)
+    }
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        T::schema_ref()
+    }
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        T::register(registry);
+    }
+}
+impl<T: poem_openapi::types::ToJSON + WireJson> poem::IntoResponse for Json<T> {
+    fn into_response(self) -> poem::Response {
+        let body = match serde_json::to_vec(&Wire(&self.0)) {
+            Ok(body) => body,
+            Err(_) => serde_json::to_vec(&self.0.to_json()).unwrap_or_default(),
+        };
+        #[cfg(debug_assertions)]
+        {
+            let direct: serde_json::Value = serde_json::from_slice(&body)
+                .expect("WireJson printed invalid JSON");
+            assert_eq!(Some(direct), self.0.to_json(), "WireJson and ToJSON disagree");
+        }
+        poem::Response::builder()
+            .content_type(<Self as poem_openapi::payload::Payload>::CONTENT_TYPE)
+            .body(body)
+    }
+}
+/// Prints a response value as JSON through serde, the way its `ToJSON` would render it.
+pub trait WireJson {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+}
+/// Serialize by [`WireJson`].
+pub struct Wire<'a, T: ?Sized>(pub &'a T);
+impl<T: WireJson + ?Sized> serde::Serialize for Wire<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.wire(serializer)
+    }
+}
+macro_rules! wire_as_serde {
+    ($($ty:ty),*) => {
+        $(impl WireJson for $ty { fn wire < S : serde::Serializer > (& self, serializer :
+        S) -> Result < S::Ok, S::Error > { serde::Serialize::serialize(self, serializer)
+        } })*
+    };
+}
+wire_as_serde!(String, bool, i64, u16, serde_json::Value);
+/// Types whose JSON is their `ToJSON` value.
+macro_rules! wire_as_to_json {
+    ($($ty:ty),*) => {
+        $(impl WireJson for $ty { fn wire < S : serde::Serializer > (& self, serializer :
+        S) -> Result < S::Ok, S::Error > { serde::Serialize::serialize(&
+        poem_openapi::types::ToJSON::to_json(self), serializer) } })*
+    };
+}
+wire_as_to_json!(RfcTime);
+impl WireJson for uuid::Uuid {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        serializer.serialize_str(self.hyphenated().encode_lower(&mut buffer))
+    }
+}
+impl WireJson for chrono::DateTime<chrono::FixedOffset> {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = [0u8; 25];
+        match rfc3339_whole_seconds(self, &mut buffer) {
+            Some(text) => serializer.serialize_str(text),
+            None => serializer.serialize_str(&self.to_rfc3339()),
+        }
+    }
+}
+/// `to_rfc3339()` of the common case (whole seconds, years 0..=9999, an offset of whole
+/// minutes) without the formatting machinery; `None` for anything else.
+pub fn rfc3339_whole_seconds<'a>(
+    t: &chrono::DateTime<chrono::FixedOffset>,
+    out: &'a mut [u8; 25],
+) -> Option<&'a str> {
+    use chrono::{Datelike, Timelike};
+    let local = t.naive_local();
+    let offset = t.offset().local_minus_utc();
+    if local.nanosecond() != 0 || !(0..=9999).contains(&local.year()) || offset % 60 != 0
+    {
+        return None;
+    }
+    let two = |out: &mut [u8; 25], at: usize, n: u32| {
+        out[at] = b'0' + (n / 10) as u8;
+        out[at + 1] = b'0' + (n % 10) as u8;
+    };
+    let year = local.year() as u32;
+    two(out, 0, year / 100);
+    two(out, 2, year % 100);
+    out[4] = b'-';
+    two(out, 5, local.month());
+    out[7] = b'-';
+    two(out, 8, local.day());
+    out[10] = b'T';
+    two(out, 11, local.hour());
+    out[13] = b':';
+    two(out, 14, local.minute());
+    out[16] = b':';
+    two(out, 17, local.second());
+    out[19] = if offset < 0 { b'-' } else { b'+' };
+    let minutes = offset.unsigned_abs() / 60;
+    two(out, 20, minutes / 60);
+    out[22] = b':';
+    two(out, 23, minutes % 60);
+    std::str::from_utf8(&out[..]).ok()
+}
+impl WireJson for poem_openapi::types::Email {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+impl<T: WireJson> WireJson for Option<T> {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(value) => value.wire(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+impl<T: WireJson> WireJson for Vec<T> {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for item in self {
+            seq.serialize_element(&Wire(item))?;
+        }
+        seq.end()
+    }
+}
 /// A free slot of a booking link, [start, end). Both carry the booking link's UTC offset at that instant.
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "AvailableSlot")]
@@ -316,6 +456,15 @@ impl AvailableSlot {
             Shape::Str.check(v, false, &format!("{at}.{}", "end"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for AvailableSlot {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("start", &Wire(&self.start))?;
+        map.serialize_entry("end", &Wire(&self.end))?;
+        map.end()
     }
 }
 /** Indicates the type of booking error encountered.
@@ -369,6 +518,11 @@ impl BookEventErrorBookingError {
         }
     }
 }
+impl WireJson for BookEventErrorBookingError {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookEventError")]
 pub struct BookEventError {
@@ -402,6 +556,18 @@ impl BookEventError {
             Shape::Str.check(v, false, &format!("{at}.{}", "message"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for BookEventError {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("eventId", &Wire(&self.event_id))?;
+        map.serialize_entry("bookingError", &Wire(&self.booking_error))?;
+        if let Some(value) = &self.message {
+            map.serialize_entry("message", &Wire(value))?;
+        }
+        map.end()
     }
 }
 /// Error unique code
@@ -458,6 +624,11 @@ impl ErrorCode {
         }
     }
 }
+impl WireJson for ErrorCode {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookEventErrorResponse")]
 pub struct BookEventErrorResponse {
@@ -496,6 +667,20 @@ impl BookEventErrorResponse {
         Ok(())
     }
 }
+impl WireJson for BookEventErrorResponse {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("code", &Wire(&self.code))?;
+        map.serialize_entry("message", &Wire(&self.message))?;
+        map.serialize_entry("endpoint", &Wire(&self.endpoint))?;
+        map.serialize_entry("requestId", &Wire(&self.request_id))?;
+        if let Some(value) = &self.errors {
+            map.serialize_entry("errors", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 impl From<Error> for BookEventErrorResponse {
     fn from(error: Error) -> Self {
         Self {
@@ -532,6 +717,11 @@ impl BookEventPaymentMethodType {
         }
     }
 }
+impl WireJson for BookEventPaymentMethodType {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 /** Specifies the payment method for booking one or more events.
  For the project's MVP, only `Cash` will be accepted.
  Once `Card` payments are enabled, the `methodId` field must be provided when the payment type is `Card`.*/
@@ -556,6 +746,17 @@ impl BookEventPaymentMethod {
             Shape::Str.check(v, false, &format!("{at}.{}", "methodId"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for BookEventPaymentMethod {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", &Wire(&self.type_))?;
+        if let Some(value) = &self.method_id {
+            map.serialize_entry("methodId", &Wire(value))?;
+        }
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -585,6 +786,16 @@ impl BookEventRequest {
                 .check(v, false, &format!("{at}.{}", "paymentMethod"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for BookEventRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("userId", &Wire(&self.user_id))?;
+        map.serialize_entry("eventIds", &Wire(&self.event_ids))?;
+        map.serialize_entry("paymentMethod", &Wire(&self.payment_method))?;
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -689,6 +900,43 @@ impl Booking {
         Ok(())
     }
 }
+impl WireJson for Booking {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("bookingId", &Wire(&self.booking_id))?;
+        map.serialize_entry("orderId", &Wire(&self.order_id))?;
+        map.serialize_entry("userId", &Wire(&self.user_id))?;
+        map.serialize_entry("coachId", &Wire(&self.coach_id))?;
+        map.serialize_entry("eventId", &Wire(&self.event_id))?;
+        map.serialize_entry("startAt", &Wire(&self.start_at))?;
+        map.serialize_entry("endAt", &Wire(&self.end_at))?;
+        map.serialize_entry("bookingStatus", &Wire(&self.booking_status))?;
+        map.serialize_entry("eventStatus", &Wire(&self.event_status))?;
+        map.serialize_entry("completed", &Wire(&self.completed))?;
+        map.serialize_entry("note", &Wire(&self.note))?;
+        if let Some(value) = &self.canceled_at {
+            map.serialize_entry("canceledAt", &Wire(value))?;
+        }
+        if let Some(value) = &self.canceled_by_role {
+            map.serialize_entry("canceledByRole", &Wire(value))?;
+        }
+        if let Some(value) = &self.cancellation_reason_code {
+            map.serialize_entry("cancellationReasonCode", &Wire(value))?;
+        }
+        if let Some(value) = &self.cancellation_reason_text {
+            map.serialize_entry("cancellationReasonText", &Wire(value))?;
+        }
+        if let Some(value) = &self.sport_id {
+            map.serialize_entry("sportId", &Wire(value))?;
+        }
+        if let Some(value) = &self.service_cardinality {
+            map.serialize_entry("serviceCardinality", &Wire(value))?;
+        }
+        map.serialize_entry("timeslot", &Wire(&self.timeslot))?;
+        map.end()
+    }
+}
 /// Who canceled the booking
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "BookingCanceledByRole")]
@@ -717,6 +965,11 @@ impl BookingCanceledByRole {
             "System" => Some(Self::System),
             _ => None,
         }
+    }
+}
+impl WireJson for BookingCanceledByRole {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 /// Reason code for booking cancellation
@@ -749,6 +1002,11 @@ impl BookingCancellationReasonCode {
         }
     }
 }
+impl WireJson for BookingCancellationReasonCode {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingLink")]
 pub struct BookingLink {
@@ -777,6 +1035,17 @@ impl BookingLink {
             Shape::Str.check(v, false, &format!("{at}.{}", "created_at"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for BookingLink {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("token", &Wire(&self.token))?;
+        map.serialize_entry("public_url", &Wire(&self.public_url))?;
+        map.serialize_entry("settings", &Wire(&self.settings))?;
+        map.serialize_entry("created_at", &Wire(&self.created_at))?;
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -811,6 +1080,18 @@ impl BookingLinkSettings {
             Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for BookingLinkSettings {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("duration_minutes", &Wire(&self.duration_minutes))?;
+        map.serialize_entry("buffer_minutes", &Wire(&self.buffer_minutes))?;
+        map.serialize_entry("timezone", &Wire(&self.timezone))?;
+        map.serialize_entry("working_hours", &Wire(&self.working_hours))?;
+        map.serialize_entry("active", &Wire(&self.active))?;
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -855,6 +1136,19 @@ impl BookingOrder {
         Ok(())
     }
 }
+impl WireJson for BookingOrder {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("orderId", &Wire(&self.order_id))?;
+        map.serialize_entry("userId", &Wire(&self.user_id))?;
+        map.serialize_entry("paymentStatus", &Wire(&self.payment_status))?;
+        map.serialize_entry("createdAt", &Wire(&self.created_at))?;
+        map.serialize_entry("bookings", &Wire(&self.bookings))?;
+        map.serialize_entry("status", &Wire(&self.status))?;
+        map.end()
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "BookingOrderPaymentStatus")]
 pub enum BookingOrderPaymentStatus {
@@ -886,6 +1180,11 @@ impl BookingOrderPaymentStatus {
             "Cash" => Some(Self::Cash),
             _ => None,
         }
+    }
+}
+impl WireJson for BookingOrderPaymentStatus {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -929,6 +1228,11 @@ impl BookingStatus {
         }
     }
 }
+impl WireJson for BookingStatus {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Calendar")]
 pub struct Calendar {
@@ -959,6 +1263,17 @@ impl Calendar {
         Ok(())
     }
 }
+impl WireJson for Calendar {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &Wire(&self.id))?;
+        map.serialize_entry("owner_id", &Wire(&self.owner_id))?;
+        map.serialize_entry("name", &Wire(&self.name))?;
+        map.serialize_entry("created_at", &Wire(&self.created_at))?;
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CancelBookingRequest")]
 pub struct CancelBookingRequest {
@@ -984,6 +1299,17 @@ impl CancelBookingRequest {
             Shape::Str.check(v, false, &format!("{at}.{}", "reasonText"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for CancelBookingRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("reasonCode", &Wire(&self.reason_code))?;
+        if let Some(value) = &self.reason_text {
+            map.serialize_entry("reasonText", &Wire(value))?;
+        }
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1059,6 +1385,25 @@ impl CoachEvent {
         Ok(())
     }
 }
+impl WireJson for CoachEvent {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("eventId", &Wire(&self.event_id))?;
+        map.serialize_entry("coachId", &Wire(&self.coach_id))?;
+        map.serialize_entry("sportId", &Wire(&self.sport_id))?;
+        map.serialize_entry("startAt", &Wire(&self.start_at))?;
+        map.serialize_entry("endAt", &Wire(&self.end_at))?;
+        map.serialize_entry("status", &Wire(&self.status))?;
+        map.serialize_entry("timeslot", &Wire(&self.timeslot))?;
+        map.serialize_entry("placesTotal", &Wire(&self.places_total))?;
+        map.serialize_entry("placesTaken", &Wire(&self.places_taken))?;
+        map.serialize_entry("placesLeft", &Wire(&self.places_left))?;
+        map.serialize_entry("canceledAt", &Wire(&self.canceled_at))?;
+        map.serialize_entry("createdAt", &Wire(&self.created_at))?;
+        map.end()
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "CoachEventStatus")]
 pub enum CoachEventStatus {
@@ -1082,6 +1427,11 @@ impl CoachEventStatus {
             "Canceled" => Some(Self::Canceled),
             _ => None,
         }
+    }
+}
+impl WireJson for CoachEventStatus {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1115,6 +1465,19 @@ impl CreateCalendarEventRequest {
         Ok(())
     }
 }
+impl WireJson for CreateCalendarEventRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("title", &Wire(&self.title))?;
+        map.serialize_entry("start", &Wire(&self.start))?;
+        map.serialize_entry("end", &Wire(&self.end))?;
+        if let Some(value) = &self.notes {
+            map.serialize_entry("notes", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateCalendarRequest")]
 pub struct CreateCalendarRequest {
@@ -1131,6 +1494,14 @@ impl CreateCalendarRequest {
             Shape::Str.check(v, false, &format!("{at}.{}", "name"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for CreateCalendarRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &Wire(&self.name))?;
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1167,6 +1538,17 @@ impl CreateCoachEventRequest {
         Ok(())
     }
 }
+impl WireJson for CreateCoachEventRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("sportId", &Wire(&self.sport_id))?;
+        map.serialize_entry("startAt", &Wire(&self.start_at))?;
+        map.serialize_entry("endAt", &Wire(&self.end_at))?;
+        map.serialize_entry("timeSlot", &Wire(&self.time_slot))?;
+        map.end()
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "Currency")]
 pub enum Currency {
@@ -1186,6 +1568,11 @@ impl Currency {
             "RUB" => Some(Self::Rub),
             _ => None,
         }
+    }
+}
+impl WireJson for Currency {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1220,6 +1607,17 @@ impl Error {
         Ok(())
     }
 }
+impl WireJson for Error {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("code", &Wire(&self.code))?;
+        map.serialize_entry("message", &Wire(&self.message))?;
+        map.serialize_entry("endpoint", &Wire(&self.endpoint))?;
+        map.serialize_entry("requestId", &Wire(&self.request_id))?;
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Errors")]
 pub struct Errors {
@@ -1236,6 +1634,14 @@ impl Errors {
                 .check(v, false, &format!("{at}.{}", "errors"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for Errors {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("errors", &Wire(&self.errors))?;
+        map.end()
     }
 }
 /// How the event was made
@@ -1262,6 +1668,11 @@ impl EventSource {
             "reservation" => Some(Self::Reservation),
             _ => None,
         }
+    }
+}
+impl WireJson for EventSource {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 /// A calendar event: busy time the owner added, or a reservation made through a booking link (then `booking_link_token` and the visitor's name and email are set).
@@ -1326,6 +1737,30 @@ impl Event {
         Ok(())
     }
 }
+impl WireJson for Event {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &Wire(&self.id))?;
+        map.serialize_entry("calendar_id", &Wire(&self.calendar_id))?;
+        map.serialize_entry("title", &Wire(&self.title))?;
+        map.serialize_entry("start", &Wire(&self.start))?;
+        map.serialize_entry("end", &Wire(&self.end))?;
+        map.serialize_entry("notes", &Wire(&self.notes))?;
+        map.serialize_entry("source", &Wire(&self.source))?;
+        if let Some(value) = &self.booking_link_token {
+            map.serialize_entry("booking_link_token", &Wire(value))?;
+        }
+        if let Some(value) = &self.attendee_name {
+            map.serialize_entry("attendee_name", &Wire(value))?;
+        }
+        if let Some(value) = &self.attendee_email {
+            map.serialize_entry("attendee_email", &Wire(value))?;
+        }
+        map.serialize_entry("created_at", &Wire(&self.created_at))?;
+        map.end()
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NewTimeSlotSlotType")]
 pub enum NewTimeSlotSlotType {
@@ -1351,6 +1786,11 @@ impl NewTimeSlotSlotType {
         }
     }
 }
+impl WireJson for NewTimeSlotSlotType {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NewTimeSlotPaymentMethod")]
 pub enum NewTimeSlotPaymentMethod {
@@ -1370,6 +1810,11 @@ impl NewTimeSlotPaymentMethod {
             "Cash" => Some(Self::Cash),
             _ => None,
         }
+    }
+}
+impl WireJson for NewTimeSlotPaymentMethod {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1405,6 +1850,11 @@ impl NewTimeSlotLevel {
         }
     }
 }
+impl WireJson for NewTimeSlotLevel {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NewTimeSlotEligibility")]
 pub enum NewTimeSlotEligibility {
@@ -1432,6 +1882,11 @@ impl NewTimeSlotEligibility {
             "Women" => Some(Self::Women),
             _ => None,
         }
+    }
+}
+impl WireJson for NewTimeSlotEligibility {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 /// A coach's time slot as TimeSlot, without the id the server makes.
@@ -1523,6 +1978,38 @@ impl NewTimeSlot {
         Ok(())
     }
 }
+impl WireJson for NewTimeSlot {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("startTime", &Wire(&self.start_time))?;
+        map.serialize_entry("endTime", &Wire(&self.end_time))?;
+        map.serialize_entry(
+            "numberOfParticipants",
+            &Wire(&self.number_of_participants),
+        )?;
+        map.serialize_entry("slotType", &Wire(&self.slot_type))?;
+        map.serialize_entry("ageFrom", &Wire(&self.age_from))?;
+        map.serialize_entry("ageTo", &Wire(&self.age_to))?;
+        map.serialize_entry("duration", &Wire(&self.duration))?;
+        map.serialize_entry("price", &Wire(&self.price))?;
+        map.serialize_entry("priceCurrency", &Wire(&self.price_currency))?;
+        map.serialize_entry("paymentMethod", &Wire(&self.payment_method))?;
+        if let Some(value) = &self.address_id {
+            map.serialize_entry("addressId", &Wire(value))?;
+        }
+        if let Some(value) = &self.public {
+            map.serialize_entry("public", &Wire(value))?;
+        }
+        if let Some(value) = &self.level {
+            map.serialize_entry("level", &Wire(value))?;
+        }
+        if let Some(value) = &self.eligibility {
+            map.serialize_entry("eligibility", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NotificationChannel")]
 pub enum NotificationChannel {
@@ -1546,6 +2033,11 @@ impl NotificationChannel {
             "webhook" => Some(Self::Webhook),
             _ => None,
         }
+    }
+}
+impl WireJson for NotificationChannel {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1585,6 +2077,11 @@ impl NotificationStatus {
         }
     }
 }
+impl WireJson for NotificationStatus {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NotificationRecipientRole")]
 pub enum NotificationRecipientRole {
@@ -1620,6 +2117,11 @@ impl NotificationRecipientRole {
             "visitor" => Some(Self::Visitor),
             _ => None,
         }
+    }
+}
+impl WireJson for NotificationRecipientRole {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1692,6 +2194,25 @@ impl Notification {
         Ok(())
     }
 }
+impl WireJson for Notification {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &Wire(&self.id))?;
+        map.serialize_entry("rule", &Wire(&self.rule))?;
+        map.serialize_entry("channel", &Wire(&self.channel))?;
+        map.serialize_entry("status", &Wire(&self.status))?;
+        map.serialize_entry("recipientRole", &Wire(&self.recipient_role))?;
+        map.serialize_entry("recipientEmail", &Wire(&self.recipient_email))?;
+        map.serialize_entry("subjectId", &Wire(&self.subject_id))?;
+        map.serialize_entry("attempts", &Wire(&self.attempts))?;
+        map.serialize_entry("lastError", &Wire(&self.last_error))?;
+        map.serialize_entry("createdAt", &Wire(&self.created_at))?;
+        map.serialize_entry("nextAttemptAt", &Wire(&self.next_attempt_at))?;
+        map.serialize_entry("sentAt", &Wire(&self.sent_at))?;
+        map.end()
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "TimeSlotSlotType")]
 pub enum TimeSlotSlotType {
@@ -1717,6 +2238,11 @@ impl TimeSlotSlotType {
         }
     }
 }
+impl WireJson for TimeSlotSlotType {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "TimeSlotPaymentMethod")]
 pub enum TimeSlotPaymentMethod {
@@ -1736,6 +2262,11 @@ impl TimeSlotPaymentMethod {
             "Cash" => Some(Self::Cash),
             _ => None,
         }
+    }
+}
+impl WireJson for TimeSlotPaymentMethod {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1771,6 +2302,11 @@ impl TimeSlotLevel {
         }
     }
 }
+impl WireJson for TimeSlotLevel {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "TimeSlotEligibility")]
 pub enum TimeSlotEligibility {
@@ -1798,6 +2334,11 @@ impl TimeSlotEligibility {
             "Women" => Some(Self::Women),
             _ => None,
         }
+    }
+}
+impl WireJson for TimeSlotEligibility {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1887,6 +2428,39 @@ impl TimeSlot {
         Ok(())
     }
 }
+impl WireJson for TimeSlot {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("timeSlotId", &Wire(&self.time_slot_id))?;
+        map.serialize_entry("startTime", &Wire(&self.start_time))?;
+        map.serialize_entry("endTime", &Wire(&self.end_time))?;
+        map.serialize_entry(
+            "numberOfParticipants",
+            &Wire(&self.number_of_participants),
+        )?;
+        map.serialize_entry("slotType", &Wire(&self.slot_type))?;
+        map.serialize_entry("ageFrom", &Wire(&self.age_from))?;
+        map.serialize_entry("ageTo", &Wire(&self.age_to))?;
+        map.serialize_entry("duration", &Wire(&self.duration))?;
+        map.serialize_entry("price", &Wire(&self.price))?;
+        map.serialize_entry("priceCurrency", &Wire(&self.price_currency))?;
+        map.serialize_entry("paymentMethod", &Wire(&self.payment_method))?;
+        if let Some(value) = &self.address_id {
+            map.serialize_entry("addressId", &Wire(value))?;
+        }
+        if let Some(value) = &self.public {
+            map.serialize_entry("public", &Wire(value))?;
+        }
+        if let Some(value) = &self.level {
+            map.serialize_entry("level", &Wire(value))?;
+        }
+        if let Some(value) = &self.eligibility {
+            map.serialize_entry("eligibility", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "UpdateBookingLinkRequest")]
 pub struct UpdateBookingLinkRequest {
@@ -1932,6 +2506,28 @@ impl UpdateBookingLinkRequest {
         Ok(())
     }
 }
+impl WireJson for UpdateBookingLinkRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(value) = &self.duration_minutes {
+            map.serialize_entry("duration_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.buffer_minutes {
+            map.serialize_entry("buffer_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.timezone {
+            map.serialize_entry("timezone", &Wire(value))?;
+        }
+        if let Some(value) = &self.working_hours {
+            map.serialize_entry("working_hours", &Wire(value))?;
+        }
+        if let Some(value) = &self.active {
+            map.serialize_entry("active", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 /// A working-hour window of one day, in the booking link's time zone. `end` is after `start`; an end of "24:00" means midnight at the end of the day.
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "WorkingHourSlot")]
@@ -1956,6 +2552,15 @@ impl WorkingHourSlot {
             Shape::Str.check(v, false, &format!("{at}.{}", "end"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for WorkingHourSlot {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("start", &Wire(&self.start))?;
+        map.serialize_entry("end", &Wire(&self.end))?;
+        map.end()
     }
 }
 /// Working hour windows per day of week; an unknown day key is refused.
@@ -2014,6 +2619,34 @@ impl WorkingHours {
         Ok(())
     }
 }
+impl WireJson for WorkingHours {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(value) = &self.mon {
+            map.serialize_entry("mon", &Wire(value))?;
+        }
+        if let Some(value) = &self.tue {
+            map.serialize_entry("tue", &Wire(value))?;
+        }
+        if let Some(value) = &self.wed {
+            map.serialize_entry("wed", &Wire(value))?;
+        }
+        if let Some(value) = &self.thu {
+            map.serialize_entry("thu", &Wire(value))?;
+        }
+        if let Some(value) = &self.fri {
+            map.serialize_entry("fri", &Wire(value))?;
+        }
+        if let Some(value) = &self.sat {
+            map.serialize_entry("sat", &Wire(value))?;
+        }
+        if let Some(value) = &self.sun {
+            map.serialize_entry("sun", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 /// Active while any booking of the order is live (Pending, Accepted or InDispute), Completed when every booking that was not canceled or rejected is completed or its dispute is done, Canceled when every booking was canceled or rejected.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "BookingOrderStatus")]
@@ -2042,6 +2675,11 @@ impl BookingOrderStatus {
             "Canceled" => Some(Self::Canceled),
             _ => None,
         }
+    }
+}
+impl WireJson for BookingOrderStatus {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 /// Working hour windows per day of week
@@ -2100,6 +2738,34 @@ impl CreateBookingLinkRequestWorkingHours {
         Ok(())
     }
 }
+impl WireJson for CreateBookingLinkRequestWorkingHours {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(value) = &self.mon {
+            map.serialize_entry("mon", &Wire(value))?;
+        }
+        if let Some(value) = &self.tue {
+            map.serialize_entry("tue", &Wire(value))?;
+        }
+        if let Some(value) = &self.wed {
+            map.serialize_entry("wed", &Wire(value))?;
+        }
+        if let Some(value) = &self.thu {
+            map.serialize_entry("thu", &Wire(value))?;
+        }
+        if let Some(value) = &self.fri {
+            map.serialize_entry("fri", &Wire(value))?;
+        }
+        if let Some(value) = &self.sat {
+            map.serialize_entry("sat", &Wire(value))?;
+        }
+        if let Some(value) = &self.sun {
+            map.serialize_entry("sun", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateBookingLinkRequest")]
 pub struct CreateBookingLinkRequest {
@@ -2139,6 +2805,18 @@ impl CreateBookingLinkRequest {
             Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for CreateBookingLinkRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("duration_minutes", &Wire(&self.duration_minutes))?;
+        map.serialize_entry("buffer_minutes", &Wire(&self.buffer_minutes))?;
+        map.serialize_entry("timezone", &Wire(&self.timezone))?;
+        map.serialize_entry("working_hours", &Wire(&self.working_hours))?;
+        map.serialize_entry("active", &Wire(&self.active))?;
+        map.end()
     }
 }
 fn default_create_booking_link_request_buffer_minutes() -> i64 {
@@ -2185,6 +2863,28 @@ impl CreateBookingLink200ResponseSettings {
         Ok(())
     }
 }
+impl WireJson for CreateBookingLink200ResponseSettings {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(value) = &self.duration_minutes {
+            map.serialize_entry("duration_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.buffer_minutes {
+            map.serialize_entry("buffer_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.timezone {
+            map.serialize_entry("timezone", &Wire(value))?;
+        }
+        if let Some(value) = &self.working_hours {
+            map.serialize_entry("working_hours", &Wire(value))?;
+        }
+        if let Some(value) = &self.active {
+            map.serialize_entry("active", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateBookingLink200Response")]
 pub struct CreateBookingLink200Response {
@@ -2210,6 +2910,18 @@ impl CreateBookingLink200Response {
                 .check(v, false, &format!("{at}.{}", "settings"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for CreateBookingLink200Response {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("token", &Wire(&self.token))?;
+        if let Some(value) = &self.public_url {
+            map.serialize_entry("public_url", &Wire(value))?;
+        }
+        map.serialize_entry("settings", &Wire(&self.settings))?;
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -2240,6 +2952,17 @@ impl GetBookingAvailability200Response {
                 .check(v, false, &format!("{at}.{}", "slots"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for GetBookingAvailability200Response {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("token", &Wire(&self.token))?;
+        map.serialize_entry("timezone", &Wire(&self.timezone))?;
+        map.serialize_entry("duration_minutes", &Wire(&self.duration_minutes))?;
+        map.serialize_entry("slots", &Wire(&self.slots))?;
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -2276,6 +2999,20 @@ impl ReserveBookingSlotRequest {
         Ok(())
     }
 }
+impl WireJson for ReserveBookingSlotRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &Wire(&self.name))?;
+        map.serialize_entry("email", &Wire(&self.email))?;
+        map.serialize_entry("slot_start", &Wire(&self.slot_start))?;
+        map.serialize_entry("slot_end", &Wire(&self.slot_end))?;
+        if let Some(value) = &self.notes {
+            map.serialize_entry("notes", &Wire(value))?;
+        }
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "ReserveBookingSlot200Response")]
 pub struct ReserveBookingSlot200Response {
@@ -2298,6 +3035,15 @@ impl ReserveBookingSlot200Response {
         Ok(())
     }
 }
+impl WireJson for ReserveBookingSlot200Response {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("ok", &Wire(&self.ok))?;
+        map.serialize_entry("event", &Wire(&self.event))?;
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "MarkBookingAsCompletedRequest")]
 pub struct MarkBookingAsCompletedRequest {
@@ -2313,6 +3059,14 @@ impl MarkBookingAsCompletedRequest {
             Shape::Bool.check(v, false, &format!("{at}.{}", "completed"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for MarkBookingAsCompletedRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("completed", &Wire(&self.completed))?;
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -2331,6 +3085,14 @@ impl AddBookingNoteRequest {
             Shape::Str.check(v, false, &format!("{at}.{}", "note"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for AddBookingNoteRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("note", &Wire(&self.note))?;
+        map.end()
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2370,6 +3132,11 @@ impl ListNotificationsStatus {
         }
     }
 }
+impl WireJson for ListNotificationsStatus {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "SetUserEmailRequest")]
 pub struct SetUserEmailRequest {
@@ -2386,6 +3153,14 @@ impl SetUserEmailRequest {
             Shape::Str.check(v, false, &format!("{at}.{}", "email"))?;
         }
         Ok(())
+    }
+}
+impl WireJson for SetUserEmailRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("email", &Wire(&self.email))?;
+        map.end()
     }
 }
 /// Bearer token using a JWT
@@ -2873,7 +3648,7 @@ impl<H: BookingHandlers> BookingApi<H> {
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> CreateBookingLinkResponse {
         if let Err(err) = check_query(request, &[]) {
             return CreateBookingLinkResponse::from_api_error(err);
@@ -2937,7 +3712,7 @@ impl<H: BookingHandlers> BookingApi<H> {
         /// Booking link token
         #[oai(name = "token")]
         token: Path<String>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> ReserveBookingSlotResponse {
         if let Err(err) = check_query(request, &[]) {
             return ReserveBookingSlotResponse::from_api_error(err);
@@ -3235,7 +4010,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
         traceparent: Header<Option<String>>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> MarkBookingAsCompletedResponse {
         if let Err(err) = check_query(request, &[]) {
             return MarkBookingAsCompletedResponse::from_api_error(err);
@@ -3280,7 +4055,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
         traceparent: Header<Option<String>>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> AddBookingNoteResponse {
         if let Err(err) = check_query(request, &[]) {
             return AddBookingNoteResponse::from_api_error(err);
@@ -3506,7 +4281,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
         traceparent: Header<Option<String>>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> BookEventsResponse {
         if let Err(err) = check_query(request, &[]) {
             return BookEventsResponse::from_api_error(err);
@@ -3584,7 +4359,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         /// The booking ID
         #[oai(name = "bookingId")]
         booking_id: Path<uuid::Uuid>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> CancelBookingResponse {
         if let Err(err) = check_query(request, &[]) {
             return CancelBookingResponse::from_api_error(err);
@@ -4250,7 +5025,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         &self,
         request: &poem::Request,
         auth: BearerHttpAuthentication,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> CreateCalendarResponse {
         if let Err(err) = check_query(request, &[]) {
             return CreateCalendarResponse::from_api_error(err);
@@ -4314,7 +5089,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> CreateCalendarEventResponse {
         if let Err(err) = check_query(request, &[]) {
             return CreateCalendarEventResponse::from_api_error(err);
@@ -4446,7 +5221,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         /// Booking link token
         #[oai(name = "token")]
         token: Path<String>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> UpdateBookingLinkResponse {
         if let Err(err) = check_query(request, &[]) {
             return UpdateBookingLinkResponse::from_api_error(err);
@@ -4810,7 +5585,7 @@ impl<H: CoachEventsHandlers> CoachEventsApi<H> {
         &self,
         request: &poem::Request,
         auth: BearerHttpAuthentication,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> CreateCoachEventResponse {
         if let Err(err) = check_query(request, &[]) {
             return CreateCoachEventResponse::from_api_error(err);
@@ -5080,7 +5855,7 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
         /// The user ID
         #[oai(name = "userId")]
         user_id: Path<uuid::Uuid>,
-        body: Json<serde_json::Value>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> SetUserEmailResponse {
         if let Err(err) = check_query(request, &[]) {
             return SetUserEmailResponse::from_api_error(err);

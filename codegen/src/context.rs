@@ -55,6 +55,8 @@ pub struct Field {
     /// Part of the error envelope (for `From<Error>` on models that extend it).
     pub from_error: bool,
     pub optional: bool,
+    /// Left out of the JSON when `None` (`skip_serializing_if_is_none`).
+    pub skip_none: bool,
     /// The JSON this field accepts, for the strict body check.
     pub shape: String,
     /// Whether the contract allows `null` here.
@@ -415,7 +417,8 @@ impl<'a> Builder<'a> {
                 }
                 let optional = !(is_required && !info.nullable) && default.is_none();
                 let ty = if optional { format!("Option<{}>", info.ty) } else { info.ty.clone() };
-                if optional && !(is_required && info.nullable) {
+                let skip_none = optional && !(is_required && info.nullable);
+                if skip_none {
                     // Absent rather than null where the contract does not allow null.
                     attrs.push("skip_serializing_if_is_none".to_string());
                 }
@@ -435,6 +438,7 @@ impl<'a> Builder<'a> {
                     doc: doc_of(prop),
                     from_error,
                     optional,
+                    skip_none,
                     shape: info.shape.clone(),
                     nullable: info.nullable,
                 });

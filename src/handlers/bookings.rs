@@ -8,7 +8,7 @@ use crate::domain::bookings::OrderError;
 use crate::error::AppError;
 use crate::services::bookings::{self as svc, BookError, BookingView, OrderView, PaymentMethod};
 use chrono::{DateTime, FixedOffset};
-use poem_openapi::payload::Json;
+use crate::api::Json;
 use uuid::Uuid;
 
 fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {

@@ -9,7 +9,7 @@ use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::AppError;
 use crate::services::booking_links::{self as links, LinkChanges};
 use crate::services::calendars::{self as svc, NewEvent};
-use poem_openapi::payload::Json;
+use crate::api::Json;
 use uuid::Uuid;
 
 pub(crate) fn calendar_to_wire(c: calendars::Model) -> api::Calendar {

@@ -5,7 +5,7 @@ use crate::api::{self, ApiError, CoachEventsHandlers};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::services::bookings::{self as svc, EventView, NewCoachEvent};
-use poem_openapi::payload::Json;
+use crate::api::Json;
 use uuid::Uuid;
 
 fn rfc_time(stored: &str) -> Result<api::RfcTime, ApiError> {

@@ -41,3 +41,46 @@ pub(crate) fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
 pub(crate) fn wire(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.fixed_offset()
 }
+
+#[cfg(test)]
+mod wire_tests {
+    use crate::api::rfc3339_whole_seconds;
+    use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fast RFC 3339 writer of JSON responses prints what chrono's `to_rfc3339` does,
+        /// or declines.
+        #[test]
+        fn the_fast_rfc3339_writer_agrees_with_chrono(
+            secs in -62_000_000_000i64..300_000_000_000i64,
+            nanos in prop_oneof![Just(0u32), 0u32..1_000_000_000],
+            offset in -86_399i32..86_400,
+            whole_minutes in any::<bool>(),
+        ) {
+            let offset = if whole_minutes { offset / 60 * 60 } else { offset };
+            let zone = FixedOffset::east_opt(offset).unwrap();
+            let t: DateTime<FixedOffset> = Utc.timestamp_opt(secs, nanos).unwrap().with_timezone(&zone);
+            let mut buffer = [0u8; 25];
+            if let Some(fast) = rfc3339_whole_seconds(&t, &mut buffer) {
+                prop_assert_eq!(fast, t.to_rfc3339());
+            } else {
+                prop_assert!(nanos != 0 || offset % 60 != 0 || !(0..=9999).contains(&chrono::Datelike::year(&t.naive_local())));
+            }
+        }
+    }
+
+    #[test]
+    fn named_cases() {
+        let mut buffer = [0u8; 25];
+        let half_hour = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        let t = Utc.with_ymd_and_hms(2030, 3, 4, 3, 30, 0).unwrap().with_timezone(&half_hour);
+        assert_eq!(rfc3339_whole_seconds(&t, &mut buffer), Some("2030-03-04T09:00:00+05:30"));
+        let asuncion = FixedOffset::west_opt(3 * 3600).unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap().with_timezone(&asuncion);
+        assert_eq!(rfc3339_whole_seconds(&t, &mut buffer), Some("2025-12-31T21:00:00-03:00"));
+        let utc = FixedOffset::east_opt(0).unwrap();
+        let t = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap().with_timezone(&utc);
+        assert_eq!(rfc3339_whole_seconds(&t, &mut buffer), Some("2030-01-01T00:00:00+00:00"));
+    }
+}

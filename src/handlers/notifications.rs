@@ -5,7 +5,7 @@ use crate::api::{self, ApiError, NotificationsHandlers};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::services::notifications as svc;
-use poem_openapi::payload::Json;
+use crate::api::Json;
 use uuid::Uuid;
 
 fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
