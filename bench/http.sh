@@ -98,8 +98,11 @@ COMMANDS="$WORK/commands.txt"
 # Notes a command for the report, with the scratch directory and the secret left symbolic.
 note() {
   local line="$*"
+  line=${line//$WORK\/sqlite/\$WORK/<backend>}
+  line=${line//$WORK\/postgres/\$WORK/<backend>}
   line=${line//$WORK/\$WORK}
   line=${line//$SECRET/\$JWT_SECRET}
+  line=$(sed -E 's#/v1/booking/[A-Za-z0-9_-]+/availability#/v1/booking/<link token>/availability#g' <<<"$line")
   grep -qxF -- "$line" "$COMMANDS" || echo "$line" >>"$COMMANDS"
 }
 
@@ -197,6 +200,17 @@ per_request() { # MS REQUESTS -> ms per request, 3 decimals
   awk -v ms="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.3f", ms / n; else print "n/a" }'
 }
 
+# After the warm-up, PostgreSQL's statistics are brought up to date, as autovacuum does within a
+# minute on a running system: the tables were empty when the warm-up's first statements were
+# planned, and the server's prepared statements keep those (sequential-scan) plans until an
+# ANALYZE invalidates them. Without it a 10-second run measures a cold-start artefact.
+analyze() {
+  if [ "$1" = postgres ]; then
+    note "psql \"\$DATABASE_URL\" -c ANALYZE  # after each warm-up"
+    psql "$PG_URL/$PG_DB${PG_QUERY:+?$PG_QUERY}" -qc ANALYZE >/dev/null
+  fi
+}
+
 # measure BACKEND CASE URL [WARM_FILE MAIN_FILE]
 measure() {
   local backend=$1 name=$2 url=$3 warm=${4:-} main=${5:-}
@@ -209,16 +223,18 @@ measure() {
   local full_url="$BASE$url"
   local wrk_args=(-t"$THREADS" -c"$CONNECTIONS" --timeout 10s -s bench/wrk.lua)
   if [ -n "$warm" ]; then
-    note REQ_FILE="$warm" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${WARMUP}s" "http://127.0.0.1:<port>$url" "# warm-up"
+    note REQ_FILE="$warm" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${WARMUP}s" "'http://127.0.0.1:<port>$url'" "  # warm-up"
     REQ_FILE="$warm" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${WARMUP}s" "$full_url" >"$dir/$name.warmup.txt"
-    note REQ_FILE="$main" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${DURATION}s" "http://127.0.0.1:<port>$url"
+    analyze "$backend"
+    note REQ_FILE="$main" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${DURATION}s" "'http://127.0.0.1:<port>$url'"
     cpu_before
     REQ_FILE="$main" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${DURATION}s" "$full_url" >"$dir/$name.txt"
     cpu_after
   else
-    note wrk "${wrk_args[@]}" -d"${WARMUP}s" "http://127.0.0.1:<port>$url" "# warm-up"
+    note wrk "${wrk_args[@]}" -d"${WARMUP}s" "'http://127.0.0.1:<port>$url'" "  # warm-up"
     wrk "${wrk_args[@]}" -d"${WARMUP}s" "$full_url" >"$dir/$name.warmup.txt"
-    note wrk "${wrk_args[@]}" -d"${DURATION}s" "http://127.0.0.1:<port>$url"
+    analyze "$backend"
+    note wrk "${wrk_args[@]}" -d"${DURATION}s" "'http://127.0.0.1:<port>$url'"
     cpu_before
     wrk "${wrk_args[@]}" -d"${DURATION}s" "$full_url" >"$dir/$name.txt"
     cpu_after
@@ -300,7 +316,7 @@ pgbench_case() {
   echo "INSERT INTO bench_insert (payload) VALUES ('x');" >"$dir/insert.sql"
   note "psql \"\$DATABASE_URL\" -c 'CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())'"
   note "echo \"INSERT INTO bench_insert (payload) VALUES ('x');\" > insert.sql"
-  note pgbench -n -f insert.sql -c "$CONNECTIONS" -j 2 -T "$WARMUP" "\"\$DATABASE_URL\"" "# warm-up"
+  note pgbench -n -f insert.sql -c "$CONNECTIONS" -j 2 -T "$WARMUP" "\"\$DATABASE_URL\"" "  # warm-up"
   pgbench -n -f "$dir/insert.sql" -c "$CONNECTIONS" -j 2 -T "$WARMUP" "$url" >"$dir/pgbench.warmup.txt" 2>&1
   mkdir -p "$dir/pgbench-log"
   note pgbench -n -f insert.sql -c "$CONNECTIONS" -j 2 -T "$DURATION" -l --log-prefix=pgbench-log/tx "\"\$DATABASE_URL\""

@@ -89,6 +89,8 @@ COMMANDS="$WORK/commands.txt"
 : >"$COMMANDS"
 note() {
   local line="$*"
+  line=${line//$WORK\/sqlite/\$WORK/<backend>}
+  line=${line//$WORK\/postgres/\$WORK/<backend>}
   line=${line//$WORK/\$WORK}
   line=${line//$SECRET/\$JWT_SECRET}
   grep -qxF -- "$line" "$COMMANDS" || echo "$line" >>"$COMMANDS"
