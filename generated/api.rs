@@ -2489,9 +2489,9 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (500, EnvelopeKind::Single),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2502,10 +2502,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2516,10 +2516,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2530,10 +2530,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2544,9 +2544,9 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (500, EnvelopeKind::Single),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2557,9 +2557,9 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2570,10 +2570,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2585,7 +2585,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
-            (403, EnvelopeKind::List),
+            (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
         ],
     },
@@ -2597,10 +2597,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
-            (500, EnvelopeKind::Single),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2748,10 +2748,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2762,10 +2762,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -2776,10 +2776,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3675,13 +3675,13 @@ pub enum NotifyBookingsResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Internal server error
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl NotifyBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3694,9 +3694,9 @@ impl NotifyBookingsResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            _ => Self::InternalServerError(Json(envelope)),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -3715,16 +3715,16 @@ pub enum MarkBookingAsCompletedResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl MarkBookingAsCompletedResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3737,10 +3737,10 @@ impl MarkBookingAsCompletedResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -3761,16 +3761,16 @@ pub enum AddBookingNoteResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl AddBookingNoteResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3783,10 +3783,10 @@ impl AddBookingNoteResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -3805,16 +3805,16 @@ pub enum DismissBookingResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden - user does not own this booking
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl DismissBookingResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3827,10 +3827,10 @@ impl DismissBookingResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -3849,13 +3849,13 @@ pub enum GetUserBookingOrdersResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl GetUserBookingOrdersResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3868,9 +3868,9 @@ impl GetUserBookingOrdersResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            _ => Self::InternalServerError(Json(envelope)),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -3891,13 +3891,13 @@ pub enum GetBookingByIdResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl GetBookingByIdResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3910,9 +3910,9 @@ impl GetBookingByIdResponse {
             400..=499 if !matches!(err.status, 401 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -3931,16 +3931,16 @@ pub enum GetBookingsResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
-    /// Not found
+    /// Not found, the resource you are looking for does not exist
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl GetBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3953,10 +3953,10 @@ impl GetBookingsResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -3973,15 +3973,15 @@ pub enum BookEventsResponse {
     /// Bad Request
     #[oai(status = 400)]
     BadRequest(Json<BookEventErrorResponse>),
-    /// Missing, malformed, expired or wrongly signed bearer token
+    /// Missing, malformed, expired or wrongly signed bearer token (no `errors` list)
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
-    /// Forbidden, you are not allowed to perform this action
+    Unauthorized(Json<BookEventErrorResponse>),
+    /// Forbidden: the order is for another user, or the token lacks the booking:write scope (no `errors` list)
     #[oai(status = 403)]
-    Forbidden(Json<Errors>),
-    /// Internal error (logged with the request id)
+    Forbidden(Json<BookEventErrorResponse>),
+    /// Internal error, logged with the request id (no `errors` list)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<BookEventErrorResponse>),
 }
 impl BookEventsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3994,9 +3994,9 @@ impl BookEventsResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
                 Self::BadRequest(Json(envelope.into()))
             }
-            401 => Self::Unauthorized(Json(envelope)),
-            403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            _ => Self::InternalServerError(Json(envelope)),
+            401 => Self::Unauthorized(Json(envelope.into())),
+            403 => Self::Forbidden(Json(envelope.into())),
+            _ => Self::InternalServerError(Json(envelope.into())),
         }
     }
 }
@@ -4015,7 +4015,7 @@ pub enum DeleteUserFromBookingsResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
@@ -4024,7 +4024,7 @@ pub enum DeleteUserFromBookingsResponse {
     NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl DeleteUserFromBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4037,10 +4037,10 @@ impl DeleteUserFromBookingsResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
-            _ => Self::InternalServerError(Json(envelope)),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4061,16 +4061,16 @@ pub enum CancelBookingResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl CancelBookingResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4083,10 +4083,10 @@ impl CancelBookingResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4105,16 +4105,16 @@ pub enum OpenBookingDisputeResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl OpenBookingDisputeResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4127,10 +4127,10 @@ impl OpenBookingDisputeResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4149,16 +4149,16 @@ pub enum ResolveBookingDisputeResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl ResolveBookingDisputeResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4171,10 +4171,10 @@ impl ResolveBookingDisputeResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
