@@ -16,8 +16,9 @@ run:
 build:
 	$(CARGO) build --workspace --all-targets
 
-## Unit, golden-file and HTTP tests on SQLite and PostgreSQL, then schemathesis.
-test: unit conformance
+## Unit, golden-file and HTTP tests on SQLite and PostgreSQL, then schemathesis, the generated
+## SDKs (Python, TypeScript, Rust) against the live server, and Swagger UI in headless Chromium.
+test: unit conformance sdk-check browser-test
 
 unit:
 	$(CARGO) test --workspace
@@ -42,11 +43,12 @@ bench:
 	$(CARGO) bench --bench availability
 
 ## Generate Python, TypeScript and Rust clients from the served contract and exercise them
-## (see sdk/README.md; the Rust one waits on a contract decision).
+## (see sdk/README.md; installs its pinned tools under sdk/).
 sdk-check:
 	scripts/sdk-check.sh
 
-## Swagger UI in headless Chromium: every operation listed, Authorize, Try it out.
+## Swagger UI in headless Chromium: every operation listed, Authorize, Try it out (installs
+## Debian's chromium with apt-get when missing, playwright-core from e2e/package-lock.json).
 browser-test:
 	scripts/browser-test.sh
 

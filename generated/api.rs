@@ -3264,9 +3264,9 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (500, EnvelopeKind::Single),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3277,10 +3277,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3291,10 +3291,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3305,10 +3305,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3319,9 +3319,9 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (500, EnvelopeKind::Single),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3332,9 +3332,9 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3345,10 +3345,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3360,7 +3360,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
-            (403, EnvelopeKind::List),
+            (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
         ],
     },
@@ -3372,10 +3372,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
-            (500, EnvelopeKind::Single),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3523,10 +3523,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3537,10 +3537,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3551,10 +3551,10 @@ pub const OPERATIONS: &[OperationMeta] = &[
         secured: true,
         errors: &[
             (400, EnvelopeKind::List),
-            (401, EnvelopeKind::Single),
+            (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
-            (404, EnvelopeKind::Single),
-            (500, EnvelopeKind::Single),
+            (404, EnvelopeKind::List),
+            (500, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -4450,13 +4450,13 @@ pub enum NotifyBookingsResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Internal server error
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl NotifyBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4469,9 +4469,9 @@ impl NotifyBookingsResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            _ => Self::InternalServerError(Json(envelope)),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4490,16 +4490,16 @@ pub enum MarkBookingAsCompletedResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl MarkBookingAsCompletedResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4512,10 +4512,10 @@ impl MarkBookingAsCompletedResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4536,16 +4536,16 @@ pub enum AddBookingNoteResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl AddBookingNoteResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4558,10 +4558,10 @@ impl AddBookingNoteResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4580,16 +4580,16 @@ pub enum DismissBookingResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden - user does not own this booking
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl DismissBookingResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4602,10 +4602,10 @@ impl DismissBookingResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4624,13 +4624,13 @@ pub enum GetUserBookingOrdersResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl GetUserBookingOrdersResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4643,9 +4643,9 @@ impl GetUserBookingOrdersResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            _ => Self::InternalServerError(Json(envelope)),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4666,13 +4666,13 @@ pub enum GetBookingByIdResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl GetBookingByIdResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4685,9 +4685,9 @@ impl GetBookingByIdResponse {
             400..=499 if !matches!(err.status, 401 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4706,16 +4706,16 @@ pub enum GetBookingsResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
-    /// Not found
+    /// Not found, the resource you are looking for does not exist
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl GetBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4728,10 +4728,10 @@ impl GetBookingsResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4748,15 +4748,15 @@ pub enum BookEventsResponse {
     /// Bad Request
     #[oai(status = 400)]
     BadRequest(Json<BookEventErrorResponse>),
-    /// Missing, malformed, expired or wrongly signed bearer token
+    /// Missing, malformed, expired or wrongly signed bearer token (no `errors` list)
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
-    /// Forbidden, you are not allowed to perform this action
+    Unauthorized(Json<BookEventErrorResponse>),
+    /// Forbidden: the order is for another user, or the token lacks the booking:write scope (no `errors` list)
     #[oai(status = 403)]
-    Forbidden(Json<Errors>),
-    /// Internal error (logged with the request id)
+    Forbidden(Json<BookEventErrorResponse>),
+    /// Internal error, logged with the request id (no `errors` list)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<BookEventErrorResponse>),
 }
 impl BookEventsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4769,9 +4769,9 @@ impl BookEventsResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
                 Self::BadRequest(Json(envelope.into()))
             }
-            401 => Self::Unauthorized(Json(envelope)),
-            403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            _ => Self::InternalServerError(Json(envelope)),
+            401 => Self::Unauthorized(Json(envelope.into())),
+            403 => Self::Forbidden(Json(envelope.into())),
+            _ => Self::InternalServerError(Json(envelope.into())),
         }
     }
 }
@@ -4790,7 +4790,7 @@ pub enum DeleteUserFromBookingsResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
@@ -4799,7 +4799,7 @@ pub enum DeleteUserFromBookingsResponse {
     NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl DeleteUserFromBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4812,10 +4812,10 @@ impl DeleteUserFromBookingsResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
-            _ => Self::InternalServerError(Json(envelope)),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4836,16 +4836,16 @@ pub enum CancelBookingResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl CancelBookingResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4858,10 +4858,10 @@ impl CancelBookingResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4880,16 +4880,16 @@ pub enum OpenBookingDisputeResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl OpenBookingDisputeResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4902,10 +4902,10 @@ impl OpenBookingDisputeResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }
@@ -4924,16 +4924,16 @@ pub enum ResolveBookingDisputeResponse {
     BadRequest(Json<Errors>),
     /// Missing, malformed, expired or wrongly signed bearer token
     #[oai(status = 401)]
-    Unauthorized(Json<Error>),
+    Unauthorized(Json<Errors>),
     /// Forbidden, you are not allowed to perform this action
     #[oai(status = 403)]
     Forbidden(Json<Errors>),
     /// Booking not found
     #[oai(status = 404)]
-    NotFound(Json<Error>),
+    NotFound(Json<Errors>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
-    InternalServerError(Json<Error>),
+    InternalServerError(Json<Errors>),
 }
 impl ResolveBookingDisputeResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4946,10 +4946,10 @@ impl ResolveBookingDisputeResponse {
             400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
-            401 => Self::Unauthorized(Json(envelope)),
+            401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
-            404 => Self::NotFound(Json(envelope)),
-            _ => Self::InternalServerError(Json(envelope)),
+            404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
 }

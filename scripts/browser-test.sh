@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser test of the Swagger UI at /docs (the future `make browser-test`).
+# Browser test of the Swagger UI at /docs (`make browser-test`, part of `make test`).
 #
 # Installs Chromium with apt-get when /usr/bin/chromium is missing, installs playwright-core from
 # e2e/package-lock.json (npm ci; never downloads a browser), starts the server on a free port with

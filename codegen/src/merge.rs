@@ -6,8 +6,14 @@
 //!   `$ref`s);
 //! - colliding paths (same path and method) and duplicate operationIds are errors;
 //! - every `$ref` must resolve in the merged document;
-//! - the settings may only *add*: a response an operation lacks, or a value at a JSON pointer that
-//!   does not exist yet. Nothing the seed documents say is removed or overwritten.
+//! - the settings *add*: a response an operation lacks, or a value at a JSON pointer that does
+//!   not exist yet;
+//! - the settings replace or remove only what an `overrides` entry names, and only while the
+//!   documents still say there exactly what the entry `expect`s: a seed that changes under an
+//!   override stops the build instead of being silently overridden.
+//!
+//! Order: the documents are merged (renames applied), then `overrides` in their order, then
+//! `response_additions`, then `additions`.
 //!
 //! Output order is deterministic: paths in the order of the documents and of each document,
 //! components sorted by name.
@@ -44,6 +50,8 @@ pub struct Settings {
     pub response_additions: Vec<ResponseAddition>,
     #[serde(default)]
     pub additions: Vec<Addition>,
+    #[serde(default)]
+    pub overrides: Vec<Override>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +108,23 @@ pub struct Addition {
     pub value: Value,
 }
 
+/// A declared replacement of what the merged documents say at one JSON pointer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub why: String,
+    /// JSON pointer (RFC 6901) of a location that must exist in the merged documents.
+    pub at: String,
+    /// What the documents say there now; anything else fails the merge.
+    pub expect: Value,
+    /// The replacement (exactly one of `value` and `remove: true`).
+    #[serde(default)]
+    pub value: Option<Value>,
+    /// Delete the key (or array item) instead of replacing it.
+    #[serde(default)]
+    pub remove: bool,
+}
+
 pub struct Merged {
     pub document: Value,
     pub settings: Settings,
@@ -119,6 +144,24 @@ pub fn load_settings(spec_dir: &Path) -> Result<Settings> {
         if a.why.trim().is_empty() {
             bail!("additions[{i}] needs a `why`");
         }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, o) in settings.overrides.iter().enumerate() {
+        if o.why.trim().is_empty() {
+            bail!("overrides[{i}] (at {}) needs a `why`", o.at);
+        }
+        if !o.at.starts_with('/') {
+            bail!("overrides[{i}]: `at` must be a JSON pointer starting with /, not {:?}", o.at);
+        }
+        match (&o.value, o.remove) {
+            (Some(_), true) => bail!("overrides[{i}] at {}: give either `value` or `remove: true`, not both", o.at),
+            (None, false) => bail!("overrides[{i}] at {}: needs a `value` (or `remove: true`)", o.at),
+            _ => {}
+        }
+        if seen.contains(&o.at.as_str()) {
+            bail!("overrides[{i}]: {} is overridden twice", o.at);
+        }
+        seen.push(&o.at);
     }
     Ok(settings)
 }
@@ -277,6 +320,9 @@ pub fn merge(spec_dir: &Path) -> Result<Merged> {
     doc.insert("components".into(), Value::Object(comps));
     let mut doc = Value::Object(doc);
 
+    for o in &settings.overrides {
+        apply_override(&mut doc, o)?;
+    }
     apply_response_additions(&mut doc, &settings)?;
     for addition in &settings.additions {
         apply_addition(&mut doc, addition)?;
@@ -366,6 +412,38 @@ fn apply_addition(doc: &mut Value, addition: &Addition) -> Result<()> {
         }
         Value::Array(items) if key == "-" => items.push(addition.value.clone()),
         _ => bail!("addition at {}: parent is not an object (or `-` on an array)", addition.at),
+    }
+    Ok(())
+}
+
+fn apply_override(doc: &mut Value, o: &Override) -> Result<()> {
+    let found = doc.pointer(&o.at).ok_or_else(|| {
+        anyhow!("override at {}: the documents have nothing there (overrides only replace; use additions to add)", o.at)
+    })?;
+    if *found != o.expect {
+        bail!(
+            "override at {}: expected {} but the documents have {}; did a seed change? \
+             Review the override (and its `expect`) in merge.yaml",
+            o.at,
+            serde_json::to_string(&o.expect)?,
+            serde_json::to_string(found)?
+        );
+    }
+    match &o.value {
+        Some(value) => *doc.pointer_mut(&o.at).expect("found above") = value.clone(),
+        None => {
+            let (parent, key) = o.at.rsplit_once('/').expect("starts with /");
+            let key = key.replace("~1", "/").replace("~0", "~");
+            match doc.pointer_mut(parent).expect("the parent of an existing value exists") {
+                Value::Object(map) => {
+                    map.remove(&key);
+                }
+                Value::Array(items) => {
+                    items.remove(key.parse::<usize>().expect("an existing array index"));
+                }
+                _ => unreachable!("only objects and arrays have children"),
+            }
+        }
     }
     Ok(())
 }

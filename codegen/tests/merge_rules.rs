@@ -506,6 +506,143 @@ fn an_addition_without_a_why_is_an_error() {
     f.rejects(&["additions[0]", "why"]);
 }
 
+// ---- overrides -------------------------------------------------------------------------------
+
+/// A document whose `getThing` answers 400 in the list envelope and 404 in the single one (as
+/// seed 003 does), with `overrides` in the settings.
+fn override_fixture(overrides: Value) -> Fixture {
+    let a = doc(
+        json!({"/things": {"get": op("getThing", json!({
+            "200": {"description": "ok", "content": {"application/json": {"schema": schema_ref("Thing")}}},
+            "400": {"description": "bad", "content": {"application/json": {"schema": schema_ref("Errors")}}},
+            "404": {"description": "no such thing", "content": {"application/json": {"schema": schema_ref("Error")}}}
+        }))}}),
+        json!({"Thing": {
+            "type": "object",
+            "required": ["id", "legacy", "name"],
+            "properties": {"id": {"type": "string"}, "legacy": {"type": "integer"}, "name": {"type": "string"}}
+        }}),
+    );
+    let mut s = settings(files(&["base.yaml", "a.yaml"]));
+    s["overrides"] = overrides;
+    Fixture::new(&s, &[("base.yaml", &base_doc()), ("a.yaml", &a)])
+}
+
+const THING_404_SCHEMA: &str =
+    "/paths/~1things/get/responses/404/content/application~1json/schema/$ref";
+
+#[test]
+fn an_override_replaces_the_value_it_expects() {
+    let (merged, api) = override_fixture(json!([
+        {"why": "one error body per operation", "at": THING_404_SCHEMA,
+         "expect": "#/components/schemas/Error", "value": "#/components/schemas/Errors"}
+    ]))
+    .ok();
+    assert_eq!(merged.pointer(THING_404_SCHEMA), Some(&json!("#/components/schemas/Errors")));
+    let not_found = &operation(&merged, "/things", "get")["responses"]["404"];
+    assert_eq!(not_found["description"], "no such thing", "the rest of the response is kept");
+    // The runtime follows the contract: the 404 is answered in the list envelope.
+    assert!(
+        api.contains("(404, EnvelopeKind::List)"),
+        "the operation's 404 is a list envelope:\n{api}"
+    );
+    assert!(!api.contains("(404, EnvelopeKind::Single)"), "{api}");
+}
+
+#[test]
+fn an_override_may_replace_a_whole_object_and_remove_a_key() {
+    let (merged, _) = override_fixture(json!([
+        {"why": "test", "at": "/paths/~1things/get/responses/400",
+         "expect": {"description": "bad", "content": {"application/json": {"schema": schema_ref("Errors")}}},
+         "value": {"description": "bad request", "content": {"application/json": {"schema": schema_ref("Errors")}}}},
+        {"why": "test", "at": "/components/schemas/Thing/properties/legacy",
+         "expect": {"type": "integer"}, "remove": true},
+        {"why": "test", "at": "/components/schemas/Thing/required/1", "expect": "legacy", "remove": true}
+    ]))
+    .ok();
+    assert_eq!(
+        operation(&merged, "/things", "get")["responses"]["400"]["description"],
+        "bad request"
+    );
+    let thing = &merged["components"]["schemas"]["Thing"];
+    assert!(thing.pointer("/properties/legacy").is_none(), "removed: {thing}");
+    assert_eq!(thing["required"], json!(["id", "name"]), "the array item is removed");
+}
+
+#[test]
+fn an_override_whose_expect_differs_from_the_documents_is_an_error_naming_the_pointer() {
+    // As if the seed had changed its 404 since the override was written.
+    let f = override_fixture(json!([
+        {"why": "one error body per operation", "at": THING_404_SCHEMA,
+         "expect": "#/components/schemas/NotFoundError", "value": "#/components/schemas/Errors"}
+    ]));
+    f.rejects(&[
+        THING_404_SCHEMA,
+        "expected \"#/components/schemas/NotFoundError\"",
+        "\"#/components/schemas/Error\"",
+    ]);
+}
+
+#[test]
+fn an_override_at_a_missing_pointer_is_an_error() {
+    let f = override_fixture(json!([
+        {"why": "test", "at": "/paths/~1things/get/responses/409",
+         "expect": {"description": "conflict"}, "value": {"description": "conflict!"}}
+    ]));
+    f.rejects(&["/paths/~1things/get/responses/409", "nothing there"]);
+}
+
+#[test]
+fn an_override_cannot_reach_what_response_additions_add() {
+    // Overrides apply to what the documents say, before response_additions: the 500 the settings
+    // add is not there yet.
+    let f = override_fixture(json!([
+        {"why": "test", "at": "/paths/~1things/get/responses/500",
+         "expect": {"$ref": "#/components/responses/InternalError"}, "value": {"description": "other"}}
+    ]));
+    f.rejects(&["/paths/~1things/get/responses/500", "nothing there"]);
+}
+
+#[test]
+fn an_override_without_a_why_is_an_error() {
+    let missing = override_fixture(json!([
+        {"at": THING_404_SCHEMA, "expect": "#/components/schemas/Error", "value": "#/components/schemas/Errors"}
+    ]));
+    missing.rejects(&["overrides[0]", "why"]);
+    let blank = override_fixture(json!([
+        {"why": "  ", "at": THING_404_SCHEMA, "expect": "#/components/schemas/Error", "value": "#/components/schemas/Errors"}
+    ]));
+    blank.rejects(&["overrides[0]", THING_404_SCHEMA, "needs a `why`"]);
+}
+
+#[test]
+fn an_override_without_an_expect_is_an_error() {
+    let f = override_fixture(json!([
+        {"why": "test", "at": THING_404_SCHEMA, "value": "#/components/schemas/Errors"}
+    ]));
+    f.rejects(&["overrides[0]", "expect"]);
+}
+
+#[test]
+fn an_override_needs_exactly_one_of_value_and_remove() {
+    override_fixture(json!([
+        {"why": "test", "at": THING_404_SCHEMA, "expect": "#/components/schemas/Error"}
+    ]))
+    .rejects(&[THING_404_SCHEMA, "needs a `value`"]);
+    override_fixture(json!([
+        {"why": "test", "at": THING_404_SCHEMA, "expect": "#/components/schemas/Error",
+         "value": "#/components/schemas/Errors", "remove": true}
+    ]))
+    .rejects(&[THING_404_SCHEMA, "not both"]);
+}
+
+#[test]
+fn the_same_pointer_overridden_twice_is_an_error() {
+    let entry = json!({"why": "test", "at": THING_404_SCHEMA,
+        "expect": "#/components/schemas/Error", "value": "#/components/schemas/Errors"});
+    override_fixture(json!([entry.clone(), entry])).rejects(&[THING_404_SCHEMA, "twice"]);
+}
+
 // ---- required properties ---------------------------------------------------------------------
 
 fn order_fixture(additions: Value) -> Fixture {

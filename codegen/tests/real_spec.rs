@@ -420,3 +420,64 @@ fn the_contract_has_no_null_valued_keys() {
     }
     walk(&merged(), "");
 }
+
+// ---- one error body per operation --------------------------------------------------------------
+
+/// status -> the schema name of each error (4xx/5xx) response of `op`, following response `$ref`s.
+fn error_bodies(merged: &Value, op: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (status, resp) in op["responses"].as_object().into_iter().flatten() {
+        if !(status.starts_with('4') || status.starts_with('5')) {
+            continue;
+        }
+        let mut resp = resp;
+        while let Some(r) = resp.get("$ref").and_then(Value::as_str) {
+            resp = merged.pointer(r.trim_start_matches('#')).expect("refs resolve");
+        }
+        let schema = resp
+            .pointer("/content/application~1json/schema/$ref")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{} {status} has no schema $ref", op["operationId"]));
+        out.push((status.clone(), schema.trim_start_matches("#/components/schemas/").to_string()));
+    }
+    out
+}
+
+#[test]
+fn every_operation_answers_one_error_body_type() {
+    // Clients that type an operation's errors as one type (progenitor) need it; sdk-check proves it.
+    let merged = merged();
+    for (path, method, id) in operations_of(&merged) {
+        let bodies = error_bodies(&merged, operation(&merged, &path, &method));
+        let kinds: BTreeSet<&str> = bodies.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(kinds.len(), 1, "{id} answers its errors in more than one body type: {bodies:?}");
+    }
+}
+
+#[test]
+fn leko_operations_answer_errors_book_events_its_own_response_and_the_rest_error() {
+    let merged = merged();
+    let mut leko = 0;
+    for (path, method, id) in operations_of(&merged) {
+        let op = operation(&merged, &path, &method);
+        let want = match (op["tags"][0].as_str(), id.as_str()) {
+            (_, "bookEvents") => "BookEventErrorResponse",
+            (Some("Bookings"), _) => {
+                leko += 1;
+                "Errors"
+            }
+            _ => "Error",
+        };
+        for (status, schema) in error_bodies(&merged, op) {
+            assert_eq!(schema, want, "{id} {status}");
+        }
+    }
+    // The seed's eight operations but bookEvents, and the companion's cancel and disputes.
+    assert_eq!(leko, 11, "LE-KO operations answering Errors");
+    // A not-found booking, for instance, is the list envelope.
+    let by_id = operation(&merged, "/bookings/{bookingId}", "get");
+    assert_eq!(
+        by_id.pointer("/responses/404/content/application~1json/schema/$ref"),
+        Some(&json!("#/components/schemas/Errors"))
+    );
+}

@@ -135,7 +135,8 @@ fn assert_errors(r: &Reply, status: u16, code: &str) {
     assert_eq!(r.code(), code, "{}", r.text);
 }
 
-/// The operation declared a single `Error` for this status.
+/// The operation declared a single `Error` for this status (or, for bookEvents, its
+/// BookEventErrorResponse without the per-event list).
 #[track_caller]
 fn assert_error(r: &Reply, status: u16, code: &str) {
     assert_eq!(r.status.as_u16(), status, "{}", r.text);
@@ -458,10 +459,12 @@ async fn book_events_input_rules(app: TestApp) {
     assert_eq!(errors.len(), 20);
     assert!(errors.values().all(|e| e == "eventNotFound"));
 
-    // Booking for someone else: 403 (Errors), unless admin.
+    // Booking for someone else: 403, unless admin. Every error of bookEvents is its
+    // BookEventErrorResponse: the Error fields, the per-event list only on a refused order.
     let other = app.user();
     let r = app.post("/v1/bookings", Some(&athlete.token), order_body(other.id, &[e1])).await;
-    assert_errors(&r, 403, "forbidden");
+    assert_error(&r, 403, "forbidden");
+    assert_eq!(r.body["endpoint"], "POST /v1/bookings", "{}", r.text);
     assert_eq!(places_taken(&app, &athlete, e1).await, 0);
     let admin = app.admin();
     let r = app.post("/v1/bookings", Some(&admin.token), order_body(other.id, &[e1])).await.expect(201);
@@ -476,7 +479,7 @@ async fn book_events_input_rules(app: TestApp) {
     assert_error(&r, 401, "unauthorized");
     let no_scope = User { id: athlete.id, token: app.token_for(athlete.id, "calendar:write", false, None) };
     let r = book(&app, &no_scope, &[e2]).await;
-    assert_errors(&r, 403, "forbidden");
+    assert_error(&r, 403, "forbidden");
     assert_eq!(places_taken(&app, &athlete, e2).await, 0);
 }
 
@@ -623,7 +626,7 @@ async fn get_bookings_rules(app: TestApp) {
     let r = app.get(&format!("/v1/bookings?eventId={e1}"), Some(&stranger.token)).await;
     assert_errors(&r, 403, "forbidden");
     let r = app.get(&format!("/v1/bookings?eventId={}", Uuid::new_v4()), Some(&coach.token)).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
 
     // startAt/endAt select the bookings overlapping [startAt, endAt).
     let range = |start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>| {
@@ -718,11 +721,11 @@ async fn orders_and_booking_by_id_visibility(app: TestApp) {
     booking_by_id(&app, &coach, b1).await.expect(200);
     booking_by_id(&app, &admin, b1).await.expect(200);
     let r = booking_by_id(&app, &stranger, b1).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     let r = app.get("/v1/bookings/not-a-uuid", Some(&athlete.token)).await;
     assert_errors(&r, 400, "validation");
     let r = app.get(&format!("/v1/bookings/{b1}"), None).await;
-    assert_error(&r, 401, "unauthorized");
+    assert_errors(&r, 401, "unauthorized");
 }
 
 // ------------------------------------------------------------------ 7. lifecycle
@@ -737,7 +740,7 @@ async fn cancel_booking_lifecycle(app: TestApp) {
     assert_eq!(places_taken(&app, &coach, e1).await, 1);
 
     let r = cancel(&app, &stranger, b, "Other", None).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     let r = cancel(&app, &athlete, b, "Bored", None).await;
     assert_errors(&r, 400, "validation");
     let r = cancel(&app, &athlete, b, "Other", Some(&"x".repeat(2001))).await;
@@ -781,7 +784,7 @@ async fn cancel_booking_lifecycle(app: TestApp) {
     assert_errors(&r, 400, "validation");
     assert_eq!(booking_by_id(&app, &athlete, b2).await.expect(200).body["bookingStatus"], "Accepted");
     let r = cancel(&app, &athlete, Uuid::new_v4(), "NoTime", None).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
 }
 
 async fn cancel_coach_event_lifecycle(app: TestApp) {
@@ -852,7 +855,7 @@ async fn mark_completed_lifecycle(app: TestApp) {
     let r = app.patch(&path(b), Some(&coach.token), json!({"completed": true})).await;
     assert_errors(&r, 400, "validation");
     let r = app.patch(&path(b), Some(&stranger.token), json!({"completed": true})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
 
     // During the event it has not ended yet.
     let during = app_at(&app, jan(7, 10, 30)).await;
@@ -875,7 +878,7 @@ async fn mark_completed_lifecycle(app: TestApp) {
     let r = later.patch(&path(b), Some(&l_coach.token), json!({})).await;
     assert_errors(&r, 400, "validation");
     let r = later.patch(&path(Uuid::new_v4()), Some(&l_coach.token), json!({"completed": true})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
 }
 
 async fn booking_notes(app: TestApp) {
@@ -902,9 +905,9 @@ async fn booking_notes(app: TestApp) {
     let r = later.patch(&path, Some(&l_athlete.token), json!({"note": "x".repeat(2001)})).await;
     assert_errors(&r, 400, "validation");
     let r = later.patch(&path, Some(&l_stranger.token), json!({"note": "hi"})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     let r = later.patch(&format!("/v1/bookings/{}/note", Uuid::new_v4()), Some(&l_athlete.token), json!({"note": "hi"})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     assert_eq!(booking_by_id(&later, &l_athlete, b).await.expect(200).body["note"].as_str().unwrap().chars().count(), 2000);
 
     // A canceled booking did not take place: no note.
@@ -934,7 +937,7 @@ async fn disputes(app: TestApp) {
     let admin = app.admin();
     let l_admin = later.as_admin(admin.id);
     let r = later.post(&open(b), Some(&l_stranger.token), json!({})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     let r = later.post(&open(b), Some(&l_athlete.token), json!({})).await.expect(200);
     assert_eq!(r.body["bookingStatus"], "InDispute");
     let r = later.post(&open(b), Some(&l_athlete.token), json!({})).await;
@@ -948,14 +951,14 @@ async fn disputes(app: TestApp) {
     let r = later.post(&resolve(b), Some(&l_coach.token), json!({})).await;
     assert_errors(&r, 403, "forbidden");
     let r = later.post(&resolve(b), Some(&l_stranger.token), json!({})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     let r = later.post(&resolve(b), Some(&l_admin.token), json!({})).await.expect(200);
     assert_eq!(r.body["bookingStatus"], "DisputeDone");
     assert_eq!(booking_by_id(&later, &l_athlete, b).await.expect(200).body["bookingStatus"], "DisputeDone");
     let r = later.post(&resolve(b), Some(&l_admin.token), json!({})).await;
     assert_errors(&r, 400, "validation");
     let r = later.post(&resolve(Uuid::new_v4()), Some(&l_admin.token), json!({})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     // A dispute done cannot be reopened.
     let r = later.post(&open(b), Some(&l_athlete.token), json!({})).await;
     assert_errors(&r, 400, "validation");
@@ -984,9 +987,9 @@ async fn dismiss_booking_rules(app: TestApp) {
     let r = app.post(&dismiss(b1, coach.id), Some(&coach.token), json!({})).await;
     assert_errors(&r, 403, "forbidden");
     let r = app.post(&dismiss(b1, stranger.id), Some(&stranger.token), json!({})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     let r = app.post(&dismiss(Uuid::new_v4(), athlete.id), Some(&athlete.token), json!({})).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
     assert_eq!(ids_of(&bookings_of(&app, &athlete, athlete.id).await.expect(200).body, "bookingId"), vec![b1, b2]);
 
     let r = app.post(&dismiss(b1, athlete.id), Some(&athlete.token), json!({})).await.expect(204);
@@ -1080,14 +1083,14 @@ async fn delete_user_from_bookings(app: TestApp) {
     let r = delete(&nobody, nobody.id, None).await;
     assert_errors(&r, 404, "notFound");
     let r = app.send_with_headers(Method::DELETE, "/v1/users", None, None, &[("x-current-user-id", &victim.id.to_string())]).await;
-    assert_error(&r, 401, "unauthorized");
+    assert_errors(&r, 401, "unauthorized");
     booking_by_id(&app, &admin, vb1).await.expect(200);
 
     let r = delete(&victim, victim.id, None).await.expect(204);
     assert!(r.text.is_empty(), "{}", r.text);
     for id in [vb1, vb2, other_bookings[&own]] {
         let r = booking_by_id(&app, &admin, id).await;
-        assert_error(&r, 404, "notFound");
+        assert_errors(&r, 404, "notFound");
     }
     assert_eq!(orders_of(&app, &admin, victim.id).await.expect(200).body, json!([]));
     assert_eq!(bookings_of(&app, &admin, victim.id).await.expect(200).body, json!([]));
@@ -1114,7 +1117,7 @@ async fn delete_user_from_bookings(app: TestApp) {
     assert_eq!(orders_of(&app, &admin, other.id).await.expect(200).body, json!([]));
     assert_eq!(places_taken(&app, &coach, c1).await, 0);
     let r = booking_by_id(&app, &admin, other_bookings[&c1]).await;
-    assert_error(&r, 404, "notFound");
+    assert_errors(&r, 404, "notFound");
 }
 
 db_tests!(

@@ -14,8 +14,9 @@ async fn get_booking_by_id_reads_the_database(app: TestApp) {
     let id = uuid::Uuid::new_v4();
     let r = app.get(&format!("/v1/bookings/{id}"), Some(&user.token)).await.expect(404);
     assert_eq!(r.code(), "notFound");
-    // 003 declares its 404 as a single Error.
-    assert!(r.body.get("code").is_some(), "{}", r.text);
+    // Its 404 is the list envelope, like its 400 (one error body per operation, merge.yaml).
+    assert!(r.body.get("code").is_none(), "{}", r.text);
+    assert_eq!(r.body["errors"].as_array().map(Vec::len), Some(1), "{}", r.text);
     assert_eq!(r.error()["endpoint"], "GET /v1/bookings/{bookingId}");
 }
 

@@ -1,6 +1,8 @@
 //! The smoke scenario of sdk/python/smoke.py through the progenitor-generated client:
 //! createCalendar, createBookingLink, getBookingAvailability, reserveBookingSlot,
-//! createCoachEvent, bookEvents (another user), getBookings(userId).
+//! createCoachEvent, bookEvents (another user), getBookings(userId); then two errors read as
+//! the one error type progenitor gives each operation: bookEvents for someone else (403,
+//! BookEventErrorResponse) and getBookingById of an unknown booking (404, Errors).
 //!
 //! scripts/sdk-check.sh runs it when the crate builds, with BASE_URL, OWNER_TOKEN, COACH_TOKEN,
 //! ATHLETE_TOKEN and ATHLETE_ID set. Exits non-zero on the first failed check.
@@ -36,6 +38,22 @@ fn expect<T, E: std::fmt::Debug>(
         }
         Ok(v) => fail(step, &format!("status {}, expected {status}", v.status())),
         Err(e) => fail(step, &format!("{e} ({e:?})")),
+    }
+}
+
+/// The typed error body of a response with the expected error status.
+fn expect_error<T: std::fmt::Debug, E: std::fmt::Debug>(
+    step: &str,
+    r: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+    status: u16,
+) -> E {
+    match r {
+        Err(progenitor_client::Error::ErrorResponse(v)) if v.status().as_u16() == status => {
+            println!("rust smoke: {step}");
+            v.into_inner()
+        }
+        Err(e) => fail(step, &format!("expected a typed {status} body: {e} ({e:?})")),
+        Ok(v) => fail(step, &format!("status {}, expected {status}: {v:?}", v.status())),
     }
 }
 
@@ -150,6 +168,17 @@ async fn main() {
     let step = "getBookings(userId)";
     let mine = expect(step, athlete.get_bookings(None, None, None, Some(&athlete_id), None).await, 200);
     check(step, mine.len() == 1 && *mine[0].booking_id == *order.bookings[0].booking_id, || format!("{mine:?}"));
+
+    let step = "bookEvents (for someone else: 403)";
+    let body = types::BookEventRequest { user_id: types::UserId(uuid::Uuid::new_v4()), ..body };
+    let err = expect_error(step, athlete.book_events(None, &body).await, 403);
+    check(step, err.code == types::BookEventErrorResponseCode::Forbidden && err.errors.is_empty(), || format!("{err:?}"));
+    check(step, err.endpoint == "POST /v1/bookings", || format!("{err:?}"));
+
+    let step = "getBookingById (unknown: 404)";
+    let unknown = types::Id(uuid::Uuid::new_v4());
+    let err = expect_error(step, athlete.get_booking_by_id(&unknown, None).await, 404);
+    check(step, err.errors.len() == 1 && err.errors[0].code == types::ErrorCode::NotFound, || format!("{err:?}"));
 
     println!("rust smoke: OK");
 }
