@@ -7,6 +7,7 @@ pub mod api {
     include!(concat!(env!("OUT_DIR"), "/api.rs"));
 }
 
+pub mod answer_cache;
 pub mod auth;
 pub mod clock;
 pub mod config;

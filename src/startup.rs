@@ -105,6 +105,8 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/booking/:token", get(PublicLink(state.clone())))
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
+        // Inside the rate limit and the tracing: an answer from the cache counts and is logged.
+        .with(crate::answer_cache::AvailabilityAnswers(state.clone()))
         .with(CatchPanic::new().with_handler(|_| {
             crate::telemetry::error_response("", "", &poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
         }))

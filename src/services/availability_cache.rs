@@ -24,6 +24,26 @@ use uuid::Uuid;
 /// At most this many links and this many calendars are kept; beyond it, expired entries go and,
 /// if that is not enough, everything (the next requests reload what they need).
 pub const MAX_ENTRIES: usize = 10_000;
+/// At most this many rendered answers, each at most [`MAX_ANSWER_BYTES`] (64 MiB in all).
+pub const MAX_ANSWERS: usize = 1_000;
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// What an availability answer depends on besides the link and its calendar's busy time: the
+/// token and the range (instants, however they were written).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AnswerKey {
+    pub token: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// A rendered `getBookingAvailability` answer and the cache entries it was computed from: it is
+/// served only while both are still the current ones.
+struct Answer {
+    link: Arc<CachedLink>,
+    busy: Arc<BusyWindow>,
+    body: bytes::Bytes,
+}
 
 /// A link as availability needs it.
 #[derive(Debug)]
@@ -59,11 +79,12 @@ struct Entry<T> {
 
 struct Map<K, T> {
     entries: Mutex<HashMap<K, Entry<T>>>,
+    capacity: usize,
 }
 
 impl<K: Eq + Hash, T> Map<K, T> {
-    fn new() -> Self {
-        Self { entries: Mutex::new(HashMap::new()) }
+    fn new(capacity: usize) -> Self {
+        Self { entries: Mutex::new(HashMap::new()), capacity }
     }
 
     fn get<Q>(&self, key: &Q, ttl: Duration) -> Option<Arc<T>>
@@ -78,9 +99,9 @@ impl<K: Eq + Hash, T> Map<K, T> {
 
     fn put(&self, key: K, value: Arc<T>, loaded: Instant, ttl: Duration) {
         let Ok(mut entries) = self.entries.lock() else { return };
-        if entries.len() >= MAX_ENTRIES {
+        if entries.len() >= self.capacity {
             entries.retain(|_, e| e.loaded.elapsed() < ttl);
-            if entries.len() >= MAX_ENTRIES {
+            if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
@@ -111,15 +132,44 @@ pub struct AvailabilityCache {
     generation: AtomicU64,
     links: Map<String, CachedLink>,
     busy: Map<Uuid, BusyWindow>,
+    answers: Map<AnswerKey, Answer>,
 }
 
 impl AvailabilityCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, generation: AtomicU64::new(0), links: Map::new(), busy: Map::new() }
+        Self {
+            ttl,
+            generation: AtomicU64::new(0),
+            links: Map::new(MAX_ENTRIES),
+            busy: Map::new(MAX_ENTRIES),
+            answers: Map::new(MAX_ANSWERS),
+        }
     }
 
     pub fn enabled(&self) -> bool {
         !self.ttl.is_zero()
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A rendered answer, if the link and busy time it was computed from are still current.
+    pub fn answer(&self, key: &AnswerKey) -> Option<bytes::Bytes> {
+        let answer = self.answers.get(key, self.ttl)?;
+        let link = self.link(&key.token)?;
+        let busy = self.busy(link.calendar_id)?;
+        (Arc::ptr_eq(&link, &answer.link) && Arc::ptr_eq(&busy, &answer.busy)).then(|| answer.body.clone())
+    }
+
+    /// Keeps an answer rendered since `ticket` was taken, tied to the current link and busy time.
+    pub fn put_answer(&self, ticket: Ticket, key: AnswerKey, body: bytes::Bytes) {
+        if !self.current(ticket) || body.len() > MAX_ANSWER_BYTES {
+            return;
+        }
+        let Some(link) = self.link(&key.token) else { return };
+        let Some(busy) = self.busy(link.calendar_id) else { return };
+        self.answers.put(key, Arc::new(Answer { link, busy, body }), ticket.started, self.ttl);
     }
 
     pub fn ticket(&self) -> Ticket {
@@ -215,6 +265,47 @@ mod tests {
         let off = AvailabilityCache::new(Duration::ZERO);
         off.put_busy(off.ticket(), id, window());
         assert!(off.busy(id).is_none());
+    }
+
+    #[test]
+    fn an_answer_lives_only_as_long_as_what_it_was_computed_from() {
+        let cache = AvailabilityCache::new(Duration::from_secs(60));
+        let calendar = Uuid::new_v4();
+        let settings = crate::domain::booking_link::LinkSettings::parse(
+            30,
+            0,
+            "Europe/Berlin",
+            crate::domain::availability::WorkingHours::default(),
+            true,
+        )
+        .unwrap();
+        let link = Arc::new(CachedLink { token: "t".into(), calendar_id: calendar, settings });
+        let key = AnswerKey { token: "t".into(), start: at(0), end: at(20) };
+        let body = bytes::Bytes::from_static(b"{}");
+
+        // Nothing to tie it to: not kept.
+        cache.put_answer(cache.ticket(), key.clone(), body.clone());
+        assert!(cache.answer(&key).is_none());
+
+        cache.put_link(cache.ticket(), link.clone());
+        cache.put_busy(cache.ticket(), calendar, window());
+        cache.put_answer(cache.ticket(), key.clone(), body.clone());
+        assert_eq!(cache.answer(&key), Some(body.clone()));
+
+        // New busy time (a write through this process): the answer is gone with it.
+        cache.invalidate_calendar(calendar);
+        cache.put_busy(cache.ticket(), calendar, window());
+        assert!(cache.answer(&key).is_none());
+
+        // Rendered while a write happened: not kept.
+        let ticket = cache.ticket();
+        cache.invalidate_link("other");
+        cache.put_answer(ticket, key.clone(), body.clone());
+        assert!(cache.answer(&key).is_none());
+
+        // Too big to keep.
+        cache.put_answer(cache.ticket(), key.clone(), bytes::Bytes::from(vec![b' '; MAX_ANSWER_BYTES + 1]));
+        assert!(cache.answer(&key).is_none());
     }
 
     #[test]
