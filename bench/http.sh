@@ -5,7 +5,8 @@
 # prepares data through the API, then measures with wrk, one fresh server process per case:
 #   healthz       GET /healthz (the floor: routing, tracing, JSON)
 #   availability  getBookingAvailability, 31 days, a link with Mon–Fri 09:00–17:00 and 30-minute
-#                 slots, 200 busy events in its calendar
+#                 slots, 200 busy events in its calendar, the same URL every time
+#   availability_ranges  the same, each request a range a minute later (every answer computed)
 #   reserve       reserveBookingSlot, a different free slot per request, round-robin over 200
 #                 calendars (so requests rarely queue on one calendar's lock)
 #   book          bookEvents, orders of 3 events out of 1,200 (10,000 places each) by 500
@@ -15,7 +16,7 @@
 # machine and the commands to docs/benchmarks.md.
 #
 # Settings (environment): DURATION (s, 10), WARMUP (s, 3), CONNECTIONS (20), THREADS (2),
-# BACKENDS ("sqlite postgres"), CASES ("healthz availability reserve book pgbench"), PG_URL (postgres://postgres@127.0.0.1:5432), PG_QUERY (URL
+# BACKENDS ("sqlite postgres"), CASES ("healthz availability availability_ranges reserve book pgbench"), PG_URL (postgres://postgres@127.0.0.1:5432), PG_QUERY (URL
 # parameters for the server's and pgbench's connections, e.g. sslmode=disable), MAX_ERROR_PCT (1),
 # QUIET_WAIT (s, 120) and QUIET_BUSY_PCT (15): wait for a quiet machine before each case,
 # BENCH_RUST_LOG (the server's RUST_LOG; default: the shipped default filter), OUT
@@ -34,7 +35,7 @@ WARMUP=${WARMUP:-3}
 CONNECTIONS=${CONNECTIONS:-20}
 THREADS=${THREADS:-2}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-CASES=${CASES:-"healthz availability reserve book pgbench"}
+CASES=${CASES:-"healthz availability availability_ranges reserve book pgbench"}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_URL=${PG_URL%/}
 # Connection parameters appended to the benchmark database's URL, e.g. "sslmode=disable".
@@ -291,9 +292,10 @@ prepare() {
       echo "$athlete $(token "$backend" --sub "$athlete")" >>"$dir/athletes.txt"
     done
   fi
-  if wanted availability; then
-    note "$EX" availability --base "http://127.0.0.1:<port>" --token "<owner token>" --out "$dir"
-    "$EX" availability --base "$BASE" --token "$owner" --out "$dir"
+  if wanted availability || wanted availability_ranges; then
+    note "$EX" availability --base "http://127.0.0.1:<port>" --token "<owner token>" --requests "$total" --out "$dir"
+    "$EX" availability --base "$BASE" --token "$owner" --requests "$total" --out "$dir"
+    split_requests "$dir/availability_ranges.req"
   fi
   if wanted reserve; then
     note "$EX" reserve --base "http://127.0.0.1:<port>" --token "<owner token>" --calendars "$CALENDARS" --requests "$total" --out "$dir"
@@ -362,6 +364,7 @@ for backend in $BACKENDS; do
   prepare "$backend"
   wanted healthz && measure "$backend" healthz /healthz
   wanted availability && measure "$backend" availability "$(cat "$WORK/$backend/availability.path")"
+  wanted availability_ranges && measure "$backend" availability_ranges / "$WORK/$backend/availability_ranges.warm.req" "$WORK/$backend/availability_ranges.main.req"
   wanted reserve && measure "$backend" reserve / "$WORK/$backend/reserve.warm.req" "$WORK/$backend/reserve.main.req"
   wanted book && measure "$backend" book / "$WORK/$backend/book.warm.req" "$WORK/$backend/book.main.req"
   if [ "$backend" = postgres ] && wanted pgbench; then
@@ -386,7 +389,8 @@ TABLE="$WORK/table.md"
   echo
   echo "| ratio (requests/s over requests/s) | aim | sqlite | postgres |"
   echo "| --- | ---: | ---: | ---: |"
-  for spec in "availability / healthz:availability:healthz:0.5" "reserve / pgbench INSERT:reserve:pgbench:0.5" \
+  for spec in "availability / healthz:availability:healthz:0.5" \
+    "availability, every range new / healthz:availability_ranges:healthz:0.5" "reserve / pgbench INSERT:reserve:pgbench:0.5" \
     "bookEvents / pgbench INSERT:book:pgbench:0.3"; do
     IFS=: read -r label num den aim <<<"$spec"
     pg_den=$(lookup postgres "$den")
@@ -424,7 +428,11 @@ if [ "$OUT" != "-" ]; then
     cat "$TABLE"
     echo
     echo "Cases: **healthz** GET /healthz; **availability** getBookingAvailability over 31 days"
-    echo "(Mon–Fri 09:00–17:00 Europe/Berlin, 30-minute slots, 200 busy events); **reserve**"
+    echo "(Mon–Fri 09:00–17:00 Europe/Berlin, 30-minute slots, 200 busy events), the same URL each"
+    echo "time, so after the first request it is answered from the rendered-answer cache"
+    echo "(src/answer_cache.rs); **availability_ranges** the same, each request a range one minute"
+    echo "later than the one before, so every answer is computed (link settings and busy time"
+    echo "from their 1 s cache); **reserve**"
     echo "reserveBookingSlot, each request a different free slot, round-robin over $CALENDARS calendars;"
     echo "**book** bookEvents, orders of 3 of $EVENTS events (10,000 places each) by $ATHLETES athletes,"
     echo "each order new for its athlete; **pgbench** a one-row INSERT transaction, same concurrency,"

@@ -41,7 +41,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// A calendar, a link (Mon–Fri 09:00–17:00 Europe/Berlin, 30 min) and `busy` busy events in
-    /// the 31 days from 2030-03-04; writes `availability.path` (the GET to replay).
+    /// the 31 days from 2030-03-04; writes `availability.path` (the GET to replay) and, with
+    /// `requests`, `availability_ranges.req`: that many GETs of `days`-long ranges each starting
+    /// a minute later than the one before (no two alike, so no answer is served twice).
     Availability {
         #[arg(long)]
         token: String,
@@ -49,6 +51,8 @@ enum Cmd {
         busy: usize,
         #[arg(long, default_value_t = 31)]
         days: i64,
+        #[arg(long, default_value_t = 0)]
+        requests: usize,
     },
     /// `calendars` calendars with a link each (Mon–Fri 09:00–17:00 UTC, 30 min, no buffer);
     /// writes `reserve.req`: `requests` reservations of distinct free slots, round-robin over
@@ -171,7 +175,7 @@ async fn main() -> Result<()> {
     let api = &api;
     let parallel = cli.parallel.max(1);
     match cli.command {
-        Cmd::Availability { token, busy, days } => {
+        Cmd::Availability { token, busy, days, requests } => {
             let calendar = api.calendar(&token, "Availability bench").await?;
             let link = api.link(&token, &calendar, "Europe/Berlin").await?;
             let start = Utc.with_ymd_and_hms(2030, 3, 4, 0, 0, 0).unwrap();
@@ -198,6 +202,14 @@ async fn main() -> Result<()> {
                 bail!("the availability answer has no slots: {answer}");
             }
             std::fs::write(cli.out.join("availability.path"), &path)?;
+            if requests > 0 {
+                let mut out = writer(&cli.out.join("availability_ranges.req"))?;
+                for k in 0..requests {
+                    let (s, e) = (start + Duration::minutes(k as i64), end + Duration::minutes(k as i64));
+                    writeln!(out, "GET\t/v1/booking/{link}/availability?start={}&end={}\t-\t", enc(&rfc(s)), enc(&rfc(e)))?;
+                }
+                out.flush()?;
+            }
             eprintln!("availability: 1 calendar, {busy} busy events, {days} days -> {slots} free slots per answer");
         }
         Cmd::Reserve { token, calendars, requests } => {
