@@ -74,6 +74,18 @@ pub async fn spawn_app_with(backend: Backend, extra_args: &[&str]) -> TestApp {
             (url.clone(), Some((admin, name)))
         }
     };
+    start(backend, dir, &database_url, pg_database, extra_args).await
+}
+
+/// Starts a server on a free port with the test settings plus `extra_args`; `pg_database` (the
+/// admin URL and the database's name) is dropped with the app.
+async fn start(
+    backend: Backend,
+    dir: tempfile::TempDir,
+    database_url: &str,
+    pg_database: Option<(String, String)>,
+    extra_args: &[&str],
+) -> TestApp {
     let data_dir = dir.path().display().to_string();
     let mut args = vec![
         "bookings",
@@ -82,7 +94,7 @@ pub async fn spawn_app_with(backend: Backend, extra_args: &[&str]) -> TestApp {
         "--data-dir",
         &data_dir,
         "--database-url",
-        &database_url,
+        database_url,
         "--jwt-secret",
         SECRET,
         "--app-env",
@@ -305,52 +317,10 @@ pub async fn spawn_app_sharing(app: &TestApp, offset_seconds: i64) -> TestApp {
 pub async fn spawn_app_sharing_with(app: &TestApp, offset_seconds: i64, extra_args: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let database_url = app.settings.database_url.clone().expect("test apps always name their database");
-    let data_dir = dir.path().display().to_string();
     let offset = offset_seconds.to_string();
-    let args = vec![
-        "bookings",
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data_dir,
-        "--database-url",
-        &database_url,
-        "--jwt-secret",
-        SECRET,
-        "--app-env",
-        "test",
-        "--public-base-url",
-        "https://book.example.test",
-        "--clock-offset-seconds",
-        &offset,
-    ];
-    let mut args = args;
+    let mut args = vec!["--clock-offset-seconds", offset.as_str()];
     args.extend_from_slice(extra_args);
-    let cli = Cli::try_parse_from(args).expect("test settings parse");
-    let settings = cli.settings;
-    let state = startup::build_state(&settings).await.expect("app state");
-    let bound = startup::bind(&settings, state).await.expect("bind");
-    let address = format!("http://127.0.0.1:{}", bound.port);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = bound
-            .serve(
-                async {
-                    let _ = rx.await;
-                },
-                Duration::from_secs(5),
-            )
-            .await;
-    });
-    TestApp {
-        address,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
-        settings,
-        backend: app.backend,
-        shutdown: Some(tx),
-        _dir: dir,
-        pg_database: None,
-    }
+    start(app.backend, dir, &database_url, None, &args).await
 }
 
 impl TestApp {
