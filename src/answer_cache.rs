@@ -20,7 +20,8 @@ use poem::http::{Method, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
 use std::sync::Arc;
 
-const JSON: &str = "application/json; charset=utf-8";
+/// What the generated JSON payload answers with.
+const JSON: &str = <crate::api::Json<serde_json::Value> as poem_openapi::payload::Payload>::CONTENT_TYPE;
 
 pub struct AvailabilityAnswers(pub Arc<AppState>);
 

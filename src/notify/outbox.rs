@@ -11,7 +11,7 @@ use super::{Channel, Message};
 use crate::db::begin_write;
 use crate::entities::{booking_links, bookings, calendar_events, calendars, notifications, users};
 use crate::error::AppResult;
-use crate::services::bookings::{events_by_id, places_taken, LIVE};
+use crate::services::bookings::{events_by_id, places_taken_of, LIVE};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use futures::StreamExt;
 use sea_orm::sea_query::OnConflict;
@@ -215,12 +215,13 @@ async fn booking_candidates(
             ical,
         });
     }
-    // Places left, for the templates that show it.
+    // Places left, for the templates that show it: counted for all events at once.
+    let event_of = |c: &Candidate| c.context["event"]["id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
+    let taken = places_taken_of(db, out.iter().filter_map(event_of).collect::<BTreeSet<_>>()).await?;
     for c in &mut out {
-        if let Some(event_id) = c.context["event"]["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()) {
-            let taken = places_taken(db, event_id).await?;
+        if let Some(event_id) = event_of(c) {
             let total = c.context["event"]["places_total"].as_i64().unwrap_or(0);
-            c.context["event"]["places_left"] = json!((total - taken).max(0));
+            c.context["event"]["places_left"] = json!((total - taken.get(&event_id).copied().unwrap_or(0)).max(0));
         }
     }
     Ok(out)

@@ -32,7 +32,7 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::{ClientId, Extension};
 use tokio::sync::Semaphore;
 
-use super::transport::{SendError, Transport};
+use super::transport::{error_chain, SendError, Transport};
 use super::Message;
 
 /// Timeout of connecting and of each SMTP command.
@@ -334,20 +334,6 @@ fn ical_method(ics: &str) -> &str {
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host.trim_matches(|c| c == '[' || c == ']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_str = s.to_string();
-        if !out.contains(&s_str) {
-            out.push_str(": ");
-            out.push_str(&s_str);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

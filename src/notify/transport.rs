@@ -12,6 +12,21 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// An error and its sources, `a: b: c`, leaving out a source its parent already quotes.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_str = s.to_string();
+        if !out.contains(&s_str) {
+            out.push_str(": ");
+            out.push_str(&s_str);
+        }
+        source = s.source();
+    }
+    out
+}
+
 /// Sends one message; implementations are cheap to share between tasks.
 pub trait Transport: Send + Sync + 'static {
     fn send(&self, message: &Message) -> impl std::future::Future<Output = Result<(), SendError>> + Send;

@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use reqwest::{StatusCode, Url};
 use sha2::Sha256;
 
-use super::transport::{SendError, Transport};
+use super::transport::{error_chain, SendError, Transport};
 use super::Message;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -253,20 +253,6 @@ fn redact(url: &Url) -> String {
         Some(port) => format!("{}://{host}:{port}", url.scheme()),
         None => format!("{}://{host}", url.scheme()),
     }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_str = s.to_string();
-        if !out.contains(&s_str) {
-            out.push_str(": ");
-            out.push_str(&s_str);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

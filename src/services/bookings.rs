@@ -144,23 +144,28 @@ pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResul
     Ok(places_taken_of(db, [event_id]).await?.get(&event_id).copied().unwrap_or(0))
 }
 
-/// Places taken (live bookings) of each of these events, in one query; an event without any
-/// is absent.
+/// Places taken (live bookings) of each of these events, in one query per 500 events (well
+/// under either database's limit of bound parameters); an event without any is absent.
 pub async fn places_taken_of(
     db: &impl ConnectionTrait,
     event_ids: impl IntoIterator<Item = Uuid>,
 ) -> AppResult<BTreeMap<Uuid, i64>> {
-    let rows: Vec<(Uuid, i64)> = bookings::Entity::find()
-        .select_only()
-        .column(bookings::Column::EventId)
-        .column_as(bookings::Column::Id.count(), "taken")
-        .filter(bookings::Column::EventId.is_in(event_ids))
-        .filter(bookings::Column::Status.is_in(LIVE))
-        .group_by(bookings::Column::EventId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
+    let ids: Vec<Uuid> = event_ids.into_iter().collect();
+    let mut taken = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Uuid, i64)> = bookings::Entity::find()
+            .select_only()
+            .column(bookings::Column::EventId)
+            .column_as(bookings::Column::Id.count(), "taken")
+            .filter(bookings::Column::EventId.is_in(chunk.iter().copied()))
+            .filter(bookings::Column::Status.is_in(LIVE))
+            .group_by(bookings::Column::EventId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        taken.extend(rows);
+    }
+    Ok(taken)
 }
 
 async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<coach_events::Model> {
