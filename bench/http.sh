@@ -96,16 +96,6 @@ trap 'exit 130' INT TERM
 
 COMMANDS="$WORK/commands.txt"
 : >"$COMMANDS"
-# Notes a command for the report, with the scratch directory and the secret left symbolic.
-note() {
-  local line="$*"
-  line=${line//$WORK\/sqlite/\$WORK/<backend>}
-  line=${line//$WORK\/postgres/\$WORK/<backend>}
-  line=${line//$WORK/\$WORK}
-  line=${line//$SECRET/\$JWT_SECRET}
-  line=$(sed -E 's#/v1/booking/[A-Za-z0-9_-]+/availability#/v1/booking/<link token>/availability#g' <<<"$line")
-  grep -qxF -- "$line" "$COMMANDS" || echo "$line" >>"$COMMANDS"
-}
 
 echo "== building (release)"
 note cargo build --release --bin bookings --example bench_http

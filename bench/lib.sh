@@ -1,5 +1,18 @@
 # Shared by bench/http.sh and bench/notify.sh (sourced, not run).
 
+# note COMMAND...: records a command for the report (in $COMMANDS, once), with the scratch
+# directory ($WORK), the backend's folder in it, the JWT secret ($SECRET) and link tokens left
+# symbolic.
+note() {
+  local line="$*"
+  line=${line//$WORK\/sqlite/\$WORK/<backend>}
+  line=${line//$WORK\/postgres/\$WORK/<backend>}
+  line=${line//$WORK/\$WORK}
+  line=${line//$SECRET/\$JWT_SECRET}
+  line=$(sed -E 's#/v1/booking/[A-Za-z0-9_-]+/availability#/v1/booking/<link token>/availability#g' <<<"$line")
+  grep -qxF -- "$line" "$COMMANDS" || echo "$line" >>"$COMMANDS"
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

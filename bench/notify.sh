@@ -87,14 +87,6 @@ trap 'exit 130' INT TERM
 
 COMMANDS="$WORK/commands.txt"
 : >"$COMMANDS"
-note() {
-  local line="$*"
-  line=${line//$WORK\/sqlite/\$WORK/<backend>}
-  line=${line//$WORK\/postgres/\$WORK/<backend>}
-  line=${line//$WORK/\$WORK}
-  line=${line//$SECRET/\$JWT_SECRET}
-  grep -qxF -- "$line" "$COMMANDS" || echo "$line" >>"$COMMANDS"
-}
 
 echo "== building (release)"
 note cargo build --release --bin bookings --example notify_bench

@@ -14,8 +14,12 @@
 //! ```
 //! Token files hold `<uuid> <jwt>` per line (made with `bookings token --sub <uuid>`).
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{read_tokens, rfc};
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use clap::{Parser, Subcommand};
 use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -80,10 +84,6 @@ enum Cmd {
     },
 }
 
-fn rfc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 fn enc(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
@@ -137,17 +137,6 @@ impl Api {
         let l = self.post(&format!("/v1/calendars/{calendar}/booking-link"), token, body).await?;
         Ok(l["token"].as_str().context("link token")?.to_string())
     }
-}
-
-fn read_tokens(path: &Path) -> Result<Vec<(Uuid, String)>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let (id, token) = l.trim().split_once(' ').context("a token line is `<uuid> <jwt>`")?;
-            Ok((id.parse()?, token.trim().to_string()))
-        })
-        .collect()
 }
 
 fn writer(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
@@ -251,28 +240,7 @@ async fn main() -> Result<()> {
             let coaches = &coaches;
             let ids: Vec<Uuid> = stream::iter(0..events)
                 .map(|i| async move {
-                    let start = first + Duration::hours(i as i64);
-                    let end = start + Duration::hours(1);
-                    let body = json!({
-                        "sportId": Uuid::new_v4(),
-                        "startAt": rfc(start),
-                        "endAt": rfc(end),
-                        "timeSlot": {
-                            "startTime": start.format("%H:%M:%S+00:00").to_string(),
-                            "endTime": end.format("%H:%M:%S+00:00").to_string(),
-                            "numberOfParticipants": 10000,
-                            "slotType": "Offline",
-                            "ageFrom": 18,
-                            "ageTo": 99,
-                            "duration": 60,
-                            "price": 1500,
-                            "priceCurrency": "RUB",
-                            "paymentMethod": "Cash",
-                            "level": "Any",
-                            "eligibility": "All",
-                            "public": true
-                        }
-                    });
+                    let body = common::coach_event_body(first + Duration::hours(i as i64));
                     let coach = &coaches[i % coaches.len()].1;
                     let e = api.post("/v1/coach-events", coach, body).await?;
                     Ok::<_, anyhow::Error>(e["eventId"].as_str().context("eventId")?.parse::<Uuid>()?)

@@ -8,8 +8,12 @@
 //!   `2 x bookings` emails due. Token files hold `<uuid> <jwt>` per line, the tokens made with
 //!   `bookings token --sub <uuid> --email <address>` (the email claim is what the server mails).
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::read_tokens;
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use clap::{Parser, Subcommand};
 use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -193,21 +197,6 @@ async fn session(stream: TcpStream, counts: Arc<Counts>, quickack: bool) -> std:
 
 // ------------------------------------------------------------------ setup
 
-fn rfc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn read_tokens(path: &Path) -> Result<Vec<(Uuid, String)>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let (id, token) = l.trim().split_once(' ').context("a token line is `<uuid> <jwt>`")?;
-            Ok((id.parse()?, token.trim().to_string()))
-        })
-        .collect()
-}
-
 async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Result<Value> {
     let resp = client.post(&url).bearer_auth(token).json(&body).send().await.with_context(|| format!("POST {url}"))?;
     let status = resp.status();
@@ -232,28 +221,7 @@ async fn setup(base: &str, coaches: &Path, athletes: &Path, bookings: usize, eve
     let first = Utc.with_ymd_and_hms(2030, 2, 1, 0, 0, 0).unwrap();
     let ids: Vec<Uuid> = stream::iter(0..events)
         .map(|i| async move {
-            let start = first + Duration::hours(i as i64);
-            let end = start + Duration::hours(1);
-            let body = json!({
-                "sportId": Uuid::new_v4(),
-                "startAt": rfc(start),
-                "endAt": rfc(end),
-                "timeSlot": {
-                    "startTime": start.format("%H:%M:%S+00:00").to_string(),
-                    "endTime": end.format("%H:%M:%S+00:00").to_string(),
-                    "numberOfParticipants": 10000,
-                    "slotType": "Offline",
-                    "ageFrom": 18,
-                    "ageTo": 99,
-                    "duration": 60,
-                    "price": 1500,
-                    "priceCurrency": "RUB",
-                    "paymentMethod": "Cash",
-                    "level": "Any",
-                    "eligibility": "All",
-                    "public": true
-                }
-            });
+            let body = common::coach_event_body(first + Duration::hours(i as i64));
             let e = post(client, format!("{base}/v1/coach-events"), &coaches[i % coaches.len()].1, body).await?;
             Ok::<_, anyhow::Error>(e["eventId"].as_str().context("eventId")?.parse::<Uuid>()?)
         })
