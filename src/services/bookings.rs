@@ -338,11 +338,9 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
             .filter(bookings::Column::Status.is_in(LIVE))
             .filter(
                 Condition::any().add(bookings::Column::EventId.is_in(sorted.clone())).add(
-                    Condition::all()
-                        .add(bookings::Column::StartsAt.lt(hi))
+                    overlap_filter(Some(lo), Some(hi))
                         // Bounds the index range: no booking lasts longer (see MAX_EVENT_HOURS).
-                        .add(bookings::Column::StartsAt.gt(lo - Duration::hours(rules::MAX_EVENT_HOURS)))
-                        .add(bookings::Column::EndsAt.gt(lo)),
+                        .add(bookings::Column::StartsAt.gt(lo - Duration::hours(rules::MAX_EVENT_HOURS))),
                 ),
             )
             .into_tuple::<(Uuid, DateTime<Utc>, DateTime<Utc>)>()

@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use uuid::Uuid;
 
@@ -95,6 +95,16 @@ pub async fn create_event(
     Ok(event)
 }
 
+/// The query for a calendar's live events overlapping [start, end), by start.
+fn live_overlapping(calendar_id: Uuid, start: DateTime<Utc>, end: DateTime<Utc>) -> Select<calendar_events::Entity> {
+    calendar_events::Entity::find()
+        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
+        .filter(calendar_events::Column::Cancelled.eq(false))
+        .filter(calendar_events::Column::StartsAt.lt(end))
+        .filter(calendar_events::Column::EndsAt.gt(start))
+        .order_by_asc(calendar_events::Column::StartsAt)
+}
+
 /// Live events of a calendar overlapping [start, end), by start.
 pub async fn live_events_between(
     db: &impl ConnectionTrait,
@@ -102,15 +112,7 @@ pub async fn live_events_between(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> AppResult<Vec<calendar_events::Model>> {
-    Ok(calendar_events::Entity::find()
-        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
-        .filter(calendar_events::Column::Cancelled.eq(false))
-        .filter(calendar_events::Column::StartsAt.lt(end))
-        .filter(calendar_events::Column::EndsAt.gt(start))
-        .order_by_asc(calendar_events::Column::StartsAt)
-        .order_by_asc(calendar_events::Column::Id)
-        .all(db)
-        .await?)
+    Ok(live_overlapping(calendar_id, start, end).order_by_asc(calendar_events::Column::Id).all(db).await?)
 }
 
 /// Only the spans of the live events that overlap [start, end): busy time, ordered by start.
@@ -120,14 +122,9 @@ pub async fn busy_between(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> AppResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-    Ok(calendar_events::Entity::find()
+    Ok(live_overlapping(calendar_id, start, end)
         .select_only()
         .columns([calendar_events::Column::StartsAt, calendar_events::Column::EndsAt])
-        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
-        .filter(calendar_events::Column::Cancelled.eq(false))
-        .filter(calendar_events::Column::StartsAt.lt(end))
-        .filter(calendar_events::Column::EndsAt.gt(start))
-        .order_by_asc(calendar_events::Column::StartsAt)
         .into_tuple()
         .all(db)
         .await?)
