@@ -84,21 +84,11 @@ fn refs_to(value: &Value, target: &str, at: String, out: &mut Vec<String>) {
     }
 }
 
-/// The shared seed file, or a failure (never a skip) saying where it was expected.
+/// A seed document as it was given, kept verbatim in spec/seeds/ so the repository stands alone.
 fn seed(name: &str) -> String {
-    let path = workspace()
-        .join("..")
-        .join("shared")
-        .join("seeds")
-        .join(name);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) => panic!(
-            "the shared seed {} is required to check the restored spec document, but it cannot be read ({e}); \
-             the shared folder is expected at <workspace>/../shared/seeds",
-            path.display()
-        ),
-    }
+    let path = spec_dir().join("seeds").join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the seed {} cannot be read: {e}", path.display()))
 }
 
 // ---- building ----------------------------------------------------------------------------------
