@@ -10,6 +10,10 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
+/// One `allOf` part of an object: its schema, whether it is the error envelope, and the name its
+/// inline types are named after.
+type ObjectPart<'a> = (&'a Value, bool, String);
+
 #[derive(Debug, Serialize)]
 pub struct Context {
     pub base_path: String,
@@ -368,7 +372,7 @@ impl<'a> Builder<'a> {
 
     /// Flattens `allOf` parts (resolving `$ref`s) into one property list.
     /// Each part comes with the name its inline types are named after (a `$ref`'s own name).
-    fn object_parts(&self, schema: &'a Value, name: &str) -> Result<(Vec<(&'a Value, bool, String)>, bool)> {
+    fn object_parts(&self, schema: &'a Value, name: &str) -> Result<(Vec<ObjectPart<'a>>, bool)> {
         let mut parts = Vec::new();
         let mut extends_error = false;
         if let Some(all_of) = schema.get("allOf").and_then(Value::as_array) {
@@ -415,7 +419,7 @@ impl<'a> Builder<'a> {
                 if &rust_name != wire {
                     attrs.push(format!("rename = {}", lit(wire)));
                 }
-                let optional = !(is_required && !info.nullable) && default.is_none();
+                let optional = (!is_required || info.nullable) && default.is_none();
                 let ty = if optional { format!("Option<{}>", info.ty) } else { info.ty.clone() };
                 let skip_none = optional && !(is_required && info.nullable);
                 if skip_none {
