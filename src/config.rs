@@ -113,8 +113,26 @@ pub struct LimitSettings {
     /// How many of those may come in one burst.
     #[arg(long = "public-rate-burst", env = "PUBLIC_RATE_LIMIT_BURST", default_value = "100", global = true)]
     pub public_burst: u32,
-    /// Identify clients by the first X-Forwarded-For address (only behind a proxy you trust).
-    #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", global = true)]
+    /// How many proxies in front of the server append the address they were connected from to
+    /// X-Forwarded-For. The client is the entry that many places from the right (0: the
+    /// connection's peer; the header is ignored).
+    #[arg(long = "trusted-proxy-hops", env = "TRUSTED_PROXY_HOPS", default_value = "0", global = true)]
+    pub trusted_proxy_hops: usize,
+    /// How long a connection may take to send a request's head, in milliseconds, counted from
+    /// its opening or from the previous response (an idle keep-alive connection is closed then too).
+    #[arg(long = "header-read-timeout-ms", env = "HEADER_READ_TIMEOUT_MS", default_value = "10000",
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub header_read_timeout_ms: u64,
+    /// How long an operation's request body may take to arrive, in milliseconds.
+    #[arg(long = "body-read-timeout-ms", env = "BODY_READ_TIMEOUT_MS", default_value = "30000",
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub body_read_timeout_ms: u64,
+    /// Connections one client address may hold open at once (0: no cap).
+    #[arg(long = "max-connections-per-client", env = "MAX_CONNECTIONS_PER_CLIENT", default_value = "64", global = true)]
+    pub max_connections_per_client: usize,
+    /// Replaced by TRUSTED_PROXY_HOPS; still read so that a deployment setting it is refused
+    /// at start rather than silently limited by its proxy's address.
+    #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", hide = true, global = true)]
     pub trust_forwarded_for: bool,
 }
 
@@ -241,6 +259,13 @@ impl Settings {
         if self.clock_offset_seconds.is_some() && self.app_env == AppEnv::Production {
             return Err(ConfigError::ClockOffsetInProduction(self.app_env));
         }
+        if self.limits.trust_forwarded_for {
+            return Err(ConfigError::Invalid(
+                "TRUST_FORWARDED_FOR was replaced by TRUSTED_PROXY_HOPS: set it to the number of proxies that \
+                 append to X-Forwarded-For (1 behind one load balancer), and unset TRUST_FORWARDED_FOR"
+                    .into(),
+            ));
+        }
         if let Some(url) = &self.public_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!("PUBLIC_BASE_URL must start with http:// or https://, got {url}")));
@@ -309,6 +334,17 @@ mod tests {
         assert!(matches!(cli.settings.validate(), Err(ConfigError::ClockOffsetInProduction(_))));
         let cli = Cli::try_parse_from(["bookings", "--app-env", "test", "--clock-offset-seconds", "-60"]).unwrap();
         assert!(cli.settings.validate().is_ok());
+    }
+
+    #[test]
+    fn refuses_the_replaced_forwarded_for_switch() {
+        let cli = Cli::try_parse_from(["bookings", "--trust-forwarded-for"]).unwrap();
+        let err = cli.settings.validate().unwrap_err().to_string();
+        assert!(err.contains("TRUSTED_PROXY_HOPS"), "{err}");
+        let cli = Cli::try_parse_from(["bookings", "--trusted-proxy-hops", "2"]).unwrap();
+        assert!(cli.settings.validate().is_ok());
+        assert_eq!(cli.settings.limits.trusted_proxy_hops, 2);
+        assert!(Cli::try_parse_from(["bookings", "--header-read-timeout-ms", "0"]).is_err());
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Limits that keep one client from exhausting the server: a request body size limit on every
-//! operation, and per-client rate limits on the public operations (availability, reserve).
-//! Refusals answer in the envelope and with a status the operation declares.
+//! Limits that keep one client from exhausting the server: a request body size limit and a
+//! body read timeout on every operation, and per-client rate limits on the public operations
+//! (availability, reserve; `HEAD` counts as the `GET` it is answered as). Refusals answer in the
+//! envelope and with a status the operation declares. The connection-level limits (how long a
+//! request's head may take, connections per client) are in [`crate::connections`].
 
 use crate::api::OperationMeta;
 use crate::telemetry::{envelope_response, match_operation};
@@ -19,8 +21,11 @@ pub struct GuardSettings {
     pub public_per_minute: u32,
     /// How many of those may come at once.
     pub public_burst: u32,
-    /// Take the client address from the first `X-Forwarded-For` entry (behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// How many trusted proxies in front of the server append to `X-Forwarded-For` (0: the
+    /// header is ignored); see [`client_address`].
+    pub trusted_proxy_hops: usize,
+    /// How long an operation's request body may take to arrive.
+    pub body_read_timeout: Duration,
 }
 
 struct Bucket {
@@ -88,19 +93,33 @@ pub struct GuardEndpoint<E> {
     limiter: Option<Arc<RateLimiter>>,
 }
 
-fn client_address(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
+/// The address a request is counted against. Each of the `hops` trusted proxies appends the
+/// address it was connected from to `X-Forwarded-For`, so the client is the entry `hops` places
+/// from the right: everything left of it was written by the client and is not trusted. With
+/// no hops, or fewer entries than hops, or an entry that is not an address, it is the peer.
+pub fn client_address<'a>(forwarded_for: impl Iterator<Item = &'a str>, peer: Option<IpAddr>, hops: usize) -> Option<IpAddr> {
+    let peer = peer.map(|ip| ip.to_canonical());
+    if hops == 0 {
+        return peer;
     }
-    req.remote_addr().as_socket_addr().map(|a| a.ip())
+    let entries: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).map(str::trim).collect();
+    let Some(index) = entries.len().checked_sub(hops) else { return peer };
+    parse_forwarded_entry(entries[index]).or(peer)
+}
+
+/// `192.0.2.1`, `2001:db8::1`, `[2001:db8::1]`, or either with a port.
+fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
+    let ip = entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| entry.strip_prefix('[')?.strip_suffix(']')?.parse().ok())?;
+    Some(ip.to_canonical())
+}
+
+fn request_client(req: &Request, hops: usize) -> Option<IpAddr> {
+    let forwarded = req.headers().get_all("x-forwarded-for").into_iter().filter_map(|v| v.to_str().ok());
+    client_address(forwarded, req.remote_addr().as_socket_addr().map(|a| a.ip()), hops)
 }
 
 fn refuse(req: &Request, op: &OperationMeta, status: u16, message: String) -> Response {
@@ -124,15 +143,23 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         if declared_length.is_some_and(|n| n > max as u64) {
             return Ok(refuse(&req, op, 413, too_large()));
         }
-        if declared_length.is_none() && req.headers().contains_key(header::TRANSFER_ENCODING) {
-            // A streamed body: read at most the limit before anything parses it.
-            match req.take_body().into_bytes_limit(max).await {
-                Ok(bytes) => req.set_body(bytes),
-                Err(_) => return Ok(refuse(&req, op, 413, too_large())),
+        if declared_length.is_some_and(|n| n > 0) || req.headers().contains_key(header::TRANSFER_ENCODING) {
+            // Read the body (at most the limit) before anything parses it, within the timeout:
+            // a client that sends part of it and stalls is answered rather than waited for.
+            let timeout = self.settings.body_read_timeout;
+            match tokio::time::timeout(timeout, req.take_body().into_bytes_limit(max)).await {
+                Ok(Ok(bytes)) => req.set_body(bytes),
+                Ok(Err(_)) => return Ok(refuse(&req, op, 413, too_large())),
+                Err(_) => {
+                    let message = format!("the request body did not arrive within {} ms", timeout.as_millis());
+                    let mut response = refuse(&req, op, 408, message);
+                    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    return Ok(response);
+                }
             }
         }
         if let (false, Some(limiter)) = (op.secured, &self.limiter) {
-            if let Some(client) = client_address(&req, self.settings.trust_forwarded_for) {
+            if let Some(client) = request_client(&req, self.settings.trusted_proxy_hops) {
                 if let Err(wait) = limiter.check(client, Instant::now()) {
                     let mut response = refuse(&req, op, 429, "too many requests from this client; retry later".into());
                     let seconds = wait.as_secs().max(1).to_string();
@@ -164,5 +191,31 @@ mod tests {
         assert!(limiter.check(ip, t0 + Duration::from_secs(1)).is_ok());
         // Another client has its own bucket.
         assert!(limiter.check("10.0.0.1".parse().unwrap(), t0).is_ok());
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn the_client_is_read_from_the_right_past_the_trusted_hops() {
+        let peer = ip("10.0.0.9");
+        let headers = ["203.0.113.7, 198.51.100.1", "192.0.2.4"];
+        // No trusted proxy: the header is the client's own claim and ignored.
+        assert_eq!(client_address(headers.into_iter(), peer, 0), peer);
+        // One proxy appended the last entry; two proxies, the one before it (across header lines).
+        assert_eq!(client_address(headers.into_iter(), peer, 1), ip("192.0.2.4"));
+        assert_eq!(client_address(headers.into_iter(), peer, 2), ip("198.51.100.1"));
+        assert_eq!(client_address(headers.into_iter(), peer, 3), ip("203.0.113.7"));
+        // Fewer entries than hops: the request did not come through them all; count the peer.
+        assert_eq!(client_address(headers.into_iter(), peer, 4), peer);
+        assert_eq!(client_address(std::iter::empty(), peer, 1), peer);
+        assert_eq!(client_address(["unknown"].into_iter(), peer, 1), peer);
+        // Ports, brackets and IPv4-mapped IPv6 addresses name the same client.
+        assert_eq!(client_address(["192.0.2.4:5555"].into_iter(), peer, 1), ip("192.0.2.4"));
+        assert_eq!(client_address(["[2001:db8::1]:80"].into_iter(), peer, 1), ip("2001:db8::1"));
+        assert_eq!(client_address(["[2001:db8::1]"].into_iter(), peer, 1), ip("2001:db8::1"));
+        assert_eq!(client_address(["::ffff:192.0.2.4"].into_iter(), peer, 1), ip("192.0.2.4"));
+        assert_eq!(client_address(std::iter::empty(), ip("::ffff:10.0.0.9"), 0), peer);
     }
 }

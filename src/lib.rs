@@ -11,6 +11,7 @@ pub mod answer_cache;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod domain;
 pub mod entities;

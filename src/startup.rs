@@ -72,7 +72,8 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         max_body_bytes: limits.max_body_bytes,
         public_per_minute: limits.public_per_minute,
         public_burst: limits.public_burst,
-        trust_forwarded_for: limits.trust_forwarded_for,
+        trusted_proxy_hops: limits.trusted_proxy_hops,
+        body_read_timeout: Duration::from_millis(limits.body_read_timeout_ms),
     };
     let cache = AvailabilityCache::new(Duration::from_millis(settings.availability_cache_ms));
     Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier, guard, cache)))
@@ -194,7 +195,7 @@ impl poem::Endpoint for Readyz {
 /// A server bound to its port, not yet running.
 pub struct Bound {
     pub port: u16,
-    acceptor: poem::listener::TcpAcceptor,
+    acceptor: crate::connections::GuardedAcceptor,
     state: Arc<AppState>,
 }
 
@@ -208,6 +209,11 @@ pub async fn bind(settings: &Settings, state: Arc<AppState>) -> anyhow::Result<B
         .first()
         .and_then(|a| a.as_socket_addr().map(|s| s.port()))
         .context("no local address")?;
+    let limits = crate::connections::ConnectionLimits {
+        header_read_timeout: Duration::from_millis(settings.limits.header_read_timeout_ms),
+        max_per_client: settings.limits.max_connections_per_client,
+    };
+    let acceptor = crate::connections::GuardedAcceptor::new(acceptor, limits);
     Ok(Bound { port, acceptor, state })
 }
 

@@ -67,8 +67,11 @@ fn segments(path: &str) -> Option<Vec<&str>> {
     Some(path.strip_prefix(BASE_PATH)?.trim_end_matches('/').split('/').collect())
 }
 
-/// The contract operation a request is for, by method and path template.
+/// The contract operation a request is for, by method and path template. A `HEAD` is the `GET`
+/// on its path (the router answers it with that operation, without the body), so it is limited,
+/// cached and logged as that operation.
 pub fn match_operation(method: &str, path: &str) -> Option<&'static OperationMeta> {
+    let method = if method.eq_ignore_ascii_case("HEAD") { "GET" } else { method };
     let segments = segments(path)?;
     // Like the router: a literal segment beats a variable one.
     OPERATIONS
@@ -174,6 +177,31 @@ pub fn envelope_response(method: &str, path: &str, op: Option<&OperationMeta>, s
     poem::web::Json(body).with_status(status).into_response()
 }
 
+/// A whole HTTP/1.1 answer carrying the Error envelope, for a connection on which no request
+/// reached the application: one refused for its client's connection count, or one whose request
+/// head hyper could not parse (see [`crate::connections`]). It closes the connection.
+pub fn raw_error_response(status: u16, message: String, endpoint: &str, extra_headers: &[(&str, &str)]) -> Vec<u8> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let api = ApiError::new(status, ApiError::code_for_status(status), message);
+    let ctx = RequestContext { request_id: request_id.clone() };
+    let envelope = REQUEST_CONTEXT.sync_scope(ctx, || api.envelope(endpoint));
+    let body = poem_openapi::types::ToJSON::to_json(&envelope).unwrap_or_default().to_string();
+    let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    let content_type = <crate::api::Json<serde_json::Value> as poem_openapi::payload::Payload>::CONTENT_TYPE;
+    tracing::info!(status, request_id = %request_id, endpoint, "answered before the application");
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\nx-request-id: {request_id}\r\n",
+        body.len()
+    );
+    for (name, value) in extra_headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body.as_bytes());
+    bytes
+}
+
 /// The Error envelope for an error poem produced outside any operation.
 pub fn error_response(method: &str, path: &str, err: &poem::Error) -> Response {
     let status = err.status();
@@ -218,5 +246,8 @@ mod tests {
         let op = match_operation("GET", &format!("{BASE_PATH}/bookings/orders")).unwrap();
         assert_eq!(op.operation_id, "getUserBookingOrders");
         assert!(match_operation("GET", "/elsewhere").is_none());
+        let op = match_operation("HEAD", &format!("{BASE_PATH}/booking/abc/availability")).unwrap();
+        assert_eq!(op.operation_id, "getBookingAvailability");
+        assert!(match_operation("HEAD", &format!("{BASE_PATH}/booking/abc/reserve")).is_none());
     }
 }
