@@ -13,3 +13,5 @@ mod calendars;
 mod leko;
 mod notifications;
 mod spine;
+mod erasure;
+mod lists;
