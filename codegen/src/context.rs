@@ -143,7 +143,7 @@ pub struct Response {
     pub ty: Option<String>,
     /// For error statuses: `error`, `list` or `extends`.
     pub error_kind: Option<&'static str>,
-    /// Response headers the contract declares (`responses.<status>.headers`), in name order.
+    /// Response headers the contract declares (`responses.<status>.headers`), in its order.
     pub headers: Vec<ResponseHeader>,
 }
 
