@@ -4618,7 +4618,7 @@ fn dismiss_booking_bad_request(err: poem::Error) -> DismissBookingResponse {
 pub enum GetUserBookingOrdersResponse {
     /// List of booking orders
     #[oai(status = 200)]
-    Ok(Json<Vec<BookingOrder>>),
+    Ok(Json<Vec<BookingOrder>>, #[oai(header = "X-Truncated")] Option<bool>),
     /// Bad Request
     #[oai(status = 400)]
     BadRequest(Json<Errors>),
@@ -4700,7 +4700,7 @@ fn get_booking_by_id_bad_request(err: poem::Error) -> GetBookingByIdResponse {
 pub enum GetBookingsResponse {
     /// List of bookings
     #[oai(status = 200)]
-    Ok(Json<Vec<Booking>>),
+    Ok(Json<Vec<Booking>>, #[oai(header = "X-Truncated")] Option<bool>),
     /// Bad Request
     #[oai(status = 400)]
     BadRequest(Json<Errors>),
@@ -4987,6 +4987,8 @@ pub trait CalendarsHandlers: Authenticator {
         id: uuid::Uuid,
         start: chrono::DateTime<chrono::FixedOffset>,
         end: chrono::DateTime<chrono::FixedOffset>,
+        limit: Option<i64>,
+        cursor: Option<String>,
     ) -> impl Future<Output = Result<ListCalendarEventsResponse, ApiError>> + Send;
     /// deleteCalendarEvent: Delete an event
     fn delete_calendar_event(
@@ -5000,6 +5002,8 @@ pub trait CalendarsHandlers: Authenticator {
         &self,
         principal: Self::Principal,
         id: uuid::Uuid,
+        limit: Option<i64>,
+        cursor: Option<String>,
     ) -> impl Future<Output = Result<ListBookingLinksResponse, ApiError>> + Send;
     /// updateBookingLink: Change a booking link
     fn update_booking_link(
@@ -5111,7 +5115,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
             Err(err) => CreateCalendarEventResponse::from_api_error(err),
         }
     }
-    /// Lists the calendar's live events (manual busy time and reservations) that overlap [start, end), sorted by start. Only the owner may list them. The range is at most 366 days.
+    /// Lists the calendar's live events (manual busy time and reservations) that overlap [start, end), sorted by start. Only the owner may list them. The range is at most 366 days. Paginated: at most `limit` events (default and maximum 1000) per answer; when more follow, `X-Truncated: true` and `X-Next-Cursor` say where to go on (pass it as `cursor`).
     #[oai(
         path = "/calendars/:id/events",
         method = "get",
@@ -5131,15 +5135,24 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         /// Range end (RFC 3339), after start
         #[oai(name = "end")]
         end: Query<chrono::DateTime<chrono::FixedOffset>>,
+        /// At most this many items in the answer (default 1000)
+        #[oai(name = "limit", validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<i64>>,
+        /// Where to go on: the `X-Next-Cursor` of the previous answer of the same operation, unchanged. Opaque; a cursor that is not one answers 400.
+        #[oai(name = "cursor", validator(min_length = 1, max_length = 512))]
+        cursor: Query<Option<String>>,
     ) -> ListCalendarEventsResponse {
-        if let Err(err) = check_query(request, &["start", "end"]) {
+        if let Err(err) = check_query(request, &["start", "end", "limit", "cursor"]) {
             return ListCalendarEventsResponse::from_api_error(err);
         }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListCalendarEventsResponse::from_api_error(err),
         };
-        let result = self.0.list_calendar_events(principal, id.0, start.0, end.0).await;
+        let result = self
+            .0
+            .list_calendar_events(principal, id.0, start.0, end.0, limit.0, cursor.0)
+            .await;
         match result {
             Ok(response) => response,
             Err(err) => ListCalendarEventsResponse::from_api_error(err),
@@ -5176,7 +5189,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
             Err(err) => DeleteCalendarEventResponse::from_api_error(err),
         }
     }
-    /// Lists every booking link of the calendar, active or not, newest first. Owner only.
+    /// Lists every booking link of the calendar, active or not, newest first. Owner only. Paginated like listCalendarEvents: at most `limit` links (default and maximum 1000) per answer, `X-Truncated: true` and `X-Next-Cursor` when more follow.
     #[oai(
         path = "/calendars/:id/booking-links",
         method = "get",
@@ -5190,15 +5203,21 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
+        /// At most this many items in the answer (default 1000)
+        #[oai(name = "limit", validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<i64>>,
+        /// Where to go on: the `X-Next-Cursor` of the previous answer of the same operation, unchanged. Opaque; a cursor that is not one answers 400.
+        #[oai(name = "cursor", validator(min_length = 1, max_length = 512))]
+        cursor: Query<Option<String>>,
     ) -> ListBookingLinksResponse {
-        if let Err(err) = check_query(request, &[]) {
+        if let Err(err) = check_query(request, &["limit", "cursor"]) {
             return ListBookingLinksResponse::from_api_error(err);
         }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListBookingLinksResponse::from_api_error(err),
         };
-        let result = self.0.list_booking_links(principal, id.0).await;
+        let result = self.0.list_booking_links(principal, id.0, limit.0, cursor.0).await;
         match result {
             Ok(response) => response,
             Err(err) => ListBookingLinksResponse::from_api_error(err),
@@ -5378,7 +5397,13 @@ fn create_calendar_event_bad_request(err: poem::Error) -> CreateCalendarEventRes
 pub enum ListCalendarEventsResponse {
     /// Events overlapping the range
     #[oai(status = 200)]
-    Ok(Json<Vec<Event>>),
+    Ok(
+        Json<Vec<Event>>,
+        #[oai(header = "X-Truncated")]
+        Option<bool>,
+        #[oai(header = "X-Next-Cursor")]
+        Option<String>,
+    ),
     /// Validation error
     #[oai(status = 400)]
     BadRequest(Json<Error>),
@@ -5466,7 +5491,13 @@ fn delete_calendar_event_bad_request(err: poem::Error) -> DeleteCalendarEventRes
 pub enum ListBookingLinksResponse {
     /// The calendar's booking links
     #[oai(status = 200)]
-    Ok(Json<Vec<BookingLink>>),
+    Ok(
+        Json<Vec<BookingLink>>,
+        #[oai(header = "X-Truncated")]
+        Option<bool>,
+        #[oai(header = "X-Next-Cursor")]
+        Option<String>,
+    ),
     /// Validation error
     #[oai(status = 400)]
     BadRequest(Json<Error>),
@@ -5797,6 +5828,7 @@ pub trait NotificationsHandlers: Authenticator {
         principal: Self::Principal,
         status: Option<ListNotificationsStatus>,
         limit: Option<i64>,
+        cursor: Option<String>,
     ) -> impl Future<Output = Result<ListNotificationsResponse, ApiError>> + Send;
     /// setUserEmail: Set a user's email address
     fn set_user_email(
@@ -5810,7 +5842,7 @@ pub trait NotificationsHandlers: Authenticator {
 pub struct NotificationsApi<H>(pub Arc<H>);
 #[OpenApi]
 impl<H: NotificationsHandlers> NotificationsApi<H> {
-    /// Admin only. The notification outbox, newest first, optionally by status: failed messages (retries exhausted or rejected for good) and skipped ones (no address) stay here for an admin to see.
+    /// Admin only. The notification outbox, newest first, optionally by status: failed messages (retries exhausted or rejected for good) and skipped ones (no address) stay here for an admin to see. Paginated: at most `limit` messages per answer; when more follow, `X-Truncated: true` and `X-Next-Cursor` say where to go on (pass it as `cursor`).
     #[oai(
         path = "/notifications",
         method = "get",
@@ -5827,15 +5859,21 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
         /// At most this many (default 100)
         #[oai(name = "limit", validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
+        /// Where to go on: the `X-Next-Cursor` of the previous answer of the same operation, unchanged. Opaque; a cursor that is not one answers 400.
+        #[oai(name = "cursor", validator(min_length = 1, max_length = 512))]
+        cursor: Query<Option<String>>,
     ) -> ListNotificationsResponse {
-        if let Err(err) = check_query(request, &["status", "limit"]) {
+        if let Err(err) = check_query(request, &["status", "limit", "cursor"]) {
             return ListNotificationsResponse::from_api_error(err);
         }
         let principal = match self.0.authenticate(&auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListNotificationsResponse::from_api_error(err),
         };
-        let result = self.0.list_notifications(principal, status.0, limit.0).await;
+        let result = self
+            .0
+            .list_notifications(principal, status.0, limit.0, cursor.0)
+            .await;
         match result {
             Ok(response) => response,
             Err(err) => ListNotificationsResponse::from_api_error(err),
@@ -5884,7 +5922,13 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
 pub enum ListNotificationsResponse {
     /// Outbox messages
     #[oai(status = 200)]
-    Ok(Json<Vec<Notification>>),
+    Ok(
+        Json<Vec<Notification>>,
+        #[oai(header = "X-Truncated")]
+        Option<bool>,
+        #[oai(header = "X-Next-Cursor")]
+        Option<String>,
+    ),
     /// Validation error
     #[oai(status = 400)]
     BadRequest(Json<Error>),

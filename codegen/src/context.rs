@@ -147,6 +147,15 @@ pub struct Response {
     pub ty: Option<String>,
     /// For error statuses: `error`, `list` or `extends`.
     pub error_kind: Option<&'static str>,
+    /// Response headers the contract declares (`responses.<status>.headers`), in its order.
+    pub headers: Vec<ResponseHeader>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResponseHeader {
+    pub wire_name: String,
+    /// `Option<T>` unless the header is `required`.
+    pub ty: String,
 }
 
 struct TypeInfo {
@@ -668,12 +677,33 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
             if code >= 400 && error_kind.is_none() {
                 bail!("{id}: error response {status} must carry the error envelope (add its content in merge.yaml)");
             }
+            let mut headers = Vec::new();
+            for (name, header) in resp.get("headers").and_then(Value::as_object).into_iter().flatten() {
+                if code >= 400 {
+                    bail!("{id} {status}: response headers are supported on success responses only");
+                }
+                if ty.is_none() {
+                    bail!("{id} {status}: response headers need a response body");
+                }
+                let header = match header.get("$ref").and_then(Value::as_str) {
+                    Some(r) => b.resolve_ref(r)?,
+                    None => header,
+                };
+                let schema = header.get("schema").ok_or_else(|| anyhow!("{id} {status}: header {name} has no schema"))?;
+                let info = b.type_of(schema, &format!("{op_pascal}{status}{}Header", pascal(name)))?;
+                let required = header.get("required").and_then(Value::as_bool).unwrap_or(false);
+                headers.push(ResponseHeader {
+                    wire_name: name.clone(),
+                    ty: if required { info.ty } else { format!("Option<{}>", info.ty) },
+                });
+            }
             responses.push(Response {
                 status: code,
                 variant: status_variant(code),
                 doc: resp.get("description").and_then(Value::as_str).unwrap_or_default().trim().to_string(),
                 ty,
                 error_kind,
+                headers,
             });
         }
         if !responses.iter().any(|r| r.status == 500) {

@@ -116,8 +116,9 @@ impl BookingsHandlers for Handlers {
         _traceparent: Option<String>,
     ) -> Result<api::GetUserBookingOrdersResponse, ApiError> {
         let orders = svc::list_orders(&self.state, &principal, user_id, start_at.map(utc), end_at.map(utc)).await?;
-        let wire = orders.into_iter().map(order_to_wire).collect::<Result<Vec<_>, _>>()?;
-        Ok(api::GetUserBookingOrdersResponse::Ok(Json(wire)))
+        let truncated = orders.truncated.then_some(true);
+        let wire = orders.items.into_iter().map(order_to_wire).collect::<Result<Vec<_>, _>>()?;
+        Ok(api::GetUserBookingOrdersResponse::Ok(Json(wire), truncated))
     }
 
     async fn get_booking_by_id(
@@ -141,8 +142,9 @@ impl BookingsHandlers for Handlers {
     ) -> Result<api::GetBookingsResponse, ApiError> {
         let list =
             svc::list_bookings(&self.state, &principal, user_id, event_id, start_at.map(utc), end_at.map(utc)).await?;
-        let wire = list.into_iter().map(booking_to_wire).collect::<Result<Vec<_>, _>>()?;
-        Ok(api::GetBookingsResponse::Ok(Json(wire)))
+        let truncated = list.truncated.then_some(true);
+        let wire = list.items.into_iter().map(booking_to_wire).collect::<Result<Vec<_>, _>>()?;
+        Ok(api::GetBookingsResponse::Ok(Json(wire), truncated))
     }
 
     async fn book_events(

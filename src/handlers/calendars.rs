@@ -5,12 +5,18 @@ use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
 use crate::domain::availability::WorkingHours;
 use crate::domain::booking_link::working_hours_to_json;
+use crate::domain::page::{ListKind, Page, PageRequest, MAX_ITEMS};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::AppError;
 use crate::services::booking_links::{self as links, LinkChanges};
 use crate::services::calendars::{self as svc, NewEvent};
 use crate::api::Json;
 use uuid::Uuid;
+
+/// The `X-Truncated` and `X-Next-Cursor` headers of a page: each only when more items follow.
+pub(crate) fn page_headers<T>(page: &Page<T>) -> (Option<bool>, Option<String>) {
+    (page.truncated.then_some(true), page.next.as_ref().map(|c| c.encode()))
+}
 
 pub(crate) fn calendar_to_wire(c: calendars::Model) -> api::Calendar {
     api::Calendar { id: c.id, owner_id: c.owner_id, name: c.name, created_at: wire(c.created_at) }
@@ -120,9 +126,13 @@ impl CalendarsHandlers for Handlers {
         id: Uuid,
         start: chrono::DateTime<chrono::FixedOffset>,
         end: chrono::DateTime<chrono::FixedOffset>,
+        limit: Option<i64>,
+        cursor: Option<String>,
     ) -> Result<api::ListCalendarEventsResponse, ApiError> {
-        let events = svc::list_events(&self.state, &principal, id, utc(start), utc(end)).await?;
-        Ok(api::ListCalendarEventsResponse::Ok(Json(events.into_iter().map(event_to_wire).collect())))
+        let page = PageRequest::parse(ListKind::CalendarEvents, limit, cursor.as_deref(), MAX_ITEMS).map_err(AppError::Validation)?;
+        let events = svc::list_events(&self.state, &principal, id, utc(start), utc(end), page).await?;
+        let (truncated, next) = page_headers(&events);
+        Ok(api::ListCalendarEventsResponse::Ok(Json(events.items.into_iter().map(event_to_wire).collect()), truncated, next))
     }
 
     async fn delete_calendar_event(
@@ -135,10 +145,18 @@ impl CalendarsHandlers for Handlers {
         Ok(api::DeleteCalendarEventResponse::NoContent)
     }
 
-    async fn list_booking_links(&self, principal: Principal, id: Uuid) -> Result<api::ListBookingLinksResponse, ApiError> {
-        let found = links::list_links(&self.state, &principal, id).await?;
-        let wire = found.into_iter().map(|l| link_to_wire(&self.state, l)).collect::<Result<Vec<_>, _>>()?;
-        Ok(api::ListBookingLinksResponse::Ok(Json(wire)))
+    async fn list_booking_links(
+        &self,
+        principal: Principal,
+        id: Uuid,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> Result<api::ListBookingLinksResponse, ApiError> {
+        let page = PageRequest::parse(ListKind::BookingLinks, limit, cursor.as_deref(), MAX_ITEMS).map_err(AppError::Validation)?;
+        let found = links::list_links(&self.state, &principal, id, page).await?;
+        let (truncated, next) = page_headers(&found);
+        let wire = found.items.into_iter().map(|l| link_to_wire(&self.state, l)).collect::<Result<Vec<_>, _>>()?;
+        Ok(api::ListBookingLinksResponse::Ok(Json(wire), truncated, next))
     }
 
     async fn update_booking_link(

@@ -3,6 +3,7 @@
 use super::{wire, Handlers};
 use crate::api::{self, ApiError, NotificationsHandlers};
 use crate::auth::Principal;
+use crate::domain::page::{ListKind, PageRequest};
 use crate::error::AppError;
 use crate::services::notifications as svc;
 use crate::api::Json;
@@ -18,9 +19,14 @@ impl NotificationsHandlers for Handlers {
         principal: Principal,
         status: Option<api::ListNotificationsStatus>,
         limit: Option<i64>,
+        cursor: Option<String>,
     ) -> Result<api::ListNotificationsResponse, ApiError> {
-        let rows = svc::list(&self.state, &principal, status.map(|s| s.as_str()), limit.map(|l| l as u64)).await?;
+        let page = PageRequest::parse(ListKind::Notifications, limit, cursor.as_deref(), svc::DEFAULT_LIST)
+            .map_err(AppError::Validation)?;
+        let rows = svc::list(&self.state, &principal, status.map(|s| s.as_str()), page).await?;
+        let (truncated, next) = super::calendars::page_headers(&rows);
         let wire = rows
+            .items
             .into_iter()
             .map(|n| {
                 Ok(api::Notification {
@@ -39,7 +45,7 @@ impl NotificationsHandlers for Handlers {
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-        Ok(api::ListNotificationsResponse::Ok(Json(wire)))
+        Ok(api::ListNotificationsResponse::Ok(Json(wire), truncated, next))
     }
 
     async fn set_user_email(

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    QuerySelect, QueryTrait, Set, Statement,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -592,6 +592,27 @@ pub async fn forget_user(db: &impl ConnectionTrait, user: Uuid) -> Result<u64, D
                 .add(notifications::Column::RecipientUserId.eq(user))
                 .add(notifications::Column::AboutUserId.eq(user))
                 .add(notifications::Column::AboutCoachId.eq(user)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Deletes every message about an event of these calendars (a reservation's visitor and owner
+/// messages), whoever it is addressed to; for erasing the calendars' owner.
+pub async fn forget_calendar_events(db: &impl ConnectionTrait, calendar_ids: &[Uuid]) -> Result<u64, DbErr> {
+    if calendar_ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(notifications::Entity::delete_many()
+        .filter(
+            notifications::Column::SubjectId.in_subquery(
+                calendar_events::Entity::find()
+                    .select_only()
+                    .column(calendar_events::Column::Id)
+                    .filter(calendar_events::Column::CalendarId.is_in(calendar_ids.iter().copied()))
+                    .into_query(),
+            ),
         )
         .exec(db)
         .await?

@@ -6,6 +6,7 @@ use crate::auth::Principal;
 use crate::db::{begin_write, is_exclusion_violation, retrying};
 use crate::domain::availability::{self, Interval};
 use crate::domain::booking_link::{working_hours_from_json, working_hours_to_json, LinkSettings, MAX_AVAILABILITY_DAYS};
+use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -13,8 +14,8 @@ use super::availability_cache::{BusyWindow, CachedLink};
 use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -62,14 +63,30 @@ pub async fn create_link(
     Ok(model.insert(&state.db).await?)
 }
 
-pub async fn list_links(state: &AppState, principal: &Principal, calendar_id: Uuid) -> AppResult<Vec<booking_links::Model>> {
+/// One page of a calendar's links, newest first then by token; keyset after `page.after`, cut
+/// in the query.
+pub async fn list_links(
+    state: &AppState,
+    principal: &Principal,
+    calendar_id: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<booking_links::Model>> {
     find_owned(&state.db, principal, calendar_id).await?;
-    Ok(booking_links::Entity::find()
+    let mut query = booking_links::Entity::find()
         .filter(booking_links::Column::CalendarId.eq(calendar_id))
         .order_by_desc(booking_links::Column::CreatedAt)
-        .order_by_asc(booking_links::Column::Token)
-        .all(&state.db)
-        .await?)
+        .order_by_asc(booking_links::Column::Token);
+    if let Some(after) = &page.after {
+        query = query.filter(
+            Condition::any().add(booking_links::Column::CreatedAt.lt(after.at)).add(
+                Condition::all()
+                    .add(booking_links::Column::CreatedAt.eq(after.at))
+                    .add(booking_links::Column::Token.gt(after.key.as_str())),
+            ),
+        );
+    }
+    let rows = query.limit(page.fetch()).all(&state.db).await?;
+    Ok(Page::cut(rows, &page, |l| Some(Cursor::new(ListKind::BookingLinks, l.created_at, l.token.clone()))))
 }
 
 /// What `updateBookingLink` may change; `None` keeps the current value.

@@ -5,14 +5,15 @@ use super::calendars::require_scope;
 use crate::auth::Principal;
 use crate::db::{begin_write, retrying};
 use crate::domain::bookings::{self as rules, EventFacts, OrderError, Span, Status, Transition};
-use crate::entities::{booking_orders, bookings, coach_events, users};
+use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
+use crate::entities::{booking_links, booking_orders, bookings, calendar_events, calendars, coach_events, users};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -507,7 +508,7 @@ pub async fn list_bookings(
     event: Option<Uuid>,
     start: Option<DateTime<Utc>>,
     end: Option<DateTime<Utc>>,
-) -> AppResult<Vec<BookingView>> {
+) -> AppResult<Page<BookingView>> {
     check_range(start, end)?;
     let mut query = bookings::Entity::find();
     match (user, event) {
@@ -533,13 +534,16 @@ pub async fn list_bookings(
             }
         }
     }
+    let page = PageRequest::first(MAX_ITEMS);
     let list = query
         .order_by_asc(bookings::Column::StartsAt)
         .order_by_asc(bookings::Column::Id)
-        .limit(1000)
+        .limit(page.fetch())
         .all(&state.db)
         .await?;
-    views_of(&state.db, list).await
+    let list = Page::cut(list, &page, |_| None);
+    let items = views_of(&state.db, list.items).await?;
+    Ok(Page { items, truncated: list.truncated, next: None })
 }
 
 pub async fn list_orders(
@@ -548,41 +552,55 @@ pub async fn list_orders(
     user: Uuid,
     start: Option<DateTime<Utc>>,
     end: Option<DateTime<Utc>>,
-) -> AppResult<Vec<OrderView>> {
+) -> AppResult<Page<OrderView>> {
     check_range(start, end)?;
     if user != principal.user_id && !principal.admin {
         return Err(AppError::forbidden("you may only list your own orders"));
     }
-    let orders = booking_orders::Entity::find()
-        .filter(booking_orders::Column::UserId.eq(user))
+    let mut query = booking_orders::Entity::find().filter(booking_orders::Column::UserId.eq(user));
+    if start.is_some() || end.is_some() {
+        // Orders with a booking overlapping the range, chosen in the query so the cap counts
+        // only those.
+        query = query.filter(
+            booking_orders::Column::Id.in_subquery(
+                bookings::Entity::find()
+                    .select_only()
+                    .column(bookings::Column::OrderId)
+                    .filter(bookings::Column::UserId.eq(user))
+                    .filter(overlap_filter(start, end))
+                    .into_query(),
+            ),
+        );
+    }
+    let page = PageRequest::first(MAX_ITEMS);
+    let orders = query
         .order_by_asc(booking_orders::Column::CreatedAt)
         .order_by_asc(booking_orders::Column::Id)
-        .limit(1000)
+        .limit(page.fetch())
         .all(&state.db)
         .await?;
-    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
-    let all = bookings::Entity::find()
-        .filter(bookings::Column::OrderId.is_in(ids))
-        .order_by_asc(bookings::Column::StartsAt)
-        .order_by_asc(bookings::Column::Id)
-        .all(&state.db)
-        .await?;
+    let orders = Page::cut(orders, &page, |_| None);
+    let mut all = Vec::new();
+    let ids: Vec<Uuid> = orders.items.iter().map(|o| o.id).collect();
+    for chunk in ids.chunks(500) {
+        all.extend(
+            bookings::Entity::find()
+                .filter(bookings::Column::OrderId.is_in(chunk.iter().copied()))
+                .order_by_asc(bookings::Column::StartsAt)
+                .order_by_asc(bookings::Column::Id)
+                .all(&state.db)
+                .await?,
+        );
+    }
     let views = views_of(&state.db, all).await?;
     let mut by_order: BTreeMap<Uuid, Vec<BookingView>> = BTreeMap::new();
     for v in views {
         by_order.entry(v.booking.order_id).or_default().push(v);
     }
-    let filtered = start.is_some() || end.is_some();
-    Ok(orders
-        .into_iter()
-        .filter_map(|order| {
-            let bookings = by_order.remove(&order.id).unwrap_or_default();
-            let in_range = bookings.iter().any(|v| {
-                start.is_none_or(|s| v.booking.ends_at > s) && end.is_none_or(|e| v.booking.starts_at < e)
-            });
-            (!filtered || in_range).then_some(OrderView { order, bookings })
-        })
-        .collect())
+    Ok(orders.map(|order| {
+        let bookings = by_order.remove(&order.id).unwrap_or_default();
+        OrderView { order, bookings }
+    }))
 }
 
 /// The order's lifecycle, derived from its bookings (see BookingOrderStatus in the contract).
@@ -747,9 +765,23 @@ pub async fn dismiss(state: &AppState, principal: &Principal, id: Uuid, user: Uu
     Ok(())
 }
 
-/// Deletes everything held about a user, in one transaction: their bookings as athlete, their
-/// coach events with those events' bookings, their orders (notes and disputes live on bookings),
-/// and their user row.
+/// What erasing a user removed, for the caches to forget after the commit.
+struct Erased {
+    calendars: Vec<Uuid>,
+    link_tokens: Vec<String>,
+}
+
+/// Deletes everything held about a user, in one transaction: their bookings as athlete; their
+/// coach events with those events' bookings; their orders and other athletes' orders left
+/// empty; every notification queued to or about them; the remembered email (the user row);
+/// their calendars with the busy time, links and reservations on them (visitors' names and
+/// addresses included). 404 only when none of that existed.
+///
+/// Races: the user's row is locked first, then their coach events in id order, as an order
+/// locks them (`book_once`). An order for one of those events that is in flight has either
+/// committed (its bookings are seen and removed, its order with them) or waits and then finds
+/// the events gone (eventNotFound, nothing written). The calendars are locked as a reservation
+/// locks them, so a reservation in flight is removed or answers 404.
 pub async fn delete_user(state: &AppState, principal: &Principal, current: Uuid, target: Option<Uuid>) -> AppResult<()> {
     if current != principal.user_id {
         return Err(AppError::forbidden("x-current-user-id must be the token's subject"));
@@ -758,46 +790,152 @@ pub async fn delete_user(state: &AppState, principal: &Principal, current: Uuid,
     if target != principal.user_id && !principal.admin {
         return Err(AppError::forbidden("only an admin may delete another user"));
     }
-    retrying(|| async {
-        let txn = state.db.begin().await?;
-        let own_events: Vec<Uuid> = coach_events::Entity::find()
-            .filter(coach_events::Column::CoachId.eq(target))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|e| e.id)
-            .collect();
-        let doomed = Condition::any()
-            .add(bookings::Column::UserId.eq(target))
-            .add(bookings::Column::EventId.is_in(own_events.clone()));
-        // Other athletes' orders that held only this coach's events would be left empty.
-        let touched_orders: BTreeSet<Uuid> = bookings::Entity::find()
-            .filter(doomed.clone())
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|b| b.order_id)
-            .collect();
-        let mut removed = 0;
-        removed += bookings::Entity::delete_many().filter(doomed).exec(&txn).await?.rows_affected;
-        for order in touched_orders {
-            let left = bookings::Entity::find().filter(bookings::Column::OrderId.eq(order)).count(&txn).await?;
-            if left == 0 {
-                booking_orders::Entity::delete_by_id(order).exec(&txn).await?;
+    let erased = retrying(|| async {
+        let txn = begin_write(&state.db).await?;
+        let erased = erase_user(&txn, target, state.clock.now()).await;
+        match erased {
+            Ok(Some(erased)) => {
+                txn.commit().await?;
+                Ok(erased)
             }
+            Ok(None) => {
+                txn.rollback().await?;
+                Err(AppError::not_found("nothing is held about this user"))
+            }
+            Err(e) => Err(e),
         }
-        removed += coach_events::Entity::delete_many().filter(coach_events::Column::CoachId.eq(target)).exec(&txn).await?.rows_affected;
-        removed += booking_orders::Entity::delete_many().filter(booking_orders::Column::UserId.eq(target)).exec(&txn).await?.rows_affected;
-        // Anything queued to or about them goes too (it is not counted: a queue alone is not data
-        // the user gave us).
-        crate::notify::outbox::forget_user(&txn, target).await?;
-        users::Entity::delete_by_id(target).exec(&txn).await?;
-        if removed == 0 {
-            txn.rollback().await?;
-            return Err(AppError::not_found("nothing is held about this user"));
-        }
-        txn.commit().await?;
-        Ok(())
     })
-    .await
+    .await?;
+    for calendar in &erased.calendars {
+        state.availability_cache.invalidate_calendar(*calendar);
+    }
+    for token in &erased.link_tokens {
+        state.availability_cache.invalidate_link(token);
+    }
+    if let Ok(mut known) = state.known_emails.lock() {
+        known.remove(&target);
+    }
+    Ok(())
+}
+
+/// The deletions of [`delete_user`] inside its transaction; `None` when nothing was held.
+async fn erase_user(txn: &DatabaseTransaction, target: Uuid, now: DateTime<Utc>) -> AppResult<Option<Erased>> {
+    let mut removed: u64 = 0;
+    // The user's row first (an order locks its athlete's row first too); made if missing, so
+    // an order of theirs in flight is ordered before or after this transaction.
+    let remembered = users::Entity::find_by_id(target).lock_exclusive().one(txn).await?.is_some();
+    if remembered {
+        removed += 1;
+    } else {
+        lock_user(txn, target, now).await?;
+    }
+    // Orders that may be left empty: theirs, and other athletes' orders of their events.
+    let mut touched: BTreeSet<Uuid> = BTreeSet::new();
+    // Their coach events, locked in id order like an order locks them; again until none is left,
+    // so an event made while this runs goes too.
+    for _ in 0..5 {
+        let events: Vec<Uuid> = coach_events::Entity::find()
+            .select_only()
+            .column(coach_events::Column::Id)
+            .filter(coach_events::Column::CoachId.eq(target))
+            .order_by_asc(coach_events::Column::Id)
+            .lock_exclusive()
+            .into_tuple()
+            .all(txn)
+            .await?;
+        if events.is_empty() {
+            break;
+        }
+        for chunk in events.chunks(500) {
+            let on_them = bookings::Column::EventId.is_in(chunk.iter().copied());
+            touched.extend(
+                bookings::Entity::find()
+                    .select_only()
+                    .column(bookings::Column::OrderId)
+                    .filter(on_them.clone())
+                    .into_tuple::<Uuid>()
+                    .all(txn)
+                    .await?,
+            );
+            removed += bookings::Entity::delete_many().filter(on_them).exec(txn).await?.rows_affected;
+            removed += coach_events::Entity::delete_many()
+                .filter(coach_events::Column::Id.is_in(chunk.iter().copied()))
+                .exec(txn)
+                .await?
+                .rows_affected;
+        }
+    }
+    touched.extend(
+        bookings::Entity::find()
+            .select_only()
+            .column(bookings::Column::OrderId)
+            .filter(bookings::Column::UserId.eq(target))
+            .into_tuple::<Uuid>()
+            .all(txn)
+            .await?,
+    );
+    removed += bookings::Entity::delete_many().filter(bookings::Column::UserId.eq(target)).exec(txn).await?.rows_affected;
+    removed += booking_orders::Entity::delete_many()
+        .filter(booking_orders::Column::UserId.eq(target))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    // Re-checked in this transaction: every order this touched that has no booking left goes.
+    let touched: Vec<Uuid> = touched.into_iter().collect();
+    for chunk in touched.chunks(500) {
+        let kept: BTreeSet<Uuid> = bookings::Entity::find()
+            .select_only()
+            .column(bookings::Column::OrderId)
+            .filter(bookings::Column::OrderId.is_in(chunk.iter().copied()))
+            .into_tuple::<Uuid>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        let empty: Vec<Uuid> = chunk.iter().copied().filter(|o| !kept.contains(o)).collect();
+        if !empty.is_empty() {
+            booking_orders::Entity::delete_many().filter(booking_orders::Column::Id.is_in(empty)).exec(txn).await?;
+        }
+    }
+    // Their calendars, locked as a reservation locks one, with everything on them.
+    let calendars: Vec<Uuid> = calendars::Entity::find()
+        .select_only()
+        .column(calendars::Column::Id)
+        .filter(calendars::Column::OwnerId.eq(target))
+        .order_by_asc(calendars::Column::Id)
+        .lock_exclusive()
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut link_tokens: Vec<String> = Vec::new();
+    for chunk in calendars.chunks(500) {
+        let ids = || chunk.iter().copied();
+        link_tokens.extend(
+            booking_links::Entity::find()
+                .select_only()
+                .column(booking_links::Column::Token)
+                .filter(booking_links::Column::CalendarId.is_in(ids()))
+                .into_tuple::<String>()
+                .all(txn)
+                .await?,
+        );
+        // Messages about their calendars' events (visitors' confirmations and reminders).
+        crate::notify::outbox::forget_calendar_events(txn, chunk).await?;
+        removed += calendar_events::Entity::delete_many()
+            .filter(calendar_events::Column::CalendarId.is_in(ids()))
+            .exec(txn)
+            .await?
+            .rows_affected;
+        removed += booking_links::Entity::delete_many()
+            .filter(booking_links::Column::CalendarId.is_in(ids()))
+            .exec(txn)
+            .await?
+            .rows_affected;
+        removed += calendars::Entity::delete_many().filter(calendars::Column::Id.is_in(ids())).exec(txn).await?.rows_affected;
+    }
+    // Anything queued to or about them goes too (not counted: a queue alone is not data the
+    // user gave us).
+    crate::notify::outbox::forget_user(txn, target).await?;
+    users::Entity::delete_by_id(target).exec(txn).await?;
+    Ok((removed > 0).then_some(Erased { calendars, link_tokens }))
 }

@@ -1,12 +1,14 @@
 //! Calendars and their busy time (events).
 
 use crate::auth::Principal;
+use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{calendar_events, calendars};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, Set,
 };
 use uuid::Uuid;
 
@@ -130,21 +132,37 @@ pub async fn busy_between(
         .await?)
 }
 
+/// One page of a calendar's live events overlapping [start, end), by start then id; the page
+/// goes on after `page.after` (keyset, so inserts never shift it) and is cut in the query.
 pub async fn list_events(
     state: &AppState,
     principal: &Principal,
     calendar_id: Uuid,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> AppResult<Vec<calendar_events::Model>> {
+    page: PageRequest,
+) -> AppResult<Page<calendar_events::Model>> {
     if end <= start {
         return Err(AppError::validation("end must be after start"));
     }
     if end - start > Duration::days(MAX_LIST_DAYS) {
         return Err(AppError::validation(format!("the range may span at most {MAX_LIST_DAYS} days")));
     }
+    let after = match &page.after {
+        Some(c) => Some((c.at, c.key.parse::<Uuid>().map_err(|_| AppError::validation("cursor is not one this list answered"))?)),
+        None => None,
+    };
     find_owned(&state.db, principal, calendar_id).await?;
-    live_events_between(&state.db, calendar_id, start, end).await
+    let mut query = live_overlapping(calendar_id, start, end).order_by_asc(calendar_events::Column::Id);
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any().add(calendar_events::Column::StartsAt.gt(at)).add(
+                Condition::all().add(calendar_events::Column::StartsAt.eq(at)).add(calendar_events::Column::Id.gt(id)),
+            ),
+        );
+    }
+    let rows = query.limit(page.fetch()).all(&state.db).await?;
+    Ok(Page::cut(rows, &page, |e| Some(Cursor::new(ListKind::CalendarEvents, e.starts_at, e.id.to_string()))))
 }
 
 pub async fn delete_event(state: &AppState, principal: &Principal, calendar_id: Uuid, event_id: Uuid) -> AppResult<()> {

@@ -2,12 +2,13 @@
 //! users' addresses.
 
 use crate::auth::Principal;
+use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{notifications, users};
 use crate::error::{AppError, AppResult};
 use crate::notify::outbox::PassReport;
 use crate::state::AppState;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 pub const SCOPE_NOTIFICATIONS_SEND: &str = "notifications:send";
@@ -30,23 +31,38 @@ pub async fn run_pass(state: &AppState, principal: &Principal) -> AppResult<Pass
     Ok(report)
 }
 
+/// What listNotifications answers without a `limit`, and the most it answers with one.
+pub const DEFAULT_LIST: u64 = 100;
+pub const MAX_LIST: u64 = 500;
+
+/// One page of the outbox, newest first then by id; keyset after `page.after`, cut in the query.
 pub async fn list(
     state: &AppState,
     principal: &Principal,
     status: Option<&str>,
-    limit: Option<u64>,
-) -> AppResult<Vec<notifications::Model>> {
+    page: PageRequest,
+) -> AppResult<Page<notifications::Model>> {
     require_admin(principal)?;
+    let page = PageRequest { limit: page.limit.min(MAX_LIST), ..page };
     let mut query = notifications::Entity::find();
     if let Some(status) = status {
         query = query.filter(notifications::Column::Status.eq(status));
     }
-    Ok(query
+    if let Some(after) = &page.after {
+        let id: Uuid = after.key.parse().map_err(|_| AppError::validation("cursor is not one this list answered"))?;
+        query = query.filter(
+            Condition::any().add(notifications::Column::CreatedAt.lt(after.at)).add(
+                Condition::all().add(notifications::Column::CreatedAt.eq(after.at)).add(notifications::Column::Id.gt(id)),
+            ),
+        );
+    }
+    let rows = query
         .order_by_desc(notifications::Column::CreatedAt)
         .order_by_asc(notifications::Column::Id)
-        .limit(limit.unwrap_or(100).clamp(1, 500))
+        .limit(page.fetch())
         .all(&state.db)
-        .await?)
+        .await?;
+    Ok(Page::cut(rows, &page, |n| Some(Cursor::new(ListKind::Notifications, n.created_at, n.id.to_string()))))
 }
 
 async fn store_email(state: &AppState, user: Uuid, email: &str) -> AppResult<()> {

@@ -14,3 +14,5 @@ mod edge;
 mod leko;
 mod notifications;
 mod spine;
+mod erasure;
+mod lists;
