@@ -70,7 +70,6 @@ async fn raw_exchange(app: &TestApp, request: &[u8]) -> RawReply {
 }
 
 /// Waits until the server closes `stream` (end of stream or a reset), failing after PATIENCE.
-#[track_caller]
 async fn closed_by_server(stream: &mut TcpStream) {
     let mut buf = [0u8; 1024];
     let closed = tokio::time::timeout(PATIENCE, async {
