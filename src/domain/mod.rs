@@ -3,3 +3,4 @@
 pub mod availability;
 pub mod booking_link;
 pub mod bookings;
+pub mod input;

@@ -1,10 +1,11 @@
 //! `Calendars` tag (companion document): calendars, busy time, booking-link management.
 
-use super::{utc, wire, Handlers};
+use super::{instant, link_token, wire, Handlers};
 use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
 use crate::domain::availability::WorkingHours;
 use crate::domain::booking_link::working_hours_to_json;
+use crate::domain::input::{FreeText, Name, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::AppError;
 use crate::services::booking_links::{self as links, LinkChanges};
@@ -94,7 +95,8 @@ impl CalendarsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCalendarRequest,
     ) -> Result<api::CreateCalendarResponse, ApiError> {
-        let calendar = svc::create(&self.state, &principal, &body.name).await?;
+        let name = Name::parse("name", &body.name, MAX_NAME_CHARS)?;
+        let calendar = svc::create(&self.state, &principal, name).await?;
         Ok(api::CreateCalendarResponse::Created(Json(calendar_to_wire(calendar))))
     }
 
@@ -109,7 +111,12 @@ impl CalendarsHandlers for Handlers {
         id: Uuid,
         body: api::CreateCalendarEventRequest,
     ) -> Result<api::CreateCalendarEventResponse, ApiError> {
-        let event = NewEvent { title: body.title, start: utc(body.start), end: utc(body.end), notes: body.notes };
+        let event = NewEvent {
+            title: Name::parse("title", &body.title, MAX_NAME_CHARS)?,
+            start: instant("start", body.start)?,
+            end: instant("end", body.end)?,
+            notes: FreeText::parse_opt("notes", body.notes.as_deref(), MAX_TEXT_CHARS)?,
+        };
         let event = svc::create_event(&self.state, &principal, id, event).await?;
         Ok(api::CreateCalendarEventResponse::Created(Json(event_to_wire(event))))
     }
@@ -121,7 +128,8 @@ impl CalendarsHandlers for Handlers {
         start: chrono::DateTime<chrono::FixedOffset>,
         end: chrono::DateTime<chrono::FixedOffset>,
     ) -> Result<api::ListCalendarEventsResponse, ApiError> {
-        let events = svc::list_events(&self.state, &principal, id, utc(start), utc(end)).await?;
+        let (start, end) = (instant("start", start)?, instant("end", end)?);
+        let events = svc::list_events(&self.state, &principal, id, start, end).await?;
         Ok(api::ListCalendarEventsResponse::Ok(Json(events.into_iter().map(event_to_wire).collect())))
     }
 
@@ -148,6 +156,7 @@ impl CalendarsHandlers for Handlers {
         token: String,
         body: api::UpdateBookingLinkRequest,
     ) -> Result<api::UpdateBookingLinkResponse, ApiError> {
+        let token = link_token(&token)?;
         let working_hours = match &body.working_hours {
             Some(h) => Some(working_hours_from_wire(day_windows!(h))?),
             None => None,

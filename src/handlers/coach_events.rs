@@ -1,6 +1,6 @@
 //! `Coach events` tag (companion document).
 
-use super::{utc, wire, Handlers};
+use super::{instant, wire, Handlers};
 use crate::api::{self, ApiError, CoachEventsHandlers};
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -65,8 +65,8 @@ impl CoachEventsHandlers for Handlers {
         let slot = body.time_slot;
         let new = NewCoachEvent {
             sport_id: body.sport_id,
-            start: utc(body.start_at),
-            end: utc(body.end_at),
+            start: instant("startAt", body.start_at)?,
+            end: instant("endAt", body.end_at)?,
             start_time: (slot.start_time.time, slot.start_time.offset),
             end_time: (slot.end_time.time, slot.end_time.offset),
             places: slot.number_of_participants,

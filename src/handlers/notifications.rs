@@ -3,6 +3,7 @@
 use super::{wire, Handlers};
 use crate::api::{self, ApiError, NotificationsHandlers};
 use crate::auth::Principal;
+use crate::domain::input::EmailAddress;
 use crate::error::AppError;
 use crate::services::notifications as svc;
 use crate::api::Json;
@@ -48,7 +49,8 @@ impl NotificationsHandlers for Handlers {
         user_id: Uuid,
         body: api::SetUserEmailRequest,
     ) -> Result<api::SetUserEmailResponse, ApiError> {
-        svc::set_email(&self.state, &principal, user_id, &body.email.0).await?;
+        let email = EmailAddress::parse("email", &body.email.0)?;
+        svc::set_email(&self.state, &principal, user_id, &email).await?;
         Ok(api::SetUserEmailResponse::NoContent)
     }
 }
