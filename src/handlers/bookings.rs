@@ -201,6 +201,8 @@ impl BookingsHandlers for Handlers {
         booking_id: Uuid,
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
+        // Who may act is answered before what they sent (403 before 400).
+        crate::services::calendars::require_scope(&principal, svc::SCOPE_BOOKING_WRITE)?;
         let reason_text = FreeText::parse_opt("reasonText", body.reason_text.as_deref(), MAX_TEXT_CHARS)?;
         let v = svc::cancel_booking(&self.state, &principal, booking_id, body.reason_code.as_str(), reason_text).await?;
         Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?)))

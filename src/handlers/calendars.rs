@@ -95,6 +95,8 @@ impl CalendarsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCalendarRequest,
     ) -> Result<api::CreateCalendarResponse, ApiError> {
+        // Who may act is answered before what they sent (403 before 400).
+        svc::require_scope(&principal, svc::SCOPE_CALENDAR_WRITE)?;
         let name = Name::parse("name", &body.name, MAX_NAME_CHARS)?;
         let calendar = svc::create(&self.state, &principal, name).await?;
         Ok(api::CreateCalendarResponse::Created(Json(calendar_to_wire(calendar))))
@@ -111,6 +113,7 @@ impl CalendarsHandlers for Handlers {
         id: Uuid,
         body: api::CreateCalendarEventRequest,
     ) -> Result<api::CreateCalendarEventResponse, ApiError> {
+        svc::require_scope(&principal, svc::SCOPE_CALENDAR_WRITE)?;
         let event = NewEvent {
             title: Name::parse("title", &body.title, MAX_NAME_CHARS)?,
             start: instant("start", body.start)?,

@@ -62,6 +62,8 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCoachEventRequest,
     ) -> Result<api::CreateCoachEventResponse, ApiError> {
+        // Who may act is answered before what they sent (403 before 400).
+        crate::services::calendars::require_scope(&principal, svc::SCOPE_BOOKING_WRITE)?;
         let slot = body.time_slot;
         let new = NewCoachEvent {
             sport_id: body.sport_id,

@@ -49,6 +49,8 @@ impl NotificationsHandlers for Handlers {
         user_id: Uuid,
         body: api::SetUserEmailRequest,
     ) -> Result<api::SetUserEmailResponse, ApiError> {
+        // Who may act is answered before what they sent (403 before 400).
+        svc::require_admin(&principal)?;
         let email = EmailAddress::parse("email", &body.email.0)?;
         svc::set_email(&self.state, &principal, user_id, &email).await?;
         Ok(api::SetUserEmailResponse::NoContent)

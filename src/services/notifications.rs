@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 pub const SCOPE_NOTIFICATIONS_SEND: &str = "notifications:send";
 
-fn require_admin(principal: &Principal) -> AppResult<()> {
+pub fn require_admin(principal: &Principal) -> AppResult<()> {
     if principal.admin {
         Ok(())
     } else {

@@ -188,6 +188,12 @@ async fn only_plain_addresses_are_accepted(app: TestApp) {
     }
     assert!(events_of(&app, &owner, calendar).await.is_empty(), "nothing was stored");
     assert_eq!(stored_email(&app, user).await, None);
+    // Who may act is answered before what they sent.
+    let path = format!("/v1/users/{user}/email");
+    app.send(reqwest::Method::PUT, &path, Some(&owner.token), Some(json!({"email": BAD_EMAILS[2]}))).await.expect(403);
+    let read_only = app.token_for(owner.id, "", false, None);
+    let events = format!("/v1/calendars/{calendar}/events");
+    app.post(&events, Some(&read_only), json!({"title": "a\u{0}", "start": start, "end": end})).await.expect(403);
 
     // The email claim of a token: remembered when plain, ignored (never stored) otherwise.
     let someone = Uuid::new_v4();
