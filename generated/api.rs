@@ -1279,6 +1279,7 @@ impl WireJson for Calendar {
 pub struct CancelBookingRequest {
     #[oai(rename = "reasonCode")]
     pub reason_code: BookingCancellationReasonCode,
+    /// Free text; tab and newline allowed, NUL and other control characters not.
     #[oai(
         rename = "reasonText",
         skip_serializing_if_is_none,
@@ -1437,10 +1438,14 @@ impl WireJson for CoachEventStatus {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateCalendarEventRequest")]
 pub struct CreateCalendarEventRequest {
+    /// Trimmed; no control characters.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub title: String,
+    /// Within 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z.
     pub start: chrono::DateTime<chrono::FixedOffset>,
+    /// After start, within 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z.
     pub end: chrono::DateTime<chrono::FixedOffset>,
+    /// Free text; tab and newline allowed, NUL and other control characters not.
     #[oai(skip_serializing_if_is_none, validator(max_length = 2000))]
     pub notes: Option<String>,
 }
@@ -1481,6 +1486,7 @@ impl WireJson for CreateCalendarEventRequest {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateCalendarRequest")]
 pub struct CreateCalendarRequest {
+    /// Trimmed; no control characters.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
 }
@@ -1509,8 +1515,10 @@ impl WireJson for CreateCalendarRequest {
 pub struct CreateCoachEventRequest {
     #[oai(rename = "sportId")]
     pub sport_id: uuid::Uuid,
+    /// In the future, at most 9999-12-31T23:59:59Z.
     #[oai(rename = "startAt")]
     pub start_at: chrono::DateTime<chrono::FixedOffset>,
+    /// After startAt, at most 9999-12-31T23:59:59Z.
     #[oai(rename = "endAt")]
     pub end_at: chrono::DateTime<chrono::FixedOffset>,
     #[oai(rename = "timeSlot")]
@@ -2968,11 +2976,18 @@ impl WireJson for GetBookingAvailability200Response {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "ReserveBookingSlotRequest")]
 pub struct ReserveBookingSlotRequest {
+    /// The visitor's name; trimmed, 1 to 200 characters, no control characters.
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
+    /// A plain address (name@example.com): no display name or angle brackets, no comment, no quoted local part, no IP address as the domain, a domain with a dot.
+    #[oai(validator(max_length = 320))]
     pub email: poem_openapi::types::Email,
+    /// A slot's start as availability offered it. With the booking link's buffer before it, it lies at or after 0001-01-01T00:00:00Z.
     pub slot_start: chrono::DateTime<chrono::FixedOffset>,
+    /// The slot's end. With the booking link's buffer after it, it lies at or before 9999-12-31T23:59:59Z.
     pub slot_end: chrono::DateTime<chrono::FixedOffset>,
-    #[oai(skip_serializing_if_is_none)]
+    /// Free text up to 2,000 characters; tab and newline allowed, NUL and other control characters not.
+    #[oai(skip_serializing_if_is_none, validator(max_length = 2000))]
     pub notes: Option<String>,
 }
 impl ReserveBookingSlotRequest {
@@ -3072,6 +3087,7 @@ impl WireJson for MarkBookingAsCompletedRequest {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "AddBookingNoteRequest")]
 pub struct AddBookingNoteRequest {
+    /// Free text up to 2,000 characters; tab and newline allowed, NUL and other control characters not.
     #[oai(validator(max_length = 2000))]
     pub note: String,
 }
@@ -3140,6 +3156,7 @@ impl WireJson for ListNotificationsStatus {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "SetUserEmailRequest")]
 pub struct SetUserEmailRequest {
+    /// A plain address (name@example.com): no display name or angle brackets, no comment, no quoted local part, no IP address as the domain, a domain with a dot.
     #[oai(validator(max_length = 320))]
     pub email: poem_openapi::types::Email,
 }
@@ -5129,10 +5146,10 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
-        /// Range start (RFC 3339)
+        /// Range start (RFC 3339), at or after 0001-01-01T00:00:00Z
         #[oai(name = "start")]
         start: Query<chrono::DateTime<chrono::FixedOffset>>,
-        /// Range end (RFC 3339), after start
+        /// Range end (RFC 3339), after start, at most 9999-12-31T23:59:59Z
         #[oai(name = "end")]
         end: Query<chrono::DateTime<chrono::FixedOffset>>,
         /// At most this many items in the answer (default 1000)
@@ -5237,7 +5254,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         /// Calendar ID
         #[oai(name = "id")]
         id: Path<uuid::Uuid>,
-        /// Booking link token
+        /// Booking link token (A-Z, a-z, 0-9, `-`, `_`; anything else answers 404)
         #[oai(name = "token")]
         token: Path<String>,
         body: poem_openapi::payload::Json<serde_json::Value>,

@@ -4,3 +4,4 @@ pub mod availability;
 pub mod booking_link;
 pub mod bookings;
 pub mod page;
+pub mod input;

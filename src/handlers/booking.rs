@@ -1,10 +1,11 @@
 //! `Booking` tag (seed 000): create a public booking link, read its availability, reserve.
 
 use super::calendars::{day_windows, event_to_wire, working_hours_from_wire};
-use super::{utc, Handlers};
+use super::{instant, link_token, Handlers};
 use crate::api::{self, ApiError, BookingHandlers};
 use crate::auth::Principal;
 use crate::domain::booking_link::{working_hours_to_json, LinkSettings};
+use crate::domain::input::{EmailAddress, FreeText, Name, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use crate::error::AppError;
 use crate::services::booking_links::{self as links, Reservation};
 use chrono::{DateTime, FixedOffset};
@@ -41,7 +42,9 @@ impl BookingHandlers for Handlers {
         start: DateTime<FixedOffset>,
         end: DateTime<FixedOffset>,
     ) -> Result<api::GetBookingAvailabilityResponse, ApiError> {
-        let found = links::availability(&self.state, &token, utc(start), utc(end)).await?;
+        let token = link_token(&token)?;
+        let (start, end) = (instant("start", start)?, instant("end", end)?);
+        let found = links::availability(&self.state, &token, start, end).await?;
         let settings = &found.link.settings;
         let tz = settings.rules.tz;
         // Slots carry the link's UTC offset at their instant.
@@ -66,12 +69,13 @@ impl BookingHandlers for Handlers {
         token: String,
         body: api::ReserveBookingSlotRequest,
     ) -> Result<api::ReserveBookingSlotResponse, ApiError> {
+        let token = link_token(&token)?;
         let reservation = Reservation {
-            name: body.name,
-            email: body.email.0,
-            start: utc(body.slot_start),
-            end: utc(body.slot_end),
-            notes: body.notes,
+            name: Name::parse("name", &body.name, MAX_NAME_CHARS)?,
+            email: EmailAddress::parse("email", &body.email.0)?,
+            start: instant("slot_start", body.slot_start)?,
+            end: instant("slot_end", body.slot_end)?,
+            notes: FreeText::parse_opt("notes", body.notes.as_deref(), MAX_TEXT_CHARS)?,
         };
         let event = links::reserve(&self.state, &token, reservation).await?;
         Ok(api::ReserveBookingSlotResponse::Ok(Json(api::ReserveBookingSlot200Response {

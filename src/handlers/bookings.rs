@@ -1,10 +1,11 @@
 //! `Bookings` tag (seed 003, plus the companion's cancel and dispute operations).
 
 use super::coach_events::time_slot_to_wire;
-use super::{utc, wire, Handlers};
+use super::{instant_opt, wire, Handlers};
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
-use crate::domain::bookings::OrderError;
+use crate::domain::bookings::{OrderError, MAX_NOTE_CHARS};
+use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
 use crate::error::AppError;
 use crate::services::bookings::{self as svc, BookError, BookingView, OrderView, PaymentMethod};
 use chrono::{DateTime, FixedOffset};
@@ -92,7 +93,8 @@ impl BookingsHandlers for Handlers {
         _traceparent: Option<String>,
         body: api::AddBookingNoteRequest,
     ) -> Result<api::AddBookingNoteResponse, ApiError> {
-        let v = svc::add_note(&self.state, &principal, booking_id, &body.note).await?;
+        let note = FreeText::parse("note", &body.note, MAX_NOTE_CHARS)?;
+        let v = svc::add_note(&self.state, &principal, booking_id, note).await?;
         Ok(api::AddBookingNoteResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -115,7 +117,8 @@ impl BookingsHandlers for Handlers {
         end_at: Option<DateTime<FixedOffset>>,
         _traceparent: Option<String>,
     ) -> Result<api::GetUserBookingOrdersResponse, ApiError> {
-        let orders = svc::list_orders(&self.state, &principal, user_id, start_at.map(utc), end_at.map(utc)).await?;
+        let (start_at, end_at) = (instant_opt("startAt", start_at)?, instant_opt("endAt", end_at)?);
+        let orders = svc::list_orders(&self.state, &principal, user_id, start_at, end_at).await?;
         let truncated = orders.truncated.then_some(true);
         let wire = orders.items.into_iter().map(order_to_wire).collect::<Result<Vec<_>, _>>()?;
         Ok(api::GetUserBookingOrdersResponse::Ok(Json(wire), truncated))
@@ -140,8 +143,8 @@ impl BookingsHandlers for Handlers {
         end_at: Option<DateTime<FixedOffset>>,
         _traceparent: Option<String>,
     ) -> Result<api::GetBookingsResponse, ApiError> {
-        let list =
-            svc::list_bookings(&self.state, &principal, user_id, event_id, start_at.map(utc), end_at.map(utc)).await?;
+        let (start_at, end_at) = (instant_opt("startAt", start_at)?, instant_opt("endAt", end_at)?);
+        let list = svc::list_bookings(&self.state, &principal, user_id, event_id, start_at, end_at).await?;
         let truncated = list.truncated.then_some(true);
         let wire = list.items.into_iter().map(booking_to_wire).collect::<Result<Vec<_>, _>>()?;
         Ok(api::GetBookingsResponse::Ok(Json(wire), truncated))
@@ -200,7 +203,10 @@ impl BookingsHandlers for Handlers {
         booking_id: Uuid,
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
-        let v = svc::cancel_booking(&self.state, &principal, booking_id, body.reason_code.as_str(), body.reason_text).await?;
+        // Who may act is answered before what they sent (403 before 400).
+        crate::services::calendars::require_scope(&principal, svc::SCOPE_BOOKING_WRITE)?;
+        let reason_text = FreeText::parse_opt("reasonText", body.reason_text.as_deref(), MAX_TEXT_CHARS)?;
+        let v = svc::cancel_booking(&self.state, &principal, booking_id, body.reason_code.as_str(), reason_text).await?;
         Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?)))
     }
 

@@ -1,11 +1,12 @@
 //! `Calendars` tag (companion document): calendars, busy time, booking-link management.
 
-use super::{utc, wire, Handlers};
+use super::{instant, link_token, wire, Handlers};
 use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
 use crate::domain::availability::WorkingHours;
 use crate::domain::booking_link::working_hours_to_json;
 use crate::domain::page::{ListKind, Page, PageRequest, MAX_ITEMS};
+use crate::domain::input::{FreeText, Name, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::AppError;
 use crate::services::booking_links::{self as links, LinkChanges};
@@ -100,7 +101,10 @@ impl CalendarsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCalendarRequest,
     ) -> Result<api::CreateCalendarResponse, ApiError> {
-        let calendar = svc::create(&self.state, &principal, &body.name).await?;
+        // Who may act is answered before what they sent (403 before 400).
+        svc::require_scope(&principal, svc::SCOPE_CALENDAR_WRITE)?;
+        let name = Name::parse("name", &body.name, MAX_NAME_CHARS)?;
+        let calendar = svc::create(&self.state, &principal, name).await?;
         Ok(api::CreateCalendarResponse::Created(Json(calendar_to_wire(calendar))))
     }
 
@@ -115,7 +119,13 @@ impl CalendarsHandlers for Handlers {
         id: Uuid,
         body: api::CreateCalendarEventRequest,
     ) -> Result<api::CreateCalendarEventResponse, ApiError> {
-        let event = NewEvent { title: body.title, start: utc(body.start), end: utc(body.end), notes: body.notes };
+        svc::require_scope(&principal, svc::SCOPE_CALENDAR_WRITE)?;
+        let event = NewEvent {
+            title: Name::parse("title", &body.title, MAX_NAME_CHARS)?,
+            start: instant("start", body.start)?,
+            end: instant("end", body.end)?,
+            notes: FreeText::parse_opt("notes", body.notes.as_deref(), MAX_TEXT_CHARS)?,
+        };
         let event = svc::create_event(&self.state, &principal, id, event).await?;
         Ok(api::CreateCalendarEventResponse::Created(Json(event_to_wire(event))))
     }
@@ -129,8 +139,9 @@ impl CalendarsHandlers for Handlers {
         limit: Option<i64>,
         cursor: Option<String>,
     ) -> Result<api::ListCalendarEventsResponse, ApiError> {
+        let (start, end) = (instant("start", start)?, instant("end", end)?);
         let page = PageRequest::parse(ListKind::CalendarEvents, limit, cursor.as_deref(), MAX_ITEMS).map_err(AppError::Validation)?;
-        let events = svc::list_events(&self.state, &principal, id, utc(start), utc(end), page).await?;
+        let events = svc::list_events(&self.state, &principal, id, start, end, page).await?;
         let (truncated, next) = page_headers(&events);
         Ok(api::ListCalendarEventsResponse::Ok(Json(events.items.into_iter().map(event_to_wire).collect()), truncated, next))
     }
@@ -166,6 +177,7 @@ impl CalendarsHandlers for Handlers {
         token: String,
         body: api::UpdateBookingLinkRequest,
     ) -> Result<api::UpdateBookingLinkResponse, ApiError> {
+        let token = link_token(&token)?;
         let working_hours = match &body.working_hours {
             Some(h) => Some(working_hours_from_wire(day_windows!(h))?),
             None => None,

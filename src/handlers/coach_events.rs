@@ -1,6 +1,6 @@
 //! `Coach events` tag (companion document).
 
-use super::{utc, wire, Handlers};
+use super::{instant, wire, Handlers};
 use crate::api::{self, ApiError, CoachEventsHandlers};
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -62,11 +62,13 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCoachEventRequest,
     ) -> Result<api::CreateCoachEventResponse, ApiError> {
+        // Who may act is answered before what they sent (403 before 400).
+        crate::services::calendars::require_scope(&principal, svc::SCOPE_BOOKING_WRITE)?;
         let slot = body.time_slot;
         let new = NewCoachEvent {
             sport_id: body.sport_id,
-            start: utc(body.start_at),
-            end: utc(body.end_at),
+            start: instant("startAt", body.start_at)?,
+            end: instant("endAt", body.end_at)?,
             start_time: (slot.start_time.time, slot.start_time.offset),
             end_time: (slot.end_time.time, slot.end_time.offset),
             places: slot.number_of_participants,

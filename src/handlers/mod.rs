@@ -9,6 +9,7 @@ mod notifications;
 
 use crate::api::{ApiError, Authenticator};
 use crate::auth::Principal;
+use crate::domain::input::{InputError, Instant};
 use crate::error::AppError;
 use crate::state::AppState;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -34,8 +35,28 @@ impl Authenticator for Handlers {
     }
 }
 
-pub(crate) fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
-    t.with_timezone(&Utc)
+/// An input that breaks its rule (see `domain::input`) is the operation's 400, naming the field.
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        AppError::Validation(e.to_string()).into()
+    }
+}
+
+/// A date-time of the request, in UTC, within the range the contract carries (else a 400 naming
+/// `field`).
+pub(crate) fn instant(field: &'static str, t: DateTime<FixedOffset>) -> Result<DateTime<Utc>, ApiError> {
+    Ok(Instant::parse(field, t)?.utc())
+}
+
+pub(crate) fn instant_opt(field: &'static str, t: Option<DateTime<FixedOffset>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    Ok(Instant::parse_opt(field, t)?.map(Instant::utc))
+}
+
+/// A booking link token from a path: one outside the token alphabet names no link, so it is the
+/// 404 an unknown token gets, answered without asking the database.
+pub(crate) fn link_token(raw: &str) -> Result<crate::domain::input::LinkToken, ApiError> {
+    crate::domain::input::LinkToken::parse(raw)
+        .ok_or_else(|| AppError::not_found("booking link not found or inactive").into())
 }
 
 pub(crate) fn wire(t: DateTime<Utc>) -> DateTime<FixedOffset> {

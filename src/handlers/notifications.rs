@@ -4,6 +4,7 @@ use super::{wire, Handlers};
 use crate::api::{self, ApiError, NotificationsHandlers};
 use crate::auth::Principal;
 use crate::domain::page::{ListKind, PageRequest};
+use crate::domain::input::EmailAddress;
 use crate::error::AppError;
 use crate::services::notifications as svc;
 use crate::api::Json;
@@ -54,7 +55,10 @@ impl NotificationsHandlers for Handlers {
         user_id: Uuid,
         body: api::SetUserEmailRequest,
     ) -> Result<api::SetUserEmailResponse, ApiError> {
-        svc::set_email(&self.state, &principal, user_id, &body.email.0).await?;
+        // Who may act is answered before what they sent (403 before 400).
+        svc::require_admin(&principal)?;
+        let email = EmailAddress::parse("email", &body.email.0)?;
+        svc::set_email(&self.state, &principal, user_id, &email).await?;
         Ok(api::SetUserEmailResponse::NoContent)
     }
 }

@@ -7,6 +7,7 @@ use crate::db::{begin_write, is_exclusion_violation, retrying};
 use crate::domain::availability::{self, Interval};
 use crate::domain::booking_link::{working_hours_from_json, working_hours_to_json, LinkSettings, MAX_AVAILABILITY_DAYS};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
+use crate::domain::input::{self, EmailAddress, FreeText, LinkToken, Name};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -103,12 +104,12 @@ pub async fn update_link(
     state: &AppState,
     principal: &Principal,
     calendar_id: Uuid,
-    token: &str,
+    token: &LinkToken,
     changes: LinkChanges,
 ) -> AppResult<booking_links::Model> {
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
     find_owned(&state.db, principal, calendar_id).await?;
-    let link = booking_links::Entity::find_by_id(token.to_string())
+    let link = booking_links::Entity::find_by_id(token.as_str().to_string())
         .filter(booking_links::Column::CalendarId.eq(calendar_id))
         .one(&state.db)
         .await?
@@ -156,7 +157,8 @@ pub struct Availability {
 fn cache_window(from: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let week = Duration::days(7).num_seconds();
     let start = DateTime::<Utc>::from_timestamp(from.timestamp().div_euclid(week) * week, 0).unwrap_or(from) - Duration::days(7);
-    (start, start + Duration::days(MAX_AVAILABILITY_DAYS + 28))
+    // Within the instants anything is stored at (both databases compare those correctly).
+    (input::clamp(start), input::clamp(start + Duration::days(MAX_AVAILABILITY_DAYS + 28)))
 }
 
 async fn cached_link(state: &AppState, token: &str) -> AppResult<Arc<CachedLink>> {
@@ -170,7 +172,8 @@ async fn cached_link(state: &AppState, token: &str) -> AppResult<Arc<CachedLink>
     Ok(link)
 }
 
-pub async fn availability(state: &AppState, token: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> AppResult<Availability> {
+pub async fn availability(state: &AppState, token: &LinkToken, start: DateTime<Utc>, end: DateTime<Utc>) -> AppResult<Availability> {
+    let token = token.as_str();
     if end <= start {
         return Err(AppError::validation("end must be after start"));
     }
@@ -182,11 +185,11 @@ pub async fn availability(state: &AppState, token: &str, start: DateTime<Utc>, e
     let now = state.clock.now();
     // Busy time that can touch a slot of the range, buffer included.
     let margin = rules.buffer + Duration::days(1);
-    let (from, to) = (start - margin, end + margin);
+    let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
     let range = Interval { start, end };
     let cache = &state.availability_cache;
     let cached = cache.busy(link.calendar_id);
-    let slots = match cached.as_deref().and_then(|w| w.covering(from, to)) {
+    let mut slots = match cached.as_deref().and_then(|w| w.covering(from, to)) {
         Some(busy) => availability::available_slots(rules, range, busy, now),
         None => {
             let (window_from, window_to) = cache_window(from);
@@ -202,36 +205,29 @@ pub async fn availability(state: &AppState, token: &str, start: DateTime<Utc>, e
             }
         }
     };
+    // Near the ends of the instants the contract carries, only slots a reservation would take.
+    if start - margin < input::min_instant() || end + margin > input::max_instant() {
+        slots.retain(|s| input::slot_fits(&rules.tz, rules.buffer, s.start, s.end));
+    }
     Ok(Availability { link, slots })
 }
 
 pub struct Reservation {
-    pub name: String,
-    pub email: String,
+    pub name: Name,
+    pub email: EmailAddress,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    pub notes: Option<String>,
+    pub notes: Option<FreeText>,
 }
-
-pub const MAX_NAME_CHARS: usize = 200;
-pub const MAX_NOTES_CHARS: usize = 2000;
 
 /// Reserves a slot: one transaction that locks the calendar row, re-checks the slot against the
 /// calendar's busy time (buffer included) and inserts the event. On PostgreSQL an exclusion
 /// constraint backs it up; its violation is a 409 as well. Nothing is written on any error.
-pub async fn reserve(state: &AppState, token: &str, reservation: Reservation) -> AppResult<calendar_events::Model> {
-    let name = reservation.name.trim().to_string();
-    if name.is_empty() {
-        return Err(AppError::validation("name must not be empty"));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::validation(format!("name may have at most {MAX_NAME_CHARS} characters")));
-    }
-    if reservation.notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS) {
-        return Err(AppError::validation(format!("notes may have at most {MAX_NOTES_CHARS} characters")));
-    }
+pub async fn reserve(state: &AppState, token: &LinkToken, reservation: Reservation) -> AppResult<calendar_events::Model> {
+    let token = token.as_str();
     let slot = Interval { start: reservation.start, end: reservation.end };
-    let (reservation, name) = (&reservation, &name);
+    let name = reservation.name.as_str();
+    let reservation = &reservation;
     retrying(|| async move {
         let txn = begin_write(&state.db).await?;
         // The link, still active, read in the statement that locks its calendar (PostgreSQL
@@ -251,10 +247,18 @@ pub async fn reserve(state: &AppState, token: &str, reservation: Reservation) ->
             .await?
             .ok_or_else(|| AppError::not_found("booking link not found or inactive"))?;
         let settings = settings_of(&link)?;
+        // Availability never offers a slot that, with its buffer, leaves the instants the
+        // contract carries, or whose ends in the link's zone would be no date-time.
+        if !input::slot_fits(&settings.rules.tz, settings.rules.buffer, slot.start, slot.end) {
+            return Err(AppError::validation(
+                "slot_start..slot_end, with the link's buffer and in its time zone, must lie between 0001-01-01 and 9999-12-31",
+            ));
+        }
         availability::check_offered(&settings.rules, slot, state.clock.now())
             .map_err(|e| AppError::Validation(e.to_string()))?;
         let margin = settings.rules.buffer + Duration::minutes(1);
-        let busy = busy_of(busy_between(&txn, link.calendar_id, slot.start - margin, slot.end + margin).await?);
+        let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
+        let busy = busy_of(busy_between(&txn, link.calendar_id, from, to).await?);
         if availability::overlaps_busy(&settings.rules, slot, &busy) {
             return Err(AppError::conflict("this slot is no longer available"));
         }
@@ -264,11 +268,11 @@ pub async fn reserve(state: &AppState, token: &str, reservation: Reservation) ->
             title: Set(format!("Booking: {name}")),
             starts_at: Set(slot.start),
             ends_at: Set(slot.end),
-            notes: Set(reservation.notes.clone()),
+            notes: Set(reservation.notes.as_ref().map(|n| n.as_str().to_string())),
             source: Set("reservation".into()),
             booking_link_token: Set(Some(link.token.clone())),
-            attendee_name: Set(Some(name.clone())),
-            attendee_email: Set(Some(reservation.email.clone())),
+            attendee_name: Set(Some(name.to_string())),
+            attendee_email: Set(Some(reservation.email.as_str().to_string())),
             cancelled: Set(false),
             cancelled_at: Set(None),
             created_at: Set(state.clock.now()),

@@ -4,6 +4,7 @@
 use super::calendars::require_scope;
 use crate::auth::Principal;
 use crate::db::{begin_write, retrying};
+use crate::domain::input::FreeText;
 use crate::domain::bookings::{self as rules, EventFacts, OrderError, Span, Status, Transition};
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
 use crate::entities::{booking_links, booking_orders, bookings, calendar_events, calendars, coach_events, users};
@@ -661,10 +662,7 @@ pub async fn mark_completed(state: &AppState, principal: &Principal, id: Uuid, c
     .await
 }
 
-pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: &str) -> AppResult<BookingView> {
-    if note.chars().count() > rules::MAX_NOTE_CHARS {
-        return Err(AppError::validation(format!("a note may have at most {} characters", rules::MAX_NOTE_CHARS)));
-    }
+pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: FreeText) -> AppResult<BookingView> {
     change(state, principal, id, |b, e, now| {
         if b.user_id != principal.user_id && b.coach_id != principal.user_id {
             return Err(AppError::forbidden("only the athlete or the coach may add a note"));
@@ -676,7 +674,7 @@ pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: &
             return Err(AppError::validation(format!("a {} booking did not take place", b.status)));
         }
         let mut a: bookings::ActiveModel = b.clone().into();
-        a.note = Set(Some(note.to_string()));
+        a.note = Set(Some(note.as_str().to_string()));
         Ok(a)
     })
     .await
@@ -687,7 +685,7 @@ pub async fn cancel_booking(
     principal: &Principal,
     id: Uuid,
     reason_code: &str,
-    reason_text: Option<String>,
+    reason_text: Option<FreeText>,
 ) -> AppResult<BookingView> {
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
     change(state, principal, id, |b, e, now| {
@@ -707,7 +705,7 @@ pub async fn cancel_booking(
         a.canceled_at = Set(Some(now));
         a.canceled_by_role = Set(Some(role.into()));
         a.cancellation_reason_code = Set(Some(reason_code.to_string()));
-        a.cancellation_reason_text = Set(reason_text.clone());
+        a.cancellation_reason_text = Set(reason_text.as_ref().map(|t| t.as_str().to_string()));
         Ok(a)
     })
     .await

@@ -2,6 +2,7 @@
 
 use crate::auth::Principal;
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
+use crate::domain::input::{FreeText, Name};
 use crate::entities::{calendar_events, calendars};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -37,26 +38,22 @@ pub async fn find_owned(db: &impl ConnectionTrait, principal: &Principal, id: Uu
     Ok(calendar)
 }
 
-pub async fn create(state: &AppState, principal: &Principal, name: &str) -> AppResult<calendars::Model> {
+pub async fn create(state: &AppState, principal: &Principal, name: Name) -> AppResult<calendars::Model> {
     require_scope(principal, SCOPE_CALENDAR_WRITE)?;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::validation("name must not be empty"));
-    }
     let model = calendars::ActiveModel {
         id: Set(Uuid::new_v4()),
         owner_id: Set(principal.user_id),
-        name: Set(name.to_string()),
+        name: Set(name.into_string()),
         created_at: Set(state.clock.now()),
     };
     Ok(model.insert(&state.db).await?)
 }
 
 pub struct NewEvent {
-    pub title: String,
+    pub title: Name,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    pub notes: Option<String>,
+    pub notes: Option<FreeText>,
 }
 
 pub async fn create_event(
@@ -66,10 +63,6 @@ pub async fn create_event(
     event: NewEvent,
 ) -> AppResult<calendar_events::Model> {
     require_scope(principal, SCOPE_CALENDAR_WRITE)?;
-    let title = event.title.trim();
-    if title.is_empty() {
-        return Err(AppError::validation("title must not be empty"));
-    }
     if event.end <= event.start {
         return Err(AppError::validation("end must be after start"));
     }
@@ -80,10 +73,10 @@ pub async fn create_event(
     let model = calendar_events::ActiveModel {
         id: Set(Uuid::new_v4()),
         calendar_id: Set(calendar_id),
-        title: Set(title.to_string()),
+        title: Set(event.title.into_string()),
         starts_at: Set(event.start),
         ends_at: Set(event.end),
-        notes: Set(event.notes),
+        notes: Set(event.notes.map(FreeText::into_string)),
         source: Set("manual".into()),
         booking_link_token: Set(None),
         attendee_name: Set(None),

@@ -3,6 +3,7 @@
 
 use crate::auth::Principal;
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
+use crate::domain::input::EmailAddress;
 use crate::entities::{notifications, users};
 use crate::error::{AppError, AppResult};
 use crate::notify::outbox::PassReport;
@@ -13,7 +14,7 @@ use uuid::Uuid;
 
 pub const SCOPE_NOTIFICATIONS_SEND: &str = "notifications:send";
 
-fn require_admin(principal: &Principal) -> AppResult<()> {
+pub fn require_admin(principal: &Principal) -> AppResult<()> {
     if principal.admin {
         Ok(())
     } else {
@@ -65,7 +66,8 @@ pub async fn list(
     Ok(Page::cut(rows, &page, |n| Some(Cursor::new(ListKind::Notifications, n.created_at, n.id.to_string()))))
 }
 
-async fn store_email(state: &AppState, user: Uuid, email: &str) -> AppResult<()> {
+async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> AppResult<()> {
+    let email = email.as_str();
     let now = state.clock.now();
     users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(Some(email.to_string())), updated_at: Set(now) })
         .on_conflict(
@@ -79,19 +81,20 @@ async fn store_email(state: &AppState, user: Uuid, email: &str) -> AppResult<()>
     Ok(())
 }
 
-pub async fn set_email(state: &AppState, principal: &Principal, user: Uuid, email: &str) -> AppResult<()> {
+pub async fn set_email(state: &AppState, principal: &Principal, user: Uuid, email: &EmailAddress) -> AppResult<()> {
     require_admin(principal)?;
     store_email(state, user, email).await
 }
 
-/// Keeps the `email` claim of a user's latest token, writing only when it changed.
+/// Keeps the `email` claim of a user's latest token, writing only when it changed. A claim that
+/// is not a plain address (the same rule as every email input) is ignored, never stored.
 pub async fn remember_email(state: &AppState, principal: &Principal) -> AppResult<()> {
-    let Some(email) = principal.email.as_deref().filter(|e| email_address::EmailAddress::is_valid(e)) else {
+    let Some(email) = principal.email.as_deref().and_then(|e| EmailAddress::parse("email", e).ok()) else {
         return Ok(());
     };
     let known = state.known_emails.lock().ok().and_then(|k| k.get(&principal.user_id).cloned());
-    if known.as_deref() == Some(email) {
+    if known.as_deref() == Some(email.as_str()) {
         return Ok(());
     }
-    store_email(state, principal.user_id, email).await
+    store_email(state, principal.user_id, &email).await
 }

@@ -11,6 +11,7 @@ mod auth;
 mod booking_links;
 mod calendars;
 mod edge;
+mod input;
 mod leko;
 mod notifications;
 mod spine;
