@@ -29,6 +29,9 @@ pub struct ApiError {
     pub status: u16,
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header, where the status's response declares one (1 when
+    /// it does and this is unset).
+    pub retry_after: Option<u64>,
 }
 impl ApiError {
     pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
@@ -36,7 +39,12 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
     /// The code that goes with a status when nothing more specific is known.
     pub fn code_for_status(status: u16) -> ErrorCode {
@@ -45,6 +53,7 @@ impl ApiError {
             403 => ErrorCode::Forbidden,
             404 | 405 => ErrorCode::NotFound,
             429 => ErrorCode::TooManyRequests,
+            503 => ErrorCode::Unavailable,
             400..=499 => ErrorCode::Validation,
             _ => ErrorCode::Internal,
         }
@@ -592,6 +601,8 @@ pub enum ErrorCode {
     Forbidden,
     #[oai(rename = "conflict")]
     Conflict,
+    #[oai(rename = "unavailable")]
+    Unavailable,
 }
 impl ErrorCode {
     /// The value as it appears on the wire.
@@ -606,6 +617,7 @@ impl ErrorCode {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Conflict => "conflict",
+            Self::Unavailable => "unavailable",
         }
     }
     /// Parses the wire form.
@@ -620,6 +632,7 @@ impl ErrorCode {
             "unauthorized" => Some(Self::Unauthorized),
             "forbidden" => Some(Self::Forbidden),
             "conflict" => Some(Self::Conflict),
+            "unavailable" => Some(Self::Unavailable),
             _ => None,
         }
     }
@@ -3227,6 +3240,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3240,6 +3254,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (404, EnvelopeKind::Single),
             (429, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3254,6 +3269,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (409, EnvelopeKind::Single),
             (429, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3267,6 +3283,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3281,6 +3298,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3295,6 +3313,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3309,6 +3328,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3322,6 +3342,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3335,6 +3356,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3349,6 +3371,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3362,6 +3385,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3376,6 +3400,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3389,6 +3414,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3403,6 +3429,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3417,6 +3444,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3431,6 +3459,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3445,6 +3474,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3459,6 +3489,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3473,6 +3504,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3486,6 +3518,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3499,6 +3532,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3513,6 +3547,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3527,6 +3562,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3541,6 +3577,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3555,6 +3592,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3568,6 +3606,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3581,6 +3620,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
 ];
@@ -3753,6 +3793,9 @@ pub enum CreateBookingLinkResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CreateBookingLinkResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3762,12 +3805,13 @@ impl CreateBookingLinkResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -3794,6 +3838,9 @@ pub enum GetBookingAvailabilityResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl GetBookingAvailabilityResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3803,11 +3850,12 @@ impl GetBookingAvailabilityResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 404 | 429 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 404 | 429 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             404 => Self::NotFound(Json(envelope)),
             429 => Self::TooManyRequests(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -3839,6 +3887,9 @@ pub enum ReserveBookingSlotResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl ReserveBookingSlotResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3848,12 +3899,13 @@ impl ReserveBookingSlotResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 404 | 409 | 429 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 404 | 409 | 429 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             404 => Self::NotFound(Json(envelope)),
             409 => Self::Conflict(Json(envelope)),
             429 => Self::TooManyRequests(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -4457,6 +4509,9 @@ pub enum NotifyBookingsResponse {
     /// Internal server error
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl NotifyBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4466,11 +4521,17 @@ impl NotifyBookingsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4500,6 +4561,9 @@ pub enum MarkBookingAsCompletedResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl MarkBookingAsCompletedResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4509,12 +4573,18 @@ impl MarkBookingAsCompletedResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4546,6 +4616,9 @@ pub enum AddBookingNoteResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl AddBookingNoteResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4555,12 +4628,18 @@ impl AddBookingNoteResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4590,6 +4669,9 @@ pub enum DismissBookingResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl DismissBookingResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4599,12 +4681,18 @@ impl DismissBookingResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4631,6 +4719,9 @@ pub enum GetUserBookingOrdersResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl GetUserBookingOrdersResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4640,11 +4731,17 @@ impl GetUserBookingOrdersResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4673,6 +4770,9 @@ pub enum GetBookingByIdResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl GetBookingByIdResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4682,11 +4782,17 @@ impl GetBookingByIdResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4716,6 +4822,9 @@ pub enum GetBookingsResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl GetBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4725,12 +4834,18 @@ impl GetBookingsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4757,6 +4872,9 @@ pub enum BookEventsResponse {
     /// Internal error, logged with the request id (no `errors` list)
     #[oai(status = 500)]
     InternalServerError(Json<BookEventErrorResponse>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds. (no `errors` list)
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<BookEventErrorResponse>, #[oai(header = "Retry-After")] u64),
 }
 impl BookEventsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4766,11 +4884,17 @@ impl BookEventsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope.into()))
             }
             401 => Self::Unauthorized(Json(envelope.into())),
             403 => Self::Forbidden(Json(envelope.into())),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(envelope.into()),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(envelope.into())),
         }
     }
@@ -4800,6 +4924,9 @@ pub enum DeleteUserFromBookingsResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl DeleteUserFromBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4809,12 +4936,18 @@ impl DeleteUserFromBookingsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4846,6 +4979,9 @@ pub enum CancelBookingResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl CancelBookingResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4855,12 +4991,18 @@ impl CancelBookingResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4890,6 +5032,9 @@ pub enum OpenBookingDisputeResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl OpenBookingDisputeResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4899,12 +5044,18 @@ impl OpenBookingDisputeResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4934,6 +5085,9 @@ pub enum ResolveBookingDisputeResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl ResolveBookingDisputeResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4943,12 +5097,18 @@ impl ResolveBookingDisputeResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -5263,6 +5423,9 @@ pub enum CreateCalendarResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CreateCalendarResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5272,11 +5435,12 @@ impl CreateCalendarResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5306,6 +5470,9 @@ pub enum GetCalendarResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl GetCalendarResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5315,12 +5482,13 @@ impl GetCalendarResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5350,6 +5518,9 @@ pub enum CreateCalendarEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CreateCalendarEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5359,12 +5530,13 @@ impl CreateCalendarEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5394,6 +5566,9 @@ pub enum ListCalendarEventsResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl ListCalendarEventsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5403,12 +5578,13 @@ impl ListCalendarEventsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5438,6 +5614,9 @@ pub enum DeleteCalendarEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl DeleteCalendarEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5447,12 +5626,13 @@ impl DeleteCalendarEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5482,6 +5662,9 @@ pub enum ListBookingLinksResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl ListBookingLinksResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5491,12 +5674,13 @@ impl ListBookingLinksResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5526,6 +5710,9 @@ pub enum UpdateBookingLinkResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl UpdateBookingLinkResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5535,12 +5722,13 @@ impl UpdateBookingLinkResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5683,6 +5871,9 @@ pub enum CreateCoachEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CreateCoachEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5692,11 +5883,12 @@ impl CreateCoachEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5723,6 +5915,9 @@ pub enum GetCoachEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl GetCoachEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5732,11 +5927,12 @@ impl GetCoachEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5766,6 +5962,9 @@ pub enum CancelCoachEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CancelCoachEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5775,12 +5974,13 @@ impl CancelCoachEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5897,6 +6097,9 @@ pub enum ListNotificationsResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl ListNotificationsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5906,11 +6109,12 @@ impl ListNotificationsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5937,6 +6141,9 @@ pub enum SetUserEmailResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl SetUserEmailResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5946,11 +6153,12 @@ impl SetUserEmailResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }

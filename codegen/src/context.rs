@@ -143,6 +143,9 @@ pub struct Response {
     pub ty: Option<String>,
     /// For error statuses: `error`, `list` or `extends`.
     pub error_kind: Option<&'static str>,
+    /// The response declares a `Retry-After` header (seconds): the variant carries it, filled
+    /// from `ApiError::retry_after`.
+    pub retry_after: bool,
 }
 
 struct TypeInfo {
@@ -664,12 +667,23 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
             if code >= 400 && error_kind.is_none() {
                 bail!("{id}: error response {status} must carry the error envelope (add its content in merge.yaml)");
             }
+            let retry_after = match resp.get("headers").and_then(Value::as_object) {
+                None => false,
+                Some(headers) => {
+                    // The only response header the runtime knows how to fill.
+                    if headers.keys().any(|h| h != "Retry-After") || error_kind.is_none() {
+                        bail!("{id} {status}: only error responses may declare headers, and only Retry-After");
+                    }
+                    !headers.is_empty()
+                }
+            };
             responses.push(Response {
                 status: code,
                 variant: status_variant(code),
                 doc: resp.get("description").and_then(Value::as_str).unwrap_or_default().trim().to_string(),
                 ty,
                 error_kind,
+                retry_after,
             });
         }
         if !responses.iter().any(|r| r.status == 500) {
