@@ -10,6 +10,7 @@ mod notify_ics;
 mod auth;
 mod booking_links;
 mod calendars;
+mod faults;
 mod leko;
 mod notifications;
 mod spine;
