@@ -402,3 +402,26 @@ async fn readiness_fails_when_the_database_cannot_take_a_write() {
     reset.execute_unprepared(&format!("ALTER DATABASE \"{name}\" RESET default_transaction_read_only")).await.unwrap();
     reset.commit().await.unwrap();
 }
+
+/// The notification pass writes the outbox; with the outbox held by another connection it
+/// answers 503 in bounded time instead of waiting for it.
+async fn the_notification_pass_ends_in_bounded_time_under_a_held_lock(app: TestApp) {
+    let admin = app.admin();
+    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
+    let other = other_connection(&app).await;
+    let lock = match app.backend {
+        Backend::Postgres => {
+            let txn = other.begin().await.unwrap();
+            txn.execute_unprepared("LOCK TABLE notifications IN EXCLUSIVE MODE").await.unwrap();
+            txn
+        }
+        Backend::Sqlite => hold_sqlite(&other).await,
+    };
+    let r = bounded("a notification pass under a held lock", app.post("/v1/bookings/notify", Some(&admin.token), json!({}))).await;
+    assert_unavailable(&r);
+    assert!(r.body["errors"].is_array(), "notifyBookings answers its list envelope: {}", r.text);
+    lock.rollback().await.unwrap();
+    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
+}
+
+crate::db_tests!(the_notification_pass_ends_in_bounded_time_under_a_held_lock);
