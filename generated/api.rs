@@ -29,6 +29,9 @@ pub struct ApiError {
     pub status: u16,
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds for a `Retry-After` header, where the status's response declares one (1 when
+    /// it does and this is unset).
+    pub retry_after: Option<u64>,
 }
 impl ApiError {
     pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
@@ -36,7 +39,12 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
     /// The code that goes with a status when nothing more specific is known.
     pub fn code_for_status(status: u16) -> ErrorCode {
@@ -45,6 +53,7 @@ impl ApiError {
             403 => ErrorCode::Forbidden,
             404 | 405 => ErrorCode::NotFound,
             429 => ErrorCode::TooManyRequests,
+            503 => ErrorCode::Unavailable,
             400..=499 => ErrorCode::Validation,
             _ => ErrorCode::Internal,
         }
@@ -592,6 +601,8 @@ pub enum ErrorCode {
     Forbidden,
     #[oai(rename = "conflict")]
     Conflict,
+    #[oai(rename = "unavailable")]
+    Unavailable,
 }
 impl ErrorCode {
     /// The value as it appears on the wire.
@@ -606,6 +617,7 @@ impl ErrorCode {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Conflict => "conflict",
+            Self::Unavailable => "unavailable",
         }
     }
     /// Parses the wire form.
@@ -620,6 +632,7 @@ impl ErrorCode {
             "unauthorized" => Some(Self::Unauthorized),
             "forbidden" => Some(Self::Forbidden),
             "conflict" => Some(Self::Conflict),
+            "unavailable" => Some(Self::Unavailable),
             _ => None,
         }
     }
@@ -3244,6 +3257,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3257,6 +3271,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (404, EnvelopeKind::Single),
             (429, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3271,6 +3286,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (409, EnvelopeKind::Single),
             (429, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3284,6 +3300,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3298,6 +3315,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3312,6 +3330,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3326,6 +3345,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3339,6 +3359,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3352,6 +3373,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3366,6 +3388,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3379,6 +3402,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3393,6 +3417,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3406,6 +3431,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3420,6 +3446,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3434,6 +3461,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3448,6 +3476,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3462,6 +3491,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3476,6 +3506,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3490,6 +3521,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3503,6 +3535,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3516,6 +3549,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3530,6 +3564,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3544,6 +3579,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3558,6 +3594,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3572,6 +3609,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
             (500, EnvelopeKind::List),
+            (503, EnvelopeKind::List),
         ],
     },
     OperationMeta {
@@ -3585,6 +3623,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
     OperationMeta {
@@ -3598,6 +3637,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
         ],
     },
 ];
@@ -3770,6 +3810,9 @@ pub enum CreateBookingLinkResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CreateBookingLinkResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3779,12 +3822,13 @@ impl CreateBookingLinkResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -3811,6 +3855,9 @@ pub enum GetBookingAvailabilityResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl GetBookingAvailabilityResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3820,11 +3867,12 @@ impl GetBookingAvailabilityResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 404 | 429 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 404 | 429 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             404 => Self::NotFound(Json(envelope)),
             429 => Self::TooManyRequests(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -3856,6 +3904,9 @@ pub enum ReserveBookingSlotResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl ReserveBookingSlotResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -3865,12 +3916,13 @@ impl ReserveBookingSlotResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 404 | 409 | 429 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 404 | 409 | 429 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             404 => Self::NotFound(Json(envelope)),
             409 => Self::Conflict(Json(envelope)),
             429 => Self::TooManyRequests(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -4474,6 +4526,9 @@ pub enum NotifyBookingsResponse {
     /// Internal server error
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl NotifyBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4483,11 +4538,17 @@ impl NotifyBookingsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4517,6 +4578,9 @@ pub enum MarkBookingAsCompletedResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl MarkBookingAsCompletedResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4526,12 +4590,18 @@ impl MarkBookingAsCompletedResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4563,6 +4633,9 @@ pub enum AddBookingNoteResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl AddBookingNoteResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4572,12 +4645,18 @@ impl AddBookingNoteResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4607,6 +4686,9 @@ pub enum DismissBookingResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl DismissBookingResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4616,12 +4698,18 @@ impl DismissBookingResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4648,6 +4736,9 @@ pub enum GetUserBookingOrdersResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl GetUserBookingOrdersResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4657,11 +4748,17 @@ impl GetUserBookingOrdersResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4690,6 +4787,9 @@ pub enum GetBookingByIdResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl GetBookingByIdResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4699,11 +4799,17 @@ impl GetBookingByIdResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4733,6 +4839,9 @@ pub enum GetBookingsResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl GetBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4742,12 +4851,18 @@ impl GetBookingsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4774,6 +4889,9 @@ pub enum BookEventsResponse {
     /// Internal error, logged with the request id (no `errors` list)
     #[oai(status = 500)]
     InternalServerError(Json<BookEventErrorResponse>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds. (no `errors` list)
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<BookEventErrorResponse>, #[oai(header = "Retry-After")] u64),
 }
 impl BookEventsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4783,11 +4901,17 @@ impl BookEventsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope.into()))
             }
             401 => Self::Unauthorized(Json(envelope.into())),
             403 => Self::Forbidden(Json(envelope.into())),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(envelope.into()),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(envelope.into())),
         }
     }
@@ -4817,6 +4941,9 @@ pub enum DeleteUserFromBookingsResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl DeleteUserFromBookingsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4826,12 +4953,18 @@ impl DeleteUserFromBookingsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4863,6 +4996,9 @@ pub enum CancelBookingResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl CancelBookingResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4872,12 +5008,18 @@ impl CancelBookingResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4907,6 +5049,9 @@ pub enum OpenBookingDisputeResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl OpenBookingDisputeResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4916,12 +5061,18 @@ impl OpenBookingDisputeResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -4951,6 +5102,9 @@ pub enum ResolveBookingDisputeResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Errors>, #[oai(header = "Retry-After")] u64),
 }
 impl ResolveBookingDisputeResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -4960,12 +5114,18 @@ impl ResolveBookingDisputeResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            503 => {
+                Self::ServiceUnavailable(
+                    Json(Errors { errors: vec![envelope] }),
+                    err.retry_after.unwrap_or(1),
+                )
+            }
             _ => Self::InternalServerError(Json(Errors { errors: vec![envelope] })),
         }
     }
@@ -5299,6 +5459,9 @@ pub enum CreateCalendarResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CreateCalendarResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5308,11 +5471,12 @@ impl CreateCalendarResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5342,6 +5506,9 @@ pub enum GetCalendarResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl GetCalendarResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5351,12 +5518,13 @@ impl GetCalendarResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5386,6 +5554,9 @@ pub enum CreateCalendarEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CreateCalendarEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5395,12 +5566,13 @@ impl CreateCalendarEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5436,6 +5608,9 @@ pub enum ListCalendarEventsResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl ListCalendarEventsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5445,12 +5620,13 @@ impl ListCalendarEventsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5480,6 +5656,9 @@ pub enum DeleteCalendarEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl DeleteCalendarEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5489,12 +5668,13 @@ impl DeleteCalendarEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5530,6 +5710,9 @@ pub enum ListBookingLinksResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl ListBookingLinksResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5539,12 +5722,13 @@ impl ListBookingLinksResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5574,6 +5758,9 @@ pub enum UpdateBookingLinkResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl UpdateBookingLinkResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5583,12 +5770,13 @@ impl UpdateBookingLinkResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5731,6 +5919,9 @@ pub enum CreateCoachEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CreateCoachEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5740,11 +5931,12 @@ impl CreateCoachEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5771,6 +5963,9 @@ pub enum GetCoachEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl GetCoachEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5780,11 +5975,12 @@ impl GetCoachEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5814,6 +6010,9 @@ pub enum CancelCoachEventResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl CancelCoachEventResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5823,12 +6022,13 @@ impl CancelCoachEventResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
             404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5958,6 +6158,9 @@ pub enum ListNotificationsResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl ListNotificationsResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -5967,11 +6170,12 @@ impl ListNotificationsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }
@@ -5998,6 +6202,9 @@ pub enum SetUserEmailResponse {
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
 }
 impl SetUserEmailResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
@@ -6007,11 +6214,12 @@ impl SetUserEmailResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope))
             }
             401 => Self::Unauthorized(Json(envelope)),
             403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
         }
     }

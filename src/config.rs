@@ -100,6 +100,49 @@ pub struct Settings {
     pub notify: NotifySettings,
     #[command(flatten)]
     pub limits: LimitSettings,
+    #[command(flatten)]
+    pub db: DbSettings,
+}
+
+/// How long the server waits on the database before it answers 503 (with Retry-After) instead.
+#[derive(Args, Clone, Debug)]
+pub struct DbSettings {
+    /// PostgreSQL `lock_timeout` of every statement, in milliseconds: how long one waits for a
+    /// row another transaction holds.
+    #[arg(long = "db-lock-timeout-ms", env = "DB_LOCK_TIMEOUT_MS", default_value = "1000", value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub lock_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout` of every statement, in milliseconds.
+    #[arg(long = "db-statement-timeout-ms", env = "DB_STATEMENT_TIMEOUT_MS", default_value = "5000", value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub statement_timeout_ms: u64,
+    /// SQLite `busy_timeout`, in milliseconds: how long a write waits for another connection
+    /// or process holding the database's write lock.
+    #[arg(long = "db-busy-timeout-ms", env = "DB_BUSY_TIMEOUT_MS", default_value = "1000", global = true)]
+    pub busy_timeout_ms: u64,
+    /// How long a request waits for a pooled connection, in milliseconds.
+    #[arg(long = "db-acquire-timeout-ms", env = "DB_ACQUIRE_TIMEOUT_MS", default_value = "2000", value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub acquire_timeout_ms: u64,
+    /// How long a write keeps retrying transient faults (a held row, a lost connection, SQLite
+    /// busy) before it answers 503, in milliseconds: no new attempt starts after this.
+    #[arg(long = "db-retry-budget-ms", env = "DB_RETRY_BUDGET_MS", default_value = "2000", global = true)]
+    pub retry_budget_ms: u64,
+}
+
+impl DbSettings {
+    pub fn lock_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.lock_timeout_ms)
+    }
+    pub fn statement_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.statement_timeout_ms)
+    }
+    pub fn busy_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.busy_timeout_ms)
+    }
+    pub fn acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.acquire_timeout_ms)
+    }
+    pub fn retry_budget(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.retry_budget_ms)
+    }
 }
 
 #[derive(Args, Clone, Debug)]
@@ -226,6 +269,7 @@ impl std::fmt::Debug for Settings {
             .field("jwt", &self.jwt)
             .field("notify", &self.notify)
             .field("limits", &self.limits)
+            .field("db", &self.db)
             .finish()
     }
 }

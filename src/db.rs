@@ -1,13 +1,19 @@
 //! Transactions that write: `BEGIN IMMEDIATE` on SQLite (one writer at a time, taken up front so
-//! no read-then-upgrade deadlock), a plain transaction with row locks on PostgreSQL; and the
-//! classification of database errors the services need (retry, conflict).
+//! no read-then-upgrade deadlock), a plain transaction with row locks on PostgreSQL; the
+//! classification of database errors (transient: worth a retry, then a 503; conflicts); and
+//! [`Writes`], which runs a write transaction with retries inside a time budget and bounds how
+//! many of this process's requests wait at the database for one row.
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::time::Instant;
 
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     match db.get_database_backend() {
@@ -24,27 +30,50 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 
 /// The SQLSTATE (PostgreSQL) or extended result code (SQLite) of a database error.
 pub fn error_code(err: &DbErr) -> Option<String> {
-    let runtime = match err {
-        DbErr::Exec(e) | DbErr::Query(e) | DbErr::Conn(e) => e,
-        _ => return None,
-    };
-    match runtime {
-        RuntimeErr::SqlxError(e) => e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned()),
+    sqlx_error(err).and_then(|e| e.as_database_error()).and_then(|d| d.code()).map(|c| c.into_owned())
+}
+
+fn sqlx_error(err: &DbErr) -> Option<&sea_orm::sqlx::Error> {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Conn(RuntimeErr::SqlxError(e)) => {
+            Some(e)
+        }
         _ => None,
     }
 }
 
-/// Worth running the whole transaction again: a PostgreSQL deadlock or serialization failure,
-/// or SQLite busy/locked.
-pub fn is_retryable(err: &DbErr) -> bool {
+/// A fault that says nothing about the request and may be gone in a moment: a PostgreSQL
+/// deadlock, serialization failure, lock or statement timeout, a server shutting down or
+/// refusing connections, a read-only server; SQLite busy, locked or read-only; a lost
+/// connection; no pooled connection in time. Such a request is retried, then answered 503.
+pub fn is_transient(err: &DbErr) -> bool {
+    if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
     match error_code(err).as_deref() {
-        Some("40P01" | "40001" | "55P03") => true,
-        // SQLite extended result codes: the primary code is the low byte (5 BUSY, 6 LOCKED).
-        Some(code) => code.parse::<u32>().map(|c| matches!(c & 0xff, 5 | 6)).unwrap_or(false),
-        None => {
-            let text = err.to_string();
-            text.contains("database is locked") || text.contains("deadlock detected")
-        }
+        // 40P01 deadlock, 40001 serialization, 55P03 lock_timeout, 57014 statement_timeout,
+        // 57P01..57P03 the server terminating or refusing connections, 53300 too many
+        // connections, 25006 a read-only transaction (a standby, a read-only database), 08xxx
+        // connection exceptions.
+        Some("40P01" | "40001" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300" | "25006") => true,
+        Some(code) if code.starts_with("08") => true,
+        // SQLite extended result codes: the primary code is the low byte (5 BUSY, 6 LOCKED,
+        // 8 READONLY).
+        Some(code) => code.parse::<u32>().map(|c| matches!(c & 0xff, 5 | 6 | 8)).unwrap_or(false),
+        None => match sqlx_error(err) {
+            Some(e) => matches!(
+                e,
+                sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::PoolClosed
+                    | sea_orm::sqlx::Error::WorkerCrashed
+                    | sea_orm::sqlx::Error::Protocol(_)
+            ),
+            None => {
+                let text = err.to_string();
+                text.contains("database is locked") || text.contains("deadlock detected")
+            }
+        },
     }
 }
 
@@ -53,22 +82,157 @@ pub fn is_exclusion_violation(err: &DbErr) -> bool {
     error_code(err).as_deref() == Some("23P01")
 }
 
-/// Runs `attempt` until it succeeds, fails for a reason other than a transient database
-/// conflict, or has been tried five times.
-pub async fn retrying<T, F, Fut>(mut attempt: F) -> AppResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = AppResult<T>>,
-{
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match attempt().await {
-            Err(AppError::Database(e)) if tries < 5 && is_retryable(&e) => {
-                tracing::debug!(error = %e, tries, "retrying a transaction after a transient conflict");
-                tokio::time::sleep(std::time::Duration::from_millis(5 * tries as u64 + rand::random::<u64>() % 10)).await;
-            }
-            other => return other,
+/// An error that may say "transient: try again" (see [`is_transient`]).
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for AppError {
+    fn is_transient(&self) -> bool {
+        matches!(self, AppError::Unavailable(_))
+    }
+}
+
+/// A row a write transaction locks, as a key for [`Writes`]: the table and the row's id (or
+/// another unique column it is reached by, such as a booking link's token).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowKey {
+    table: &'static str,
+    id: String,
+}
+
+impl RowKey {
+    pub fn new(table: &'static str, id: impl std::fmt::Display) -> Self {
+        Self { table, id: id.to_string() }
+    }
+}
+
+/// The most times one write is tried.
+const MAX_TRIES: u32 = 5;
+
+/// Runs write transactions: at most one request of this process at a time waits at the database
+/// for a given row (the others wait here, holding no connection, so requests held up by one row
+/// locked elsewhere cannot take the whole pool), and transient faults are retried until
+/// `budget` has passed since the request started; after that the fault is the answer (a 503).
+pub struct Writes {
+    budget: Duration,
+    gates: std::sync::Mutex<Gates>,
+}
+
+#[derive(Default)]
+struct Gates {
+    by_key: HashMap<RowKey, Weak<tokio::sync::Mutex<()>>>,
+    prune_at: usize,
+}
+
+impl Writes {
+    pub fn new(budget: Duration) -> Self {
+        Self { budget, gates: std::sync::Mutex::new(Gates { by_key: HashMap::new(), prune_at: 1024 }) }
+    }
+
+    fn gate(&self, key: &RowKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self.gates.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(gate) = gates.by_key.get(key).and_then(Weak::upgrade) {
+            return gate;
         }
+        if gates.by_key.len() >= gates.prune_at {
+            gates.by_key.retain(|_, gate| gate.strong_count() > 0);
+            gates.prune_at = (gates.by_key.len() * 2).max(1024);
+        }
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
+        gates.by_key.insert(key.clone(), Arc::downgrade(&gate));
+        gate
+    }
+
+    /// Runs `attempt` (one whole transaction) for a request that locks the rows `keys`, until it
+    /// succeeds, fails for a reason that is not transient, has been tried five times, or the
+    /// budget has passed. Waiting for another request of this process on the same row counts
+    /// against the budget and ends in a 503 too.
+    pub async fn retrying<T, E, F, Fut>(&self, keys: &[RowKey], mut attempt: F) -> Result<T, E>
+    where
+        E: Transient + From<AppError>,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let deadline = Instant::now() + self.budget;
+        let mut keys: Vec<&RowKey> = keys.iter().collect();
+        keys.sort();
+        keys.dedup();
+        let mut held = Vec::with_capacity(keys.len());
+        for key in keys {
+            // In key order, so two requests wanting the same rows cannot wait for each other.
+            match tokio::time::timeout_at(deadline, self.gate(key).lock_owned()).await {
+                Ok(guard) => held.push(guard),
+                Err(_) => {
+                    return Err(AppError::Unavailable(format!(
+                        "{} {} is held by another request past the retry budget",
+                        key.table, key.id
+                    ))
+                    .into())
+                }
+            }
+        }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match attempt().await {
+                Err(e) if e.is_transient() && tries < MAX_TRIES && Instant::now() < deadline => {
+                    tracing::debug!(tries, "retrying a transaction after a transient fault");
+                    let pause = Duration::from_millis(5 * tries as u64 + rand::random::<u64>() % 10);
+                    tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn transient_faults_are_retried_then_answered() {
+        let writes = Writes::new(Duration::from_secs(5));
+        let mut calls = 0;
+        let result: Result<(), AppError> = writes
+            .retrying(&[], || {
+                calls += 1;
+                async { Err(AppError::Unavailable("busy".into())) }
+            })
+            .await;
+        assert!(matches!(result, Err(AppError::Unavailable(_))));
+        assert_eq!(calls, MAX_TRIES);
+        let mut calls = 0;
+        let result: Result<(), AppError> = writes
+            .retrying(&[], || {
+                calls += 1;
+                async { Err(AppError::conflict("taken")) }
+            })
+            .await;
+        assert!(matches!(result, Err(AppError::Conflict(_))));
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_waiting_for_a_row_held_here_gives_up_at_the_budget() {
+        let writes = Writes::new(Duration::from_millis(200));
+        let key = RowKey::new("calendars", "a");
+        // Another request of this process holds the row's gate: this one waits, then answers
+        // Unavailable without having run its transaction.
+        let gate = writes.gate(&key);
+        let _held = gate.lock().await;
+        let mut ran = false;
+        let result: Result<(), AppError> = writes
+            .retrying(&[key.clone()], || {
+                ran = true;
+                async { Ok(()) }
+            })
+            .await;
+        assert!(matches!(result, Err(AppError::Unavailable(_))), "{result:?}");
+        assert!(!ran);
+        // Another row is not held up.
+        let other: Result<(), AppError> = writes.retrying(&[RowKey::new("calendars", "b")], || async { Ok(()) }).await;
+        assert!(other.is_ok());
     }
 }

@@ -19,9 +19,11 @@ pub enum AppError {
     Conflict(String),
     #[error("too many requests")]
     TooManyRequests,
-    /// The database is unreachable or timed out: transient, worth a retry.
+    /// The database is busy, unreachable or timed out (see [`crate::db::is_transient`]):
+    /// retried while the budget allows, then answered 503 with Retry-After. Holds the cause,
+    /// which is logged, never shown.
     #[error("database unavailable: {0}")]
-    Unavailable(DbErr),
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(DbErr),
     #[error("internal error: {0}")]
@@ -29,6 +31,10 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The Retry-After of a 503: the faults it answers (a row held past the lock timeout, a lost
+/// connection, SQLite busy) are worth another try this soon.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
 
 impl AppError {
     pub fn validation(msg: impl Into<String>) -> Self {
@@ -47,9 +53,10 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        match &err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable(err),
-            _ => AppError::Database(err),
+        if crate::db::is_transient(&err) {
+            AppError::Unavailable(err.to_string())
+        } else {
+            AppError::Database(err)
         }
     }
 }
@@ -66,8 +73,9 @@ impl From<AppError> for ApiError {
                 ApiError::new(429, ErrorCode::TooManyRequests, "too many requests; retry later")
             }
             AppError::Unavailable(e) => {
-                tracing::error!(error = %e, "database unavailable");
-                ApiError::new(500, ErrorCode::Oops, "the service is temporarily unavailable; retry later")
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::new(503, ErrorCode::Unavailable, "the service is temporarily unavailable; retry later")
+                    .with_retry_after(RETRY_AFTER_SECONDS)
             }
             AppError::Database(e) => {
                 tracing::error!(error = %e, "database error");

@@ -33,8 +33,7 @@ async fn main() -> ExitCode {
 }
 
 async fn migrate(settings: &bookings::config::Settings) -> anyhow::Result<()> {
-    let db = startup::connect(settings).await?;
-    startup::migrate(&db).await?;
+    startup::connect_and_migrate(settings).await?;
     tracing::info!("migrations applied");
     Ok(())
 }

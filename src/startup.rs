@@ -31,28 +31,57 @@ pub fn clock_from(settings: &Settings) -> Clock {
     }
 }
 
+/// The pool requests use. Every PostgreSQL session has the configured `lock_timeout` and
+/// `statement_timeout` (startup parameters, so they hold in every transaction at no extra round
+/// trip); SQLite waits `busy_timeout` for another writer; a request waits at most the acquire
+/// timeout for a pooled connection. Each of those ends in a transient error: retried, then 503.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    connect_with(settings, true).await
+}
+
+/// `bounded`: with the per-request timeouts above; migrations run without them (a schema change
+/// may rightly wait for a lock or take long).
+async fn connect_with(settings: &Settings, bounded: bool) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database_url();
     if settings.database_url.is_none() {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
     }
+    let db_settings = settings.db.clone();
     let mut options = ConnectOptions::new(url.clone());
     options
-        .max_connections(if url.starts_with("sqlite") { 8 } else { 20 })
+        .max_connections(match (bounded, url.starts_with("sqlite")) {
+            (false, _) => 1,
+            (true, true) => 8,
+            (true, false) => 20,
+        })
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(15))
+        .acquire_timeout(if bounded { db_settings.acquire_timeout() } else { Duration::from_secs(60) })
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts| {
+        .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(30))
+                .busy_timeout(if bounded { db_settings.busy_timeout() } else { Duration::from_secs(30) })
                 .foreign_keys(true)
         });
+    if bounded {
+        let (lock, statement) = (settings.db.lock_timeout_ms, settings.db.statement_timeout_ms);
+        options.map_sqlx_postgres_opts(move |opts| {
+            opts.options([("lock_timeout", format!("{lock}ms")), ("statement_timeout", format!("{statement}ms"))])
+        });
+    }
     let db = Database::connect(options)
         .await
         .with_context(|| format!("connecting to {}", crate::config::redact_url(&url)))?;
     Ok(db)
+}
+
+/// Connects without the per-request timeouts, applies the migrations, and closes.
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = connect_with(settings, false).await?;
+    migrate(&db).await?;
+    db.close().await.context("closing the migration connection")?;
+    Ok(())
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
@@ -63,8 +92,8 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
     settings.validate()?;
     let clock = clock_from(settings);
+    connect_and_migrate(settings).await?;
     let db = connect(settings).await?;
-    migrate(&db).await?;
     let verifier = Verifier::from_settings(&settings.jwt, &settings.data_dir, clock)?;
     let notifier = crate::notify::notifier::Notifier::from_settings(&settings.notify)?;
     let limits = &settings.limits;
@@ -76,7 +105,8 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         body_read_timeout: Duration::from_millis(limits.body_read_timeout_ms),
     };
     let cache = AvailabilityCache::new(Duration::from_millis(settings.availability_cache_ms));
-    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier, guard, cache)))
+    let writes = crate::db::Writes::new(settings.db.retry_budget());
+    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier, guard, cache, writes)))
 }
 
 fn api_service(state: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -176,20 +206,30 @@ fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
+/// Ready when the database takes a write: a transaction that deletes nothing from the
+/// migrations table and rolls back (a read-only or locked database, or one out of reach, fails
+/// it within the configured timeouts).
 struct Readyz(DatabaseConnection);
 impl poem::Endpoint for Readyz {
     type Output = Response;
     async fn call(&self, _req: poem::Request) -> poem::Result<Response> {
-        Ok(match self.0.ping().await {
+        Ok(match can_write(&self.0).await {
             Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
             Err(err) => {
                 tracing::warn!(error = %err, "readiness check failed");
-                Json(serde_json::json!({"status": "database unreachable"}))
+                Json(serde_json::json!({"status": "database cannot take a write"}))
                     .with_status(StatusCode::SERVICE_UNAVAILABLE)
                     .into_response()
             }
         })
     }
+}
+
+async fn can_write(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    let txn = crate::db::begin_write(db).await?;
+    txn.execute_unprepared("DELETE FROM seaql_migrations WHERE version = ''").await?;
+    txn.rollback().await
 }
 
 /// A server bound to its port, not yet running.

@@ -18,6 +18,8 @@ pub struct AppState {
     pub known_emails: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, String>>,
     /// Links and busy time for availability (see the module for what it may and may not do).
     pub availability_cache: AvailabilityCache,
+    /// Runs write transactions: retries within a budget, one waiter per row (see the module).
+    pub writes: crate::db::Writes,
 }
 
 impl AppState {
@@ -29,7 +31,18 @@ impl AppState {
         notifier: Notifier,
         guard: crate::guard::GuardSettings,
         availability_cache: AvailabilityCache,
+        writes: crate::db::Writes,
     ) -> Self {
-        Self { db, clock, verifier, public_base_url, notifier, guard, known_emails: Default::default(), availability_cache }
+        Self {
+            db,
+            clock,
+            verifier,
+            public_base_url,
+            notifier,
+            guard,
+            known_emails: Default::default(),
+            availability_cache,
+            writes,
+        }
     }
 }

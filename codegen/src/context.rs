@@ -147,8 +147,12 @@ pub struct Response {
     pub ty: Option<String>,
     /// For error statuses: `error`, `list` or `extends`.
     pub error_kind: Option<&'static str>,
-    /// Response headers the contract declares (`responses.<status>.headers`), in its order.
+    /// Response headers a success response declares (`responses.<status>.headers`), in the
+    /// contract's order: the variant carries each.
     pub headers: Vec<ResponseHeader>,
+    /// An error response declares a `Retry-After` header (seconds): the variant carries it,
+    /// filled from `ApiError::retry_after`.
+    pub retry_after: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -678,9 +682,15 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
                 bail!("{id}: error response {status} must carry the error envelope (add its content in merge.yaml)");
             }
             let mut headers = Vec::new();
+            let mut retry_after = false;
             for (name, header) in resp.get("headers").and_then(Value::as_object).into_iter().flatten() {
-                if code >= 400 {
-                    bail!("{id} {status}: response headers are supported on success responses only");
+                if error_kind.is_some() {
+                    // The only error-response header the runtime knows how to fill.
+                    if name != "Retry-After" {
+                        bail!("{id} {status}: an error response may declare only a Retry-After header");
+                    }
+                    retry_after = true;
+                    continue;
                 }
                 if ty.is_none() {
                     bail!("{id} {status}: response headers need a response body");
@@ -704,6 +714,7 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
                 ty,
                 error_kind,
                 headers,
+                retry_after,
             });
         }
         if !responses.iter().any(|r| r.status == 500) {

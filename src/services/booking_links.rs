@@ -3,7 +3,7 @@
 
 use super::calendars::{busy_between, find_owned, require_scope};
 use crate::auth::Principal;
-use crate::db::{begin_write, is_exclusion_violation, retrying};
+use crate::db::{begin_write, is_exclusion_violation, RowKey};
 use crate::domain::availability::{self, Interval};
 use crate::domain::booking_link::{working_hours_from_json, working_hours_to_json, LinkSettings, MAX_AVAILABILITY_DAYS};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
@@ -228,7 +228,7 @@ pub async fn reserve(state: &AppState, token: &LinkToken, reservation: Reservati
     let slot = Interval { start: reservation.start, end: reservation.end };
     let name = reservation.name.as_str();
     let reservation = &reservation;
-    retrying(|| async move {
+    state.writes.retrying(&[RowKey::new("booking_links", token)], || async move {
         let txn = begin_write(&state.db).await?;
         // The link, still active, read in the statement that locks its calendar (PostgreSQL
         // locks the rows of both tables): concurrent reservations of this calendar queue up here.

@@ -3,7 +3,7 @@
 
 use super::calendars::require_scope;
 use crate::auth::Principal;
-use crate::db::{begin_write, retrying};
+use crate::db::{begin_write, RowKey, Transient};
 use crate::domain::input::FreeText;
 use crate::domain::bookings::{self as rules, EventFacts, OrderError, Span, Status, Transition};
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
@@ -186,7 +186,7 @@ pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid)
 /// Its coach or an admin cancels the event; every live booking becomes Canceled.
 pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<EventView> {
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
-    retrying(|| async {
+    state.writes.retrying(&[RowKey::new("coach_events", id)], || async {
         let txn = begin_write(&state.db).await?;
         let event = coach_events::Entity::find_by_id(id)
             .lock_exclusive()
@@ -286,15 +286,15 @@ pub async fn book_events(
     if event_ids.iter().collect::<BTreeSet<_>>().len() != event_ids.len() {
         return Err(AppError::validation("an order may name each event once").into());
     }
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        match book_once(state, user, event_ids).await {
-            Err(BookError::App(AppError::Database(e))) if attempts < 5 && crate::db::is_retryable(&e) => {
-                tokio::time::sleep(std::time::Duration::from_millis(5 * attempts + rand::random::<u64>() % 10)).await;
-            }
-            other => return other,
-        }
+    let rows: Vec<RowKey> = std::iter::once(RowKey::new("users", user))
+        .chain(event_ids.iter().map(|id| RowKey::new("coach_events", id)))
+        .collect();
+    state.writes.retrying(&rows, || book_once(state, user, event_ids)).await
+}
+
+impl Transient for BookError {
+    fn is_transient(&self) -> bool {
+        matches!(self, BookError::App(e) if e.is_transient())
     }
 }
 
@@ -624,7 +624,7 @@ where
     F: Fn(&bookings::Model, &coach_events::Model, DateTime<Utc>) -> AppResult<bookings::ActiveModel>,
 {
     let apply = &apply;
-    retrying(|| async move {
+    state.writes.retrying(&[RowKey::new("bookings", id)], || async move {
         let txn = begin_write(&state.db).await?;
         let booking = bookings::Entity::find_by_id(id)
             .lock_exclusive()
@@ -788,7 +788,7 @@ pub async fn delete_user(state: &AppState, principal: &Principal, current: Uuid,
     if target != principal.user_id && !principal.admin {
         return Err(AppError::forbidden("only an admin may delete another user"));
     }
-    let erased = retrying(|| async {
+    let erased = state.writes.retrying(&[RowKey::new("users", target)], || async {
         let txn = begin_write(&state.db).await?;
         let erased = erase_user(&txn, target, state.clock.now()).await;
         match erased {

@@ -323,6 +323,13 @@ pub async fn spawn_app_sharing_with(app: &TestApp, offset_seconds: i64, extra_ar
     start(app.backend, dir, &database_url, None, &args).await
 }
 
+/// A second server on `database_url`, another view of `app`'s database (a read-only one, say).
+/// Like [`spawn_app_sharing`], it never drops the database: declare it after `app`.
+pub async fn spawn_app_on(app: &TestApp, database_url: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    start(app.backend, dir, database_url, None, &[]).await
+}
+
 impl TestApp {
     /// A token for an existing user id (default scopes), signed against this app's clock.
     pub fn as_user(&self, id: Uuid) -> User {

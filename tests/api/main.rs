@@ -12,6 +12,7 @@ mod booking_links;
 mod calendars;
 mod edge;
 mod input;
+mod faults;
 mod leko;
 mod notifications;
 mod spine;
