@@ -140,6 +140,15 @@ pub struct NotifySettings {
     /// POST /v1/bookings/notify instead).
     #[arg(long = "notify-interval-seconds", env = "NOTIFY_INTERVAL_SECONDS", default_value = "0", global = true)]
     pub interval_seconds: u64,
+    /// How long connecting to the SMTP server, and each SMTP command, may take (e.g. `10s`).
+    #[arg(long = "smtp-timeout", env = "SMTP_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub smtp_timeout: std::time::Duration,
+    /// How long one email may take from start to end, connecting included (e.g. `60s`).
+    #[arg(long = "smtp-message-timeout", env = "SMTP_MESSAGE_TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub smtp_message_timeout: std::time::Duration,
+    /// How long one webhook POST may take, from connecting to the end of the answer (e.g. `10s`).
+    #[arg(long = "webhook-timeout", env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub webhook_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for NotifySettings {
@@ -151,6 +160,9 @@ impl std::fmt::Debug for NotifySettings {
             .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "<redacted>"))
             .field("rules_file", &self.rules_file)
             .field("interval_seconds", &self.interval_seconds)
+            .field("smtp_timeout", &self.smtp_timeout)
+            .field("smtp_message_timeout", &self.smtp_message_timeout)
+            .field("webhook_timeout", &self.webhook_timeout)
             .finish()
     }
 }
