@@ -2,8 +2,10 @@
 //!
 //! One algorithm family per deployment: HS256 with a shared secret, or RS256/ES256 with a public
 //! key or a JWKS file. Only the configured algorithm is accepted (so `alg: none` and
-//! algorithm confusion are rejected); `exp` and `sub` are required and `exp` is checked against
-//! the server's [`Clock`]; `iss`/`aud` are checked when configured.
+//! algorithm confusion are rejected); `exp` and `sub` are required. `exp`, `nbf` and how far ahead
+//! `exp` may lie (`JWT_MAX_TTL`) are checked against the server's [`Clock`] with [`LEEWAY_SECONDS`]
+//! for clock skew. When an issuer or audience is configured the claim is required and must match
+//! (`aud` may be a string or an array that contains ours, RFC 7519 4.1.3).
 
 use crate::clock::Clock;
 use crate::config::{JwtAlgorithm, JwtSettings, TokenArgs};
@@ -17,6 +19,9 @@ use uuid::Uuid;
 /// Scopes a `token` gets unless told otherwise: everything a regular user may do.
 pub const DEFAULT_SCOPES: &str = "calendar:write booking:write";
 pub const ADMIN_ROLE: &str = "admin";
+/// Clock skew allowed between the token's issuer and this server, on `exp`, `nbf` and the
+/// maximum lifetime alike.
+pub const LEEWAY_SECONDS: i64 = 60;
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +53,18 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+}
+
+/// `aud`: one audience or several (RFC 7519 4.1.3). Which one must be ours is checked by
+/// jsonwebtoken's validation; this only lets either form through deserialization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -59,6 +75,12 @@ pub enum AuthError {
     Expired,
     #[error("the bearer token's subject is not a user id")]
     BadSubject,
+    #[error("the bearer token was not issued for this server (its iss or aud is missing or not ours)")]
+    NotForUs,
+    #[error("the bearer token is not valid yet (nbf)")]
+    NotYetValid,
+    #[error("the bearer token's expiry is further ahead than this server accepts")]
+    TooLongLived,
 }
 
 enum Keys {
@@ -70,6 +92,8 @@ pub struct Verifier {
     keys: Keys,
     validation: Validation,
     clock: Clock,
+    /// The furthest ahead an `exp` may be, in seconds.
+    max_ttl: i64,
 }
 
 fn algorithm(alg: JwtAlgorithm) -> Algorithm {
@@ -81,31 +105,70 @@ fn algorithm(alg: JwtAlgorithm) -> Algorithm {
 }
 
 /// The HS256 secret: configured, or generated once and kept (mode 0600) in the data directory.
+/// A secret file that is there but unusable (short, empty, not text) is an error: it is never
+/// replaced, since tokens signed with it, or another instance reading it, would silently stop
+/// working.
 pub fn hs256_secret(settings: &JwtSettings, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = &settings.secret {
-        if secret.len() < 32 {
-            bail!("JWT_SECRET must be at least 32 characters");
+        if secret.len() < MIN_SECRET_LEN {
+            bail!("JWT_SECRET must be at least {MIN_SECRET_LEN} characters");
         }
         return Ok(secret.as_bytes().to_vec());
     }
-    let path = data_dir.join("jwt-secret");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim().to_string();
-        if existing.len() >= 32 {
-            return Ok(existing.into_bytes());
-        }
+    let path = data_dir.join(SECRET_FILE);
+    if let Some(existing) = read_secret_file(&path)? {
+        return Ok(existing);
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     use base64::Engine;
     let bytes: [u8; 48] = rand::random();
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    write_private(&path, &secret)?;
-    tracing::info!(path = %path.display(), "generated a new JWT signing secret");
-    Ok(secret.into_bytes())
+    if create_private(&path, &secret)? {
+        tracing::info!(path = %path.display(), "generated a new JWT signing secret");
+        return Ok(secret.into_bytes());
+    }
+    // Another process created it first: use theirs.
+    read_secret_file(&path)?.with_context(|| format!("{} disappeared while it was being created", path.display()))
 }
 
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+/// The shortest HS256 secret accepted, configured or in the secret file.
+pub const MIN_SECRET_LEN: usize = 32;
+/// The generated secret's file name in the data directory.
+pub const SECRET_FILE: &str = "jwt-secret";
+
+/// The secret in `path`: `None` when there is no such file; an error when it is there but cannot be
+/// read or holds no usable secret (at least 32 printable characters, surrounding whitespace aside).
+fn read_secret_file(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    let fix = "fix or remove it (a new one is then generated; tokens signed with the old one stop working), or set JWT_SECRET";
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading the JWT secret file {}", path.display())),
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        bail!("the JWT secret file {} is not text (corrupt?): {fix}", path.display());
+    };
+    let secret = text.trim();
+    if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        bail!("the JWT secret file {} holds characters a secret never has (corrupt?): {fix}", path.display());
+    }
+    if secret.len() < MIN_SECRET_LEN {
+        bail!(
+            "the JWT secret file {} holds {} characters; a secret needs at least {MIN_SECRET_LEN}: {fix}",
+            path.display(),
+            secret.len()
+        );
+    }
+    Ok(Some(secret.as_bytes().to_vec()))
+}
+
+/// Creates `path` holding `contents` (mode 0600), all at once: the contents go to a temporary file
+/// that is then hard-linked into place, so no reader ever sees a partly written secret. `false`
+/// when `path` already exists (another process got there first).
+fn create_private(path: &Path, contents: &str) -> anyhow::Result<bool> {
     use std::io::Write;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or(SECRET_FILE);
+    let temp = path.with_file_name(format!(".{name}.{}.{:016x}", std::process::id(), rand::random::<u64>()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -113,14 +176,17 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = match options.open(path) {
-        Ok(f) => f,
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
-    };
-    file.write_all(contents.as_bytes())?;
-    Ok(())
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&temp, path));
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
 }
 
 impl Verifier {
@@ -145,18 +211,27 @@ impl Verifier {
         };
         let mut validation = Validation::new(alg);
         validation.algorithms = vec![alg];
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        // `exp` is checked against the server's clock below.
-        validation.validate_exp = false;
-        validation.leeway = 0;
+        // A configured issuer or audience makes its claim required: jsonwebtoken only compares
+        // the claims that are present.
+        let mut required = vec!["exp", "sub"];
         match &settings.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
         if let Some(iss) = &settings.issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
-        Ok(Self { keys, validation, clock })
+        validation.set_required_spec_claims(&required);
+        // `exp` and `nbf` are checked against the server's clock in `verify`.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        let max_ttl = i64::try_from(settings.max_ttl.as_secs()).unwrap_or(i64::MAX);
+        Ok(Self { keys, validation, clock, max_ttl })
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
@@ -169,10 +244,24 @@ impl Verifier {
                 DecodingKey::from_jwk(jwk).map_err(|_| AuthError::Invalid)?
             }
         };
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation).map_err(|_| AuthError::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => AuthError::NotForUs,
+                ErrorKind::MissingRequiredClaim(claim) if claim == "iss" || claim == "aud" => AuthError::NotForUs,
+                _ => AuthError::Invalid,
+            }
+        })?;
         let claims = data.claims;
-        if claims.exp <= self.clock.now().timestamp() {
+        let now = self.clock.now().timestamp();
+        if claims.exp.saturating_add(LEEWAY_SECONDS) <= now {
             return Err(AuthError::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECONDS)) {
+            return Err(AuthError::NotYetValid);
+        }
+        if claims.exp.saturating_sub(now) > self.max_ttl.saturating_add(LEEWAY_SECONDS) {
+            return Err(AuthError::TooLongLived);
         }
         let user_id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::BadSubject)?;
         Ok(Principal {
@@ -184,19 +273,41 @@ impl Verifier {
     }
 }
 
+/// `400d`, `36h`, `90m`, `45s`: the largest unit that divides `d` whole (as `--ttl` takes it).
+fn in_largest_unit(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
 /// Signs a token the way `Verifier` checks it (the `token` command, and tests).
 pub fn sign(settings: &JwtSettings, data_dir: &Path, clock: Clock, args: &TokenArgs) -> anyhow::Result<String> {
-    let ttl = crate::config::parse_ttl(&args.ttl).map_err(anyhow::Error::msg)?;
+    if args.ttl > settings.max_ttl {
+        bail!(
+            "--ttl {} is longer than the longest token lifetime the server accepts, {} (JWT_MAX_TTL / --jwt-max-ttl)",
+            in_largest_unit(args.ttl),
+            in_largest_unit(settings.max_ttl)
+        );
+    }
     let now = clock.now().timestamp();
+    let exp = i64::try_from(args.ttl.as_secs())
+        .ok()
+        .and_then(|ttl| now.checked_add(ttl))
+        .with_context(|| format!("--ttl {} is too long", in_largest_unit(args.ttl)))?;
     let claims = Claims {
         sub: args.sub.unwrap_or_else(Uuid::new_v4).to_string(),
-        exp: now + ttl,
+        exp,
         iat: Some(now),
         scope: Some(args.scope.clone()).filter(|s| !s.trim().is_empty()),
         roles: if args.admin { vec![ADMIN_ROLE.to_string()] } else { vec![] },
         email: args.email.clone(),
         iss: settings.issuer.clone(),
-        aud: settings.audience.clone(),
+        aud: settings.audience.clone().map(Audience::One),
+        nbf: None,
     };
     let alg = algorithm(settings.algorithm);
     let key = match settings.algorithm {

@@ -38,9 +38,9 @@ pub struct TokenArgs {
     /// The `email` claim.
     #[arg(long)]
     pub email: Option<String>,
-    /// Lifetime, e.g. `3600`, `90m`, `12h`, `30d`.
-    #[arg(long, default_value = "24h")]
-    pub ttl: String,
+    /// Lifetime, e.g. `3600` (seconds), `90m`, `12h`, `30d`; at most `--jwt-max-ttl`.
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    pub ttl: std::time::Duration,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -201,6 +201,15 @@ pub struct NotifySettings {
     /// POST /v1/bookings/notify instead).
     #[arg(long = "notify-interval-seconds", env = "NOTIFY_INTERVAL_SECONDS", default_value = "0", global = true)]
     pub interval_seconds: u64,
+    /// How long connecting to the SMTP server, and each SMTP command, may take (e.g. `10s`).
+    #[arg(long = "smtp-timeout", env = "SMTP_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub smtp_timeout: std::time::Duration,
+    /// How long one email may take from start to end, connecting included (e.g. `60s`).
+    #[arg(long = "smtp-message-timeout", env = "SMTP_MESSAGE_TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub smtp_message_timeout: std::time::Duration,
+    /// How long one webhook POST may take, from connecting to the end of the answer (e.g. `10s`).
+    #[arg(long = "webhook-timeout", env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub webhook_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for NotifySettings {
@@ -212,6 +221,9 @@ impl std::fmt::Debug for NotifySettings {
             .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "<redacted>"))
             .field("rules_file", &self.rules_file)
             .field("interval_seconds", &self.interval_seconds)
+            .field("smtp_timeout", &self.smtp_timeout)
+            .field("smtp_message_timeout", &self.smtp_message_timeout)
+            .field("webhook_timeout", &self.webhook_timeout)
             .finish()
     }
 }
@@ -240,6 +252,10 @@ pub struct JwtSettings {
     /// Required `aud`, when set.
     #[arg(long = "jwt-audience", env = "JWT_AUDIENCE", global = true)]
     pub audience: Option<String>,
+    /// The longest token lifetime: a token whose `exp` is further ahead is refused, and `token
+    /// --ttl` may not exceed it. E.g. `365d`, `12h`, `3600` (seconds).
+    #[arg(long = "jwt-max-ttl", env = "JWT_MAX_TTL", default_value = "365d", value_parser = parse_duration, global = true)]
+    pub max_ttl: std::time::Duration,
 }
 
 impl std::fmt::Debug for JwtSettings {
@@ -252,6 +268,7 @@ impl std::fmt::Debug for JwtSettings {
             .field("private_key_file", &self.private_key_file)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("max_ttl", &self.max_ttl)
             .finish()
     }
 }
@@ -334,6 +351,21 @@ impl Settings {
     }
 }
 
+/// A positive length of time: bare digits are seconds (`3600`), anything else is read by
+/// humantime (`500ms`, `90s`, `90m`, `12h`, `30d`, `1h 30m`).
+pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    let value = value.trim();
+    let duration = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        std::time::Duration::from_secs(value.parse().map_err(|_| format!("{value:?} is too large"))?)
+    } else {
+        humantime::parse_duration(value).map_err(|e| format!("{value:?} is not a duration like 90s, 15m, 12h or 30d: {e}"))?
+    };
+    if duration.is_zero() {
+        return Err(format!("{value:?} is not a positive duration"));
+    }
+    Ok(duration)
+}
+
 /// Parses `3600`, `90s`, `90m`, `12h`, `30d` into seconds.
 pub fn parse_ttl(value: &str) -> Result<i64, String> {
     let value = value.trim();
@@ -370,6 +402,19 @@ mod tests {
         assert_eq!(parse_ttl("2d"), Ok(172800));
         assert!(parse_ttl("0").is_err());
         assert!(parse_ttl("5y").is_err());
+    }
+
+    #[test]
+    fn parses_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("365d"), Ok(Duration::from_secs(365 * 86400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        for bad in ["0", "0s", "", "soon", "-5s", "5 parsecs", "99999999999999999999", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -105,3 +105,114 @@ fn a_shifted_clock_is_refused_in_production() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("CLOCK_OFFSET_SECONDS"), "{stderr}");
 }
+
+/// Runs `serve` on a free port with `dir` as its data directory and waits (up to 30 s) for it to
+/// exit; a server still running then is killed and the test fails.
+fn serve_expecting_exit(dir: &std::path::Path) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(["serve"])
+        .env("DATA_DIR", dir)
+        .env("BIND_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("APP_ENV", "development")
+        .env_remove("DATABASE_URL")
+        .env_remove("JWT_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("serve kept running; stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_short_or_corrupt_secret_file_stops_serve_and_is_left_alone() {
+    let cases: [(&str, &[u8]); 4] = [
+        ("short", b"too-short-a-secret\n"),
+        ("empty", b""),
+        ("not text", &[0xff, 0xfe, 0x00, 0x81, 0x9f, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0x7f, 0x00, 0x00, 0xff, 0xfe, 0x00, 0x81, 0x9f, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0x7f, 0x00, 0x00, 0x01, 0x02, 0x03]),
+        ("control characters", b"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"),
+    ];
+    for (what, contents) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt-secret");
+        std::fs::write(&path, contents).unwrap();
+
+        let out = serve_expecting_exit(dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{what}: serve started anyway:\n{stderr}");
+        assert!(stderr.contains("JWT secret file") && stderr.contains(&path.display().to_string()), "{what}:\n{stderr}");
+        assert!(stderr.contains("JWT_SECRET"), "{what}: the message says how to fix it:\n{stderr}");
+        assert!(!stderr.contains("generated a new JWT signing secret"), "{what}:\n{stderr}");
+        assert_eq!(std::fs::read(&path).unwrap(), contents, "{what}: the file was changed");
+
+        // `token` refuses it too, rather than signing with a key the server never sees.
+        let out = Command::new(BIN).args(["token"]).env("DATA_DIR", dir.path()).env_remove("JWT_SECRET").output().unwrap();
+        assert!(!out.status.success(), "{what}: token signed anyway");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("JWT secret file"), "{what}");
+        assert_eq!(std::fs::read(&path).unwrap(), contents, "{what}: the file was changed");
+        // Nothing else was left in the data directory (no temporary secret files).
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(names.iter().all(|n| !n.to_string_lossy().contains(".jwt-secret.")), "{what}: {names:?}");
+    }
+}
+
+#[test]
+fn token_ttl_is_bounded_and_errors_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("token")
+            .args(args)
+            .env("DATA_DIR", dir.path())
+            .env_remove("JWT_SECRET")
+            .env_remove("JWT_MAX_TTL")
+            .output()
+            .unwrap()
+    };
+    let claims = |out: &std::process::Output| -> serde_json::Value {
+        use base64::Engine;
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let payload = token.split('.').nth(1).expect("a JWT");
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+
+    // So large that `now + ttl` overflowed into a negative exp.
+    for huge in ["106751991167300d", "9223372036854775807", "99999999999999999999999d"] {
+        let out = token(&["--ttl", huge]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{huge}: a token was printed: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(out.stdout.is_empty(), "{huge}");
+        assert!(stderr.contains("--ttl"), "{huge}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{huge}: {stderr}");
+    }
+    // Longer than the maximum (a year by default): the message names the setting.
+    let out = token(&["--ttl", "400d"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--ttl 400d") && stderr.contains("365d") && stderr.contains("JWT_MAX_TTL"), "{stderr}");
+    for bad in ["0", "5 parsecs", "soon"] {
+        let out = token(&["--ttl", bad]);
+        assert!(!out.status.success(), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--ttl"), "{bad}");
+    }
+
+    // Within the bound, exp is now + ttl.
+    let out = token(&["--ttl", "30d"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let c = claims(&out);
+    let now = chrono::Utc::now().timestamp();
+    let exp = c["exp"].as_i64().unwrap();
+    assert!((exp - (now + 30 * 86_400)).abs() < 60, "{c}");
+    // The bound is JWT_MAX_TTL.
+    let out = token(&["--ttl", "400d", "--jwt-max-ttl", "500d"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(claims(&out)["exp"].as_i64().unwrap() > now + 399 * 86_400);
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bookings::notify::ical::{self, IcalEvent, IcalStatus};
 use bookings::notify::log::LogTransport;
-use bookings::notify::smtp::SmtpTransport;
+use bookings::notify::smtp::{SmtpTimeouts, SmtpTransport};
 use bookings::notify::transport::{SendError, Transport};
 use bookings::notify::webhook::{self, WebhookTransport};
 use bookings::notify::{Channel, Message};
@@ -25,6 +25,8 @@ use webhook_sink::WebhookSink;
 const FROM: &str = "Bookings <bookings@localhost>";
 const SECRET: &str = "webhook-secret-0123456789";
 const WAIT: Duration = Duration::from_secs(10);
+/// How long a test waits for a send that the transport's own (much shorter) timeouts must end.
+const BOUND: Duration = Duration::from_secs(20);
 
 fn email(to: &str) -> Message {
     let id = Uuid::new_v4();
@@ -234,6 +236,58 @@ async fn smtp_451_recipient_is_transient() {
     assert!(sink.messages().is_empty());
 }
 
+/// A send that must end by itself: the transport's timeouts, not the test's, end it.
+async fn bounded<T>(what: &str, send: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, send).await.unwrap_or_else(|_| panic!("{what} still hung after {BOUND:?}"))
+}
+
+#[tokio::test]
+async fn smtp_a_server_that_stalls_after_ehlo_is_a_transient_failure_within_the_command_timeout() {
+    let sink = SmtpSink::start().await;
+    sink.stall_after_ehlo();
+    let transport = smtp(&sink)
+        .await
+        .with_timeouts(SmtpTimeouts { command: Duration::from_millis(300), message: Duration::from_secs(120) });
+    let err = bounded("a send to a stalled server", transport.send(&email("a@example.com"))).await.unwrap_err();
+    assert!(matches!(&err, SendError::Transient(m) if m.contains("timed out")), "{err:?}");
+    assert!(sink.stalled_commands() >= 1, "the server was reached and stalled");
+    assert!(sink.messages().is_empty());
+
+    // The stalled connection was not pooled: once the server answers again, mail flows.
+    sink.stop_stalling();
+    bounded("a send after the stall", transport.send(&email("b@example.com"))).await.expect("sent");
+    let to: Vec<String> = sink.messages().iter().flat_map(|r| r.to.clone()).collect();
+    assert_eq!(to, ["b@example.com"]);
+}
+
+#[tokio::test]
+async fn smtp_the_message_timeout_bounds_a_whole_message() {
+    let sink = SmtpSink::start().await;
+    sink.stall_after_ehlo();
+    let transport = smtp(&sink)
+        .await
+        .with_timeouts(SmtpTimeouts { command: Duration::from_secs(120), message: Duration::from_millis(300) });
+    let err = bounded("a send to a stalled server", transport.send(&email("a@example.com"))).await.unwrap_err();
+    assert!(matches!(&err, SendError::Transient(m) if m.contains("timed out after 300ms")), "{err:?}");
+}
+
+#[tokio::test]
+async fn smtp_a_pooled_connection_that_stalls_is_a_transient_failure_and_not_reused() {
+    let sink = SmtpSink::start().await;
+    let transport = smtp(&sink)
+        .await
+        .with_timeouts(SmtpTimeouts { command: Duration::from_millis(300), message: Duration::from_secs(120) });
+    transport.send(&email("a@example.com")).await.expect("sent");
+    // The connection is pooled; now the server stops answering on it (and on any other).
+    sink.stall_after_ehlo();
+    let err = bounded("a send on a stalled pooled connection", transport.send(&email("b@example.com"))).await.unwrap_err();
+    assert!(matches!(&err, SendError::Transient(m) if m.contains("timed out")), "{err:?}");
+    sink.stop_stalling();
+    bounded("a send after the stall", transport.send(&email("c@example.com"))).await.expect("sent");
+    let to: Vec<String> = sink.messages().iter().flat_map(|r| r.to.clone()).collect();
+    assert_eq!(to, ["a@example.com", "c@example.com"]);
+}
+
 #[tokio::test]
 async fn smtp_bad_address_is_permanent() {
     let sink = SmtpSink::start().await;
@@ -348,6 +402,17 @@ async fn webhook_unreachable_url_is_transient() {
         WebhookTransport::new(vec![format!("http://127.0.0.1:{}/hook", closed_port().await)], SECRET.into()).unwrap();
     let err = transport.send(&webhook_message()).await.unwrap_err();
     assert!(matches!(err, SendError::Transient(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn webhook_a_receiver_that_never_answers_is_a_transient_failure_within_the_timeout() {
+    let sink = WebhookSink::start().await;
+    sink.stall();
+    let transport =
+        WebhookTransport::with_timeout(vec![sink.url("/hook")], SECRET.into(), Duration::from_millis(300)).unwrap();
+    let err = bounded("a POST to a silent receiver", transport.send(&webhook_message())).await.unwrap_err();
+    assert!(matches!(&err, SendError::Transient(m) if m.contains("timed out after 300ms")), "{err:?}");
+    assert_eq!(sink.requests().len(), 1, "the receiver took the request and never answered");
 }
 
 #[tokio::test]

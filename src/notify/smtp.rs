@@ -21,6 +21,15 @@
 //!
 //! Errors: 5xx replies and unusable recipient addresses are permanent; 4xx replies, connection
 //! failures, timeouts and TLS failures are transient.
+//!
+//! Timeouts ([`SmtpTimeouts`]): connecting, and every read and write on a plain or STARTTLS
+//! connection (so every command's reply, the greeting and the message body), fail after the
+//! command timeout without progress; and a whole message (a pooled connection, or a new one with
+//! its greeting, EHLO, TLS and AUTH, then MAIL, RCPT, DATA and the body) fails after the message
+//! timeout. A server that stalls mid-conversation so costs at most that long, the message is a
+//! transient failure (retried later) and the stalled connection is dropped, never pooled. With
+//! implicit TLS (`smtps://`) lettre's connector opens the stream, so there the command timeout
+//! bounds connecting through EHLO as a whole, and the message timeout the rest.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,13 +39,32 @@ use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::{ClientId, Extension};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Semaphore;
+use tokio_io_timeout::TimeoutStream;
 
 use super::transport::{error_chain, SendError, Transport};
 use super::Message;
 
-/// Timeout of connecting and of each SMTP command.
+/// Default timeout of connecting and of each SMTP command (`SMTP_TIMEOUT`).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// Default timeout of one whole message, connecting included (`SMTP_MESSAGE_TIMEOUT`).
+pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a stalled SMTP server can hold a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmtpTimeouts {
+    /// Connecting, and each read or write of a conversation (each command's reply).
+    pub command: Duration,
+    /// One message from start to end.
+    pub message: Duration,
+}
+
+impl Default for SmtpTimeouts {
+    fn default() -> Self {
+        Self { command: TIMEOUT, message: MESSAGE_TIMEOUT }
+    }
+}
 /// Default limit of simultaneous SMTP connections (and of pooled idle ones).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// Header carrying the message id, for receivers that dedupe.
@@ -53,6 +81,7 @@ pub struct SmtpTransport {
     permits: Arc<Semaphore>,
     idle: Arc<Mutex<Vec<(AsyncSmtpConnection, Instant)>>>,
     max_idle: usize,
+    timeouts: SmtpTimeouts,
 }
 
 /// How connections are made.
@@ -73,30 +102,100 @@ enum Security {
 /// An idle connection older than this is closed rather than reused.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A TCP stream whose every read and write fails with `TimedOut` after the command timeout
+/// without progress. lettre awaits each reply with a read, so this bounds each command; TLS
+/// (STARTTLS) runs on top of it, so it bounds those reads too. No timer runs while a pooled
+/// connection sits idle: only a pending read or write is timed.
+#[derive(Debug)]
+struct CommandTimeoutStream(std::pin::Pin<Box<TimeoutStream<tokio::net::TcpStream>>>);
+
+impl CommandTimeoutStream {
+    fn new(stream: tokio::net::TcpStream, timeout: Duration) -> Self {
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_read_timeout(Some(timeout));
+        stream.set_write_timeout(Some(timeout));
+        Self(Box::pin(stream))
+    }
+}
+
+impl AsyncRead for CommandTimeoutStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.0.as_mut().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CommandTimeoutStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.0.as_mut().poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.0.as_mut().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        self.0.as_mut().poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.0.as_mut().poll_shutdown(cx)
+    }
+}
+
+impl lettre::transport::smtp::client::AsyncTokioStream for CommandTimeoutStream {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().peer_addr()
+    }
+}
+
 impl Connector {
     /// A new connection, greeted, secured and authenticated as configured.
-    async fn connect(&self, endpoint: &str) -> Result<AsyncSmtpConnection, SendError> {
+    async fn connect(&self, endpoint: &str, timeout: Duration) -> Result<AsyncSmtpConnection, SendError> {
         let smtp = |e: lettre::transport::smtp::Error| map_error(&e, endpoint);
         let io = |what: String| SendError::Transient(format!("SMTP {endpoint}: {what}"));
         let tls = || TlsParameters::new(self.host.clone()).map_err(smtp);
         let mut connection = match self.security {
-            Security::Implicit => AsyncSmtpConnection::connect_tokio1(
-                (self.host.as_str(), self.port),
-                Some(TIMEOUT),
-                &self.hello,
-                Some(tls()?),
-                None,
-            )
-            .await
-            .map_err(smtp)?,
+            Security::Implicit => {
+                let connected = AsyncSmtpConnection::connect_tokio1(
+                    (self.host.as_str(), self.port),
+                    Some(timeout),
+                    &self.hello,
+                    Some(tls()?),
+                    None,
+                );
+                tokio::time::timeout(timeout, connected)
+                    .await
+                    .map_err(|_| io(format!("timed out after {timeout:?} connecting (TLS, greeting, EHLO)")))?
+                    .map_err(smtp)?
+            }
             Security::Plain | Security::StartTls { .. } => {
-                let stream = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect((self.host.as_str(), self.port)))
+                let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((self.host.as_str(), self.port)))
                     .await
                     .map_err(|_| io("connecting timed out".into()))?
                     .map_err(|e| io(format!("cannot connect: {e}")))?;
                 stream.set_nodelay(true).map_err(|e| io(format!("cannot set TCP_NODELAY: {e}")))?;
+                let stream = CommandTimeoutStream::new(stream, timeout);
                 let greeted = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello);
-                let mut connection = tokio::time::timeout(TIMEOUT, greeted)
+                let mut connection = tokio::time::timeout(timeout, greeted)
                     .await
                     .map_err(|_| io("timed out waiting for the greeting".into()))?
                     .map_err(smtp)?;
@@ -192,7 +291,14 @@ impl SmtpTransport {
             permits: Arc::new(Semaphore::new(max_connections as usize)),
             idle: Arc::new(Mutex::new(Vec::new())),
             max_idle: max_connections as usize,
+            timeouts: SmtpTimeouts::default(),
         })
+    }
+
+    /// The same transport with these timeouts (`SMTP_TIMEOUT`, `SMTP_MESSAGE_TIMEOUT`).
+    pub fn with_timeouts(mut self, timeouts: SmtpTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
     }
 
     /// A pooled connection young enough to reuse, if any.
@@ -259,38 +365,12 @@ impl Transport for SmtpTransport {
         let (envelope, bytes) = (email.envelope().clone(), email.formatted());
         let _permit =
             self.permits.acquire().await.map_err(|_| SendError::Transient("SMTP transport is shut down".into()))?;
-        let mut outcome = None;
-        if let Some(mut connection) = self.take_idle() {
-            match connection.send(&envelope, &bytes).await {
-                Ok(response) => {
-                    self.put_idle(connection);
-                    outcome = Some(Ok(response));
-                }
-                // A reply from the server counts; a pooled connection that the server closed
-                // meanwhile fails without one, and the message goes once more on a new one.
-                Err(e) if e.is_response() => {
-                    connection.abort().await;
-                    outcome = Some(Err(map_error(&e, &self.endpoint)));
-                }
-                Err(_) => connection.abort().await,
-            }
-        }
-        let outcome = match outcome {
-            Some(outcome) => outcome,
-            None => match self.connector.connect(&self.endpoint).await {
-                Err(e) => Err(e),
-                Ok(mut connection) => match connection.send(&envelope, &bytes).await {
-                    Ok(response) => {
-                        self.put_idle(connection);
-                        Ok(response)
-                    }
-                    Err(e) => {
-                        connection.abort().await;
-                        Err(map_error(&e, &self.endpoint))
-                    }
-                },
-            },
-        };
+        // Waiting for a permit is queueing, not sending: the message timeout starts here. When it
+        // runs out, the connection in use is dropped with the future, so it is never pooled.
+        let limit = self.timeouts.message;
+        let outcome = tokio::time::timeout(limit, self.send_bytes(&envelope, &bytes)).await.unwrap_or_else(|_| {
+            Err(SendError::Transient(format!("SMTP {}: timed out after {limit:?} sending the message", self.endpoint)))
+        });
         match outcome {
             Ok(response) => {
                 tracing::debug!(
@@ -306,6 +386,49 @@ impl Transport for SmtpTransport {
                 tracing::warn!(message_id = %message.id, rule = %message.rule, error = %error, "email not sent");
                 Err(error)
             }
+        }
+    }
+}
+
+impl SmtpTransport {
+    /// Sends on a pooled connection, or on a new one; a good connection goes back to the pool.
+    async fn send_bytes(
+        &self,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+    ) -> Result<lettre::transport::smtp::response::Response, SendError> {
+        let mut outcome = None;
+        if let Some(mut connection) = self.take_idle() {
+            match connection.send(envelope, bytes).await {
+                Ok(response) => {
+                    self.put_idle(connection);
+                    outcome = Some(Ok(response));
+                }
+                // A reply from the server counts, and so does a timeout (the server may have taken
+                // the message and stalled after); a pooled connection that the server closed
+                // meanwhile fails without either, and the message goes once more on a new one.
+                Err(e) if e.is_response() || e.is_timeout() => {
+                    connection.abort().await;
+                    outcome = Some(Err(map_error(&e, &self.endpoint)));
+                }
+                Err(_) => connection.abort().await,
+            }
+        }
+        match outcome {
+            Some(outcome) => outcome,
+            None => match self.connector.connect(&self.endpoint, self.timeouts.command).await {
+                Err(e) => Err(e),
+                Ok(mut connection) => match connection.send(envelope, bytes).await {
+                    Ok(response) => {
+                        self.put_idle(connection);
+                        Ok(response)
+                    }
+                    Err(e) => {
+                        connection.abort().await;
+                        Err(map_error(&e, &self.endpoint))
+                    }
+                },
+            },
         }
     }
 }

@@ -14,6 +14,10 @@
 //! answers (other 4xx, and 3xx: redirects are not followed, a moved endpoint is a configuration
 //! error) are permanent. URLs are never written whole into errors or logs (webhook URLs often
 //! carry a token in their path); only scheme, host and port.
+//!
+//! Each POST, from connecting to the end of the answer, is bounded by one timeout
+//! (`WEBHOOK_TIMEOUT`, [`TIMEOUT`] by default): a receiver that accepts the connection and never
+//! answers is a transient failure after that long, and the message is retried later.
 
 use std::time::Duration;
 
@@ -26,7 +30,7 @@ use super::Message;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Per-request timeout.
+/// Default timeout of one POST, connecting included (`WEBHOOK_TIMEOUT`).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// The shortest accepted secret.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -41,6 +45,7 @@ pub struct WebhookTransport {
     urls: Vec<Url>,
     secret: String,
     client: reqwest::Client,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for WebhookTransport {
@@ -55,6 +60,12 @@ impl std::fmt::Debug for WebhookTransport {
 impl WebhookTransport {
     /// `urls`: at least one absolute `http`/`https` URL; `secret`: at least 16 characters.
     pub fn new(urls: Vec<String>, secret: String) -> anyhow::Result<Self> {
+        Self::with_timeout(urls, secret, TIMEOUT)
+    }
+
+    /// [`WebhookTransport::new`] with `timeout` on each POST, from connecting to the end of the
+    /// answer.
+    pub fn with_timeout(urls: Vec<String>, secret: String, timeout: Duration) -> anyhow::Result<Self> {
         let urls: Vec<Url> = urls
             .iter()
             .map(|u| u.trim())
@@ -79,13 +90,13 @@ impl WebhookTransport {
             anyhow::bail!("WEBHOOK_SECRET must be at least {MIN_SECRET_LEN} characters");
         }
         let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
+            .timeout(timeout)
+            .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("bookings-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the webhook HTTP client: {e}"))?;
-        Ok(Self { urls, secret, client })
+        Ok(Self { urls, secret, client, timeout })
     }
 
     /// From the raw `WEBHOOK_URLS` (comma separated) and `WEBHOOK_SECRET` settings: `None` when
@@ -112,6 +123,7 @@ impl WebhookTransport {
 
     async fn post(
         client: reqwest::Client,
+        timeout: Duration,
         url: Url,
         id: String,
         timestamp: i64,
@@ -132,7 +144,7 @@ impl WebhookTransport {
             .map_err(|e| {
                 let e = e.without_url();
                 let what = if e.is_timeout() {
-                    "timed out".to_owned()
+                    format!("timed out after {timeout:?}")
                 } else if e.is_connect() {
                     format!("connection failed: {}", error_chain(&e))
                 } else {
@@ -163,6 +175,7 @@ impl Transport for WebhookTransport {
         for url in &self.urls {
             tasks.spawn(Self::post(
                 self.client.clone(),
+                self.timeout,
                 url.clone(),
                 id.clone(),
                 timestamp,

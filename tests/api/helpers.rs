@@ -202,7 +202,7 @@ impl TestApp {
             scope: scope.to_string(),
             admin,
             email: email.map(str::to_string),
-            ttl: "1h".into(),
+            ttl: std::time::Duration::from_secs(3600),
         };
         auth::sign(&self.settings.jwt, &self.settings.data_dir, startup::clock_from(&self.settings), &args).unwrap()
     }

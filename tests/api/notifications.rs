@@ -303,6 +303,63 @@ async fn reservations_permanent_failures_and_skips(app: TestApp) {
     .expect(204);
 }
 
+async fn a_stalled_mail_server_or_silent_receiver_means_retry_not_stuck(app: TestApp) {
+    let env = Env::start().await;
+    let coach = person(&app, "coach6@example.com");
+    let athlete = person(&app, "athlete6@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    book_ok(&app, &athlete, &[event]).await;
+    // The mail server answers EHLO and then nothing; the webhook receiver takes the request and
+    // never answers.
+    env.smtp.stall_after_ehlo();
+    env.hooks.stall();
+    let smtp = env.smtp.url();
+    let hook = env.hooks.url("/hook");
+    #[rustfmt::skip]
+    let now = spawn_app_sharing_with(&app, 0, &[
+        "--smtp-url", &smtp, "--webhook-urls", &hook, "--webhook-secret", WEBHOOK_SECRET,
+        "--smtp-timeout", "500ms", "--smtp-message-timeout", "2s", "--webhook-timeout", "500ms",
+    ])
+    .await;
+
+    // The pass ends by itself, within its timeouts (the bound here is only so a hang fails).
+    tokio::time::timeout(std::time::Duration::from_secs(20), notify(&now)).await.expect("the notify pass hung");
+    assert!(env.smtp.stalled_commands() >= 1, "the mail server was reached");
+    assert!(!env.hooks.requests().is_empty(), "the receiver was reached");
+    assert!(env.smtp.messages().is_empty());
+
+    let admin = now.admin();
+    let sending = now.get("/v1/notifications?status=sending", Some(&admin.token)).await.expect(200);
+    assert_eq!(sending.body.as_array().unwrap().len(), 0, "nothing is left `sending`: {}", sending.text);
+    let pending = now.get("/v1/notifications?status=pending", Some(&admin.token)).await.expect(200);
+    let pending = pending.body.as_array().unwrap().clone();
+    let channels: Vec<&str> = pending.iter().map(|n| n["channel"].as_str().unwrap_or("")).collect();
+    assert_eq!(pending.len(), 3, "two emails and a webhook, each to be retried: {pending:?}");
+    assert_eq!(channels.iter().filter(|c| **c == "webhook").count(), 1, "{pending:?}");
+    for n in &pending {
+        assert_eq!(n["attempts"], 1, "{n}");
+        assert!(n["lastError"].as_str().unwrap_or("").contains("timed out"), "{n}");
+    }
+
+    // Once both answer again, the retry after the backoff delivers each message once.
+    env.smtp.stop_stalling();
+    let hooks = WebhookSink::start().await;
+    let smtp = env.smtp.url();
+    let hook = hooks.url("/hook");
+    let later = spawn_app_sharing_with(
+        &app,
+        Duration::minutes(5).num_seconds(),
+        &["--smtp-url", &smtp, "--webhook-urls", &hook, "--webhook-secret", WEBHOOK_SECRET],
+    )
+    .await;
+    notify(&later).await;
+    let subjects = by_recipient(&env.smtp);
+    assert_eq!(subjects["athlete6@example.com"].len(), 1, "{subjects:?}");
+    assert_eq!(subjects["coach6@example.com"].len(), 1, "{subjects:?}");
+    assert_eq!(hooks.requests().len(), 1);
+}
+
 async fn notify_is_for_admins_and_the_cron_scope(app: TestApp) {
     app.post("/v1/bookings/notify", None, json!({})).await.expect(401);
     let user = app.user();
@@ -322,5 +379,6 @@ db_tests!(
     concurrent_passes_deliver_each_message_once,
     smtp_down_means_later_not_lost_and_deletion_forgets_the_queue,
     reservations_permanent_failures_and_skips,
+    a_stalled_mail_server_or_silent_receiver_means_retry_not_stuck,
     notify_is_for_admins_and_the_cron_scope,
 );

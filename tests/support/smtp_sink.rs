@@ -7,13 +7,14 @@
 //! // SMTP_URL = sink.url()  ("smtp://127.0.0.1:<port>")
 //! sink.messages();             // what arrived
 //! sink.reject_recipient("bad@example.com", 550);
+//! sink.stall_after_ehlo();     // greet and answer EHLO, then never answer again
 //! sink.stop().await;           // connection refused, open connections dropped
 //! sink.restart().await;        // same port again
 //! ```
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +72,10 @@ struct Shared {
     /// Lower-cased address -> reply code for `RCPT TO` (e.g. 550, 451).
     reject: Mutex<HashMap<String, u16>>,
     connections: AtomicUsize,
+    /// Answer the greeting and EHLO/HELO only: every other command is read and never answered.
+    stall: AtomicBool,
+    /// Commands read and left unanswered.
+    stalled: AtomicUsize,
 }
 
 struct Running {
@@ -117,6 +122,22 @@ impl SmtpSink {
     /// Answer `RCPT TO:<address>` with `code` (e.g. 550 permanent, 451 temporary).
     pub fn reject_recipient(&self, address: &str, code: u16) {
         self.shared.reject.lock().unwrap().insert(address.to_ascii_lowercase(), code);
+    }
+
+    /// From now on, on new and open connections alike, answer the greeting and EHLO/HELO and
+    /// then nothing: a server that stalls mid-conversation. The connection stays open.
+    pub fn stall_after_ehlo(&self) {
+        self.shared.stall.store(true, Ordering::SeqCst);
+    }
+
+    /// Answer every command again.
+    pub fn stop_stalling(&self) {
+        self.shared.stall.store(false, Ordering::SeqCst);
+    }
+
+    /// How many commands were read and left unanswered while stalling.
+    pub fn stalled_commands(&self) -> usize {
+        self.shared.stalled.load(Ordering::SeqCst)
     }
 
     /// Waits until at least `n` messages arrived (or panics after `timeout`).
@@ -217,7 +238,12 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
         }
         let command = line.trim_end_matches(['\r', '\n']);
         let upper = command.to_ascii_uppercase();
-        let reply: String = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+        let hello = upper.starts_with("EHLO") || upper.starts_with("HELO");
+        if !hello && shared.stall.load(Ordering::SeqCst) {
+            shared.stalled.fetch_add(1, Ordering::SeqCst);
+            continue;
+        }
+        let reply: String = if hello {
             from = None;
             to.clear();
             "250 smtp-sink\r\n".into()

@@ -1,5 +1,6 @@
 //! An in-process HTTP receiver for webhook tests (poem on 127.0.0.1:0): records every request and
-//! answers 200, or the status set with [`WebhookSink::set_status`].
+//! answers 200, or the status set with [`WebhookSink::set_status`], or never
+//! ([`WebhookSink::stall`]).
 //!
 //! ```ignore
 //! #[path = "support/webhook_sink.rs"]
@@ -10,7 +11,7 @@
 //! ```
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,6 +45,8 @@ impl Recorded {
 struct Shared {
     requests: Mutex<Vec<Recorded>>,
     status: AtomicU16,
+    /// Record requests and never answer them.
+    stall: AtomicBool,
 }
 
 pub struct WebhookSink {
@@ -57,7 +60,7 @@ impl WebhookSink {
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind the webhook sink");
         let port =
             acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).expect("a socket address").port();
-        let shared = Arc::new(Shared { requests: Mutex::new(Vec::new()), status: AtomicU16::new(200) });
+        let shared = Arc::new(Shared { requests: Mutex::new(Vec::new()), status: AtomicU16::new(200), stall: AtomicBool::new(false) });
         let state = shared.clone();
         let endpoint = poem::endpoint::make(move |mut req: Request| {
             let state = state.clone();
@@ -76,6 +79,9 @@ impl WebhookSink {
                     body,
                 };
                 state.requests.lock().unwrap().push(recorded);
+                if state.stall.load(Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
                 let status = poem::http::StatusCode::from_u16(state.status.load(Ordering::SeqCst))
                     .unwrap_or(poem::http::StatusCode::OK);
                 Response::builder().status(status).body("")
@@ -95,6 +101,11 @@ impl WebhookSink {
     /// Answer every following request with `status`.
     pub fn set_status(&self, status: u16) {
         self.shared.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Accept every following request (recorded once its body arrived) and never answer it.
+    pub fn stall(&self) {
+        self.shared.stall.store(true, Ordering::SeqCst);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
