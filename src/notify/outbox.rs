@@ -337,21 +337,78 @@ pub async fn enqueue_due(db: &DatabaseConnection, rules: &Rules, now: DateTime<U
             if known.contains(&key) {
                 continue;
             }
-            rows.push(render_row(rules, rule, candidate, key, now)?);
+            rows.push((candidate.subject_id, render_row(rules, rule, candidate, key, now)?));
         }
+        let subjects = if rule.trigger.is_reservation() { Subjects::CalendarEvents } else { Subjects::Bookings };
         for chunk in rows.chunks(200) {
-            let result = notifications::Entity::insert_many(chunk.to_vec())
-                .on_conflict(OnConflict::column(notifications::Column::DedupeKey).do_nothing().to_owned())
-                .exec_without_returning(db)
-                .await;
-            match result {
-                Ok(n) => enqueued += n as usize,
-                Err(DbErr::RecordNotInserted) => {}
-                Err(e) => return Err(e.into()),
-            }
+            enqueued += insert_while_subjects_exist(db, subjects, chunk).await?;
         }
     }
     Ok(enqueued)
+}
+
+/// The table a rule's subjects live in.
+#[derive(Debug, Clone, Copy)]
+enum Subjects {
+    Bookings,
+    CalendarEvents,
+}
+
+/// Inserts the messages whose subject still exists, in one write transaction that first locks
+/// those subjects (`FOR SHARE` on PostgreSQL; SQLite's immediate transaction is the only
+/// writer). The candidates were read before: a user erased since then must not get messages
+/// about their data enqueued after the erasure. An erasure deletes the subjects before it
+/// forgets their messages, so whichever transaction comes second sees the other's work: the
+/// erasure removes what this inserted, or this finds the subjects gone and inserts nothing.
+async fn insert_while_subjects_exist(
+    db: &DatabaseConnection,
+    subjects: Subjects,
+    rows: &[(Uuid, notifications::ActiveModel)],
+) -> AppResult<usize> {
+    let ids: BTreeSet<Uuid> = rows.iter().map(|(subject, _)| *subject).collect();
+    let txn = begin_write(db).await?;
+    let existing: BTreeSet<Uuid> = match subjects {
+        Subjects::Bookings => {
+            bookings::Entity::find()
+                .select_only()
+                .column(bookings::Column::Id)
+                .filter(bookings::Column::Id.is_in(ids))
+                .order_by_asc(bookings::Column::Id)
+                .lock_shared()
+                .into_tuple::<Uuid>()
+                .all(&txn)
+                .await?
+        }
+        Subjects::CalendarEvents => {
+            calendar_events::Entity::find()
+                .select_only()
+                .column(calendar_events::Column::Id)
+                .filter(calendar_events::Column::Id.is_in(ids))
+                .order_by_asc(calendar_events::Column::Id)
+                .lock_shared()
+                .into_tuple::<Uuid>()
+                .all(&txn)
+                .await?
+        }
+    }
+    .into_iter()
+    .collect();
+    let keep: Vec<notifications::ActiveModel> =
+        rows.iter().filter(|(subject, _)| existing.contains(subject)).map(|(_, row)| row.clone()).collect();
+    let mut inserted = 0;
+    if !keep.is_empty() {
+        let result = notifications::Entity::insert_many(keep)
+            .on_conflict(OnConflict::column(notifications::Column::DedupeKey).do_nothing().to_owned())
+            .exec_without_returning(&txn)
+            .await;
+        match result {
+            Ok(n) => inserted = n as usize,
+            Err(DbErr::RecordNotInserted) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    txn.commit().await?;
+    Ok(inserted)
 }
 
 fn dedupe_key(rule: &Rule, c: &Candidate) -> String {
@@ -598,25 +655,19 @@ pub async fn forget_user(db: &impl ConnectionTrait, user: Uuid) -> Result<u64, D
         .rows_affected)
 }
 
-/// Deletes every message about an event of these calendars (a reservation's visitor and owner
-/// messages), whoever it is addressed to; for erasing the calendars' owner.
-pub async fn forget_calendar_events(db: &impl ConnectionTrait, calendar_ids: &[Uuid]) -> Result<u64, DbErr> {
-    if calendar_ids.is_empty() {
-        return Ok(0);
+/// Deletes every message about these subjects (bookings or calendar events), whoever it is
+/// addressed to; for erasing a user. Call it after the subjects are deleted (see
+/// [`insert_while_subjects_exist`]).
+pub async fn forget_subjects(db: &impl ConnectionTrait, subject_ids: &[Uuid]) -> Result<u64, DbErr> {
+    let mut removed = 0;
+    for chunk in subject_ids.chunks(500) {
+        removed += notifications::Entity::delete_many()
+            .filter(notifications::Column::SubjectId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?
+            .rows_affected;
     }
-    Ok(notifications::Entity::delete_many()
-        .filter(
-            notifications::Column::SubjectId.in_subquery(
-                calendar_events::Entity::find()
-                    .select_only()
-                    .column(calendar_events::Column::Id)
-                    .filter(calendar_events::Column::CalendarId.is_in(calendar_ids.iter().copied()))
-                    .into_query(),
-            ),
-        )
-        .exec(db)
-        .await?
-        .rows_affected)
+    Ok(removed)
 }
 
 #[cfg(test)]

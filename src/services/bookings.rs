@@ -917,13 +917,21 @@ async fn erase_user(txn: &DatabaseTransaction, target: Uuid, now: DateTime<Utc>)
                 .all(txn)
                 .await?,
         );
-        // Messages about their calendars' events (visitors' confirmations and reminders).
-        crate::notify::outbox::forget_calendar_events(txn, chunk).await?;
+        let events: Vec<Uuid> = calendar_events::Entity::find()
+            .select_only()
+            .column(calendar_events::Column::Id)
+            .filter(calendar_events::Column::CalendarId.is_in(ids()))
+            .into_tuple()
+            .all(txn)
+            .await?;
         removed += calendar_events::Entity::delete_many()
             .filter(calendar_events::Column::CalendarId.is_in(ids()))
             .exec(txn)
             .await?
             .rows_affected;
+        // Messages about their calendars' events (visitors' confirmations and reminders), after
+        // the events are gone, so a notification pass in flight cannot add one behind us.
+        crate::notify::outbox::forget_subjects(txn, &events).await?;
         removed += booking_links::Entity::delete_many()
             .filter(booking_links::Column::CalendarId.is_in(ids()))
             .exec(txn)

@@ -188,7 +188,48 @@ async fn erasing_a_calendar_owner_through_a_long_cache(app: TestApp) {
     erasing_a_calendar_owner(cached).await;
 }
 
+/// Owners are erased while notification passes run: a pass that read its candidates before an
+/// erasure must not enqueue messages about the erased reservations after it (the pass inserts
+/// only while the subjects exist, under a lock; the erasure forgets messages after deleting the
+/// subjects). Afterwards no message names an erased visitor.
+async fn erasing_owners_while_notification_passes_run_leaves_no_message_about_them(app: TestApp) {
+    let admin = app.admin();
+    let mut erased = Vec::new();
+    for round in 0..6 {
+        let owners: Vec<User> = (0..4).map(|_| app.user()).collect();
+        let mut visitors = Vec::new();
+        for (i, owner) in owners.iter().enumerate() {
+            let visitor = format!("erased-{round}-{i}@example.com");
+            calendar_with_a_reservation(&app, owner, &visitor).await;
+            visitors.push(visitor);
+        }
+        let passes = (0..3).map(|_| app.post("/v1/bookings/notify", Some(&admin.token), json!({})));
+        let deletions = owners.iter().enumerate().map(|(i, owner)| {
+            let app = &app;
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(2 * i as u64)).await;
+                delete_self(app, owner).await
+            }
+        });
+        let (passes, deletions) = tokio::join!(futures::future::join_all(passes), futures::future::join_all(deletions));
+        for r in passes {
+            assert!(matches!(r.status.as_u16(), 204 | 503), "a notify pass answered {}: {}", r.status, r.text);
+        }
+        for r in deletions {
+            assert_eq!(r.status, 204, "{}", r.text);
+        }
+        erased.extend(visitors);
+    }
+    // One more pass after everything: nothing about the erased may be found or kept.
+    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
+    let kept = app.get("/v1/notifications?limit=500", Some(&admin.token)).await.expect(200);
+    let kept = recipients(&kept.body);
+    let left: Vec<&String> = erased.iter().filter(|v| kept.contains(v)).collect();
+    assert!(left.is_empty(), "messages about erased reservations are kept: {left:?}");
+}
+
 db_tests!(
+    erasing_owners_while_notification_passes_run_leaves_no_message_about_them,
     deleting_a_coach_while_orders_race_in_leaves_no_empty_order,
     erasing_a_user_who_holds_only_a_remembered_email,
     erasing_a_calendar_owner,
