@@ -7,7 +7,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run build test unit conformance generate check-generated bench bench-http bench-notify sdk-check browser-test
+.PHONY: run build test lint unit conformance generate check-generated bench bench-http bench-notify sdk-check browser-test
 
 ## Serve on http://127.0.0.1:8080 with an embedded SQLite database under ./data.
 run:
@@ -16,9 +16,14 @@ run:
 build:
 	$(CARGO) build --workspace --all-targets
 
-## Unit, golden-file and HTTP tests on SQLite and PostgreSQL, then schemathesis, the generated
+## fmt and clippy, then unit, golden-file and HTTP tests on SQLite and PostgreSQL, then schemathesis, the generated
 ## SDKs (Python, TypeScript, Rust) against the live server, and Swagger UI in headless Chromium.
-test: unit conformance sdk-check browser-test
+test: lint unit conformance sdk-check browser-test
+
+## One style (rustfmt.toml) and no clippy warning anywhere in the workspace.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit:
 	$(CARGO) test --workspace

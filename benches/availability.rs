@@ -22,12 +22,7 @@ fn rules() -> LinkRules {
         ("sat", vec![("10:00", "12:00"), ("14:00", "16:00")]),
     ])
     .expect("valid working hours");
-    LinkRules {
-        duration: Duration::minutes(30),
-        buffer: Duration::minutes(10),
-        tz: chrono_tz::Europe::Berlin,
-        hours,
-    }
+    LinkRules { duration: Duration::minutes(30), buffer: Duration::minutes(10), tz: chrono_tz::Europe::Berlin, hours }
 }
 
 /// Deterministic xorshift64* so runs are comparable.
@@ -61,42 +56,20 @@ fn busy_blocks(range: Interval, count: usize, seed: u64) -> Vec<Interval> {
 fn case(c: &mut Criterion, name: &str, from: &str, days: i64, blocks: usize) {
     let rules = rules();
     let start: DateTime<Utc> = from.parse().expect("valid instant");
-    let range = Interval {
-        start,
-        end: start + Duration::days(days),
-    };
+    let range = Interval { start, end: start + Duration::days(days) };
     let busy = busy_blocks(range, blocks, 0x9E37_79B9_7F4A_7C15 ^ blocks as u64);
     let now = start;
     let slots = available_slots(&rules, range, &busy, now);
     eprintln!("{name}: {} slots offered", slots.len());
     c.bench_function(name, |b| {
-        b.iter(|| {
-            available_slots(
-                black_box(&rules),
-                black_box(range),
-                black_box(&busy),
-                black_box(now),
-            )
-        })
+        b.iter(|| available_slots(black_box(&rules), black_box(range), black_box(&busy), black_box(now)))
     });
 }
 
 fn benches(c: &mut Criterion) {
     // Includes the Berlin spring-forward on 2026-03-29.
-    case(
-        c,
-        "31 days, 500 busy blocks",
-        "2026-03-01T08:17:00Z",
-        31,
-        500,
-    );
-    case(
-        c,
-        "366 days, 10,000 busy blocks",
-        "2026-01-01T00:00:00Z",
-        366,
-        10_000,
-    );
+    case(c, "31 days, 500 busy blocks", "2026-03-01T08:17:00Z", 31, 500);
+    case(c, "366 days, 10,000 busy blocks", "2026-01-01T00:00:00Z", 366, 10_000);
 }
 
 criterion_group!(availability, benches);

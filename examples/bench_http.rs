@@ -17,10 +17,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{read_tokens, rfc};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use clap::{Parser, Subcommand};
+use common::{read_tokens, rfc};
 use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -112,7 +112,8 @@ impl Api {
     }
 
     async fn get(&self, path: &str) -> Result<Value> {
-        let resp = self.client.get(format!("{}{}", self.base, path)).send().await.with_context(|| format!("GET {path}"))?;
+        let resp =
+            self.client.get(format!("{}{}", self.base, path)).send().await.with_context(|| format!("GET {path}"))?;
         let status = resp.status();
         let text = resp.text().await?;
         if !status.is_success() {
@@ -195,7 +196,12 @@ async fn main() -> Result<()> {
                 let mut out = writer(&cli.out.join("availability_ranges.req"))?;
                 for k in 0..requests {
                     let (s, e) = (start + Duration::minutes(k as i64), end + Duration::minutes(k as i64));
-                    writeln!(out, "GET\t/v1/booking/{link}/availability?start={}&end={}\t-\t", enc(&rfc(s)), enc(&rfc(e)))?;
+                    writeln!(
+                        out,
+                        "GET\t/v1/booking/{link}/availability?start={}&end={}\t-\t",
+                        enc(&rfc(s)),
+                        enc(&rfc(e))
+                    )?;
                 }
                 out.flush()?;
             }
@@ -234,7 +240,10 @@ async fn main() -> Result<()> {
             }
             let rounds = events / 3;
             if requests > athletes.len() * rounds {
-                bail!("{requests} orders need more athletes or events ({} athletes x {rounds} triples)", athletes.len());
+                bail!(
+                    "{requests} orders need more athletes or events ({} athletes x {rounds} triples)",
+                    athletes.len()
+                );
             }
             let first = Utc.with_ymd_and_hms(2030, 2, 1, 0, 0, 0).unwrap();
             let coaches = &coaches;

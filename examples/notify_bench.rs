@@ -11,10 +11,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::read_tokens;
 use anyhow::{bail, Context, Result};
 use chrono::{Duration, TimeZone, Utc};
 use clap::{Parser, Subcommand};
+use common::read_tokens;
 use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -207,7 +207,14 @@ async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -
     Ok(serde_json::from_str(&text)?)
 }
 
-async fn setup(base: &str, coaches: &Path, athletes: &Path, bookings: usize, events: usize, parallel: usize) -> Result<()> {
+async fn setup(
+    base: &str,
+    coaches: &Path,
+    athletes: &Path,
+    bookings: usize,
+    events: usize,
+    parallel: usize,
+) -> Result<()> {
     let coaches = read_tokens(coaches)?;
     let athletes = read_tokens(athletes)?;
     if coaches.is_empty() || athletes.is_empty() || events == 0 {

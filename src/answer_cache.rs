@@ -117,12 +117,16 @@ mod tests {
 
     #[test]
     fn only_plain_future_ranges_are_kept() {
-        let k = key("/v1/booking/abc/availability?start=2030-03-04T00%3A00%3A00Z&end=2030-03-05T00:00:00%2B01:00").unwrap();
+        let k =
+            key("/v1/booking/abc/availability?start=2030-03-04T00%3A00%3A00Z&end=2030-03-05T00:00:00%2B01:00").unwrap();
         assert_eq!(k.token, "abc");
         assert_eq!(k.start, Utc.with_ymd_and_hms(2030, 3, 4, 0, 0, 0).unwrap());
         assert_eq!(k.end, Utc.with_ymd_and_hms(2030, 3, 4, 23, 0, 0).unwrap());
         // The same instants written otherwise are the same answer.
-        assert_eq!(key("/v1/booking/abc/availability?end=2030-03-04T23:00:00Z&start=2030-03-04T01:00:00%2B01:00"), Some(k.clone()));
+        assert_eq!(
+            key("/v1/booking/abc/availability?end=2030-03-04T23:00:00Z&start=2030-03-04T01:00:00%2B01:00"),
+            Some(k.clone())
+        );
         // A HEAD is its GET.
         let head = Request::builder()
             .method(Method::HEAD)

@@ -277,9 +277,9 @@ impl Verifier {
 fn in_largest_unit(d: std::time::Duration) -> String {
     let s = d.as_secs();
     match s {
-        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ if s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
         _ => format!("{s}s"),
     }
 }
@@ -313,10 +313,8 @@ pub fn sign(settings: &JwtSettings, data_dir: &Path, clock: Clock, args: &TokenA
     let key = match settings.algorithm {
         JwtAlgorithm::Hs256 => EncodingKey::from_secret(&hs256_secret(settings, data_dir)?),
         _ => {
-            let path = settings
-                .private_key_file
-                .as_ref()
-                .context("signing RS256/ES256 tokens needs JWT_PRIVATE_KEY_FILE")?;
+            let path =
+                settings.private_key_file.as_ref().context("signing RS256/ES256 tokens needs JWT_PRIVATE_KEY_FILE")?;
             let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             match settings.algorithm {
                 JwtAlgorithm::Rs256 => EncodingKey::from_rsa_pem(&pem)?,

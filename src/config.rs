@@ -171,7 +171,12 @@ pub struct LimitSettings {
           value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub body_read_timeout_ms: u64,
     /// Connections one client address may hold open at once (0: no cap).
-    #[arg(long = "max-connections-per-client", env = "MAX_CONNECTIONS_PER_CLIENT", default_value = "64", global = true)]
+    #[arg(
+        long = "max-connections-per-client",
+        env = "MAX_CONNECTIONS_PER_CLIENT",
+        default_value = "64",
+        global = true
+    )]
     pub max_connections_per_client: usize,
     /// Replaced by TRUSTED_PROXY_HOPS; still read so that a deployment setting it is refused
     /// at start rather than silently limited by its proxy's address.
@@ -329,7 +334,9 @@ impl Settings {
         }
         if let Some(url) = &self.public_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::Invalid(format!("PUBLIC_BASE_URL must start with http:// or https://, got {url}")));
+                return Err(ConfigError::Invalid(format!(
+                    "PUBLIC_BASE_URL must start with http:// or https://, got {url}"
+                )));
             }
         }
         Ok(())
@@ -358,7 +365,8 @@ pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
     let duration = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         std::time::Duration::from_secs(value.parse().map_err(|_| format!("{value:?} is too large"))?)
     } else {
-        humantime::parse_duration(value).map_err(|e| format!("{value:?} is not a duration like 90s, 15m, 12h or 30d: {e}"))?
+        humantime::parse_duration(value)
+            .map_err(|e| format!("{value:?} is not a duration like 90s, 15m, 12h or 30d: {e}"))?
     };
     if duration.is_zero() {
         return Err(format!("{value:?} is not a positive duration"));
@@ -419,7 +427,8 @@ mod tests {
 
     #[test]
     fn refuses_a_shifted_clock_in_production() {
-        let cli = Cli::try_parse_from(["bookings", "--app-env", "production", "--clock-offset-seconds", "-60"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["bookings", "--app-env", "production", "--clock-offset-seconds", "-60"]).unwrap();
         assert!(matches!(cli.settings.validate(), Err(ConfigError::ClockOffsetInProduction(_))));
         let cli = Cli::try_parse_from(["bookings", "--app-env", "test", "--clock-offset-seconds", "-60"]).unwrap();
         assert!(cli.settings.validate().is_ok());

@@ -306,7 +306,10 @@ impl AsyncRead for GuardedStream {
                 let waiting = matches!(this.phase, Phase::Head { .. } | Phase::H2);
                 if waiting && this.deadline.as_mut().poll(cx).is_ready() {
                     tracing::info!(phase = ?this.phase, "closing a connection that did not send a request in time");
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "request head not received in time")));
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "request head not received in time",
+                    )));
                 }
                 Poll::Pending
             }

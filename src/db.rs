@@ -35,9 +35,9 @@ pub fn error_code(err: &DbErr) -> Option<String> {
 
 fn sqlx_error(err: &DbErr) -> Option<&sea_orm::sqlx::Error> {
     match err {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Conn(RuntimeErr::SqlxError(e)) => {
-            Some(e)
-        }
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => Some(e),
         _ => None,
     }
 }
@@ -224,7 +224,7 @@ mod tests {
         let _held = gate.lock().await;
         let mut ran = false;
         let result: Result<(), AppError> = writes
-            .retrying(&[key.clone()], || {
+            .retrying(std::slice::from_ref(&key), || {
                 ran = true;
                 async { Ok(()) }
             })

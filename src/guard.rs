@@ -97,7 +97,11 @@ pub struct GuardEndpoint<E> {
 /// address it was connected from to `X-Forwarded-For`, so the client is the entry `hops` places
 /// from the right: everything left of it was written by the client and is not trusted. With
 /// no hops, or fewer entries than hops, or an entry that is not an address, it is the peer.
-pub fn client_address<'a>(forwarded_for: impl Iterator<Item = &'a str>, peer: Option<IpAddr>, hops: usize) -> Option<IpAddr> {
+pub fn client_address<'a>(
+    forwarded_for: impl Iterator<Item = &'a str>,
+    peer: Option<IpAddr>,
+    hops: usize,
+) -> Option<IpAddr> {
     let peer = peer.map(|ip| ip.to_canonical());
     if hops == 0 {
         return peer;
@@ -135,11 +139,8 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         };
         let max = self.settings.max_body_bytes;
         let too_large = || format!("the request body is larger than {max} bytes");
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared_length =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if declared_length.is_some_and(|n| n > max as u64) {
             return Ok(refuse(&req, op, 413, too_large()));
         }

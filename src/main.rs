@@ -18,9 +18,11 @@ async fn main() -> ExitCode {
         Command::Serve => serve(&cli.settings).await,
         Command::Migrate => migrate(&cli.settings).await,
         Command::Token(args) => {
-            auth::sign(&cli.settings.jwt, &cli.settings.data_dir, startup::clock_from(&cli.settings), &args).map(|token| {
-                println!("{token}");
-            })
+            auth::sign(&cli.settings.jwt, &cli.settings.data_dir, startup::clock_from(&cli.settings), &args).map(
+                |token| {
+                    println!("{token}");
+                },
+            )
         }
     };
     match result {
@@ -49,9 +51,8 @@ async fn serve(settings: &bookings::config::Settings) -> anyhow::Result<()> {
         contract = %format!("{base}/openapi.json"),
         "listening; get a token with `bookings token --sub <uuid>` (same settings as serve)"
     );
-    let notify_loop = (settings.notify.interval_seconds > 0).then(|| {
-        startup::spawn_notify_loop(bound.state(), Duration::from_secs(settings.notify.interval_seconds))
-    });
+    let notify_loop = (settings.notify.interval_seconds > 0)
+        .then(|| startup::spawn_notify_loop(bound.state(), Duration::from_secs(settings.notify.interval_seconds)));
     bound.serve(shutdown_signal(), Duration::from_secs(20)).await?;
     if let Some(task) = notify_loop {
         task.abort();

@@ -106,7 +106,17 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
     };
     let cache = AvailabilityCache::new(Duration::from_millis(settings.availability_cache_ms));
     let writes = crate::db::Writes::new(settings.db.retry_budget());
-    Ok(Arc::new(AppState::new(db, clock, verifier, settings.public_base_url(), notifier, guard, cache, writes)))
+    Ok(Arc::new(AppState {
+        db,
+        clock,
+        verifier,
+        public_base_url: settings.public_base_url(),
+        notifier,
+        guard,
+        known_emails: Default::default(),
+        availability_cache: cache,
+        writes,
+    }))
 }
 
 fn api_service(state: Arc<AppState>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -240,15 +250,10 @@ pub struct Bound {
 }
 
 pub async fn bind(settings: &Settings, state: Arc<AppState>) -> anyhow::Result<Bound> {
-    let acceptor = TcpListener::bind(settings.bind)
-        .into_acceptor()
-        .await
-        .with_context(|| format!("binding {}", settings.bind))?;
-    let port = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().map(|s| s.port()))
-        .context("no local address")?;
+    let acceptor =
+        TcpListener::bind(settings.bind).into_acceptor().await.with_context(|| format!("binding {}", settings.bind))?;
+    let port =
+        acceptor.local_addr().first().and_then(|a| a.as_socket_addr().map(|s| s.port())).context("no local address")?;
     let limits = crate::connections::ConnectionLimits {
         header_read_timeout: Duration::from_millis(settings.limits.header_read_timeout_ms),
         max_per_client: settings.limits.max_connections_per_client,

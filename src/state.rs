@@ -21,28 +21,3 @@ pub struct AppState {
     /// Runs write transactions: retries within a budget, one waiter per row (see the module).
     pub writes: crate::db::Writes,
 }
-
-impl AppState {
-    pub fn new(
-        db: DatabaseConnection,
-        clock: Clock,
-        verifier: Verifier,
-        public_base_url: String,
-        notifier: Notifier,
-        guard: crate::guard::GuardSettings,
-        availability_cache: AvailabilityCache,
-        writes: crate::db::Writes,
-    ) -> Self {
-        Self {
-            db,
-            clock,
-            verifier,
-            public_base_url,
-            notifier,
-            guard,
-            known_emails: Default::default(),
-            availability_cache,
-            writes,
-        }
-    }
-}

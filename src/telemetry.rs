@@ -31,7 +31,13 @@ pub struct TraceParent {
 pub fn parse_traceparent(value: &str) -> Option<TraceParent> {
     let parts: Vec<&str> = value.trim().split('-').collect();
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if parts.len() < 4 || !hex(parts[0], 2) || parts[0] == "ff" || !hex(parts[1], 32) || !hex(parts[2], 16) || !hex(parts[3], 2) {
+    if parts.len() < 4
+        || !hex(parts[0], 2)
+        || parts[0] == "ff"
+        || !hex(parts[1], 32)
+        || !hex(parts[2], 16)
+        || !hex(parts[3], 2)
+    {
         return None;
     }
     if parts[0] == "00" && parts.len() != 4 {
@@ -52,7 +58,9 @@ fn request_id(req: &Request) -> String {
     req.headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
@@ -159,7 +167,13 @@ impl<E: Endpoint> Endpoint for RequestTracingEndpoint<E> {
 
 /// An error answered outside the generated routes, in the envelope `op` declares for the
 /// status (its 400 for an undeclared client error), or a single Error where no operation matched.
-pub fn envelope_response(method: &str, path: &str, op: Option<&OperationMeta>, status: u16, message: String) -> Response {
+pub fn envelope_response(
+    method: &str,
+    path: &str,
+    op: Option<&OperationMeta>,
+    status: u16,
+    message: String,
+) -> Response {
     let (status, kind, endpoint) = match op {
         Some(op) => {
             let (status, kind) = op.declared(status);

@@ -137,7 +137,13 @@ fn a_short_or_corrupt_secret_file_stops_serve_and_is_left_alone() {
     let cases: [(&str, &[u8]); 4] = [
         ("short", b"too-short-a-secret\n"),
         ("empty", b""),
-        ("not text", &[0xff, 0xfe, 0x00, 0x81, 0x9f, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0x7f, 0x00, 0x00, 0xff, 0xfe, 0x00, 0x81, 0x9f, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0x7f, 0x00, 0x00, 0x01, 0x02, 0x03]),
+        (
+            "not text",
+            &[
+                0xff, 0xfe, 0x00, 0x81, 0x9f, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0x7f, 0x00, 0x00, 0xff, 0xfe,
+                0x00, 0x81, 0x9f, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0x7f, 0x00, 0x00, 0x01, 0x02, 0x03,
+            ],
+        ),
         ("control characters", b"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"),
     ];
     for (what, contents) in cases {
@@ -148,13 +154,17 @@ fn a_short_or_corrupt_secret_file_stops_serve_and_is_left_alone() {
         let out = serve_expecting_exit(dir.path());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{what}: serve started anyway:\n{stderr}");
-        assert!(stderr.contains("JWT secret file") && stderr.contains(&path.display().to_string()), "{what}:\n{stderr}");
+        assert!(
+            stderr.contains("JWT secret file") && stderr.contains(&path.display().to_string()),
+            "{what}:\n{stderr}"
+        );
         assert!(stderr.contains("JWT_SECRET"), "{what}: the message says how to fix it:\n{stderr}");
         assert!(!stderr.contains("generated a new JWT signing secret"), "{what}:\n{stderr}");
         assert_eq!(std::fs::read(&path).unwrap(), contents, "{what}: the file was changed");
 
         // `token` refuses it too, rather than signing with a key the server never sees.
-        let out = Command::new(BIN).args(["token"]).env("DATA_DIR", dir.path()).env_remove("JWT_SECRET").output().unwrap();
+        let out =
+            Command::new(BIN).args(["token"]).env("DATA_DIR", dir.path()).env_remove("JWT_SECRET").output().unwrap();
         assert!(!out.status.success(), "{what}: token signed anyway");
         assert!(String::from_utf8_lossy(&out.stderr).contains("JWT secret file"), "{what}");
         assert_eq!(std::fs::read(&path).unwrap(), contents, "{what}: the file was changed");

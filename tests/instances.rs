@@ -112,7 +112,13 @@ impl Drop for Server {
     }
 }
 
-async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = client.request(method, url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -152,7 +158,14 @@ async fn two_instances_never_double_book_overbook_or_double_send() {
     // Reservations of one slot, half through each instance: exactly one wins.
     let owner = Uuid::new_v4();
     let owner_token = a.token(owner, false, Some("owner@example.com"));
-    let (_, cal) = call(&client, reqwest::Method::POST, format!("{}/v1/calendars", a.base), Some(&owner_token), Some(json!({"name": "c"}))).await;
+    let (_, cal) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/v1/calendars", a.base),
+        Some(&owner_token),
+        Some(json!({"name": "c"})),
+    )
+    .await;
     let cal = cal["id"].as_str().unwrap().to_string();
     let (_, link) = call(
         &client,
@@ -165,7 +178,13 @@ async fn two_instances_never_double_book_overbook_or_double_send() {
     let token = link["token"].as_str().unwrap().to_string();
     let reserve = json!({"name": "V", "email": "v@example.com", "slot_start": "2027-03-01T09:00:00Z", "slot_end": "2027-03-01T09:30:00Z"});
     let results = futures::future::join_all((0..40).map(|i| {
-        call(&client, reqwest::Method::POST, format!("{}/v1/booking/{token}/reserve", servers[i % 2].base), None, Some(reserve.clone()))
+        call(
+            &client,
+            reqwest::Method::POST,
+            format!("{}/v1/booking/{token}/reserve", servers[i % 2].base),
+            None,
+            Some(reserve.clone()),
+        )
     }))
     .await;
     let codes: Vec<u16> = results.iter().map(|r| r.0).collect();
@@ -176,12 +195,20 @@ async fn two_instances_never_double_book_overbook_or_double_send() {
     let coach = Uuid::new_v4();
     let coach_token = a.token(coach, false, Some("coach@example.com"));
     let start = (chrono::Utc::now() + chrono::Duration::days(3)).with_nanosecond_zero();
-    let (status, event) =
-        call(&client, reqwest::Method::POST, format!("{}/v1/coach-events", a.base), Some(&coach_token), Some(event_body(start, 5))).await;
+    let (status, event) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/v1/coach-events", a.base),
+        Some(&coach_token),
+        Some(event_body(start, 5)),
+    )
+    .await;
     assert_eq!(status, 201, "{event}");
     let event_id = event["eventId"].as_str().unwrap().to_string();
-    let athletes: Vec<(Uuid, String)> =
-        (0..20).map(|i| (Uuid::new_v4(), i)).map(|(id, i)| (id, a.token(id, false, Some(&format!("ath{i}@example.com"))))).collect();
+    let athletes: Vec<(Uuid, String)> = (0..20)
+        .map(|i| (Uuid::new_v4(), i))
+        .map(|(id, i)| (id, a.token(id, false, Some(&format!("ath{i}@example.com")))))
+        .collect();
     let results = futures::future::join_all(athletes.iter().enumerate().map(|(i, (id, tok))| {
         let body = json!({"userId": id, "eventIds": [event_id], "paymentMethod": {"type": "Cash"}});
         call(&client, reqwest::Method::POST, format!("{}/v1/bookings", servers[i % 2].base), Some(tok), Some(body))
@@ -189,14 +216,18 @@ async fn two_instances_never_double_book_overbook_or_double_send() {
     .await;
     let created = results.iter().filter(|r| r.0 == 201).count();
     assert_eq!(created, 5, "{:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
-    assert!(results.iter().filter(|r| r.0 != 201).all(|r| r.0 == 400 && r.1["errors"][0]["bookingError"] == "overbooked"));
+    assert!(results
+        .iter()
+        .filter(|r| r.0 != 201)
+        .all(|r| r.0 == 400 && r.1["errors"][0]["bookingError"] == "overbooked"));
 
     // Notify called on both instances at once: each message arrives once.
     let admin = a.token(Uuid::new_v4(), true, None);
-    let calls = futures::future::join_all(
-        [&a, &b, &a, &b].map(|s| call(&client, reqwest::Method::POST, format!("{}/v1/bookings/notify", s.base), Some(&admin), None)),
-    )
-    .await;
+    let calls =
+        futures::future::join_all([&a, &b, &a, &b].map(|s| {
+            call(&client, reqwest::Method::POST, format!("{}/v1/bookings/notify", s.base), Some(&admin), None)
+        }))
+        .await;
     assert!(calls.iter().all(|r| r.0 == 204), "{calls:?}");
     let mails = sink.messages();
     // 5 athlete and 5 coach booking confirmations, and the visitor's and owner's reservation ones.
@@ -245,7 +276,8 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero_without_partial_writ
         events.push(e["eventId"].as_str().unwrap().to_string());
     }
     // Orders of three events keep coming while the server is told to stop.
-    let athletes: Vec<(Uuid, String)> = (0..120).map(|_| Uuid::new_v4()).map(|id| (id, server.token(id, false, None))).collect();
+    let athletes: Vec<(Uuid, String)> =
+        (0..120).map(|_| Uuid::new_v4()).map(|id| (id, server.token(id, false, None))).collect();
     let base = server.base.clone();
     let load = {
         let client = client.clone();
@@ -292,7 +324,8 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero_without_partial_writ
         let n: i64 = row.try_get("", "n").unwrap();
         assert_eq!(n, 3, "an order with {n} bookings");
     }
-    let stored: std::collections::BTreeSet<Uuid> = rows.iter().map(|r| r.try_get::<Uuid>("", "user_id").unwrap()).collect();
+    let stored: std::collections::BTreeSet<Uuid> =
+        rows.iter().map(|r| r.try_get::<Uuid>("", "user_id").unwrap()).collect();
     for id in &created {
         assert!(stored.contains(id), "an answered order is missing");
     }

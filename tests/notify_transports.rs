@@ -280,7 +280,8 @@ async fn smtp_a_pooled_connection_that_stalls_is_a_transient_failure_and_not_reu
     transport.send(&email("a@example.com")).await.expect("sent");
     // The connection is pooled; now the server stops answering on it (and on any other).
     sink.stall_after_ehlo();
-    let err = bounded("a send on a stalled pooled connection", transport.send(&email("b@example.com"))).await.unwrap_err();
+    let err =
+        bounded("a send on a stalled pooled connection", transport.send(&email("b@example.com"))).await.unwrap_err();
     assert!(matches!(&err, SendError::Transient(m) if m.contains("timed out")), "{err:?}");
     sink.stop_stalling();
     bounded("a send after the stall", transport.send(&email("c@example.com"))).await.expect("sent");

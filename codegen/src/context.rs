@@ -180,10 +180,9 @@ struct Builder<'a> {
 }
 
 const RUST_KEYWORDS: [&str; 38] = [
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
-    "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
-    "where", "while", "yield",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static",
+    "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "yield",
 ];
 
 pub fn rust_ident(wire: &str) -> String {
@@ -205,11 +204,7 @@ pub fn lit(s: &str) -> String {
 }
 
 fn doc_of(schema: &Value) -> Option<String> {
-    schema
-        .get("description")
-        .and_then(Value::as_str)
-        .map(|s| s.trim_end().to_string())
-        .filter(|s| !s.is_empty())
+    schema.get("description").and_then(Value::as_str).map(|s| s.trim_end().to_string()).filter(|s| !s.is_empty())
 }
 
 fn ref_name(reference: &str) -> Option<&str> {
@@ -370,17 +365,20 @@ impl<'a> Builder<'a> {
             let wire = item.as_str().ok_or_else(|| anyhow!("{name}: only string enums are supported"))?;
             variants.push(Variant { wire_name: wire.to_string(), rust_name: pascal(wire) });
         }
-        self.add_model(Model {
-            name: name.to_string(),
-            wire_name: name.to_string(),
-            kind: "enum",
-            doc: doc_of(schema),
-            fields: vec![],
-            variants,
-            extends_error: false,
-            deny_unknown_fields: false,
-            defaults: vec![],
-        }, schema)
+        self.add_model(
+            Model {
+                name: name.to_string(),
+                wire_name: name.to_string(),
+                kind: "enum",
+                doc: doc_of(schema),
+                fields: vec![],
+                variants,
+                extends_error: false,
+                deny_unknown_fields: false,
+                defaults: vec![],
+            },
+            schema,
+        )
     }
 
     /// Flattens `allOf` parts (resolving `$ref`s) into one property list.
@@ -441,7 +439,11 @@ impl<'a> Builder<'a> {
                 }
                 if let Some(default) = default {
                     let fn_name = format!("default_{}_{}", rust_ident(name), rust_name.trim_end_matches('_'));
-                    defaults.push(DefaultFn { name: fn_name.clone(), ty: info.ty.clone(), expr: default_expr(default, &info.ty)? });
+                    defaults.push(DefaultFn {
+                        name: fn_name.clone(),
+                        ty: info.ty.clone(),
+                        expr: default_expr(default, &info.ty)?,
+                    });
                     attrs.push(format!("default = {}", lit(&fn_name)));
                 }
                 if !info.validators.is_empty() {
@@ -471,17 +473,20 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        self.add_model(Model {
-            name: name.to_string(),
-            wire_name: name.to_string(),
-            kind: "object",
-            doc: doc_of(schema),
-            fields,
-            variants: vec![],
-            extends_error,
-            deny_unknown_fields: schema.get("additionalProperties").and_then(Value::as_bool) == Some(false),
-            defaults,
-        }, schema)
+        self.add_model(
+            Model {
+                name: name.to_string(),
+                wire_name: name.to_string(),
+                kind: "object",
+                doc: doc_of(schema),
+                fields,
+                variants: vec![],
+                extends_error,
+                deny_unknown_fields: schema.get("additionalProperties").and_then(Value::as_bool) == Some(false),
+                defaults,
+            },
+            schema,
+        )
     }
 
     fn component_models(&mut self) -> Result<()> {
@@ -511,11 +516,7 @@ fn number_validators(schema: &Value, out: &mut Vec<String>) {
     {
         if let Some(n) = schema.get(key).filter(|v| v.is_number()) {
             let exclusive = schema.get(exclusive_key).and_then(Value::as_bool) == Some(true);
-            out.push(format!(
-                "{attr}(value = {}{})",
-                lit(&n.to_string()),
-                if exclusive { ", exclusive" } else { "" }
-            ));
+            out.push(format!("{attr}(value = {}{})", lit(&n.to_string()), if exclusive { ", exclusive" } else { "" }));
         }
     }
 }
@@ -555,12 +556,8 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
     check_envelope(doc, envelope)?;
     b.component_models()?;
 
-    let base_path = doc
-        .pointer("/servers/0/url")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim_end_matches('/')
-        .to_string();
+    let base_path =
+        doc.pointer("/servers/0/url").and_then(Value::as_str).unwrap_or("").trim_end_matches('/').to_string();
 
     let scheme_entries = doc.pointer("/components/securitySchemes").and_then(Value::as_object);
     let (scheme_name, scheme) = match scheme_entries.map(|m| m.iter().collect::<Vec<_>>()) {
@@ -699,7 +696,8 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
                     Some(r) => b.resolve_ref(r)?,
                     None => header,
                 };
-                let schema = header.get("schema").ok_or_else(|| anyhow!("{id} {status}: header {name} has no schema"))?;
+                let schema =
+                    header.get("schema").ok_or_else(|| anyhow!("{id} {status}: header {name} has no schema"))?;
                 let info = b.type_of(schema, &format!("{op_pascal}{status}{}Header", pascal(name)))?;
                 let required = header.get("required").and_then(Value::as_bool).unwrap_or(false);
                 headers.push(ResponseHeader {

@@ -22,10 +22,7 @@ fn workspace_root() -> PathBuf {
 /// The generated files, as (path relative to the workspace root, expected contents).
 fn expected(root: &Path) -> Result<Vec<(&'static str, String)>> {
     let output = codegen::generate(&root.join("spec"), &root.join("codegen").join("templates"))?;
-    Ok(vec![
-        ("generated/openapi.yaml", output.openapi_yaml),
-        ("generated/api.rs", output.api_rs),
-    ])
+    Ok(vec![("generated/openapi.yaml", output.openapi_yaml), ("generated/api.rs", output.api_rs)])
 }
 
 fn write(root: &Path) -> Result<()> {
@@ -34,14 +31,11 @@ fn write(root: &Path) -> Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for (rel, contents) in files {
         let path = root.join(rel);
-        let unchanged = std::fs::read_to_string(&path)
-            .map(|old| old == contents)
-            .unwrap_or(false);
+        let unchanged = std::fs::read_to_string(&path).map(|old| old == contents).unwrap_or(false);
         if unchanged {
             println!("unchanged {rel}");
         } else {
-            std::fs::write(&path, &contents)
-                .with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(&path, &contents).with_context(|| format!("writing {}", path.display()))?;
             println!("wrote {rel}");
         }
     }
@@ -61,9 +55,7 @@ fn first_difference(expected: &str, actual: &str) -> Option<String> {
         match (exp.next(), act.next()) {
             (Some(e), Some(a)) if e == a => line += 1,
             (Some(e), Some(a)) if e.trim_end_matches('\n') == a.trim_end_matches('\n') => {
-                return Some(format!(
-                    "line {line} differs only in its line ending: expected {e:?}, found {a:?}"
-                ))
+                return Some(format!("line {line} differs only in its line ending: expected {e:?}, found {a:?}"))
             }
             (Some(e), Some(a)) => {
                 return Some(format!(
@@ -121,12 +113,7 @@ fn run() -> Result<ExitCode> {
         Some(_) => bail!("--root needs a directory\n{USAGE}"),
         None => workspace_root(),
     };
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["write"] => {
             write(&root)?;
             Ok(ExitCode::SUCCESS)
@@ -170,10 +157,7 @@ mod tests {
     fn first_difference_reports_the_line() {
         assert_eq!(first_difference("a\nb\n", "a\nb\n"), None);
         let d = first_difference("a\nb\nc\n", "a\nX\nc\n").unwrap();
-        assert!(
-            d.contains("line 2") && d.contains("\"b\"") && d.contains("\"X\""),
-            "{d}"
-        );
+        assert!(d.contains("line 2") && d.contains("\"b\"") && d.contains("\"X\""), "{d}");
         let d = first_difference("a\nb\n", "a\n").unwrap();
         assert!(d.contains("line 2") && d.contains("missing"), "{d}");
         let d = first_difference("a\n", "a\nb\n").unwrap();

@@ -25,15 +25,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-const COMPONENT_SECTIONS: [&str; 7] = [
-    "schemas",
-    "parameters",
-    "responses",
-    "securitySchemes",
-    "requestBodies",
-    "headers",
-    "examples",
-];
+const COMPONENT_SECTIONS: [&str; 7] =
+    ["schemas", "parameters", "responses", "securitySchemes", "requestBodies", "headers", "examples"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,8 +126,7 @@ pub struct Merged {
 pub fn load_settings(spec_dir: &Path) -> Result<Settings> {
     let path = spec_dir.join("merge.yaml");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let settings: Settings =
-        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let settings: Settings = serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     for (i, r) in settings.response_additions.iter().enumerate() {
         if r.why.trim().is_empty() {
             bail!("response_additions[{i}] needs a `why`");
@@ -395,10 +387,8 @@ fn sort_responses(responses: &mut Map<String, Value>) {
 }
 
 fn apply_addition(doc: &mut Value, addition: &Addition) -> Result<()> {
-    let (parent, key) = addition
-        .at
-        .rsplit_once('/')
-        .ok_or_else(|| anyhow!("addition at {}: not a JSON pointer", addition.at))?;
+    let (parent, key) =
+        addition.at.rsplit_once('/').ok_or_else(|| anyhow!("addition at {}: not a JSON pointer", addition.at))?;
     let key = key.replace("~1", "/").replace("~0", "~");
     let parent_value = doc
         .pointer_mut(parent)
@@ -487,10 +477,8 @@ fn check_no_nulls(value: &Value, at: &str) -> Result<()> {
 }
 
 fn check_tags(doc: &Value) -> Result<()> {
-    let declared: Vec<&str> = doc["tags"]
-        .as_array()
-        .map(|t| t.iter().filter_map(|t| t["name"].as_str()).collect())
-        .unwrap_or_default();
+    let declared: Vec<&str> =
+        doc["tags"].as_array().map(|t| t.iter().filter_map(|t| t["name"].as_str()).collect()).unwrap_or_default();
     for op in operations(doc) {
         if op.tags.len() != 1 {
             bail!("operation {} must have exactly one tag (it selects the handler trait)", op.id);
@@ -515,17 +503,15 @@ pub fn operations(doc: &Value) -> impl Iterator<Item = OperationRef<'_>> {
     doc["paths"].as_object().into_iter().flat_map(|paths| {
         paths.iter().flat_map(|(path, item)| {
             item.as_object().into_iter().flat_map(move |item| {
-                item.iter().filter(|(m, _)| HTTP_METHODS.contains(&m.as_str())).map(move |(method, op)| {
-                    OperationRef {
-                        path: path.as_str(),
-                        method: method.as_str(),
-                        id: op["operationId"].as_str().unwrap_or_default(),
-                        tags: op["tags"]
-                            .as_array()
-                            .map(|t| t.iter().filter_map(|t| t.as_str().map(String::from)).collect())
-                            .unwrap_or_default(),
-                        op,
-                    }
+                item.iter().filter(|(m, _)| HTTP_METHODS.contains(&m.as_str())).map(move |(method, op)| OperationRef {
+                    path: path.as_str(),
+                    method: method.as_str(),
+                    id: op["operationId"].as_str().unwrap_or_default(),
+                    tags: op["tags"]
+                        .as_array()
+                        .map(|t| t.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+                        .unwrap_or_default(),
+                    op,
                 })
             })
         })

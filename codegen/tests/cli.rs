@@ -8,10 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn codegen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_codegen"))
-        .args(args)
-        .output()
-        .expect("running codegen")
+    Command::new(env!("CARGO_BIN_EXE_codegen")).args(args).output().expect("running codegen")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -53,32 +50,17 @@ fn write_then_check_round_trips_and_check_reports_drift() {
 
     let out = codegen(&["--root", root, "check"]);
     assert_eq!(out.status.code(), Some(1), "check without generated/ fails");
-    assert!(
-        text(&out.stderr).contains("generated/openapi.yaml is missing"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("generated/openapi.yaml is missing"), "{}", text(&out.stderr));
 
     let out = codegen(&["--root", root, "write"]);
     assert!(out.status.success(), "write: {}", text(&out.stderr));
-    let expected = codegen::generate(
-        &dir.path().join("spec"),
-        &dir.path().join("codegen/templates"),
-    )
-    .unwrap();
+    let expected = codegen::generate(&dir.path().join("spec"), &dir.path().join("codegen/templates")).unwrap();
     let api_path = dir.path().join("generated/api.rs");
     assert_eq!(std::fs::read_to_string(&api_path).unwrap(), expected.api_rs);
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("generated/openapi.yaml")).unwrap(),
-        expected.openapi_yaml
-    );
+    assert_eq!(std::fs::read_to_string(dir.path().join("generated/openapi.yaml")).unwrap(), expected.openapi_yaml);
 
     let out = codegen(&["--root", root, "check"]);
-    assert!(
-        out.status.success(),
-        "check after write: {}",
-        text(&out.stderr)
-    );
+    assert!(out.status.success(), "check after write: {}", text(&out.stderr));
 
     // Edit line 5 of api.rs by hand.
     let mut lines: Vec<String> = expected.api_rs.lines().map(String::from).collect();
@@ -86,32 +68,15 @@ fn write_then_check_round_trips_and_check_reports_drift() {
     std::fs::write(&api_path, lines.join("\n") + "\n").unwrap();
     let out = codegen(&["--root", root, "check"]);
     let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "check after a hand edit fails: {stderr}"
-    );
-    assert!(
-        stderr.contains("generated/api.rs is out of date"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("line 5") && stderr.contains("// edited by hand"),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains("openapi.yaml"),
-        "only the drifted file is named: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(1), "check after a hand edit fails: {stderr}");
+    assert!(stderr.contains("generated/api.rs is out of date"), "{stderr}");
+    assert!(stderr.contains("line 5") && stderr.contains("// edited by hand"), "{stderr}");
+    assert!(!stderr.contains("openapi.yaml"), "only the drifted file is named: {stderr}");
 }
 
 #[test]
 fn an_unknown_command_is_a_usage_error() {
     let out = codegen(&["frobnicate"]);
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("usage: codegen"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("usage: codegen"), "{}", text(&out.stderr));
 }

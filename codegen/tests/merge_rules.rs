@@ -18,39 +18,19 @@ fn slot(extra_property: &str) -> Value {
 
 #[test]
 fn identical_components_from_two_documents_are_shared() {
-    let a = doc(
-        json!({"/a": {"get": op("getA", ok_with(schema_ref("Shared")))}}),
-        json!({"Shared": slot("places")}),
-    );
-    let b = doc(
-        json!({"/b": {"get": op("getB", ok_with(schema_ref("Shared")))}}),
-        json!({"Shared": slot("places")}),
-    );
+    let a = doc(json!({"/a": {"get": op("getA", ok_with(schema_ref("Shared")))}}), json!({"Shared": slot("places")}));
+    let b = doc(json!({"/b": {"get": op("getB", ok_with(schema_ref("Shared")))}}), json!({"Shared": slot("places")}));
     let f = Fixture::new(
         &settings(files(&["base.yaml", "a.yaml", "b.json"])),
         &[("base.yaml", &base_doc()), ("a.yaml", &a), ("b.json", &b)],
     );
     let (merged, api) = f.ok();
-    let names: Vec<&String> = merged["components"]["schemas"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .collect();
+    let names: Vec<&String> = merged["components"]["schemas"].as_object().unwrap().keys().collect();
     assert_eq!(names.iter().filter(|n| n.as_str() == "Shared").count(), 1);
     assert_eq!(merged["components"]["schemas"]["Shared"], slot("places"));
-    assert_eq!(
-        operation(&merged, "/a", "get")["responses"]["200"],
-        ok_with(schema_ref("Shared"))["200"]
-    );
-    assert_eq!(
-        operation(&merged, "/b", "get")["responses"]["200"],
-        ok_with(schema_ref("Shared"))["200"]
-    );
-    assert_eq!(
-        api.matches("pub struct Shared {").count(),
-        1,
-        "one model for the shared component"
-    );
+    assert_eq!(operation(&merged, "/a", "get")["responses"]["200"], ok_with(schema_ref("Shared"))["200"]);
+    assert_eq!(operation(&merged, "/b", "get")["responses"]["200"], ok_with(schema_ref("Shared"))["200"]);
+    assert_eq!(api.matches("pub struct Shared {").count(), 1, "one model for the shared component");
 }
 
 #[test]
@@ -61,14 +41,8 @@ fn identical_components_are_shared_whatever_their_key_order() {
         "required": ["start"],
         "type": "object"
     });
-    let a = doc(
-        json!({"/a": {"get": op("getA", ok_with(schema_ref("Shared")))}}),
-        json!({"Shared": slot("places")}),
-    );
-    let b = doc(
-        json!({"/b": {"get": op("getB", ok_with(schema_ref("Shared")))}}),
-        json!({"Shared": reordered}),
-    );
+    let a = doc(json!({"/a": {"get": op("getA", ok_with(schema_ref("Shared")))}}), json!({"Shared": slot("places")}));
+    let b = doc(json!({"/b": {"get": op("getB", ok_with(schema_ref("Shared")))}}), json!({"Shared": reordered}));
     let f = Fixture::new(
         &settings(files(&["base.yaml", "a.yaml", "b.yaml"])),
         &[("base.yaml", &base_doc()), ("a.yaml", &a), ("b.yaml", &b)],
@@ -79,14 +53,8 @@ fn identical_components_are_shared_whatever_their_key_order() {
 
 #[test]
 fn differing_same_named_components_are_an_error_naming_the_component() {
-    let a = doc(
-        json!({"/a": {"get": op("getA", ok_with(schema_ref("Slot")))}}),
-        json!({"Slot": slot("places")}),
-    );
-    let b = doc(
-        json!({"/b": {"get": op("getB", ok_with(schema_ref("Slot")))}}),
-        json!({"Slot": slot("price")}),
-    );
+    let a = doc(json!({"/a": {"get": op("getA", ok_with(schema_ref("Slot")))}}), json!({"Slot": slot("places")}));
+    let b = doc(json!({"/b": {"get": op("getB", ok_with(schema_ref("Slot")))}}), json!({"Slot": slot("price")}));
     let f = Fixture::new(
         &settings(files(&["base.yaml", "a.yaml", "b.yaml"])),
         &[("base.yaml", &base_doc()), ("a.yaml", &a), ("b.yaml", &b)],
@@ -96,10 +64,7 @@ fn differing_same_named_components_are_an_error_naming_the_component() {
 
 #[test]
 fn a_declared_rename_separates_differing_components_and_rewrites_that_documents_refs() {
-    let a = doc(
-        json!({"/a": {"get": op("getA", ok_with(schema_ref("Slot")))}}),
-        json!({"Slot": slot("places")}),
-    );
+    let a = doc(json!({"/a": {"get": op("getA", ok_with(schema_ref("Slot")))}}), json!({"Slot": slot("places")}));
     let b = doc(
         json!({"/b": {"get": op("getB", ok_with(json!({"type": "array", "items": schema_ref("Slot")})))}}),
         json!({
@@ -112,29 +77,21 @@ fn a_declared_rename_separates_differing_components_and_rewrites_that_documents_
         {"file": "a.yaml"},
         {"file": "b.yaml", "renames": [{"why": "b's Slot has a price", "section": "schemas", "from": "Slot", "to": "PricedSlot"}]}
     ]);
-    let f = Fixture::new(
-        &settings(documents),
-        &[("base.yaml", &base_doc()), ("a.yaml", &a), ("b.yaml", &b)],
-    );
+    let f = Fixture::new(&settings(documents), &[("base.yaml", &base_doc()), ("a.yaml", &a), ("b.yaml", &b)]);
     let (merged, api) = f.ok();
     let schemas = &merged["components"]["schemas"];
     assert_eq!(schemas["Slot"], slot("places"), "a's Slot keeps its name");
     assert_eq!(schemas["PricedSlot"], slot("price"), "b's Slot is renamed");
     // b's references follow the rename, a's do not.
     assert_eq!(
-        operation(&merged, "/a", "get")
-            .pointer("/responses/200/content/application~1json/schema/$ref"),
+        operation(&merged, "/a", "get").pointer("/responses/200/content/application~1json/schema/$ref"),
         Some(&json!("#/components/schemas/Slot"))
     );
     assert_eq!(
-        operation(&merged, "/b", "get")
-            .pointer("/responses/200/content/application~1json/schema/items/$ref"),
+        operation(&merged, "/b", "get").pointer("/responses/200/content/application~1json/schema/items/$ref"),
         Some(&json!("#/components/schemas/PricedSlot"))
     );
-    assert_eq!(
-        schemas.pointer("/Day/properties/slots/items/$ref"),
-        Some(&json!("#/components/schemas/PricedSlot"))
-    );
+    assert_eq!(schemas.pointer("/Day/properties/slots/items/$ref"), Some(&json!("#/components/schemas/PricedSlot")));
     assert!(api.contains("pub struct Slot {") && api.contains("pub struct PricedSlot {"));
 }
 
@@ -156,24 +113,15 @@ fn a_rename_of_references_only_points_them_at_a_component_of_another_document() 
     ]);
     let f = Fixture::new(
         &settings(documents),
-        &[
-            ("base.yaml", &base_doc()),
-            ("seed.json", &seed),
-            ("other.yaml", &other),
-            ("companion.yaml", &companion),
-        ],
+        &[("base.yaml", &base_doc()), ("seed.json", &seed), ("other.yaml", &other), ("companion.yaml", &companion)],
     );
     let (merged, _) = f.ok();
     assert_eq!(
-        operation(&merged, "/free", "get")
-            .pointer("/responses/200/content/application~1json/schema/items/$ref"),
+        operation(&merged, "/free", "get").pointer("/responses/200/content/application~1json/schema/items/$ref"),
         Some(&json!("#/components/schemas/AvailableSlot"))
     );
     assert_eq!(merged["components"]["schemas"]["TimeSlot"], slot("price"));
-    assert_eq!(
-        merged["components"]["schemas"]["AvailableSlot"],
-        slot("places")
-    );
+    assert_eq!(merged["components"]["schemas"]["AvailableSlot"], slot("places"));
 }
 
 #[test]
@@ -187,10 +135,7 @@ fn a_rename_onto_a_component_the_document_also_defines_is_an_error() {
         {"file": "base.yaml"},
         {"file": "a.yaml", "renames": [{"why": "test", "section": "schemas", "from": "Slot", "to": "Other"}]}
     ]);
-    let f = Fixture::new(
-        &settings(documents),
-        &[("base.yaml", &base_doc()), ("a.yaml", &a)],
-    );
+    let f = Fixture::new(&settings(documents), &[("base.yaml", &base_doc()), ("a.yaml", &a)]);
     f.rejects(&["a.yaml", "#/components/schemas/Other"]);
 }
 
@@ -198,14 +143,8 @@ fn a_rename_onto_a_component_the_document_also_defines_is_an_error() {
 
 #[test]
 fn the_same_path_and_method_in_two_documents_is_an_error() {
-    let a = doc(
-        json!({"/things": {"get": op("listThings", json!({"200": {"description": "ok"}}))}}),
-        json!({}),
-    );
-    let b = doc(
-        json!({"/things": {"get": op("listThingsAgain", json!({"200": {"description": "ok"}}))}}),
-        json!({}),
-    );
+    let a = doc(json!({"/things": {"get": op("listThings", json!({"200": {"description": "ok"}}))}}), json!({}));
+    let b = doc(json!({"/things": {"get": op("listThingsAgain", json!({"200": {"description": "ok"}}))}}), json!({}));
     let f = Fixture::new(
         &settings(files(&["base.yaml", "a.yaml", "b.yaml"])),
         &[("base.yaml", &base_doc()), ("a.yaml", &a), ("b.yaml", &b)],
@@ -215,39 +154,21 @@ fn the_same_path_and_method_in_two_documents_is_an_error() {
 
 #[test]
 fn the_same_path_with_different_methods_in_two_documents_is_merged() {
-    let a = doc(
-        json!({"/things": {"get": op("listThings", json!({"200": {"description": "ok"}}))}}),
-        json!({}),
-    );
-    let b = doc(
-        json!({"/things": {"post": op("createThing", json!({"201": {"description": "created"}}))}}),
-        json!({}),
-    );
+    let a = doc(json!({"/things": {"get": op("listThings", json!({"200": {"description": "ok"}}))}}), json!({}));
+    let b = doc(json!({"/things": {"post": op("createThing", json!({"201": {"description": "created"}}))}}), json!({}));
     let f = Fixture::new(
         &settings(files(&["base.yaml", "a.yaml", "b.yaml"])),
         &[("base.yaml", &base_doc()), ("a.yaml", &a), ("b.yaml", &b)],
     );
     let (merged, _) = f.ok();
-    assert_eq!(
-        operation(&merged, "/things", "get")["operationId"],
-        "listThings"
-    );
-    assert_eq!(
-        operation(&merged, "/things", "post")["operationId"],
-        "createThing"
-    );
+    assert_eq!(operation(&merged, "/things", "get")["operationId"], "listThings");
+    assert_eq!(operation(&merged, "/things", "post")["operationId"], "createThing");
 }
 
 #[test]
 fn a_duplicate_operation_id_is_an_error() {
-    let a = doc(
-        json!({"/a": {"get": op("getThing", json!({"200": {"description": "ok"}}))}}),
-        json!({}),
-    );
-    let b = doc(
-        json!({"/b": {"get": op("getThing", json!({"200": {"description": "ok"}}))}}),
-        json!({}),
-    );
+    let a = doc(json!({"/a": {"get": op("getThing", json!({"200": {"description": "ok"}}))}}), json!({}));
+    let b = doc(json!({"/b": {"get": op("getThing", json!({"200": {"description": "ok"}}))}}), json!({}));
     let f = Fixture::new(
         &settings(files(&["base.yaml", "a.yaml", "b.yaml"])),
         &[("base.yaml", &base_doc()), ("a.yaml", &a), ("b.yaml", &b)],
@@ -264,10 +185,7 @@ fn a_duplicate_operation_id_within_one_document_is_an_error() {
         }),
         json!({}),
     );
-    let f = Fixture::new(
-        &settings(files(&["base.yaml", "a.yaml"])),
-        &[("base.yaml", &base_doc()), ("a.yaml", &a)],
-    );
+    let f = Fixture::new(&settings(files(&["base.yaml", "a.yaml"])), &[("base.yaml", &base_doc()), ("a.yaml", &a)]);
     f.rejects(&["operationId getThing"]);
 }
 
@@ -275,14 +193,8 @@ fn a_duplicate_operation_id_within_one_document_is_an_error() {
 
 #[test]
 fn an_unresolved_ref_is_an_error() {
-    let a = doc(
-        json!({"/a": {"get": op("getA", ok_with(schema_ref("Missing")))}}),
-        json!({}),
-    );
-    let f = Fixture::new(
-        &settings(files(&["base.yaml", "a.yaml"])),
-        &[("base.yaml", &base_doc()), ("a.yaml", &a)],
-    );
+    let a = doc(json!({"/a": {"get": op("getA", ok_with(schema_ref("Missing")))}}), json!({}));
+    let f = Fixture::new(&settings(files(&["base.yaml", "a.yaml"])), &[("base.yaml", &base_doc()), ("a.yaml", &a)]);
     f.rejects(&["unresolved $ref #/components/schemas/Missing"]);
 }
 
@@ -292,10 +204,7 @@ fn an_unresolved_ref_inside_a_component_is_an_error() {
         json!({"/a": {"get": op("getA", ok_with(schema_ref("Holder")))}}),
         json!({"Holder": {"type": "object", "properties": {"inner": schema_ref("Nowhere")}}}),
     );
-    let f = Fixture::new(
-        &settings(files(&["base.yaml", "a.yaml"])),
-        &[("base.yaml", &base_doc()), ("a.yaml", &a)],
-    );
+    let f = Fixture::new(&settings(files(&["base.yaml", "a.yaml"])), &[("base.yaml", &base_doc()), ("a.yaml", &a)]);
     f.rejects(&["unresolved $ref #/components/schemas/Nowhere"]);
 }
 
@@ -321,10 +230,7 @@ fn security_fixture(document_security: Value, extra_additions: Vec<Value>) -> Fi
     );
     let mut s = settings(files(&["base.yaml", "a.yaml"]));
     s["security"] = document_security;
-    s["response_additions"]
-        .as_array_mut()
-        .unwrap()
-        .extend(extra_additions);
+    s["response_additions"].as_array_mut().unwrap().extend(extra_additions);
     Fixture::new(&s, &[("base.yaml", &base_doc()), ("a.yaml", &a)])
 }
 
@@ -338,10 +244,7 @@ fn a_response_addition_adds_a_status_only_where_the_operation_lacks_it() {
     let f = security_fixture(json!([{"bearerHttpAuthentication": []}]), vec![]);
     let (merged, _) = f.ok();
     // publicOp keeps the 500 it declares; the others get the settings' one.
-    assert_eq!(
-        operation(&merged, "/public", "get")["responses"]["500"]["description"],
-        "the operation's own 500"
-    );
+    assert_eq!(operation(&merged, "/public", "get")["responses"]["500"]["description"], "the operation's own 500");
     for path in ["/inherited", "/explicit", "/ping"] {
         assert_eq!(
             operation(&merged, path, "get")["responses"]["500"],
@@ -353,31 +256,16 @@ fn a_response_addition_adds_a_status_only_where_the_operation_lacks_it() {
 
 #[test]
 fn secured_and_public_selectors_follow_operation_security_over_document_security() {
-    let f = security_fixture(
-        json!([{"bearerHttpAuthentication": []}]),
-        vec![too_many_requests(json!("public"))],
-    );
+    let f = security_fixture(json!([{"bearerHttpAuthentication": []}]), vec![too_many_requests(json!("public"))]);
     let (merged, _) = f.ok();
     let public = operation(&merged, "/public", "get");
     assert_eq!(public["security"], json!([]), "security: [] is kept");
-    assert!(
-        !statuses(public).contains(&"401".into()),
-        "a public operation gets no 401"
-    );
-    assert!(
-        statuses(public).contains(&"429".into()),
-        "a public operation gets the public addition"
-    );
+    assert!(!statuses(public).contains(&"401".into()), "a public operation gets no 401");
+    assert!(statuses(public).contains(&"429".into()), "a public operation gets the public addition");
     for path in ["/inherited", "/explicit", "/ping"] {
         let op = operation(&merged, path, "get");
-        assert!(
-            statuses(op).contains(&"401".into()),
-            "{path} is secured and gets 401"
-        );
-        assert!(
-            !statuses(op).contains(&"429".into()),
-            "{path} is secured and gets no public addition"
-        );
+        assert!(statuses(op).contains(&"401".into()), "{path} is secured and gets 401");
+        assert!(!statuses(op).contains(&"429".into()), "{path} is secured and gets no public addition");
     }
 }
 
@@ -390,14 +278,8 @@ fn without_document_security_only_operations_with_their_own_security_are_secured
     assert!(!statuses(explicit).contains(&"429".into()));
     for path in ["/public", "/inherited", "/ping"] {
         let op = operation(&merged, path, "get");
-        assert!(
-            !statuses(op).contains(&"401".into()),
-            "{path} is public without document security"
-        );
-        assert!(
-            statuses(op).contains(&"429".into()),
-            "{path} is public without document security"
-        );
+        assert!(!statuses(op).contains(&"401".into()), "{path} is public without document security");
+        assert!(statuses(op).contains(&"429".into()), "{path} is public without document security");
     }
 }
 
@@ -425,10 +307,7 @@ fn an_unknown_operation_id_in_a_selector_is_an_error() {
 
 #[test]
 fn an_unknown_selector_kind_is_an_error() {
-    let f = security_fixture(
-        json!([{"bearerHttpAuthentication": []}]),
-        vec![too_many_requests(json!("anonymous"))],
-    );
+    let f = security_fixture(json!([{"bearerHttpAuthentication": []}]), vec![too_many_requests(json!("anonymous"))]);
     f.rejects(&["anonymous"]);
 }
 
@@ -472,22 +351,12 @@ fn an_addition_appends_to_an_array_with_dash_and_adds_missing_keys() {
         {"why": "test", "at": "/components/schemas/Error/properties/message/maxLength", "value": 500}
     ]));
     let (merged, api) = f.ok();
-    let codes = merged
-        .pointer("/components/schemas/Error/properties/code/enum")
-        .unwrap()
-        .as_array()
-        .unwrap();
+    let codes = merged.pointer("/components/schemas/Error/properties/code/enum").unwrap().as_array().unwrap();
     assert_eq!(codes.len(), 7);
     assert_eq!(codes.last(), Some(&json!("conflict")));
     assert_eq!(codes[0], "validation", "existing values stay in place");
-    assert_eq!(
-        merged.pointer("/components/schemas/Error/properties/message/maxLength"),
-        Some(&json!(500))
-    );
-    assert!(
-        api.contains("#[oai(rename = \"conflict\")]"),
-        "the added enum value is rendered"
-    );
+    assert_eq!(merged.pointer("/components/schemas/Error/properties/message/maxLength"), Some(&json!(500)));
+    assert!(api.contains("#[oai(rename = \"conflict\")]"), "the added enum value is rendered");
 }
 
 #[test]
@@ -528,8 +397,7 @@ fn override_fixture(overrides: Value) -> Fixture {
     Fixture::new(&s, &[("base.yaml", &base_doc()), ("a.yaml", &a)])
 }
 
-const THING_404_SCHEMA: &str =
-    "/paths/~1things/get/responses/404/content/application~1json/schema/$ref";
+const THING_404_SCHEMA: &str = "/paths/~1things/get/responses/404/content/application~1json/schema/$ref";
 
 #[test]
 fn an_override_replaces_the_value_it_expects() {
@@ -542,10 +410,7 @@ fn an_override_replaces_the_value_it_expects() {
     let not_found = &operation(&merged, "/things", "get")["responses"]["404"];
     assert_eq!(not_found["description"], "no such thing", "the rest of the response is kept");
     // The runtime follows the contract: the 404 is answered in the list envelope.
-    assert!(
-        api.contains("(404, EnvelopeKind::List)"),
-        "the operation's 404 is a list envelope:\n{api}"
-    );
+    assert!(api.contains("(404, EnvelopeKind::List)"), "the operation's 404 is a list envelope:\n{api}");
     assert!(!api.contains("(404, EnvelopeKind::Single)"), "{api}");
 }
 
@@ -560,10 +425,7 @@ fn an_override_may_replace_a_whole_object_and_remove_a_key() {
         {"why": "test", "at": "/components/schemas/Thing/required/1", "expect": "legacy", "remove": true}
     ]))
     .ok();
-    assert_eq!(
-        operation(&merged, "/things", "get")["responses"]["400"]["description"],
-        "bad request"
-    );
+    assert_eq!(operation(&merged, "/things", "get")["responses"]["400"]["description"], "bad request");
     let thing = &merged["components"]["schemas"]["Thing"];
     assert!(thing.pointer("/properties/legacy").is_none(), "removed: {thing}");
     assert_eq!(thing["required"], json!(["id", "name"]), "the array item is removed");
@@ -576,11 +438,7 @@ fn an_override_whose_expect_differs_from_the_documents_is_an_error_naming_the_po
         {"why": "one error body per operation", "at": THING_404_SCHEMA,
          "expect": "#/components/schemas/NotFoundError", "value": "#/components/schemas/Errors"}
     ]));
-    f.rejects(&[
-        THING_404_SCHEMA,
-        "expected \"#/components/schemas/NotFoundError\"",
-        "\"#/components/schemas/Error\"",
-    ]);
+    f.rejects(&[THING_404_SCHEMA, "expected \"#/components/schemas/NotFoundError\"", "\"#/components/schemas/Error\""]);
 }
 
 #[test]
@@ -668,15 +526,9 @@ fn defining_the_missing_required_property_by_an_addition_builds() {
          "value": {"type": "string", "enum": ["Active", "Done"]}}
     ]))
     .ok();
-    assert_eq!(
-        merged.pointer("/components/schemas/Order/required"),
-        Some(&json!(["id", "status"]))
-    );
+    assert_eq!(merged.pointer("/components/schemas/Order/required"), Some(&json!(["id", "status"])));
     assert!(api.contains("pub struct Order {"));
-    assert!(
-        api.contains("pub status: OrderStatus,"),
-        "status is a required field:\n{api}"
-    );
+    assert!(api.contains("pub status: OrderStatus,"), "status is a required field:\n{api}");
 }
 
 #[test]
@@ -688,10 +540,7 @@ fn an_all_of_requiring_a_property_no_part_defines_is_an_error() {
             "Thing": {"allOf": [schema_ref("Base"), {"type": "object", "required": ["id", "name"]}]}
         }),
     );
-    let f = Fixture::new(
-        &settings(files(&["base.yaml", "a.yaml"])),
-        &[("base.yaml", &base_doc()), ("a.yaml", &a)],
-    );
+    let f = Fixture::new(&settings(files(&["base.yaml", "a.yaml"])), &[("base.yaml", &base_doc()), ("a.yaml", &a)]);
     f.rejects(&["Thing", "`name` is required but never defined"]);
 }
 
@@ -709,25 +558,10 @@ fn free_form_and_map_components_are_values_not_models_and_keep_other_models_name
             "Counts": {"type": "object", "additionalProperties": {"type": "integer"}}
         }),
     );
-    let f = Fixture::new(
-        &settings(files(&["base.yaml", "a.yaml"])),
-        &[("base.yaml", &base_doc()), ("a.yaml", &a)],
-    );
+    let f = Fixture::new(&settings(files(&["base.yaml", "a.yaml"])), &[("base.yaml", &base_doc()), ("a.yaml", &a)]);
     let (_, api) = f.ok();
-    assert!(
-        api.contains("#[oai(rename = \"Holder\")]\npub struct Holder {"),
-        "Holder keeps its wire name:\n{api}"
-    );
-    assert!(
-        api.contains("pub meta: Option<serde_json::Value>,"),
-        "{api}"
-    );
-    assert!(
-        api.contains("pub counts: Option<std::collections::BTreeMap<String, i64>>,"),
-        "{api}"
-    );
-    assert!(
-        !api.contains("Option<Meta>") && !api.contains("Option<Counts>"),
-        "no undefined model types"
-    );
+    assert!(api.contains("#[oai(rename = \"Holder\")]\npub struct Holder {"), "Holder keeps its wire name:\n{api}");
+    assert!(api.contains("pub meta: Option<serde_json::Value>,"), "{api}");
+    assert!(api.contains("pub counts: Option<std::collections::BTreeMap<String, i64>>,"), "{api}");
+    assert!(!api.contains("Option<Meta>") && !api.contains("Option<Counts>"), "no undefined model types");
 }

@@ -9,22 +9,15 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 const PUBLIC_OPERATIONS: [&str; 2] = ["getBookingAvailability", "reserveBookingSlot"];
-const DOCUMENTS: [&str; 3] = [
-    "000_calendar.json",
-    "003_lekobookings.yaml",
-    "100_companion.yaml",
-];
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+const DOCUMENTS: [&str; 3] = ["000_calendar.json", "003_lekobookings.yaml", "100_companion.yaml"];
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 fn spec_dir() -> PathBuf {
     workspace().join("spec")
 }
 
 fn generate_real() -> codegen::Output {
-    codegen::generate(&spec_dir(), &templates())
-        .unwrap_or_else(|e| panic!("the real spec/ must build: {e:#}"))
+    codegen::generate(&spec_dir(), &templates()).unwrap_or_else(|e| panic!("the real spec/ must build: {e:#}"))
 }
 
 fn merged() -> Value {
@@ -34,8 +27,7 @@ fn merged() -> Value {
 /// A document of spec/, parsed independently of the generator.
 fn spec_document(name: &str) -> Value {
     let path = spec_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     if name.ends_with(".json") {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
     } else {
@@ -49,9 +41,7 @@ fn operations_of(doc: &Value) -> Vec<(String, String, String)> {
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for (method, op) in item.as_object().into_iter().flatten() {
             if METHODS.contains(&method.as_str()) {
-                let id = op["operationId"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+                let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
                 ops.push((path.clone(), method.clone(), id.to_string()));
             }
         }
@@ -87,8 +77,7 @@ fn refs_to(value: &Value, target: &str, at: String, out: &mut Vec<String>) {
 /// A seed document as it was given, kept verbatim in spec/seeds/ so the repository stands alone.
 fn seed(name: &str) -> String {
     let path = spec_dir().join("seeds").join(name);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the seed {} cannot be read: {e}", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("the seed {} cannot be read: {e}", path.display()))
 }
 
 // ---- building ----------------------------------------------------------------------------------
@@ -103,27 +92,15 @@ fn the_real_spec_builds() {
 fn generation_is_deterministic() {
     let first = generate_real();
     let second = generate_real();
-    assert!(
-        first.openapi_yaml == second.openapi_yaml,
-        "openapi.yaml differs between two runs"
-    );
-    assert!(
-        first.api_rs == second.api_rs,
-        "api.rs differs between two runs"
-    );
+    assert!(first.openapi_yaml == second.openapi_yaml, "openapi.yaml differs between two runs");
+    assert!(first.api_rs == second.api_rs, "api.rs differs between two runs");
 }
 
 #[test]
 fn the_emitted_rust_starts_with_the_generated_header() {
     let api = generate_real().api_rs;
-    assert!(
-        api.starts_with(codegen::HEADER),
-        "api.rs must start with the header"
-    );
-    assert!(
-        api.starts_with("// @generated"),
-        "api.rs must start with `// @generated`"
-    );
+    assert!(api.starts_with(codegen::HEADER), "api.rs must start with the header");
+    assert!(api.starts_with("// @generated"), "api.rs must start with `// @generated`");
 }
 
 // ---- the merged contract -----------------------------------------------------------------------
@@ -142,20 +119,12 @@ fn every_operation_of_the_three_documents_is_kept_under_its_path_and_method() {
         assert!(!ops.is_empty(), "{name} defines no operations");
         for (path, method, id) in ops {
             let op = operation(&merged, &path, &method);
-            assert_eq!(
-                op["operationId"],
-                json!(id),
-                "{} {path} from {name}",
-                method.to_uppercase()
-            );
+            assert_eq!(op["operationId"], json!(id), "{} {path} from {name}", method.to_uppercase());
             expected.insert((path, method, id));
         }
     }
     let actual: BTreeSet<_> = operations_of(&merged).into_iter().collect();
-    assert_eq!(
-        actual, expected,
-        "the contract has exactly the documents' operations"
-    );
+    assert_eq!(actual, expected, "the contract has exactly the documents' operations");
 }
 
 #[test]
@@ -163,38 +132,22 @@ fn the_calendar_documents_time_slot_refs_point_at_available_slot() {
     let merged = merged();
     let calendar = spec_document("000_calendar.json");
     let mut pointers = Vec::new();
-    refs_to(
-        &calendar,
-        "#/components/schemas/TimeSlot",
-        String::new(),
-        &mut pointers,
-    );
+    refs_to(&calendar, "#/components/schemas/TimeSlot", String::new(), &mut pointers);
     assert!(!pointers.is_empty(), "000 references TimeSlot");
     for p in &pointers {
-        assert_eq!(
-            merged.pointer(p),
-            Some(&json!("#/components/schemas/AvailableSlot")),
-            "{p}"
-        );
+        assert_eq!(merged.pointer(p), Some(&json!("#/components/schemas/AvailableSlot")), "{p}");
     }
     let schemas = &merged["components"]["schemas"];
-    assert!(
-        schemas.get("AvailableSlot").is_some(),
-        "AvailableSlot is defined"
-    );
+    assert!(schemas.get("AvailableSlot").is_some(), "AvailableSlot is defined");
     // TimeSlot stays 003's coach time slot.
     let leko = spec_document("003_lekobookings.yaml");
-    assert_eq!(
-        schemas["TimeSlot"],
-        leko["components"]["schemas"]["TimeSlot"]
-    );
+    assert_eq!(schemas["TimeSlot"], leko["components"]["schemas"]["TimeSlot"]);
 }
 
 /// `value` with the spec's `additions` under `prefix` applied (as the generator must).
 fn with_declared_additions(mut value: Value, prefix: &str) -> Value {
     let settings: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(spec_dir().join("merge.yaml")).unwrap())
-            .unwrap();
+        serde_yaml::from_str(&std::fs::read_to_string(spec_dir().join("merge.yaml")).unwrap()).unwrap();
     for addition in settings["additions"].as_array().into_iter().flatten() {
         let at = addition["at"].as_str().unwrap();
         let Some(rest) = at.strip_prefix(prefix) else {
@@ -204,10 +157,7 @@ fn with_declared_additions(mut value: Value, prefix: &str) -> Value {
         match value.pointer_mut(parent).unwrap() {
             Value::Array(items) if key == "-" => items.push(addition["value"].clone()),
             Value::Object(map) => {
-                map.insert(
-                    key.replace("~1", "/").replace("~0", "~"),
-                    addition["value"].clone(),
-                );
+                map.insert(key.replace("~1", "/").replace("~0", "~"), addition["value"].clone());
             }
             other => panic!("unexpected addition target {other}"),
         }
@@ -219,27 +169,14 @@ fn with_declared_additions(mut value: Value, prefix: &str) -> Value {
 fn the_calendar_documents_error_refs_resolve_to_the_leko_error() {
     let merged = merged();
     let calendar = spec_document("000_calendar.json");
-    assert!(
-        calendar.pointer("/components/schemas/Error").is_none(),
-        "000 does not define Error itself"
-    );
+    assert!(calendar.pointer("/components/schemas/Error").is_none(), "000 does not define Error itself");
     let mut pointers = Vec::new();
-    refs_to(
-        &calendar,
-        "#/components/schemas/Error",
-        String::new(),
-        &mut pointers,
-    );
+    refs_to(&calendar, "#/components/schemas/Error", String::new(), &mut pointers);
     assert!(!pointers.is_empty(), "000 references Error");
     for p in &pointers {
-        assert_eq!(
-            merged.pointer(p),
-            Some(&json!("#/components/schemas/Error")),
-            "{p}"
-        );
+        assert_eq!(merged.pointer(p), Some(&json!("#/components/schemas/Error")), "{p}");
     }
-    let leko_error =
-        spec_document("003_lekobookings.yaml")["components"]["schemas"]["Error"].clone();
+    let leko_error = spec_document("003_lekobookings.yaml")["components"]["schemas"]["Error"].clone();
     assert!(leko_error.is_object(), "003 defines Error");
     let expected = with_declared_additions(leko_error, "/components/schemas/Error");
     assert_eq!(merged["components"]["schemas"]["Error"], expected);
@@ -253,21 +190,12 @@ fn public_operations_keep_empty_security_and_every_other_operation_has_401() {
         let op = operation(&merged, &path, &method);
         if op.get("security") == Some(&json!([])) {
             public.push(id.clone());
-            assert!(
-                !statuses(op).contains(&"401".to_string()),
-                "{id} is public but declares 401"
-            );
+            assert!(!statuses(op).contains(&"401".to_string()), "{id} is public but declares 401");
         } else {
-            assert!(
-                statuses(op).contains(&"401".to_string()),
-                "{id} is secured but lacks 401"
-            );
+            assert!(statuses(op).contains(&"401".to_string()), "{id} is secured but lacks 401");
         }
     }
-    assert_eq!(
-        public, PUBLIC_OPERATIONS,
-        "exactly the public booking operations are public"
-    );
+    assert_eq!(public, PUBLIC_OPERATIONS, "exactly the public booking operations are public");
 }
 
 #[test]
@@ -285,13 +213,17 @@ fn every_ref_of_the_contract_resolves() {
     let mut refs = Vec::new();
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
-            Value::Object(m) => m.iter().for_each(|(k, v)| {
-                if k == "$ref" {
-                    out.push(v.as_str().unwrap().to_string())
-                } else {
-                    walk(v, out)
-                }
-            }),
+            Value::Object(m) => {
+                m.iter().for_each(
+                    |(k, v)| {
+                        if k == "$ref" {
+                            out.push(v.as_str().unwrap().to_string())
+                        } else {
+                            walk(v, out)
+                        }
+                    },
+                )
+            }
             Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
             _ => {}
         }
@@ -299,10 +231,7 @@ fn every_ref_of_the_contract_resolves() {
     walk(&merged, &mut refs);
     assert!(!refs.is_empty());
     for r in refs {
-        assert!(
-            merged.pointer(r.trim_start_matches('#')).is_some(),
-            "unresolved {r}"
-        );
+        assert!(merged.pointer(r.trim_start_matches('#')).is_some(), "unresolved {r}");
     }
 }
 
@@ -310,14 +239,8 @@ fn every_ref_of_the_contract_resolves() {
 fn booking_order_status_is_defined() {
     let merged = merged();
     let order = &merged["components"]["schemas"]["BookingOrder"];
-    assert!(order["required"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("status")));
-    assert!(
-        order.pointer("/properties/status").is_some(),
-        "BookingOrder.status is defined in the contract"
-    );
+    assert!(order["required"].as_array().unwrap().contains(&json!("status")));
+    assert!(order.pointer("/properties/status").is_some(), "BookingOrder.status is defined in the contract");
 }
 
 // ---- the restored seed documents ---------------------------------------------------------------
@@ -329,27 +252,16 @@ fn the_restored_leko_document_has_the_seeds_tokens() {
     let want: Vec<&str> = want.split_whitespace().collect();
     let got: Vec<&str> = got.split_whitespace().collect();
     if let Some(i) = want.iter().zip(&got).position(|(w, g)| w != g) {
-        panic!(
-            "token {i} differs: spec/003_lekobookings.yaml has {:?}, the seed {:?}",
-            got[i], want[i]
-        );
+        panic!("token {i} differs: spec/003_lekobookings.yaml has {:?}, the seed {:?}", got[i], want[i]);
     }
-    assert_eq!(
-        got.len(),
-        want.len(),
-        "token count: spec/003_lekobookings.yaml vs the seed"
-    );
+    assert_eq!(got.len(), want.len(), "token count: spec/003_lekobookings.yaml vs the seed");
 }
 
 #[test]
 fn the_calendar_document_is_the_seeds_json() {
-    let want: Value =
-        serde_json::from_str(&seed("000_a1235934d45c2beb.txt")).expect("the 000 seed is JSON");
+    let want: Value = serde_json::from_str(&seed("000_a1235934d45c2beb.txt")).expect("the 000 seed is JSON");
     let got = spec_document("000_calendar.json");
-    assert!(
-        got == want,
-        "spec/000_calendar.json does not parse to the same JSON value as the seed"
-    );
+    assert!(got == want, "spec/000_calendar.json does not parse to the same JSON value as the seed");
 }
 
 #[test]
@@ -361,35 +273,17 @@ fn without_its_additions_the_booking_order_status_flaw_stops_the_build() {
         std::fs::copy(spec_dir().join(name), dir.path().join(name)).unwrap();
     }
     let mut settings: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(spec_dir().join("merge.yaml")).unwrap())
-            .unwrap();
-    let additions = settings["additions"]
-        .as_array_mut()
-        .expect("merge.yaml has additions");
+        serde_yaml::from_str(&std::fs::read_to_string(spec_dir().join("merge.yaml")).unwrap()).unwrap();
+    let additions = settings["additions"].as_array_mut().expect("merge.yaml has additions");
     let before = additions.len();
-    additions.retain(|a| {
-        !a["at"]
-            .as_str()
-            .unwrap()
-            .starts_with("/components/schemas/BookingOrder")
-    });
-    assert!(
-        additions.len() < before,
-        "merge.yaml defines BookingOrder.status by additions"
-    );
-    std::fs::write(
-        dir.path().join("merge.yaml"),
-        serde_yaml::to_string(&settings).unwrap(),
-    )
-    .unwrap();
+    additions.retain(|a| !a["at"].as_str().unwrap().starts_with("/components/schemas/BookingOrder"));
+    assert!(additions.len() < before, "merge.yaml defines BookingOrder.status by additions");
+    std::fs::write(dir.path().join("merge.yaml"), serde_yaml::to_string(&settings).unwrap()).unwrap();
     let err = match codegen::generate(dir.path(), &templates()) {
         Ok(_) => panic!("the contract built although BookingOrder.status is undefined"),
         Err(e) => format!("{e:#}"),
     };
-    assert!(
-        err.contains("BookingOrder") && err.contains("`status` is required but never defined"),
-        "{err}"
-    );
+    assert!(err.contains("BookingOrder") && err.contains("`status` is required but never defined"), "{err}");
 }
 
 #[test]

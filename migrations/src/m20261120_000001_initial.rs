@@ -252,7 +252,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("coach_events_coach").table(CoachEvents::Table).col(CoachEvents::CoachId).to_owned(),
+                Index::create()
+                    .name("coach_events_coach")
+                    .table(CoachEvents::Table)
+                    .col(CoachEvents::CoachId)
+                    .to_owned(),
             )
             .await?;
 

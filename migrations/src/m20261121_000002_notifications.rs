@@ -104,7 +104,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table(CalendarEvents::Table).drop_column(CalendarEvents::CancelledAt).to_owned())
+            .alter_table(
+                Table::alter().table(CalendarEvents::Table).drop_column(CalendarEvents::CancelledAt).to_owned(),
+            )
             .await?;
         manager.drop_table(Table::drop().table(Notifications::Table).to_owned()).await
     }

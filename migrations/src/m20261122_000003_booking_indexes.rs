@@ -44,7 +44,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .create_index(Index::create().name("bookings_user_start").table(Bookings::Table).col(Bookings::UserId).to_owned())
+            .create_index(
+                Index::create().name("bookings_user_start").table(Bookings::Table).col(Bookings::UserId).to_owned(),
+            )
             .await?;
         manager.drop_index(Index::drop().name("bookings_user_coach_starts").table(Bookings::Table).to_owned()).await?;
         manager.drop_index(Index::drop().name("bookings_user_starts").table(Bookings::Table).to_owned()).await

@@ -66,10 +66,7 @@ use std::cmp::{max, min};
 use std::fmt;
 use std::ops::ControlFlow;
 
-use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
-    Weekday,
-};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use thiserror::Error;
 
@@ -120,41 +117,20 @@ pub enum WorkingHoursError {
     #[error("{0} is given more than once")]
     DuplicateDay(&'static str),
     /// A start that is not "HH:MM" from 00:00 to 23:59.
-    #[error(
-        "{day} window {index} ({start}-{end}): invalid start time {start:?}: expected HH:MM from 00:00 to 23:59"
-    )]
-    BadStart {
-        day: &'static str,
-        index: usize,
-        start: String,
-        end: String,
-    },
+    #[error("{day} window {index} ({start}-{end}): invalid start time {start:?}: expected HH:MM from 00:00 to 23:59")]
+    BadStart { day: &'static str, index: usize, start: String, end: String },
     /// An end that is not "HH:MM" from 00:00 to 23:59, or "24:00".
     #[error(
         "{day} window {index} ({start}-{end}): invalid end time {end:?}: expected HH:MM from 00:00 to 23:59, or 24:00"
     )]
-    BadEnd {
-        day: &'static str,
-        index: usize,
-        start: String,
-        end: String,
-    },
+    BadEnd { day: &'static str, index: usize, start: String, end: String },
     /// A window whose start is not before its end.
     #[error("{day} window {index} ({window}): start must be before end")]
-    StartNotBeforeEnd {
-        day: &'static str,
-        index: usize,
-        window: String,
-    },
+    StartNotBeforeEnd { day: &'static str, index: usize, window: String },
     /// Two windows of one day overlap (touching is fine); `window` is the one
     /// given later, `other` the one given earlier.
     #[error("{day} window {index} ({window}) overlaps {other}")]
-    Overlap {
-        day: &'static str,
-        index: usize,
-        window: String,
-        other: String,
-    },
+    Overlap { day: &'static str, index: usize, window: String, other: String },
 }
 
 /// Parses "HH:MM" (exactly two digits each) into minutes since midnight.
@@ -197,10 +173,8 @@ impl WorkingHours {
         let mut out = WorkingHours::default();
         let mut seen = [false; 7];
         for (key, windows) in days {
-            let idx = DAY_KEYS
-                .iter()
-                .position(|k| *k == key)
-                .ok_or_else(|| WorkingHoursError::UnknownDay(key.to_owned()))?;
+            let idx =
+                DAY_KEYS.iter().position(|k| *k == key).ok_or_else(|| WorkingHoursError::UnknownDay(key.to_owned()))?;
             let day = DAY_KEYS[idx];
             if std::mem::replace(&mut seen[idx], true) {
                 return Err(WorkingHoursError::DuplicateDay(day));
@@ -212,30 +186,16 @@ impl WorkingHours {
                 let bad = |start: bool| {
                     let (start_s, end_s) = (s.to_owned(), e.to_owned());
                     if start {
-                        WorkingHoursError::BadStart {
-                            day,
-                            index,
-                            start: start_s,
-                            end: end_s,
-                        }
+                        WorkingHoursError::BadStart { day, index, start: start_s, end: end_s }
                     } else {
-                        WorkingHoursError::BadEnd {
-                            day,
-                            index,
-                            start: start_s,
-                            end: end_s,
-                        }
+                        WorkingHoursError::BadEnd { day, index, start: start_s, end: end_s }
                     }
                 };
                 let start = parse_hhmm(s, false).ok_or_else(|| bad(true))?;
                 let end = parse_hhmm(e, true).ok_or_else(|| bad(false))?;
                 let w = Window { start, end };
                 if start >= end {
-                    return Err(WorkingHoursError::StartNotBeforeEnd {
-                        day,
-                        index,
-                        window: w.to_string(),
-                    });
+                    return Err(WorkingHoursError::StartNotBeforeEnd { day, index, window: w.to_string() });
                 }
                 parsed.push((w, index));
             }
@@ -244,11 +204,7 @@ impl WorkingHours {
                 let ((a, ai), (b, bi)) = (pair[0], pair[1]);
                 if b.start < a.end {
                     // Name the window given later, against the one given earlier.
-                    let ((w, index), (other, _)) = if ai > bi {
-                        ((a, ai), (b, bi))
-                    } else {
-                        ((b, bi), (a, ai))
-                    };
+                    let ((w, index), (other, _)) = if ai > bi { ((a, ai), (b, bi)) } else { ((b, bi), (a, ai)) };
                     return Err(WorkingHoursError::Overlap {
                         day,
                         index,
@@ -271,10 +227,7 @@ impl WorkingHours {
     /// All seven days, Monday first, as (day key, windows); days without
     /// windows are included with an empty slice.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &[Window])> + '_ {
-        DAY_KEYS
-            .iter()
-            .copied()
-            .zip(self.days.iter().map(Vec::as_slice))
+        DAY_KEYS.iter().copied().zip(self.days.iter().map(Vec::as_slice))
     }
 
     /// The days that have windows, as (day key, [("HH:MM", "HH:MM"), ...]),
@@ -283,14 +236,7 @@ impl WorkingHours {
     pub fn to_hhmm(&self) -> Vec<(&'static str, Vec<(String, String)>)> {
         self.iter()
             .filter(|(_, ws)| !ws.is_empty())
-            .map(|(k, ws)| {
-                (
-                    k,
-                    ws.iter()
-                        .map(|w| (format_hhmm(w.start), format_hhmm(w.end)))
-                        .collect(),
-                )
-            })
+            .map(|(k, ws)| (k, ws.iter().map(|w| (format_hhmm(w.start), format_hhmm(w.end))).collect()))
             .collect()
     }
 
@@ -380,8 +326,7 @@ fn resolve_local(tz: Tz, t: NaiveDateTime) -> Option<DateTime<Utc>> {
 /// UTC offset is 26 hours or more, so the answer lies in `t ∓ 26h`. Gaps are
 /// rare (at most a few per zone and year), so this is not on a hot path.
 fn gap_end(tz: Tz, t: NaiveDateTime) -> Option<DateTime<Utc>> {
-    let local =
-        |ts: i64| DateTime::from_timestamp(ts, 0).map(|u| u.with_timezone(&tz).naive_local());
+    let local = |ts: i64| DateTime::from_timestamp(ts, 0).map(|u| u.with_timezone(&tz).naive_local());
     let guess = t.and_utc().timestamp();
     let mut lo = guess - 26 * 3600; // local(lo) < t
     let mut hi = guess + 26 * 3600; // local(hi) >= t
@@ -418,12 +363,10 @@ fn for_each_window(
     let mut date = first;
     while date <= last {
         for w in rules.hours.day(date.weekday()) {
-            let (Some(s), Some(e)) = (local_boundary(date, w.start), local_boundary(date, w.end))
-            else {
+            let (Some(s), Some(e)) = (local_boundary(date, w.start), local_boundary(date, w.end)) else {
                 return;
             };
-            let (Some(s), Some(e)) = (resolve_local(rules.tz, s), resolve_local(rules.tz, e))
-            else {
+            let (Some(s), Some(e)) = (resolve_local(rules.tz, s), resolve_local(rules.tz, e)) else {
                 return;
             };
             if s < e && f(s, e).is_break() {
@@ -481,12 +424,7 @@ const MAX_SWEEP_DAYS: i64 = 36_500;
 /// order against them with a moving pointer. The only allocations are the
 /// merged busy list and the output.
 #[must_use]
-pub fn available_slots(
-    rules: &LinkRules,
-    range: Interval,
-    busy: &[Interval],
-    now: DateTime<Utc>,
-) -> Vec<Interval> {
+pub fn available_slots(rules: &LinkRules, range: Interval, busy: &[Interval], now: DateTime<Utc>) -> Vec<Interval> {
     let mut out = Vec::new();
     if rules.duration <= Duration::zero() || range.end <= range.start || range.end <= now {
         return out;
@@ -550,12 +488,7 @@ fn sweep(
     let mut blocks: Vec<(i64, i64)> = busy
         .iter()
         .filter(|b| b.start < b.end)
-        .map(|b| {
-            (
-                clamp(rel_exact(b.start) - buffer),
-                clamp(rel_exact(b.end) + buffer),
-            )
-        })
+        .map(|b| (clamp(rel_exact(b.start) - buffer), clamp(rel_exact(b.end) + buffer)))
         .filter(|&(c, d)| d > 0 && c < horizon)
         .collect();
     blocks.sort_unstable_by_key(|&(c, _)| c);
@@ -570,12 +503,8 @@ fn sweep(
     }
     blocks.truncate(merged);
 
-    let first = local_date(rules.tz, lower)
-        .pred_opt()
-        .unwrap_or(NaiveDate::MIN);
-    let last = local_date(rules.tz, to)
-        .succ_opt()
-        .unwrap_or(NaiveDate::MAX);
+    let first = local_date(rules.tz, lower).pred_opt().unwrap_or(NaiveDate::MIN);
+    let last = local_date(rules.tz, to).succ_opt().unwrap_or(NaiveDate::MAX);
     let mut p = 0; // first block that may still overlap this or a later slot
     for_each_window(rules, first, last, |ws_at, we_at| {
         let (ws, we) = (rel(ws_at), rel(we_at));
@@ -589,11 +518,7 @@ fn sweep(
         // First grid point s = ws + k × step with s >= 0 (s > 0 when strict).
         let mut s = ws;
         if s < 0 || (strict && s == 0) {
-            let k = if strict {
-                -ws / step + 1
-            } else {
-                (-ws + step - 1) / step
-            };
+            let k = if strict { -ws / step + 1 } else { (-ws + step - 1) / step };
             s = ws + k * step;
         }
         while hi - s >= step {
@@ -625,18 +550,11 @@ fn sweep(
 /// [`SlotError::WrongLength`], [`SlotError::InPast`],
 /// [`SlotError::OutsideWorkingHours`] (not inside any single window),
 /// [`SlotError::NotOnGrid`] (inside a window, off its grid).
-pub fn check_offered(
-    rules: &LinkRules,
-    slot: Interval,
-    now: DateTime<Utc>,
-) -> Result<(), SlotError> {
+pub fn check_offered(rules: &LinkRules, slot: Interval, now: DateTime<Utc>) -> Result<(), SlotError> {
     let step = rules.duration;
     let actual = slot.end - slot.start;
     if step <= Duration::zero() || actual != step {
-        return Err(SlotError::WrongLength {
-            expected: step,
-            actual,
-        });
+        return Err(SlotError::WrongLength { expected: step, actual });
     }
     if slot.start <= now {
         return Err(SlotError::InPast);
@@ -650,11 +568,8 @@ pub fn check_offered(
             return ControlFlow::Break(());
         }
         if slot.end <= we {
-            result = if nanos(slot.start - ws) % nanos(step) == 0 {
-                Ok(())
-            } else {
-                Err(SlotError::NotOnGrid { step })
-            };
+            result =
+                if nanos(slot.start - ws) % nanos(step) == 0 { Ok(()) } else { Err(SlotError::NotOnGrid { step }) };
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
@@ -669,8 +584,7 @@ pub fn overlaps_busy(rules: &LinkRules, slot: Interval, busy: &[Interval]) -> bo
     let buffer = nanos(effective_buffer(rules));
     let a = instant_nanos(slot.start) - buffer;
     let b = instant_nanos(slot.end) + buffer;
-    busy.iter()
-        .any(|x| x.start < x.end && a < instant_nanos(x.end) && instant_nanos(x.start) < b)
+    busy.iter().any(|x| x.start < x.end && a < instant_nanos(x.end) && instant_nanos(x.start) < b)
 }
 
 #[cfg(test)]
@@ -685,28 +599,18 @@ mod tests {
     // -----------------------------------------------------------------------
 
     fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .unwrap_or_else(|e| panic!("bad test instant {s}: {e}"))
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("bad test instant {s}: {e}")).with_timezone(&Utc)
     }
 
     fn iv(a: &str, b: &str) -> Interval {
-        Interval {
-            start: utc(a),
-            end: utc(b),
-        }
+        Interval { start: utc(a), end: utc(b) }
     }
 
     fn hours(spec: &[(&str, &[(&str, &str)])]) -> WorkingHours {
         WorkingHours::parse(spec.iter().map(|(d, ws)| (*d, ws.to_vec()))).unwrap()
     }
 
-    fn rules(
-        tz: Tz,
-        duration_min: i64,
-        buffer_min: i64,
-        spec: &[(&str, &[(&str, &str)])],
-    ) -> LinkRules {
+    fn rules(tz: Tz, duration_min: i64, buffer_min: i64, spec: &[(&str, &[(&str, &str)])]) -> LinkRules {
         LinkRules {
             duration: Duration::minutes(duration_min),
             buffer: Duration::minutes(buffer_min),
@@ -719,16 +623,9 @@ mod tests {
     /// link's length.
     fn starts(r: &LinkRules, slots: &[Interval]) -> Vec<String> {
         for s in slots {
-            assert_eq!(
-                s.end - s.start,
-                r.duration,
-                "slot {s:?} has the wrong length"
-            );
+            assert_eq!(s.end - s.start, r.duration, "slot {s:?} has the wrong length");
         }
-        slots
-            .iter()
-            .map(|s| s.start.format("%Y-%m-%dT%H:%MZ").to_string())
-            .collect()
+        slots.iter().map(|s| s.start.format("%Y-%m-%dT%H:%MZ").to_string()).collect()
     }
 
     const LONG_AGO: &str = "2000-01-01T00:00:00Z";
@@ -757,10 +654,7 @@ mod tests {
         let tz = chrono_tz::America::Asuncion;
         let mut t = utc("2025-01-01T00:00:00Z");
         while t < utc("2031-01-01T00:00:00Z") {
-            let off = tz
-                .offset_from_utc_datetime(&t.naive_utc())
-                .fix()
-                .local_minus_utc();
+            let off = tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc();
             assert_eq!(off, -3 * 3600, "America/Asuncion at {t}");
             t += Duration::hours(6);
         }
@@ -777,39 +671,18 @@ mod tests {
     #[test]
     fn resolve_gap_moves_to_end_of_gap() {
         let ny = chrono_tz::America::New_York;
-        assert_eq!(
-            resolve_local(ny, ndt("2026-03-08 02:30")),
-            Some(utc("2026-03-08T07:00:00Z"))
-        );
-        assert_eq!(
-            resolve_local(ny, ndt("2026-03-08 02:00")),
-            Some(utc("2026-03-08T07:00:00Z"))
-        );
-        assert_eq!(
-            resolve_local(ny, ndt("2026-03-08 03:00")),
-            Some(utc("2026-03-08T07:00:00Z"))
-        );
-        assert_eq!(
-            resolve_local(ny, ndt("2026-03-08 01:59")),
-            Some(utc("2026-03-08T06:59:00Z"))
-        );
+        assert_eq!(resolve_local(ny, ndt("2026-03-08 02:30")), Some(utc("2026-03-08T07:00:00Z")));
+        assert_eq!(resolve_local(ny, ndt("2026-03-08 02:00")), Some(utc("2026-03-08T07:00:00Z")));
+        assert_eq!(resolve_local(ny, ndt("2026-03-08 03:00")), Some(utc("2026-03-08T07:00:00Z")));
+        assert_eq!(resolve_local(ny, ndt("2026-03-08 01:59")), Some(utc("2026-03-08T06:59:00Z")));
     }
 
     #[test]
     fn resolve_repeated_hour_takes_first_occurrence() {
         let ny = chrono_tz::America::New_York;
-        assert_eq!(
-            resolve_local(ny, ndt("2026-11-01 01:00")),
-            Some(utc("2026-11-01T05:00:00Z"))
-        );
-        assert_eq!(
-            resolve_local(ny, ndt("2026-11-01 01:59")),
-            Some(utc("2026-11-01T05:59:00Z"))
-        );
-        assert_eq!(
-            resolve_local(ny, ndt("2026-11-01 02:00")),
-            Some(utc("2026-11-01T07:00:00Z"))
-        );
+        assert_eq!(resolve_local(ny, ndt("2026-11-01 01:00")), Some(utc("2026-11-01T05:00:00Z")));
+        assert_eq!(resolve_local(ny, ndt("2026-11-01 01:59")), Some(utc("2026-11-01T05:59:00Z")));
+        assert_eq!(resolve_local(ny, ndt("2026-11-01 02:00")), Some(utc("2026-11-01T07:00:00Z")));
     }
 
     /// Checks `resolve_local` against its definition, "the first instant at
@@ -868,18 +741,8 @@ mod tests {
     #[test]
     fn new_york_spring_forward_2026_03_08() {
         let ny = chrono_tz::America::New_York;
-        let r = rules(
-            ny,
-            30,
-            0,
-            &[("sun", &[("01:00", "04:00"), ("09:00", "10:00")])],
-        );
-        let slots = available_slots(
-            &r,
-            iv("2026-03-08T00:00:00Z", "2026-03-09T12:00:00Z"),
-            &[],
-            utc(LONG_AGO),
-        );
+        let r = rules(ny, 30, 0, &[("sun", &[("01:00", "04:00"), ("09:00", "10:00")])]);
+        let slots = available_slots(&r, iv("2026-03-08T00:00:00Z", "2026-03-09T12:00:00Z"), &[], utc(LONG_AGO));
         // 01:00 EST = 06:00Z .. 04:00 EDT = 08:00Z: two real hours.
         assert_eq!(
             starts(&r, &slots),
@@ -898,18 +761,8 @@ mod tests {
     #[test]
     fn new_york_fall_back_2026_11_01() {
         let ny = chrono_tz::America::New_York;
-        let r = rules(
-            ny,
-            60,
-            0,
-            &[("sun", &[("00:00", "03:00"), ("09:00", "10:00")])],
-        );
-        let slots = available_slots(
-            &r,
-            iv("2026-11-01T00:00:00Z", "2026-11-02T12:00:00Z"),
-            &[],
-            utc(LONG_AGO),
-        );
+        let r = rules(ny, 60, 0, &[("sun", &[("00:00", "03:00"), ("09:00", "10:00")])]);
+        let slots = available_slots(&r, iv("2026-11-01T00:00:00Z", "2026-11-02T12:00:00Z"), &[], utc(LONG_AGO));
         // 00:00 EDT = 04:00Z .. 03:00 EST = 08:00Z: four real hours.
         assert_eq!(
             starts(&r, &slots),
@@ -927,31 +780,17 @@ mod tests {
 
     #[test]
     fn berlin_spring_forward_2026_03_29() {
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            60,
-            0,
-            &[("sun", &[("01:00", "04:00"), ("09:00", "10:00")])],
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 60, 0, &[("sun", &[("01:00", "04:00"), ("09:00", "10:00")])]);
         // 01:00 CET = 00:00Z .. 04:00 CEST = 02:00Z; 09:00 CEST = 07:00Z.
         assert_eq!(
             free(&r, "2026-03-28T12:00:00Z", "2026-03-30T00:00:00Z"),
-            [
-                "2026-03-29T00:00Z",
-                "2026-03-29T01:00Z",
-                "2026-03-29T07:00Z"
-            ]
+            ["2026-03-29T00:00Z", "2026-03-29T01:00Z", "2026-03-29T07:00Z"]
         );
     }
 
     #[test]
     fn berlin_fall_back_2026_10_25() {
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            60,
-            0,
-            &[("sun", &[("01:00", "04:00"), ("09:00", "10:00")])],
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 60, 0, &[("sun", &[("01:00", "04:00"), ("09:00", "10:00")])]);
         // 01:00 CEST = 23:00Z (Saturday) .. 04:00 CET = 03:00Z: four real hours.
         assert_eq!(
             free(&r, "2026-10-24T12:00:00Z", "2026-10-26T00:00:00Z"),
@@ -965,20 +804,10 @@ mod tests {
         );
         // A window starting in the repeated hour starts at its first occurrence:
         // 02:00 CEST = 00:00Z .. 03:00 CET = 02:00Z.
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            30,
-            0,
-            &[("sun", &[("02:00", "03:00")])],
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 30, 0, &[("sun", &[("02:00", "03:00")])]);
         assert_eq!(
             free(&r, "2026-10-24T12:00:00Z", "2026-10-26T00:00:00Z"),
-            [
-                "2026-10-25T00:00Z",
-                "2026-10-25T00:30Z",
-                "2026-10-25T01:00Z",
-                "2026-10-25T01:30Z"
-            ]
+            ["2026-10-25T00:00Z", "2026-10-25T00:30Z", "2026-10-25T01:00Z", "2026-10-25T01:30Z"]
         );
     }
 
@@ -987,31 +816,16 @@ mod tests {
         let ny = chrono_tz::America::New_York;
         // 02:30 does not exist on 2026-03-08; the window starts at 03:00 EDT = 07:00Z.
         let r = rules(ny, 30, 0, &[("sun", &[("02:30", "04:00")])]);
-        let slots = available_slots(
-            &r,
-            iv("2026-03-08T00:00:00Z", "2026-03-09T00:00:00Z"),
-            &[],
-            utc(LONG_AGO),
-        );
-        assert_eq!(
-            starts(&r, &slots),
-            ["2026-03-08T07:00Z", "2026-03-08T07:30Z"]
-        );
+        let slots = available_slots(&r, iv("2026-03-08T00:00:00Z", "2026-03-09T00:00:00Z"), &[], utc(LONG_AGO));
+        assert_eq!(starts(&r, &slots), ["2026-03-08T07:00Z", "2026-03-08T07:30Z"]);
         assert_eq!(local(ny, slots[0].start), "2026-03-08 03:00 EDT");
         // A window entirely inside the gap is empty.
         let r = rules(ny, 15, 0, &[("sun", &[("02:00", "02:45")])]);
-        assert_eq!(
-            free(&r, "2026-03-08T00:00:00Z", "2026-03-09T00:00:00Z"),
-            Vec::<String>::new()
-        );
+        assert_eq!(free(&r, "2026-03-08T00:00:00Z", "2026-03-09T00:00:00Z"), Vec::<String>::new());
         // ...but the same window on an ordinary Sunday is 45 minutes long.
         assert_eq!(
             free(&r, "2026-03-15T00:00:00Z", "2026-03-16T00:00:00Z"),
-            [
-                "2026-03-15T06:00Z",
-                "2026-03-15T06:15Z",
-                "2026-03-15T06:30Z"
-            ]
+            ["2026-03-15T06:00Z", "2026-03-15T06:15Z", "2026-03-15T06:30Z"]
         );
     }
 
@@ -1022,20 +836,10 @@ mod tests {
     fn window_in_repeated_hour_uses_first_occurrence_and_real_length() {
         let ny = chrono_tz::America::New_York;
         let r = rules(ny, 30, 0, &[("sun", &[("01:00", "02:00")])]);
-        let slots = available_slots(
-            &r,
-            iv("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
-            &[],
-            utc(LONG_AGO),
-        );
+        let slots = available_slots(&r, iv("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"), &[], utc(LONG_AGO));
         assert_eq!(
             starts(&r, &slots),
-            [
-                "2026-11-01T05:00Z",
-                "2026-11-01T05:30Z",
-                "2026-11-01T06:00Z",
-                "2026-11-01T06:30Z"
-            ]
+            ["2026-11-01T05:00Z", "2026-11-01T05:30Z", "2026-11-01T06:00Z", "2026-11-01T06:30Z"]
         );
         assert_eq!(local(ny, slots[0].start), "2026-11-01 01:00 EDT");
         assert_eq!(local(ny, slots[3].end), "2026-11-01 02:00 EST");
@@ -1053,12 +857,7 @@ mod tests {
         // 02:00 LHDT (+11) goes back to 01:30 LHST (+10:30).
         // 01:00 +11 = 14:00Z .. 03:00 +10:30 = 16:30Z: two and a half real hours.
         let r = rules(tz, 30, 0, &[("sun", &[("01:00", "03:00")])]);
-        let slots = available_slots(
-            &r,
-            iv("2026-04-04T00:00:00Z", "2026-04-05T12:00:00Z"),
-            &[],
-            utc(LONG_AGO),
-        );
+        let slots = available_slots(&r, iv("2026-04-04T00:00:00Z", "2026-04-05T12:00:00Z"), &[], utc(LONG_AGO));
         assert_eq!(
             starts(&r, &slots),
             [
@@ -1085,37 +884,17 @@ mod tests {
         // 02:00 LHST (+10:30) jumps to 02:30 LHDT (+11).
         // 01:00 +10:30 = 14:30Z .. 03:00 +11 = 16:00Z: one and a half real hours.
         let r = rules(tz, 30, 0, &[("sun", &[("01:00", "03:00")])]);
-        let slots = available_slots(
-            &r,
-            iv("2026-10-03T00:00:00Z", "2026-10-04T12:00:00Z"),
-            &[],
-            utc(LONG_AGO),
-        );
-        assert_eq!(
-            starts(&r, &slots),
-            [
-                "2026-10-03T14:30Z",
-                "2026-10-03T15:00Z",
-                "2026-10-03T15:30Z"
-            ]
-        );
+        let slots = available_slots(&r, iv("2026-10-03T00:00:00Z", "2026-10-04T12:00:00Z"), &[], utc(LONG_AGO));
+        assert_eq!(starts(&r, &slots), ["2026-10-03T14:30Z", "2026-10-03T15:00Z", "2026-10-03T15:30Z"]);
         assert_eq!(local(tz, slots[2].start), "2026-10-04 02:30 +11");
         // 02:00 is in the gap: the window starts at 02:30 +11 = 15:30Z.
         let r = rules(tz, 30, 0, &[("sun", &[("02:00", "03:00")])]);
-        assert_eq!(
-            free(&r, "2026-10-03T00:00:00Z", "2026-10-04T12:00:00Z"),
-            ["2026-10-03T15:30Z"]
-        );
+        assert_eq!(free(&r, "2026-10-03T00:00:00Z", "2026-10-04T12:00:00Z"), ["2026-10-03T15:30Z"]);
     }
 
     #[test]
     fn kathmandu_0900_is_0315_utc() {
-        let r = rules(
-            chrono_tz::Asia::Kathmandu,
-            30,
-            0,
-            &[("mon", &[("09:00", "10:00")])],
-        );
+        let r = rules(chrono_tz::Asia::Kathmandu, 30, 0, &[("mon", &[("09:00", "10:00")])]);
         // Monday 2026-03-02, +05:45.
         assert_eq!(
             free(&r, "2026-03-01T12:00:00Z", "2026-03-03T00:00:00Z"),
@@ -1129,41 +908,20 @@ mod tests {
             chrono_tz::America::Asuncion,
             60,
             0,
-            &[
-                ("wed", &[("09:00", "10:00")]),
-                ("thu", &[("09:00", "10:00")]),
-            ],
+            &[("wed", &[("09:00", "10:00")]), ("thu", &[("09:00", "10:00")])],
         );
         // Thursday 2026-01-15 (southern summer) and Wednesday 2026-07-15 (winter).
-        assert_eq!(
-            free(&r, "2026-01-15T00:00:00Z", "2026-01-16T00:00:00Z"),
-            ["2026-01-15T12:00Z"]
-        );
-        assert_eq!(
-            free(&r, "2026-07-15T00:00:00Z", "2026-07-16T00:00:00Z"),
-            ["2026-07-15T12:00Z"]
-        );
+        assert_eq!(free(&r, "2026-01-15T00:00:00Z", "2026-01-16T00:00:00Z"), ["2026-01-15T12:00Z"]);
+        assert_eq!(free(&r, "2026-07-15T00:00:00Z", "2026-07-16T00:00:00Z"), ["2026-07-15T12:00Z"]);
     }
 
     #[test]
     fn window_ending_at_24_00() {
         // UTC: Monday 22:00-24:00 touches Tuesday 00:00-01:00.
-        let r = rules(
-            Tz::UTC,
-            60,
-            0,
-            &[
-                ("mon", &[("22:00", "24:00")]),
-                ("tue", &[("00:00", "01:00")]),
-            ],
-        );
+        let r = rules(Tz::UTC, 60, 0, &[("mon", &[("22:00", "24:00")]), ("tue", &[("00:00", "01:00")])]);
         assert_eq!(
             free(&r, "2026-03-02T00:00:00Z", "2026-03-04T00:00:00Z"),
-            [
-                "2026-03-02T22:00Z",
-                "2026-03-02T23:00Z",
-                "2026-03-03T00:00Z"
-            ]
+            ["2026-03-02T22:00Z", "2026-03-02T23:00Z", "2026-03-03T00:00Z"]
         );
         // 24:00 is "midnight starting the next day", resolved with the same rules.
         // America/Santiago, Saturday 2026-09-05: midnight does not exist (00:00 -04
@@ -1173,27 +931,15 @@ mod tests {
             chrono_tz::America::Santiago,
             60,
             0,
-            &[
-                ("sat", &[("22:00", "24:00")]),
-                ("sun", &[("00:00", "02:00")]),
-            ],
+            &[("sat", &[("22:00", "24:00")]), ("sun", &[("00:00", "02:00")])],
         );
         assert_eq!(
             free(&r, "2026-09-05T12:00:00Z", "2026-09-06T12:00:00Z"),
-            [
-                "2026-09-06T02:00Z",
-                "2026-09-06T03:00Z",
-                "2026-09-06T04:00Z"
-            ]
+            ["2026-09-06T02:00Z", "2026-09-06T03:00Z", "2026-09-06T04:00Z"]
         );
         // Saturday 2026-04-04: 24:00 -03 becomes 23:00 -04, so 23:00 repeats. The window
         // 23:00-24:00 runs from the first 23:00 (-03 = 02:00Z) to midnight (-04 = 04:00Z).
-        let r = rules(
-            chrono_tz::America::Santiago,
-            60,
-            0,
-            &[("sat", &[("23:00", "24:00")])],
-        );
+        let r = rules(chrono_tz::America::Santiago, 60, 0, &[("sat", &[("23:00", "24:00")])]);
         assert_eq!(
             free(&r, "2026-04-04T12:00:00Z", "2026-04-05T12:00:00Z"),
             ["2026-04-05T02:00Z", "2026-04-05T03:00Z"]
@@ -1225,10 +971,7 @@ mod tests {
         assert!(overlaps_busy(&r, slot, &busy));
         // Busy before the slot: ends at 09:00, 09:00 - 10 min < 09:00.
         let busy = [iv("2026-03-02T08:00:00Z", "2026-03-02T09:00:00Z")];
-        assert_eq!(
-            starts(&r, &available_slots(&r, range, &busy, utc(LONG_AGO))),
-            ["2026-03-02T09:30Z"]
-        );
+        assert_eq!(starts(&r, &available_slots(&r, range, &busy, utc(LONG_AGO))), ["2026-03-02T09:30Z"]);
         assert!(overlaps_busy(&r, slot, &busy));
         // Busy ending exactly buffer before the slot: touching the widened slot, fine.
         let busy = [iv("2026-03-02T08:00:00Z", "2026-03-02T08:50:00Z")];
@@ -1243,19 +986,13 @@ mod tests {
     fn empty_and_inverted_busy_intervals_block_nothing() {
         let r = rules(Tz::UTC, 30, 10, &[("mon", &[("09:00", "10:00")])]);
         let range = iv("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z");
-        let busy = [
-            iv("2026-03-02T09:15:00Z", "2026-03-02T09:15:00Z"),
-            iv("2026-03-02T09:45:00Z", "2026-03-02T09:05:00Z"),
-        ];
+        let busy =
+            [iv("2026-03-02T09:15:00Z", "2026-03-02T09:15:00Z"), iv("2026-03-02T09:45:00Z", "2026-03-02T09:05:00Z")];
         assert_eq!(
             starts(&r, &available_slots(&r, range, &busy, utc(LONG_AGO))),
             ["2026-03-02T09:00Z", "2026-03-02T09:30Z"]
         );
-        assert!(!overlaps_busy(
-            &r,
-            iv("2026-03-02T09:00:00Z", "2026-03-02T09:30:00Z"),
-            &busy
-        ));
+        assert!(!overlaps_busy(&r, iv("2026-03-02T09:00:00Z", "2026-03-02T09:30:00Z"), &busy));
     }
 
     #[test]
@@ -1270,12 +1007,7 @@ mod tests {
         ];
         assert_eq!(
             starts(&r, &available_slots(&r, range, &busy, utc(LONG_AGO))),
-            [
-                "2026-03-02T10:30Z",
-                "2026-03-02T11:30Z",
-                "2026-03-02T12:00Z",
-                "2026-03-02T12:30Z"
-            ]
+            ["2026-03-02T10:30Z", "2026-03-02T11:30Z", "2026-03-02T12:00Z", "2026-03-02T12:30Z"]
         );
     }
 
@@ -1284,34 +1016,17 @@ mod tests {
         let r = rules(Tz::UTC, 30, 0, &[("mon", &[("09:00", "12:00")])]);
         let range = iv("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z");
         let got = available_slots(&r, range, &[], utc("2026-03-02T10:10:00Z"));
-        assert_eq!(
-            starts(&r, &got),
-            [
-                "2026-03-02T10:30Z",
-                "2026-03-02T11:00Z",
-                "2026-03-02T11:30Z"
-            ]
-        );
+        assert_eq!(starts(&r, &got), ["2026-03-02T10:30Z", "2026-03-02T11:00Z", "2026-03-02T11:30Z"]);
         // Strictly after now: a slot starting exactly at now is not offered.
         let got = available_slots(&r, range, &[], utc("2026-03-02T10:30:00Z"));
         assert_eq!(starts(&r, &got), ["2026-03-02T11:00Z", "2026-03-02T11:30Z"]);
         let got = available_slots(&r, range, &[], utc("2026-03-02T10:29:59.999Z"));
-        assert_eq!(
-            starts(&r, &got),
-            [
-                "2026-03-02T10:30Z",
-                "2026-03-02T11:00Z",
-                "2026-03-02T11:30Z"
-            ]
-        );
+        assert_eq!(starts(&r, &got), ["2026-03-02T10:30Z", "2026-03-02T11:00Z", "2026-03-02T11:30Z"]);
         // Now exactly at the window start: the first slot is not offered.
         let got = available_slots(&r, range, &[], utc("2026-03-02T09:00:00Z"));
         assert_eq!(starts(&r, &got)[0], "2026-03-02T09:30Z");
         // Now after the range: nothing.
-        assert_eq!(
-            available_slots(&r, range, &[], utc("2026-03-04T00:00:00Z")),
-            []
-        );
+        assert_eq!(available_slots(&r, range, &[], utc("2026-03-04T00:00:00Z")), []);
     }
 
     #[test]
@@ -1328,54 +1043,27 @@ mod tests {
             ["2026-03-02T09:30Z", "2026-03-02T10:00Z"]
         );
         // Empty and inverted ranges.
-        assert_eq!(
-            free(&r, "2026-03-02T09:30:00Z", "2026-03-02T09:30:00Z"),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            free(&r, "2026-03-02T12:00:00Z", "2026-03-02T09:00:00Z"),
-            Vec::<String>::new()
-        );
+        assert_eq!(free(&r, "2026-03-02T09:30:00Z", "2026-03-02T09:30:00Z"), Vec::<String>::new());
+        assert_eq!(free(&r, "2026-03-02T12:00:00Z", "2026-03-02T09:00:00Z"), Vec::<String>::new());
     }
 
     #[test]
     fn touching_windows_restart_the_grid() {
-        let r = rules(
-            Tz::UTC,
-            45,
-            0,
-            &[("mon", &[("09:00", "10:00"), ("10:00", "11:30")])],
-        );
+        let r = rules(Tz::UTC, 45, 0, &[("mon", &[("09:00", "10:00"), ("10:00", "11:30")])]);
         assert_eq!(
             free(&r, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"),
-            [
-                "2026-03-02T09:00Z",
-                "2026-03-02T10:00Z",
-                "2026-03-02T10:45Z"
-            ]
+            ["2026-03-02T09:00Z", "2026-03-02T10:00Z", "2026-03-02T10:45Z"]
         );
     }
 
     #[test]
     fn multi_week_range_uses_each_weekday_and_nothing_else() {
-        let r = rules(
-            chrono_tz::Asia::Kolkata,
-            60,
-            0,
-            &[
-                ("tue", &[("10:00", "11:00")]),
-                ("sat", &[("14:00", "15:00")]),
-            ],
-        );
+        let r =
+            rules(chrono_tz::Asia::Kolkata, 60, 0, &[("tue", &[("10:00", "11:00")]), ("sat", &[("14:00", "15:00")])]);
         // Tuesday 2026-03-03 and 10, Saturday 2026-03-07 and 14 (IST = +05:30).
         assert_eq!(
             free(&r, "2026-03-01T00:00:00Z", "2026-03-15T00:00:00Z"),
-            [
-                "2026-03-03T04:30Z",
-                "2026-03-07T08:30Z",
-                "2026-03-10T04:30Z",
-                "2026-03-14T08:30Z"
-            ]
+            ["2026-03-03T04:30Z", "2026-03-07T08:30Z", "2026-03-10T04:30Z", "2026-03-14T08:30Z"]
         );
     }
 
@@ -1383,16 +1071,9 @@ mod tests {
     fn non_positive_duration_offers_nothing() {
         let mut r = rules(Tz::UTC, 30, 0, &[("mon", &[("09:00", "12:00")])]);
         r.duration = Duration::zero();
-        assert_eq!(
-            free(&r, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"),
-            Vec::<String>::new()
-        );
+        assert_eq!(free(&r, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"), Vec::<String>::new());
         assert!(matches!(
-            check_offered(
-                &r,
-                iv("2026-03-02T09:00:00Z", "2026-03-02T09:00:00Z"),
-                utc(LONG_AGO)
-            ),
+            check_offered(&r, iv("2026-03-02T09:00:00Z", "2026-03-02T09:00:00Z"), utc(LONG_AGO)),
             Err(SlotError::WrongLength { .. })
         ));
     }
@@ -1403,10 +1084,7 @@ mod tests {
         r.buffer = Duration::minutes(-10);
         let busy = [iv("2026-03-02T09:25:00Z", "2026-03-02T09:30:00Z")];
         let range = iv("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z");
-        assert_eq!(
-            starts(&r, &available_slots(&r, range, &busy, utc(LONG_AGO))),
-            ["2026-03-02T09:30Z"]
-        );
+        assert_eq!(starts(&r, &available_slots(&r, range, &busy, utc(LONG_AGO))), ["2026-03-02T09:30Z"]);
     }
 
     /// Ranges longer than one sweep are cut at local midnights; the result is
@@ -1431,34 +1109,16 @@ mod tests {
                 ("sun", night),
             ],
         );
-        let full = available_slots(
-            &r,
-            iv("1800-01-01T00:00:00Z", "2150-01-01T00:00:00Z"),
-            &[],
-            utc("1700-01-01T00:00:00Z"),
-        );
+        let full =
+            available_slots(&r, iv("1800-01-01T00:00:00Z", "2150-01-01T00:00:00Z"), &[], utc("1700-01-01T00:00:00Z"));
         let mut pieces = Vec::new();
         let mut from = utc("1800-01-01T00:00:00Z");
         for year in (1810..=2150).step_by(10) {
             let to = min(
-                resolve_local(
-                    tz,
-                    NaiveDate::from_ymd_opt(year, 1, 1)
-                        .unwrap()
-                        .and_time(NaiveTime::MIN),
-                )
-                .unwrap(),
+                resolve_local(tz, NaiveDate::from_ymd_opt(year, 1, 1).unwrap().and_time(NaiveTime::MIN)).unwrap(),
                 utc("2150-01-01T00:00:00Z"),
             );
-            pieces.extend(available_slots(
-                &r,
-                Interval {
-                    start: from,
-                    end: to,
-                },
-                &[],
-                utc("1700-01-01T00:00:00Z"),
-            ));
+            pieces.extend(available_slots(&r, Interval { start: from, end: to }, &[], utc("1700-01-01T00:00:00Z")));
             from = to;
         }
         assert!(full.len() > 250_000, "{}", full.len());
@@ -1482,11 +1142,7 @@ mod tests {
         let busy = [iv("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z")];
         r.buffer = Duration::MAX;
         assert_eq!(available_slots(&r, range, &busy, utc(LONG_AGO)), []);
-        assert!(overlaps_busy(
-            &r,
-            iv("2026-03-02T00:00:00Z", "2026-03-02T01:00:00Z"),
-            &busy
-        ));
+        assert!(overlaps_busy(&r, iv("2026-03-02T00:00:00Z", "2026-03-02T01:00:00Z"), &busy));
         // A 300-year buffer and a busy block 400 years away: 100 years apart, no overlap.
         r.buffer = Duration::days(300 * 365);
         let far = [Interval {
@@ -1494,11 +1150,7 @@ mod tests {
             end: utc("2026-03-02T11:00:00Z") + Duration::days(400 * 365),
         }];
         assert_eq!(available_slots(&r, range, &far, utc(LONG_AGO)).len(), 24);
-        assert!(!overlaps_busy(
-            &r,
-            iv("2026-03-02T00:00:00Z", "2026-03-02T01:00:00Z"),
-            &far
-        ));
+        assert!(!overlaps_busy(&r, iv("2026-03-02T00:00:00Z", "2026-03-02T01:00:00Z"), &far));
         let near = [Interval {
             start: utc("2026-03-02T10:00:00Z") + Duration::days(299 * 365),
             end: utc("2026-03-02T11:00:00Z") + Duration::days(299 * 365),
@@ -1508,20 +1160,9 @@ mod tests {
         r.duration = Duration::MAX;
         assert_eq!(available_slots(&r, range, &busy, utc(LONG_AGO)), []);
         r.duration = Duration::days(365 * 200);
-        assert_eq!(
-            available_slots(
-                &r,
-                iv("1900-01-01T00:00:00Z", "2300-01-01T00:00:00Z"),
-                &busy,
-                utc(LONG_AGO)
-            ),
-            []
-        );
+        assert_eq!(available_slots(&r, iv("1900-01-01T00:00:00Z", "2300-01-01T00:00:00Z"), &busy, utc(LONG_AGO)), []);
         r.duration = Duration::hours(24);
-        assert_eq!(
-            free(&r, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"),
-            ["2026-03-02T00:00Z"]
-        );
+        assert_eq!(free(&r, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"), ["2026-03-02T00:00Z"]);
     }
 
     // -----------------------------------------------------------------------
@@ -1530,132 +1171,50 @@ mod tests {
 
     #[test]
     fn check_offered_accepts_an_offered_slot() {
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            30,
-            10,
-            &[("mon", &[("09:00", "12:00")])],
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 30, 10, &[("mon", &[("09:00", "12:00")])]);
         // Monday 2026-03-02, CET: 09:30 = 08:30Z.
-        assert_eq!(
-            check_offered(
-                &r,
-                iv("2026-03-02T08:30:00Z", "2026-03-02T09:00:00Z"),
-                utc(LONG_AGO)
-            ),
-            Ok(())
-        );
+        assert_eq!(check_offered(&r, iv("2026-03-02T08:30:00Z", "2026-03-02T09:00:00Z"), utc(LONG_AGO)), Ok(()));
     }
 
     #[test]
     fn check_offered_wrong_length() {
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            30,
-            0,
-            &[("mon", &[("09:00", "12:00")])],
-        );
-        let err = check_offered(
-            &r,
-            iv("2026-03-02T08:30:00Z", "2026-03-02T09:15:00Z"),
-            utc(LONG_AGO),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            SlotError::WrongLength {
-                expected: Duration::minutes(30),
-                actual: Duration::minutes(45)
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "slot is 45 min long, but this link offers slots of 30 min"
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 30, 0, &[("mon", &[("09:00", "12:00")])]);
+        let err = check_offered(&r, iv("2026-03-02T08:30:00Z", "2026-03-02T09:15:00Z"), utc(LONG_AGO)).unwrap_err();
+        assert_eq!(err, SlotError::WrongLength { expected: Duration::minutes(30), actual: Duration::minutes(45) });
+        assert_eq!(err.to_string(), "slot is 45 min long, but this link offers slots of 30 min");
     }
 
     #[test]
     fn check_offered_not_on_grid() {
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            30,
-            0,
-            &[("mon", &[("09:00", "12:00")])],
-        );
-        let err = check_offered(
-            &r,
-            iv("2026-03-02T08:15:00Z", "2026-03-02T08:45:00Z"),
-            utc(LONG_AGO),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            SlotError::NotOnGrid {
-                step: Duration::minutes(30)
-            }
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 30, 0, &[("mon", &[("09:00", "12:00")])]);
+        let err = check_offered(&r, iv("2026-03-02T08:15:00Z", "2026-03-02T08:45:00Z"), utc(LONG_AGO)).unwrap_err();
+        assert_eq!(err, SlotError::NotOnGrid { step: Duration::minutes(30) });
         assert!(err.to_string().contains("every 30 min"), "{err}");
     }
 
     #[test]
     fn check_offered_outside_working_hours() {
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            30,
-            0,
-            &[("mon", &[("09:00", "12:00"), ("12:00", "13:00")])],
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 30, 0, &[("mon", &[("09:00", "12:00"), ("12:00", "13:00")])]);
         // Tuesday: no windows.
-        let err = check_offered(
-            &r,
-            iv("2026-03-03T08:00:00Z", "2026-03-03T08:30:00Z"),
-            utc(LONG_AGO),
-        );
+        let err = check_offered(&r, iv("2026-03-03T08:00:00Z", "2026-03-03T08:30:00Z"), utc(LONG_AGO));
         assert_eq!(err, Err(SlotError::OutsideWorkingHours));
         // Monday 08:30-09:00 local: before the window.
-        let err = check_offered(
-            &r,
-            iv("2026-03-02T07:30:00Z", "2026-03-02T08:00:00Z"),
-            utc(LONG_AGO),
-        );
+        let err = check_offered(&r, iv("2026-03-02T07:30:00Z", "2026-03-02T08:00:00Z"), utc(LONG_AGO));
         assert_eq!(err, Err(SlotError::OutsideWorkingHours));
         // Straddling two touching windows (11:45-12:15 with 30-minute slots) is not inside one.
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            30,
-            0,
-            &[("mon", &[("09:15", "12:00"), ("12:00", "13:00")])],
-        );
-        let err = check_offered(
-            &r,
-            iv("2026-03-02T10:45:00Z", "2026-03-02T11:15:00Z"),
-            utc(LONG_AGO),
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 30, 0, &[("mon", &[("09:15", "12:00"), ("12:00", "13:00")])]);
+        let err = check_offered(&r, iv("2026-03-02T10:45:00Z", "2026-03-02T11:15:00Z"), utc(LONG_AGO));
         assert_eq!(err, Err(SlotError::OutsideWorkingHours));
-        assert_eq!(
-            SlotError::OutsideWorkingHours.to_string(),
-            "slot is not inside the link's working hours"
-        );
+        assert_eq!(SlotError::OutsideWorkingHours.to_string(), "slot is not inside the link's working hours");
     }
 
     #[test]
     fn check_offered_in_past() {
-        let r = rules(
-            chrono_tz::Europe::Berlin,
-            30,
-            0,
-            &[("mon", &[("09:00", "12:00")])],
-        );
+        let r = rules(chrono_tz::Europe::Berlin, 30, 0, &[("mon", &[("09:00", "12:00")])]);
         let slot = iv("2026-03-02T08:30:00Z", "2026-03-02T09:00:00Z");
-        assert_eq!(
-            check_offered(&r, slot, utc("2026-03-02T08:30:00Z")),
-            Err(SlotError::InPast)
-        );
+        assert_eq!(check_offered(&r, slot, utc("2026-03-02T08:30:00Z")), Err(SlotError::InPast));
         assert_eq!(check_offered(&r, slot, utc("2026-03-02T08:29:59Z")), Ok(()));
-        assert_eq!(
-            SlotError::InPast.to_string(),
-            "slot does not start after the current time"
-        );
+        assert_eq!(SlotError::InPast.to_string(), "slot does not start after the current time");
     }
 
     #[test]
@@ -1663,20 +1222,9 @@ mod tests {
         let ny = chrono_tz::America::New_York;
         let r = rules(ny, 30, 0, &[("sun", &[("01:00", "02:00")])]);
         // Second 01:30 of 2026-11-01 (EST) is on the real-time grid of the window.
+        assert_eq!(check_offered(&r, iv("2026-11-01T06:30:00Z", "2026-11-01T07:00:00Z"), utc(LONG_AGO)), Ok(()));
         assert_eq!(
-            check_offered(
-                &r,
-                iv("2026-11-01T06:30:00Z", "2026-11-01T07:00:00Z"),
-                utc(LONG_AGO)
-            ),
-            Ok(())
-        );
-        assert_eq!(
-            check_offered(
-                &r,
-                iv("2026-11-01T06:45:00Z", "2026-11-01T07:15:00Z"),
-                utc(LONG_AGO)
-            ),
+            check_offered(&r, iv("2026-11-01T06:45:00Z", "2026-11-01T07:15:00Z"), utc(LONG_AGO)),
             Err(SlotError::OutsideWorkingHours)
         );
     }
@@ -1686,31 +1234,11 @@ mod tests {
         let r = rules(Tz::UTC, 30, 5, &[]);
         let slot = iv("2026-03-02T09:00:00Z", "2026-03-02T09:30:00Z");
         assert!(!overlaps_busy(&r, slot, &[]));
-        assert!(!overlaps_busy(
-            &r,
-            slot,
-            &[iv("2026-03-02T09:35:00Z", "2026-03-02T10:00:00Z")]
-        ));
-        assert!(overlaps_busy(
-            &r,
-            slot,
-            &[iv("2026-03-02T09:34:59Z", "2026-03-02T10:00:00Z")]
-        ));
-        assert!(!overlaps_busy(
-            &r,
-            slot,
-            &[iv("2026-03-02T08:00:00Z", "2026-03-02T08:55:00Z")]
-        ));
-        assert!(overlaps_busy(
-            &r,
-            slot,
-            &[iv("2026-03-02T08:00:00Z", "2026-03-02T08:55:01Z")]
-        ));
-        assert!(overlaps_busy(
-            &r,
-            slot,
-            &[iv("2026-03-02T08:00:00Z", "2026-03-02T11:00:00Z")]
-        ));
+        assert!(!overlaps_busy(&r, slot, &[iv("2026-03-02T09:35:00Z", "2026-03-02T10:00:00Z")]));
+        assert!(overlaps_busy(&r, slot, &[iv("2026-03-02T09:34:59Z", "2026-03-02T10:00:00Z")]));
+        assert!(!overlaps_busy(&r, slot, &[iv("2026-03-02T08:00:00Z", "2026-03-02T08:55:00Z")]));
+        assert!(overlaps_busy(&r, slot, &[iv("2026-03-02T08:00:00Z", "2026-03-02T08:55:01Z")]));
+        assert!(overlaps_busy(&r, slot, &[iv("2026-03-02T08:00:00Z", "2026-03-02T11:00:00Z")]));
     }
 
     // -----------------------------------------------------------------------
@@ -1729,39 +1257,9 @@ mod tests {
             ("sun", &[("00:00", "24:00")]),
             ("sat", &[]),
         ]);
-        assert_eq!(
-            h.day(Weekday::Mon),
-            [
-                Window {
-                    start: 540,
-                    end: 720
-                },
-                Window {
-                    start: 720,
-                    end: 1020
-                }
-            ]
-        );
-        assert_eq!(
-            h.day(Weekday::Fri),
-            [
-                Window {
-                    start: 540,
-                    end: 720
-                },
-                Window {
-                    start: 780,
-                    end: 1020
-                }
-            ]
-        );
-        assert_eq!(
-            h.day(Weekday::Sun),
-            [Window {
-                start: 0,
-                end: 1440
-            }]
-        );
+        assert_eq!(h.day(Weekday::Mon), [Window { start: 540, end: 720 }, Window { start: 720, end: 1020 }]);
+        assert_eq!(h.day(Weekday::Fri), [Window { start: 540, end: 720 }, Window { start: 780, end: 1020 }]);
+        assert_eq!(h.day(Weekday::Sun), [Window { start: 0, end: 1440 }]);
         assert!(h.day(Weekday::Tue).is_empty() && h.day(Weekday::Sat).is_empty());
         let keys: Vec<_> = h.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, DAY_KEYS);
@@ -1775,12 +1273,9 @@ mod tests {
                 ("sun", vec![s("00:00", "24:00")]),
             ]
         );
-        let again = WorkingHours::parse(echoed.iter().map(|(d, ws)| {
-            (
-                *d,
-                ws.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect(),
-            )
-        }))
+        let again = WorkingHours::parse(
+            echoed.iter().map(|(d, ws)| (*d, ws.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect())),
+        )
         .unwrap();
         assert_eq!(again, h);
         assert!(WorkingHours::parse([]).unwrap().is_empty());
@@ -1792,184 +1287,75 @@ mod tests {
         assert_eq!(format_hhmm(545), "09:05");
         assert_eq!(format_hhmm(1439), "23:59");
         assert_eq!(format_hhmm(1440), "24:00");
-        assert_eq!(
-            Window {
-                start: 540,
-                end: 1440
-            }
-            .to_string(),
-            "09:00-24:00"
-        );
+        assert_eq!(Window { start: 540, end: 1440 }.to_string(), "09:00-24:00");
     }
 
     #[test]
     fn parse_rejects_single_digit_hour() {
         let e = parse_err(&[("mon", &[("9:00", "12:00")])]);
-        assert!(
-            matches!(
-                e,
-                WorkingHoursError::BadStart {
-                    day: "mon",
-                    index: 1,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(e, WorkingHoursError::BadStart { day: "mon", index: 1, .. }), "{e:?}");
         assert_eq!(
             e.to_string(),
             r#"mon window 1 (9:00-12:00): invalid start time "9:00": expected HH:MM from 00:00 to 23:59"#
         );
-        for bad in [
-            "09:0",
-            "09-00",
-            "0900",
-            " 9:00",
-            "09:00 ",
-            "+9:00",
-            "ab:cd",
-            "",
-            "09:00:00",
-            "٠٩:٠٠",
-        ] {
-            assert!(
-                matches!(
-                    parse_err(&[("mon", &[(bad, "12:00")])]),
-                    WorkingHoursError::BadStart { .. }
-                ),
-                "{bad:?}"
-            );
+        for bad in ["09:0", "09-00", "0900", " 9:00", "09:00 ", "+9:00", "ab:cd", "", "09:00:00", "٠٩:٠٠"] {
+            assert!(matches!(parse_err(&[("mon", &[(bad, "12:00")])]), WorkingHoursError::BadStart { .. }), "{bad:?}");
         }
     }
 
     #[test]
     fn parse_rejects_24_30_and_24_00_as_start() {
         let e = parse_err(&[("tue", &[("09:00", "24:30")])]);
-        assert!(
-            matches!(
-                e,
-                WorkingHoursError::BadEnd {
-                    day: "tue",
-                    index: 1,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(e, WorkingHoursError::BadEnd { day: "tue", index: 1, .. }), "{e:?}");
         assert_eq!(
             e.to_string(),
             r#"tue window 1 (09:00-24:30): invalid end time "24:30": expected HH:MM from 00:00 to 23:59, or 24:00"#
         );
         let e = parse_err(&[("tue", &[("24:00", "24:00")])]);
-        assert!(
-            matches!(
-                e,
-                WorkingHoursError::BadStart {
-                    day: "tue",
-                    index: 1,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
-        assert!(matches!(
-            parse_err(&[("tue", &[("09:00", "25:00")])]),
-            WorkingHoursError::BadEnd { .. }
-        ));
+        assert!(matches!(e, WorkingHoursError::BadStart { day: "tue", index: 1, .. }), "{e:?}");
+        assert!(matches!(parse_err(&[("tue", &[("09:00", "25:00")])]), WorkingHoursError::BadEnd { .. }));
     }
 
     #[test]
     fn parse_rejects_minute_60() {
         let e = parse_err(&[("wed", &[("09:00", "10:00"), ("12:60", "13:00")])]);
-        assert!(
-            matches!(
-                e,
-                WorkingHoursError::BadStart {
-                    day: "wed",
-                    index: 2,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
-        assert!(
-            e.to_string()
-                .starts_with("wed window 2 (12:60-13:00): invalid start time \"12:60\""),
-            "{e}"
-        );
+        assert!(matches!(e, WorkingHoursError::BadStart { day: "wed", index: 2, .. }), "{e:?}");
+        assert!(e.to_string().starts_with("wed window 2 (12:60-13:00): invalid start time \"12:60\""), "{e}");
     }
 
     #[test]
     fn parse_rejects_start_not_before_end() {
         let e = parse_err(&[("thu", &[("10:00", "10:00")])]);
-        assert_eq!(
-            e.to_string(),
-            "thu window 1 (10:00-10:00): start must be before end"
-        );
+        assert_eq!(e.to_string(), "thu window 1 (10:00-10:00): start must be before end");
         let e = parse_err(&[("thu", &[("09:00", "10:00"), ("17:00", "12:00")])]);
-        assert_eq!(
-            e.to_string(),
-            "thu window 2 (17:00-12:00): start must be before end"
-        );
+        assert_eq!(e.to_string(), "thu window 2 (17:00-12:00): start must be before end");
         let e = parse_err(&[("thu", &[("09:00", "00:00")])]);
-        assert!(
-            matches!(e, WorkingHoursError::StartNotBeforeEnd { .. }),
-            "{e:?}"
-        );
+        assert!(matches!(e, WorkingHoursError::StartNotBeforeEnd { .. }), "{e:?}");
     }
 
     #[test]
     fn parse_rejects_overlapping_windows() {
         let e = parse_err(&[("mon", &[("09:00", "12:00"), ("10:00", "11:00")])]);
-        assert_eq!(
-            e.to_string(),
-            "mon window 2 (10:00-11:00) overlaps 09:00-12:00"
-        );
+        assert_eq!(e.to_string(), "mon window 2 (10:00-11:00) overlaps 09:00-12:00");
         // Given in reverse order: still names the later-given window.
         let e = parse_err(&[("fri", &[("11:00", "14:00"), ("09:00", "12:00")])]);
-        assert_eq!(
-            e.to_string(),
-            "fri window 2 (09:00-12:00) overlaps 11:00-14:00"
-        );
+        assert_eq!(e.to_string(), "fri window 2 (09:00-12:00) overlaps 11:00-14:00");
         let e = parse_err(&[("sat", &[("09:00", "12:00"), ("09:00", "10:00")])]);
-        assert!(
-            matches!(
-                e,
-                WorkingHoursError::Overlap {
-                    day: "sat",
-                    index: 2,
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(e, WorkingHoursError::Overlap { day: "sat", index: 2, .. }), "{e:?}");
     }
 
     #[test]
     fn parse_rejects_unknown_day() {
         let e = parse_err(&[("mon2", &[("09:00", "12:00")])]);
         assert_eq!(e, WorkingHoursError::UnknownDay("mon2".into()));
-        assert_eq!(
-            e.to_string(),
-            r#"unknown day "mon2": expected one of mon, tue, wed, thu, fri, sat, sun"#
-        );
-        assert!(matches!(
-            parse_err(&[("Mon", &[])]),
-            WorkingHoursError::UnknownDay(_)
-        ));
-        assert!(matches!(
-            parse_err(&[("monday", &[])]),
-            WorkingHoursError::UnknownDay(_)
-        ));
+        assert_eq!(e.to_string(), r#"unknown day "mon2": expected one of mon, tue, wed, thu, fri, sat, sun"#);
+        assert!(matches!(parse_err(&[("Mon", &[])]), WorkingHoursError::UnknownDay(_)));
+        assert!(matches!(parse_err(&[("monday", &[])]), WorkingHoursError::UnknownDay(_)));
     }
 
     #[test]
     fn parse_rejects_duplicate_day() {
-        let e = parse_err(&[
-            ("mon", &[("09:00", "12:00")]),
-            ("tue", &[]),
-            ("mon", &[("13:00", "14:00")]),
-        ]);
+        let e = parse_err(&[("mon", &[("09:00", "12:00")]), ("tue", &[]), ("mon", &[("13:00", "14:00")])]);
         assert_eq!(e, WorkingHoursError::DuplicateDay("mon"));
         assert_eq!(e.to_string(), "mon is given more than once");
     }
@@ -2009,12 +1395,7 @@ mod tests {
     /// Brute force: every window of every date from three days before the
     /// range (by UTC date) to three days after, every grid point, every rule
     /// checked directly against every busy interval.
-    fn ref_slots(
-        r: &LinkRules,
-        range: Interval,
-        busy: &[Interval],
-        now: DateTime<Utc>,
-    ) -> Vec<Interval> {
+    fn ref_slots(r: &LinkRules, range: Interval, busy: &[Interval], now: DateTime<Utc>) -> Vec<Interval> {
         let buffer = max(r.buffer, Duration::zero());
         let mut out = Vec::new();
         let mut date = range.start.date_naive() - Duration::days(3);
@@ -2030,9 +1411,7 @@ mod tests {
                     if e > we {
                         break;
                     }
-                    let clear = busy
-                        .iter()
-                        .all(|b| !(b.start < b.end && s - buffer < b.end && b.start < e + buffer));
+                    let clear = busy.iter().all(|b| !(b.start < b.end && s - buffer < b.end && b.start < e + buffer));
                     if s > now && s >= range.start && e <= range.end && clear {
                         out.push(Interval { start: s, end: e });
                     }
@@ -2047,19 +1426,13 @@ mod tests {
 
     /// The window (of local dates around the slot) that contains `slot` on its
     /// grid, found with the reference resolution.
-    fn ref_window_containing(
-        r: &LinkRules,
-        slot: Interval,
-    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    fn ref_window_containing(r: &LinkRules, slot: Interval) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let day = slot.start.with_timezone(&r.tz).date_naive();
         for date in [day - Duration::days(1), day, day + Duration::days(1)] {
             for w in r.hours.day(date.weekday()) {
                 let at = |m: u16| date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(m));
                 let (ws, we) = (ref_resolve(r.tz, at(w.start)), ref_resolve(r.tz, at(w.end)));
-                if ws <= slot.start
-                    && slot.end <= we
-                    && nanos(slot.start - ws) % nanos(r.duration) == 0
-                {
+                if ws <= slot.start && slot.end <= we && nanos(slot.start - ws) % nanos(r.duration) == 0 {
                     return Some((ws, we));
                 }
             }
@@ -2094,12 +1467,9 @@ mod tests {
                 (key, ws)
             })
             .collect();
-        WorkingHours::parse(texts.iter().map(|(k, ws)| {
-            (
-                *k,
-                ws.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect(),
-            )
-        }))
+        WorkingHours::parse(
+            texts.iter().map(|(k, ws)| (*k, ws.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect())),
+        )
         .expect("generated hours are valid")
     }
 
@@ -2130,47 +1500,20 @@ mod tests {
     /// zones that have DST.
     fn dst_dates(tz: Tz) -> &'static [&'static str] {
         match tz {
-            chrono_tz::America::New_York | chrono_tz::America::St_Johns => &[
-                "2025-03-09",
-                "2025-11-02",
-                "2026-03-08",
-                "2026-11-01",
-                "2027-03-14",
-                "2027-11-07",
-            ],
-            chrono_tz::Europe::Berlin => &[
-                "2025-03-30",
-                "2025-10-26",
-                "2026-03-29",
-                "2026-10-25",
-                "2027-03-28",
-                "2027-10-31",
-            ],
-            chrono_tz::Australia::Lord_Howe => &[
-                "2025-04-06",
-                "2025-10-05",
-                "2026-04-05",
-                "2026-10-04",
-                "2027-04-04",
-                "2027-10-03",
-            ],
-            chrono_tz::America::Santiago => &[
-                "2025-04-06",
-                "2025-09-07",
-                "2026-04-05",
-                "2026-09-06",
-                "2027-04-04",
-                "2027-09-05",
-            ],
+            chrono_tz::America::New_York | chrono_tz::America::St_Johns => {
+                &["2025-03-09", "2025-11-02", "2026-03-08", "2026-11-01", "2027-03-14", "2027-11-07"]
+            }
+            chrono_tz::Europe::Berlin => {
+                &["2025-03-30", "2025-10-26", "2026-03-29", "2026-10-25", "2027-03-28", "2027-10-31"]
+            }
+            chrono_tz::Australia::Lord_Howe => {
+                &["2025-04-06", "2025-10-05", "2026-04-05", "2026-10-04", "2027-04-04", "2027-10-03"]
+            }
+            chrono_tz::America::Santiago => {
+                &["2025-04-06", "2025-09-07", "2026-04-05", "2026-09-06", "2027-04-04", "2027-09-05"]
+            }
             // No DST from 2025 on (Asuncion: since tzdata 2025a).
-            _ => &[
-                "2025-03-30",
-                "2025-10-05",
-                "2026-03-08",
-                "2026-11-01",
-                "2027-04-04",
-                "2027-10-31",
-            ],
+            _ => &["2025-03-30", "2025-10-05", "2026-03-08", "2026-11-01", "2027-04-04", "2027-10-31"],
         }
     }
 
@@ -2179,14 +1522,10 @@ mod tests {
     fn arb_range_start(tz: Tz) -> impl Strategy<Value = DateTime<Utc>> {
         let base = utc("2025-01-01T00:00:00Z");
         let anywhere = (0i64..3 * 365 * 24 * 60).prop_map(move |m| base + Duration::minutes(m));
-        let near_dst = (
-            prop::sample::select(dst_dates(tz)),
-            -20 * 24 * 60i64..=3 * 24 * 60,
-        )
+        let near_dst = (prop::sample::select(dst_dates(tz)), -20 * 24 * 60i64..=3 * 24 * 60)
             .prop_map(|(d, m)| utc(&format!("{d}T00:00:00Z")) + Duration::minutes(m));
         let jitter = prop_oneof![3 => Just(0i64), 1 => 0i64..60_000];
-        (prop_oneof![1 => anywhere, 2 => near_dst], jitter)
-            .prop_map(|(t, ms)| t + Duration::milliseconds(ms))
+        (prop_oneof![1 => anywhere, 2 => near_dst], jitter).prop_map(|(t, ms)| t + Duration::milliseconds(ms))
     }
 
     /// (rules, range, busy, now). Range up to 40 days; `now` from long before
@@ -2204,24 +1543,14 @@ mod tests {
                 .prop_map(move |(rules, start, len_min, now_off_s, busy)| {
                     let g = i64::from(grain);
                     let gd = Duration::minutes(g);
-                    let start = if g == 1 {
-                        start
-                    } else {
-                        start.duration_trunc(gd).unwrap()
-                    };
-                    let range = Interval {
-                        start,
-                        end: start + Duration::minutes(len_min / g * g),
-                    };
+                    let start = if g == 1 { start } else { start.duration_trunc(gd).unwrap() };
+                    let range = Interval { start, end: start + Duration::minutes(len_min / g * g) };
                     let origin = start.duration_trunc(Duration::minutes(1)).unwrap();
                     let busy = busy
                         .into_iter()
                         .map(|(off, len)| {
                             let s = origin + Duration::minutes(off / g * g);
-                            Interval {
-                                start: s,
-                                end: s + Duration::minutes(len / g * g),
-                            }
+                            Interval { start: s, end: s + Duration::minutes(len / g * g) }
                         })
                         .collect();
                     let now = if g == 1 {

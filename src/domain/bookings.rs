@@ -204,7 +204,13 @@ mod tests {
     #[test]
     fn the_transition_table_allows_only_what_it_lists() {
         for from in Status::ALL {
-            for how in [Transition::Accept, Transition::Reject, Transition::Cancel, Transition::OpenDispute, Transition::ResolveDispute] {
+            for how in [
+                Transition::Accept,
+                Transition::Reject,
+                Transition::Cancel,
+                Transition::OpenDispute,
+                Transition::ResolveDispute,
+            ] {
                 let listed = TRANSITIONS.iter().any(|(f, t, _)| *f == from && *t == how);
                 assert_eq!(transition(from, how).is_ok(), listed, "{from:?} {how:?}");
             }
@@ -269,7 +275,10 @@ mod tests {
         let c = event(coach, (11, 0), (12, 0), 5, 0); // touches a: no conflict
         let req = vec![(a.id, Some(a.clone())), (b.id, Some(b.clone())), (c.id, Some(c.clone()))];
         let errors = check_order(user, now, &req, &[]);
-        assert_eq!(errors, vec![(a.id, OrderError::Conflict), (b.id, OrderError::Conflict), (c.id, OrderError::Conflict)]);
+        assert_eq!(
+            errors,
+            vec![(a.id, OrderError::Conflict), (b.id, OrderError::Conflict), (c.id, OrderError::Conflict)]
+        );
         let req = vec![(a.id, Some(a.clone())), (c.id, Some(c.clone()))];
         assert!(check_order(user, now, &req, &[]).is_empty());
         // Already held, or overlapping something held.

@@ -3,5 +3,5 @@
 pub mod availability;
 pub mod booking_link;
 pub mod bookings;
-pub mod page;
 pub mod input;
+pub mod page;

@@ -42,7 +42,8 @@ impl Cursor {
 
     /// The opaque wire form (URL-safe base64, no padding).
     pub fn encode(&self) -> String {
-        let plain = format!("{}|{}|{}|{}", self.kind.tag(), self.at.timestamp(), self.at.timestamp_subsec_nanos(), self.key);
+        let plain =
+            format!("{}|{}|{}|{}", self.kind.tag(), self.at.timestamp(), self.at.timestamp_subsec_nanos(), self.key);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(plain)
     }
 
@@ -52,7 +53,8 @@ impl Cursor {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(wire).map_err(|_| bad())?;
         let plain = String::from_utf8(bytes).map_err(|_| bad())?;
         let mut parts = plain.splitn(4, '|');
-        let (Some(tag), Some(secs), Some(nanos), Some(key)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(tag), Some(secs), Some(nanos), Some(key)) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(bad());
         };
         if tag != kind.tag() || key.is_empty() {

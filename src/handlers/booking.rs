@@ -2,6 +2,7 @@
 
 use super::calendars::{day_windows, event_to_wire, working_hours_from_wire};
 use super::{instant, link_token, Handlers};
+use crate::api::Json;
 use crate::api::{self, ApiError, BookingHandlers};
 use crate::auth::Principal;
 use crate::domain::booking_link::{working_hours_to_json, LinkSettings};
@@ -9,7 +10,6 @@ use crate::domain::input::{EmailAddress, FreeText, Name, MAX_NAME_CHARS, MAX_TEX
 use crate::error::AppError;
 use crate::services::booking_links::{self as links, Reservation};
 use chrono::{DateTime, FixedOffset};
-use crate::api::Json;
 use uuid::Uuid;
 
 impl BookingHandlers for Handlers {
@@ -20,8 +20,9 @@ impl BookingHandlers for Handlers {
         body: api::CreateBookingLinkRequest,
     ) -> Result<api::CreateBookingLinkResponse, ApiError> {
         let hours = working_hours_from_wire(day_windows!(&body.working_hours))?;
-        let settings = LinkSettings::parse(body.duration_minutes, body.buffer_minutes, &body.timezone, hours, body.active)
-            .map_err(AppError::Validation)?;
+        let settings =
+            LinkSettings::parse(body.duration_minutes, body.buffer_minutes, &body.timezone, hours, body.active)
+                .map_err(AppError::Validation)?;
         let link = links::create_link(&self.state, &principal, id, settings.clone()).await?;
         Ok(api::CreateBookingLinkResponse::Ok(Json(api::CreateBookingLink200Response {
             public_url: Some(links::public_url(&self.state, &link.token)),

@@ -2,6 +2,7 @@
 
 use super::coach_events::time_slot_to_wire;
 use super::{instant_opt, wire, Handlers};
+use crate::api::Json;
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
 use crate::domain::bookings::{OrderError, MAX_NOTE_CHARS};
@@ -9,7 +10,6 @@ use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
 use crate::error::AppError;
 use crate::services::bookings::{self as svc, BookError, BookingView, OrderView, PaymentMethod};
 use chrono::{DateTime, FixedOffset};
-use crate::api::Json;
 use uuid::Uuid;
 
 fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
@@ -31,7 +31,11 @@ pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> 
         completed: b.completed,
         note: b.note,
         canceled_at: b.canceled_at.map(wire),
-        canceled_by_role: b.canceled_by_role.as_deref().map(|r| stored(r, api::BookingCanceledByRole::from_wire)).transpose()?,
+        canceled_by_role: b
+            .canceled_by_role
+            .as_deref()
+            .map(|r| stored(r, api::BookingCanceledByRole::from_wire))
+            .transpose()?,
         cancellation_reason_code: b
             .cancellation_reason_code
             .as_deref()
@@ -70,7 +74,11 @@ fn order_error(e: OrderError) -> api::BookEventErrorBookingError {
 }
 
 impl BookingsHandlers for Handlers {
-    async fn notify_bookings(&self, principal: Principal, _traceparent: Option<String>) -> Result<api::NotifyBookingsResponse, ApiError> {
+    async fn notify_bookings(
+        &self,
+        principal: Principal,
+        _traceparent: Option<String>,
+    ) -> Result<api::NotifyBookingsResponse, ApiError> {
         crate::services::notifications::run_pass(&self.state, &principal).await?;
         Ok(api::NotifyBookingsResponse::NoContent)
     }
@@ -164,11 +172,8 @@ impl BookingsHandlers for Handlers {
             Ok(order) => Ok(api::BookEventsResponse::Created(Json(order_to_wire(order)?))),
             Err(BookError::App(e)) => Err(e.into()),
             Err(BookError::Rejected(errors)) => {
-                let summary = errors
-                    .iter()
-                    .map(|(id, e)| format!("{id}: {}", e.message()))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let summary =
+                    errors.iter().map(|(id, e)| format!("{id}: {}", e.message())).collect::<Vec<_>>().join("; ");
                 let envelope = ApiError::from(AppError::validation(format!("the order was not placed: {summary}")))
                     .envelope(api::BookEventsResponse::ENDPOINT);
                 let mut body: api::BookEventErrorResponse = envelope.into();
@@ -206,11 +211,16 @@ impl BookingsHandlers for Handlers {
         // Who may act is answered before what they sent (403 before 400).
         crate::services::calendars::require_scope(&principal, svc::SCOPE_BOOKING_WRITE)?;
         let reason_text = FreeText::parse_opt("reasonText", body.reason_text.as_deref(), MAX_TEXT_CHARS)?;
-        let v = svc::cancel_booking(&self.state, &principal, booking_id, body.reason_code.as_str(), reason_text).await?;
+        let v =
+            svc::cancel_booking(&self.state, &principal, booking_id, body.reason_code.as_str(), reason_text).await?;
         Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
-    async fn open_booking_dispute(&self, principal: Principal, booking_id: Uuid) -> Result<api::OpenBookingDisputeResponse, ApiError> {
+    async fn open_booking_dispute(
+        &self,
+        principal: Principal,
+        booking_id: Uuid,
+    ) -> Result<api::OpenBookingDisputeResponse, ApiError> {
         let v = svc::open_dispute(&self.state, &principal, booking_id).await?;
         Ok(api::OpenBookingDisputeResponse::Ok(Json(booking_to_wire(v)?)))
     }

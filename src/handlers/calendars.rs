@@ -1,17 +1,17 @@
 //! `Calendars` tag (companion document): calendars, busy time, booking-link management.
 
 use super::{instant, link_token, wire, Handlers};
+use crate::api::Json;
 use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
 use crate::domain::availability::WorkingHours;
 use crate::domain::booking_link::working_hours_to_json;
-use crate::domain::page::{ListKind, Page, PageRequest, MAX_ITEMS};
 use crate::domain::input::{FreeText, Name, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+use crate::domain::page::{ListKind, Page, PageRequest, MAX_ITEMS};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::AppError;
 use crate::services::booking_links::{self as links, LinkChanges};
 use crate::services::calendars::{self as svc, NewEvent};
-use crate::api::Json;
 use uuid::Uuid;
 
 /// The `X-Truncated` and `X-Next-Cursor` headers of a page: each only when more items follow.
@@ -43,13 +43,23 @@ pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
 macro_rules! day_windows {
     ($hours:expr) => {{
         let h = $hours;
-        [("mon", &h.mon), ("tue", &h.tue), ("wed", &h.wed), ("thu", &h.thu), ("fri", &h.fri), ("sat", &h.sat), ("sun", &h.sun)]
+        [
+            ("mon", &h.mon),
+            ("tue", &h.tue),
+            ("wed", &h.wed),
+            ("thu", &h.thu),
+            ("fri", &h.fri),
+            ("sat", &h.sat),
+            ("sun", &h.sun),
+        ]
     }};
 }
 pub(crate) use day_windows;
 
 /// Working hours from the wire's `{mon: [...], ...}` (either of the contract's two shapes).
-pub(crate) fn working_hours_from_wire(days: [(&str, &Option<Vec<api::WorkingHourSlot>>); 7]) -> Result<WorkingHours, ApiError> {
+pub(crate) fn working_hours_from_wire(
+    days: [(&str, &Option<Vec<api::WorkingHourSlot>>); 7],
+) -> Result<WorkingHours, ApiError> {
     let days = days.iter().filter_map(|(key, windows)| {
         windows.as_ref().map(|ws| (*key, ws.iter().map(|w| (w.start.as_str(), w.end.as_str())).collect::<Vec<_>>()))
     });
@@ -79,7 +89,10 @@ fn working_hours_to_wire(hours: &WorkingHours) -> api::WorkingHours {
     }
 }
 
-pub(crate) fn link_to_wire(state: &crate::state::AppState, link: booking_links::Model) -> Result<api::BookingLink, ApiError> {
+pub(crate) fn link_to_wire(
+    state: &crate::state::AppState,
+    link: booking_links::Model,
+) -> Result<api::BookingLink, ApiError> {
     let settings = links::settings_of(&link)?;
     Ok(api::BookingLink {
         public_url: links::public_url(state, &link.token),
@@ -140,10 +153,15 @@ impl CalendarsHandlers for Handlers {
         cursor: Option<String>,
     ) -> Result<api::ListCalendarEventsResponse, ApiError> {
         let (start, end) = (instant("start", start)?, instant("end", end)?);
-        let page = PageRequest::parse(ListKind::CalendarEvents, limit, cursor.as_deref(), MAX_ITEMS).map_err(AppError::Validation)?;
+        let page = PageRequest::parse(ListKind::CalendarEvents, limit, cursor.as_deref(), MAX_ITEMS)
+            .map_err(AppError::Validation)?;
         let events = svc::list_events(&self.state, &principal, id, start, end, page).await?;
         let (truncated, next) = page_headers(&events);
-        Ok(api::ListCalendarEventsResponse::Ok(Json(events.items.into_iter().map(event_to_wire).collect()), truncated, next))
+        Ok(api::ListCalendarEventsResponse::Ok(
+            Json(events.items.into_iter().map(event_to_wire).collect()),
+            truncated,
+            next,
+        ))
     }
 
     async fn delete_calendar_event(
@@ -163,7 +181,8 @@ impl CalendarsHandlers for Handlers {
         limit: Option<i64>,
         cursor: Option<String>,
     ) -> Result<api::ListBookingLinksResponse, ApiError> {
-        let page = PageRequest::parse(ListKind::BookingLinks, limit, cursor.as_deref(), MAX_ITEMS).map_err(AppError::Validation)?;
+        let page = PageRequest::parse(ListKind::BookingLinks, limit, cursor.as_deref(), MAX_ITEMS)
+            .map_err(AppError::Validation)?;
         let found = links::list_links(&self.state, &principal, id, page).await?;
         let (truncated, next) = page_headers(&found);
         let wire = found.items.into_iter().map(|l| link_to_wire(&self.state, l)).collect::<Result<Vec<_>, _>>()?;

@@ -1,15 +1,16 @@
 //! `Coach events` tag (companion document).
 
 use super::{instant, wire, Handlers};
+use crate::api::Json;
 use crate::api::{self, ApiError, CoachEventsHandlers};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::services::bookings::{self as svc, EventView, NewCoachEvent};
-use crate::api::Json;
 use uuid::Uuid;
 
 fn rfc_time(stored: &str) -> Result<api::RfcTime, ApiError> {
-    api::RfcTime::parse(stored).ok_or_else(|| AppError::Internal(format!("stored time {stored:?} does not parse")).into())
+    api::RfcTime::parse(stored)
+        .ok_or_else(|| AppError::Internal(format!("stored time {stored:?} does not parse")).into())
 }
 
 fn wire_enum<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
@@ -88,7 +89,11 @@ impl CoachEventsHandlers for Handlers {
         Ok(api::CreateCoachEventResponse::Created(Json(event_to_wire(view)?)))
     }
 
-    async fn get_coach_event(&self, principal: Principal, event_id: Uuid) -> Result<api::GetCoachEventResponse, ApiError> {
+    async fn get_coach_event(
+        &self,
+        principal: Principal,
+        event_id: Uuid,
+    ) -> Result<api::GetCoachEventResponse, ApiError> {
         let view = svc::get_coach_event(&self.state, &principal, event_id).await?;
         Ok(api::GetCoachEventResponse::Ok(Json(event_to_wire(view)?)))
     }

@@ -48,7 +48,10 @@ pub(crate) fn instant(field: &'static str, t: DateTime<FixedOffset>) -> Result<D
     Ok(Instant::parse(field, t)?.utc())
 }
 
-pub(crate) fn instant_opt(field: &'static str, t: Option<DateTime<FixedOffset>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub(crate) fn instant_opt(
+    field: &'static str,
+    t: Option<DateTime<FixedOffset>>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     Ok(Instant::parse_opt(field, t)?.map(Instant::utc))
 }
 

@@ -1,13 +1,13 @@
 //! `Notifications` tag (companion document): the admin's outbox view and users' addresses.
 
 use super::{wire, Handlers};
+use crate::api::Json;
 use crate::api::{self, ApiError, NotificationsHandlers};
 use crate::auth::Principal;
-use crate::domain::page::{ListKind, PageRequest};
 use crate::domain::input::EmailAddress;
+use crate::domain::page::{ListKind, PageRequest};
 use crate::error::AppError;
 use crate::services::notifications as svc;
-use crate::api::Json;
 use uuid::Uuid;
 
 fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {

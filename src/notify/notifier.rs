@@ -20,15 +20,19 @@ impl Notifier {
         let rules = Rules::load(settings.rules_file.as_deref()).map_err(anyhow::Error::msg)?;
         let email = match &settings.smtp_url {
             Some(url) => EmailTransport::Smtp(
-                super::smtp::SmtpTransport::new(url, &settings.smtp_from).context("SMTP_URL / SMTP_FROM")?.with_timeouts(
-                    super::smtp::SmtpTimeouts { command: settings.smtp_timeout, message: settings.smtp_message_timeout },
-                ),
+                super::smtp::SmtpTransport::new(url, &settings.smtp_from)
+                    .context("SMTP_URL / SMTP_FROM")?
+                    .with_timeouts(super::smtp::SmtpTimeouts {
+                        command: settings.smtp_timeout,
+                        message: settings.smtp_message_timeout,
+                    }),
             ),
             None => EmailTransport::Log(super::log::LogTransport::new()),
         };
         let webhook = match (&settings.webhook_urls, &settings.webhook_secret) {
             (Some(urls), Some(secret)) => {
-                let urls: Vec<String> = urls.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
+                let urls: Vec<String> =
+                    urls.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
                 Some(
                     super::webhook::WebhookTransport::with_timeout(urls, secret.clone(), settings.webhook_timeout)
                         .context("WEBHOOK_URLS / WEBHOOK_SECRET")?,

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set, Statement,
+    QuerySelect, Set, Statement,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -136,7 +136,9 @@ async fn booking_candidates(
             .filter(bookings::Column::Status.eq("Canceled"))
             .filter(bookings::Column::CanceledAt.gt(since))
             .filter(bookings::Column::CanceledAt.lte(now)),
-        Trigger::DisputeOpened => query.filter(bookings::Column::Status.eq("InDispute")).filter(bookings::Column::UpdatedAt.gt(since)),
+        Trigger::DisputeOpened => {
+            query.filter(bookings::Column::Status.eq("InDispute")).filter(bookings::Column::UpdatedAt.gt(since))
+        }
         Trigger::DisputeResolved => {
             query.filter(bookings::Column::Status.eq("DisputeDone")).filter(bookings::Column::UpdatedAt.gt(since))
         }
@@ -518,7 +520,10 @@ pub async fn claim(
                     .col_expr(notifications::Column::LeaseUntil, lease_until.into())
                     .col_expr(
                         notifications::Column::Attempts,
-                        sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(notifications::Column::Attempts), 1),
+                        sea_orm::sea_query::ExprTrait::add(
+                            sea_orm::sea_query::Expr::col(notifications::Column::Attempts),
+                            1,
+                        ),
                     )
                     .col_expr(notifications::Column::UpdatedAt, now.into())
                     .filter(notifications::Column::Id.is_in(ids.clone()))
@@ -573,7 +578,10 @@ async fn record(
             report.retrying += 1;
             update
                 .col_expr(notifications::Column::Status, PENDING.into())
-                .col_expr(notifications::Column::NextAttemptAt, (now + backoff(settings.base_backoff, n.attempts)).into())
+                .col_expr(
+                    notifications::Column::NextAttemptAt,
+                    (now + backoff(settings.base_backoff, n.attempts)).into(),
+                )
                 .col_expr(notifications::Column::LastError, Some(e.clone()).into())
         }
         Err(e) => {

@@ -193,7 +193,11 @@ impl Rules {
                 Recipient::Athlete | Recipient::Coach => !trigger.is_reservation(),
             };
             if !fits {
-                return Err(fail(format!("recipient {} does not apply to trigger {}", recipient.name(), trigger.name())));
+                return Err(fail(format!(
+                    "recipient {} does not apply to trigger {}",
+                    recipient.name(),
+                    trigger.name()
+                )));
             }
             let channel = Channel::parse(&r.channel).ok_or_else(|| fail(format!("unknown channel {:?}", r.channel)))?;
             let offset = match (&r.offset, trigger.is_timed()) {
@@ -234,7 +238,10 @@ mod tests {
     #[test]
     fn the_shipped_rules_load() {
         let rules = Rules::parse(DEFAULT_RULES).unwrap();
-        assert!(rules.rules.iter().any(|r| r.trigger == Trigger::BookingBeforeStart && r.offset == Duration::hours(24)));
+        assert!(rules
+            .rules
+            .iter()
+            .any(|r| r.trigger == Trigger::BookingBeforeStart && r.offset == Duration::hours(24)));
         assert!(rules.rules.iter().any(|r| r.trigger == Trigger::BookingBeforeStart && r.offset == Duration::hours(1)));
         assert_eq!(rules.late_horizon, Duration::hours(2));
     }
@@ -248,12 +255,30 @@ mod tests {
     #[test]
     fn a_bad_rule_is_named() {
         for (rule, expected) in [
-            ("  - {name: a, trigger: booking.exploded, recipient: athlete, channel: email, template: t}", "unknown trigger"),
-            ("  - {name: b, trigger: booking.created, recipient: visitor, channel: email, template: t}", "does not apply"),
-            ("  - {name: c, trigger: booking.before_start, recipient: athlete, channel: email, template: t}", "needs an offset"),
-            ("  - {name: d, trigger: booking.created, recipient: athlete, channel: pigeon, template: t}", "unknown channel"),
-            ("  - {name: e, trigger: booking.created, recipient: athlete, channel: email, template: nope}", "unknown template"),
-            ("  - {name: f, trigger: booking.created, offset: 1h, recipient: athlete, channel: email, template: t}", "takes no offset"),
+            (
+                "  - {name: a, trigger: booking.exploded, recipient: athlete, channel: email, template: t}",
+                "unknown trigger",
+            ),
+            (
+                "  - {name: b, trigger: booking.created, recipient: visitor, channel: email, template: t}",
+                "does not apply",
+            ),
+            (
+                "  - {name: c, trigger: booking.before_start, recipient: athlete, channel: email, template: t}",
+                "needs an offset",
+            ),
+            (
+                "  - {name: d, trigger: booking.created, recipient: athlete, channel: pigeon, template: t}",
+                "unknown channel",
+            ),
+            (
+                "  - {name: e, trigger: booking.created, recipient: athlete, channel: email, template: nope}",
+                "unknown template",
+            ),
+            (
+                "  - {name: f, trigger: booking.created, offset: 1h, recipient: athlete, channel: email, template: t}",
+                "takes no offset",
+            ),
         ] {
             let err = Rules::parse(&with_rule(rule)).unwrap_err();
             assert!(err.contains(expected) && err.contains("notification rule"), "{err}");

@@ -149,7 +149,10 @@ impl AsyncWrite for CommandTimeoutStream {
         self.0.is_write_vectored()
     }
 
-    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         self.0.as_mut().poll_flush(cx)
     }
 
@@ -188,10 +191,11 @@ impl Connector {
                     .map_err(smtp)?
             }
             Security::Plain | Security::StartTls { .. } => {
-                let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((self.host.as_str(), self.port)))
-                    .await
-                    .map_err(|_| io("connecting timed out".into()))?
-                    .map_err(|e| io(format!("cannot connect: {e}")))?;
+                let stream =
+                    tokio::time::timeout(timeout, tokio::net::TcpStream::connect((self.host.as_str(), self.port)))
+                        .await
+                        .map_err(|_| io("connecting timed out".into()))?
+                        .map_err(|e| io(format!("cannot connect: {e}")))?;
                 stream.set_nodelay(true).map_err(|e| io(format!("cannot set TCP_NODELAY: {e}")))?;
                 let stream = CommandTimeoutStream::new(stream, timeout);
                 let greeted = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello);

@@ -1,23 +1,25 @@
 //! Public booking links: create and change them (owner), compute availability and reserve a
 //! slot (anyone with the token).
 
+use super::availability_cache::{BusyWindow, CachedLink};
 use super::calendars::{busy_between, find_owned, require_scope};
 use crate::auth::Principal;
 use crate::db::{begin_write, is_exclusion_violation, RowKey};
 use crate::domain::availability::{self, Interval};
-use crate::domain::booking_link::{working_hours_from_json, working_hours_to_json, LinkSettings, MAX_AVAILABILITY_DAYS};
-use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
+use crate::domain::booking_link::{
+    working_hours_from_json, working_hours_to_json, LinkSettings, MAX_AVAILABILITY_DAYS,
+};
 use crate::domain::input::{self, EmailAddress, FreeText, LinkToken, Name};
+use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use super::availability_cache::{BusyWindow, CachedLink};
-use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub const SCOPE_BOOKING_WRITE: &str = "booking:write";
@@ -156,7 +158,8 @@ pub struct Availability {
 /// before `from`'s to long enough after it for any range (so later requests near it hit).
 fn cache_window(from: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let week = Duration::days(7).num_seconds();
-    let start = DateTime::<Utc>::from_timestamp(from.timestamp().div_euclid(week) * week, 0).unwrap_or(from) - Duration::days(7);
+    let start = DateTime::<Utc>::from_timestamp(from.timestamp().div_euclid(week) * week, 0).unwrap_or(from)
+        - Duration::days(7);
     // Within the instants anything is stored at (both databases compare those correctly).
     (input::clamp(start), input::clamp(start + Duration::days(MAX_AVAILABILITY_DAYS + 28)))
 }
@@ -167,12 +170,18 @@ async fn cached_link(state: &AppState, token: &str) -> AppResult<Arc<CachedLink>
     }
     let ticket = state.availability_cache.ticket();
     let model = active_link(&state.db, token).await?;
-    let link = Arc::new(CachedLink { settings: settings_of(&model)?, token: model.token, calendar_id: model.calendar_id });
+    let link =
+        Arc::new(CachedLink { settings: settings_of(&model)?, token: model.token, calendar_id: model.calendar_id });
     state.availability_cache.put_link(ticket, link.clone());
     Ok(link)
 }
 
-pub async fn availability(state: &AppState, token: &LinkToken, start: DateTime<Utc>, end: DateTime<Utc>) -> AppResult<Availability> {
+pub async fn availability(
+    state: &AppState,
+    token: &LinkToken,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> AppResult<Availability> {
     let token = token.as_str();
     if end <= start {
         return Err(AppError::validation("end must be after start"));
@@ -223,7 +232,11 @@ pub struct Reservation {
 /// Reserves a slot: one transaction that locks the calendar row, re-checks the slot against the
 /// calendar's busy time (buffer included) and inserts the event. On PostgreSQL an exclusion
 /// constraint backs it up; its violation is a 409 as well. Nothing is written on any error.
-pub async fn reserve(state: &AppState, token: &LinkToken, reservation: Reservation) -> AppResult<calendar_events::Model> {
+pub async fn reserve(
+    state: &AppState,
+    token: &LinkToken,
+    reservation: Reservation,
+) -> AppResult<calendar_events::Model> {
     let token = token.as_str();
     let slot = Interval { start: reservation.start, end: reservation.end };
     let name = reservation.name.as_str();

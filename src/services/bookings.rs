@@ -4,8 +4,8 @@
 use super::calendars::require_scope;
 use crate::auth::Principal;
 use crate::db::{begin_write, RowKey, Transient};
-use crate::domain::input::FreeText;
 use crate::domain::bookings::{self as rules, EventFacts, OrderError, Span, Status, Transition};
+use crate::domain::input::FreeText;
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
 use crate::entities::{booking_links, booking_orders, bookings, calendar_events, calendars, coach_events, users};
 use crate::error::{AppError, AppResult};
@@ -105,7 +105,9 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
             new.duration_minutes, minutes
         )));
     }
-    for (what, instant, (time, offset)) in [("startTime", new.start, new.start_time), ("endTime", new.end, new.end_time)] {
+    for (what, instant, (time, offset)) in
+        [("startTime", new.start, new.start_time), ("endTime", new.end, new.end_time)]
+    {
         if instant.with_timezone(&offset).time() != time {
             return Err(AppError::validation(format!(
                 "{what} {} is not the wall-clock time of {}",
@@ -186,44 +188,46 @@ pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid)
 /// Its coach or an admin cancels the event; every live booking becomes Canceled.
 pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<EventView> {
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
-    state.writes.retrying(&[RowKey::new("coach_events", id)], || async {
-        let txn = begin_write(&state.db).await?;
-        let event = coach_events::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("coach event {id} not found")))?;
-        let by_coach = event.coach_id == principal.user_id;
-        if !by_coach && !principal.admin {
-            return Err(AppError::forbidden("only the event's coach or an admin may cancel it"));
-        }
-        if event.status == EVENT_CANCELED {
-            return Err(AppError::validation("the event is already canceled"));
-        }
-        let now = state.clock.now();
-        // Like a booking, an event is canceled before it starts; what happened stays on record.
-        if event.starts_at <= now {
-            return Err(AppError::validation("an event can only be canceled before it starts"));
-        }
-        let role = if by_coach { "Coach" } else { "System" };
-        bookings::Entity::update_many()
-            .col_expr(bookings::Column::Status, Status::Canceled.as_str().into())
-            .col_expr(bookings::Column::CanceledAt, now.into())
-            .col_expr(bookings::Column::CanceledByRole, role.into())
-            .col_expr(bookings::Column::UpdatedAt, now.into())
-            .filter(bookings::Column::EventId.eq(id))
-            .filter(bookings::Column::Status.is_in([Status::Pending.as_str(), Status::Accepted.as_str()]))
-            .exec(&txn)
-            .await?;
-        let mut active: coach_events::ActiveModel = event.into();
-        active.status = Set(EVENT_CANCELED.into());
-        active.canceled_at = Set(Some(now));
-        let event = active.update(&txn).await?;
-        let taken = places_taken(&txn, id).await?;
-        txn.commit().await?;
-        Ok(EventView { event, taken })
-    })
-    .await
+    state
+        .writes
+        .retrying(&[RowKey::new("coach_events", id)], || async {
+            let txn = begin_write(&state.db).await?;
+            let event = coach_events::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("coach event {id} not found")))?;
+            let by_coach = event.coach_id == principal.user_id;
+            if !by_coach && !principal.admin {
+                return Err(AppError::forbidden("only the event's coach or an admin may cancel it"));
+            }
+            if event.status == EVENT_CANCELED {
+                return Err(AppError::validation("the event is already canceled"));
+            }
+            let now = state.clock.now();
+            // Like a booking, an event is canceled before it starts; what happened stays on record.
+            if event.starts_at <= now {
+                return Err(AppError::validation("an event can only be canceled before it starts"));
+            }
+            let role = if by_coach { "Coach" } else { "System" };
+            bookings::Entity::update_many()
+                .col_expr(bookings::Column::Status, Status::Canceled.as_str().into())
+                .col_expr(bookings::Column::CanceledAt, now.into())
+                .col_expr(bookings::Column::CanceledByRole, role.into())
+                .col_expr(bookings::Column::UpdatedAt, now.into())
+                .filter(bookings::Column::EventId.eq(id))
+                .filter(bookings::Column::Status.is_in([Status::Pending.as_str(), Status::Accepted.as_str()]))
+                .exec(&txn)
+                .await?;
+            let mut active: coach_events::ActiveModel = event.into();
+            active.status = Set(EVENT_CANCELED.into());
+            active.canceled_at = Set(Some(now));
+            let event = active.update(&txn).await?;
+            let taken = places_taken(&txn, id).await?;
+            txn.commit().await?;
+            Ok(EventView { event, taken })
+        })
+        .await
 }
 
 // ------------------------------------------------------------------ orders
@@ -328,9 +332,10 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
             (*id, facts)
         })
         .collect();
-    let (earliest, latest) = events.values().fold((None, None), |(lo, hi): (Option<DateTime<Utc>>, Option<DateTime<Utc>>), e| {
-        (Some(lo.map_or(e.starts_at, |l| l.min(e.starts_at))), Some(hi.map_or(e.ends_at, |h| h.max(e.ends_at))))
-    });
+    let (earliest, latest) =
+        events.values().fold((None, None), |(lo, hi): (Option<DateTime<Utc>>, Option<DateTime<Utc>>), e| {
+            (Some(lo.map_or(e.starts_at, |l| l.min(e.starts_at))), Some(hi.map_or(e.ends_at, |h| h.max(e.ends_at))))
+        });
     // The athlete's live bookings of these events or overlapping their time.
     let schedule: Vec<(Uuid, Span)> = match (earliest, latest) {
         (Some(lo), Some(hi)) => bookings::Entity::find()
@@ -435,7 +440,9 @@ async fn views_with_events(
     if !pairs.is_empty() {
         let mut any = Condition::any();
         for (user, coach) in &pairs {
-            any = any.add(Condition::all().add(bookings::Column::UserId.eq(*user)).add(bookings::Column::CoachId.eq(*coach)));
+            any = any.add(
+                Condition::all().add(bookings::Column::UserId.eq(*user)).add(bookings::Column::CoachId.eq(*coach)),
+            );
         }
         let live: Vec<(Uuid, Uuid, Uuid)> = bookings::Entity::find()
             .select_only()
@@ -466,7 +473,10 @@ async fn views_with_events(
 }
 
 async fn find_booking(db: &impl ConnectionTrait, id: Uuid) -> AppResult<bookings::Model> {
-    bookings::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found(format!("booking {id} not found")))
+    bookings::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("booking {id} not found")))
 }
 
 fn visible(principal: &Principal, b: &bookings::Model) -> bool {
@@ -607,7 +617,8 @@ pub async fn list_orders(
 /// The order's lifecycle, derived from its bookings (see BookingOrderStatus in the contract).
 pub fn order_status(bookings: &[BookingView]) -> &'static str {
     let statuses: Vec<Status> = bookings.iter().filter_map(|v| Status::parse(&v.booking.status)).collect();
-    let live: Vec<&BookingView> = bookings.iter().filter(|v| Status::parse(&v.booking.status).is_some_and(Status::is_live)).collect();
+    let live: Vec<&BookingView> =
+        bookings.iter().filter(|v| Status::parse(&v.booking.status).is_some_and(Status::is_live)).collect();
     if statuses.iter().all(|s| !s.is_live()) {
         "Canceled"
     } else if live.iter().all(|v| v.booking.completed || v.booking.status == Status::DisputeDone.as_str()) {
@@ -624,27 +635,34 @@ where
     F: Fn(&bookings::Model, &coach_events::Model, DateTime<Utc>) -> AppResult<bookings::ActiveModel>,
 {
     let apply = &apply;
-    state.writes.retrying(&[RowKey::new("bookings", id)], || async move {
-        let txn = begin_write(&state.db).await?;
-        let booking = bookings::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .filter(|b| visible(principal, b))
-            .ok_or_else(|| AppError::not_found(format!("booking {id} not found")))?;
-        let event = find_event(&txn, booking.event_id).await?;
-        let now = state.clock.now();
-        let mut active = apply(&booking, &event, now)?;
-        active.updated_at = Set(now);
-        let updated = active.update(&txn).await?;
-        let view = views_of(&txn, vec![updated]).await?.remove(0);
-        txn.commit().await?;
-        Ok(view)
-    })
-    .await
+    state
+        .writes
+        .retrying(&[RowKey::new("bookings", id)], || async move {
+            let txn = begin_write(&state.db).await?;
+            let booking = bookings::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?
+                .filter(|b| visible(principal, b))
+                .ok_or_else(|| AppError::not_found(format!("booking {id} not found")))?;
+            let event = find_event(&txn, booking.event_id).await?;
+            let now = state.clock.now();
+            let mut active = apply(&booking, &event, now)?;
+            active.updated_at = Set(now);
+            let updated = active.update(&txn).await?;
+            let view = views_of(&txn, vec![updated]).await?.remove(0);
+            txn.commit().await?;
+            Ok(view)
+        })
+        .await
 }
 
-pub async fn mark_completed(state: &AppState, principal: &Principal, id: Uuid, completed: bool) -> AppResult<BookingView> {
+pub async fn mark_completed(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    completed: bool,
+) -> AppResult<BookingView> {
     change(state, principal, id, |b, e, now| {
         if b.coach_id != principal.user_id && !principal.admin {
             return Err(AppError::forbidden("only the event's coach or an admin may mark a booking completed"));
@@ -780,7 +798,12 @@ struct Erased {
 /// committed (its bookings are seen and removed, its order with them) or waits and then finds
 /// the events gone (eventNotFound, nothing written). The calendars are locked as a reservation
 /// locks them, so a reservation in flight is removed or answers 404.
-pub async fn delete_user(state: &AppState, principal: &Principal, current: Uuid, target: Option<Uuid>) -> AppResult<()> {
+pub async fn delete_user(
+    state: &AppState,
+    principal: &Principal,
+    current: Uuid,
+    target: Option<Uuid>,
+) -> AppResult<()> {
     if current != principal.user_id {
         return Err(AppError::forbidden("x-current-user-id must be the token's subject"));
     }
@@ -788,22 +811,24 @@ pub async fn delete_user(state: &AppState, principal: &Principal, current: Uuid,
     if target != principal.user_id && !principal.admin {
         return Err(AppError::forbidden("only an admin may delete another user"));
     }
-    let erased = state.writes.retrying(&[RowKey::new("users", target)], || async {
-        let txn = begin_write(&state.db).await?;
-        let erased = erase_user(&txn, target, state.clock.now()).await;
-        match erased {
-            Ok(Some(erased)) => {
-                txn.commit().await?;
-                Ok(erased)
+    let erased = state
+        .writes
+        .retrying(&[RowKey::new("users", target)], || async {
+            let txn = begin_write(&state.db).await?;
+            let erased = erase_user(&txn, target, state.clock.now()).await;
+            match erased {
+                Ok(Some(erased)) => {
+                    txn.commit().await?;
+                    Ok(erased)
+                }
+                Ok(None) => {
+                    txn.rollback().await?;
+                    Err(AppError::not_found("nothing is held about this user"))
+                }
+                Err(e) => Err(e),
             }
-            Ok(None) => {
-                txn.rollback().await?;
-                Err(AppError::not_found("nothing is held about this user"))
-            }
-            Err(e) => Err(e),
-        }
-    })
-    .await?;
+        })
+        .await?;
     for calendar in &erased.calendars {
         state.availability_cache.invalidate_calendar(*calendar);
     }
@@ -872,7 +897,8 @@ async fn erase_user(txn: &DatabaseTransaction, target: Uuid, now: DateTime<Utc>)
             .all(txn)
             .await?,
     );
-    removed += bookings::Entity::delete_many().filter(bookings::Column::UserId.eq(target)).exec(txn).await?.rows_affected;
+    removed +=
+        bookings::Entity::delete_many().filter(bookings::Column::UserId.eq(target)).exec(txn).await?.rows_affected;
     removed += booking_orders::Entity::delete_many()
         .filter(booking_orders::Column::UserId.eq(target))
         .exec(txn)
@@ -937,7 +963,8 @@ async fn erase_user(txn: &DatabaseTransaction, target: Uuid, now: DateTime<Utc>)
             .exec(txn)
             .await?
             .rows_affected;
-        removed += calendars::Entity::delete_many().filter(calendars::Column::Id.is_in(ids())).exec(txn).await?.rows_affected;
+        removed +=
+            calendars::Entity::delete_many().filter(calendars::Column::Id.is_in(ids())).exec(txn).await?.rows_affected;
     }
     // Anything queued to or about them goes too (not counted: a queue alone is not data the
     // user gave us).

@@ -1,8 +1,8 @@
 //! Calendars and their busy time (events).
 
 use crate::auth::Principal;
-use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::domain::input::{FreeText, Name};
+use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{calendar_events, calendars};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -142,17 +142,18 @@ pub async fn list_events(
         return Err(AppError::validation(format!("the range may span at most {MAX_LIST_DAYS} days")));
     }
     let after = match &page.after {
-        Some(c) => Some((c.at, c.key.parse::<Uuid>().map_err(|_| AppError::validation("cursor is not one this list answered"))?)),
+        Some(c) => Some((
+            c.at,
+            c.key.parse::<Uuid>().map_err(|_| AppError::validation("cursor is not one this list answered"))?,
+        )),
         None => None,
     };
     find_owned(&state.db, principal, calendar_id).await?;
     let mut query = live_overlapping(calendar_id, start, end).order_by_asc(calendar_events::Column::Id);
     if let Some((at, id)) = after {
-        query = query.filter(
-            Condition::any().add(calendar_events::Column::StartsAt.gt(at)).add(
-                Condition::all().add(calendar_events::Column::StartsAt.eq(at)).add(calendar_events::Column::Id.gt(id)),
-            ),
-        );
+        query = query.filter(Condition::any().add(calendar_events::Column::StartsAt.gt(at)).add(
+            Condition::all().add(calendar_events::Column::StartsAt.eq(at)).add(calendar_events::Column::Id.gt(id)),
+        ));
     }
     let rows = query.limit(page.fetch()).all(&state.db).await?;
     Ok(Page::cut(rows, &page, |e| Some(Cursor::new(ListKind::CalendarEvents, e.starts_at, e.id.to_string()))))

@@ -2,8 +2,8 @@
 //! users' addresses.
 
 use crate::auth::Principal;
-use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::domain::input::EmailAddress;
+use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{notifications, users};
 use crate::error::{AppError, AppResult};
 use crate::notify::outbox::PassReport;
@@ -25,7 +25,9 @@ pub fn require_admin(principal: &Principal) -> AppResult<()> {
 /// The cron's call: an admin, or a token with `notifications:send`.
 pub async fn run_pass(state: &AppState, principal: &Principal) -> AppResult<PassReport> {
     if !principal.admin && !principal.has_scope(SCOPE_NOTIFICATIONS_SEND) {
-        return Err(AppError::forbidden(format!("this needs the admin role or the `{SCOPE_NOTIFICATIONS_SEND}` scope")));
+        return Err(AppError::forbidden(format!(
+            "this needs the admin role or the `{SCOPE_NOTIFICATIONS_SEND}` scope"
+        )));
     }
     let report = state.notifier.run_pass(&state.db, &state.clock).await?;
     tracing::info!(?report, "notification pass");
@@ -51,11 +53,9 @@ pub async fn list(
     }
     if let Some(after) = &page.after {
         let id: Uuid = after.key.parse().map_err(|_| AppError::validation("cursor is not one this list answered"))?;
-        query = query.filter(
-            Condition::any().add(notifications::Column::CreatedAt.lt(after.at)).add(
-                Condition::all().add(notifications::Column::CreatedAt.eq(after.at)).add(notifications::Column::Id.gt(id)),
-            ),
-        );
+        query = query.filter(Condition::any().add(notifications::Column::CreatedAt.lt(after.at)).add(
+            Condition::all().add(notifications::Column::CreatedAt.eq(after.at)).add(notifications::Column::Id.gt(id)),
+        ));
     }
     let rows = query
         .order_by_desc(notifications::Column::CreatedAt)
@@ -69,12 +69,18 @@ pub async fn list(
 async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> AppResult<()> {
     let email = email.as_str();
     let now = state.clock.now();
-    users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(Some(email.to_string())), updated_at: Set(now) })
-        .on_conflict(
-            OnConflict::column(users::Column::Id).update_columns([users::Column::Email, users::Column::UpdatedAt]).to_owned(),
-        )
-        .exec_without_returning(&state.db)
-        .await?;
+    users::Entity::insert(users::ActiveModel {
+        id: Set(user),
+        email: Set(Some(email.to_string())),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(users::Column::Id)
+            .update_columns([users::Column::Email, users::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(&state.db)
+    .await?;
     if let Ok(mut known) = state.known_emails.lock() {
         known.insert(user, email.to_string());
     }

@@ -106,7 +106,8 @@ async fn tokens_are_verified() {
 
 #[tokio::test]
 async fn issuer_and_audience_are_checked_when_configured() {
-    let app = spawn_app_with(Backend::Sqlite, &["--jwt-issuer", "https://issuer.test", "--jwt-audience", "bookings"]).await;
+    let app =
+        spawn_app_with(Backend::Sqlite, &["--jwt-issuer", "https://issuer.test", "--jwt-audience", "bookings"]).await;
     let user = app.user();
     app.post("/v1/calendars", Some(&user.token), json!({"name": "ok"})).await.expect(201);
     let later = from_now(3600);
@@ -121,7 +122,8 @@ async fn issuer_and_audience_are_checked_when_configured() {
 
 #[tokio::test]
 async fn a_configured_issuer_and_audience_are_required_claims() {
-    let app = spawn_app_with(Backend::Sqlite, &["--jwt-issuer", "https://issuer.test", "--jwt-audience", "bookings"]).await;
+    let app =
+        spawn_app_with(Backend::Sqlite, &["--jwt-issuer", "https://issuer.test", "--jwt-audience", "bookings"]).await;
     let sub = app.user().id.to_string();
     let (iss, later) = ("https://issuer.test", from_now(3600));
 
@@ -141,7 +143,8 @@ async fn a_configured_issuer_and_audience_are_required_claims() {
 
 #[tokio::test]
 async fn an_audience_array_is_accepted_when_it_holds_ours() {
-    let app = spawn_app_with(Backend::Sqlite, &["--jwt-issuer", "https://issuer.test", "--jwt-audience", "bookings"]).await;
+    let app =
+        spawn_app_with(Backend::Sqlite, &["--jwt-issuer", "https://issuer.test", "--jwt-audience", "bookings"]).await;
     let sub = app.user().id.to_string();
     let (iss, later) = ("https://issuer.test", from_now(3600));
     // aud as an array (RFC 7519 4.1.3): accepted when it holds ours, refused when it does not.
@@ -159,7 +162,11 @@ async fn not_before_is_honoured_with_a_small_leeway() {
     let later = from_now(2 * 3600);
     assert_401(&app, Some(&signed(json!({"sub": sub, "exp": later, "nbf": from_now(3600)})))).await;
     let r = app
-        .post("/v1/calendars", Some(&signed(json!({"sub": sub, "exp": later, "nbf": from_now(600)}))), json!({"name": "x"}))
+        .post(
+            "/v1/calendars",
+            Some(&signed(json!({"sub": sub, "exp": later, "nbf": from_now(600)}))),
+            json!({"name": "x"}),
+        )
         .await
         .expect(401);
     assert!(r.error()["message"].as_str().unwrap_or("").contains("not valid yet"), "{}", r.text);

@@ -60,7 +60,12 @@ async fn create_booking_link_validates_and_echoes(app: TestApp) {
         link_body("UTC", 30, 0, json!({"mon": [{"start": "12:00", "end": "09:00"}]})),
         link_body("UTC", 30, 0, json!({"mon": [{"start": "09:00", "end": "09:00"}]})),
         link_body("UTC", 30, 0, json!({"mon": [{"start": "24:00", "end": "24:00"}]})),
-        link_body("UTC", 30, 0, json!({"mon": [{"start": "09:00", "end": "12:00"}, {"start": "11:00", "end": "13:00"}]})),
+        link_body(
+            "UTC",
+            30,
+            0,
+            json!({"mon": [{"start": "09:00", "end": "12:00"}, {"start": "11:00", "end": "13:00"}]}),
+        ),
         link_body("UTC", 30, 0, json!({"monday": [{"start": "09:00", "end": "12:00"}]})),
         json!({"timezone": "UTC", "working_hours": {}}),
     ];
@@ -123,9 +128,11 @@ async fn reserve_validates_and_books_once(app: TestApp) {
     let (start, end) = ("2027-03-01T09:00:00-03:00", "2027-03-01T10:00:00-03:00");
     let reserve_path = format!("/v1/booking/{token}/reserve");
     let reserve = |body: Value| app.post(&reserve_path, None, body);
-    let ok = reserve(json!({"name": "Ana", "email": "ana@example.com", "slot_start": start, "slot_end": end, "notes": "hello"}))
-        .await
-        .expect(200);
+    let ok = reserve(
+        json!({"name": "Ana", "email": "ana@example.com", "slot_start": start, "slot_end": end, "notes": "hello"}),
+    )
+    .await
+    .expect(200);
     assert_eq!(ok.body["ok"], true);
     assert_eq!(ok.body["event"]["attendee_name"], "Ana");
     assert_eq!(ok.body["event"]["attendee_email"], "ana@example.com");
@@ -172,9 +179,13 @@ async fn reserve_validates_and_books_once(app: TestApp) {
     app.reserve(&token, start, end).await.expect(200);
 
     // A link's new settings apply at once, to availability and to reservations.
-    app.patch(&format!("/v1/calendars/{cal}/booking-links/{token}"), Some(&owner.token), json!({"duration_minutes": 30}))
-        .await
-        .expect(200);
+    app.patch(
+        &format!("/v1/calendars/{cal}/booking-links/{token}"),
+        Some(&owner.token),
+        json!({"duration_minutes": 30}),
+    )
+    .await
+    .expect(200);
     let r = app.availability(&token, day.0, day.1).await.expect(200);
     assert_eq!(r.body["duration_minutes"], 30);
     app.reserve(&token, "2027-03-01T11:30:00-03:00", "2027-03-01T12:30:00-03:00").await.expect(400);
@@ -191,7 +202,11 @@ async fn fifty_racing_reservations_give_one_booking(app: TestApp) {
     assert_eq!((ok, conflicts), (1, 49), "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
     let events = app
         .get(
-            &format!("/v1/calendars/{cal}/events?start={}&end={}", urlencode("2027-03-01T00:00:00Z"), urlencode("2027-03-02T00:00:00Z")),
+            &format!(
+                "/v1/calendars/{cal}/events?start={}&end={}",
+                urlencode("2027-03-01T00:00:00Z"),
+                urlencode("2027-03-02T00:00:00Z")
+            ),
             Some(&owner.token),
         )
         .await
@@ -202,8 +217,10 @@ async fn fifty_racing_reservations_give_one_booking(app: TestApp) {
 async fn overlapping_slots_of_two_links_never_both_win(app: TestApp) {
     let owner = app.user();
     let cal = app.create_calendar(&owner).await;
-    let a = new_link(&app, &owner, cal, link_body("UTC", 60, 0, json!({"mon": [{"start": "09:00", "end": "12:00"}]}))).await;
-    let b = new_link(&app, &owner, cal, link_body("UTC", 60, 0, json!({"mon": [{"start": "09:30", "end": "12:30"}]}))).await;
+    let a = new_link(&app, &owner, cal, link_body("UTC", 60, 0, json!({"mon": [{"start": "09:00", "end": "12:00"}]})))
+        .await;
+    let b = new_link(&app, &owner, cal, link_body("UTC", 60, 0, json!({"mon": [{"start": "09:30", "end": "12:30"}]})))
+        .await;
     for hour in [9, 10] {
         let a_start = format!("2027-03-01T{hour:02}:00:00Z");
         let a_end = format!("2027-03-01T{:02}:00:00Z", hour + 1);

@@ -66,9 +66,8 @@ async fn busy_time_lifecycle(app: TestApp) {
     ] {
         app.post(&events, Some(&owner.token), body).await.expect(400);
     }
-    let list = |start: &'static str, end: &'static str| {
-        format!("{events}?start={}&end={}", urlencode(start), urlencode(end))
-    };
+    let list =
+        |start: &'static str, end: &'static str| format!("{events}?start={}&end={}", urlencode(start), urlencode(end));
     let r = app.get(&list("2030-01-07T00:00:00Z", "2030-01-08T00:00:00Z"), Some(&owner.token)).await.expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     // [start, end) overlap: an event ending at the range start is not listed.

@@ -152,7 +152,8 @@ async fn a_raw_plus_answers_the_same_whether_or_not_cached(app: TestApp) {
     let raw_plus = format!("/v1/booking/{token}/availability?start=2030-03-04T00:00:00+01:00&end=2030-03-05T00:00:00Z");
     let before = app.get(&raw_plus, None).await.expect(400);
     // The same range, encoded, is answered and its answer cached ...
-    let encoded = format!("/v1/booking/{token}/availability?start=2030-03-04T00:00:00%2B01:00&end=2030-03-05T00:00:00Z");
+    let encoded =
+        format!("/v1/booking/{token}/availability?start=2030-03-04T00:00:00%2B01:00&end=2030-03-05T00:00:00Z");
     app.get(&encoded, None).await.expect(200);
     app.get(&encoded, None).await.expect(200);
     // ... which changes nothing for the raw `+`.
@@ -179,7 +180,11 @@ async fn availability_from(app: &TestApp, forwarded_for: &[&str]) -> u16 {
 
 #[tokio::test]
 async fn forwarded_for_is_read_from_the_right_past_one_proxy() {
-    let app = spawn_app_with(Backend::Sqlite, &["--trusted-proxy-hops", "1", "--public-rate-limit", "1", "--public-rate-burst", "2"]).await;
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &["--trusted-proxy-hops", "1", "--public-rate-limit", "1", "--public-rate-burst", "2"],
+    )
+    .await;
     // The proxy appends the address it saw (192.0.2.9); what the client wrote before it rotates.
     assert_eq!(availability_from(&app, &["203.0.113.1, 192.0.2.9"]).await, 404);
     assert_eq!(availability_from(&app, &["203.0.113.2, 192.0.2.9"]).await, 404);
@@ -191,7 +196,11 @@ async fn forwarded_for_is_read_from_the_right_past_one_proxy() {
 
 #[tokio::test]
 async fn forwarded_for_skips_the_configured_hops() {
-    let app = spawn_app_with(Backend::Sqlite, &["--trusted-proxy-hops", "2", "--public-rate-limit", "1", "--public-rate-burst", "2"]).await;
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &["--trusted-proxy-hops", "2", "--public-rate-limit", "1", "--public-rate-burst", "2"],
+    )
+    .await;
     // Two proxies: the client is the second entry from the right, whatever the last one is.
     assert_eq!(availability_from(&app, &["10.9.9.9, 192.0.2.5, 198.51.100.1"]).await, 404);
     assert_eq!(availability_from(&app, &["192.0.2.5, 198.51.100.2"]).await, 404);
@@ -288,7 +297,9 @@ async fn a_stalled_request_body_is_answered_in_the_envelope() {
 
 #[tokio::test]
 async fn a_client_over_its_connection_cap_is_refused_while_others_are_served() {
-    let app = spawn_app_with(Backend::Sqlite, &["--max-connections-per-client", "4", "--header-read-timeout-ms", "1500"]).await;
+    let app =
+        spawn_app_with(Backend::Sqlite, &["--max-connections-per-client", "4", "--header-read-timeout-ms", "1500"])
+            .await;
     // 127.0.0.1 holds its 4 connections half open ...
     let mut held = Vec::new();
     for _ in 0..4 {

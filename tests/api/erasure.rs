@@ -14,8 +14,14 @@ fn jan(day: u32, h: u32) -> DateTime<Utc> {
 }
 
 async fn delete_self(app: &TestApp, user: &User) -> Reply {
-    app.send_with_headers(Method::DELETE, "/v1/users", Some(&user.token), None, &[("x-current-user-id", &user.id.to_string())])
-        .await
+    app.send_with_headers(
+        Method::DELETE,
+        "/v1/users",
+        Some(&user.token),
+        None,
+        &[("x-current-user-id", &user.id.to_string())],
+    )
+    .await
 }
 
 fn assert_errors(r: &Reply, status: u16, code: &str) {
@@ -53,8 +59,12 @@ async fn deleting_a_coach_while_orders_race_in_leaves_no_empty_order(app: TestAp
             match r.status.as_u16() {
                 201 => {}
                 400 => {
-                    let codes: Vec<&str> =
-                        r.body["errors"].as_array().unwrap().iter().filter_map(|e| e["bookingError"].as_str()).collect();
+                    let codes: Vec<&str> = r.body["errors"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|e| e["bookingError"].as_str())
+                        .collect();
                     assert!(codes.contains(&"eventNotFound"), "refused for another reason: {}", r.text);
                 }
                 s => panic!("unexpected {s}: {}", r.text),
@@ -81,21 +91,33 @@ async fn deleting_a_coach_while_orders_race_in_leaves_no_empty_order(app: TestAp
 async fn erasing_a_user_who_holds_only_a_remembered_email(app: TestApp) {
     let admin = app.admin();
     let user = app.user();
-    app.send(Method::PUT, &format!("/v1/users/{}/email", user.id), Some(&admin.token), Some(json!({"email": "only@example.com"})))
-        .await
-        .expect(204);
+    app.send(
+        Method::PUT,
+        &format!("/v1/users/{}/email", user.id),
+        Some(&admin.token),
+        Some(json!({"email": "only@example.com"})),
+    )
+    .await
+    .expect(204);
     delete_self(&app, &user).await.expect(204);
     let r = delete_self(&app, &user).await;
     assert_errors(&r, 404, "notFound");
 
     // The same when the address came from the token's email claim, erased by an admin.
     let claimed = app.user();
-    let with_email = User { id: claimed.id, token: app.token_for(claimed.id, bookings::auth::DEFAULT_SCOPES, false, Some("claim@example.com")) };
+    let with_email = User {
+        id: claimed.id,
+        token: app.token_for(claimed.id, bookings::auth::DEFAULT_SCOPES, false, Some("claim@example.com")),
+    };
     app.get(&format!("/v1/bookings/orders?userId={}", claimed.id), Some(&with_email.token)).await.expect(200);
     let path = format!("/v1/users?userId={}", claimed.id);
     let current = admin.id.to_string();
-    app.send_with_headers(Method::DELETE, &path, Some(&admin.token), None, &[("x-current-user-id", &current)]).await.expect(204);
-    let r = app.send_with_headers(Method::DELETE, &path, Some(&admin.token), None, &[("x-current-user-id", &current)]).await;
+    app.send_with_headers(Method::DELETE, &path, Some(&admin.token), None, &[("x-current-user-id", &current)])
+        .await
+        .expect(204);
+    let r = app
+        .send_with_headers(Method::DELETE, &path, Some(&admin.token), None, &[("x-current-user-id", &current)])
+        .await;
     assert_errors(&r, 404, "notFound");
 }
 
@@ -159,7 +181,12 @@ async fn erasing_a_calendar_owner(app: TestApp) {
     assert_eq!(r.status, 404, "the erased owner's link still answers: {}", r.text);
     app.get(&format!("/v1/calendars/{cal}"), Some(&admin.token)).await.expect(404);
     app.get(&format!("/v1/calendars/{cal}/booking-links"), Some(&admin.token)).await.expect(404);
-    let r = app.get(&format!("/v1/calendars/{cal}/events?start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z"), Some(&admin.token)).await;
+    let r = app
+        .get(
+            &format!("/v1/calendars/{cal}/events?start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z"),
+            Some(&admin.token),
+        )
+        .await;
     assert_eq!(r.status, 404, "{}", r.text);
     let after = app.get("/v1/notifications?limit=500", Some(&admin.token)).await.expect(200);
     assert!(!after.text.contains("gone@example.com"), "a message about the erased reservation is kept: {}", after.text);
@@ -171,12 +198,17 @@ async fn erasing_a_calendar_owner(app: TestApp) {
     // The neighbour keeps everything.
     availability(&app, &other_token).await.expect(200);
     let events = app
-        .get(&format!("/v1/calendars/{other_cal}/events?start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z"), Some(&neighbour.token))
+        .get(
+            &format!("/v1/calendars/{other_cal}/events?start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z"),
+            Some(&neighbour.token),
+        )
         .await
         .expect(200);
     let list = events.body.as_array().unwrap();
     assert_eq!(list.len(), 2, "{}", events.text);
-    assert!(list.iter().any(|e| e["attendee_email"] == "stays@example.com" && e["attendee_name"] == "Visitor stays@example.com"));
+    assert!(list
+        .iter()
+        .any(|e| e["attendee_email"] == "stays@example.com" && e["attendee_name"] == "Visitor stays@example.com"));
     let links = app.get(&format!("/v1/calendars/{other_cal}/booking-links"), Some(&neighbour.token)).await.expect(200);
     assert_eq!(links.body.as_array().unwrap().len(), 1);
 }

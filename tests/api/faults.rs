@@ -6,7 +6,9 @@
 use crate::helpers::*;
 use crate::leko::{create_event, order_body};
 use chrono::{TimeZone, Utc};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, TransactionTrait,
+};
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -130,7 +132,10 @@ async fn a_calendar_row_held_elsewhere_answers_503_and_other_calendars_go_on() {
     // Released: the calendar takes reservations again, and nothing was written while held.
     app.reserve(&held, &start, &end).await.expect(200);
     let listed = app
-        .get(&format!("/v1/calendars/{held_cal}/events?start=2030-01-07T00%3A00%3A00Z&end=2030-01-08T00%3A00%3A00Z"), Some(&owner.token))
+        .get(
+            &format!("/v1/calendars/{held_cal}/events?start=2030-01-07T00%3A00%3A00Z&end=2030-01-08T00%3A00%3A00Z"),
+            Some(&owner.token),
+        )
         .await
         .expect(200);
     assert_eq!(listed.body.as_array().map(Vec::len), Some(1), "{}", listed.text);
@@ -212,7 +217,11 @@ async fn a_coach_event_row_held_elsewhere_answers_503_and_other_events_go_on() {
         assert_eq!(f.status.as_u16(), 201, "{}", f.text);
         assert_eq!(read.status.as_u16(), 200, "{}", read.text);
     }
-    let r = bounded("cancelling the held event", app.send(reqwest::Method::POST, &format!("/v1/coach-events/{held}/cancel"), Some(&coach.token), None)).await;
+    let r = bounded(
+        "cancelling the held event",
+        app.send(reqwest::Method::POST, &format!("/v1/coach-events/{held}/cancel"), Some(&coach.token), None),
+    )
+    .await;
     assert_unavailable(&r);
     lock.rollback().await.unwrap();
     let e = app.get(&format!("/v1/coach-events/{held}"), Some(&coach.token)).await.expect(200);
@@ -334,7 +343,11 @@ async fn sqlite_locked_by_another_process_answers_503_in_bounded_time() {
     let (start, end) = slot(0);
     let r = bounded("a reservation while SQLite is locked", app.reserve(&token, &start, &end)).await;
     assert_unavailable(&r);
-    let r = bounded("createCalendar while SQLite is locked", app.post("/v1/calendars", Some(&owner.token), json!({"name": "x"}))).await;
+    let r = bounded(
+        "createCalendar while SQLite is locked",
+        app.post("/v1/calendars", Some(&owner.token), json!({"name": "x"})),
+    )
+    .await;
     assert_unavailable(&r);
     // Reads go on (WAL); readiness says the database cannot take a write.
     app.availability(&token, "2030-01-07T00:00:00Z", "2030-01-08T00:00:00Z").await.expect(200);
@@ -358,7 +371,11 @@ async fn readiness_fails_when_the_database_cannot_take_a_write() {
     assert_eq!(r.status.as_u16(), 503, "{}", r.text);
     assert_eq!(read_only.get("/healthz", None).await.status.as_u16(), 200);
     let owner = read_only.user();
-    let r = bounded("a write to a read-only file", read_only.post("/v1/calendars", Some(&owner.token), json!({"name": "x"}))).await;
+    let r = bounded(
+        "a write to a read-only file",
+        read_only.post("/v1/calendars", Some(&owner.token), json!({"name": "x"})),
+    )
+    .await;
     assert_unavailable(&r);
     drop(read_only);
 
@@ -417,7 +434,11 @@ async fn the_notification_pass_ends_in_bounded_time_under_a_held_lock(app: TestA
         }
         Backend::Sqlite => hold_sqlite(&other).await,
     };
-    let r = bounded("a notification pass under a held lock", app.post("/v1/bookings/notify", Some(&admin.token), json!({}))).await;
+    let r = bounded(
+        "a notification pass under a held lock",
+        app.post("/v1/bookings/notify", Some(&admin.token), json!({})),
+    )
+    .await;
     assert_unavailable(&r);
     assert!(r.body["errors"].is_array(), "notifyBookings answers its list envelope: {}", r.text);
     lock.rollback().await.unwrap();

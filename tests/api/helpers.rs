@@ -142,7 +142,8 @@ impl Drop for TestApp {
                 rt.block_on(async {
                     use sea_orm::{ConnectionTrait, Database};
                     if let Ok(db) = Database::connect(&admin).await {
-                        let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        let _ =
+                            db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
                         let _ = db.close().await;
                     }
                 });

@@ -43,7 +43,9 @@ async fn events_of(app: &TestApp, owner: &User, calendar: Uuid) -> Vec<Value> {
     assert!(early.is_empty(), "{early:?}");
     let mut all = Vec::new();
     // Every year the tests reserve in, in ranges listCalendarEvents answers (at most 366 days).
-    for (start, end) in [("2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z"), ("9999-01-01T00:00:00Z", "9999-12-31T23:59:59Z")] {
+    for (start, end) in
+        [("2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z"), ("9999-01-01T00:00:00Z", "9999-12-31T23:59:59Z")]
+    {
         let path = format!("/v1/calendars/{calendar}/events?start={}&end={}", urlencode(start), urlencode(end));
         all.extend(app.get(&path, Some(&owner.token)).await.expect(200).body.as_array().unwrap().clone());
     }
@@ -78,7 +80,10 @@ async fn nul_in_any_string_is_refused_and_nothing_is_stored(app: TestApp) {
     let reserve = format!("/v1/booking/{token}/reserve");
     let ok = "visitor@example.com";
     refused(app.post(&reserve, None, reserve_body("Vis\u{0}itor", ok, &start, &end, None)).await, "name");
-    refused(app.post(&reserve, None, reserve_body("Visitor", "visi\u{0}tor@example.com", &start, &end, None)).await, "email");
+    refused(
+        app.post(&reserve, None, reserve_body("Visitor", "visi\u{0}tor@example.com", &start, &end, None)).await,
+        "email",
+    );
     refused(app.post(&reserve, None, reserve_body("Visitor", ok, &start, &end, Some("hi\u{0}"))).await, "notes");
     assert!(events_of(&app, &owner, calendar).await.is_empty(), "nothing was stored");
 
@@ -92,10 +97,14 @@ async fn nul_in_any_string_is_refused_and_nothing_is_stored(app: TestApp) {
             .await
             .expect(404)
             .error();
-        app.patch(&format!("/v1/calendars/{calendar}/booking-links/{bad}"), Some(&owner.token), json!({"active": false}))
-            .await
-            .expect(404)
-            .error();
+        app.patch(
+            &format!("/v1/calendars/{calendar}/booking-links/{bad}"),
+            Some(&owner.token),
+            json!({"active": false}),
+        )
+        .await
+        .expect(404)
+        .error();
     }
     // The link is still there and still offers the slot.
     let r = app.availability(&token, &start, &end).await.expect(200);
@@ -120,7 +129,10 @@ async fn nul_in_any_string_is_refused_and_nothing_is_stored(app: TestApp) {
 
     let admin = app.admin();
     let path = format!("/v1/users/{}/email", Uuid::new_v4());
-    refused(app.send(reqwest::Method::PUT, &path, Some(&admin.token), Some(json!({"email": "a\u{0}@example.com"}))).await, "email");
+    refused(
+        app.send(reqwest::Method::PUT, &path, Some(&admin.token), Some(json!({"email": "a\u{0}@example.com"}))).await,
+        "email",
+    );
 }
 
 async fn names_refuse_control_characters_free_text_keeps_tab_and_newline(app: TestApp) {
@@ -141,8 +153,12 @@ async fn names_refuse_control_characters_free_text_keeps_tab_and_newline(app: Te
         "title",
     );
     refused(
-        app.post(&events, Some(&owner.token), json!({"title": "Dentist", "start": start, "end": end, "notes": "a\u{7}b"}))
-            .await,
+        app.post(
+            &events,
+            Some(&owner.token),
+            json!({"title": "Dentist", "start": start, "end": end, "notes": "a\u{7}b"}),
+        )
+        .await,
         "notes",
     );
     let r = app
@@ -213,7 +229,9 @@ async fn only_plain_addresses_are_accepted(app: TestApp) {
 
     // A plain address is still fine everywhere.
     let path = format!("/v1/users/{user}/email");
-    app.send(reqwest::Method::PUT, &path, Some(&admin.token), Some(json!({"email": "user@example.com"}))).await.expect(204);
+    app.send(reqwest::Method::PUT, &path, Some(&admin.token), Some(json!({"email": "user@example.com"})))
+        .await
+        .expect(204);
     assert_eq!(stored_email(&app, user).await.as_deref(), Some("user@example.com"));
     app.post(&reserve, None, reserve_body("Visitor", "visitor@example.com", &start, &end, None)).await.expect(200);
 }
@@ -241,11 +259,19 @@ async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
     }
     // Near 0001-01-01: before it in UTC, or simply long past.
     let r = app
-        .post(&reserve, None, reserve_body("V", "v@example.com", "0001-01-01T00:30:00+01:00", "0001-01-01T01:30:00+01:00", None))
+        .post(
+            &reserve,
+            None,
+            reserve_body("V", "v@example.com", "0001-01-01T00:30:00+01:00", "0001-01-01T01:30:00+01:00", None),
+        )
         .await;
     refused(r, "slot_start");
     let r = app
-        .post(&reserve, None, reserve_body("V", "v@example.com", "0001-01-01T00:00:00-05:00", "0001-01-01T01:00:00-05:00", None))
+        .post(
+            &reserve,
+            None,
+            reserve_body("V", "v@example.com", "0001-01-01T00:00:00-05:00", "0001-01-01T01:00:00-05:00", None),
+        )
         .await;
     r.expect(400).error();
     assert!(events_of(&app, &owner, calendar).await.is_empty(), "nothing was stored");
@@ -301,9 +327,15 @@ async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
 
     // Busy time, list filters and coach events: the same range.
     let events = format!("/v1/calendars/{calendar}/events");
-    let r = app.post(&events, Some(&owner.token), json!({"title": "T", "start": start, "end": "9999-12-31T23:30:00-05:00"})).await;
+    let r = app
+        .post(&events, Some(&owner.token), json!({"title": "T", "start": start, "end": "9999-12-31T23:30:00-05:00"}))
+        .await;
     refused(r, "end");
-    let path = format!("/v1/calendars/{calendar}/events?start={}&end={}", urlencode("9999-12-01T00:00:00Z"), urlencode(late_end));
+    let path = format!(
+        "/v1/calendars/{calendar}/events?start={}&end={}",
+        urlencode("9999-12-01T00:00:00Z"),
+        urlencode(late_end)
+    );
     refused(app.get(&path, Some(&owner.token)).await, "end");
     let path = format!("/v1/bookings?userId={}&startAt={}", owner.id, urlencode("0001-01-01T00:00:00+01:00"));
     refused(app.get(&path, Some(&owner.token)).await, "startAt");

@@ -30,7 +30,10 @@ fn instant(v: &Value) -> DateTime<Utc> {
 }
 
 pub(crate) fn uuid_of(v: &Value) -> Uuid {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).parse().unwrap_or_else(|e| panic!("not a uuid ({e}): {v}"))
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("not a uuid ({e}): {v}"))
 }
 
 /// Whole seconds: the wire's wall-clock times have no fraction.
@@ -62,7 +65,13 @@ pub(crate) fn event_body(start: DateTime<Utc>, end: DateTime<Utc>, places: i64) 
     })
 }
 
-pub(crate) async fn create_event(app: &TestApp, coach: &User, start: DateTime<Utc>, end: DateTime<Utc>, places: i64) -> Uuid {
+pub(crate) async fn create_event(
+    app: &TestApp,
+    coach: &User,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    places: i64,
+) -> Uuid {
     let r = app.post("/v1/coach-events", Some(&coach.token), event_body(start, end, places)).await.expect(201);
     uuid_of(&r.body["eventId"])
 }
@@ -221,7 +230,14 @@ async fn create_coach_event_validates(app: TestApp) {
     let mut b = event_body(end, start, 5);
     b["timeSlot"]["duration"] = json!(60);
     bad.push(("end before start", b));
-    bad.push(("start in the past", event_body(Utc.with_ymd_and_hms(2020, 1, 6, 10, 0, 0).unwrap(), Utc.with_ymd_and_hms(2020, 1, 6, 11, 0, 0).unwrap(), 5)));
+    bad.push((
+        "start in the past",
+        event_body(
+            Utc.with_ymd_and_hms(2020, 1, 6, 10, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2020, 1, 6, 11, 0, 0).unwrap(),
+            5,
+        ),
+    ));
     let mut b = event_body(start, end, 5);
     b["timeSlot"]["ageFrom"] = json!(40);
     b["timeSlot"]["ageTo"] = json!(30);
@@ -357,7 +373,9 @@ async fn book_events_lists_every_failing_event_and_writes_nothing(app: TestApp) 
     let later = app_at(&app, jan(7, 12, 0)).await;
     let later_coach = later.as_user(coach.id);
     let later_athlete = later.as_user(athlete.id);
-    let soon = whole_seconds(Utc::now() + Duration::seconds(later.settings.clock_offset_seconds.unwrap()) + Duration::minutes(20));
+    let soon = whole_seconds(
+        Utc::now() + Duration::seconds(later.settings.clock_offset_seconds.unwrap()) + Duration::minutes(20),
+    );
     let too_close = create_event(&later, &later_coach, soon, soon + Duration::hours(1), 5).await;
 
     let orders_before = orders_of(&later, &later_athlete, athlete.id).await.expect(200).body.as_array().unwrap().len();
@@ -441,11 +459,19 @@ async fn book_events_input_rules(app: TestApp) {
     let r = bad_request(r, "card");
     assert!(r.body["message"].as_str().unwrap().to_lowercase().contains("card"), "{}", r.text);
     let r = app
-        .post("/v1/bookings", Some(&athlete.token), json!({"userId": athlete.id, "eventIds": [e1], "paymentMethod": {"type": "Card"}}))
+        .post(
+            "/v1/bookings",
+            Some(&athlete.token),
+            json!({"userId": athlete.id, "eventIds": [e1], "paymentMethod": {"type": "Card"}}),
+        )
         .await;
     bad_request(r, "card without methodId");
     let r = app
-        .post("/v1/bookings", Some(&athlete.token), json!({"userId": athlete.id, "eventIds": [e1], "paymentMethod": {"type": "Cheque"}}))
+        .post(
+            "/v1/bookings",
+            Some(&athlete.token),
+            json!({"userId": athlete.id, "eventIds": [e1], "paymentMethod": {"type": "Cheque"}}),
+        )
         .await;
     bad_request(r, "unknown payment type");
     let r = app.post("/v1/bookings", Some(&athlete.token), json!({"userId": athlete.id, "eventIds": [e1]})).await;
@@ -570,7 +596,10 @@ async fn concurrent_cancellations(app: TestApp) {
     let loser = if by_athlete.status == 200 { &by_coach } else { &by_athlete };
     assert_errors(loser, 400, "validation");
     let now = booking_by_id(&app, &athlete, b).await.expect(200).body;
-    assert_eq!((now["canceledByRole"].as_str(), now["cancellationReasonCode"].as_str()), (Some(winner.0), Some(winner.1)));
+    assert_eq!(
+        (now["canceledByRole"].as_str(), now["cancellationReasonCode"].as_str()),
+        (Some(winner.0), Some(winner.1))
+    );
     // The freed place is taken by exactly one of two racing athletes.
     let (x, y) = (app.user(), app.user());
     let only_e2 = [e2];
@@ -641,16 +670,30 @@ async fn get_bookings_rules(app: TestApp) {
         let app = &app;
         async move { ids_of(&app.get(&path, Some(&token)).await.expect(200).body, "eventId") }
     };
-    assert_eq!(range(Some(jan(7, 11, 0)), Some(jan(7, 12, 0))).await, Vec::<Uuid>::new(), "touching is not overlapping");
+    assert_eq!(
+        range(Some(jan(7, 11, 0)), Some(jan(7, 12, 0))).await,
+        Vec::<Uuid>::new(),
+        "touching is not overlapping"
+    );
     assert_eq!(range(Some(jan(7, 10, 59)), Some(jan(7, 12, 1))).await, vec![e1, e2]);
     assert_eq!(range(Some(jan(7, 12, 30)), None).await, vec![e2, e3]);
     assert_eq!(range(None, Some(jan(7, 12, 0))).await, vec![e1]);
     assert_eq!(range(Some(jan(7, 0, 0)), Some(jan(8, 0, 0))).await, vec![e1, e2, e3]);
     assert_eq!(range(Some(jan(8, 0, 0)), Some(jan(9, 0, 0))).await, Vec::<Uuid>::new());
     // The offset of the filter is honoured: 13:30+03:00 is 10:30Z.
-    let path = format!("/v1/bookings?userId={}&startAt={}&endAt={}", athlete.id, urlencode("2030-01-07T13:30:00+03:00"), urlencode("2030-01-07T13:45:00+03:00"));
+    let path = format!(
+        "/v1/bookings?userId={}&startAt={}&endAt={}",
+        athlete.id,
+        urlencode("2030-01-07T13:30:00+03:00"),
+        urlencode("2030-01-07T13:45:00+03:00")
+    );
     assert_eq!(ids_of(&app.get(&path, Some(&athlete.token)).await.expect(200).body, "eventId"), vec![e1]);
-    let path = format!("/v1/bookings?userId={}&startAt={}&endAt={}", athlete.id, urlencode(&rfc(jan(7, 12, 0))), urlencode(&rfc(jan(7, 11, 0))));
+    let path = format!(
+        "/v1/bookings?userId={}&startAt={}&endAt={}",
+        athlete.id,
+        urlencode(&rfc(jan(7, 12, 0))),
+        urlencode(&rfc(jan(7, 11, 0)))
+    );
     assert_errors(&app.get(&path, Some(&athlete.token)).await, 400, "validation");
 
     // Dismissed bookings are left out of the athlete's listing.
@@ -658,7 +701,9 @@ async fn get_bookings_rules(app: TestApp) {
     let mine = bookings_of(&app, &athlete, athlete.id).await.expect(200);
     assert_eq!(ids_of(&mine.body, "bookingId"), vec![b1, b2, b3], "canceled bookings are still listed");
     assert_eq!(mine.body[2]["bookingStatus"], "Canceled");
-    app.post(&format!("/v1/bookings/{b3}/dismiss?userId={}", athlete.id), Some(&athlete.token), json!({})).await.expect(204);
+    app.post(&format!("/v1/bookings/{b3}/dismiss?userId={}", athlete.id), Some(&athlete.token), json!({}))
+        .await
+        .expect(204);
     let mine = bookings_of(&app, &athlete, athlete.id).await.expect(200);
     assert_eq!(ids_of(&mine.body, "bookingId"), vec![b1, b2]);
 }
@@ -893,7 +938,8 @@ async fn booking_notes(app: TestApp) {
     assert_errors(&r, 400, "validation");
 
     let later = app_at(&app, jan(7, 11, 30)).await;
-    let (l_coach, l_athlete, l_stranger) = (later.as_user(coach.id), later.as_user(athlete.id), later.as_user(stranger.id));
+    let (l_coach, l_athlete, l_stranger) =
+        (later.as_user(coach.id), later.as_user(athlete.id), later.as_user(stranger.id));
     let r = later.patch(&path, Some(&l_athlete.token), json!({"note": "great session"})).await.expect(200);
     assert_eq!(r.body["note"], "great session");
     let r = later.patch(&path, Some(&l_coach.token), json!({"note": "well done"})).await.expect(200);
@@ -906,15 +952,22 @@ async fn booking_notes(app: TestApp) {
     assert_errors(&r, 400, "validation");
     let r = later.patch(&path, Some(&l_stranger.token), json!({"note": "hi"})).await;
     assert_errors(&r, 404, "notFound");
-    let r = later.patch(&format!("/v1/bookings/{}/note", Uuid::new_v4()), Some(&l_athlete.token), json!({"note": "hi"})).await;
+    let r = later
+        .patch(&format!("/v1/bookings/{}/note", Uuid::new_v4()), Some(&l_athlete.token), json!({"note": "hi"}))
+        .await;
     assert_errors(&r, 404, "notFound");
-    assert_eq!(booking_by_id(&later, &l_athlete, b).await.expect(200).body["note"].as_str().unwrap().chars().count(), 2000);
+    assert_eq!(
+        booking_by_id(&later, &l_athlete, b).await.expect(200).body["note"].as_str().unwrap().chars().count(),
+        2000
+    );
 
     // A canceled booking did not take place: no note.
     let other = app.user();
     let b2 = only_booking(&book_ok(&app, &other, &[e]).await);
     cancel(&app, &other, b2, "NoTime", None).await.expect(200);
-    let r = later.patch(&format!("/v1/bookings/{b2}/note"), Some(&later.as_user(other.id).token), json!({"note": "x"})).await;
+    let r = later
+        .patch(&format!("/v1/bookings/{b2}/note"), Some(&later.as_user(other.id).token), json!({"note": "x"}))
+        .await;
     assert_errors(&r, 400, "validation");
 }
 
@@ -933,7 +986,8 @@ async fn disputes(app: TestApp) {
     assert_errors(&r, 400, "validation");
 
     let later = app_at(&app, jan(7, 10, 30)).await;
-    let (l_coach, l_athlete, l_stranger) = (later.as_user(coach.id), later.as_user(athlete.id), later.as_user(stranger.id));
+    let (l_coach, l_athlete, l_stranger) =
+        (later.as_user(coach.id), later.as_user(athlete.id), later.as_user(stranger.id));
     let admin = app.admin();
     let l_admin = later.as_admin(admin.id);
     let r = later.post(&open(b), Some(&l_stranger.token), json!({})).await;
@@ -1027,7 +1081,14 @@ async fn order_status_follows_bookings(app: TestApp) {
     // Completed once every live booking is completed.
     let later = app_at(&app, jan(9, 12, 0)).await;
     let l_athlete = later.as_user(athlete.id);
-    later.patch(&format!("/v1/bookings/{b3}/completed"), Some(&later.as_user(coach.id).token), json!({"completed": true})).await.expect(200);
+    later
+        .patch(
+            &format!("/v1/bookings/{b3}/completed"),
+            Some(&later.as_user(coach.id).token),
+            json!({"completed": true}),
+        )
+        .await
+        .expect(200);
     let orders = orders_of(&later, &l_athlete, athlete.id).await.expect(200).body;
     assert_eq!(status_of(&orders, &single_id), "Completed");
     assert_eq!(status_of(&orders, &order_id), "Canceled");
@@ -1048,7 +1109,9 @@ async fn delete_user_from_bookings(app: TestApp) {
         let token = caller.token.clone();
         let current = current.to_string();
         let app = &app;
-        async move { app.send_with_headers(Method::DELETE, &path, Some(&token), None, &[("x-current-user-id", &current)]).await }
+        async move {
+            app.send_with_headers(Method::DELETE, &path, Some(&token), None, &[("x-current-user-id", &current)]).await
+        }
     };
 
     // The victim books two events of the coach (two orders) and coaches an event others booked.
@@ -1076,13 +1139,17 @@ async fn delete_user_from_bookings(app: TestApp) {
     assert_errors(&r, 403, "forbidden");
     let r = app.delete("/v1/users", Some(&victim.token)).await;
     assert_errors(&r, 400, "validation");
-    let r = app.send_with_headers(Method::DELETE, "/v1/users", Some(&victim.token), None, &[("x-current-user-id", "me")]).await;
+    let r = app
+        .send_with_headers(Method::DELETE, "/v1/users", Some(&victim.token), None, &[("x-current-user-id", "me")])
+        .await;
     assert_errors(&r, 400, "validation");
     // Someone of whom nothing is held: 404.
     let nobody = app.user();
     let r = delete(&nobody, nobody.id, None).await;
     assert_errors(&r, 404, "notFound");
-    let r = app.send_with_headers(Method::DELETE, "/v1/users", None, None, &[("x-current-user-id", &victim.id.to_string())]).await;
+    let r = app
+        .send_with_headers(Method::DELETE, "/v1/users", None, None, &[("x-current-user-id", &victim.id.to_string())])
+        .await;
     assert_errors(&r, 401, "unauthorized");
     booking_by_id(&app, &admin, vb1).await.expect(200);
 
@@ -1192,7 +1259,10 @@ async fn an_event_that_started_cannot_be_canceled(app: TestApp) {
     let b = only_booking(&book_ok(&app, &athlete, &[e]).await);
     let later = app_at(&app, jan(7, 12, 0)).await;
     let l_coach = later.as_user(coach.id);
-    later.patch(&format!("/v1/bookings/{b}/completed"), Some(&l_coach.token), json!({"completed": true})).await.expect(200);
+    later
+        .patch(&format!("/v1/bookings/{b}/completed"), Some(&l_coach.token), json!({"completed": true}))
+        .await
+        .expect(200);
     let r = later.post(&format!("/v1/coach-events/{e}/cancel"), Some(&l_coach.token), json!({})).await;
     let after = booking_by_id(&later, &l_coach, b).await.expect(200).body;
     assert_eq!(
@@ -1204,7 +1274,4 @@ async fn an_event_that_started_cannot_be_canceled(app: TestApp) {
     assert_eq!(after["bookingStatus"], "Accepted");
 }
 
-db_tests!(
-    sub_second_times_keep_their_wall_clock,
-    an_event_that_started_cannot_be_canceled,
-);
+db_tests!(sub_second_times_keep_their_wall_clock, an_event_that_started_cannot_be_canceled,);

@@ -7,7 +7,9 @@
 use crate::db_tests;
 use crate::helpers::*;
 use crate::leko::{book, create_event, uuid_of};
-use bookings::entities::{booking_links, booking_orders, bookings as booking_rows, calendar_events, coach_events, notifications};
+use bookings::entities::{
+    booking_links, booking_orders, bookings as booking_rows, calendar_events, coach_events, notifications,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sea_orm::{Database, DatabaseConnection, EntityTrait, IntoActiveModel};
 use serde_json::json;
@@ -188,12 +190,19 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
 /// A cursor of listCalendarEvents, to offer to another list.
 pub(crate) async fn events_cursor_of(app: &TestApp, owner: &User, cal: Uuid) -> String {
     for start in ["2031-01-07T10:00:00Z", "2031-01-07T11:00:00Z"] {
-        app.post(&format!("/v1/calendars/{cal}/events"), Some(&owner.token), json!({"title": "x", "start": start, "end": "2031-01-07T12:00:00Z"}))
-            .await
-            .expect(201);
+        app.post(
+            &format!("/v1/calendars/{cal}/events"),
+            Some(&owner.token),
+            json!({"title": "x", "start": start, "end": "2031-01-07T12:00:00Z"}),
+        )
+        .await
+        .expect(201);
     }
     let r = app
-        .get(&format!("/v1/calendars/{cal}/events?start=2031-01-01T00:00:00Z&end=2031-02-01T00:00:00Z&limit=1"), Some(&owner.token))
+        .get(
+            &format!("/v1/calendars/{cal}/events?start=2031-01-01T00:00:00Z&end=2031-02-01T00:00:00Z&limit=1"),
+            Some(&owner.token),
+        )
         .await
         .expect(200);
     next_cursor(&r).expect("a cursor")
@@ -276,7 +285,12 @@ async fn seed_lists_are_cut_at_1000(app: TestApp) {
         event.id = Uuid::new_v4();
         event.starts_at = start;
         event.ends_at = start + Duration::minutes(30);
-        let order = booking_orders::Model { id: Uuid::new_v4(), user_id: athlete.id, payment_status: "Cash".into(), created_at: base + Duration::seconds(n + 1) };
+        let order = booking_orders::Model {
+            id: Uuid::new_v4(),
+            user_id: athlete.id,
+            payment_status: "Cash".into(),
+            created_at: base + Duration::seconds(n + 1),
+        };
         let mut b = booking.clone();
         b.id = Uuid::new_v4();
         b.order_id = order.id;
@@ -308,8 +322,12 @@ async fn seed_lists_are_cut_at_1000(app: TestApp) {
     // The last four orders by time, beyond the first 1,000 orders made: the range is in the query.
     let from = urlencode(&at(60 * 1000).to_rfc3339());
     let to = urlencode(&at(60 * 1004).to_rfc3339());
-    let r = app.get(&format!("/v1/bookings/orders?userId={}&startAt={from}&endAt={to}", athlete.id), Some(&athlete.token)).await.expect(200);
-    let events: Vec<uuid::Uuid> = r.body.as_array().unwrap().iter().map(|o| uuid_of(&o["bookings"][0]["eventId"])).collect();
+    let r = app
+        .get(&format!("/v1/bookings/orders?userId={}&startAt={from}&endAt={to}", athlete.id), Some(&athlete.token))
+        .await
+        .expect(200);
+    let events: Vec<uuid::Uuid> =
+        r.body.as_array().unwrap().iter().map(|o| uuid_of(&o["bookings"][0]["eventId"])).collect();
     assert_eq!(events, last_events, "{}", r.text);
     assert_eq!(truncated(&r), None);
 }

@@ -1,20 +1,20 @@
 //! Black-box tests over HTTP against the real application (one binary, so one link step).
 
 mod helpers;
+mod notify_ics;
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
 #[path = "../support/webhook_sink.rs"]
 mod webhook_sink;
-mod notify_ics;
 
 mod auth;
 mod booking_links;
 mod calendars;
 mod edge;
-mod input;
+mod erasure;
 mod faults;
+mod input;
 mod leko;
+mod lists;
 mod notifications;
 mod spine;
-mod erasure;
-mod lists;

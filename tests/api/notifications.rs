@@ -107,7 +107,8 @@ async fn confirmations_reminders_and_no_duplicates(app: TestApp) {
     notify(&day_before).await;
     notify(&day_before).await;
     let subjects = by_recipient(&env.smtp);
-    let reminders: Vec<&String> = subjects["athlete@example.com"].iter().filter(|s| s.starts_with("Reminder")).collect();
+    let reminders: Vec<&String> =
+        subjects["athlete@example.com"].iter().filter(|s| s.starts_with("Reminder")).collect();
     assert_eq!(reminders.len(), 1, "{subjects:?}");
 
     // An hour before: the 1-hour reminder; the 24-hour one is not sent again.
@@ -134,7 +135,10 @@ async fn canceled_bookings_get_no_reminder_and_late_reminders_are_not_sent(app: 
     let day_before = env.notifier(&app, (start - Duration::hours(24) - Utc::now()) + Duration::minutes(5)).await;
     notify(&day_before).await;
     let subjects = by_recipient(&env.smtp);
-    assert!(subjects.get("athlete2@example.com").is_none_or(|s| s.iter().all(|s| !s.starts_with("Reminder"))), "{subjects:?}");
+    assert!(
+        subjects.get("athlete2@example.com").is_none_or(|s| s.iter().all(|s| !s.starts_with("Reminder"))),
+        "{subjects:?}"
+    );
     assert!(subjects["coach2@example.com"].iter().any(|s| s.starts_with("Booking canceled")), "{subjects:?}");
 
     // A reminder whose moment passed more than the late horizon (2h) ago is not sent.
@@ -167,7 +171,8 @@ async fn concurrent_passes_deliver_each_message_once(app: TestApp) {
     let one = env.notifier(&app, Duration::zero()).await;
     let two = env.notifier(&app, Duration::zero()).await;
     let admin = one.admin();
-    let calls = [&one, &two, &one, &two].map(|server| server.post("/v1/bookings/notify", Some(&admin.token), json!({})));
+    let calls =
+        [&one, &two, &one, &two].map(|server| server.post("/v1/bookings/notify", Some(&admin.token), json!({})));
     for r in futures::future::join_all(calls).await {
         r.expect(204);
     }
@@ -200,7 +205,11 @@ async fn smtp_down_means_later_not_lost_and_deletion_forgets_the_queue(app: Test
     assert!(env.smtp.messages().is_empty());
     let admin = now.admin();
     let pending = now.get("/v1/notifications?status=pending", Some(&admin.token)).await.expect(200);
-    assert!(pending.body.as_array().unwrap().iter().any(|n| n["recipientEmail"] == "athlete4@example.com"), "{}", pending.text);
+    assert!(
+        pending.body.as_array().unwrap().iter().any(|n| n["recipientEmail"] == "athlete4@example.com"),
+        "{}",
+        pending.text
+    );
     assert!(pending.body.as_array().unwrap().iter().all(|n| n["attempts"] == 1 && n["lastError"].is_string()));
 
     // The leaving athlete deletes their data: what was queued for them goes too.
@@ -288,7 +297,12 @@ async fn reservations_permanent_failures_and_skips(app: TestApp) {
     notify(&now).await;
     let skipped = now.get("/v1/notifications?status=skipped", Some(&admin.token)).await.expect(200);
     assert!(
-        skipped.body.as_array().unwrap().iter().any(|n| n["lastError"].as_str().unwrap_or("").contains("no email address")),
+        skipped
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["lastError"].as_str().unwrap_or("").contains("no email address")),
         "{}",
         skipped.text
     );
@@ -368,9 +382,14 @@ async fn notify_is_for_admins_and_the_cron_scope(app: TestApp) {
     let cron = app.token_for(Uuid::new_v4(), "notifications:send", false, None);
     app.post("/v1/bookings/notify", Some(&cron), json!({})).await.expect(204);
     app.get("/v1/notifications", Some(&user.token)).await.expect(403);
-    app.send(reqwest::Method::PUT, &format!("/v1/users/{}/email", user.id), Some(&user.token), Some(json!({"email": "x@example.com"})))
-        .await
-        .expect(403);
+    app.send(
+        reqwest::Method::PUT,
+        &format!("/v1/users/{}/email", user.id),
+        Some(&user.token),
+        Some(json!({"email": "x@example.com"})),
+    )
+    .await
+    .expect(403);
 }
 
 db_tests!(

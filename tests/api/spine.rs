@@ -77,7 +77,13 @@ async fn client_request_ids_are_echoed_and_bad_ones_replaced() {
     let app = spawn_app(Backend::Sqlite).await;
     let r = app.client.get(format!("{}/healthz", app.address)).header("x-request-id", "abc-123").send().await.unwrap();
     assert_eq!(r.headers()["x-request-id"], "abc-123");
-    let r = app.client.get(format!("{}/healthz", app.address)).header("x-request-id", "bad id with spaces").send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", "bad id with spaces")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(r.headers()["x-request-id"], "bad id with spaces");
 }
 
@@ -148,7 +154,9 @@ async fn request_bodies_are_parsed_strictly() {
         .await
         .expect(400);
     assert!(r.error()["message"].as_str().unwrap().contains("body.working_hours.mon must not be null"), "{}", r.text);
-    let r = app.patch(&format!("/v1/calendars/{cal}/booking-links/x"), Some(&user.token), json!({"working_hours": null})).await;
+    let r = app
+        .patch(&format!("/v1/calendars/{cal}/booking-links/x"), Some(&user.token), json!({"working_hours": null}))
+        .await;
     assert_eq!(r.status, 400, "{}", r.text);
     // A body that is not an object at all.
     app.post("/v1/calendars", Some(&user.token), json!(["x"])).await.expect(400);

@@ -60,7 +60,11 @@ impl WebhookSink {
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind the webhook sink");
         let port =
             acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).expect("a socket address").port();
-        let shared = Arc::new(Shared { requests: Mutex::new(Vec::new()), status: AtomicU16::new(200), stall: AtomicBool::new(false) });
+        let shared = Arc::new(Shared {
+            requests: Mutex::new(Vec::new()),
+            status: AtomicU16::new(200),
+            stall: AtomicBool::new(false),
+        });
         let state = shared.clone();
         let endpoint = poem::endpoint::make(move |mut req: Request| {
             let state = state.clone();

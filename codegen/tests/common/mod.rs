@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root (the parent of the codegen crate).
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
 pub fn templates() -> PathBuf {
@@ -26,11 +23,7 @@ impl Fixture {
     /// YAML otherwise).
     pub fn new(settings: &Value, docs: &[(&str, &Value)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(
-            dir.path().join("merge.yaml"),
-            serde_yaml::to_string(settings).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("merge.yaml"), serde_yaml::to_string(settings).unwrap()).unwrap();
         for (name, doc) in docs {
             let text = if name.ends_with(".json") {
                 serde_json::to_string_pretty(doc).unwrap()
@@ -50,10 +43,7 @@ impl Fixture {
     /// (parsed back from the emitted YAML) and the emitted Rust.
     pub fn ok(&self) -> (Value, String) {
         match self.generate() {
-            Ok(out) => (
-                serde_yaml::from_str(&out.openapi_yaml).expect("emitted YAML parses"),
-                out.api_rs,
-            ),
+            Ok(out) => (serde_yaml::from_str(&out.openapi_yaml).expect("emitted YAML parses"), out.api_rs),
             Err(err) => panic!("expected the fixture to generate, got: {err:#}"),
         }
     }
@@ -70,10 +60,7 @@ impl Fixture {
     pub fn rejects(&self, needles: &[&str]) -> String {
         let msg = self.err();
         for needle in needles {
-            assert!(
-                msg.contains(needle),
-                "error should mention {needle:?}, got: {msg}"
-            );
+            assert!(msg.contains(needle), "error should mention {needle:?}, got: {msg}");
         }
         msg
     }
@@ -107,8 +94,7 @@ pub fn files(names: &[&str]) -> Value {
 /// A document holding what every fixture contract needs: the security scheme, the error
 /// envelope, and the responses the settings add; plus one operation, `ping`.
 pub fn base_doc() -> Value {
-    let error_content =
-        json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    let error_content = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
     json!({
         "openapi": "3.0.3",
         "info": {"title": "base", "version": "1"},
@@ -172,18 +158,10 @@ pub fn operation<'a>(doc: &'a Value, path: &str, method: &str) -> &'a Value {
     doc["paths"]
         .get(path)
         .and_then(|item| item.get(method))
-        .unwrap_or_else(|| {
-            panic!(
-                "{} {path} is missing from the merged contract",
-                method.to_uppercase()
-            )
-        })
+        .unwrap_or_else(|| panic!("{} {path} is missing from the merged contract", method.to_uppercase()))
 }
 
 /// Status codes an operation declares.
 pub fn statuses(op: &Value) -> Vec<String> {
-    op["responses"]
-        .as_object()
-        .map(|r| r.keys().cloned().collect())
-        .unwrap_or_default()
+    op["responses"].as_object().map(|r| r.keys().cloned().collect()).unwrap_or_default()
 }
