@@ -119,8 +119,9 @@ async fn main() {
 
     let step = "reserveBookingSlot";
     let body = types::ReserveBookingSlotBody {
-        email: "visitor@example.com".into(),
-        name: "Visitor".into(),
+        // The contract bounds both (maxLength/minLength), so the generated types check on parse.
+        email: "visitor@example.com".parse().expect("the contract accepts this address"),
+        name: "Visitor".parse().expect("the contract accepts this name"),
         notes: None,
         slot_end: first.end,
         slot_start: first.start,
