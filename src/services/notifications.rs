@@ -29,7 +29,10 @@ pub async fn run_pass(state: &AppState, principal: &Principal) -> AppResult<Pass
             "this needs the admin role or the `{SCOPE_NOTIFICATIONS_SEND}` scope"
         )));
     }
-    let report = state.notifier.run_pass(&state.db, &state.clock).await?;
+    // A pass may run again from the start: enqueueing is keyed, claims are leased. So a
+    // transient fault (SQLite busy while another pass writes, a lock timeout) is retried within
+    // the write budget before it is answered 503.
+    let report = state.writes.retrying(&[], || state.notifier.run_pass(&state.db, &state.clock)).await?;
     tracing::info!(?report, "notification pass");
     Ok(report)
 }
