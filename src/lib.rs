@@ -22,4 +22,5 @@ pub mod notify;
 pub mod services;
 pub mod startup;
 pub mod state;
+pub mod store;
 pub mod telemetry;

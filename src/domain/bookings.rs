@@ -37,13 +37,32 @@ impl Status {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// Holds a place and occupies the athlete's schedule.
     pub fn is_live(self) -> bool {
         !matches!(self, Status::Canceled | Status::Rejected)
+    }
+}
+
+/// An order's lifecycle, derived from its bookings (see BookingOrderStatus in the contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Some live booking has not taken place yet.
+    Active,
+    /// Every live booking is completed or its dispute is closed.
+    Completed,
+    /// No booking is live.
+    Canceled,
+}
+
+/// The status of an order with these bookings (each: its status and whether it is completed).
+pub fn order_status(bookings: impl IntoIterator<Item = (Status, bool)>) -> OrderStatus {
+    let live: Vec<(Status, bool)> = bookings.into_iter().filter(|(s, _)| s.is_live()).collect();
+    if live.is_empty() {
+        OrderStatus::Canceled
+    } else if live.iter().all(|(s, completed)| *completed || *s == Status::DisputeDone) {
+        OrderStatus::Completed
+    } else {
+        OrderStatus::Active
     }
 }
 
@@ -218,6 +237,16 @@ mod tests {
         assert_eq!(transition(Status::Accepted, Transition::Cancel), Ok(Status::Canceled));
         assert!(transition(Status::Canceled, Transition::Cancel).is_err());
         assert!(transition(Status::DisputeDone, Transition::OpenDispute).is_err());
+    }
+
+    #[test]
+    fn an_order_is_what_its_live_bookings_are() {
+        use Status::*;
+        assert_eq!(order_status([]), OrderStatus::Canceled);
+        assert_eq!(order_status([(Canceled, false), (Rejected, true)]), OrderStatus::Canceled);
+        assert_eq!(order_status([(Canceled, false), (Accepted, false)]), OrderStatus::Active);
+        assert_eq!(order_status([(Canceled, false), (Accepted, true), (DisputeDone, false)]), OrderStatus::Completed);
+        assert_eq!(order_status([(Pending, true), (InDispute, false)]), OrderStatus::Active);
     }
 
     #[test]

@@ -11,8 +11,7 @@ pub struct Model {
     pub ends_at: DateTimeUtc,
     #[sea_orm(column_type = "Text", nullable)]
     pub notes: Option<String>,
-    /// `manual` or `reservation`.
-    pub source: String,
+    pub source: EventSource,
     pub booking_link_token: Option<String>,
     pub attendee_name: Option<String>,
     pub attendee_email: Option<String>,
@@ -25,3 +24,24 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// `calendar_events.source`: entered by the owner, or a visitor's reservation through a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum EventSource {
+    #[sea_orm(string_value = "manual")]
+    Manual,
+    #[sea_orm(string_value = "reservation")]
+    Reservation,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entities::assert_stored_as;
+
+    #[test]
+    fn sources_are_stored_as_before() {
+        assert_stored_as([(EventSource::Manual, "manual"), (EventSource::Reservation, "reservation")]);
+    }
+}

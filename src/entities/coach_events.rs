@@ -9,8 +9,7 @@ pub struct Model {
     pub sport_id: Uuid,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
-    /// `Scheduled` or `Canceled`.
-    pub status: String,
+    pub status: EventStatus,
     pub time_slot_id: Uuid,
     pub places: i32,
     pub slot_type: String,
@@ -19,7 +18,7 @@ pub struct Model {
     pub duration_minutes: i32,
     pub price: i64,
     pub price_currency: String,
-    pub payment_method: String,
+    pub payment_method: PaymentMethod,
     pub address_id: Option<Uuid>,
     pub public: Option<bool>,
     pub level: Option<String>,
@@ -35,3 +34,33 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// `coach_events.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum EventStatus {
+    #[sea_orm(string_value = "Scheduled")]
+    Scheduled,
+    #[sea_orm(string_value = "Canceled")]
+    Canceled,
+}
+
+/// `coach_events.payment_method`: how the event's places are paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum PaymentMethod {
+    #[sea_orm(string_value = "Cash")]
+    Cash,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entities::assert_stored_as;
+
+    #[test]
+    fn event_kinds_are_stored_as_before() {
+        assert_stored_as([(EventStatus::Scheduled, "Scheduled"), (EventStatus::Canceled, "Canceled")]);
+        assert_stored_as([(PaymentMethod::Cash, "Cash")]);
+    }
+}

@@ -8,3 +8,20 @@ pub mod calendars;
 pub mod coach_events;
 pub mod notifications;
 pub mod users;
+
+/// Every variant of a column enum is stored as exactly the text listed (which the rows written
+/// before these columns were typed hold), and that text reads back as the variant: a renamed
+/// variant or value cannot silently change what is stored.
+#[cfg(test)]
+pub(crate) fn assert_stored_as<E, const N: usize>(expected: [(E, &str); N])
+where
+    E: sea_orm::ActiveEnum<Value = String> + sea_orm::Iterable + PartialEq + std::fmt::Debug + Copy,
+{
+    let listed: Vec<E> = expected.iter().map(|(v, _)| *v).collect();
+    assert_eq!(listed, E::iter().collect::<Vec<_>>(), "every variant is listed, in order");
+    for (variant, text) in expected {
+        assert_eq!(variant.to_value(), text, "{variant:?}");
+        assert_eq!(E::try_from_value(&text.to_string()).ok(), Some(variant), "{text}");
+    }
+    assert!(E::try_from_value(&"not-a-value".to_string()).is_err());
+}

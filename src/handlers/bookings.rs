@@ -1,7 +1,7 @@
 //! `Bookings` tag (seed 003, plus the companion's cancel and dispute operations).
 
 use super::coach_events::time_slot_to_wire;
-use super::{instant_opt, wire, Handlers};
+use super::{instant_opt, stored, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
@@ -10,11 +10,8 @@ use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
 use crate::error::AppError;
 use crate::services::bookings::{self as svc, BookError, BookingView, OrderView, PaymentMethod};
 use chrono::{DateTime, FixedOffset};
+use sea_orm::ActiveEnum;
 use uuid::Uuid;
-
-fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
-    parse(value).ok_or_else(|| AppError::Internal(format!("stored value {value:?} is not in the contract")).into())
-}
 
 pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> {
     let b = v.booking;
@@ -26,16 +23,12 @@ pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> 
         event_id: b.event_id,
         start_at: wire(b.starts_at),
         end_at: wire(b.ends_at),
-        booking_status: stored(&b.status, api::BookingStatus::from_wire)?,
-        event_status: Some(v.event.status.clone()),
+        booking_status: b.status.into(),
+        event_status: Some(v.event.status.to_value()),
         completed: b.completed,
         note: b.note,
         canceled_at: b.canceled_at.map(wire),
-        canceled_by_role: b
-            .canceled_by_role
-            .as_deref()
-            .map(|r| stored(r, api::BookingCanceledByRole::from_wire))
-            .transpose()?,
+        canceled_by_role: b.canceled_by_role.map(Into::into),
         cancellation_reason_code: b
             .cancellation_reason_code
             .as_deref()
@@ -49,11 +42,11 @@ pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> 
 }
 
 fn order_to_wire(v: OrderView) -> Result<api::BookingOrder, ApiError> {
-    let status = stored(svc::order_status(&v.bookings), api::BookingOrderStatus::from_wire)?;
+    let status = svc::order_status(&v.bookings).into();
     Ok(api::BookingOrder {
         order_id: v.order.id,
         user_id: v.order.user_id,
-        payment_status: stored(&v.order.payment_status, api::BookingOrderPaymentStatus::from_wire)?,
+        payment_status: v.order.payment_status.into(),
         created_at: wire(v.order.created_at),
         bookings: v.bookings.into_iter().map(booking_to_wire).collect::<Result<_, _>>()?,
         status,

@@ -31,7 +31,7 @@ pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
         start: wire(e.starts_at),
         end: wire(e.ends_at),
         notes: e.notes,
-        source: if e.source == "reservation" { api::EventSource::Reservation } else { api::EventSource::Manual },
+        source: e.source.into(),
         booking_link_token: e.booking_link_token,
         attendee_name: e.attendee_name,
         attendee_email: e.attendee_email.map(poem_openapi::types::Email),

@@ -1,6 +1,6 @@
 //! `Coach events` tag (companion document).
 
-use super::{instant, wire, Handlers};
+use super::{instant, stored, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CoachEventsHandlers};
 use crate::auth::Principal;
@@ -13,10 +13,6 @@ fn rfc_time(stored: &str) -> Result<api::RfcTime, ApiError> {
         .ok_or_else(|| AppError::Internal(format!("stored time {stored:?} does not parse")).into())
 }
 
-fn wire_enum<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
-    parse(value).ok_or_else(|| AppError::Internal(format!("stored value {value:?} is not in the contract")).into())
-}
-
 /// 003's `TimeSlot` of a stored coach event.
 pub(crate) fn time_slot_to_wire(e: &crate::entities::coach_events::Model) -> Result<api::TimeSlot, ApiError> {
     Ok(api::TimeSlot {
@@ -24,17 +20,17 @@ pub(crate) fn time_slot_to_wire(e: &crate::entities::coach_events::Model) -> Res
         start_time: rfc_time(&e.start_time)?,
         end_time: rfc_time(&e.end_time)?,
         number_of_participants: e.places.into(),
-        slot_type: wire_enum(&e.slot_type, api::TimeSlotSlotType::from_wire)?,
+        slot_type: stored(&e.slot_type, api::TimeSlotSlotType::from_wire)?,
         age_from: e.age_from.into(),
         age_to: e.age_to.into(),
         duration: e.duration_minutes.into(),
         price: e.price,
-        price_currency: wire_enum(&e.price_currency, api::Currency::from_wire)?,
-        payment_method: wire_enum(&e.payment_method, api::TimeSlotPaymentMethod::from_wire)?,
+        price_currency: stored(&e.price_currency, api::Currency::from_wire)?,
+        payment_method: e.payment_method.into(),
         address_id: e.address_id,
         public: e.public,
-        level: e.level.as_deref().map(|l| wire_enum(l, api::TimeSlotLevel::from_wire)).transpose()?,
-        eligibility: e.eligibility.as_deref().map(|l| wire_enum(l, api::TimeSlotEligibility::from_wire)).transpose()?,
+        level: e.level.as_deref().map(|l| stored(l, api::TimeSlotLevel::from_wire)).transpose()?,
+        eligibility: e.eligibility.as_deref().map(|l| stored(l, api::TimeSlotEligibility::from_wire)).transpose()?,
     })
 }
 
@@ -47,7 +43,7 @@ fn event_to_wire(view: EventView) -> Result<api::CoachEvent, ApiError> {
         sport_id: e.sport_id,
         start_at: wire(e.starts_at),
         end_at: wire(e.ends_at),
-        status: wire_enum(&e.status, api::CoachEventStatus::from_wire)?,
+        status: e.status.into(),
         timeslot: time_slot_to_wire(e)?,
         places_total: places,
         places_taken: view.taken,
@@ -79,7 +75,7 @@ impl CoachEventsHandlers for Handlers {
             duration_minutes: slot.duration,
             price: slot.price,
             price_currency: slot.price_currency.as_str().into(),
-            payment_method: slot.payment_method.as_str().into(),
+            payment_method: slot.payment_method.into(),
             address_id: slot.address_id,
             public: slot.public,
             level: slot.level.map(|l| l.as_str().into()),

@@ -5,6 +5,7 @@ mod booking;
 mod bookings;
 mod calendars;
 mod coach_events;
+mod kinds;
 mod notifications;
 
 use crate::api::{ApiError, Authenticator};
@@ -60,6 +61,12 @@ pub(crate) fn instant_opt(
 pub(crate) fn link_token(raw: &str) -> Result<crate::domain::input::LinkToken, ApiError> {
     crate::domain::input::LinkToken::parse(raw)
         .ok_or_else(|| AppError::not_found("booking link not found or inactive").into())
+}
+
+/// A column still stored as free text (a reason code, a recipient role, a slot's kinds) as the
+/// contract's enum; a value outside the contract is ours to fix, so a 500.
+pub(crate) fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(value).ok_or_else(|| AppError::Internal(format!("stored value {value:?} is not in the contract")).into())
 }
 
 pub(crate) fn wire(t: DateTime<Utc>) -> DateTime<FixedOffset> {

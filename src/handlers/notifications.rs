@@ -1,6 +1,6 @@
 //! `Notifications` tag (companion document): the admin's outbox view and users' addresses.
 
-use super::{wire, Handlers};
+use super::{stored, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, NotificationsHandlers};
 use crate::auth::Principal;
@@ -9,10 +9,6 @@ use crate::domain::page::{ListKind, PageRequest};
 use crate::error::AppError;
 use crate::services::notifications as svc;
 use uuid::Uuid;
-
-fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
-    parse(value).ok_or_else(|| AppError::Internal(format!("stored value {value:?} is not in the contract")).into())
-}
 
 impl NotificationsHandlers for Handlers {
     async fn list_notifications(
@@ -24,7 +20,7 @@ impl NotificationsHandlers for Handlers {
     ) -> Result<api::ListNotificationsResponse, ApiError> {
         let page = PageRequest::parse(ListKind::Notifications, limit, cursor.as_deref(), svc::DEFAULT_LIST)
             .map_err(AppError::Validation)?;
-        let rows = svc::list(&self.state, &principal, status.map(|s| s.as_str()), page).await?;
+        let rows = svc::list(&self.state, &principal, status.map(Into::into), page).await?;
         let (truncated, next) = super::calendars::page_headers(&rows);
         let wire = rows
             .items
@@ -33,8 +29,8 @@ impl NotificationsHandlers for Handlers {
                 Ok(api::Notification {
                     id: n.id,
                     rule: n.rule,
-                    channel: stored(&n.channel, api::NotificationChannel::from_wire)?,
-                    status: stored(&n.status, api::NotificationStatus::from_wire)?,
+                    channel: n.channel.into(),
+                    status: n.status.into(),
                     recipient_role: stored(&n.recipient_role, api::NotificationRecipientRole::from_wire)?,
                     recipient_email: n.recipient_email,
                     subject_id: n.subject_id,

@@ -54,7 +54,7 @@ impl LogTransport {
             target: "bookings::notify",
             message_id = %message.id,
             rule = %message.rule,
-            channel = message.channel.as_str(),
+            channel = %message.channel.name(),
             recipient = message.to.as_deref().unwrap_or("-"),
             subject = %message.subject,
             has_ical = message.ical.is_some(),

@@ -17,29 +17,8 @@ pub mod webhook;
 
 use uuid::Uuid;
 
-/// Where a message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Webhook,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Webhook => "webhook",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "email" => Some(Channel::Email),
-            "webhook" => Some(Channel::Webhook),
-            _ => None,
-        }
-    }
-}
+/// Where a message goes (the stored column type; see the entity).
+pub use crate::entities::notifications::Channel;
 
 /// A rendered message, ready for a transport.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,25 +9,23 @@ use super::rules::{Recipient, Rule, Rules, Trigger};
 use super::transport::{SendError, Transport};
 use super::{Channel, Message};
 use crate::db::begin_write;
+use crate::entities::bookings::{BookingStatus, CanceledByRole};
+use crate::entities::calendar_events::EventSource;
+use crate::entities::coach_events::EventStatus;
+use crate::entities::notifications::NotificationStatus;
 use crate::entities::{booking_links, bookings, calendar_events, calendars, notifications, users};
 use crate::error::AppResult;
-use crate::services::bookings::{events_by_id, places_taken_of, LIVE};
+use crate::store::bookings::{events_by_id, places_taken_of, LIVE};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use futures::StreamExt;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-
-pub const PENDING: &str = "pending";
-pub const SENDING: &str = "sending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
-pub const SKIPPED: &str = "skipped";
 
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -133,24 +131,28 @@ async fn booking_candidates(
             .filter(bookings::Column::CreatedAt.lte(now))
             .filter(bookings::Column::Status.is_in(LIVE)),
         Trigger::BookingCanceled | Trigger::CoachEventCanceled => query
-            .filter(bookings::Column::Status.eq("Canceled"))
+            .filter(bookings::Column::Status.eq(BookingStatus::Canceled))
             .filter(bookings::Column::CanceledAt.gt(since))
             .filter(bookings::Column::CanceledAt.lte(now)),
-        Trigger::DisputeOpened => {
-            query.filter(bookings::Column::Status.eq("InDispute")).filter(bookings::Column::UpdatedAt.gt(since))
-        }
-        Trigger::DisputeResolved => {
-            query.filter(bookings::Column::Status.eq("DisputeDone")).filter(bookings::Column::UpdatedAt.gt(since))
-        }
+        Trigger::DisputeOpened => query
+            .filter(bookings::Column::Status.eq(BookingStatus::InDispute))
+            .filter(bookings::Column::UpdatedAt.gt(since)),
+        Trigger::DisputeResolved => query
+            .filter(bookings::Column::Status.eq(BookingStatus::DisputeDone))
+            .filter(bookings::Column::UpdatedAt.gt(since)),
         // Due when start - offset has come, unless that was longer ago than the late horizon
         // or the event has started.
         Trigger::BookingBeforeStart => query
-            .filter(bookings::Column::Status.is_in(["Pending", "Accepted"]))
+            .filter(bookings::Column::Status.is_in([BookingStatus::Pending, BookingStatus::Accepted]))
             .filter(bookings::Column::StartsAt.lte(now + rule.offset))
             .filter(bookings::Column::StartsAt.gt(now + rule.offset - rules.late_horizon))
             .filter(bookings::Column::StartsAt.gt(now)),
         Trigger::BookingAfterEnd => query
-            .filter(bookings::Column::Status.is_in(["Accepted", "InDispute", "DisputeDone"]))
+            .filter(bookings::Column::Status.is_in([
+                BookingStatus::Accepted,
+                BookingStatus::InDispute,
+                BookingStatus::DisputeDone,
+            ]))
             .filter(bookings::Column::Completed.eq(false))
             .filter(bookings::Column::EndsAt.lte(now - rule.offset))
             .filter(bookings::Column::EndsAt.gt(now - rule.offset - rules.late_horizon)),
@@ -162,7 +164,7 @@ async fn booking_candidates(
     let mut out = Vec::new();
     for b in list {
         let Some(event) = events.get(&b.event_id) else { continue };
-        let event_canceled = event.status == "Canceled";
+        let event_canceled = event.status == EventStatus::Canceled;
         match rule.trigger {
             Trigger::BookingCanceled if event_canceled => continue,
             Trigger::CoachEventCanceled if !event_canceled => continue,
@@ -172,7 +174,7 @@ async fn booking_candidates(
             Recipient::Athlete => b.user_id,
             Recipient::Coach => b.coach_id,
             Recipient::OtherParty => {
-                if b.canceled_by_role.as_deref() == Some("Athlete") {
+                if b.canceled_by_role == Some(CanceledByRole::Athlete) {
                     b.coach_id
                 } else {
                     b.user_id
@@ -183,13 +185,13 @@ async fn booking_candidates(
         let offset = offset_of(&event.start_time);
         let context = json!({
             "booking": {
-                "id": b.id, "status": b.status, "user_id": b.user_id, "coach_id": b.coach_id,
+                "id": b.id, "status": b.status.to_value(), "user_id": b.user_id, "coach_id": b.coach_id,
                 "order_id": b.order_id, "start": b.starts_at.to_rfc3339(), "end": b.ends_at.to_rfc3339(),
-                "canceled_by": b.canceled_by_role.clone().unwrap_or_default(),
+                "canceled_by": b.canceled_by_role.map(|r| r.to_value()).unwrap_or_default(),
                 "reason": b.cancellation_reason_text.clone().or(b.cancellation_reason_code.clone()),
             },
             "event": {
-                "id": event.id, "status": event.status, "start_local": local(event.starts_at, offset),
+                "id": event.id, "status": event.status.to_value(), "start_local": local(event.starts_at, offset),
                 "end_local": local(event.ends_at, offset), "timezone": offset.to_string(),
                 "places_total": event.places, "places_left": Value::Null,
             },
@@ -236,7 +238,8 @@ async fn reservation_candidates(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Candidate>> {
     let since = now - rules.event_horizon;
-    let mut query = calendar_events::Entity::find().filter(calendar_events::Column::Source.eq("reservation"));
+    let mut query =
+        calendar_events::Entity::find().filter(calendar_events::Column::Source.eq(EventSource::Reservation));
     query = match rule.trigger {
         Trigger::ReservationCreated => query
             .filter(calendar_events::Column::Cancelled.eq(false))
@@ -415,7 +418,7 @@ async fn insert_while_subjects_exist(
 
 fn dedupe_key(rule: &Rule, c: &Candidate) -> String {
     let recipient = match rule.channel {
-        Channel::Webhook => "webhook".to_string(),
+        Channel::Webhook => rule.channel.name(),
         Channel::Email => rule.recipient.name().to_string(),
     };
     format!("{}:{}:{}", rule.name, c.subject_id, recipient)
@@ -441,14 +444,16 @@ fn render_row(
         "data": context,
     });
     let (status, last_error) = match (rule.channel, &c.recipient_email) {
-        (Channel::Email, None) => (SKIPPED, Some(format!("no email address known for the {}", rule.recipient.name()))),
-        _ => (PENDING, None),
+        (Channel::Email, None) => {
+            (NotificationStatus::Skipped, Some(format!("no email address known for the {}", rule.recipient.name())))
+        }
+        _ => (NotificationStatus::Pending, None),
     };
     Ok(notifications::ActiveModel {
         id: Set(id),
         dedupe_key: Set(key),
         rule: Set(rule.name.clone()),
-        channel: Set(rule.channel.as_str().into()),
+        channel: Set(rule.channel),
         subject_id: Set(c.subject_id),
         recipient_role: Set(rule.recipient.name().into()),
         recipient_user_id: Set(c.recipient_user_id),
@@ -460,7 +465,7 @@ fn render_row(
         body_html: Set(rendered.html),
         ical: Set(c.ical.as_ref().map(|e| ical::render(e, now))),
         payload: Set(payload.to_string()),
-        status: Set(status.into()),
+        status: Set(status),
         attempts: Set(0),
         next_attempt_at: Set(now),
         lease_until: Set(None),
@@ -480,15 +485,22 @@ pub async fn claim(
     let lease_until = now + settings.lease;
     match db.get_database_backend() {
         DbBackend::Postgres => {
-            let sql = "UPDATE notifications SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+            let sql =
+                "UPDATE notifications SET status = $4, lease_until = $1, attempts = attempts + 1, updated_at = $2 \
                  WHERE id IN (SELECT id FROM notifications \
-                   WHERE (status = 'pending' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until < $2) \
+                   WHERE (status = $5 AND next_attempt_at <= $2) OR (status = $4 AND lease_until < $2) \
                    ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                  RETURNING *";
             let stmt = Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 sql,
-                [lease_until.into(), now.into(), (settings.batch_size as i64).into()],
+                [
+                    lease_until.into(),
+                    now.into(),
+                    (settings.batch_size as i64).into(),
+                    NotificationStatus::Sending.into(),
+                    NotificationStatus::Pending.into(),
+                ],
             );
             Ok(notifications::Entity::find().from_raw_sql(stmt).all(db).await?)
         }
@@ -499,12 +511,12 @@ pub async fn claim(
                     sea_orm::Condition::any()
                         .add(
                             sea_orm::Condition::all()
-                                .add(notifications::Column::Status.eq(PENDING))
+                                .add(notifications::Column::Status.eq(NotificationStatus::Pending))
                                 .add(notifications::Column::NextAttemptAt.lte(now)),
                         )
                         .add(
                             sea_orm::Condition::all()
-                                .add(notifications::Column::Status.eq(SENDING))
+                                .add(notifications::Column::Status.eq(NotificationStatus::Sending))
                                 .add(notifications::Column::LeaseUntil.lt(now)),
                         ),
                 )
@@ -516,7 +528,7 @@ pub async fn claim(
             let ids: Vec<Uuid> = due.iter().map(|n| n.id).collect();
             if !ids.is_empty() {
                 notifications::Entity::update_many()
-                    .col_expr(notifications::Column::Status, SENDING.into())
+                    .col_expr(notifications::Column::Status, NotificationStatus::Sending.into())
                     .col_expr(notifications::Column::LeaseUntil, lease_until.into())
                     .col_expr(
                         notifications::Column::Attempts,
@@ -542,7 +554,7 @@ pub fn message_of(n: &notifications::Model) -> Message {
         id: n.id,
         key: n.dedupe_key.clone(),
         rule: n.rule.clone(),
-        channel: Channel::parse(&n.channel).unwrap_or(Channel::Email),
+        channel: n.channel,
         to: n.recipient_email.clone(),
         subject: n.subject.clone(),
         text: n.body_text.clone(),
@@ -563,21 +575,21 @@ async fn record(
 ) -> AppResult<()> {
     let update = notifications::Entity::update_many()
         .filter(notifications::Column::Id.eq(n.id))
-        .filter(notifications::Column::Status.eq(SENDING))
+        .filter(notifications::Column::Status.eq(NotificationStatus::Sending))
         .col_expr(notifications::Column::LeaseUntil, Option::<DateTime<Utc>>::None.into())
         .col_expr(notifications::Column::UpdatedAt, now.into());
     let update = match outcome {
         Ok(()) => {
             report.sent += 1;
             update
-                .col_expr(notifications::Column::Status, SENT.into())
+                .col_expr(notifications::Column::Status, NotificationStatus::Sent.into())
                 .col_expr(notifications::Column::SentAt, Some(now).into())
                 .col_expr(notifications::Column::LastError, Option::<String>::None.into())
         }
         Err(SendError::Transient(e)) if n.attempts < settings.max_attempts => {
             report.retrying += 1;
             update
-                .col_expr(notifications::Column::Status, PENDING.into())
+                .col_expr(notifications::Column::Status, NotificationStatus::Pending.into())
                 .col_expr(
                     notifications::Column::NextAttemptAt,
                     (now + backoff(settings.base_backoff, n.attempts)).into(),
@@ -587,7 +599,7 @@ async fn record(
         Err(e) => {
             report.failed += 1;
             update
-                .col_expr(notifications::Column::Status, FAILED.into())
+                .col_expr(notifications::Column::Status, NotificationStatus::Failed.into())
                 .col_expr(notifications::Column::LastError, Some(e.to_string()).into())
         }
     };

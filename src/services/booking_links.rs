@@ -282,7 +282,7 @@ pub async fn reserve(
             starts_at: Set(slot.start),
             ends_at: Set(slot.end),
             notes: Set(reservation.notes.as_ref().map(|n| n.as_str().to_string())),
-            source: Set("reservation".into()),
+            source: Set(calendar_events::EventSource::Reservation),
             booking_link_token: Set(Some(link.token.clone())),
             attendee_name: Set(Some(name.to_string())),
             attendee_email: Set(Some(reservation.email.as_str().to_string())),

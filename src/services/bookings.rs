@@ -4,12 +4,16 @@
 use super::calendars::require_scope;
 use crate::auth::Principal;
 use crate::db::{begin_write, RowKey, Transient};
-use crate::domain::bookings::{self as rules, EventFacts, OrderError, Span, Status, Transition};
+use crate::domain::bookings::{self as rules, EventFacts, OrderError, OrderStatus, Span, Status, Transition};
 use crate::domain::input::FreeText;
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
+use crate::entities::booking_orders::PaymentStatus;
+use crate::entities::bookings::CanceledByRole;
+use crate::entities::coach_events::EventStatus;
 use crate::entities::{booking_links, booking_orders, bookings, calendar_events, calendars, coach_events, users};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::store::bookings::{events_by_id, places_taken, places_taken_of, LIVE};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -20,10 +24,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 pub const SCOPE_BOOKING_WRITE: &str = "booking:write";
-/// Statuses that hold a place and occupy the athlete's schedule (see `Status::is_live`).
-pub const LIVE: [&str; 4] = ["Pending", "Accepted", "InDispute", "DisputeDone"];
-pub const EVENT_SCHEDULED: &str = "Scheduled";
-pub const EVENT_CANCELED: &str = "Canceled";
 
 /// A booking with what the wire shape needs: its event and its ordinal with this coach.
 #[derive(Debug, Clone)]
@@ -45,8 +45,8 @@ pub struct EventView {
     pub taken: i64,
 }
 
-fn status_of(b: &bookings::Model) -> AppResult<Status> {
-    Status::parse(&b.status).ok_or_else(|| AppError::Internal(format!("unknown booking status {}", b.status)))
+fn status_of(b: &bookings::Model) -> Status {
+    b.status.into()
 }
 
 fn span_of(e: &coach_events::Model) -> Span {
@@ -69,7 +69,7 @@ pub struct NewCoachEvent {
     pub duration_minutes: i64,
     pub price: i64,
     pub price_currency: String,
-    pub payment_method: String,
+    pub payment_method: coach_events::PaymentMethod,
     pub address_id: Option<Uuid>,
     pub public: Option<bool>,
     pub level: Option<String>,
@@ -122,7 +122,7 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
         sport_id: Set(new.sport_id),
         starts_at: Set(new.start),
         ends_at: Set(new.end),
-        status: Set(EVENT_SCHEDULED.into()),
+        status: Set(EventStatus::Scheduled),
         time_slot_id: Set(Uuid::new_v4()),
         places: Set(new.places as i32),
         slot_type: Set(new.slot_type),
@@ -142,34 +142,6 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
         created_at: Set(now),
     };
     Ok(EventView { event: model.insert(&state.db).await?, taken: 0 })
-}
-
-pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResult<i64> {
-    Ok(places_taken_of(db, [event_id]).await?.get(&event_id).copied().unwrap_or(0))
-}
-
-/// Places taken (live bookings) of each of these events, in one query per 500 events (well
-/// under either database's limit of bound parameters); an event without any is absent.
-pub async fn places_taken_of(
-    db: &impl ConnectionTrait,
-    event_ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<BTreeMap<Uuid, i64>> {
-    let ids: Vec<Uuid> = event_ids.into_iter().collect();
-    let mut taken = BTreeMap::new();
-    for chunk in ids.chunks(500) {
-        let rows: Vec<(Uuid, i64)> = bookings::Entity::find()
-            .select_only()
-            .column(bookings::Column::EventId)
-            .column_as(bookings::Column::Id.count(), "taken")
-            .filter(bookings::Column::EventId.is_in(chunk.iter().copied()))
-            .filter(bookings::Column::Status.is_in(LIVE))
-            .group_by(bookings::Column::EventId)
-            .into_tuple()
-            .all(db)
-            .await?;
-        taken.extend(rows);
-    }
-    Ok(taken)
 }
 
 async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<coach_events::Model> {
@@ -201,7 +173,7 @@ pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uui
             if !by_coach && !principal.admin {
                 return Err(AppError::forbidden("only the event's coach or an admin may cancel it"));
             }
-            if event.status == EVENT_CANCELED {
+            if event.status == EventStatus::Canceled {
                 return Err(AppError::validation("the event is already canceled"));
             }
             let now = state.clock.now();
@@ -209,18 +181,21 @@ pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uui
             if event.starts_at <= now {
                 return Err(AppError::validation("an event can only be canceled before it starts"));
             }
-            let role = if by_coach { "Coach" } else { "System" };
+            let role = if by_coach { CanceledByRole::Coach } else { CanceledByRole::System };
             bookings::Entity::update_many()
-                .col_expr(bookings::Column::Status, Status::Canceled.as_str().into())
+                .col_expr(bookings::Column::Status, bookings::BookingStatus::from(Status::Canceled).into())
                 .col_expr(bookings::Column::CanceledAt, now.into())
                 .col_expr(bookings::Column::CanceledByRole, role.into())
                 .col_expr(bookings::Column::UpdatedAt, now.into())
                 .filter(bookings::Column::EventId.eq(id))
-                .filter(bookings::Column::Status.is_in([Status::Pending.as_str(), Status::Accepted.as_str()]))
+                .filter(
+                    bookings::Column::Status
+                        .is_in([bookings::BookingStatus::Pending, bookings::BookingStatus::Accepted]),
+                )
                 .exec(&txn)
                 .await?;
             let mut active: coach_events::ActiveModel = event.into();
-            active.status = Set(EVENT_CANCELED.into());
+            active.status = Set(EventStatus::Canceled);
             active.canceled_at = Set(Some(now));
             let event = active.update(&txn).await?;
             let taken = places_taken(&txn, id).await?;
@@ -325,7 +300,7 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
                 id: e.id,
                 coach_id: e.coach_id,
                 span: span_of(e),
-                canceled: e.status == EVENT_CANCELED,
+                canceled: e.status == EventStatus::Canceled,
                 places: e.places.into(),
                 taken: taken.get(&e.id).copied().unwrap_or(0),
             });
@@ -366,7 +341,7 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
     let order = booking_orders::ActiveModel {
         id: Set(Uuid::new_v4()),
         user_id: Set(user),
-        payment_status: Set("Cash".into()),
+        payment_status: Set(PaymentStatus::Cash),
         created_at: Set(now),
     }
     .insert(&txn)
@@ -383,7 +358,7 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
                 event_id: event.id,
                 starts_at: event.starts_at,
                 ends_at: event.ends_at,
-                status: Status::Accepted.as_str().into(),
+                status: Status::Accepted.into(),
                 completed: false,
                 note: None,
                 canceled_at: None,
@@ -408,21 +383,6 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
 // ------------------------------------------------------------------ reading
 
 /// Attaches each booking's event and its ordinal among the athlete's live bookings with that coach.
-/// The coach events with these ids, by id.
-pub async fn events_by_id(
-    db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<BTreeMap<Uuid, coach_events::Model>> {
-    let ids: BTreeSet<Uuid> = ids.into_iter().collect();
-    Ok(coach_events::Entity::find()
-        .filter(coach_events::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect())
-}
-
 async fn views_of(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> AppResult<Vec<BookingView>> {
     let events = events_by_id(db, list.iter().map(|b| b.event_id)).await?;
     views_with_events(db, list, &events).await
@@ -615,17 +575,8 @@ pub async fn list_orders(
 }
 
 /// The order's lifecycle, derived from its bookings (see BookingOrderStatus in the contract).
-pub fn order_status(bookings: &[BookingView]) -> &'static str {
-    let statuses: Vec<Status> = bookings.iter().filter_map(|v| Status::parse(&v.booking.status)).collect();
-    let live: Vec<&BookingView> =
-        bookings.iter().filter(|v| Status::parse(&v.booking.status).is_some_and(Status::is_live)).collect();
-    if statuses.iter().all(|s| !s.is_live()) {
-        "Canceled"
-    } else if live.iter().all(|v| v.booking.completed || v.booking.status == Status::DisputeDone.as_str()) {
-        "Completed"
-    } else {
-        "Active"
-    }
+pub fn order_status(bookings: &[BookingView]) -> OrderStatus {
+    rules::order_status(bookings.iter().map(|v| (status_of(&v.booking), v.booking.completed)))
 }
 
 // ------------------------------------------------------------------ changing
@@ -667,8 +618,8 @@ pub async fn mark_completed(
         if b.coach_id != principal.user_id && !principal.admin {
             return Err(AppError::forbidden("only the event's coach or an admin may mark a booking completed"));
         }
-        if !status_of(b)?.is_live() {
-            return Err(AppError::validation(format!("a {} booking cannot be completed", b.status)));
+        if !status_of(b).is_live() {
+            return Err(AppError::validation(format!("a {} booking cannot be completed", status_of(b).as_str())));
         }
         if e.ends_at > now {
             return Err(AppError::validation("the event has not ended yet"));
@@ -688,8 +639,8 @@ pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: F
         if e.ends_at > now {
             return Err(AppError::validation("notes can be added once the event has ended"));
         }
-        if !status_of(b)?.is_live() {
-            return Err(AppError::validation(format!("a {} booking did not take place", b.status)));
+        if !status_of(b).is_live() {
+            return Err(AppError::validation(format!("a {} booking did not take place", status_of(b).as_str())));
         }
         let mut a: bookings::ActiveModel = b.clone().into();
         a.note = Set(Some(note.as_str().to_string()));
@@ -708,20 +659,20 @@ pub async fn cancel_booking(
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
     change(state, principal, id, |b, e, now| {
         let role = if b.user_id == principal.user_id {
-            "Athlete"
+            CanceledByRole::Athlete
         } else if b.coach_id == principal.user_id {
-            "Coach"
+            CanceledByRole::Coach
         } else {
             return Err(AppError::forbidden("only the athlete or the coach may cancel a booking"));
         };
         if e.starts_at <= now {
             return Err(AppError::validation("a booking can only be canceled before its event starts"));
         }
-        let to = rules::transition(status_of(b)?, Transition::Cancel).map_err(AppError::Validation)?;
+        let to = rules::transition(status_of(b), Transition::Cancel).map_err(AppError::Validation)?;
         let mut a: bookings::ActiveModel = b.clone().into();
-        a.status = Set(to.as_str().into());
+        a.status = Set(to.into());
         a.canceled_at = Set(Some(now));
-        a.canceled_by_role = Set(Some(role.into()));
+        a.canceled_by_role = Set(Some(role));
         a.cancellation_reason_code = Set(Some(reason_code.to_string()));
         a.cancellation_reason_text = Set(reason_text.as_ref().map(|t| t.as_str().to_string()));
         Ok(a)
@@ -737,9 +688,9 @@ pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> 
         if e.starts_at > now {
             return Err(AppError::validation("a dispute can be opened once the event has started"));
         }
-        let to = rules::transition(status_of(b)?, Transition::OpenDispute).map_err(AppError::Validation)?;
+        let to = rules::transition(status_of(b), Transition::OpenDispute).map_err(AppError::Validation)?;
         let mut a: bookings::ActiveModel = b.clone().into();
-        a.status = Set(to.as_str().into());
+        a.status = Set(to.into());
         Ok(a)
     })
     .await
@@ -752,9 +703,9 @@ pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) 
         return Err(AppError::forbidden("only an admin may resolve a dispute"));
     }
     change(state, principal, id, |b, _, _| {
-        let to = rules::transition(status_of(b)?, Transition::ResolveDispute).map_err(AppError::Validation)?;
+        let to = rules::transition(status_of(b), Transition::ResolveDispute).map_err(AppError::Validation)?;
         let mut a: bookings::ActiveModel = b.clone().into();
-        a.status = Set(to.as_str().into());
+        a.status = Set(to.into());
         Ok(a)
     })
     .await
@@ -769,7 +720,7 @@ pub async fn dismiss(state: &AppState, principal: &Principal, id: Uuid, user: Uu
         }
         return Err(AppError::forbidden("only the booking's athlete may dismiss it"));
     }
-    if booking.status != Status::Canceled.as_str() {
+    if status_of(&booking) != Status::Canceled {
         return Err(AppError::validation("only canceled bookings can be dismissed"));
     }
     if !booking.dismissed {

@@ -77,7 +77,7 @@ pub async fn create_event(
         starts_at: Set(event.start),
         ends_at: Set(event.end),
         notes: Set(event.notes.map(FreeText::into_string)),
-        source: Set("manual".into()),
+        source: Set(calendar_events::EventSource::Manual),
         booking_link_token: Set(None),
         attendee_name: Set(None),
         attendee_email: Set(None),

@@ -45,7 +45,7 @@ pub const MAX_LIST: u64 = 500;
 pub async fn list(
     state: &AppState,
     principal: &Principal,
-    status: Option<&str>,
+    status: Option<notifications::NotificationStatus>,
     page: PageRequest,
 ) -> AppResult<Page<notifications::Model>> {
     require_admin(principal)?;

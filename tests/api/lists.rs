@@ -91,7 +91,7 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 starts_at: at(60 + (i / 2) * 30),
                 ends_at: at(60 + (i / 2) * 30 + 20),
                 notes: None,
-                source: "manual".into(),
+                source: calendar_events::EventSource::Manual,
                 booking_link_token: None,
                 attendee_name: None,
                 attendee_email: None,
@@ -221,7 +221,7 @@ async fn notifications_are_paginated(app: TestApp) {
                 id,
                 dedupe_key: format!("seeded:{id}"),
                 rule: "seeded".into(),
-                channel: "email".into(),
+                channel: notifications::Channel::Email,
                 subject_id: Uuid::new_v4(),
                 recipient_role: "athlete".into(),
                 recipient_user_id: None,
@@ -233,7 +233,7 @@ async fn notifications_are_paginated(app: TestApp) {
                 body_html: "h".into(),
                 ical: None,
                 payload: "{}".into(),
-                status: "failed".into(),
+                status: notifications::NotificationStatus::Failed,
                 attempts: 5,
                 next_attempt_at: now,
                 lease_until: None,
@@ -288,7 +288,7 @@ async fn seed_lists_are_cut_at_1000(app: TestApp) {
         let order = booking_orders::Model {
             id: Uuid::new_v4(),
             user_id: athlete.id,
-            payment_status: "Cash".into(),
+            payment_status: booking_orders::PaymentStatus::Cash,
             created_at: base + Duration::seconds(n + 1),
         };
         let mut b = booking.clone();

@@ -18,3 +18,4 @@ mod leko;
 mod lists;
 mod notifications;
 mod spine;
+mod stored;
