@@ -20,8 +20,8 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use futures::StreamExt;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -359,6 +359,24 @@ enum Subjects {
     CalendarEvents,
 }
 
+/// Which of `ids` exist in `E`, each row share-locked (in id order) until the transaction ends.
+async fn share_lock_existing<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    id: E::Column,
+    ids: BTreeSet<Uuid>,
+) -> Result<BTreeSet<Uuid>, DbErr> {
+    let rows = E::find()
+        .select_only()
+        .column(id)
+        .filter(id.is_in(ids))
+        .order_by_asc(id)
+        .lock_shared()
+        .into_tuple::<Uuid>()
+        .all(txn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Inserts the messages whose subject still exists, in one write transaction that first locks
 /// those subjects (`FOR SHARE` on PostgreSQL; SQLite's immediate transaction is the only
 /// writer). The candidates were read before: a user erased since then must not get messages
@@ -373,31 +391,11 @@ async fn insert_while_subjects_exist(
     let ids: BTreeSet<Uuid> = rows.iter().map(|(subject, _)| *subject).collect();
     let txn = begin_write(db).await?;
     let existing: BTreeSet<Uuid> = match subjects {
-        Subjects::Bookings => {
-            bookings::Entity::find()
-                .select_only()
-                .column(bookings::Column::Id)
-                .filter(bookings::Column::Id.is_in(ids))
-                .order_by_asc(bookings::Column::Id)
-                .lock_shared()
-                .into_tuple::<Uuid>()
-                .all(&txn)
-                .await?
-        }
+        Subjects::Bookings => share_lock_existing::<bookings::Entity>(&txn, bookings::Column::Id, ids).await?,
         Subjects::CalendarEvents => {
-            calendar_events::Entity::find()
-                .select_only()
-                .column(calendar_events::Column::Id)
-                .filter(calendar_events::Column::Id.is_in(ids))
-                .order_by_asc(calendar_events::Column::Id)
-                .lock_shared()
-                .into_tuple::<Uuid>()
-                .all(&txn)
-                .await?
+            share_lock_existing::<calendar_events::Entity>(&txn, calendar_events::Column::Id, ids).await?
         }
-    }
-    .into_iter()
-    .collect();
+    };
     let keep: Vec<notifications::ActiveModel> =
         rows.iter().filter(|(subject, _)| existing.contains(subject)).map(|(_, row)| row.clone()).collect();
     let mut inserted = 0;
