@@ -80,6 +80,7 @@ fn format_time(t: (chrono::NaiveTime, chrono::FixedOffset)) -> String {
     format!("{}{}", t.0.format("%H:%M:%S%.f"), t.1)
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, event_id = tracing::field::Empty), err(level = "info", Display))]
 pub async fn create_coach_event(state: &AppState, principal: &Principal, new: NewCoachEvent) -> AppResult<EventView> {
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
     let now = state.clock.now();
@@ -141,15 +142,19 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
         canceled_at: Set(None),
         created_at: Set(now),
     };
-    Ok(EventView { event: model.insert(&state.db).await?, taken: 0 })
+    let event = model.insert(&state.db).await?;
+    tracing::Span::current().record("event_id", tracing::field::display(event.id));
+    Ok(EventView { event, taken: 0 })
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id), err(level = "debug", Display))]
 pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResult<i64> {
     Ok(places_taken_of(db, [event_id]).await?.get(&event_id).copied().unwrap_or(0))
 }
 
 /// Places taken (live bookings) of each of these events, in one query per 500 events (well
 /// under either database's limit of bound parameters); an event without any is absent.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn places_taken_of(
     db: &impl ConnectionTrait,
     event_ids: impl IntoIterator<Item = Uuid>,
@@ -179,6 +184,7 @@ async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<coach_even
         .ok_or_else(|| AppError::not_found(format!("coach event {id} not found")))
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %_principal.user_id, event_id = %id), err(level = "info", Display))]
 pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid) -> AppResult<EventView> {
     let event = find_event(&state.db, id).await?;
     let taken = places_taken(&state.db, id).await?;
@@ -186,6 +192,7 @@ pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid)
 }
 
 /// Its coach or an admin cancels the event; every live booking becomes Canceled.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, event_id = %id), err(level = "info", Display))]
 pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<EventView> {
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
     state
@@ -270,6 +277,7 @@ async fn lock_user(db: &impl ConnectionTrait, user: Uuid, now: DateTime<Utc>) ->
 /// Books the events for `user` in one order, all or nothing. Places and schedule conflicts hold
 /// under concurrent orders: the user's row and the events are locked (in id order) before they
 /// are counted.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user, events = event_ids.len()))]
 pub async fn book_events(
     state: &AppState,
     principal: &Principal,
@@ -409,6 +417,7 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
 
 /// Attaches each booking's event and its ordinal among the athlete's live bookings with that coach.
 /// The coach events with these ids, by id.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn events_by_id(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = Uuid>,
@@ -484,6 +493,7 @@ fn visible(principal: &Principal, b: &bookings::Model) -> bool {
 }
 
 /// A booking, visible to its athlete, its coach and admins; anyone else gets 404.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
 pub async fn get_visible(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
     let booking = find_booking(&state.db, id).await?;
     if !visible(principal, &booking) {
@@ -512,6 +522,7 @@ fn overlap_filter(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> C
     c
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = ?user, event_id = ?event), err(level = "info", Display))]
 pub async fn list_bookings(
     state: &AppState,
     principal: &Principal,
@@ -557,6 +568,7 @@ pub async fn list_bookings(
     Ok(Page { items, truncated: list.truncated, next: None })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user), err(level = "info", Display))]
 pub async fn list_orders(
     state: &AppState,
     principal: &Principal,
@@ -615,6 +627,7 @@ pub async fn list_orders(
 }
 
 /// The order's lifecycle, derived from its bookings (see BookingOrderStatus in the contract).
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn order_status(bookings: &[BookingView]) -> &'static str {
     let statuses: Vec<Status> = bookings.iter().filter_map(|v| Status::parse(&v.booking.status)).collect();
     let live: Vec<&BookingView> =
@@ -657,6 +670,7 @@ where
         .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, completed), err(level = "info", Display))]
 pub async fn mark_completed(
     state: &AppState,
     principal: &Principal,
@@ -680,6 +694,7 @@ pub async fn mark_completed(
     .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
 pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: FreeText) -> AppResult<BookingView> {
     change(state, principal, id, |b, e, now| {
         if b.user_id != principal.user_id && b.coach_id != principal.user_id {
@@ -698,6 +713,7 @@ pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: F
     .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, reason_code = %reason_code), err(level = "info", Display))]
 pub async fn cancel_booking(
     state: &AppState,
     principal: &Principal,
@@ -729,6 +745,7 @@ pub async fn cancel_booking(
     .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
 pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
     change(state, principal, id, |b, e, now| {
         if b.user_id != principal.user_id && b.coach_id != principal.user_id {
@@ -745,6 +762,7 @@ pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> 
     .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
 pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
     if !principal.admin {
         // Admins only; say 404 to anyone who may not even see the booking.
@@ -761,6 +779,7 @@ pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) 
 }
 
 /// The athlete hides a canceled booking from their views, for good. Again is a no-op.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, for_user_id = %user), err(level = "info", Display))]
 pub async fn dismiss(state: &AppState, principal: &Principal, id: Uuid, user: Uuid) -> AppResult<()> {
     let booking = find_booking(&state.db, id).await?;
     if user != principal.user_id || booking.user_id != user {
@@ -798,6 +817,7 @@ struct Erased {
 /// committed (its bookings are seen and removed, its order with them) or waits and then finds
 /// the events gone (eventNotFound, nothing written). The calendars are locked as a reservation
 /// locks them, so a reservation in flight is removed or answers 404.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = ?target), err(level = "info", Display))]
 pub async fn delete_user(
     state: &AppState,
     principal: &Principal,
