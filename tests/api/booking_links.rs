@@ -20,7 +20,7 @@ async fn new_link(app: &TestApp, owner: &User, cal: uuid::Uuid, body: Value) -> 
 
 async fn create_booking_link_validates_and_echoes(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let r = app.create_link(&owner, cal, link_body("America/Asuncion", 30, 10, monday_morning())).await.expect(200);
     let token = r.body["token"].as_str().unwrap();
     assert!(token.len() >= 22, "at least 128 bits of randomness: {token}");
@@ -86,7 +86,7 @@ async fn create_booking_link_validates_and_echoes(app: TestApp) {
 
 async fn availability_in_the_links_time_zone(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let token = new_link(&app, &owner, cal, link_body("America/Asuncion", 60, 0, monday_morning())).await;
     // Monday 2027-03-01 in Asuncion (UTC-3 all year since 2025): 09:00, 10:00, 11:00 local.
     let r = app.availability(&token, "2027-03-01T00:00:00Z", "2027-03-02T12:00:00Z").await.expect(200);
@@ -123,7 +123,7 @@ async fn availability_in_the_links_time_zone(app: TestApp) {
 
 async fn reserve_validates_and_books_once(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let token = new_link(&app, &owner, cal, link_body("America/Asuncion", 60, 15, monday_morning())).await;
     let (start, end) = ("2027-03-01T09:00:00-03:00", "2027-03-01T10:00:00-03:00");
     let reserve_path = format!("/v1/booking/{token}/reserve");
@@ -193,7 +193,7 @@ async fn reserve_validates_and_books_once(app: TestApp) {
 
 async fn fifty_racing_reservations_give_one_booking(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let token = new_link(&app, &owner, cal, link_body("Europe/Berlin", 30, 0, monday_morning())).await;
     let (start, end) = ("2027-03-01T09:00:00+01:00", "2027-03-01T09:30:00+01:00");
     let results = futures::future::join_all((0..50).map(|_| app.reserve(&token, start, end))).await;
@@ -216,7 +216,7 @@ async fn fifty_racing_reservations_give_one_booking(app: TestApp) {
 
 async fn overlapping_slots_of_two_links_never_both_win(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let a = new_link(&app, &owner, cal, link_body("UTC", 60, 0, json!({"mon": [{"start": "09:00", "end": "12:00"}]})))
         .await;
     let b = new_link(&app, &owner, cal, link_body("UTC", 60, 0, json!({"mon": [{"start": "09:30", "end": "12:30"}]})))

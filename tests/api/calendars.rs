@@ -7,7 +7,7 @@ use serde_json::json;
 async fn calendars_are_owner_only(app: TestApp) {
     let owner = app.user();
     let other = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let r = app.get(&format!("/v1/calendars/{cal}"), Some(&owner.token)).await.expect(200);
     assert_eq!(r.body["owner_id"], owner.id.to_string());
     assert_eq!(app.get(&format!("/v1/calendars/{cal}"), Some(&other.token)).await.expect(403).code(), "forbidden");
@@ -47,7 +47,7 @@ async fn writing_needs_the_scope(app: TestApp) {
 
 async fn busy_time_lifecycle(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let events = format!("/v1/calendars/{cal}/events");
     let e = app
         .post(&events, Some(&owner.token), json!({"title": "Dentist", "start": "2030-01-07T10:00:00+01:00", "end": "2030-01-07T11:00:00+01:00", "notes": "bring card"}))

@@ -93,7 +93,7 @@ async fn healthz_from(app: &TestApp, source: &str) -> RawReply {
 /// A booking link open on Mondays 09:00-12:00 UTC.
 async fn monday_link(app: &TestApp) -> String {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let body = json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {"mon": [{"start": "09:00", "end": "12:00"}]}});
     let r = app.create_link(&owner, cal, body).await.expect(200);
     r.body["token"].as_str().unwrap().to_string()

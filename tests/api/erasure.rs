@@ -128,7 +128,7 @@ fn every_day() -> Value {
 
 /// A calendar, a manual event, a link and a reservation on it by a visitor; the link's token.
 async fn calendar_with_a_reservation(app: &TestApp, owner: &User, visitor: &str) -> (Uuid, String) {
-    let cal = app.create_calendar(owner).await;
+    let cal = app.new_calendar(owner).await;
     app.post(
         &format!("/v1/calendars/{cal}/events"),
         Some(&owner.token),

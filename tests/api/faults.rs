@@ -35,7 +35,7 @@ fn assert_unavailable(r: &Reply) {
 }
 
 async fn link(app: &TestApp, owner: &User) -> (Uuid, String) {
-    let cal = app.create_calendar(owner).await;
+    let cal = app.new_calendar(owner).await;
     let body = json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {"mon": [{"start": "08:00", "end": "20:00"}]}});
     let r = app.create_link(owner, cal, body).await.expect(200);
     (cal, r.body["token"].as_str().unwrap().to_string())

@@ -60,7 +60,7 @@ fn tomorrow() -> (String, String) {
 
 async fn nul_in_any_string_is_refused_and_nothing_is_stored(app: TestApp) {
     let owner = app.user();
-    let calendar = app.create_calendar(&owner).await;
+    let calendar = app.new_calendar(&owner).await;
     let token = open_link(&app, &owner, calendar, "UTC", 0).await;
     let (start, end) = tomorrow();
 
@@ -191,7 +191,7 @@ async fn names_refuse_control_characters_free_text_keeps_tab_and_newline(app: Te
 
 async fn only_plain_addresses_are_accepted(app: TestApp) {
     let owner = app.user();
-    let calendar = app.create_calendar(&owner).await;
+    let calendar = app.new_calendar(&owner).await;
     let token = open_link(&app, &owner, calendar, "UTC", 0).await;
     let (start, end) = tomorrow();
     let reserve = format!("/v1/booking/{token}/reserve");
@@ -247,7 +247,7 @@ async fn stored_email(app: &TestApp, user: Uuid) -> Option<String> {
 
 async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
     let owner = app.user();
-    let calendar = app.create_calendar(&owner).await;
+    let calendar = app.new_calendar(&owner).await;
     let new_york = open_link(&app, &owner, calendar, "America/New_York", 0).await;
 
     // Late on 9999-12-31 in a negative offset is in year 10000 in UTC: refused, however often.
@@ -283,7 +283,7 @@ async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
     assert_eq!(events_of(&app, &owner, calendar).await.len(), 1);
 
     // A buffer that would reach past the end: refused too, and never offered.
-    let other = app.create_calendar(&owner).await;
+    let other = app.new_calendar(&owner).await;
     let buffered = open_link(&app, &owner, other, "UTC", 120).await;
     let r = app
         .post(
@@ -299,7 +299,7 @@ async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
     assert_eq!(last, "9999-12-31T21:00:00+00:00", "the last slot leaves room for its buffer: {}", r.text);
 
     // Availability near the ends: slots in the link's offset, never a year 10000 or 0000.
-    let tokyo = open_link(&app, &owner, app.create_calendar(&owner).await, "Asia/Tokyo", 0).await;
+    let tokyo = open_link(&app, &owner, app.new_calendar(&owner).await, "Asia/Tokyo", 0).await;
     for (token, start, end) in [
         (&tokyo, "9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z"),
         (&new_york, "9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z"),

@@ -79,7 +79,7 @@ fn assert_each_once(seen: &[String], expected: &BTreeSet<String>) {
 
 async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let conn = db(&app).await;
     // 1,005 events, in pairs with the same start (the id breaks the tie).
     let rows: Vec<calendar_events::ActiveModel> = (0..1005)
@@ -143,7 +143,7 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
 
 async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let conn = db(&app).await;
     let now = Utc::now();
     let mut expected = BTreeSet::new();

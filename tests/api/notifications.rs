@@ -239,7 +239,7 @@ async fn smtp_down_means_later_not_lost_and_deletion_forgets_the_queue(app: Test
 async fn reservations_permanent_failures_and_skips(app: TestApp) {
     let env = Env::start().await;
     let owner = person(&app, "owner@example.com");
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let link = app
         .create_link(
             &owner,

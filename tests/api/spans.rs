@@ -67,7 +67,7 @@ async fn reserving_a_slot_runs_in_a_reserve_span_without_secrets(backend: Backen
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
     let app = spawn_app(backend).await;
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let hours = json!({"mon": [{"start": "09:00", "end": "12:00"}]});
     let r = app
         .create_link(&owner, cal, json!({"duration_minutes": 60, "timezone": "UTC", "working_hours": hours}))

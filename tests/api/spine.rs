@@ -143,7 +143,7 @@ async fn request_bodies_are_parsed_strictly() {
     assert!(r.error()["message"].as_str().unwrap().contains("body.name must be a string"), "{}", r.text);
     let r = app.post("/v1/calendars", Some(&user.token), json!({"name": 12})).await.expect(400);
     assert_eq!(r.code(), "validation");
-    let cal = app.create_calendar(&user).await;
+    let cal = app.new_calendar(&user).await;
     // `null` where the contract does not allow it.
     let r = app
         .post(
