@@ -65,6 +65,9 @@ async fn reserving_a_slot_runs_in_a_reserve_span_without_secrets(backend: Backen
     // The test's runtime is single-threaded: the server, the client and the database calls are
     // all polled on this thread, so the thread's default subscriber sees every span.
     let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    // Another test's thread may have registered a callsite (`request`, say) while this
+    // subscriber was being registered, caching "never" for it: ask every callsite again.
+    tracing::callsite::rebuild_interest_cache();
     let app = spawn_app(backend).await;
     let owner = app.user();
     let cal = app.new_calendar(&owner).await;
