@@ -57,7 +57,11 @@ async fn connect_with(settings: &Settings, bounded: bool) -> anyhow::Result<Data
         })
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(if bounded { db_settings.acquire_timeout() } else { Duration::from_secs(60) })
-        .sqlx_logging(false)
+        // Statements are not logged; one slower than a second is, as a warning inside the span
+        // of the use case (and request) that ran it.
+        .sqlx_logging(true)
+        .sqlx_logging_level(log::LevelFilter::Off)
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, Duration::from_secs(1))
         .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)

@@ -319,6 +319,7 @@ async fn reservation_candidates(
 }
 
 /// Finds every message due now and enqueues it once (the dedupe key ignores repeats).
+#[tracing::instrument(level = "info", skip_all, fields(rules = rules.rules.len()), err(level = "info", Display))]
 pub async fn enqueue_due(db: &DatabaseConnection, rules: &Rules, now: DateTime<Utc>) -> AppResult<usize> {
     let mut enqueued = 0;
     for rule in &rules.rules {
@@ -475,6 +476,7 @@ fn render_row(
 }
 
 /// Claims up to `limit` due messages (pending and due, or sending with an expired lease).
+#[tracing::instrument(level = "info", skip_all, err(level = "info", Display))]
 pub async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -628,6 +630,7 @@ impl Transports {
 }
 
 /// One pass: enqueue what is due, then claim and send batches until nothing is due.
+#[tracing::instrument(level = "info", skip_all, err(level = "info", Display))]
 pub async fn run_pass(
     db: &DatabaseConnection,
     rules: &Rules,

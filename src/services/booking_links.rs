@@ -31,6 +31,7 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %link.calendar_id), err(level = "debug", Display))]
 pub fn settings_of(link: &booking_links::Model) -> AppResult<LinkSettings> {
     let json: serde_json::Value = serde_json::from_str(&link.working_hours)
         .map_err(|e| AppError::Internal(format!("stored working hours of a link are not JSON: {e}")))?;
@@ -39,10 +40,12 @@ pub fn settings_of(link: &booking_links::Model) -> AppResult<LinkSettings> {
         .map_err(AppError::Internal)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn public_url(state: &AppState, token: &str) -> String {
     format!("{}/booking/{token}", state.public_base_url)
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
 pub async fn create_link(
     state: &AppState,
     principal: &Principal,
@@ -68,6 +71,7 @@ pub async fn create_link(
 
 /// One page of a calendar's links, newest first then by token; keyset after `page.after`, cut
 /// in the query.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
 pub async fn list_links(
     state: &AppState,
     principal: &Principal,
@@ -102,6 +106,7 @@ pub struct LinkChanges {
     pub active: Option<bool>,
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
 pub async fn update_link(
     state: &AppState,
     principal: &Principal,
@@ -176,6 +181,7 @@ async fn cached_link(state: &AppState, token: &str) -> AppResult<Arc<CachedLink>
     Ok(link)
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty), err(level = "info", Display))]
 pub async fn availability(
     state: &AppState,
     token: &LinkToken,
@@ -190,6 +196,7 @@ pub async fn availability(
         return Err(AppError::validation(format!("the range may span at most {MAX_AVAILABILITY_DAYS} days")));
     }
     let link = cached_link(state, token).await?;
+    tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
     let rules = &link.settings.rules;
     let now = state.clock.now();
     // Busy time that can touch a slot of the range, buffer included.
@@ -232,6 +239,7 @@ pub struct Reservation {
 /// Reserves a slot: one transaction that locks the calendar row, re-checks the slot against the
 /// calendar's busy time (buffer included) and inserts the event. On PostgreSQL an exclusion
 /// constraint backs it up; its violation is a 409 as well. Nothing is written on any error.
+#[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty, event_id = tracing::field::Empty), err(level = "info", Display))]
 pub async fn reserve(
     state: &AppState,
     token: &LinkToken,
@@ -259,6 +267,7 @@ pub async fn reserve(
             .one(&txn)
             .await?
             .ok_or_else(|| AppError::not_found("booking link not found or inactive"))?;
+        tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
         // Availability never offers a slot that, with its buffer, leaves the instants the
         // contract carries, or whose ends in the link's zone would be no date-time.
@@ -297,6 +306,7 @@ pub async fn reserve(
         };
         match txn.commit().await {
             Ok(()) => {
+                tracing::Span::current().record("event_id", tracing::field::display(event.id));
                 state.availability_cache.invalidate_calendar(link.calendar_id);
                 Ok(event)
             }

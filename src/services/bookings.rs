@@ -80,6 +80,7 @@ fn format_time(t: (chrono::NaiveTime, chrono::FixedOffset)) -> String {
     format!("{}{}", t.0.format("%H:%M:%S%.f"), t.1)
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, event_id = tracing::field::Empty), err(level = "info", Display))]
 pub async fn create_coach_event(state: &AppState, principal: &Principal, new: NewCoachEvent) -> AppResult<EventView> {
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
     let now = state.clock.now();
@@ -141,7 +142,9 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
         canceled_at: Set(None),
         created_at: Set(now),
     };
-    Ok(EventView { event: model.insert(&state.db).await?, taken: 0 })
+    let event = model.insert(&state.db).await?;
+    tracing::Span::current().record("event_id", tracing::field::display(event.id));
+    Ok(EventView { event, taken: 0 })
 }
 
 async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<coach_events::Model> {
@@ -151,6 +154,7 @@ async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<coach_even
         .ok_or_else(|| AppError::not_found(format!("coach event {id} not found")))
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %_principal.user_id, event_id = %id), err(level = "info", Display))]
 pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid) -> AppResult<EventView> {
     let event = find_event(&state.db, id).await?;
     let taken = places_taken(&state.db, id).await?;
@@ -158,6 +162,7 @@ pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid)
 }
 
 /// Its coach or an admin cancels the event; every live booking becomes Canceled.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, event_id = %id), err(level = "info", Display))]
 pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<EventView> {
     require_scope(principal, SCOPE_BOOKING_WRITE)?;
     state
@@ -245,6 +250,7 @@ async fn lock_user(db: &impl ConnectionTrait, user: Uuid, now: DateTime<Utc>) ->
 /// Books the events for `user` in one order, all or nothing. Places and schedule conflicts hold
 /// under concurrent orders: the user's row and the events are locked (in id order) before they
 /// are counted.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user, events = event_ids.len()))]
 pub async fn book_events(
     state: &AppState,
     principal: &Principal,
@@ -444,6 +450,7 @@ fn visible(principal: &Principal, b: &bookings::Model) -> bool {
 }
 
 /// A booking, visible to its athlete, its coach and admins; anyone else gets 404.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
 pub async fn get_visible(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
     let booking = find_booking(&state.db, id).await?;
     if !visible(principal, &booking) {
@@ -472,6 +479,7 @@ fn overlap_filter(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> C
     c
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = ?user, event_id = ?event), err(level = "info", Display))]
 pub async fn list_bookings(
     state: &AppState,
     principal: &Principal,
@@ -517,6 +525,7 @@ pub async fn list_bookings(
     Ok(Page { items, truncated: list.truncated, next: None })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user), err(level = "info", Display))]
 pub async fn list_orders(
     state: &AppState,
     principal: &Principal,
@@ -608,6 +617,7 @@ where
         .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, completed), err(level = "info", Display))]
 pub async fn mark_completed(
     state: &AppState,
     principal: &Principal,
@@ -631,6 +641,7 @@ pub async fn mark_completed(
     .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
 pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: FreeText) -> AppResult<BookingView> {
     change(state, principal, id, |b, e, now| {
         if b.user_id != principal.user_id && b.coach_id != principal.user_id {
@@ -649,6 +660,7 @@ pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: F
     .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, reason_code = %reason_code), err(level = "info", Display))]
 pub async fn cancel_booking(
     state: &AppState,
     principal: &Principal,
@@ -680,6 +692,7 @@ pub async fn cancel_booking(
     .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
 pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
     change(state, principal, id, |b, e, now| {
         if b.user_id != principal.user_id && b.coach_id != principal.user_id {
@@ -696,6 +709,7 @@ pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> 
     .await
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
 pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
     if !principal.admin {
         // Admins only; say 404 to anyone who may not even see the booking.
@@ -712,6 +726,7 @@ pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) 
 }
 
 /// The athlete hides a canceled booking from their views, for good. Again is a no-op.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, for_user_id = %user), err(level = "info", Display))]
 pub async fn dismiss(state: &AppState, principal: &Principal, id: Uuid, user: Uuid) -> AppResult<()> {
     let booking = find_booking(&state.db, id).await?;
     if user != principal.user_id || booking.user_id != user {
@@ -749,6 +764,7 @@ struct Erased {
 /// committed (its bookings are seen and removed, its order with them) or waits and then finds
 /// the events gone (eventNotFound, nothing written). The calendars are locked as a reservation
 /// locks them, so a reservation in flight is removed or answers 404.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = ?target), err(level = "info", Display))]
 pub async fn delete_user(
     state: &AppState,
     principal: &Principal,

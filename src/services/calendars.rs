@@ -17,6 +17,7 @@ pub const SCOPE_CALENDAR_WRITE: &str = "calendar:write";
 /// The longest range `listCalendarEvents` answers for.
 pub const MAX_LIST_DAYS: i64 = 366;
 
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id, scope = %scope), err(level = "debug", Display))]
 pub fn require_scope(principal: &Principal, scope: &str) -> AppResult<()> {
     if principal.admin || principal.has_scope(scope) {
         Ok(())
@@ -27,6 +28,7 @@ pub fn require_scope(principal: &Principal, scope: &str) -> AppResult<()> {
 
 /// The calendar, if the caller owns it (or is an admin): 404 when it does not exist, 403 when
 /// it is someone else's.
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id, calendar_id = %id), err(level = "debug", Display))]
 pub async fn find_owned(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<calendars::Model> {
     let calendar = calendars::Entity::find_by_id(id)
         .one(db)
@@ -38,6 +40,7 @@ pub async fn find_owned(db: &impl ConnectionTrait, principal: &Principal, id: Uu
     Ok(calendar)
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = tracing::field::Empty), err(level = "info", Display))]
 pub async fn create(state: &AppState, principal: &Principal, name: Name) -> AppResult<calendars::Model> {
     require_scope(principal, SCOPE_CALENDAR_WRITE)?;
     let model = calendars::ActiveModel {
@@ -46,7 +49,9 @@ pub async fn create(state: &AppState, principal: &Principal, name: Name) -> AppR
         name: Set(name.into_string()),
         created_at: Set(state.clock.now()),
     };
-    Ok(model.insert(&state.db).await?)
+    let calendar = model.insert(&state.db).await?;
+    tracing::Span::current().record("calendar_id", tracing::field::display(calendar.id));
+    Ok(calendar)
 }
 
 pub struct NewEvent {
@@ -56,6 +61,7 @@ pub struct NewEvent {
     pub notes: Option<FreeText>,
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id, event_id = tracing::field::Empty), err(level = "info", Display))]
 pub async fn create_event(
     state: &AppState,
     principal: &Principal,
@@ -86,6 +92,7 @@ pub async fn create_event(
         created_at: Set(state.clock.now()),
     };
     let event = model.insert(&state.db).await?;
+    tracing::Span::current().record("event_id", tracing::field::display(event.id));
     state.availability_cache.invalidate_calendar(calendar_id);
     Ok(event)
 }
@@ -101,6 +108,7 @@ fn live_overlapping(calendar_id: Uuid, start: DateTime<Utc>, end: DateTime<Utc>)
 }
 
 /// Live events of a calendar overlapping [start, end), by start.
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
 pub async fn live_events_between(
     db: &impl ConnectionTrait,
     calendar_id: Uuid,
@@ -111,6 +119,7 @@ pub async fn live_events_between(
 }
 
 /// Only the spans of the live events that overlap [start, end): busy time, ordered by start.
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
 pub async fn busy_between(
     db: &impl ConnectionTrait,
     calendar_id: Uuid,
@@ -127,6 +136,7 @@ pub async fn busy_between(
 
 /// One page of a calendar's live events overlapping [start, end), by start then id; the page
 /// goes on after `page.after` (keyset, so inserts never shift it) and is cut in the query.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
 pub async fn list_events(
     state: &AppState,
     principal: &Principal,
@@ -159,6 +169,7 @@ pub async fn list_events(
     Ok(Page::cut(rows, &page, |e| Some(Cursor::new(ListKind::CalendarEvents, e.starts_at, e.id.to_string()))))
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id, event_id = %event_id), err(level = "info", Display))]
 pub async fn delete_event(state: &AppState, principal: &Principal, calendar_id: Uuid, event_id: Uuid) -> AppResult<()> {
     require_scope(principal, SCOPE_CALENDAR_WRITE)?;
     find_owned(&state.db, principal, calendar_id).await?;

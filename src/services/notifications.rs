@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 pub const SCOPE_NOTIFICATIONS_SEND: &str = "notifications:send";
 
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id), err(level = "debug", Display))]
 pub fn require_admin(principal: &Principal) -> AppResult<()> {
     if principal.admin {
         Ok(())
@@ -23,6 +24,7 @@ pub fn require_admin(principal: &Principal) -> AppResult<()> {
 }
 
 /// The cron's call: an admin, or a token with `notifications:send`.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id), err(level = "info", Display))]
 pub async fn run_pass(state: &AppState, principal: &Principal) -> AppResult<PassReport> {
     if !principal.admin && !principal.has_scope(SCOPE_NOTIFICATIONS_SEND) {
         return Err(AppError::forbidden(format!(
@@ -42,6 +44,7 @@ pub const DEFAULT_LIST: u64 = 100;
 pub const MAX_LIST: u64 = 500;
 
 /// One page of the outbox, newest first then by id; keyset after `page.after`, cut in the query.
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, status = ?status), err(level = "info", Display))]
 pub async fn list(
     state: &AppState,
     principal: &Principal,
@@ -90,6 +93,7 @@ async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> AppR
     Ok(())
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user), err(level = "info", Display))]
 pub async fn set_email(state: &AppState, principal: &Principal, user: Uuid, email: &EmailAddress) -> AppResult<()> {
     require_admin(principal)?;
     store_email(state, user, email).await
@@ -97,6 +101,7 @@ pub async fn set_email(state: &AppState, principal: &Principal, user: Uuid, emai
 
 /// Keeps the `email` claim of a user's latest token, writing only when it changed. A claim that
 /// is not a plain address (the same rule as every email input) is ignored, never stored.
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id), err(level = "debug", Display))]
 pub async fn remember_email(state: &AppState, principal: &Principal) -> AppResult<()> {
     let Some(email) = principal.email.as_deref().and_then(|e| EmailAddress::parse("email", e).ok()) else {
         return Ok(());

@@ -20,6 +20,7 @@ pub fn is_live(status: BookingStatus) -> bool {
 }
 
 /// The coach events with these ids, by id.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn events_by_id(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = Uuid>,
@@ -36,6 +37,7 @@ pub async fn events_by_id(
 
 /// Places taken (live bookings) of each of these events, in one query per 500 events (well
 /// under either database's limit of bound parameters); an event without any is absent.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn places_taken_of(
     db: &impl ConnectionTrait,
     event_ids: impl IntoIterator<Item = Uuid>,
@@ -59,6 +61,7 @@ pub async fn places_taken_of(
 }
 
 /// Places taken of one event.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id), err(level = "debug", Display))]
 pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResult<i64> {
     Ok(places_taken_of(db, [event_id]).await?.get(&event_id).copied().unwrap_or(0))
 }

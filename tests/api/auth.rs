@@ -12,13 +12,13 @@ fn b64(v: &serde_json::Value) -> String {
 }
 
 async fn assert_401(app: &TestApp, token: Option<&str>) {
-    let r = app.post("/v1/calendars", token, json!({"name": "x"})).await.expect(401);
+    let r = app.create_calendar(token, json!({"name": "x"})).await.expect(401);
     assert_eq!(r.code(), "unauthorized");
     assert_eq!(r.error()["endpoint"], "POST /v1/calendars");
 }
 
 async fn assert_accepted(app: &TestApp, token: &str) {
-    app.post("/v1/calendars", Some(token), json!({"name": "accepted"})).await.expect(201);
+    app.create_calendar(Some(token), json!({"name": "accepted"})).await.expect(201);
 }
 
 /// Unix seconds `seconds` from now (the test apps' clocks are not shifted).
@@ -42,7 +42,7 @@ fn signed(mut claims: serde_json::Value) -> String {
 async fn tokens_are_verified() {
     let app = spawn_app(Backend::Sqlite).await;
     let user = app.user();
-    app.post("/v1/calendars", Some(&user.token), json!({"name": "mine"})).await.expect(201);
+    app.create_calendar(Some(&user.token), json!({"name": "mine"})).await.expect(201);
 
     assert_401(&app, None).await;
     assert_401(&app, Some("not.a.jwt")).await;
@@ -109,7 +109,7 @@ async fn issuer_and_audience_are_checked_when_configured() {
     let app =
         spawn_app_with(Backend::Sqlite, &["--jwt-issuer", "https://issuer.test", "--jwt-audience", "bookings"]).await;
     let user = app.user();
-    app.post("/v1/calendars", Some(&user.token), json!({"name": "ok"})).await.expect(201);
+    app.create_calendar(Some(&user.token), json!({"name": "ok"})).await.expect(201);
     let later = from_now(3600);
     let wrong = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
@@ -162,11 +162,7 @@ async fn not_before_is_honoured_with_a_small_leeway() {
     let later = from_now(2 * 3600);
     assert_401(&app, Some(&signed(json!({"sub": sub, "exp": later, "nbf": from_now(3600)})))).await;
     let r = app
-        .post(
-            "/v1/calendars",
-            Some(&signed(json!({"sub": sub, "exp": later, "nbf": from_now(600)}))),
-            json!({"name": "x"}),
-        )
+        .create_calendar(Some(&signed(json!({"sub": sub, "exp": later, "nbf": from_now(600)}))), json!({"name": "x"}))
         .await
         .expect(401);
     assert!(r.error()["message"].as_str().unwrap_or("").contains("not valid yet"), "{}", r.text);
@@ -185,7 +181,7 @@ async fn an_expiry_further_ahead_than_the_maximum_is_refused() {
     // The default maximum is a year.
     assert_accepted(&app, &signed(json!({"sub": sub, "exp": from_now(364 * day)}))).await;
     let r = app
-        .post("/v1/calendars", Some(&signed(json!({"sub": sub, "exp": from_now(366 * day)}))), json!({"name": "x"}))
+        .create_calendar(Some(&signed(json!({"sub": sub, "exp": from_now(366 * day)}))), json!({"name": "x"}))
         .await
         .expect(401);
     assert!(r.error()["message"].as_str().unwrap_or("").contains("further ahead"), "{}", r.text);

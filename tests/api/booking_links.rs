@@ -20,7 +20,7 @@ async fn new_link(app: &TestApp, owner: &User, cal: uuid::Uuid, body: Value) -> 
 
 async fn create_booking_link_validates_and_echoes(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let r = app.create_link(&owner, cal, link_body("America/Asuncion", 30, 10, monday_morning())).await.expect(200);
     let token = r.body["token"].as_str().unwrap();
     assert!(token.len() >= 22, "at least 128 bits of randomness: {token}");
@@ -48,7 +48,7 @@ async fn create_booking_link_validates_and_echoes(app: TestApp) {
         .expect(200);
     assert_eq!(r2.body["settings"]["buffer_minutes"], 0);
     assert_ne!(r2.body["token"], r.body["token"]);
-    let listed = app.get(&format!("/v1/calendars/{cal}/booking-links"), Some(&owner.token)).await.expect(200);
+    let listed = app.list_booking_links(cal, "", Some(&owner.token)).await.expect(200);
     assert_eq!(listed.body.as_array().unwrap().len(), 2);
 
     let bad = [
@@ -76,7 +76,7 @@ async fn create_booking_link_validates_and_echoes(app: TestApp) {
     }
     // Auth, ownership, scope, existence.
     let body = link_body("UTC", 30, 0, monday_morning());
-    app.post(&format!("/v1/calendars/{cal}/booking-link"), None, body.clone()).await.expect(401);
+    app.create_booking_link(cal, None, body.clone()).await.expect(401);
     let other = app.user();
     app.create_link(&other, cal, body.clone()).await.expect(403);
     let no_scope = User { id: owner.id, token: app.token_for(owner.id, "calendar:write", false, None) };
@@ -86,7 +86,7 @@ async fn create_booking_link_validates_and_echoes(app: TestApp) {
 
 async fn availability_in_the_links_time_zone(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let token = new_link(&app, &owner, cal, link_body("America/Asuncion", 60, 0, monday_morning())).await;
     // Monday 2027-03-01 in Asuncion (UTC-3 all year since 2025): 09:00, 10:00, 11:00 local.
     let r = app.availability(&token, "2027-03-01T00:00:00Z", "2027-03-02T12:00:00Z").await.expect(200);
@@ -97,8 +97,8 @@ async fn availability_in_the_links_time_zone(app: TestApp) {
     assert_eq!(r.body["slots"][0]["end"], "2027-03-01T10:00:00-03:00");
 
     // Busy time 10:30-10:45 local takes the 10:00 slot; with the link's buffer it would take more.
-    app.post(
-        &format!("/v1/calendars/{cal}/events"),
+    app.create_calendar_event(
+        cal,
         Some(&owner.token),
         json!({"title": "busy", "start": "2027-03-01T13:30:00Z", "end": "2027-03-01T13:45:00Z"}),
     )
@@ -113,21 +113,18 @@ async fn availability_in_the_links_time_zone(app: TestApp) {
     app.availability(&token, "2027-03-01T00:00:00Z", "2027-03-01T00:00:00Z").await.expect(400);
     app.availability(&token, "2027-03-01T00:00:00Z", "2027-05-03T00:00:00Z").await.expect(400);
     app.availability(&token, "yesterday", "2027-03-02T00:00:00Z").await.expect(400);
-    app.get(&format!("/v1/booking/{token}/availability?start=2027-03-01T00%3A00%3A00Z"), None).await.expect(400);
+    app.get_booking_availability(&token, "start=2027-03-01T00%3A00%3A00Z").await.expect(400);
     // An inactive link is not found.
-    app.patch(&format!("/v1/calendars/{cal}/booking-links/{token}"), Some(&owner.token), json!({"active": false}))
-        .await
-        .expect(200);
+    app.update_booking_link(cal, &token, Some(&owner.token), json!({"active": false})).await.expect(200);
     app.availability(&token, "2027-03-01T00:00:00Z", "2027-03-02T00:00:00Z").await.expect(404);
 }
 
 async fn reserve_validates_and_books_once(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let token = new_link(&app, &owner, cal, link_body("America/Asuncion", 60, 15, monday_morning())).await;
     let (start, end) = ("2027-03-01T09:00:00-03:00", "2027-03-01T10:00:00-03:00");
-    let reserve_path = format!("/v1/booking/{token}/reserve");
-    let reserve = |body: Value| app.post(&reserve_path, None, body);
+    let reserve = |body: Value| app.reserve_booking_slot(&token, body);
     let ok = reserve(
         json!({"name": "Ana", "email": "ana@example.com", "slot_start": start, "slot_end": end, "notes": "hello"}),
     )
@@ -172,20 +169,14 @@ async fn reserve_validates_and_books_once(app: TestApp) {
     assert!(!slot_starts(&before).contains(&start.to_string()), "{:?}", slot_starts(&before));
 
     // ... and deleting the reservation's event frees the slot, in availability too.
-    let event = ok.body["event"]["id"].as_str().unwrap();
-    app.delete(&format!("/v1/calendars/{cal}/events/{event}"), Some(&owner.token)).await.expect(204);
+    let event = ok.body["event"]["id"].as_str().unwrap().parse().unwrap();
+    app.delete_calendar_event(cal, event, Some(&owner.token)).await.expect(204);
     let after = app.availability(&token, day.0, day.1).await.expect(200);
     assert!(slot_starts(&after).contains(&start.to_string()), "{:?}", slot_starts(&after));
     app.reserve(&token, start, end).await.expect(200);
 
     // A link's new settings apply at once, to availability and to reservations.
-    app.patch(
-        &format!("/v1/calendars/{cal}/booking-links/{token}"),
-        Some(&owner.token),
-        json!({"duration_minutes": 30}),
-    )
-    .await
-    .expect(200);
+    app.update_booking_link(cal, &token, Some(&owner.token), json!({"duration_minutes": 30})).await.expect(200);
     let r = app.availability(&token, day.0, day.1).await.expect(200);
     assert_eq!(r.body["duration_minutes"], 30);
     app.reserve(&token, "2027-03-01T11:30:00-03:00", "2027-03-01T12:30:00-03:00").await.expect(400);
@@ -193,7 +184,7 @@ async fn reserve_validates_and_books_once(app: TestApp) {
 
 async fn fifty_racing_reservations_give_one_booking(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let token = new_link(&app, &owner, cal, link_body("Europe/Berlin", 30, 0, monday_morning())).await;
     let (start, end) = ("2027-03-01T09:00:00+01:00", "2027-03-01T09:30:00+01:00");
     let results = futures::future::join_all((0..50).map(|_| app.reserve(&token, start, end))).await;
@@ -201,12 +192,9 @@ async fn fifty_racing_reservations_give_one_booking(app: TestApp) {
     let conflicts = results.iter().filter(|r| r.status == 409).count();
     assert_eq!((ok, conflicts), (1, 49), "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
     let events = app
-        .get(
-            &format!(
-                "/v1/calendars/{cal}/events?start={}&end={}",
-                urlencode("2027-03-01T00:00:00Z"),
-                urlencode("2027-03-02T00:00:00Z")
-            ),
+        .list_calendar_events(
+            cal,
+            &format!("start={}&end={}", urlencode("2027-03-01T00:00:00Z"), urlencode("2027-03-02T00:00:00Z")),
             Some(&owner.token),
         )
         .await
@@ -216,7 +204,7 @@ async fn fifty_racing_reservations_give_one_booking(app: TestApp) {
 
 async fn overlapping_slots_of_two_links_never_both_win(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let a = new_link(&app, &owner, cal, link_body("UTC", 60, 0, json!({"mon": [{"start": "09:00", "end": "12:00"}]})))
         .await;
     let b = new_link(&app, &owner, cal, link_body("UTC", 60, 0, json!({"mon": [{"start": "09:30", "end": "12:30"}]})))

@@ -7,56 +7,49 @@ use serde_json::json;
 async fn calendars_are_owner_only(app: TestApp) {
     let owner = app.user();
     let other = app.user();
-    let cal = app.create_calendar(&owner).await;
-    let r = app.get(&format!("/v1/calendars/{cal}"), Some(&owner.token)).await.expect(200);
+    let cal = app.new_calendar(&owner).await;
+    let r = app.get_calendar(cal, Some(&owner.token)).await.expect(200);
     assert_eq!(r.body["owner_id"], owner.id.to_string());
-    assert_eq!(app.get(&format!("/v1/calendars/{cal}"), Some(&other.token)).await.expect(403).code(), "forbidden");
+    assert_eq!(app.get_calendar(cal, Some(&other.token)).await.expect(403).code(), "forbidden");
     let unknown = uuid::Uuid::new_v4();
-    assert_eq!(app.get(&format!("/v1/calendars/{unknown}"), Some(&owner.token)).await.expect(404).code(), "notFound");
+    assert_eq!(app.get_calendar(unknown, Some(&owner.token)).await.expect(404).code(), "notFound");
     // An admin may look.
-    app.get(&format!("/v1/calendars/{cal}"), Some(&app.admin().token)).await.expect(200);
+    app.get_calendar(cal, Some(&app.admin().token)).await.expect(200);
     // Every calendar operation is owner-only.
-    for (method, path) in [
-        ("GET", format!("/v1/calendars/{cal}/events?start=2030-01-01T00:00:00Z&end=2030-01-02T00:00:00Z")),
-        ("GET", format!("/v1/calendars/{cal}/booking-links")),
-        ("DELETE", format!("/v1/calendars/{cal}/events/{unknown}")),
-    ] {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        app.send(m, &path, Some(&other.token), None).await.expect(403);
-    }
-    app.post(
-        &format!("/v1/calendars/{cal}/events"),
+    let range = "start=2030-01-01T00:00:00Z&end=2030-01-02T00:00:00Z";
+    app.list_calendar_events(cal, range, Some(&other.token)).await.expect(403);
+    app.list_booking_links(cal, "", Some(&other.token)).await.expect(403);
+    app.delete_calendar_event(cal, unknown, Some(&other.token)).await.expect(403);
+    app.create_calendar_event(
+        cal,
         Some(&other.token),
         json!({"title": "x", "start": "2030-01-01T10:00:00Z", "end": "2030-01-01T11:00:00Z"}),
     )
     .await
     .expect(403);
-    app.patch(&format!("/v1/calendars/{cal}/booking-links/abc"), Some(&other.token), json!({"active": false}))
-        .await
-        .expect(403);
+    app.update_booking_link(cal, "abc", Some(&other.token), json!({"active": false})).await.expect(403);
 }
 
 async fn writing_needs_the_scope(app: TestApp) {
     let id = uuid::Uuid::new_v4();
     let read_only = app.token_for(id, "", false, None);
-    let r = app.post("/v1/calendars", Some(&read_only), json!({"name": "x"})).await.expect(403);
+    let r = app.create_calendar(Some(&read_only), json!({"name": "x"})).await.expect(403);
     assert!(r.error()["message"].as_str().unwrap().contains("calendar:write"));
-    let r = app.post("/v1/calendars", Some(&read_only), json!({"name": "   "})).await;
+    let r = app.create_calendar(Some(&read_only), json!({"name": "   "})).await;
     assert_eq!(r.status, 403, "scope is checked before anything else");
 }
 
 async fn busy_time_lifecycle(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
-    let events = format!("/v1/calendars/{cal}/events");
+    let cal = app.new_calendar(&owner).await;
     let e = app
-        .post(&events, Some(&owner.token), json!({"title": "Dentist", "start": "2030-01-07T10:00:00+01:00", "end": "2030-01-07T11:00:00+01:00", "notes": "bring card"}))
+        .create_calendar_event(cal, Some(&owner.token), json!({"title": "Dentist", "start": "2030-01-07T10:00:00+01:00", "end": "2030-01-07T11:00:00+01:00", "notes": "bring card"}))
         .await
         .expect(201);
     assert_eq!(e.body["source"], "manual");
     assert_eq!(e.body["start"], "2030-01-07T09:00:00+00:00");
     assert_eq!(e.body["notes"], "bring card");
-    let id = e.body["id"].as_str().unwrap().to_string();
+    let id: uuid::Uuid = e.body["id"].as_str().unwrap().parse().unwrap();
     // Bad input.
     for body in [
         json!({"title": "x", "start": "2030-01-07T11:00:00Z", "end": "2030-01-07T10:00:00Z"}),
@@ -64,21 +57,33 @@ async fn busy_time_lifecycle(app: TestApp) {
         json!({"title": "", "start": "2030-01-07T10:00:00Z", "end": "2030-01-07T11:00:00Z"}),
         json!({"title": "x", "start": "tomorrow", "end": "2030-01-07T11:00:00Z"}),
     ] {
-        app.post(&events, Some(&owner.token), body).await.expect(400);
+        app.create_calendar_event(cal, Some(&owner.token), body).await.expect(400);
     }
-    let list =
-        |start: &'static str, end: &'static str| format!("{events}?start={}&end={}", urlencode(start), urlencode(end));
-    let r = app.get(&list("2030-01-07T00:00:00Z", "2030-01-08T00:00:00Z"), Some(&owner.token)).await.expect(200);
+    let list = |start: &'static str, end: &'static str| format!("start={}&end={}", urlencode(start), urlencode(end));
+    let r = app
+        .list_calendar_events(cal, &list("2030-01-07T00:00:00Z", "2030-01-08T00:00:00Z"), Some(&owner.token))
+        .await
+        .expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     // [start, end) overlap: an event ending at the range start is not listed.
-    let r = app.get(&list("2030-01-07T10:00:00Z", "2030-01-08T00:00:00Z"), Some(&owner.token)).await.expect(200);
+    let r = app
+        .list_calendar_events(cal, &list("2030-01-07T10:00:00Z", "2030-01-08T00:00:00Z"), Some(&owner.token))
+        .await
+        .expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 0);
-    app.get(&list("2030-01-08T00:00:00Z", "2030-01-07T00:00:00Z"), Some(&owner.token)).await.expect(400);
-    app.get(&list("2030-01-01T00:00:00Z", "2031-06-01T00:00:00Z"), Some(&owner.token)).await.expect(400);
-    app.get(&format!("{events}?start=2030-01-01T00:00:00Z"), Some(&owner.token)).await.expect(400);
-    app.delete(&format!("{events}/{id}"), Some(&owner.token)).await.expect(204);
-    app.delete(&format!("{events}/{id}"), Some(&owner.token)).await.expect(404);
-    let r = app.get(&list("2030-01-07T00:00:00Z", "2030-01-08T00:00:00Z"), Some(&owner.token)).await.expect(200);
+    app.list_calendar_events(cal, &list("2030-01-08T00:00:00Z", "2030-01-07T00:00:00Z"), Some(&owner.token))
+        .await
+        .expect(400);
+    app.list_calendar_events(cal, &list("2030-01-01T00:00:00Z", "2031-06-01T00:00:00Z"), Some(&owner.token))
+        .await
+        .expect(400);
+    app.list_calendar_events(cal, "start=2030-01-01T00:00:00Z", Some(&owner.token)).await.expect(400);
+    app.delete_calendar_event(cal, id, Some(&owner.token)).await.expect(204);
+    app.delete_calendar_event(cal, id, Some(&owner.token)).await.expect(404);
+    let r = app
+        .list_calendar_events(cal, &list("2030-01-07T00:00:00Z", "2030-01-08T00:00:00Z"), Some(&owner.token))
+        .await
+        .expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 0);
 }
 

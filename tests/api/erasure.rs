@@ -5,7 +5,6 @@ use crate::db_tests;
 use crate::helpers::*;
 use crate::leko::{book, create_event, uuid_of};
 use chrono::{DateTime, TimeZone, Utc};
-use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -14,14 +13,7 @@ fn jan(day: u32, h: u32) -> DateTime<Utc> {
 }
 
 async fn delete_self(app: &TestApp, user: &User) -> Reply {
-    app.send_with_headers(
-        Method::DELETE,
-        "/v1/users",
-        Some(&user.token),
-        None,
-        &[("x-current-user-id", &user.id.to_string())],
-    )
-    .await
+    app.delete_user_from_bookings(user.id, "", Some(&user.token)).await
 }
 
 fn assert_errors(r: &Reply, status: u16, code: &str) {
@@ -71,7 +63,7 @@ async fn deleting_a_coach_while_orders_race_in_leaves_no_empty_order(app: TestAp
             }
         }
         for (i, a) in athletes.iter().enumerate() {
-            let orders = app.get(&format!("/v1/bookings/orders?userId={}", a.id), Some(&admin.token)).await.expect(200);
+            let orders = app.get_user_booking_orders(&format!("userId={}", a.id), Some(&admin.token)).await.expect(200);
             for order in orders.body.as_array().unwrap() {
                 let bookings = order["bookings"].as_array().unwrap();
                 assert!(!bookings.is_empty(), "round {round}: an order without bookings is left: {order}");
@@ -80,8 +72,8 @@ async fn deleting_a_coach_while_orders_race_in_leaves_no_empty_order(app: TestAp
             }
         }
         for e in [e1, e2] {
-            app.get(&format!("/v1/coach-events/{e}"), Some(&admin.token)).await.expect(404);
-            let r = app.get(&format!("/v1/bookings?eventId={e}"), Some(&admin.token)).await;
+            app.get_coach_event(e, Some(&admin.token)).await.expect(404);
+            let r = app.get_bookings(&format!("eventId={e}"), Some(&admin.token)).await;
             assert_errors(&r, 404, "notFound");
         }
     }
@@ -91,14 +83,7 @@ async fn deleting_a_coach_while_orders_race_in_leaves_no_empty_order(app: TestAp
 async fn erasing_a_user_who_holds_only_a_remembered_email(app: TestApp) {
     let admin = app.admin();
     let user = app.user();
-    app.send(
-        Method::PUT,
-        &format!("/v1/users/{}/email", user.id),
-        Some(&admin.token),
-        Some(json!({"email": "only@example.com"})),
-    )
-    .await
-    .expect(204);
+    app.set_user_email(user.id, Some(&admin.token), json!({"email": "only@example.com"})).await.expect(204);
     delete_self(&app, &user).await.expect(204);
     let r = delete_self(&app, &user).await;
     assert_errors(&r, 404, "notFound");
@@ -109,15 +94,10 @@ async fn erasing_a_user_who_holds_only_a_remembered_email(app: TestApp) {
         id: claimed.id,
         token: app.token_for(claimed.id, bookings::auth::DEFAULT_SCOPES, false, Some("claim@example.com")),
     };
-    app.get(&format!("/v1/bookings/orders?userId={}", claimed.id), Some(&with_email.token)).await.expect(200);
-    let path = format!("/v1/users?userId={}", claimed.id);
-    let current = admin.id.to_string();
-    app.send_with_headers(Method::DELETE, &path, Some(&admin.token), None, &[("x-current-user-id", &current)])
-        .await
-        .expect(204);
-    let r = app
-        .send_with_headers(Method::DELETE, &path, Some(&admin.token), None, &[("x-current-user-id", &current)])
-        .await;
+    app.get_user_booking_orders(&format!("userId={}", claimed.id), Some(&with_email.token)).await.expect(200);
+    let query = format!("userId={}", claimed.id);
+    app.delete_user_from_bookings(admin.id, &query, Some(&admin.token)).await.expect(204);
+    let r = app.delete_user_from_bookings(admin.id, &query, Some(&admin.token)).await;
     assert_errors(&r, 404, "notFound");
 }
 
@@ -128,9 +108,9 @@ fn every_day() -> Value {
 
 /// A calendar, a manual event, a link and a reservation on it by a visitor; the link's token.
 async fn calendar_with_a_reservation(app: &TestApp, owner: &User, visitor: &str) -> (Uuid, String) {
-    let cal = app.create_calendar(owner).await;
-    app.post(
-        &format!("/v1/calendars/{cal}/events"),
+    let cal = app.new_calendar(owner).await;
+    app.create_calendar_event(
+        cal,
         Some(&owner.token),
         json!({"title": "Dentist", "start": "2030-01-07T08:00:00Z", "end": "2030-01-07T09:00:00Z"}),
     )
@@ -141,9 +121,8 @@ async fn calendar_with_a_reservation(app: &TestApp, owner: &User, visitor: &str)
         .await
         .expect(200);
     let token = link.body["token"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/v1/booking/{token}/reserve"),
-        None,
+    app.reserve_booking_slot(
+        &token,
         json!({"name": format!("Visitor {visitor}"), "email": visitor, "slot_start": "2030-01-07T10:00:00Z", "slot_end": "2030-01-07T10:30:00Z"}),
     )
     .await
@@ -171,24 +150,20 @@ async fn erasing_a_calendar_owner(app: TestApp) {
     // Cached before the deletion.
     availability(&app, &token).await.expect(200);
     availability(&app, &token).await.expect(200);
-    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
-    let before = app.get("/v1/notifications?limit=500", Some(&admin.token)).await.expect(200);
+    app.notify_bookings(Some(&admin.token)).await.expect(204);
+    let before = app.list_notifications("limit=500", Some(&admin.token)).await.expect(200);
     assert!(recipients(&before.body).contains(&"gone@example.com".to_string()), "{}", before.text);
 
     delete_self(&app, &owner).await.expect(204);
 
     let r = availability(&app, &token).await;
     assert_eq!(r.status, 404, "the erased owner's link still answers: {}", r.text);
-    app.get(&format!("/v1/calendars/{cal}"), Some(&admin.token)).await.expect(404);
-    app.get(&format!("/v1/calendars/{cal}/booking-links"), Some(&admin.token)).await.expect(404);
-    let r = app
-        .get(
-            &format!("/v1/calendars/{cal}/events?start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z"),
-            Some(&admin.token),
-        )
-        .await;
+    app.get_calendar(cal, Some(&admin.token)).await.expect(404);
+    app.list_booking_links(cal, "", Some(&admin.token)).await.expect(404);
+    let r =
+        app.list_calendar_events(cal, "start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z", Some(&admin.token)).await;
     assert_eq!(r.status, 404, "{}", r.text);
-    let after = app.get("/v1/notifications?limit=500", Some(&admin.token)).await.expect(200);
+    let after = app.list_notifications("limit=500", Some(&admin.token)).await.expect(200);
     assert!(!after.text.contains("gone@example.com"), "a message about the erased reservation is kept: {}", after.text);
     assert!(recipients(&after.body).contains(&"stays@example.com".to_string()), "{}", after.text);
     // Nothing is held any more.
@@ -198,10 +173,7 @@ async fn erasing_a_calendar_owner(app: TestApp) {
     // The neighbour keeps everything.
     availability(&app, &other_token).await.expect(200);
     let events = app
-        .get(
-            &format!("/v1/calendars/{other_cal}/events?start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z"),
-            Some(&neighbour.token),
-        )
+        .list_calendar_events(other_cal, "start=2030-01-01T00:00:00Z&end=2030-02-01T00:00:00Z", Some(&neighbour.token))
         .await
         .expect(200);
     let list = events.body.as_array().unwrap();
@@ -209,7 +181,7 @@ async fn erasing_a_calendar_owner(app: TestApp) {
     assert!(list
         .iter()
         .any(|e| e["attendee_email"] == "stays@example.com" && e["attendee_name"] == "Visitor stays@example.com"));
-    let links = app.get(&format!("/v1/calendars/{other_cal}/booking-links"), Some(&neighbour.token)).await.expect(200);
+    let links = app.list_booking_links(other_cal, "", Some(&neighbour.token)).await.expect(200);
     assert_eq!(links.body.as_array().unwrap().len(), 1);
 }
 
@@ -235,7 +207,7 @@ async fn erasing_owners_while_notification_passes_run_leaves_no_message_about_th
             calendar_with_a_reservation(&app, owner, &visitor).await;
             visitors.push(visitor);
         }
-        let passes = (0..3).map(|_| app.post("/v1/bookings/notify", Some(&admin.token), json!({})));
+        let passes = (0..3).map(|_| app.notify_bookings(Some(&admin.token)));
         let deletions = owners.iter().enumerate().map(|(i, owner)| {
             let app = &app;
             async move {
@@ -253,8 +225,8 @@ async fn erasing_owners_while_notification_passes_run_leaves_no_message_about_th
         erased.extend(visitors);
     }
     // One more pass after everything: nothing about the erased may be found or kept.
-    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
-    let kept = app.get("/v1/notifications?limit=500", Some(&admin.token)).await.expect(200);
+    app.notify_bookings(Some(&admin.token)).await.expect(204);
+    let kept = app.list_notifications("limit=500", Some(&admin.token)).await.expect(200);
     let kept = recipients(&kept.body);
     let left: Vec<&String> = erased.iter().filter(|v| kept.contains(v)).collect();
     assert!(left.is_empty(), "messages about erased reservations are kept: {left:?}");

@@ -35,7 +35,7 @@ fn assert_unavailable(r: &Reply) {
 }
 
 async fn link(app: &TestApp, owner: &User) -> (Uuid, String) {
-    let cal = app.create_calendar(owner).await;
+    let cal = app.new_calendar(owner).await;
     let body = json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {"mon": [{"start": "08:00", "end": "20:00"}]}});
     let r = app.create_link(owner, cal, body).await.expect(200);
     (cal, r.body["token"].as_str().unwrap().to_string())
@@ -132,8 +132,9 @@ async fn a_calendar_row_held_elsewhere_answers_503_and_other_calendars_go_on() {
     // Released: the calendar takes reservations again, and nothing was written while held.
     app.reserve(&held, &start, &end).await.expect(200);
     let listed = app
-        .get(
-            &format!("/v1/calendars/{held_cal}/events?start=2030-01-07T00%3A00%3A00Z&end=2030-01-08T00%3A00%3A00Z"),
+        .list_calendar_events(
+            held_cal,
+            "start=2030-01-07T00%3A00%3A00Z&end=2030-01-08T00%3A00%3A00Z",
             Some(&owner.token),
         )
         .await
@@ -175,7 +176,7 @@ async fn waiters_for_one_row_do_not_take_the_pool() {
     for n in 0..10u32 {
         let (start, end) = slot(n);
         bounded("another calendar's reservation", app.reserve(&free, &start, &end)).await.expect(200);
-        app.get(&format!("/v1/calendars/{held_cal}"), Some(&owner.token)).await.expect(200);
+        app.get_calendar(held_cal, Some(&owner.token)).await.expect(200);
     }
     lock.rollback().await.unwrap();
     for w in waiters {
@@ -201,11 +202,10 @@ async fn a_coach_event_row_held_elsewhere_answers_503_and_other_events_go_on() {
     let replies = bounded(
         "orders beside the held event",
         futures::future::join_all(athletes.iter().map(|(a, b)| async {
-            let path = format!("/v1/coach-events/{held}");
             futures::join!(
-                app.post("/v1/bookings", Some(&a.token), order_body(a.id, &[held])),
-                app.post("/v1/bookings", Some(&b.token), order_body(b.id, &[free])),
-                app.get(&path, Some(&a.token)),
+                app.book_events(Some(&a.token), order_body(a.id, &[held])),
+                app.book_events(Some(&b.token), order_body(b.id, &[free])),
+                app.get_coach_event(held, Some(&a.token)),
             )
         })),
     )
@@ -217,14 +217,10 @@ async fn a_coach_event_row_held_elsewhere_answers_503_and_other_events_go_on() {
         assert_eq!(f.status.as_u16(), 201, "{}", f.text);
         assert_eq!(read.status.as_u16(), 200, "{}", read.text);
     }
-    let r = bounded(
-        "cancelling the held event",
-        app.send(reqwest::Method::POST, &format!("/v1/coach-events/{held}/cancel"), Some(&coach.token), None),
-    )
-    .await;
+    let r = bounded("cancelling the held event", app.cancel_coach_event(held, Some(&coach.token))).await;
     assert_unavailable(&r);
     lock.rollback().await.unwrap();
-    let e = app.get(&format!("/v1/coach-events/{held}"), Some(&coach.token)).await.expect(200);
+    let e = app.get_coach_event(held, Some(&coach.token)).await.expect(200);
     assert_eq!(e.body["placesTaken"], 0, "nothing was written while it was held: {}", e.text);
     assert_eq!(e.body["status"], "Scheduled");
 }
@@ -271,7 +267,7 @@ async fn backends_terminated_during_a_burst_answer_declared_statuses_and_write_n
     type Pending<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send + 'a>>;
     let mut burst: Vec<Pending> = Vec::new();
     for a in &athletes {
-        burst.push(Box::pin(app.post("/v1/bookings", Some(&a.token), order_body(a.id, &events))));
+        burst.push(Box::pin(app.book_events(Some(&a.token), order_body(a.id, &events))));
     }
     for n in 0..20u32 {
         let (token, app) = (token.clone(), &app);
@@ -343,11 +339,9 @@ async fn sqlite_locked_by_another_process_answers_503_in_bounded_time() {
     let (start, end) = slot(0);
     let r = bounded("a reservation while SQLite is locked", app.reserve(&token, &start, &end)).await;
     assert_unavailable(&r);
-    let r = bounded(
-        "createCalendar while SQLite is locked",
-        app.post("/v1/calendars", Some(&owner.token), json!({"name": "x"})),
-    )
-    .await;
+    let r =
+        bounded("createCalendar while SQLite is locked", app.create_calendar(Some(&owner.token), json!({"name": "x"})))
+            .await;
     assert_unavailable(&r);
     // Reads go on (WAL); readiness says the database cannot take a write.
     app.availability(&token, "2030-01-07T00:00:00Z", "2030-01-08T00:00:00Z").await.expect(200);
@@ -371,11 +365,8 @@ async fn readiness_fails_when_the_database_cannot_take_a_write() {
     assert_eq!(r.status.as_u16(), 503, "{}", r.text);
     assert_eq!(read_only.get("/healthz", None).await.status.as_u16(), 200);
     let owner = read_only.user();
-    let r = bounded(
-        "a write to a read-only file",
-        read_only.post("/v1/calendars", Some(&owner.token), json!({"name": "x"})),
-    )
-    .await;
+    let r = bounded("a write to a read-only file", read_only.create_calendar(Some(&owner.token), json!({"name": "x"})))
+        .await;
     assert_unavailable(&r);
     drop(read_only);
 
@@ -424,7 +415,7 @@ async fn readiness_fails_when_the_database_cannot_take_a_write() {
 /// answers 503 in bounded time instead of waiting for it.
 async fn the_notification_pass_ends_in_bounded_time_under_a_held_lock(app: TestApp) {
     let admin = app.admin();
-    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
+    app.notify_bookings(Some(&admin.token)).await.expect(204);
     let other = other_connection(&app).await;
     let lock = match app.backend {
         Backend::Postgres => {
@@ -434,15 +425,11 @@ async fn the_notification_pass_ends_in_bounded_time_under_a_held_lock(app: TestA
         }
         Backend::Sqlite => hold_sqlite(&other).await,
     };
-    let r = bounded(
-        "a notification pass under a held lock",
-        app.post("/v1/bookings/notify", Some(&admin.token), json!({})),
-    )
-    .await;
+    let r = bounded("a notification pass under a held lock", app.notify_bookings(Some(&admin.token))).await;
     assert_unavailable(&r);
     assert!(r.body["errors"].is_array(), "notifyBookings answers its list envelope: {}", r.text);
     lock.rollback().await.unwrap();
-    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
+    app.notify_bookings(Some(&admin.token)).await.expect(204);
 }
 
 crate::db_tests!(the_notification_pass_ends_in_bounded_time_under_a_held_lock);

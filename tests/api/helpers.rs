@@ -254,28 +254,162 @@ impl TestApp {
 
     // ---- calendars and booking links
 
-    pub async fn create_calendar(&self, user: &User) -> Uuid {
-        let r = self.post("/v1/calendars", Some(&user.token), serde_json::json!({"name": "Work"})).await.expect(201);
+    /// A new calendar of `user`'s, by id.
+    pub async fn new_calendar(&self, user: &User) -> Uuid {
+        let r = self.create_calendar(Some(&user.token), serde_json::json!({"name": "Work"})).await.expect(201);
         r.body["id"].as_str().unwrap().parse().unwrap()
     }
 
     pub async fn create_link(&self, user: &User, calendar: Uuid, body: Value) -> Reply {
-        self.post(&format!("/v1/calendars/{calendar}/booking-link"), Some(&user.token), body).await
+        self.create_booking_link(calendar, Some(&user.token), body).await
     }
 
     pub async fn availability(&self, token: &str, start: &str, end: &str) -> Reply {
         let start = urlencode(start);
         let end = urlencode(end);
-        self.get(&format!("/v1/booking/{token}/availability?start={start}&end={end}"), None).await
+        self.get_booking_availability(token, &format!("start={start}&end={end}")).await
     }
 
     pub async fn reserve(&self, token: &str, start: &str, end: &str) -> Reply {
-        self.post(
-            &format!("/v1/booking/{token}/reserve"),
-            None,
+        self.reserve_booking_slot(
+            token,
             serde_json::json!({"name": "Visitor", "email": "visitor@example.com", "slot_start": start, "slot_end": end}),
         )
         .await
+    }
+}
+
+/// `path`, with `?query` when there is one.
+fn with_query(path: String, query: &str) -> String {
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// One method per operation of the contract (generated/openapi.yaml), named after its operation
+/// id: typed path parameters, the query string as written (`""` for none; tests pass invalid
+/// values too), the bearer token, and the JSON body where the operation takes one.
+#[allow(dead_code)] // The whole contract, whether or not a test calls an operation by name yet.
+impl TestApp {
+    // ---- calendars (seed 000)
+
+    pub async fn create_calendar(&self, token: Option<&str>, body: Value) -> Reply {
+        self.post("/v1/calendars", token, body).await
+    }
+
+    pub async fn get_calendar(&self, id: Uuid, token: Option<&str>) -> Reply {
+        self.get(&format!("/v1/calendars/{id}"), token).await
+    }
+
+    pub async fn create_calendar_event(&self, id: Uuid, token: Option<&str>, body: Value) -> Reply {
+        self.post(&format!("/v1/calendars/{id}/events"), token, body).await
+    }
+
+    pub async fn list_calendar_events(&self, id: Uuid, query: &str, token: Option<&str>) -> Reply {
+        self.get(&with_query(format!("/v1/calendars/{id}/events"), query), token).await
+    }
+
+    pub async fn delete_calendar_event(&self, id: Uuid, event_id: Uuid, token: Option<&str>) -> Reply {
+        self.delete(&format!("/v1/calendars/{id}/events/{event_id}"), token).await
+    }
+
+    // ---- booking links (seed 000)
+
+    pub async fn create_booking_link(&self, id: Uuid, token: Option<&str>, body: Value) -> Reply {
+        self.post(&format!("/v1/calendars/{id}/booking-link"), token, body).await
+    }
+
+    pub async fn list_booking_links(&self, id: Uuid, query: &str, token: Option<&str>) -> Reply {
+        self.get(&with_query(format!("/v1/calendars/{id}/booking-links"), query), token).await
+    }
+
+    pub async fn update_booking_link(&self, id: Uuid, link: &str, token: Option<&str>, body: Value) -> Reply {
+        self.patch(&format!("/v1/calendars/{id}/booking-links/{link}"), token, body).await
+    }
+
+    pub async fn get_booking_availability(&self, link: &str, query: &str) -> Reply {
+        self.get(&with_query(format!("/v1/booking/{link}/availability"), query), None).await
+    }
+
+    pub async fn reserve_booking_slot(&self, link: &str, body: Value) -> Reply {
+        self.post(&format!("/v1/booking/{link}/reserve"), None, body).await
+    }
+
+    // ---- LE-KO bookings (seed 003 and the companion)
+
+    pub async fn book_events(&self, token: Option<&str>, body: Value) -> Reply {
+        self.post("/v1/bookings", token, body).await
+    }
+
+    pub async fn get_bookings(&self, query: &str, token: Option<&str>) -> Reply {
+        self.get(&with_query("/v1/bookings".into(), query), token).await
+    }
+
+    pub async fn get_booking_by_id(&self, booking_id: Uuid, token: Option<&str>) -> Reply {
+        self.get(&format!("/v1/bookings/{booking_id}"), token).await
+    }
+
+    pub async fn get_user_booking_orders(&self, query: &str, token: Option<&str>) -> Reply {
+        self.get(&with_query("/v1/bookings/orders".into(), query), token).await
+    }
+
+    pub async fn cancel_booking(&self, booking_id: Uuid, token: Option<&str>, body: Value) -> Reply {
+        self.post(&format!("/v1/bookings/{booking_id}/cancel"), token, body).await
+    }
+
+    pub async fn mark_booking_as_completed(&self, booking_id: Uuid, token: Option<&str>, body: Value) -> Reply {
+        self.patch(&format!("/v1/bookings/{booking_id}/completed"), token, body).await
+    }
+
+    pub async fn add_booking_note(&self, booking_id: Uuid, token: Option<&str>, body: Value) -> Reply {
+        self.patch(&format!("/v1/bookings/{booking_id}/note"), token, body).await
+    }
+
+    pub async fn dismiss_booking(&self, booking_id: Uuid, query: &str, token: Option<&str>) -> Reply {
+        self.send(Method::POST, &with_query(format!("/v1/bookings/{booking_id}/dismiss"), query), token, None).await
+    }
+
+    pub async fn open_booking_dispute(&self, booking_id: Uuid, token: Option<&str>) -> Reply {
+        self.send(Method::POST, &format!("/v1/bookings/{booking_id}/dispute"), token, None).await
+    }
+
+    pub async fn resolve_booking_dispute(&self, booking_id: Uuid, token: Option<&str>) -> Reply {
+        self.send(Method::POST, &format!("/v1/bookings/{booking_id}/dispute/resolve"), token, None).await
+    }
+
+    /// `current_user` is the `x-current-user-id` header.
+    pub async fn delete_user_from_bookings(&self, current_user: Uuid, query: &str, token: Option<&str>) -> Reply {
+        let current = current_user.to_string();
+        let path = with_query("/v1/users".into(), query);
+        self.send_with_headers(Method::DELETE, &path, token, None, &[("x-current-user-id", &current)]).await
+    }
+
+    pub async fn notify_bookings(&self, token: Option<&str>) -> Reply {
+        self.send(Method::POST, "/v1/bookings/notify", token, None).await
+    }
+
+    pub async fn create_coach_event(&self, token: Option<&str>, body: Value) -> Reply {
+        self.post("/v1/coach-events", token, body).await
+    }
+
+    pub async fn get_coach_event(&self, event_id: Uuid, token: Option<&str>) -> Reply {
+        self.get(&format!("/v1/coach-events/{event_id}"), token).await
+    }
+
+    pub async fn cancel_coach_event(&self, event_id: Uuid, token: Option<&str>) -> Reply {
+        self.send(Method::POST, &format!("/v1/coach-events/{event_id}/cancel"), token, None).await
+    }
+
+    // ---- notifications and users
+
+    pub async fn list_notifications(&self, query: &str, token: Option<&str>) -> Reply {
+        self.get(&with_query("/v1/notifications".into(), query), token).await
+    }
+
+    pub async fn set_user_email(&self, user_id: Uuid, token: Option<&str>, body: Value) -> Reply {
+        self.send(Method::PUT, &format!("/v1/users/{user_id}/email"), token, Some(body)).await
     }
 }
 

@@ -38,16 +38,30 @@ fn reserve_body(name: &str, email: &str, start: &str, end: &str, notes: Option<&
 }
 
 async fn events_of(app: &TestApp, owner: &User, calendar: Uuid) -> Vec<Value> {
-    let path = format!("/v1/calendars/{calendar}/events?start=0001-01-01T00:00:00Z&end=0002-01-01T00:00:00Z");
-    let early = app.get(&path, Some(&owner.token)).await.expect(200).body.as_array().unwrap().clone();
+    let early = app
+        .list_calendar_events(calendar, "start=0001-01-01T00:00:00Z&end=0002-01-01T00:00:00Z", Some(&owner.token))
+        .await
+        .expect(200)
+        .body
+        .as_array()
+        .unwrap()
+        .clone();
     assert!(early.is_empty(), "{early:?}");
     let mut all = Vec::new();
     // Every year the tests reserve in, in ranges listCalendarEvents answers (at most 366 days).
     for (start, end) in
         [("2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z"), ("9999-01-01T00:00:00Z", "9999-12-31T23:59:59Z")]
     {
-        let path = format!("/v1/calendars/{calendar}/events?start={}&end={}", urlencode(start), urlencode(end));
-        all.extend(app.get(&path, Some(&owner.token)).await.expect(200).body.as_array().unwrap().clone());
+        let query = format!("start={}&end={}", urlencode(start), urlencode(end));
+        all.extend(
+            app.list_calendar_events(calendar, &query, Some(&owner.token))
+                .await
+                .expect(200)
+                .body
+                .as_array()
+                .unwrap()
+                .clone(),
+        );
     }
     all
 }
@@ -60,31 +74,33 @@ fn tomorrow() -> (String, String) {
 
 async fn nul_in_any_string_is_refused_and_nothing_is_stored(app: TestApp) {
     let owner = app.user();
-    let calendar = app.create_calendar(&owner).await;
+    let calendar = app.new_calendar(&owner).await;
     let token = open_link(&app, &owner, calendar, "UTC", 0).await;
     let (start, end) = tomorrow();
 
-    refused(app.post("/v1/calendars", Some(&owner.token), json!({"name": "Wo\u{0}rk"})).await, "name");
-    let events = format!("/v1/calendars/{calendar}/events");
+    refused(app.create_calendar(Some(&owner.token), json!({"name": "Wo\u{0}rk"})).await, "name");
     let event = |title: &str, notes: &str| json!({"title": title, "start": start, "end": end, "notes": notes});
-    refused(app.post(&events, Some(&owner.token), event("Den\u{0}tist", "x")).await, "title");
-    refused(app.post(&events, Some(&owner.token), event("Dentist", "bring \u{0}")).await, "notes");
+    refused(app.create_calendar_event(calendar, Some(&owner.token), event("Den\u{0}tist", "x")).await, "title");
+    refused(app.create_calendar_event(calendar, Some(&owner.token), event("Dentist", "bring \u{0}")).await, "notes");
 
-    let link = format!("/v1/calendars/{calendar}/booking-link");
     let hours = json!({"mon": [{"start": "09:00", "end": "17:00"}]});
     let body = json!({"duration_minutes": 30, "timezone": "UTC\u{0}", "working_hours": hours});
-    refused(app.post(&link, Some(&owner.token), body).await, "timezone");
-    let update = format!("/v1/calendars/{calendar}/booking-links/{token}");
-    refused(app.patch(&update, Some(&owner.token), json!({"timezone": "Europe/Berlin\u{0}"})).await, "timezone");
-
-    let reserve = format!("/v1/booking/{token}/reserve");
-    let ok = "visitor@example.com";
-    refused(app.post(&reserve, None, reserve_body("Vis\u{0}itor", ok, &start, &end, None)).await, "name");
+    refused(app.create_booking_link(calendar, Some(&owner.token), body).await, "timezone");
     refused(
-        app.post(&reserve, None, reserve_body("Visitor", "visi\u{0}tor@example.com", &start, &end, None)).await,
+        app.update_booking_link(calendar, &token, Some(&owner.token), json!({"timezone": "Europe/Berlin\u{0}"})).await,
+        "timezone",
+    );
+
+    let ok = "visitor@example.com";
+    refused(app.reserve_booking_slot(&token, reserve_body("Vis\u{0}itor", ok, &start, &end, None)).await, "name");
+    refused(
+        app.reserve_booking_slot(&token, reserve_body("Visitor", "visi\u{0}tor@example.com", &start, &end, None)).await,
         "email",
     );
-    refused(app.post(&reserve, None, reserve_body("Visitor", ok, &start, &end, Some("hi\u{0}"))).await, "notes");
+    refused(
+        app.reserve_booking_slot(&token, reserve_body("Visitor", ok, &start, &end, Some("hi\u{0}"))).await,
+        "notes",
+    );
     assert!(events_of(&app, &owner, calendar).await.is_empty(), "nothing was stored");
 
     // %00 (and any character outside the token alphabet) in a link token: no such link.
@@ -117,20 +133,18 @@ async fn nul_in_any_string_is_refused_and_nothing_is_stored(app: TestApp) {
     let event = create_event(&app, &coach, at, at + Duration::hours(1), 5).await;
     let booking = only_booking(&book_ok(&app, &athlete, &[event]).await);
     refused(cancel(&app, &athlete, booking, "NoTime", Some("sorry\u{0}")).await, "reasonText");
-    let r = app.get(&format!("/v1/bookings/{booking}"), Some(&athlete.token)).await.expect(200);
+    let r = app.get_booking_by_id(booking, Some(&athlete.token)).await.expect(200);
     assert_eq!(r.body["bookingStatus"], "Accepted", "nothing was changed: {}", r.text);
     assert!(r.body["cancellationReasonText"].is_null(), "{}", r.text);
     // Checked before anything else: even a booking that does not exist answers the 400.
-    let note = format!("/v1/bookings/{}/note", Uuid::new_v4());
-    refused(app.patch(&note, Some(&athlete.token), json!({"note": "good\u{0}"})).await, "note");
+    refused(app.add_booking_note(Uuid::new_v4(), Some(&athlete.token), json!({"note": "good\u{0}"})).await, "note");
     let mut body = event_body(at, at + Duration::hours(1), 5);
     body["timeSlot"]["startTime"] = json!(format!("{}\u{0}", body["timeSlot"]["startTime"].as_str().unwrap()));
-    app.post("/v1/coach-events", Some(&coach.token), body).await.expect(400).error();
+    app.create_coach_event(Some(&coach.token), body).await.expect(400).error();
 
     let admin = app.admin();
-    let path = format!("/v1/users/{}/email", Uuid::new_v4());
     refused(
-        app.send(reqwest::Method::PUT, &path, Some(&admin.token), Some(json!({"email": "a\u{0}@example.com"}))).await,
+        app.set_user_email(Uuid::new_v4(), Some(&admin.token), json!({"email": "a\u{0}@example.com"})).await,
         "email",
     );
 }
@@ -138,23 +152,27 @@ async fn nul_in_any_string_is_refused_and_nothing_is_stored(app: TestApp) {
 async fn names_refuse_control_characters_free_text_keeps_tab_and_newline(app: TestApp) {
     let owner = app.user();
     for name in ["Wo\trk", "Work\n", "Wo\u{1b}[31mrk", "Wo\u{7f}rk", "Wo\u{2028}rk"] {
-        refused(app.post("/v1/calendars", Some(&owner.token), json!({"name": name})).await, "name");
+        refused(app.create_calendar(Some(&owner.token), json!({"name": name})).await, "name");
     }
-    let r = app.post("/v1/calendars", Some(&owner.token), json!({"name": "  Work  "})).await.expect(201);
+    let r = app.create_calendar(Some(&owner.token), json!({"name": "  Work  "})).await.expect(201);
     assert_eq!(r.body["name"], "Work", "names are trimmed");
     let calendar: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
     let token = open_link(&app, &owner, calendar, "UTC", 0).await;
     let (start, end) = tomorrow();
 
-    let events = format!("/v1/calendars/{calendar}/events");
     let text = "Bring:\n\t- the card\r\n\t- the letter";
     refused(
-        app.post(&events, Some(&owner.token), json!({"title": "Den\ntist", "start": start, "end": end})).await,
+        app.create_calendar_event(
+            calendar,
+            Some(&owner.token),
+            json!({"title": "Den\ntist", "start": start, "end": end}),
+        )
+        .await,
         "title",
     );
     refused(
-        app.post(
-            &events,
+        app.create_calendar_event(
+            calendar,
             Some(&owner.token),
             json!({"title": "Dentist", "start": start, "end": end, "notes": "a\u{7}b"}),
         )
@@ -162,19 +180,25 @@ async fn names_refuse_control_characters_free_text_keeps_tab_and_newline(app: Te
         "notes",
     );
     let r = app
-        .post(&events, Some(&owner.token), json!({"title": " Dentist ", "start": start, "end": end, "notes": text}))
+        .create_calendar_event(
+            calendar,
+            Some(&owner.token),
+            json!({"title": " Dentist ", "start": start, "end": end, "notes": text}),
+        )
         .await
         .expect(201);
     assert_eq!(r.body["title"], "Dentist");
     assert_eq!(r.body["notes"], text, "free text is kept as given");
-    let id = r.body["id"].as_str().unwrap().to_string();
-    app.delete(&format!("/v1/calendars/{calendar}/events/{id}"), Some(&owner.token)).await.expect(204);
+    let id: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+    app.delete_calendar_event(calendar, id, Some(&owner.token)).await.expect(204);
 
-    let reserve = format!("/v1/booking/{token}/reserve");
     let ok = "visitor@example.com";
-    refused(app.post(&reserve, None, reserve_body("Vis\nitor", ok, &start, &end, None)).await, "name");
-    refused(app.post(&reserve, None, reserve_body("Visitor", ok, &start, &end, Some("\u{1b}[2J"))).await, "notes");
-    let r = app.post(&reserve, None, reserve_body("  Ada  ", ok, &start, &end, Some(text))).await.expect(200);
+    refused(app.reserve_booking_slot(&token, reserve_body("Vis\nitor", ok, &start, &end, None)).await, "name");
+    refused(
+        app.reserve_booking_slot(&token, reserve_body("Visitor", ok, &start, &end, Some("\u{1b}[2J"))).await,
+        "notes",
+    );
+    let r = app.reserve_booking_slot(&token, reserve_body("  Ada  ", ok, &start, &end, Some(text))).await.expect(200);
     assert_eq!(r.body["event"]["attendee_name"], "Ada");
     assert_eq!(r.body["event"]["notes"], text);
 
@@ -191,49 +215,46 @@ async fn names_refuse_control_characters_free_text_keeps_tab_and_newline(app: Te
 
 async fn only_plain_addresses_are_accepted(app: TestApp) {
     let owner = app.user();
-    let calendar = app.create_calendar(&owner).await;
+    let calendar = app.new_calendar(&owner).await;
     let token = open_link(&app, &owner, calendar, "UTC", 0).await;
     let (start, end) = tomorrow();
-    let reserve = format!("/v1/booking/{token}/reserve");
     let admin = app.admin();
     let user = Uuid::new_v4();
     for bad in BAD_EMAILS {
-        refused(app.post(&reserve, None, reserve_body("Visitor", bad, &start, &end, None)).await, "email");
-        let path = format!("/v1/users/{user}/email");
-        refused(app.send(reqwest::Method::PUT, &path, Some(&admin.token), Some(json!({"email": bad}))).await, "email");
+        refused(app.reserve_booking_slot(&token, reserve_body("Visitor", bad, &start, &end, None)).await, "email");
+        refused(app.set_user_email(user, Some(&admin.token), json!({"email": bad})).await, "email");
     }
     assert!(events_of(&app, &owner, calendar).await.is_empty(), "nothing was stored");
     assert_eq!(stored_email(&app, user).await, None);
     // Who may act is answered before what they sent.
-    let path = format!("/v1/users/{user}/email");
-    app.send(reqwest::Method::PUT, &path, Some(&owner.token), Some(json!({"email": BAD_EMAILS[2]}))).await.expect(403);
+    app.set_user_email(user, Some(&owner.token), json!({"email": BAD_EMAILS[2]})).await.expect(403);
     let read_only = app.token_for(owner.id, "", false, None);
-    let events = format!("/v1/calendars/{calendar}/events");
-    app.post(&events, Some(&read_only), json!({"title": "a\u{0}", "start": start, "end": end})).await.expect(403);
+    app.create_calendar_event(calendar, Some(&read_only), json!({"title": "a\u{0}", "start": start, "end": end}))
+        .await
+        .expect(403);
 
     // The email claim of a token: remembered when plain, ignored (never stored) otherwise.
     let someone = Uuid::new_v4();
-    let probe = format!("/v1/calendars/{}", Uuid::new_v4());
+    let probe = Uuid::new_v4();
     let good = app.token_for(someone, "calendar:write booking:write", false, Some("someone@example.com"));
-    app.get(&probe, Some(&good)).await.expect(404);
+    app.get_calendar(probe, Some(&good)).await.expect(404);
     assert_eq!(stored_email(&app, someone).await.as_deref(), Some("someone@example.com"));
     for bad in BAD_EMAILS {
         let token = app.token_for(someone, "calendar:write booking:write", false, Some(bad));
-        app.get(&probe, Some(&token)).await.expect(404);
+        app.get_calendar(probe, Some(&token)).await.expect(404);
         let fresh = Uuid::new_v4();
         let token = app.token_for(fresh, "calendar:write booking:write", false, Some(bad));
-        app.get(&probe, Some(&token)).await.expect(404);
+        app.get_calendar(probe, Some(&token)).await.expect(404);
         assert_eq!(stored_email(&app, fresh).await, None, "{bad:?} was stored");
     }
     assert_eq!(stored_email(&app, someone).await.as_deref(), Some("someone@example.com"));
 
     // A plain address is still fine everywhere.
-    let path = format!("/v1/users/{user}/email");
-    app.send(reqwest::Method::PUT, &path, Some(&admin.token), Some(json!({"email": "user@example.com"})))
-        .await
-        .expect(204);
+    app.set_user_email(user, Some(&admin.token), json!({"email": "user@example.com"})).await.expect(204);
     assert_eq!(stored_email(&app, user).await.as_deref(), Some("user@example.com"));
-    app.post(&reserve, None, reserve_body("Visitor", "visitor@example.com", &start, &end, None)).await.expect(200);
+    app.reserve_booking_slot(&token, reserve_body("Visitor", "visitor@example.com", &start, &end, None))
+        .await
+        .expect(200);
 }
 
 /// The address stored for a user, read from the database itself.
@@ -247,29 +268,28 @@ async fn stored_email(app: &TestApp, user: Uuid) -> Option<String> {
 
 async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
     let owner = app.user();
-    let calendar = app.create_calendar(&owner).await;
+    let calendar = app.new_calendar(&owner).await;
     let new_york = open_link(&app, &owner, calendar, "America/New_York", 0).await;
 
     // Late on 9999-12-31 in a negative offset is in year 10000 in UTC: refused, however often.
-    let reserve = format!("/v1/booking/{new_york}/reserve");
     let (late_start, late_end) = ("9999-12-31T22:00:00-05:00", "9999-12-31T23:00:00-05:00");
     for _ in 0..3 {
-        let r = app.post(&reserve, None, reserve_body("Visitor", "v@example.com", late_start, late_end, None)).await;
+        let r = app
+            .reserve_booking_slot(&new_york, reserve_body("Visitor", "v@example.com", late_start, late_end, None))
+            .await;
         refused(r, "slot_start");
     }
     // Near 0001-01-01: before it in UTC, or simply long past.
     let r = app
-        .post(
-            &reserve,
-            None,
+        .reserve_booking_slot(
+            &new_york,
             reserve_body("V", "v@example.com", "0001-01-01T00:30:00+01:00", "0001-01-01T01:30:00+01:00", None),
         )
         .await;
     refused(r, "slot_start");
     let r = app
-        .post(
-            &reserve,
-            None,
+        .reserve_booking_slot(
+            &new_york,
             reserve_body("V", "v@example.com", "0001-01-01T00:00:00-05:00", "0001-01-01T01:00:00-05:00", None),
         )
         .await;
@@ -278,17 +298,19 @@ async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
 
     // Within the range, once (the second is the conflict the databases now see).
     let (start, end) = ("9999-12-31T17:00:00-05:00", "9999-12-31T18:00:00-05:00");
-    app.post(&reserve, None, reserve_body("Visitor", "v@example.com", start, end, None)).await.expect(200);
-    app.post(&reserve, None, reserve_body("Visitor", "v@example.com", start, end, None)).await.expect(409).error();
+    app.reserve_booking_slot(&new_york, reserve_body("Visitor", "v@example.com", start, end, None)).await.expect(200);
+    app.reserve_booking_slot(&new_york, reserve_body("Visitor", "v@example.com", start, end, None))
+        .await
+        .expect(409)
+        .error();
     assert_eq!(events_of(&app, &owner, calendar).await.len(), 1);
 
     // A buffer that would reach past the end: refused too, and never offered.
-    let other = app.create_calendar(&owner).await;
+    let other = app.new_calendar(&owner).await;
     let buffered = open_link(&app, &owner, other, "UTC", 120).await;
     let r = app
-        .post(
-            &format!("/v1/booking/{buffered}/reserve"),
-            None,
+        .reserve_booking_slot(
+            &buffered,
             reserve_body("V", "v@example.com", "9999-12-31T22:00:00Z", "9999-12-31T23:00:00Z", None),
         )
         .await;
@@ -299,7 +321,7 @@ async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
     assert_eq!(last, "9999-12-31T21:00:00+00:00", "the last slot leaves room for its buffer: {}", r.text);
 
     // Availability near the ends: slots in the link's offset, never a year 10000 or 0000.
-    let tokyo = open_link(&app, &owner, app.create_calendar(&owner).await, "Asia/Tokyo", 0).await;
+    let tokyo = open_link(&app, &owner, app.new_calendar(&owner).await, "Asia/Tokyo", 0).await;
     for (token, start, end) in [
         (&tokyo, "9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z"),
         (&new_york, "9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z"),
@@ -326,25 +348,24 @@ async fn instants_outside_0001_to_9999_are_refused(app: TestApp) {
     refused(r, "start");
 
     // Busy time, list filters and coach events: the same range.
-    let events = format!("/v1/calendars/{calendar}/events");
     let r = app
-        .post(&events, Some(&owner.token), json!({"title": "T", "start": start, "end": "9999-12-31T23:30:00-05:00"}))
+        .create_calendar_event(
+            calendar,
+            Some(&owner.token),
+            json!({"title": "T", "start": start, "end": "9999-12-31T23:30:00-05:00"}),
+        )
         .await;
     refused(r, "end");
-    let path = format!(
-        "/v1/calendars/{calendar}/events?start={}&end={}",
-        urlencode("9999-12-01T00:00:00Z"),
-        urlencode(late_end)
-    );
-    refused(app.get(&path, Some(&owner.token)).await, "end");
-    let path = format!("/v1/bookings?userId={}&startAt={}", owner.id, urlencode("0001-01-01T00:00:00+01:00"));
-    refused(app.get(&path, Some(&owner.token)).await, "startAt");
-    let path = format!("/v1/bookings/orders?userId={}&endAt={}", owner.id, urlencode(late_end));
-    refused(app.get(&path, Some(&owner.token)).await, "endAt");
+    let query = format!("start={}&end={}", urlencode("9999-12-01T00:00:00Z"), urlencode(late_end));
+    refused(app.list_calendar_events(calendar, &query, Some(&owner.token)).await, "end");
+    let query = format!("userId={}&startAt={}", owner.id, urlencode("0001-01-01T00:00:00+01:00"));
+    refused(app.get_bookings(&query, Some(&owner.token)).await, "startAt");
+    let query = format!("userId={}&endAt={}", owner.id, urlencode(late_end));
+    refused(app.get_user_booking_orders(&query, Some(&owner.token)).await, "endAt");
     let mut body = event_body(Utc::now() + Duration::days(1), Utc::now() + Duration::days(1) + Duration::hours(1), 3);
     body["startAt"] = json!("9999-12-31T22:00:00-05:00");
     body["endAt"] = json!("9999-12-31T23:00:00-05:00");
-    refused(app.post("/v1/coach-events", Some(&owner.token), body).await, "startAt");
+    refused(app.create_coach_event(Some(&owner.token), body).await, "startAt");
 }
 
 db_tests!(

@@ -72,12 +72,12 @@ pub(crate) async fn create_event(
     end: DateTime<Utc>,
     places: i64,
 ) -> Uuid {
-    let r = app.post("/v1/coach-events", Some(&coach.token), event_body(start, end, places)).await.expect(201);
+    let r = app.create_coach_event(Some(&coach.token), event_body(start, end, places)).await.expect(201);
     uuid_of(&r.body["eventId"])
 }
 
 async fn get_event(app: &TestApp, user: &User, id: Uuid) -> Value {
-    app.get(&format!("/v1/coach-events/{id}"), Some(&user.token)).await.expect(200).body
+    app.get_coach_event(id, Some(&user.token)).await.expect(200).body
 }
 
 async fn places_taken(app: &TestApp, user: &User, id: Uuid) -> i64 {
@@ -90,7 +90,7 @@ pub(crate) fn order_body(user: Uuid, events: &[Uuid]) -> Value {
 
 /// bookEvents for the caller.
 pub(crate) async fn book(app: &TestApp, user: &User, events: &[Uuid]) -> Reply {
-    app.post("/v1/bookings", Some(&user.token), order_body(user.id, events)).await
+    app.book_events(Some(&user.token), order_body(user.id, events)).await
 }
 
 /// bookEvents for the caller, expecting 201; the BookingOrder.
@@ -110,19 +110,19 @@ pub(crate) async fn cancel(app: &TestApp, user: &User, booking: Uuid, code: &str
     if let Some(text) = text {
         body["reasonText"] = json!(text);
     }
-    app.post(&format!("/v1/bookings/{booking}/cancel"), Some(&user.token), body).await
+    app.cancel_booking(booking, Some(&user.token), body).await
 }
 
 async fn booking_by_id(app: &TestApp, user: &User, booking: Uuid) -> Reply {
-    app.get(&format!("/v1/bookings/{booking}"), Some(&user.token)).await
+    app.get_booking_by_id(booking, Some(&user.token)).await
 }
 
 async fn bookings_of(app: &TestApp, caller: &User, user: Uuid) -> Reply {
-    app.get(&format!("/v1/bookings?userId={user}"), Some(&caller.token)).await
+    app.get_bookings(&format!("userId={user}"), Some(&caller.token)).await
 }
 
 async fn orders_of(app: &TestApp, caller: &User, user: Uuid) -> Reply {
-    app.get(&format!("/v1/bookings/orders?userId={user}"), Some(&caller.token)).await
+    app.get_user_booking_orders(&format!("userId={user}"), Some(&caller.token)).await
 }
 
 fn ids_of(list: &Value, field: &str) -> Vec<Uuid> {
@@ -177,7 +177,7 @@ async fn create_coach_event_validates(app: TestApp) {
     let coach = app.user();
     let (start, end) = (jan(7, 10, 0), jan(7, 11, 0));
     let body = event_body(start, end, 5);
-    let r = app.post("/v1/coach-events", Some(&coach.token), body.clone()).await.expect(201);
+    let r = app.create_coach_event(Some(&coach.token), body.clone()).await.expect(201);
     let e = &r.body;
     let id = uuid_of(&e["eventId"]);
     assert_eq!(uuid_of(&e["coachId"]), coach.id);
@@ -207,7 +207,7 @@ async fn create_coach_event_validates(app: TestApp) {
     let mut other_offset = event_body(jan(7, 12, 0), jan(7, 13, 30), 2);
     other_offset["timeSlot"]["startTime"] = json!("15:00:00+03:00");
     other_offset["timeSlot"]["endTime"] = json!("16:30:00+03:00");
-    let r = app.post("/v1/coach-events", Some(&coach.token), other_offset).await.expect(201);
+    let r = app.create_coach_event(Some(&coach.token), other_offset).await.expect(201);
     assert_eq!(r.body["timeslot"]["startTime"], "15:00:00+03:00");
     assert_eq!(r.body["timeslot"]["duration"], 90);
 
@@ -215,11 +215,11 @@ async fn create_coach_event_validates(app: TestApp) {
     let reader = app.user();
     let got = get_event(&app, &reader, id).await;
     assert_eq!(&got, e);
-    let r = app.get(&format!("/v1/coach-events/{}", Uuid::new_v4()), Some(&reader.token)).await;
+    let r = app.get_coach_event(Uuid::new_v4(), Some(&reader.token)).await;
     assert_error(&r, 404, "notFound");
     let r = app.get("/v1/coach-events/not-a-uuid", Some(&reader.token)).await;
     assert_error(&r, 400, "validation");
-    let r = app.get(&format!("/v1/coach-events/{id}"), None).await;
+    let r = app.get_coach_event(id, None).await;
     assert_error(&r, 401, "unauthorized");
 
     // Invalid bodies: 400, a single Error.
@@ -267,16 +267,16 @@ async fn create_coach_event_validates(app: TestApp) {
     b["timeSlot"]["duration"] = json!(10);
     bad.push(("shorter than 15 minutes", b));
     for (why, body) in bad {
-        let r = app.post("/v1/coach-events", Some(&coach.token), body).await;
+        let r = app.create_coach_event(Some(&coach.token), body).await;
         assert_eq!(r.status, 400, "{why}: {}", r.text);
         assert_error(&r, 400, "validation");
     }
 
     // Auth and scope.
-    let r = app.post("/v1/coach-events", None, event_body(start, end, 5)).await;
+    let r = app.create_coach_event(None, event_body(start, end, 5)).await;
     assert_error(&r, 401, "unauthorized");
     let no_scope = User { id: coach.id, token: app.token_for(coach.id, "calendar:write", false, None) };
-    let r = app.post("/v1/coach-events", Some(&no_scope.token), event_body(start, end, 5)).await;
+    let r = app.create_coach_event(Some(&no_scope.token), event_body(start, end, 5)).await;
     assert_error(&r, 403, "forbidden");
 }
 
@@ -366,7 +366,7 @@ async fn book_events_lists_every_failing_event_and_writes_nothing(app: TestApp) 
     let pair_a = create_event(&app, &coach, jan(12, 10, 0), jan(12, 11, 0), 5).await;
     let pair_b = create_event(&app, &coach, jan(12, 10, 30), jan(12, 11, 30), 5).await;
     let canceled = create_event(&app, &coach, jan(13, 10, 0), jan(13, 11, 0), 5).await;
-    app.post(&format!("/v1/coach-events/{canceled}/cancel"), Some(&coach.token), json!({})).await.expect(200);
+    app.cancel_coach_event(canceled, Some(&coach.token)).await.expect(200);
     let fine = create_event(&app, &coach, jan(14, 10, 0), jan(14, 11, 0), 5).await;
     let missing = Uuid::new_v4();
 
@@ -450,8 +450,7 @@ async fn book_events_input_rules(app: TestApp) {
     let many: Vec<Uuid> = (0..21).map(|_| Uuid::new_v4()).collect();
     bad_request(book(&app, &athlete, &many).await, "21 events");
     let r = app
-        .post(
-            "/v1/bookings",
+        .book_events(
             Some(&athlete.token),
             json!({"userId": athlete.id, "eventIds": [e1], "paymentMethod": {"type": "Card", "methodId": Uuid::new_v4()}}),
         )
@@ -459,22 +458,20 @@ async fn book_events_input_rules(app: TestApp) {
     let r = bad_request(r, "card");
     assert!(r.body["message"].as_str().unwrap().to_lowercase().contains("card"), "{}", r.text);
     let r = app
-        .post(
-            "/v1/bookings",
+        .book_events(
             Some(&athlete.token),
             json!({"userId": athlete.id, "eventIds": [e1], "paymentMethod": {"type": "Card"}}),
         )
         .await;
     bad_request(r, "card without methodId");
     let r = app
-        .post(
-            "/v1/bookings",
+        .book_events(
             Some(&athlete.token),
             json!({"userId": athlete.id, "eventIds": [e1], "paymentMethod": {"type": "Cheque"}}),
         )
         .await;
     bad_request(r, "unknown payment type");
-    let r = app.post("/v1/bookings", Some(&athlete.token), json!({"userId": athlete.id, "eventIds": [e1]})).await;
+    let r = app.book_events(Some(&athlete.token), json!({"userId": athlete.id, "eventIds": [e1]})).await;
     bad_request(r, "no payment method");
     // Nothing of that was booked.
     assert_eq!(places_taken(&app, &athlete, e1).await, 0);
@@ -488,12 +485,12 @@ async fn book_events_input_rules(app: TestApp) {
     // Booking for someone else: 403, unless admin. Every error of bookEvents is its
     // BookEventErrorResponse: the Error fields, the per-event list only on a refused order.
     let other = app.user();
-    let r = app.post("/v1/bookings", Some(&athlete.token), order_body(other.id, &[e1])).await;
+    let r = app.book_events(Some(&athlete.token), order_body(other.id, &[e1])).await;
     assert_error(&r, 403, "forbidden");
     assert_eq!(r.body["endpoint"], "POST /v1/bookings", "{}", r.text);
     assert_eq!(places_taken(&app, &athlete, e1).await, 0);
     let admin = app.admin();
-    let r = app.post("/v1/bookings", Some(&admin.token), order_body(other.id, &[e1])).await.expect(201);
+    let r = app.book_events(Some(&admin.token), order_body(other.id, &[e1])).await.expect(201);
     assert_eq!(uuid_of(&r.body["userId"]), other.id);
     assert_eq!(uuid_of(&r.body["bookings"][0]["userId"]), other.id);
     assert_eq!(places_taken(&app, &athlete, e1).await, 1);
@@ -501,7 +498,7 @@ async fn book_events_input_rules(app: TestApp) {
     assert_eq!(ids_of(&listed.body, "eventId"), vec![e1]);
 
     // Auth and scope.
-    let r = app.post("/v1/bookings", None, order_body(athlete.id, &[e2])).await;
+    let r = app.book_events(None, order_body(athlete.id, &[e2])).await;
     assert_error(&r, 401, "unauthorized");
     let no_scope = User { id: athlete.id, token: app.token_for(athlete.id, "calendar:write", false, None) };
     let r = book(&app, &no_scope, &[e2]).await;
@@ -532,7 +529,7 @@ async fn concurrent_orders_never_overbook(app: TestApp) {
     assert_eq!((created, overbooked), (5, 15));
     let e = get_event(&app, &coach, event).await;
     assert_eq!((e["placesTaken"].as_i64(), e["placesLeft"].as_i64()), (Some(5), Some(0)));
-    let listed = app.get(&format!("/v1/bookings?eventId={event}"), Some(&coach.token)).await.expect(200);
+    let listed = app.get_bookings(&format!("eventId={event}"), Some(&coach.token)).await.expect(200);
     assert_eq!(listed.body.as_array().unwrap().len(), 5);
 }
 
@@ -562,10 +559,9 @@ async fn concurrent_cancellations(app: TestApp) {
     let event = create_event(&app, &coach, jan(7, 10, 0), jan(7, 11, 0), 20).await;
     let athletes: Vec<User> = (0..10).map(|_| app.user()).collect();
     let one = [event];
-    let cancel_path = format!("/v1/coach-events/{event}/cancel");
     let (replies, canceled) = futures::join!(
         futures::future::join_all(athletes.iter().map(|a| book(&app, a, &one))),
-        app.post(&cancel_path, Some(&coach.token), json!({}))
+        app.cancel_coach_event(event, Some(&coach.token))
     );
     canceled.expect(200);
     let mut booked = Vec::new();
@@ -628,7 +624,7 @@ async fn get_bookings_rules(app: TestApp) {
         o1["bookings"].as_array().unwrap().iter().map(|b| (uuid_of(&b["eventId"]), uuid_of(&b["bookingId"]))).collect();
     let (b1, b3) = (by_event[&e1], by_event[&e3]);
 
-    let r = app.get("/v1/bookings", Some(&athlete.token)).await;
+    let r = app.get_bookings("", Some(&athlete.token)).await;
     assert_errors(&r, 400, "validation");
 
     let mine = bookings_of(&app, &athlete, athlete.id).await.expect(200);
@@ -643,32 +639,32 @@ async fn get_bookings_rules(app: TestApp) {
     let other = app.user();
     let o = book_ok(&app, &other, &[e1]).await;
     let other_b1 = only_booking(&o);
-    let r = app.get(&format!("/v1/bookings?eventId={e1}"), Some(&coach.token)).await.expect(200);
+    let r = app.get_bookings(&format!("eventId={e1}"), Some(&coach.token)).await.expect(200);
     let mut got = ids_of(&r.body, "bookingId");
     got.sort();
     let mut want = vec![b1, other_b1];
     want.sort();
     assert_eq!(got, want);
     assert!(r.body.as_array().unwrap().iter().all(|b| uuid_of(&b["eventId"]) == e1));
-    let r = app.get(&format!("/v1/bookings?eventId={e1}"), Some(&admin.token)).await.expect(200);
+    let r = app.get_bookings(&format!("eventId={e1}"), Some(&admin.token)).await.expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 2);
-    let r = app.get(&format!("/v1/bookings?eventId={e1}"), Some(&stranger.token)).await;
+    let r = app.get_bookings(&format!("eventId={e1}"), Some(&stranger.token)).await;
     assert_errors(&r, 403, "forbidden");
-    let r = app.get(&format!("/v1/bookings?eventId={}", Uuid::new_v4()), Some(&coach.token)).await;
+    let r = app.get_bookings(&format!("eventId={}", Uuid::new_v4()), Some(&coach.token)).await;
     assert_errors(&r, 404, "notFound");
 
     // startAt/endAt select the bookings overlapping [startAt, endAt).
     let range = |start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>| {
-        let mut path = format!("/v1/bookings?userId={}", athlete.id);
+        let mut query = format!("userId={}", athlete.id);
         if let Some(s) = start {
-            path += &format!("&startAt={}", urlencode(&rfc(s)));
+            query += &format!("&startAt={}", urlencode(&rfc(s)));
         }
         if let Some(e) = end {
-            path += &format!("&endAt={}", urlencode(&rfc(e)));
+            query += &format!("&endAt={}", urlencode(&rfc(e)));
         }
         let token = athlete.token.clone();
         let app = &app;
-        async move { ids_of(&app.get(&path, Some(&token)).await.expect(200).body, "eventId") }
+        async move { ids_of(&app.get_bookings(&query, Some(&token)).await.expect(200).body, "eventId") }
     };
     assert_eq!(
         range(Some(jan(7, 11, 0)), Some(jan(7, 12, 0))).await,
@@ -681,29 +677,27 @@ async fn get_bookings_rules(app: TestApp) {
     assert_eq!(range(Some(jan(7, 0, 0)), Some(jan(8, 0, 0))).await, vec![e1, e2, e3]);
     assert_eq!(range(Some(jan(8, 0, 0)), Some(jan(9, 0, 0))).await, Vec::<Uuid>::new());
     // The offset of the filter is honoured: 13:30+03:00 is 10:30Z.
-    let path = format!(
-        "/v1/bookings?userId={}&startAt={}&endAt={}",
+    let query = format!(
+        "userId={}&startAt={}&endAt={}",
         athlete.id,
         urlencode("2030-01-07T13:30:00+03:00"),
         urlencode("2030-01-07T13:45:00+03:00")
     );
-    assert_eq!(ids_of(&app.get(&path, Some(&athlete.token)).await.expect(200).body, "eventId"), vec![e1]);
-    let path = format!(
-        "/v1/bookings?userId={}&startAt={}&endAt={}",
+    assert_eq!(ids_of(&app.get_bookings(&query, Some(&athlete.token)).await.expect(200).body, "eventId"), vec![e1]);
+    let query = format!(
+        "userId={}&startAt={}&endAt={}",
         athlete.id,
         urlencode(&rfc(jan(7, 12, 0))),
         urlencode(&rfc(jan(7, 11, 0)))
     );
-    assert_errors(&app.get(&path, Some(&athlete.token)).await, 400, "validation");
+    assert_errors(&app.get_bookings(&query, Some(&athlete.token)).await, 400, "validation");
 
     // Dismissed bookings are left out of the athlete's listing.
     cancel(&app, &athlete, b3, "NoTime", None).await.expect(200);
     let mine = bookings_of(&app, &athlete, athlete.id).await.expect(200);
     assert_eq!(ids_of(&mine.body, "bookingId"), vec![b1, b2, b3], "canceled bookings are still listed");
     assert_eq!(mine.body[2]["bookingStatus"], "Canceled");
-    app.post(&format!("/v1/bookings/{b3}/dismiss?userId={}", athlete.id), Some(&athlete.token), json!({}))
-        .await
-        .expect(204);
+    app.dismiss_booking(b3, &format!("userId={}", athlete.id), Some(&athlete.token)).await.expect(204);
     let mine = bookings_of(&app, &athlete, athlete.id).await.expect(200);
     assert_eq!(ids_of(&mine.body, "bookingId"), vec![b1, b2]);
 }
@@ -739,17 +733,17 @@ async fn orders_and_booking_by_id_visibility(app: TestApp) {
     assert_eq!(r.body.as_array().unwrap().len(), 2);
     let r = orders_of(&app, &stranger, stranger.id).await.expect(200);
     assert_eq!(r.body, json!([]));
-    let r = app.get("/v1/bookings/orders", Some(&athlete.token)).await;
+    let r = app.get_user_booking_orders("", Some(&athlete.token)).await;
     assert_errors(&r, 400, "validation");
     // startAt/endAt keep the orders with a booking overlapping [startAt, endAt).
     let in_range = |start: DateTime<Utc>, end: Option<DateTime<Utc>>| {
-        let mut path = format!("/v1/bookings/orders?userId={}&startAt={}", athlete.id, urlencode(&rfc(start)));
+        let mut query = format!("userId={}&startAt={}", athlete.id, urlencode(&rfc(start)));
         if let Some(e) = end {
-            path += &format!("&endAt={}", urlencode(&rfc(e)));
+            query += &format!("&endAt={}", urlencode(&rfc(e)));
         }
         let token = athlete.token.clone();
         let app = &app;
-        async move { app.get(&path, Some(&token)).await }
+        async move { app.get_user_booking_orders(&query, Some(&token)).await }
     };
     let r = in_range(jan(8, 0, 0), None).await.expect(200);
     assert_eq!(ids_of(&r.body, "orderId"), vec![uuid_of(&o2["orderId"])]);
@@ -769,7 +763,7 @@ async fn orders_and_booking_by_id_visibility(app: TestApp) {
     assert_errors(&r, 404, "notFound");
     let r = app.get("/v1/bookings/not-a-uuid", Some(&athlete.token)).await;
     assert_errors(&r, 400, "validation");
-    let r = app.get(&format!("/v1/bookings/{b1}"), None).await;
+    let r = app.get_booking_by_id(b1, None).await;
     assert_errors(&r, 401, "unauthorized");
 }
 
@@ -843,16 +837,15 @@ async fn cancel_coach_event_lifecycle(app: TestApp) {
     let bo = only_booking(&book_ok(&app, &other, &[e]).await);
     cancel(&app, &athlete, ba, "NoTime", Some("busy")).await.expect(200);
 
-    let path = format!("/v1/coach-events/{e}/cancel");
-    let r = app.post(&path, Some(&stranger.token), json!({})).await;
+    let r = app.cancel_coach_event(e, Some(&stranger.token)).await;
     assert_error(&r, 403, "forbidden");
-    let r = app.post(&path, Some(&athlete.token), json!({})).await;
+    let r = app.cancel_coach_event(e, Some(&athlete.token)).await;
     assert_error(&r, 403, "forbidden");
-    let r = app.post(&format!("/v1/coach-events/{}/cancel", Uuid::new_v4()), Some(&coach.token), json!({})).await;
+    let r = app.cancel_coach_event(Uuid::new_v4(), Some(&coach.token)).await;
     assert_error(&r, 404, "notFound");
     assert_eq!(places_taken(&app, &coach, e).await, 1);
 
-    let r = app.post(&path, Some(&coach.token), json!({})).await.expect(200);
+    let r = app.cancel_coach_event(e, Some(&coach.token)).await.expect(200);
     assert_eq!(r.body["status"], "Canceled");
     assert!((Utc::now() - instant(&r.body["canceledAt"])).num_seconds().abs() < 60, "{}", r.text);
     assert_eq!((r.body["placesTaken"].as_i64(), r.body["placesLeft"].as_i64()), (Some(0), Some(5)));
@@ -867,7 +860,7 @@ async fn cancel_coach_event_lifecycle(app: TestApp) {
     assert_eq!(a["canceledByRole"], "Athlete");
     assert_eq!(a["cancellationReasonText"], "busy");
     // Twice: 400; and nobody can book it any more.
-    let r = app.post(&path, Some(&coach.token), json!({})).await;
+    let r = app.cancel_coach_event(e, Some(&coach.token)).await;
     assert_error(&r, 400, "validation");
     let r = book(&app, &stranger, &[e]).await;
     assert_eq!(rejected(&r), BTreeMap::from([(e, "eventCanceled".to_string())]));
@@ -875,12 +868,12 @@ async fn cancel_coach_event_lifecycle(app: TestApp) {
     // An admin cancels: the System canceled the bookings.
     let e2 = create_event(&app, &coach, jan(8, 10, 0), jan(8, 11, 0), 5).await;
     let b2 = only_booking(&book_ok(&app, &athlete, &[e2]).await);
-    let r = app.post(&format!("/v1/coach-events/{e2}/cancel"), Some(&admin.token), json!({})).await.expect(200);
+    let r = app.cancel_coach_event(e2, Some(&admin.token)).await.expect(200);
     assert_eq!(r.body["status"], "Canceled");
     let b = booking_by_id(&app, &athlete, b2).await.expect(200).body;
     assert_eq!(b["bookingStatus"], "Canceled");
     assert_eq!(b["canceledByRole"], "System");
-    let r = app.post(&format!("/v1/coach-events/{e2}/cancel"), Some(&admin.token), json!({})).await;
+    let r = app.cancel_coach_event(e2, Some(&admin.token)).await;
     assert_error(&r, 400, "validation");
 }
 
@@ -893,36 +886,36 @@ async fn mark_completed_lifecycle(app: TestApp) {
     let b = only_booking(&book_ok(&app, &athlete, &[e]).await);
     let canceled = only_booking(&book_ok(&app, &other, &[e]).await);
     cancel(&app, &other, canceled, "NoTime", None).await.expect(200);
-    let path = |id: Uuid| format!("/v1/bookings/{id}/completed");
 
-    let r = app.patch(&path(b), Some(&athlete.token), json!({"completed": true})).await;
+    let r = app.mark_booking_as_completed(b, Some(&athlete.token), json!({"completed": true})).await;
     assert_errors(&r, 403, "forbidden");
-    let r = app.patch(&path(b), Some(&coach.token), json!({"completed": true})).await;
+    let r = app.mark_booking_as_completed(b, Some(&coach.token), json!({"completed": true})).await;
     assert_errors(&r, 400, "validation");
-    let r = app.patch(&path(b), Some(&stranger.token), json!({"completed": true})).await;
+    let r = app.mark_booking_as_completed(b, Some(&stranger.token), json!({"completed": true})).await;
     assert_errors(&r, 404, "notFound");
 
     // During the event it has not ended yet.
     let during = app_at(&app, jan(7, 10, 30)).await;
-    let r = during.patch(&path(b), Some(&during.as_user(coach.id).token), json!({"completed": true})).await;
+    let r =
+        during.mark_booking_as_completed(b, Some(&during.as_user(coach.id).token), json!({"completed": true})).await;
     assert_errors(&r, 400, "validation");
     drop(during);
 
     let later = app_at(&app, jan(7, 12, 0)).await;
     let (l_coach, l_athlete) = (later.as_user(coach.id), later.as_user(athlete.id));
-    let r = later.patch(&path(b), Some(&l_athlete.token), json!({"completed": true})).await;
+    let r = later.mark_booking_as_completed(b, Some(&l_athlete.token), json!({"completed": true})).await;
     assert_errors(&r, 403, "forbidden");
-    let r = later.patch(&path(b), Some(&l_coach.token), json!({"completed": true})).await.expect(200);
+    let r = later.mark_booking_as_completed(b, Some(&l_coach.token), json!({"completed": true})).await.expect(200);
     assert_eq!(r.body["completed"], true);
     assert_eq!(r.body["bookingStatus"], "Accepted");
     assert_eq!(booking_by_id(&later, &l_athlete, b).await.expect(200).body["completed"], true);
-    let r = later.patch(&path(b), Some(&l_coach.token), json!({"completed": false})).await.expect(200);
+    let r = later.mark_booking_as_completed(b, Some(&l_coach.token), json!({"completed": false})).await.expect(200);
     assert_eq!(r.body["completed"], false);
-    let r = later.patch(&path(canceled), Some(&l_coach.token), json!({"completed": true})).await;
+    let r = later.mark_booking_as_completed(canceled, Some(&l_coach.token), json!({"completed": true})).await;
     assert_errors(&r, 400, "validation");
-    let r = later.patch(&path(b), Some(&l_coach.token), json!({})).await;
+    let r = later.mark_booking_as_completed(b, Some(&l_coach.token), json!({})).await;
     assert_errors(&r, 400, "validation");
-    let r = later.patch(&path(Uuid::new_v4()), Some(&l_coach.token), json!({"completed": true})).await;
+    let r = later.mark_booking_as_completed(Uuid::new_v4(), Some(&l_coach.token), json!({"completed": true})).await;
     assert_errors(&r, 404, "notFound");
 }
 
@@ -932,29 +925,26 @@ async fn booking_notes(app: TestApp) {
     let stranger = app.user();
     let e = create_event(&app, &coach, jan(7, 10, 0), jan(7, 11, 0), 5).await;
     let b = only_booking(&book_ok(&app, &athlete, &[e]).await);
-    let path = format!("/v1/bookings/{b}/note");
 
-    let r = app.patch(&path, Some(&athlete.token), json!({"note": "early"})).await;
+    let r = app.add_booking_note(b, Some(&athlete.token), json!({"note": "early"})).await;
     assert_errors(&r, 400, "validation");
 
     let later = app_at(&app, jan(7, 11, 30)).await;
     let (l_coach, l_athlete, l_stranger) =
         (later.as_user(coach.id), later.as_user(athlete.id), later.as_user(stranger.id));
-    let r = later.patch(&path, Some(&l_athlete.token), json!({"note": "great session"})).await.expect(200);
+    let r = later.add_booking_note(b, Some(&l_athlete.token), json!({"note": "great session"})).await.expect(200);
     assert_eq!(r.body["note"], "great session");
-    let r = later.patch(&path, Some(&l_coach.token), json!({"note": "well done"})).await.expect(200);
+    let r = later.add_booking_note(b, Some(&l_coach.token), json!({"note": "well done"})).await.expect(200);
     assert_eq!(r.body["note"], "well done");
     assert_eq!(booking_by_id(&later, &l_athlete, b).await.expect(200).body["note"], "well done");
     let max = "é".repeat(2000);
-    let r = later.patch(&path, Some(&l_athlete.token), json!({"note": max})).await.expect(200);
+    let r = later.add_booking_note(b, Some(&l_athlete.token), json!({"note": max})).await.expect(200);
     assert_eq!(r.body["note"].as_str().unwrap().chars().count(), 2000);
-    let r = later.patch(&path, Some(&l_athlete.token), json!({"note": "x".repeat(2001)})).await;
+    let r = later.add_booking_note(b, Some(&l_athlete.token), json!({"note": "x".repeat(2001)})).await;
     assert_errors(&r, 400, "validation");
-    let r = later.patch(&path, Some(&l_stranger.token), json!({"note": "hi"})).await;
+    let r = later.add_booking_note(b, Some(&l_stranger.token), json!({"note": "hi"})).await;
     assert_errors(&r, 404, "notFound");
-    let r = later
-        .patch(&format!("/v1/bookings/{}/note", Uuid::new_v4()), Some(&l_athlete.token), json!({"note": "hi"}))
-        .await;
+    let r = later.add_booking_note(Uuid::new_v4(), Some(&l_athlete.token), json!({"note": "hi"})).await;
     assert_errors(&r, 404, "notFound");
     assert_eq!(
         booking_by_id(&later, &l_athlete, b).await.expect(200).body["note"].as_str().unwrap().chars().count(),
@@ -965,9 +955,7 @@ async fn booking_notes(app: TestApp) {
     let other = app.user();
     let b2 = only_booking(&book_ok(&app, &other, &[e]).await);
     cancel(&app, &other, b2, "NoTime", None).await.expect(200);
-    let r = later
-        .patch(&format!("/v1/bookings/{b2}/note"), Some(&later.as_user(other.id).token), json!({"note": "x"}))
-        .await;
+    let r = later.add_booking_note(b2, Some(&later.as_user(other.id).token), json!({"note": "x"})).await;
     assert_errors(&r, 400, "validation");
 }
 
@@ -979,10 +967,8 @@ async fn disputes(app: TestApp) {
     let e = create_event(&app, &coach, jan(7, 10, 0), jan(7, 11, 0), 5).await;
     let b = only_booking(&book_ok(&app, &athlete, &[e]).await);
     let ob = only_booking(&book_ok(&app, &other, &[e]).await);
-    let open = |id: Uuid| format!("/v1/bookings/{id}/dispute");
-    let resolve = |id: Uuid| format!("/v1/bookings/{id}/dispute/resolve");
 
-    let r = app.post(&open(b), Some(&athlete.token), json!({})).await;
+    let r = app.open_booking_dispute(b, Some(&athlete.token)).await;
     assert_errors(&r, 400, "validation");
 
     let later = app_at(&app, jan(7, 10, 30)).await;
@@ -990,31 +976,31 @@ async fn disputes(app: TestApp) {
         (later.as_user(coach.id), later.as_user(athlete.id), later.as_user(stranger.id));
     let admin = app.admin();
     let l_admin = later.as_admin(admin.id);
-    let r = later.post(&open(b), Some(&l_stranger.token), json!({})).await;
+    let r = later.open_booking_dispute(b, Some(&l_stranger.token)).await;
     assert_errors(&r, 404, "notFound");
-    let r = later.post(&open(b), Some(&l_athlete.token), json!({})).await.expect(200);
+    let r = later.open_booking_dispute(b, Some(&l_athlete.token)).await.expect(200);
     assert_eq!(r.body["bookingStatus"], "InDispute");
-    let r = later.post(&open(b), Some(&l_athlete.token), json!({})).await;
+    let r = later.open_booking_dispute(b, Some(&l_athlete.token)).await;
     assert_errors(&r, 400, "validation");
     // The coach may dispute too.
-    let r = later.post(&open(ob), Some(&l_coach.token), json!({})).await.expect(200);
+    let r = later.open_booking_dispute(ob, Some(&l_coach.token)).await.expect(200);
     assert_eq!(r.body["bookingStatus"], "InDispute");
 
-    let r = later.post(&resolve(b), Some(&l_athlete.token), json!({})).await;
+    let r = later.resolve_booking_dispute(b, Some(&l_athlete.token)).await;
     assert_errors(&r, 403, "forbidden");
-    let r = later.post(&resolve(b), Some(&l_coach.token), json!({})).await;
+    let r = later.resolve_booking_dispute(b, Some(&l_coach.token)).await;
     assert_errors(&r, 403, "forbidden");
-    let r = later.post(&resolve(b), Some(&l_stranger.token), json!({})).await;
+    let r = later.resolve_booking_dispute(b, Some(&l_stranger.token)).await;
     assert_errors(&r, 404, "notFound");
-    let r = later.post(&resolve(b), Some(&l_admin.token), json!({})).await.expect(200);
+    let r = later.resolve_booking_dispute(b, Some(&l_admin.token)).await.expect(200);
     assert_eq!(r.body["bookingStatus"], "DisputeDone");
     assert_eq!(booking_by_id(&later, &l_athlete, b).await.expect(200).body["bookingStatus"], "DisputeDone");
-    let r = later.post(&resolve(b), Some(&l_admin.token), json!({})).await;
+    let r = later.resolve_booking_dispute(b, Some(&l_admin.token)).await;
     assert_errors(&r, 400, "validation");
-    let r = later.post(&resolve(Uuid::new_v4()), Some(&l_admin.token), json!({})).await;
+    let r = later.resolve_booking_dispute(Uuid::new_v4(), Some(&l_admin.token)).await;
     assert_errors(&r, 404, "notFound");
     // A dispute done cannot be reopened.
-    let r = later.post(&open(b), Some(&l_athlete.token), json!({})).await;
+    let r = later.open_booking_dispute(b, Some(&l_athlete.token)).await;
     assert_errors(&r, 400, "validation");
     // A disputed booking still holds its place.
     assert_eq!(places_taken(&later, &l_coach, e).await, 2);
@@ -1028,27 +1014,26 @@ async fn dismiss_booking_rules(app: TestApp) {
     let e2 = create_event(&app, &coach, jan(8, 10, 0), jan(8, 11, 0), 5).await;
     let b1 = only_booking(&book_ok(&app, &athlete, &[e1]).await);
     let b2 = only_booking(&book_ok(&app, &athlete, &[e2]).await);
-    let dismiss = |id: Uuid, user: Uuid| format!("/v1/bookings/{id}/dismiss?userId={user}");
 
-    let r = app.post(&dismiss(b1, athlete.id), Some(&athlete.token), json!({})).await;
+    let r = app.dismiss_booking(b1, &format!("userId={}", athlete.id), Some(&athlete.token)).await;
     assert_errors(&r, 400, "validation");
     cancel(&app, &athlete, b1, "Other", None).await.expect(200);
 
-    let r = app.post(&dismiss(b1, coach.id), Some(&athlete.token), json!({})).await;
+    let r = app.dismiss_booking(b1, &format!("userId={}", coach.id), Some(&athlete.token)).await;
     assert_errors(&r, 403, "forbidden");
-    let r = app.post(&dismiss(b1, athlete.id), Some(&coach.token), json!({})).await;
+    let r = app.dismiss_booking(b1, &format!("userId={}", athlete.id), Some(&coach.token)).await;
     assert_errors(&r, 403, "forbidden");
-    let r = app.post(&dismiss(b1, coach.id), Some(&coach.token), json!({})).await;
+    let r = app.dismiss_booking(b1, &format!("userId={}", coach.id), Some(&coach.token)).await;
     assert_errors(&r, 403, "forbidden");
-    let r = app.post(&dismiss(b1, stranger.id), Some(&stranger.token), json!({})).await;
+    let r = app.dismiss_booking(b1, &format!("userId={}", stranger.id), Some(&stranger.token)).await;
     assert_errors(&r, 404, "notFound");
-    let r = app.post(&dismiss(Uuid::new_v4(), athlete.id), Some(&athlete.token), json!({})).await;
+    let r = app.dismiss_booking(Uuid::new_v4(), &format!("userId={}", athlete.id), Some(&athlete.token)).await;
     assert_errors(&r, 404, "notFound");
     assert_eq!(ids_of(&bookings_of(&app, &athlete, athlete.id).await.expect(200).body, "bookingId"), vec![b1, b2]);
 
-    let r = app.post(&dismiss(b1, athlete.id), Some(&athlete.token), json!({})).await.expect(204);
+    let r = app.dismiss_booking(b1, &format!("userId={}", athlete.id), Some(&athlete.token)).await.expect(204);
     assert!(r.text.is_empty(), "{}", r.text);
-    app.post(&dismiss(b1, athlete.id), Some(&athlete.token), json!({})).await.expect(204);
+    app.dismiss_booking(b1, &format!("userId={}", athlete.id), Some(&athlete.token)).await.expect(204);
     assert_eq!(ids_of(&bookings_of(&app, &athlete, athlete.id).await.expect(200).body, "bookingId"), vec![b2]);
     // Still readable by id.
     assert_eq!(booking_by_id(&app, &athlete, b1).await.expect(200).body["bookingStatus"], "Canceled");
@@ -1082,11 +1067,7 @@ async fn order_status_follows_bookings(app: TestApp) {
     let later = app_at(&app, jan(9, 12, 0)).await;
     let l_athlete = later.as_user(athlete.id);
     later
-        .patch(
-            &format!("/v1/bookings/{b3}/completed"),
-            Some(&later.as_user(coach.id).token),
-            json!({"completed": true}),
-        )
+        .mark_booking_as_completed(b3, Some(&later.as_user(coach.id).token), json!({"completed": true}))
         .await
         .expect(200);
     let orders = orders_of(&later, &l_athlete, athlete.id).await.expect(200).body;
@@ -1102,16 +1083,10 @@ async fn delete_user_from_bookings(app: TestApp) {
     let other = app.user();
     let admin = app.admin();
     let delete = |caller: &User, current: Uuid, target: Option<Uuid>| {
-        let path = match target {
-            Some(t) => format!("/v1/users?userId={t}"),
-            None => "/v1/users".to_string(),
-        };
+        let query = target.map(|t| format!("userId={t}")).unwrap_or_default();
         let token = caller.token.clone();
-        let current = current.to_string();
         let app = &app;
-        async move {
-            app.send_with_headers(Method::DELETE, &path, Some(&token), None, &[("x-current-user-id", &current)]).await
-        }
+        async move { app.delete_user_from_bookings(current, &query, Some(&token)).await }
     };
 
     // The victim books two events of the coach (two orders) and coaches an event others booked.
@@ -1147,9 +1122,7 @@ async fn delete_user_from_bookings(app: TestApp) {
     let nobody = app.user();
     let r = delete(&nobody, nobody.id, None).await;
     assert_errors(&r, 404, "notFound");
-    let r = app
-        .send_with_headers(Method::DELETE, "/v1/users", None, None, &[("x-current-user-id", &victim.id.to_string())])
-        .await;
+    let r = app.delete_user_from_bookings(victim.id, "", None).await;
     assert_errors(&r, 401, "unauthorized");
     booking_by_id(&app, &admin, vb1).await.expect(200);
 
@@ -1161,7 +1134,7 @@ async fn delete_user_from_bookings(app: TestApp) {
     }
     assert_eq!(orders_of(&app, &admin, victim.id).await.expect(200).body, json!([]));
     assert_eq!(bookings_of(&app, &admin, victim.id).await.expect(200).body, json!([]));
-    let r = app.get(&format!("/v1/coach-events/{own}"), Some(&admin.token)).await;
+    let r = app.get_coach_event(own, Some(&admin.token)).await;
     assert_error(&r, 404, "notFound");
     // Others keep what is theirs: the coach's events, the other athlete's booking of c1.
     assert_eq!(places_taken(&app, &coach, c1).await, 1);
@@ -1223,7 +1196,7 @@ async fn sub_second_times_keep_their_wall_clock(app: TestApp) {
     body["endAt"] = json!(end.to_rfc3339_opts(SecondsFormat::Millis, true));
     body["timeSlot"]["startTime"] = json!("10:00:00.500+00:00");
     body["timeSlot"]["endTime"] = json!("11:00:00.500+00:00");
-    let r = app.post("/v1/coach-events", Some(&coach.token), body).await;
+    let r = app.create_coach_event(Some(&coach.token), body).await;
     if r.status == 400 {
         assert_error(&r, 400, "validation");
         return;
@@ -1242,7 +1215,7 @@ async fn sub_second_times_keep_their_wall_clock(app: TestApp) {
             "duration": e["timeslot"]["duration"], "price": 0, "priceCurrency": "RUB", "paymentMethod": "Cash"
         }
     });
-    let r2 = app.post("/v1/coach-events", Some(&coach.token), again).await;
+    let r2 = app.create_coach_event(Some(&coach.token), again).await;
     assert_eq!(
         r2.status, 201,
         "the event as answered (startAt {}, timeslot.startTime {}) fails the server's own wall-clock rule: {}",
@@ -1259,11 +1232,8 @@ async fn an_event_that_started_cannot_be_canceled(app: TestApp) {
     let b = only_booking(&book_ok(&app, &athlete, &[e]).await);
     let later = app_at(&app, jan(7, 12, 0)).await;
     let l_coach = later.as_user(coach.id);
-    later
-        .patch(&format!("/v1/bookings/{b}/completed"), Some(&l_coach.token), json!({"completed": true}))
-        .await
-        .expect(200);
-    let r = later.post(&format!("/v1/coach-events/{e}/cancel"), Some(&l_coach.token), json!({})).await;
+    later.mark_booking_as_completed(b, Some(&l_coach.token), json!({"completed": true})).await.expect(200);
+    let r = later.cancel_coach_event(e, Some(&l_coach.token)).await;
     let after = booking_by_id(&later, &l_coach, b).await.expect(200).body;
     assert_eq!(
         r.status, 400,

@@ -79,7 +79,7 @@ fn assert_each_once(seen: &[String], expected: &BTreeSet<String>) {
 
 async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let conn = db(&app).await;
     // 1,005 events, in pairs with the same start (the id breaks the tie).
     let rows: Vec<calendar_events::ActiveModel> = (0..1005)
@@ -107,21 +107,23 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
         expected.extend(chunk.iter().map(|r| r.id.clone().unwrap().to_string()));
         calendar_events::Entity::insert_many(chunk.to_vec()).exec_without_returning(&conn).await.unwrap();
     }
-    let path = format!("/v1/calendars/{cal}/events?start=2030-01-01T00:00:00Z&end=2030-12-01T00:00:00Z");
-    let r = app.get(&path, Some(&owner.token)).await.expect(200);
+    let range = "start=2030-01-01T00:00:00Z&end=2030-12-01T00:00:00Z";
+    let path = format!("/v1/calendars/{cal}/events?{range}");
+    let r = app.list_calendar_events(cal, range, Some(&owner.token)).await.expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 1000);
     assert_eq!(truncated(&r), Some("true"));
     let first_cursor = next_cursor(&r).expect("a cursor to go on");
     // The rest, from the cursor.
-    let rest = app.get(&format!("{path}&cursor={first_cursor}"), Some(&owner.token)).await.expect(200);
+    let rest =
+        app.list_calendar_events(cal, &format!("{range}&cursor={first_cursor}"), Some(&owner.token)).await.expect(200);
     assert_eq!(rest.body.as_array().unwrap().len(), 5);
     assert_eq!((truncated(&rest), next_cursor(&rest)), (None, None));
 
     // A walk of pages of 97 while events are added before and after the walk's position.
     let seen = walk(&app, &owner.token, &path, 97, "id", || async {
         for start in ["2030-01-07T00:10:00Z", "2030-09-01T00:00:00Z"] {
-            app.post(
-                &format!("/v1/calendars/{cal}/events"),
+            app.create_calendar_event(
+                cal,
                 Some(&owner.token),
                 json!({"title": "added", "start": start, "end": "2030-09-01T01:00:00Z"}),
             )
@@ -135,15 +137,15 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
 
     // Bad cursors: garbage, another list's, a wrong limit.
     for bad in ["nonsense", "Y2UxfDF8Mnw", "YmwxfDF8MnxrZXk"] {
-        assert_bad_cursor(&app.get(&format!("{path}&cursor={bad}"), Some(&owner.token)).await);
+        assert_bad_cursor(&app.list_calendar_events(cal, &format!("{range}&cursor={bad}"), Some(&owner.token)).await);
     }
-    assert_bad_cursor(&app.get(&format!("{path}&limit=0"), Some(&owner.token)).await);
-    assert_bad_cursor(&app.get(&format!("{path}&limit=1001"), Some(&owner.token)).await);
+    assert_bad_cursor(&app.list_calendar_events(cal, &format!("{range}&limit=0"), Some(&owner.token)).await);
+    assert_bad_cursor(&app.list_calendar_events(cal, &format!("{range}&limit=1001"), Some(&owner.token)).await);
 }
 
 async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let conn = db(&app).await;
     let now = Utc::now();
     let mut expected = BTreeSet::new();
@@ -170,7 +172,7 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
         booking_links::Entity::insert_many(chunk.to_vec()).exec_without_returning(&conn).await.unwrap();
     }
     let path = format!("/v1/calendars/{cal}/booking-links");
-    let r = app.get(&path, Some(&owner.token)).await.expect(200);
+    let r = app.list_booking_links(cal, "", Some(&owner.token)).await.expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 1000);
     assert_eq!(truncated(&r), Some("true"));
     assert!(next_cursor(&r).is_some());
@@ -184,14 +186,14 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
     assert_each_once(&seen, &expected);
     assert_eq!(seen.len(), 1003);
     let other = crate::lists::events_cursor_of(&app, &owner, cal).await;
-    assert_bad_cursor(&app.get(&format!("{path}?cursor={other}"), Some(&owner.token)).await);
+    assert_bad_cursor(&app.list_booking_links(cal, &format!("cursor={other}"), Some(&owner.token)).await);
 }
 
 /// A cursor of listCalendarEvents, to offer to another list.
 pub(crate) async fn events_cursor_of(app: &TestApp, owner: &User, cal: Uuid) -> String {
     for start in ["2031-01-07T10:00:00Z", "2031-01-07T11:00:00Z"] {
-        app.post(
-            &format!("/v1/calendars/{cal}/events"),
+        app.create_calendar_event(
+            cal,
             Some(&owner.token),
             json!({"title": "x", "start": start, "end": "2031-01-07T12:00:00Z"}),
         )
@@ -199,10 +201,7 @@ pub(crate) async fn events_cursor_of(app: &TestApp, owner: &User, cal: Uuid) -> 
         .expect(201);
     }
     let r = app
-        .get(
-            &format!("/v1/calendars/{cal}/events?start=2031-01-01T00:00:00Z&end=2031-02-01T00:00:00Z&limit=1"),
-            Some(&owner.token),
-        )
+        .list_calendar_events(cal, "start=2031-01-01T00:00:00Z&end=2031-02-01T00:00:00Z&limit=1", Some(&owner.token))
         .await
         .expect(200);
     next_cursor(&r).expect("a cursor")
@@ -249,13 +248,13 @@ async fn notifications_are_paginated(app: TestApp) {
         notifications::Entity::insert_many(chunk.to_vec()).exec_without_returning(&conn).await.unwrap();
     }
     // The default page (100) is cut and says so.
-    let r = app.get("/v1/notifications?status=failed", Some(&admin.token)).await.expect(200);
+    let r = app.list_notifications("status=failed", Some(&admin.token)).await.expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 100);
     assert_eq!(truncated(&r), Some("true"));
     let seen = walk(&app, &admin.token, "/v1/notifications?status=failed", 64, "id", || async {}).await;
     assert_each_once(&seen, &expected);
     assert_eq!(seen.len(), 230);
-    assert_bad_cursor(&app.get("/v1/notifications?cursor=bm90IGEgY3Vyc29y", Some(&admin.token)).await);
+    assert_bad_cursor(&app.list_notifications("cursor=bm90IGEgY3Vyc29y", Some(&admin.token)).await);
 }
 
 /// getBookings and getUserBookingOrders (seed 003) answer at most 1,000 items, with
@@ -268,9 +267,9 @@ async fn seed_lists_are_cut_at_1000(app: TestApp) {
     let order = book(&app, &athlete, &[template_id]).await.expect(201).body;
     assert_eq!(order["bookings"].as_array().unwrap().len(), 1);
     // Small lists are whole: no header.
-    let r = app.get(&format!("/v1/bookings?userId={}", athlete.id), Some(&athlete.token)).await.expect(200);
+    let r = app.get_bookings(&format!("userId={}", athlete.id), Some(&athlete.token)).await.expect(200);
     assert_eq!(truncated(&r), None);
-    let r = app.get(&format!("/v1/bookings/orders?userId={}", athlete.id), Some(&athlete.token)).await.expect(200);
+    let r = app.get_user_booking_orders(&format!("userId={}", athlete.id), Some(&athlete.token)).await.expect(200);
     assert_eq!(truncated(&r), None);
 
     let conn = db(&app).await;
@@ -313,17 +312,17 @@ async fn seed_lists_are_cut_at_1000(app: TestApp) {
     for chunk in rows.chunks(100) {
         booking_rows::Entity::insert_many(chunk.to_vec()).exec_without_returning(&conn).await.unwrap();
     }
-    let r = app.get(&format!("/v1/bookings?userId={}", athlete.id), Some(&athlete.token)).await.expect(200);
+    let r = app.get_bookings(&format!("userId={}", athlete.id), Some(&athlete.token)).await.expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 1000);
     assert_eq!(truncated(&r), Some("true"));
-    let r = app.get(&format!("/v1/bookings/orders?userId={}", athlete.id), Some(&athlete.token)).await.expect(200);
+    let r = app.get_user_booking_orders(&format!("userId={}", athlete.id), Some(&athlete.token)).await.expect(200);
     assert_eq!(r.body.as_array().unwrap().len(), 1000);
     assert_eq!(truncated(&r), Some("true"));
     // The last four orders by time, beyond the first 1,000 orders made: the range is in the query.
     let from = urlencode(&at(60 * 1000).to_rfc3339());
     let to = urlencode(&at(60 * 1004).to_rfc3339());
     let r = app
-        .get(&format!("/v1/bookings/orders?userId={}&startAt={from}&endAt={to}", athlete.id), Some(&athlete.token))
+        .get_user_booking_orders(&format!("userId={}&startAt={from}&endAt={to}", athlete.id), Some(&athlete.token))
         .await
         .expect(200);
     let events: Vec<uuid::Uuid> =

@@ -17,5 +17,6 @@ mod input;
 mod leko;
 mod lists;
 mod notifications;
+mod spans;
 mod spine;
 mod stored;

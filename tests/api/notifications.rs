@@ -44,7 +44,7 @@ fn person(app: &TestApp, email: &str) -> User {
 
 async fn notify(app: &TestApp) {
     let admin = app.admin();
-    app.post("/v1/bookings/notify", Some(&admin.token), json!({})).await.expect(204);
+    app.notify_bookings(Some(&admin.token)).await.expect(204);
 }
 
 /// Messages by recipient address, counting each idempotency key once.
@@ -171,8 +171,7 @@ async fn concurrent_passes_deliver_each_message_once(app: TestApp) {
     let one = env.notifier(&app, Duration::zero()).await;
     let two = env.notifier(&app, Duration::zero()).await;
     let admin = one.admin();
-    let calls =
-        [&one, &two, &one, &two].map(|server| server.post("/v1/bookings/notify", Some(&admin.token), json!({})));
+    let calls = [&one, &two, &one, &two].map(|server| server.notify_bookings(Some(&admin.token)));
     for r in futures::future::join_all(calls).await {
         r.expect(204);
     }
@@ -204,7 +203,7 @@ async fn smtp_down_means_later_not_lost_and_deletion_forgets_the_queue(app: Test
     notify(&now).await;
     assert!(env.smtp.messages().is_empty());
     let admin = now.admin();
-    let pending = now.get("/v1/notifications?status=pending", Some(&admin.token)).await.expect(200);
+    let pending = now.list_notifications("status=pending", Some(&admin.token)).await.expect(200);
     assert!(
         pending.body.as_array().unwrap().iter().any(|n| n["recipientEmail"] == "athlete4@example.com"),
         "{}",
@@ -213,16 +212,8 @@ async fn smtp_down_means_later_not_lost_and_deletion_forgets_the_queue(app: Test
     assert!(pending.body.as_array().unwrap().iter().all(|n| n["attempts"] == 1 && n["lastError"].is_string()));
 
     // The leaving athlete deletes their data: what was queued for them goes too.
-    now.send_with_headers(
-        reqwest::Method::DELETE,
-        "/v1/users",
-        Some(&now.as_user(leaving.id).token),
-        None,
-        &[("x-current-user-id", &leaving.id.to_string())],
-    )
-    .await
-    .expect(204);
-    let all = now.get("/v1/notifications?limit=500", Some(&admin.token)).await.expect(200);
+    now.delete_user_from_bookings(leaving.id, "", Some(&now.as_user(leaving.id).token)).await.expect(204);
+    let all = now.list_notifications("limit=500", Some(&admin.token)).await.expect(200);
     assert!(all.body.as_array().unwrap().iter().all(|n| n["recipientEmail"] != "leaving@example.com"), "{}", all.text);
 
     // Back up: after the backoff the messages arrive, once.
@@ -239,7 +230,7 @@ async fn smtp_down_means_later_not_lost_and_deletion_forgets_the_queue(app: Test
 async fn reservations_permanent_failures_and_skips(app: TestApp) {
     let env = Env::start().await;
     let owner = person(&app, "owner@example.com");
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     let link = app
         .create_link(
             &owner,
@@ -251,19 +242,17 @@ async fn reservations_permanent_failures_and_skips(app: TestApp) {
     let token = link.body["token"].as_str().unwrap().to_string();
     // Monday 2027-03-01 09:00 in Kathmandu (+05:45) = 03:15Z.
     let r = app
-        .post(
-            &format!("/v1/booking/{token}/reserve"),
-            None,
+        .reserve_booking_slot(
+            &token,
             json!({"name": "Vera", "email": "vera@example.com", "slot_start": "2027-03-01T03:15:00Z", "slot_end": "2027-03-01T04:15:00Z"}),
         )
         .await
         .expect(200);
-    let event_id = r.body["event"]["id"].as_str().unwrap().to_string();
+    let event_id: Uuid = r.body["event"]["id"].as_str().unwrap().parse().unwrap();
     // The visitor's server rejects the next one for good.
     env.smtp.reject_recipient("bounce@example.com", 550);
-    app.post(
-        &format!("/v1/booking/{token}/reserve"),
-        None,
+    app.reserve_booking_slot(
+        &token,
         json!({"name": "Bo", "email": "bounce@example.com", "slot_start": "2027-03-01T04:15:00Z", "slot_end": "2027-03-01T05:15:00Z"}),
     )
     .await
@@ -277,13 +266,13 @@ async fn reservations_permanent_failures_and_skips(app: TestApp) {
     let props = crate::notify_ics::parse(&crate::notify_ics::extract(&vera.data).unwrap());
     assert_eq!(props["DTSTART;TZID=Asia/Kathmandu"], "20270301T090000");
     let admin = now.admin();
-    let failed = now.get("/v1/notifications?status=failed", Some(&admin.token)).await.expect(200);
+    let failed = now.list_notifications("status=failed", Some(&admin.token)).await.expect(200);
     let failed = failed.body.as_array().unwrap().clone();
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["recipientEmail"], "bounce@example.com");
 
     // The owner deletes the reservation: the visitor is told.
-    app.delete(&format!("/v1/calendars/{cal}/events/{event_id}"), Some(&owner.token)).await.expect(204);
+    app.delete_calendar_event(cal, event_id, Some(&owner.token)).await.expect(204);
     notify(&now).await;
     let subjects = by_recipient(&env.smtp);
     assert!(subjects["vera@example.com"].iter().any(|s| s.starts_with("Canceled")), "{subjects:?}");
@@ -295,7 +284,7 @@ async fn reservations_permanent_failures_and_skips(app: TestApp) {
     let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
     book_ok(&app, &silent, &[event]).await;
     notify(&now).await;
-    let skipped = now.get("/v1/notifications?status=skipped", Some(&admin.token)).await.expect(200);
+    let skipped = now.list_notifications("status=skipped", Some(&admin.token)).await.expect(200);
     assert!(
         skipped
             .body
@@ -307,14 +296,7 @@ async fn reservations_permanent_failures_and_skips(app: TestApp) {
         skipped.text
     );
     // An admin can give them one.
-    app.send(
-        reqwest::Method::PUT,
-        &format!("/v1/users/{}/email", silent.id),
-        Some(&admin.token),
-        Some(json!({"email": "found@example.com"})),
-    )
-    .await
-    .expect(204);
+    app.set_user_email(silent.id, Some(&admin.token), json!({"email": "found@example.com"})).await.expect(204);
 }
 
 async fn a_stalled_mail_server_or_silent_receiver_means_retry_not_stuck(app: TestApp) {
@@ -344,9 +326,9 @@ async fn a_stalled_mail_server_or_silent_receiver_means_retry_not_stuck(app: Tes
     assert!(env.smtp.messages().is_empty());
 
     let admin = now.admin();
-    let sending = now.get("/v1/notifications?status=sending", Some(&admin.token)).await.expect(200);
+    let sending = now.list_notifications("status=sending", Some(&admin.token)).await.expect(200);
     assert_eq!(sending.body.as_array().unwrap().len(), 0, "nothing is left `sending`: {}", sending.text);
-    let pending = now.get("/v1/notifications?status=pending", Some(&admin.token)).await.expect(200);
+    let pending = now.list_notifications("status=pending", Some(&admin.token)).await.expect(200);
     let pending = pending.body.as_array().unwrap().clone();
     let channels: Vec<&str> = pending.iter().map(|n| n["channel"].as_str().unwrap_or("")).collect();
     assert_eq!(pending.len(), 3, "two emails and a webhook, each to be retried: {pending:?}");
@@ -375,21 +357,14 @@ async fn a_stalled_mail_server_or_silent_receiver_means_retry_not_stuck(app: Tes
 }
 
 async fn notify_is_for_admins_and_the_cron_scope(app: TestApp) {
-    app.post("/v1/bookings/notify", None, json!({})).await.expect(401);
+    app.notify_bookings(None).await.expect(401);
     let user = app.user();
-    let r = app.post("/v1/bookings/notify", Some(&user.token), json!({})).await.expect(403);
+    let r = app.notify_bookings(Some(&user.token)).await.expect(403);
     assert!(r.body["errors"].is_array(), "{}", r.text);
     let cron = app.token_for(Uuid::new_v4(), "notifications:send", false, None);
-    app.post("/v1/bookings/notify", Some(&cron), json!({})).await.expect(204);
-    app.get("/v1/notifications", Some(&user.token)).await.expect(403);
-    app.send(
-        reqwest::Method::PUT,
-        &format!("/v1/users/{}/email", user.id),
-        Some(&user.token),
-        Some(json!({"email": "x@example.com"})),
-    )
-    .await
-    .expect(403);
+    app.notify_bookings(Some(&cron)).await.expect(204);
+    app.list_notifications("", Some(&user.token)).await.expect(403);
+    app.set_user_email(user.id, Some(&user.token), json!({"email": "x@example.com"})).await.expect(403);
 }
 
 db_tests!(

@@ -12,7 +12,7 @@ async fn health_and_readiness(app: TestApp) {
 async fn get_booking_by_id_reads_the_database(app: TestApp) {
     let user = app.user();
     let id = uuid::Uuid::new_v4();
-    let r = app.get(&format!("/v1/bookings/{id}"), Some(&user.token)).await.expect(404);
+    let r = app.get_booking_by_id(id, Some(&user.token)).await.expect(404);
     assert_eq!(r.code(), "notFound");
     // Its 404 is the list envelope, like its 400 (one error body per operation, merge.yaml).
     assert!(r.body.get("code").is_none(), "{}", r.text);
@@ -116,7 +116,7 @@ async fn parse_failures_answer_the_declared_400_envelope() {
         .unwrap();
     assert_eq!(r.status(), 400);
     // A missing required field.
-    let r = app.post("/v1/calendars", Some(&user.token), json!({})).await.expect(400);
+    let r = app.create_calendar(Some(&user.token), json!({})).await.expect(400);
     assert_eq!(r.code(), "validation");
     // A path parameter that is not a UUID; 003 declares its 400 as `Errors`.
     let r = app.get("/v1/bookings/not-a-uuid", Some(&user.token)).await.expect(400);
@@ -139,27 +139,25 @@ async fn request_bodies_are_parsed_strictly() {
     let app = spawn_app(Backend::Sqlite).await;
     let user = app.user();
     // poem-openapi alone would read `false` into a string field.
-    let r = app.post("/v1/calendars", Some(&user.token), json!({"name": false})).await.expect(400);
+    let r = app.create_calendar(Some(&user.token), json!({"name": false})).await.expect(400);
     assert!(r.error()["message"].as_str().unwrap().contains("body.name must be a string"), "{}", r.text);
-    let r = app.post("/v1/calendars", Some(&user.token), json!({"name": 12})).await.expect(400);
+    let r = app.create_calendar(Some(&user.token), json!({"name": 12})).await.expect(400);
     assert_eq!(r.code(), "validation");
-    let cal = app.create_calendar(&user).await;
+    let cal = app.new_calendar(&user).await;
     // `null` where the contract does not allow it.
     let r = app
-        .post(
-            &format!("/v1/calendars/{cal}/booking-link"),
+        .create_booking_link(
+            cal,
             Some(&user.token),
             json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {"mon": null}}),
         )
         .await
         .expect(400);
     assert!(r.error()["message"].as_str().unwrap().contains("body.working_hours.mon must not be null"), "{}", r.text);
-    let r = app
-        .patch(&format!("/v1/calendars/{cal}/booking-links/x"), Some(&user.token), json!({"working_hours": null}))
-        .await;
+    let r = app.update_booking_link(cal, "x", Some(&user.token), json!({"working_hours": null})).await;
     assert_eq!(r.status, 400, "{}", r.text);
     // A body that is not an object at all.
-    app.post("/v1/calendars", Some(&user.token), json!(["x"])).await.expect(400);
+    app.create_calendar(Some(&user.token), json!(["x"])).await.expect(400);
 }
 
 /// An empty header is a value, and an empty `traceparent` breaks the contract's pattern.
@@ -182,9 +180,9 @@ async fn an_empty_traceparent_is_refused() {
 async fn unknown_query_parameters_are_refused() {
     let app = spawn_app(Backend::Sqlite).await;
     let user = app.user();
-    let r = app.get(&format!("/v1/bookings?userId={}&userid=typo", user.id), Some(&user.token)).await.expect(400);
+    let r = app.get_bookings(&format!("userId={}&userid=typo", user.id), Some(&user.token)).await.expect(400);
     assert!(r.error()["message"].as_str().unwrap().contains("userid"), "{}", r.text);
-    app.get(&format!("/v1/bookings?userId={}", user.id), Some(&user.token)).await.expect(200);
+    app.get_bookings(&format!("userId={}", user.id), Some(&user.token)).await.expect(200);
 }
 
 /// (name, location, required) of every parameter, and the response codes, per operationId.
@@ -241,18 +239,18 @@ async fn poem_openapi_routes_exactly_the_contracts_operations() {
 #[tokio::test]
 async fn public_operations_are_rate_limited_per_client() {
     let app = spawn_app_with(Backend::Sqlite, &["--public-rate-limit", "60", "--public-rate-burst", "3"]).await;
-    let path = "/v1/booking/no-such-token/availability?start=2030-01-01T00%3A00%3A00Z&end=2030-01-02T00%3A00%3A00Z";
+    let range = "start=2030-01-01T00%3A00%3A00Z&end=2030-01-02T00%3A00%3A00Z";
     for _ in 0..3 {
-        app.get(path, None).await.expect(404);
+        app.get_booking_availability("no-such-token", range).await.expect(404);
     }
-    let r = app.get(path, None).await.expect(429);
+    let r = app.get_booking_availability("no-such-token", range).await.expect(429);
     assert_eq!(r.code(), "tooManyRequests");
     assert!(r.headers.contains_key("retry-after"));
     assert_eq!(r.error()["endpoint"], "GET /v1/booking/{token}/availability");
     // Secured operations are not limited this way.
     let user = app.user();
     for _ in 0..5 {
-        app.post("/v1/calendars", Some(&user.token), json!({"name": "x"})).await.expect(201);
+        app.create_calendar(Some(&user.token), json!({"name": "x"})).await.expect(201);
     }
 }
 
@@ -261,7 +259,7 @@ async fn request_bodies_have_a_size_limit() {
     let app = spawn_app_with(Backend::Sqlite, &["--max-body-bytes", "1024"]).await;
     let user = app.user();
     let big = "x".repeat(2048);
-    let r = app.post("/v1/calendars", Some(&user.token), json!({"name": big})).await.expect(400);
+    let r = app.create_calendar(Some(&user.token), json!({"name": big})).await.expect(400);
     assert!(r.error()["message"].as_str().unwrap().contains("larger than 1024 bytes"), "{}", r.text);
     // 003 declares its 400s as Errors; the refusal follows the operation's declaration.
     let r = app.post("/v1/bookings/notify", Some(&user.token), json!({"pad": big})).await.expect(400);
@@ -278,5 +276,5 @@ async fn request_bodies_have_a_size_limit() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    app.post("/v1/calendars", Some(&user.token), json!({"name": "small"})).await.expect(201);
+    app.create_calendar(Some(&user.token), json!({"name": "small"})).await.expect(201);
 }

@@ -65,7 +65,7 @@ async fn raw_text_reads_as_before(app: TestApp) {
 
     // A calendar event: entered by hand, then marked a reservation in raw text.
     let owner = app.user();
-    let cal = app.create_calendar(&owner).await;
+    let cal = app.new_calendar(&owner).await;
     app.post(
         &format!("/v1/calendars/{cal}/events"),
         Some(&owner.token),
