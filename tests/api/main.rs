@@ -17,6 +17,5 @@ mod input;
 mod leko;
 mod lists;
 mod notifications;
-mod spans;
 mod spine;
 mod stored;
