@@ -16,8 +16,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use uuid::Uuid;
 
-/// Scopes a `token` gets unless told otherwise: everything a regular user may do.
-pub const DEFAULT_SCOPES: &str = "calendar:write booking:write";
+/// The role claim that makes a token an admin's.
 pub const ADMIN_ROLE: &str = "admin";
 /// Clock skew allowed between the token's issuer and this server, on `exp`, `nbf` and the
 /// maximum lifetime alike.
@@ -26,7 +25,7 @@ pub const LEEWAY_SECONDS: i64 = 60;
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub user_id: Uuid,
+    pub user_id: crate::domain::ids::UserId,
     pub scopes: BTreeSet<String>,
     pub admin: bool,
     pub email: Option<String>,
@@ -265,7 +264,7 @@ impl Verifier {
         }
         let user_id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::BadSubject)?;
         Ok(Principal {
-            user_id,
+            user_id: crate::domain::ids::UserId::from_uuid(user_id),
             scopes: claims.scope.unwrap_or_default().split_whitespace().map(str::to_string).collect(),
             admin: claims.roles.iter().any(|r| r == ADMIN_ROLE),
             email: claims.email,

@@ -30,7 +30,7 @@ pub struct TokenArgs {
     #[arg(long)]
     pub sub: Option<uuid::Uuid>,
     /// Space-separated scopes.
-    #[arg(long, default_value = crate::auth::DEFAULT_SCOPES)]
+    #[arg(long, default_value = crate::policy::DEFAULT_SCOPES)]
     pub scope: String,
     /// Give the token the admin role.
     #[arg(long)]

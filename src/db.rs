@@ -4,7 +4,7 @@
 //! [`Writes`], which runs a write transaction with retries inside a time budget and bounds how
 //! many of this process's requests wait at the database for one row.
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
@@ -87,9 +87,9 @@ pub trait Transient {
     fn is_transient(&self) -> bool;
 }
 
-impl Transient for AppError {
+impl Transient for ServiceError {
     fn is_transient(&self) -> bool {
-        matches!(self, AppError::Unavailable(_))
+        matches!(self, ServiceError::Unavailable { .. })
     }
 }
 
@@ -150,7 +150,7 @@ impl Writes {
     /// against the budget and ends in a 503 too.
     pub async fn retrying<T, E, F, Fut>(&self, keys: &[RowKey], mut attempt: F) -> Result<T, E>
     where
-        E: Transient + From<AppError>,
+        E: Transient + From<ServiceError>,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -164,7 +164,7 @@ impl Writes {
             match tokio::time::timeout_at(deadline, self.gate(key).lock_owned()).await {
                 Ok(guard) => held.push(guard),
                 Err(_) => {
-                    return Err(AppError::Unavailable(format!(
+                    return Err(ServiceError::unavailable(format!(
                         "{} {} is held by another request past the retry budget",
                         key.table, key.id
                     ))
@@ -195,22 +195,22 @@ mod tests {
     async fn transient_faults_are_retried_then_answered() {
         let writes = Writes::new(Duration::from_secs(5));
         let mut calls = 0;
-        let result: Result<(), AppError> = writes
+        let result: Result<(), ServiceError> = writes
             .retrying(&[], || {
                 calls += 1;
-                async { Err(AppError::Unavailable("busy".into())) }
+                async { Err(ServiceError::unavailable("busy")) }
             })
             .await;
-        assert!(matches!(result, Err(AppError::Unavailable(_))));
+        assert!(matches!(result, Err(ServiceError::Unavailable { .. })));
         assert_eq!(calls, MAX_TRIES);
         let mut calls = 0;
-        let result: Result<(), AppError> = writes
+        let result: Result<(), ServiceError> = writes
             .retrying(&[], || {
                 calls += 1;
-                async { Err(AppError::conflict("taken")) }
+                async { Err(ServiceError::conflict("taken")) }
             })
             .await;
-        assert!(matches!(result, Err(AppError::Conflict(_))));
+        assert!(matches!(result, Err(ServiceError::Conflict(_))));
         assert_eq!(calls, 1);
     }
 
@@ -223,16 +223,17 @@ mod tests {
         let gate = writes.gate(&key);
         let _held = gate.lock().await;
         let mut ran = false;
-        let result: Result<(), AppError> = writes
+        let result: Result<(), ServiceError> = writes
             .retrying(std::slice::from_ref(&key), || {
                 ran = true;
                 async { Ok(()) }
             })
             .await;
-        assert!(matches!(result, Err(AppError::Unavailable(_))), "{result:?}");
+        assert!(matches!(result, Err(ServiceError::Unavailable { .. })), "{result:?}");
         assert!(!ran);
         // Another row is not held up.
-        let other: Result<(), AppError> = writes.retrying(&[RowKey::new("calendars", "b")], || async { Ok(()) }).await;
+        let other: Result<(), ServiceError> =
+            writes.retrying(&[RowKey::new("calendars", "b")], || async { Ok(()) }).await;
         assert!(other.is_ok());
     }
 }

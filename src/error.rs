@@ -1,47 +1,59 @@
-//! One error type for the services, mapped once onto the contract's Error envelope
-//! ([`crate::api::ApiError`]); each generated response enum then picks the status variant the
-//! operation declares. A 500 never shows internals: the cause is logged with the request id.
+//! What a use case can fail with, in the service's words: the input is invalid, the caller is
+//! not allowed, the thing is missing or in a conflicting state, the database is unavailable, or
+//! something broke inside. It knows no HTTP; the edge maps it once onto the contract's Error
+//! envelope (`crate::handlers::errors`).
+//!
+//! A failure from below (a query, a stored value that does not parse) carries **where** it
+//! happened: `ctx!(expr)` wraps a `Result` so its error records the file and line of the call,
+//! as svix's server does; the log line of a 500 or 503 then names the query that failed.
 
-use crate::api::{ApiError, ErrorCode};
 use sea_orm::DbErr;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub enum ServiceError {
+    /// The input breaks a rule (the message names the field and the rule).
     #[error("{0}")]
-    Validation(String),
+    Invalid(String),
+    /// No usable credentials.
     #[error("{0}")]
-    Unauthorized(String),
+    Unauthenticated(String),
+    /// Known caller, not allowed to do this.
     #[error("{0}")]
-    Forbidden(String),
+    Denied(String),
     #[error("{0}")]
     NotFound(String),
+    /// The thing is in a state that does not allow this (full, taken, already done).
     #[error("{0}")]
     Conflict(String),
     #[error("too many requests")]
-    TooManyRequests,
+    RateLimited,
     /// The database is busy, unreachable or timed out (see [`crate::db::is_transient`]):
-    /// retried while the budget allows, then answered 503 with Retry-After. Holds the cause,
+    /// retried while the budget allows, then answered with a retry hint. Holds the cause,
     /// which is logged, never shown.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database error: {0}")]
-    Database(DbErr),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("database unavailable{at}: {cause}", at = at_suffix(*.at))]
+    Unavailable { cause: String, at: Option<&'static str> },
+    #[error("database error{at}: {source}", at = at_suffix(*.at))]
+    Database { source: DbErr, at: Option<&'static str> },
+    #[error("internal error{at}: {what}", at = at_suffix(*.at))]
+    Internal { what: String, at: Option<&'static str> },
 }
 
-pub type AppResult<T> = Result<T, AppError>;
+fn at_suffix(at: Option<&'static str>) -> String {
+    at.map(|a| format!(" at {a}")).unwrap_or_default()
+}
 
-/// The Retry-After of a 503: the faults it answers (a row held past the lock timeout, a lost
-/// connection, SQLite busy) are worth another try this soon.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// How soon a client may retry after `Unavailable`: the faults it answers (a row held past the
+/// lock timeout, a lost connection, SQLite busy) are worth another try this soon.
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 
-impl AppError {
-    pub fn validation(msg: impl Into<String>) -> Self {
-        Self::Validation(msg.into())
+impl ServiceError {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Self::Invalid(msg.into())
     }
-    pub fn forbidden(msg: impl Into<String>) -> Self {
-        Self::Forbidden(msg.into())
+    pub fn denied(msg: impl Into<String>) -> Self {
+        Self::Denied(msg.into())
     }
     pub fn not_found(msg: impl Into<String>) -> Self {
         Self::NotFound(msg.into())
@@ -49,48 +61,76 @@ impl AppError {
     pub fn conflict(msg: impl Into<String>) -> Self {
         Self::Conflict(msg.into())
     }
+    /// Something that cannot happen with a consistent database (a stored value that does not
+    /// parse, a row whose parent is gone): logged in full, answered as an internal error.
+    pub fn internal(what: impl Into<String>) -> Self {
+        Self::Internal { what: what.into(), at: None }
+    }
+    pub fn unavailable(cause: impl Into<String>) -> Self {
+        Self::Unavailable { cause: cause.into(), at: None }
+    }
+
+    /// Records where a failure from below happened (see [`ctx!`](crate::ctx)); the first
+    /// location recorded wins.
+    pub fn at(mut self, location: &'static str) -> Self {
+        match &mut self {
+            Self::Unavailable { at, .. } | Self::Database { at, .. } | Self::Internal { at, .. } => {
+                at.get_or_insert(location);
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// Whether a retry may succeed (the database was busy or unreachable).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
 }
 
-impl From<DbErr> for AppError {
+/// `ctx!(result)`: the result with its error converted to a [`ServiceError`] that records the
+/// file and line of this call.
+#[macro_export]
+macro_rules! ctx {
+    ($e:expr) => {
+        $e.map_err(|e| $crate::error::ServiceError::from(e).at(concat!(file!(), ":", line!())))
+    };
+}
+
+impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
         if crate::db::is_transient(&err) {
-            AppError::Unavailable(err.to_string())
+            Self::Unavailable { cause: err.to_string(), at: None }
         } else {
-            AppError::Database(err)
+            Self::Database { source: err, at: None }
         }
     }
 }
 
-impl From<AppError> for ApiError {
-    fn from(err: AppError) -> Self {
-        match err {
-            AppError::Validation(m) => ApiError::new(400, ErrorCode::Validation, m),
-            AppError::Unauthorized(m) => ApiError::new(401, ErrorCode::Unauthorized, m),
-            AppError::Forbidden(m) => ApiError::new(403, ErrorCode::Forbidden, m),
-            AppError::NotFound(m) => ApiError::new(404, ErrorCode::NotFound, m),
-            AppError::Conflict(m) => ApiError::new(409, ErrorCode::Conflict, m),
-            AppError::TooManyRequests => {
-                ApiError::new(429, ErrorCode::TooManyRequests, "too many requests; retry later")
-            }
-            AppError::Unavailable(e) => {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::new(503, ErrorCode::Unavailable, "the service is temporarily unavailable; retry later")
-                    .with_retry_after(RETRY_AFTER_SECONDS)
-            }
-            AppError::Database(e) => {
-                tracing::error!(error = %e, "database error");
-                ApiError::new(500, ErrorCode::Internal, "internal error")
-            }
-            AppError::Internal(e) => {
-                tracing::error!(error = %e, "internal error");
-                ApiError::new(500, ErrorCode::Internal, "internal error")
-            }
-        }
-    }
-}
-
-impl From<crate::auth::AuthError> for AppError {
+impl From<crate::auth::AuthError> for ServiceError {
     fn from(err: crate::auth::AuthError) -> Self {
-        AppError::Unauthorized(err.to_string())
+        Self::Unauthenticated(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctx_records_where_a_query_failed() {
+        let failed: Result<(), DbErr> = Err(DbErr::Custom("boom".into()));
+        let err = ctx!(failed).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("src/error.rs:"), "{text}");
+        assert!(text.contains("boom"), "{text}");
+        assert!(!err.is_transient());
+    }
+
+    #[test]
+    fn the_first_location_wins_and_client_errors_carry_none() {
+        let err = ServiceError::internal("x").at("a.rs:1").at("b.rs:2");
+        assert!(err.to_string().ends_with("at a.rs:1: x"), "{err}");
+        assert_eq!(ServiceError::invalid("bad").at("c.rs:3").to_string(), "bad");
     }
 }

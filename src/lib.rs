@@ -19,6 +19,7 @@ pub mod error;
 pub mod guard;
 pub mod handlers;
 pub mod notify;
+pub mod policy;
 pub mod services;
 pub mod startup;
 pub mod state;

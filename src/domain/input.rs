@@ -45,6 +45,10 @@ pub enum Problem {
     ControlInText,
     NotAnAddress(&'static str),
     OutOfRange,
+    /// An end at or before its start (the start's field is named).
+    NotAfter(&'static str),
+    /// A range longer than its rule allows: the rule's phrase ("the range may span") and days.
+    SpanTooLong(&'static str, i64),
 }
 
 impl fmt::Display for InputError {
@@ -63,6 +67,8 @@ impl fmt::Display for InputError {
                 f,
                 "{field} must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z (in UTC, after its offset)"
             ),
+            Problem::NotAfter(start) => write!(f, "{field} must be after {start}"),
+            Problem::SpanTooLong(phrase, days) => write!(f, "{phrase} at most {days} days"),
         }
     }
 }
@@ -510,5 +516,67 @@ mod tests {
             }
             prop_assert_eq!(in_range(clamp(utc)), true);
         }
+    }
+}
+
+/// The rule a range of time follows: which fields carry its ends, and how long it may be.
+#[derive(Debug, Clone, Copy)]
+pub struct RangeRule {
+    pub start_field: &'static str,
+    pub end_field: &'static str,
+    /// The longest span, in days, and how a refusal says it ("the range may span").
+    pub max: Option<(i64, &'static str)>,
+}
+
+/// A span of time whose end is strictly after its start and which is no longer than its rule
+/// allows: the one check every range of the API (a listing's window, an event, availability)
+/// goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+impl TimeRange {
+    pub fn parse(rule: &RangeRule, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, InputError> {
+        if end <= start {
+            return refuse(rule.end_field, Problem::NotAfter(rule.start_field));
+        }
+        if let Some((days, phrase)) = rule.max {
+            if end - start > chrono::Duration::days(days) {
+                return refuse(rule.end_field, Problem::SpanTooLong(phrase, days));
+            }
+        }
+        Ok(Self { start, end })
+    }
+
+    pub fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+
+    pub fn end(&self) -> DateTime<Utc> {
+        self.end
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    const RULE: RangeRule = RangeRule { start_field: "start", end_field: "end", max: Some((2, "the range may span")) };
+
+    #[test]
+    fn a_range_ends_after_it_starts_and_within_its_span() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(TimeRange::parse(&RULE, t, t).unwrap_err().to_string(), "end must be after start");
+        assert_eq!(
+            TimeRange::parse(&RULE, t, t + Duration::days(2) + Duration::seconds(1)).unwrap_err().to_string(),
+            "the range may span at most 2 days"
+        );
+        let r = TimeRange::parse(&RULE, t, t + Duration::days(2)).unwrap();
+        assert_eq!((r.start(), r.end()), (t, t + Duration::days(2)));
+        let open = RangeRule { max: None, ..RULE };
+        assert!(TimeRange::parse(&open, t, t + Duration::days(4000)).is_ok());
     }
 }

@@ -3,5 +3,6 @@
 pub mod availability;
 pub mod booking_link;
 pub mod bookings;
+pub mod ids;
 pub mod input;
 pub mod page;

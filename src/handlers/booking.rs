@@ -7,7 +7,7 @@ use crate::api::{self, ApiError, BookingHandlers};
 use crate::auth::Principal;
 use crate::domain::booking_link::{working_hours_to_json, LinkSettings};
 use crate::domain::input::{EmailAddress, FreeText, Name, MAX_NAME_CHARS, MAX_TEXT_CHARS};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::services::booking_links::{self as links, Reservation};
 use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
@@ -22,7 +22,7 @@ impl BookingHandlers for Handlers {
         let hours = working_hours_from_wire(day_windows!(&body.working_hours))?;
         let settings =
             LinkSettings::parse(body.duration_minutes, body.buffer_minutes, &body.timezone, hours, body.active)
-                .map_err(AppError::Validation)?;
+                .map_err(ServiceError::Invalid)?;
         let link = links::create_link(&self.state, &principal, id, settings.clone()).await?;
         Ok(api::CreateBookingLinkResponse::Ok(Json(api::CreateBookingLink200Response {
             public_url: Some(links::public_url(&self.state, &link.token)),

@@ -7,7 +7,7 @@ use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
 use crate::domain::bookings::{OrderError, MAX_NOTE_CHARS};
 use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::services::bookings::{self as svc, BookError, BookingView, OrderView, PaymentMethod};
 use chrono::{DateTime, FixedOffset};
 use sea_orm::ActiveEnum;
@@ -167,7 +167,7 @@ impl BookingsHandlers for Handlers {
             Err(BookError::Rejected(errors)) => {
                 let summary =
                     errors.iter().map(|(id, e)| format!("{id}: {}", e.message())).collect::<Vec<_>>().join("; ");
-                let envelope = ApiError::from(AppError::validation(format!("the order was not placed: {summary}")))
+                let envelope = ApiError::from(ServiceError::invalid(format!("the order was not placed: {summary}")))
                     .envelope(api::BookEventsResponse::ENDPOINT);
                 let mut body: api::BookEventErrorResponse = envelope.into();
                 body.errors = Some(
@@ -202,7 +202,7 @@ impl BookingsHandlers for Handlers {
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
         // Who may act is answered before what they sent (403 before 400).
-        crate::services::calendars::require_scope(&principal, svc::SCOPE_BOOKING_WRITE)?;
+        crate::policy::require_scope(&principal, crate::policy::Scope::BookingWrite)?;
         let reason_text = FreeText::parse_opt("reasonText", body.reason_text.as_deref(), MAX_TEXT_CHARS)?;
         let v =
             svc::cancel_booking(&self.state, &principal, booking_id, body.reason_code.as_str(), reason_text).await?;

@@ -9,7 +9,7 @@ use crate::domain::booking_link::working_hours_to_json;
 use crate::domain::input::{FreeText, Name, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use crate::domain::page::{ListKind, Page, PageRequest, MAX_ITEMS};
 use crate::entities::{booking_links, calendar_events, calendars};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::services::booking_links::{self as links, LinkChanges};
 use crate::services::calendars::{self as svc, NewEvent};
 use uuid::Uuid;
@@ -63,7 +63,7 @@ pub(crate) fn working_hours_from_wire(
     let days = days.iter().filter_map(|(key, windows)| {
         windows.as_ref().map(|ws| (*key, ws.iter().map(|w| (w.start.as_str(), w.end.as_str())).collect::<Vec<_>>()))
     });
-    WorkingHours::parse(days).map_err(|e| AppError::Validation(e.to_string()).into())
+    WorkingHours::parse(days).map_err(|e| ServiceError::Invalid(e.to_string()).into())
 }
 
 fn working_hours_to_wire(hours: &WorkingHours) -> api::WorkingHours {
@@ -115,7 +115,7 @@ impl CalendarsHandlers for Handlers {
         body: api::CreateCalendarRequest,
     ) -> Result<api::CreateCalendarResponse, ApiError> {
         // Who may act is answered before what they sent (403 before 400).
-        svc::require_scope(&principal, svc::SCOPE_CALENDAR_WRITE)?;
+        crate::policy::require_scope(&principal, crate::policy::Scope::CalendarWrite)?;
         let name = Name::parse("name", &body.name, MAX_NAME_CHARS)?;
         let calendar = svc::create(&self.state, &principal, name).await?;
         Ok(api::CreateCalendarResponse::Created(Json(calendar_to_wire(calendar))))
@@ -132,7 +132,7 @@ impl CalendarsHandlers for Handlers {
         id: Uuid,
         body: api::CreateCalendarEventRequest,
     ) -> Result<api::CreateCalendarEventResponse, ApiError> {
-        svc::require_scope(&principal, svc::SCOPE_CALENDAR_WRITE)?;
+        crate::policy::require_scope(&principal, crate::policy::Scope::CalendarWrite)?;
         let event = NewEvent {
             title: Name::parse("title", &body.title, MAX_NAME_CHARS)?,
             start: instant("start", body.start)?,
@@ -154,7 +154,7 @@ impl CalendarsHandlers for Handlers {
     ) -> Result<api::ListCalendarEventsResponse, ApiError> {
         let (start, end) = (instant("start", start)?, instant("end", end)?);
         let page = PageRequest::parse(ListKind::CalendarEvents, limit, cursor.as_deref(), MAX_ITEMS)
-            .map_err(AppError::Validation)?;
+            .map_err(ServiceError::Invalid)?;
         let events = svc::list_events(&self.state, &principal, id, start, end, page).await?;
         let (truncated, next) = page_headers(&events);
         Ok(api::ListCalendarEventsResponse::Ok(
@@ -182,7 +182,7 @@ impl CalendarsHandlers for Handlers {
         cursor: Option<String>,
     ) -> Result<api::ListBookingLinksResponse, ApiError> {
         let page = PageRequest::parse(ListKind::BookingLinks, limit, cursor.as_deref(), MAX_ITEMS)
-            .map_err(AppError::Validation)?;
+            .map_err(ServiceError::Invalid)?;
         let found = links::list_links(&self.state, &principal, id, page).await?;
         let (truncated, next) = page_headers(&found);
         let wire = found.items.into_iter().map(|l| link_to_wire(&self.state, l)).collect::<Result<Vec<_>, _>>()?;

@@ -4,13 +4,13 @@ use super::{instant, stored, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CoachEventsHandlers};
 use crate::auth::Principal;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::services::bookings::{self as svc, EventView, NewCoachEvent};
 use uuid::Uuid;
 
 fn rfc_time(stored: &str) -> Result<api::RfcTime, ApiError> {
     api::RfcTime::parse(stored)
-        .ok_or_else(|| AppError::Internal(format!("stored time {stored:?} does not parse")).into())
+        .ok_or_else(|| ServiceError::internal(format!("stored time {stored:?} does not parse")).into())
 }
 
 /// 003's `TimeSlot` of a stored coach event.
@@ -60,7 +60,7 @@ impl CoachEventsHandlers for Handlers {
         body: api::CreateCoachEventRequest,
     ) -> Result<api::CreateCoachEventResponse, ApiError> {
         // Who may act is answered before what they sent (403 before 400).
-        crate::services::calendars::require_scope(&principal, svc::SCOPE_BOOKING_WRITE)?;
+        crate::policy::require_scope(&principal, crate::policy::Scope::BookingWrite)?;
         let slot = body.time_slot;
         let new = NewCoachEvent {
             sport_id: body.sport_id,

@@ -5,13 +5,14 @@ mod booking;
 mod bookings;
 mod calendars;
 mod coach_events;
+mod errors;
 mod kinds;
 mod notifications;
 
 use crate::api::{ApiError, Authenticator};
 use crate::auth::Principal;
 use crate::domain::input::{InputError, Instant};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::state::AppState;
 use chrono::{DateTime, FixedOffset, Utc};
 use std::sync::Arc;
@@ -30,7 +31,7 @@ impl Authenticator for Handlers {
     type Principal = Principal;
 
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal, ApiError> {
-        let principal = self.state.verifier.verify(bearer_token).map_err(AppError::from)?;
+        let principal = self.state.verifier.verify(bearer_token).map_err(ServiceError::from)?;
         crate::services::notifications::remember_email(&self.state, &principal).await?;
         Ok(principal)
     }
@@ -39,7 +40,7 @@ impl Authenticator for Handlers {
 /// An input that breaks its rule (see `domain::input`) is the operation's 400, naming the field.
 impl From<InputError> for ApiError {
     fn from(e: InputError) -> Self {
-        AppError::Validation(e.to_string()).into()
+        ServiceError::Invalid(e.to_string()).into()
     }
 }
 
@@ -60,13 +61,13 @@ pub(crate) fn instant_opt(
 /// 404 an unknown token gets, answered without asking the database.
 pub(crate) fn link_token(raw: &str) -> Result<crate::domain::input::LinkToken, ApiError> {
     crate::domain::input::LinkToken::parse(raw)
-        .ok_or_else(|| AppError::not_found("booking link not found or inactive").into())
+        .ok_or_else(|| ServiceError::not_found("booking link not found or inactive").into())
 }
 
 /// A column still stored as free text (a reason code, a recipient role, a slot's kinds) as the
 /// contract's enum; a value outside the contract is ours to fix, so a 500.
 pub(crate) fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
-    parse(value).ok_or_else(|| AppError::Internal(format!("stored value {value:?} is not in the contract")).into())
+    parse(value).ok_or_else(|| ServiceError::internal(format!("stored value {value:?} is not in the contract")).into())
 }
 
 pub(crate) fn wire(t: DateTime<Utc>) -> DateTime<FixedOffset> {

@@ -6,7 +6,7 @@ use crate::api::{self, ApiError, NotificationsHandlers};
 use crate::auth::Principal;
 use crate::domain::input::EmailAddress;
 use crate::domain::page::{ListKind, PageRequest};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::services::notifications as svc;
 use uuid::Uuid;
 
@@ -19,7 +19,7 @@ impl NotificationsHandlers for Handlers {
         cursor: Option<String>,
     ) -> Result<api::ListNotificationsResponse, ApiError> {
         let page = PageRequest::parse(ListKind::Notifications, limit, cursor.as_deref(), svc::DEFAULT_LIST)
-            .map_err(AppError::Validation)?;
+            .map_err(ServiceError::Invalid)?;
         let rows = svc::list(&self.state, &principal, status.map(Into::into), page).await?;
         let (truncated, next) = super::calendars::page_headers(&rows);
         let wire = rows
@@ -52,7 +52,7 @@ impl NotificationsHandlers for Handlers {
         body: api::SetUserEmailRequest,
     ) -> Result<api::SetUserEmailResponse, ApiError> {
         // Who may act is answered before what they sent (403 before 400).
-        svc::require_admin(&principal)?;
+        crate::policy::require_admin(&principal)?;
         let email = EmailAddress::parse("email", &body.email.0)?;
         svc::set_email(&self.state, &principal, user_id, &email).await?;
         Ok(api::SetUserEmailResponse::NoContent)

@@ -4,7 +4,7 @@ use super::outbox::{self, DeliverySettings, EmailTransport, PassReport, Transpor
 use super::rules::Rules;
 use crate::clock::Clock;
 use crate::config::NotifySettings;
-use crate::error::AppResult;
+use crate::error::ServiceResult;
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
@@ -44,7 +44,7 @@ impl Notifier {
         Ok(Self { rules, transports: Transports { email, webhook }, delivery: DeliverySettings::default() })
     }
 
-    pub async fn run_pass(&self, db: &DatabaseConnection, clock: &Clock) -> AppResult<PassReport> {
+    pub async fn run_pass(&self, db: &DatabaseConnection, clock: &Clock) -> ServiceResult<PassReport> {
         outbox::run_pass(db, &self.rules, &self.transports, &self.delivery, clock).await
     }
 

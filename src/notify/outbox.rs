@@ -14,7 +14,7 @@ use crate::entities::calendar_events::EventSource;
 use crate::entities::coach_events::EventStatus;
 use crate::entities::notifications::NotificationStatus;
 use crate::entities::{booking_links, bookings, calendar_events, calendars, notifications, users};
-use crate::error::AppResult;
+use crate::error::ServiceResult;
 use crate::store::bookings::{events_by_id, places_taken_of, LIVE};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use futures::StreamExt;
@@ -103,7 +103,10 @@ fn offset_of(stored_time: &str) -> FixedOffset {
     crate::api::RfcTime::parse(stored_time).map(|t| t.offset).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap())
 }
 
-async fn emails(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = Uuid>) -> AppResult<BTreeMap<Uuid, String>> {
+async fn emails(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> ServiceResult<BTreeMap<Uuid, String>> {
     let ids: BTreeSet<Uuid> = ids.into_iter().collect();
     if ids.is_empty() {
         return Ok(BTreeMap::new());
@@ -122,7 +125,7 @@ async fn booking_candidates(
     rules: &Rules,
     rule: &Rule,
     now: DateTime<Utc>,
-) -> AppResult<Vec<Candidate>> {
+) -> ServiceResult<Vec<Candidate>> {
     let since = now - rules.event_horizon;
     let mut query = bookings::Entity::find();
     query = match rule.trigger {
@@ -236,7 +239,7 @@ async fn reservation_candidates(
     rules: &Rules,
     rule: &Rule,
     now: DateTime<Utc>,
-) -> AppResult<Vec<Candidate>> {
+) -> ServiceResult<Vec<Candidate>> {
     let since = now - rules.event_horizon;
     let mut query =
         calendar_events::Entity::find().filter(calendar_events::Column::Source.eq(EventSource::Reservation));
@@ -320,7 +323,7 @@ async fn reservation_candidates(
 
 /// Finds every message due now and enqueues it once (the dedupe key ignores repeats).
 #[tracing::instrument(level = "info", skip_all, fields(rules = rules.rules.len()), err(level = "info", Display))]
-pub async fn enqueue_due(db: &DatabaseConnection, rules: &Rules, now: DateTime<Utc>) -> AppResult<usize> {
+pub async fn enqueue_due(db: &DatabaseConnection, rules: &Rules, now: DateTime<Utc>) -> ServiceResult<usize> {
     let mut enqueued = 0;
     for rule in &rules.rules {
         let candidates = if rule.trigger.is_reservation() {
@@ -388,7 +391,7 @@ async fn insert_while_subjects_exist(
     db: &DatabaseConnection,
     subjects: Subjects,
     rows: &[(Uuid, notifications::ActiveModel)],
-) -> AppResult<usize> {
+) -> ServiceResult<usize> {
     let ids: BTreeSet<Uuid> = rows.iter().map(|(subject, _)| *subject).collect();
     let txn = begin_write(db).await?;
     let existing: BTreeSet<Uuid> = match subjects {
@@ -429,14 +432,14 @@ fn render_row(
     c: Candidate,
     key: String,
     now: DateTime<Utc>,
-) -> AppResult<notifications::ActiveModel> {
+) -> ServiceResult<notifications::ActiveModel> {
     let id = Uuid::new_v4();
     let mut context = c.context;
     context["rule"] = json!(rule.name);
     context["trigger"] = json!(rule.trigger.name());
     context["subject_id"] = json!(c.subject_id);
     context["recipient"] = json!({"role": rule.recipient.name(), "user_id": c.recipient_user_id});
-    let rendered = rules.render(&rule.template, &context).map_err(crate::error::AppError::Internal)?;
+    let rendered = rules.render(&rule.template, &context).map_err(crate::error::ServiceError::internal)?;
     let payload = json!({
         "id": id, "rule": rule.name, "trigger": rule.trigger.name(), "subject_id": c.subject_id,
         "recipient": {"role": rule.recipient.name(), "user_id": c.recipient_user_id},
@@ -481,7 +484,7 @@ pub async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     settings: &DeliverySettings,
-) -> AppResult<Vec<notifications::Model>> {
+) -> ServiceResult<Vec<notifications::Model>> {
     let lease_until = now + settings.lease;
     match db.get_database_backend() {
         DbBackend::Postgres => {
@@ -572,7 +575,7 @@ async fn record(
     now: DateTime<Utc>,
     settings: &DeliverySettings,
     report: &mut PassReport,
-) -> AppResult<()> {
+) -> ServiceResult<()> {
     let update = notifications::Entity::update_many()
         .filter(notifications::Column::Id.eq(n.id))
         .filter(notifications::Column::Status.eq(NotificationStatus::Sending))
@@ -637,7 +640,7 @@ pub async fn run_pass(
     transports: &Transports,
     settings: &DeliverySettings,
     clock: &crate::clock::Clock,
-) -> AppResult<PassReport> {
+) -> ServiceResult<PassReport> {
     let mut report = PassReport { enqueued: enqueue_due(db, rules, clock.now()).await?, ..Default::default() };
     for _ in 0..1000 {
         let claimed = claim(db, clock.now(), settings).await?;

@@ -2,7 +2,7 @@
 //! slot (anyone with the token).
 
 use super::availability_cache::{BusyWindow, CachedLink};
-use super::calendars::{busy_between, find_owned, require_scope};
+use super::calendars::{busy_between, find_owned};
 use crate::auth::Principal;
 use crate::db::{begin_write, is_exclusion_violation, RowKey};
 use crate::domain::availability::{self, Interval};
@@ -12,7 +12,8 @@ use crate::domain::booking_link::{
 use crate::domain::input::{self, EmailAddress, FreeText, LinkToken, Name};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{booking_links, calendar_events, calendars};
-use crate::error::{AppError, AppResult};
+use crate::error::{ServiceError, ServiceResult};
+use crate::policy::{require_scope, Scope};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
@@ -22,8 +23,6 @@ use sea_orm::{
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub const SCOPE_BOOKING_WRITE: &str = "booking:write";
-
 /// A new unguessable token: 192 random bits, URL-safe.
 fn new_token() -> String {
     use base64::Engine;
@@ -32,12 +31,12 @@ fn new_token() -> String {
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %link.calendar_id), err(level = "debug", Display))]
-pub fn settings_of(link: &booking_links::Model) -> AppResult<LinkSettings> {
+pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
     let json: serde_json::Value = serde_json::from_str(&link.working_hours)
-        .map_err(|e| AppError::Internal(format!("stored working hours of a link are not JSON: {e}")))?;
-    let hours = working_hours_from_json(&json).map_err(AppError::Internal)?;
+        .map_err(|e| ServiceError::internal(format!("stored working hours of a link are not JSON: {e}")))?;
+    let hours = working_hours_from_json(&json).map_err(ServiceError::internal)?;
     LinkSettings::parse(link.duration_minutes.into(), link.buffer_minutes.into(), &link.timezone, hours, link.active)
-        .map_err(AppError::Internal)
+        .map_err(ServiceError::internal)
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -51,8 +50,8 @@ pub async fn create_link(
     principal: &Principal,
     calendar_id: Uuid,
     settings: LinkSettings,
-) -> AppResult<booking_links::Model> {
-    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+) -> ServiceResult<booking_links::Model> {
+    require_scope(principal, Scope::BookingWrite)?;
     find_owned(&state.db, principal, calendar_id).await?;
     let now = state.clock.now();
     let model = booking_links::ActiveModel {
@@ -77,7 +76,7 @@ pub async fn list_links(
     principal: &Principal,
     calendar_id: Uuid,
     page: PageRequest,
-) -> AppResult<Page<booking_links::Model>> {
+) -> ServiceResult<Page<booking_links::Model>> {
     find_owned(&state.db, principal, calendar_id).await?;
     let mut query = booking_links::Entity::find()
         .filter(booking_links::Column::CalendarId.eq(calendar_id))
@@ -113,14 +112,14 @@ pub async fn update_link(
     calendar_id: Uuid,
     token: &LinkToken,
     changes: LinkChanges,
-) -> AppResult<booking_links::Model> {
-    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+) -> ServiceResult<booking_links::Model> {
+    require_scope(principal, Scope::BookingWrite)?;
     find_owned(&state.db, principal, calendar_id).await?;
     let link = booking_links::Entity::find_by_id(token.as_str().to_string())
         .filter(booking_links::Column::CalendarId.eq(calendar_id))
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::not_found("booking link not found in this calendar"))?;
+        .ok_or_else(|| ServiceError::not_found("booking link not found in this calendar"))?;
     let current = settings_of(&link)?;
     let merged = LinkSettings::parse(
         changes.duration_minutes.unwrap_or(current.duration_minutes),
@@ -129,7 +128,7 @@ pub async fn update_link(
         changes.working_hours.unwrap_or(current.rules.hours),
         changes.active.unwrap_or(current.active),
     )
-    .map_err(AppError::Validation)?;
+    .map_err(ServiceError::Invalid)?;
     let mut active: booking_links::ActiveModel = link.into();
     active.duration_minutes = Set(merged.duration_minutes as i32);
     active.buffer_minutes = Set(merged.buffer_minutes as i32);
@@ -142,12 +141,12 @@ pub async fn update_link(
     Ok(updated)
 }
 
-async fn active_link(db: &impl ConnectionTrait, token: &str) -> AppResult<booking_links::Model> {
+async fn active_link(db: &impl ConnectionTrait, token: &str) -> ServiceResult<booking_links::Model> {
     booking_links::Entity::find_by_id(token.to_string())
         .filter(booking_links::Column::Active.eq(true))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found("booking link not found or inactive"))
+        .ok_or_else(|| ServiceError::not_found("booking link not found or inactive"))
 }
 
 fn busy_of(spans: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Vec<Interval> {
@@ -169,7 +168,7 @@ fn cache_window(from: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (input::clamp(start), input::clamp(start + Duration::days(MAX_AVAILABILITY_DAYS + 28)))
 }
 
-async fn cached_link(state: &AppState, token: &str) -> AppResult<Arc<CachedLink>> {
+async fn cached_link(state: &AppState, token: &str) -> ServiceResult<Arc<CachedLink>> {
     if let Some(link) = state.availability_cache.link(token) {
         return Ok(link);
     }
@@ -187,13 +186,13 @@ pub async fn availability(
     token: &LinkToken,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> AppResult<Availability> {
+) -> ServiceResult<Availability> {
     let token = token.as_str();
     if end <= start {
-        return Err(AppError::validation("end must be after start"));
+        return Err(ServiceError::invalid("end must be after start"));
     }
     if end - start > Duration::days(MAX_AVAILABILITY_DAYS) {
-        return Err(AppError::validation(format!("the range may span at most {MAX_AVAILABILITY_DAYS} days")));
+        return Err(ServiceError::invalid(format!("the range may span at most {MAX_AVAILABILITY_DAYS} days")));
     }
     let link = cached_link(state, token).await?;
     tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
@@ -244,7 +243,7 @@ pub async fn reserve(
     state: &AppState,
     token: &LinkToken,
     reservation: Reservation,
-) -> AppResult<calendar_events::Model> {
+) -> ServiceResult<calendar_events::Model> {
     let token = token.as_str();
     let slot = Interval { start: reservation.start, end: reservation.end };
     let name = reservation.name.as_str();
@@ -266,23 +265,23 @@ pub async fn reserve(
             .lock_exclusive()
             .one(&txn)
             .await?
-            .ok_or_else(|| AppError::not_found("booking link not found or inactive"))?;
+            .ok_or_else(|| ServiceError::not_found("booking link not found or inactive"))?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
         // Availability never offers a slot that, with its buffer, leaves the instants the
         // contract carries, or whose ends in the link's zone would be no date-time.
         if !input::slot_fits(&settings.rules.tz, settings.rules.buffer, slot.start, slot.end) {
-            return Err(AppError::validation(
+            return Err(ServiceError::invalid(
                 "slot_start..slot_end, with the link's buffer and in its time zone, must lie between 0001-01-01 and 9999-12-31",
             ));
         }
         availability::check_offered(&settings.rules, slot, state.clock.now())
-            .map_err(|e| AppError::Validation(e.to_string()))?;
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let margin = settings.rules.buffer + Duration::minutes(1);
         let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
         let busy = busy_of(busy_between(&txn, link.calendar_id, from, to).await?);
         if availability::overlaps_busy(&settings.rules, slot, &busy) {
-            return Err(AppError::conflict("this slot is no longer available"));
+            return Err(ServiceError::conflict("this slot is no longer available"));
         }
         let event = calendar_events::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -301,7 +300,7 @@ pub async fn reserve(
         };
         let event = match event.insert(&txn).await {
             Ok(event) => event,
-            Err(e) if is_exclusion_violation(&e) => return Err(AppError::conflict("this slot is no longer available")),
+            Err(e) if is_exclusion_violation(&e) => return Err(ServiceError::conflict("this slot is no longer available")),
             Err(e) => return Err(e.into()),
         };
         match txn.commit().await {
@@ -310,7 +309,7 @@ pub async fn reserve(
                 state.availability_cache.invalidate_calendar(link.calendar_id);
                 Ok(event)
             }
-            Err(e) if is_exclusion_violation(&e) => Err(AppError::conflict("this slot is no longer available")),
+            Err(e) if is_exclusion_violation(&e) => Err(ServiceError::conflict("this slot is no longer available")),
             Err(e) => Err(e.into()),
         }
     })

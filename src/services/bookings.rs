@@ -1,7 +1,6 @@
 //! LE-KO: coach events, orders that never overbook, the booking lifecycle, user data deletion.
 //! Who may do what is decided here, so no handler can forget it.
 
-use super::calendars::require_scope;
 use crate::auth::Principal;
 use crate::db::{begin_write, RowKey, Transient};
 use crate::domain::bookings::{self as rules, EventFacts, OrderError, OrderStatus, Span, Status, Transition};
@@ -11,7 +10,8 @@ use crate::entities::booking_orders::PaymentStatus;
 use crate::entities::bookings::CanceledByRole;
 use crate::entities::coach_events::EventStatus;
 use crate::entities::{booking_links, booking_orders, bookings, calendar_events, calendars, coach_events, users};
-use crate::error::{AppError, AppResult};
+use crate::error::{ServiceError, ServiceResult};
+use crate::policy::{require_scope, Scope};
 use crate::state::AppState;
 use crate::store::bookings::{events_by_id, places_taken, places_taken_of, LIVE};
 use chrono::{DateTime, Duration, Utc};
@@ -22,8 +22,6 @@ use sea_orm::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-
-pub const SCOPE_BOOKING_WRITE: &str = "booking:write";
 
 /// A booking with what the wire shape needs: its event and its ordinal with this coach.
 #[derive(Debug, Clone)]
@@ -81,27 +79,31 @@ fn format_time(t: (chrono::NaiveTime, chrono::FixedOffset)) -> String {
 }
 
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, event_id = tracing::field::Empty), err(level = "info", Display))]
-pub async fn create_coach_event(state: &AppState, principal: &Principal, new: NewCoachEvent) -> AppResult<EventView> {
-    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+pub async fn create_coach_event(
+    state: &AppState,
+    principal: &Principal,
+    new: NewCoachEvent,
+) -> ServiceResult<EventView> {
+    require_scope(principal, Scope::BookingWrite)?;
     let now = state.clock.now();
     if new.end <= new.start {
-        return Err(AppError::validation("endAt must be after startAt"));
+        return Err(ServiceError::invalid("endAt must be after startAt"));
     }
     if new.start <= now {
-        return Err(AppError::validation("startAt must be in the future"));
+        return Err(ServiceError::invalid("startAt must be in the future"));
     }
     if new.end - new.start > Duration::hours(rules::MAX_EVENT_HOURS) {
-        return Err(AppError::validation(format!("an event may last at most {} hours", rules::MAX_EVENT_HOURS)));
+        return Err(ServiceError::invalid(format!("an event may last at most {} hours", rules::MAX_EVENT_HOURS)));
     }
     if new.age_from > new.age_to {
-        return Err(AppError::validation("ageFrom must not be greater than ageTo"));
+        return Err(ServiceError::invalid("ageFrom must not be greater than ageTo"));
     }
     if new.price < 0 {
-        return Err(AppError::validation("price must not be negative"));
+        return Err(ServiceError::invalid("price must not be negative"));
     }
     let minutes = (new.end - new.start).num_seconds();
     if minutes != new.duration_minutes * 60 {
-        return Err(AppError::validation(format!(
+        return Err(ServiceError::invalid(format!(
             "duration is {} minutes but startAt..endAt spans {} seconds",
             new.duration_minutes, minutes
         )));
@@ -110,7 +112,7 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
         [("startTime", new.start, new.start_time), ("endTime", new.end, new.end_time)]
     {
         if instant.with_timezone(&offset).time() != time {
-            return Err(AppError::validation(format!(
+            return Err(ServiceError::invalid(format!(
                 "{what} {} is not the wall-clock time of {}",
                 format_time((time, offset)),
                 if what == "startTime" { "startAt" } else { "endAt" }
@@ -119,7 +121,7 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
     }
     let model = coach_events::ActiveModel {
         id: Set(Uuid::new_v4()),
-        coach_id: Set(principal.user_id),
+        coach_id: Set(principal.user_id.into_uuid()),
         sport_id: Set(new.sport_id),
         starts_at: Set(new.start),
         ends_at: Set(new.end),
@@ -147,15 +149,15 @@ pub async fn create_coach_event(state: &AppState, principal: &Principal, new: Ne
     Ok(EventView { event, taken: 0 })
 }
 
-async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> AppResult<coach_events::Model> {
+async fn find_event(db: &impl ConnectionTrait, id: Uuid) -> ServiceResult<coach_events::Model> {
     coach_events::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found(format!("coach event {id} not found")))
+        .ok_or_else(|| ServiceError::not_found(format!("coach event {id} not found")))
 }
 
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %_principal.user_id, event_id = %id), err(level = "info", Display))]
-pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid) -> AppResult<EventView> {
+pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid) -> ServiceResult<EventView> {
     let event = find_event(&state.db, id).await?;
     let taken = places_taken(&state.db, id).await?;
     Ok(EventView { event, taken })
@@ -163,8 +165,8 @@ pub async fn get_coach_event(state: &AppState, _principal: &Principal, id: Uuid)
 
 /// Its coach or an admin cancels the event; every live booking becomes Canceled.
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, event_id = %id), err(level = "info", Display))]
-pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<EventView> {
-    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uuid) -> ServiceResult<EventView> {
+    require_scope(principal, Scope::BookingWrite)?;
     state
         .writes
         .retrying(&[RowKey::new("coach_events", id)], || async {
@@ -173,18 +175,18 @@ pub async fn cancel_coach_event(state: &AppState, principal: &Principal, id: Uui
                 .lock_exclusive()
                 .one(&txn)
                 .await?
-                .ok_or_else(|| AppError::not_found(format!("coach event {id} not found")))?;
-            let by_coach = event.coach_id == principal.user_id;
+                .ok_or_else(|| ServiceError::not_found(format!("coach event {id} not found")))?;
+            let by_coach = event.coach_id == principal.user_id.into_uuid();
             if !by_coach && !principal.admin {
-                return Err(AppError::forbidden("only the event's coach or an admin may cancel it"));
+                return Err(ServiceError::denied("only the event's coach or an admin may cancel it"));
             }
             if event.status == EventStatus::Canceled {
-                return Err(AppError::validation("the event is already canceled"));
+                return Err(ServiceError::invalid("the event is already canceled"));
             }
             let now = state.clock.now();
             // Like a booking, an event is canceled before it starts; what happened stays on record.
             if event.starts_at <= now {
-                return Err(AppError::validation("an event can only be canceled before it starts"));
+                return Err(ServiceError::invalid("an event can only be canceled before it starts"));
             }
             let role = if by_coach { CanceledByRole::Coach } else { CanceledByRole::System };
             bookings::Entity::update_many()
@@ -219,13 +221,13 @@ pub enum PaymentMethod {
 
 #[derive(Debug)]
 pub enum BookError {
-    App(AppError),
+    App(ServiceError),
     /// Nothing was written; every failing event with why.
     Rejected(Vec<(Uuid, OrderError)>),
 }
 
-impl From<AppError> for BookError {
-    fn from(e: AppError) -> Self {
+impl From<ServiceError> for BookError {
+    fn from(e: ServiceError) -> Self {
         BookError::App(e)
     }
 }
@@ -239,7 +241,7 @@ impl From<DbErr> for BookError {
 /// Locks the user's row (their schedule), creating it first if needed, in one statement: an
 /// upsert whose conflict branch rewrites the row with itself, which takes the row lock on
 /// PostgreSQL (SQLite's `BEGIN IMMEDIATE` already holds the only write lock).
-async fn lock_user(db: &impl ConnectionTrait, user: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+async fn lock_user(db: &impl ConnectionTrait, user: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
     users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(None), updated_at: Set(now) })
         .on_conflict(OnConflict::column(users::Column::Id).update_column(users::Column::Id).to_owned())
         .exec_without_returning(db)
@@ -258,18 +260,18 @@ pub async fn book_events(
     event_ids: &[Uuid],
     payment: PaymentMethod,
 ) -> Result<OrderView, BookError> {
-    require_scope(principal, SCOPE_BOOKING_WRITE)?;
-    if user != principal.user_id && !principal.admin {
-        return Err(AppError::forbidden("you may only book for yourself").into());
+    require_scope(principal, Scope::BookingWrite)?;
+    if user != principal.user_id.into_uuid() && !principal.admin {
+        return Err(ServiceError::denied("you may only book for yourself").into());
     }
     if let PaymentMethod::Card = payment {
-        return Err(AppError::validation("card payments are not enabled yet; pay with Cash").into());
+        return Err(ServiceError::invalid("card payments are not enabled yet; pay with Cash").into());
     }
     if event_ids.is_empty() || event_ids.len() > rules::MAX_ORDER_EVENTS {
-        return Err(AppError::validation(format!("an order books 1 to {} events", rules::MAX_ORDER_EVENTS)).into());
+        return Err(ServiceError::invalid(format!("an order books 1 to {} events", rules::MAX_ORDER_EVENTS)).into());
     }
     if event_ids.iter().collect::<BTreeSet<_>>().len() != event_ids.len() {
-        return Err(AppError::validation("an order may name each event once").into());
+        return Err(ServiceError::invalid("an order may name each event once").into());
     }
     let rows: Vec<RowKey> = std::iter::once(RowKey::new("users", user))
         .chain(event_ids.iter().map(|id| RowKey::new("coach_events", id)))
@@ -389,7 +391,7 @@ async fn book_once(state: &AppState, user: Uuid, event_ids: &[Uuid]) -> Result<O
 // ------------------------------------------------------------------ reading
 
 /// Attaches each booking's event and its ordinal among the athlete's live bookings with that coach.
-async fn views_of(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> AppResult<Vec<BookingView>> {
+async fn views_of(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> ServiceResult<Vec<BookingView>> {
     let events = events_by_id(db, list.iter().map(|b| b.event_id)).await?;
     views_with_events(db, list, &events).await
 }
@@ -400,7 +402,7 @@ async fn views_with_events(
     db: &impl ConnectionTrait,
     list: Vec<bookings::Model>,
     events: &BTreeMap<Uuid, coach_events::Model>,
-) -> AppResult<Vec<BookingView>> {
+) -> ServiceResult<Vec<BookingView>> {
     let pairs: BTreeSet<(Uuid, Uuid)> = list.iter().map(|b| (b.user_id, b.coach_id)).collect();
     let mut ordinals: BTreeMap<Uuid, i64> = BTreeMap::new();
     if !pairs.is_empty() {
@@ -432,37 +434,37 @@ async fn views_with_events(
             let event = events
                 .get(&b.event_id)
                 .cloned()
-                .ok_or_else(|| AppError::Internal(format!("booking {} has no event", b.id)))?;
+                .ok_or_else(|| ServiceError::internal(format!("booking {} has no event", b.id)))?;
             Ok(BookingView { cardinality: ordinals.get(&b.id).copied(), booking: b, event })
         })
         .collect()
 }
 
-async fn find_booking(db: &impl ConnectionTrait, id: Uuid) -> AppResult<bookings::Model> {
+async fn find_booking(db: &impl ConnectionTrait, id: Uuid) -> ServiceResult<bookings::Model> {
     bookings::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found(format!("booking {id} not found")))
+        .ok_or_else(|| ServiceError::not_found(format!("booking {id} not found")))
 }
 
 fn visible(principal: &Principal, b: &bookings::Model) -> bool {
-    principal.admin || b.user_id == principal.user_id || b.coach_id == principal.user_id
+    principal.admin || b.user_id == principal.user_id.into_uuid() || b.coach_id == principal.user_id.into_uuid()
 }
 
 /// A booking, visible to its athlete, its coach and admins; anyone else gets 404.
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
-pub async fn get_visible(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
+pub async fn get_visible(state: &AppState, principal: &Principal, id: Uuid) -> ServiceResult<BookingView> {
     let booking = find_booking(&state.db, id).await?;
     if !visible(principal, &booking) {
-        return Err(AppError::not_found(format!("booking {id} not found")));
+        return Err(ServiceError::not_found(format!("booking {id} not found")));
     }
     Ok(views_of(&state.db, vec![booking]).await?.remove(0))
 }
 
-fn check_range(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> AppResult<()> {
+fn check_range(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> ServiceResult<()> {
     if let (Some(s), Some(e)) = (start, end) {
         if e <= s {
-            return Err(AppError::validation("endAt must be after startAt"));
+            return Err(ServiceError::invalid("endAt must be after startAt"));
         }
     }
     Ok(())
@@ -487,14 +489,14 @@ pub async fn list_bookings(
     event: Option<Uuid>,
     start: Option<DateTime<Utc>>,
     end: Option<DateTime<Utc>>,
-) -> AppResult<Page<BookingView>> {
+) -> ServiceResult<Page<BookingView>> {
     check_range(start, end)?;
     let mut query = bookings::Entity::find();
     match (user, event) {
-        (None, None) => return Err(AppError::validation("give userId or eventId")),
+        (None, None) => return Err(ServiceError::invalid("give userId or eventId")),
         (Some(user), None) => {
-            if user != principal.user_id && !principal.admin {
-                return Err(AppError::forbidden("you may only list your own bookings"));
+            if user != principal.user_id.into_uuid() && !principal.admin {
+                return Err(ServiceError::denied("you may only list your own bookings"));
             }
             query = query
                 .filter(bookings::Column::UserId.eq(user))
@@ -503,9 +505,9 @@ pub async fn list_bookings(
         }
         (user, Some(event_id)) => {
             let event = find_event(&state.db, event_id).await?;
-            let is_coach = event.coach_id == principal.user_id;
-            if !is_coach && !principal.admin && user != Some(principal.user_id) {
-                return Err(AppError::forbidden("only the event's coach or an admin may list its bookings"));
+            let is_coach = event.coach_id == principal.user_id.into_uuid();
+            if !is_coach && !principal.admin && user != Some(principal.user_id.into_uuid()) {
+                return Err(ServiceError::denied("only the event's coach or an admin may list its bookings"));
             }
             query = query.filter(bookings::Column::EventId.eq(event_id));
             if let Some(user) = user {
@@ -532,10 +534,10 @@ pub async fn list_orders(
     user: Uuid,
     start: Option<DateTime<Utc>>,
     end: Option<DateTime<Utc>>,
-) -> AppResult<Page<OrderView>> {
+) -> ServiceResult<Page<OrderView>> {
     check_range(start, end)?;
-    if user != principal.user_id && !principal.admin {
-        return Err(AppError::forbidden("you may only list your own orders"));
+    if user != principal.user_id.into_uuid() && !principal.admin {
+        return Err(ServiceError::denied("you may only list your own orders"));
     }
     let mut query = booking_orders::Entity::find().filter(booking_orders::Column::UserId.eq(user));
     if start.is_some() || end.is_some() {
@@ -590,9 +592,9 @@ pub fn order_status(bookings: &[BookingView]) -> OrderStatus {
 
 // ------------------------------------------------------------------ changing
 
-async fn change<F>(state: &AppState, principal: &Principal, id: Uuid, apply: F) -> AppResult<BookingView>
+async fn change<F>(state: &AppState, principal: &Principal, id: Uuid, apply: F) -> ServiceResult<BookingView>
 where
-    F: Fn(&bookings::Model, &coach_events::Model, DateTime<Utc>) -> AppResult<bookings::ActiveModel>,
+    F: Fn(&bookings::Model, &coach_events::Model, DateTime<Utc>) -> ServiceResult<bookings::ActiveModel>,
 {
     let apply = &apply;
     state
@@ -604,7 +606,7 @@ where
                 .one(&txn)
                 .await?
                 .filter(|b| visible(principal, b))
-                .ok_or_else(|| AppError::not_found(format!("booking {id} not found")))?;
+                .ok_or_else(|| ServiceError::not_found(format!("booking {id} not found")))?;
             let event = find_event(&txn, booking.event_id).await?;
             let now = state.clock.now();
             let mut active = apply(&booking, &event, now)?;
@@ -623,16 +625,16 @@ pub async fn mark_completed(
     principal: &Principal,
     id: Uuid,
     completed: bool,
-) -> AppResult<BookingView> {
+) -> ServiceResult<BookingView> {
     change(state, principal, id, |b, e, now| {
-        if b.coach_id != principal.user_id && !principal.admin {
-            return Err(AppError::forbidden("only the event's coach or an admin may mark a booking completed"));
+        if b.coach_id != principal.user_id.into_uuid() && !principal.admin {
+            return Err(ServiceError::denied("only the event's coach or an admin may mark a booking completed"));
         }
         if !status_of(b).is_live() {
-            return Err(AppError::validation(format!("a {} booking cannot be completed", status_of(b).as_str())));
+            return Err(ServiceError::invalid(format!("a {} booking cannot be completed", status_of(b).as_str())));
         }
         if e.ends_at > now {
-            return Err(AppError::validation("the event has not ended yet"));
+            return Err(ServiceError::invalid("the event has not ended yet"));
         }
         let mut a: bookings::ActiveModel = b.clone().into();
         a.completed = Set(completed);
@@ -642,16 +644,16 @@ pub async fn mark_completed(
 }
 
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
-pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: FreeText) -> AppResult<BookingView> {
+pub async fn add_note(state: &AppState, principal: &Principal, id: Uuid, note: FreeText) -> ServiceResult<BookingView> {
     change(state, principal, id, |b, e, now| {
-        if b.user_id != principal.user_id && b.coach_id != principal.user_id {
-            return Err(AppError::forbidden("only the athlete or the coach may add a note"));
+        if b.user_id != principal.user_id.into_uuid() && b.coach_id != principal.user_id.into_uuid() {
+            return Err(ServiceError::denied("only the athlete or the coach may add a note"));
         }
         if e.ends_at > now {
-            return Err(AppError::validation("notes can be added once the event has ended"));
+            return Err(ServiceError::invalid("notes can be added once the event has ended"));
         }
         if !status_of(b).is_live() {
-            return Err(AppError::validation(format!("a {} booking did not take place", status_of(b).as_str())));
+            return Err(ServiceError::invalid(format!("a {} booking did not take place", status_of(b).as_str())));
         }
         let mut a: bookings::ActiveModel = b.clone().into();
         a.note = Set(Some(note.as_str().to_string()));
@@ -667,20 +669,20 @@ pub async fn cancel_booking(
     id: Uuid,
     reason_code: &str,
     reason_text: Option<FreeText>,
-) -> AppResult<BookingView> {
-    require_scope(principal, SCOPE_BOOKING_WRITE)?;
+) -> ServiceResult<BookingView> {
+    require_scope(principal, Scope::BookingWrite)?;
     change(state, principal, id, |b, e, now| {
-        let role = if b.user_id == principal.user_id {
+        let role = if b.user_id == principal.user_id.into_uuid() {
             CanceledByRole::Athlete
-        } else if b.coach_id == principal.user_id {
+        } else if b.coach_id == principal.user_id.into_uuid() {
             CanceledByRole::Coach
         } else {
-            return Err(AppError::forbidden("only the athlete or the coach may cancel a booking"));
+            return Err(ServiceError::denied("only the athlete or the coach may cancel a booking"));
         };
         if e.starts_at <= now {
-            return Err(AppError::validation("a booking can only be canceled before its event starts"));
+            return Err(ServiceError::invalid("a booking can only be canceled before its event starts"));
         }
-        let to = rules::transition(status_of(b), Transition::Cancel).map_err(AppError::Validation)?;
+        let to = rules::transition(status_of(b), Transition::Cancel).map_err(ServiceError::Invalid)?;
         let mut a: bookings::ActiveModel = b.clone().into();
         a.status = Set(to.into());
         a.canceled_at = Set(Some(now));
@@ -693,15 +695,15 @@ pub async fn cancel_booking(
 }
 
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
-pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
+pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> ServiceResult<BookingView> {
     change(state, principal, id, |b, e, now| {
-        if b.user_id != principal.user_id && b.coach_id != principal.user_id {
-            return Err(AppError::forbidden("only the athlete or the coach may open a dispute"));
+        if b.user_id != principal.user_id.into_uuid() && b.coach_id != principal.user_id.into_uuid() {
+            return Err(ServiceError::denied("only the athlete or the coach may open a dispute"));
         }
         if e.starts_at > now {
-            return Err(AppError::validation("a dispute can be opened once the event has started"));
+            return Err(ServiceError::invalid("a dispute can be opened once the event has started"));
         }
-        let to = rules::transition(status_of(b), Transition::OpenDispute).map_err(AppError::Validation)?;
+        let to = rules::transition(status_of(b), Transition::OpenDispute).map_err(ServiceError::Invalid)?;
         let mut a: bookings::ActiveModel = b.clone().into();
         a.status = Set(to.into());
         Ok(a)
@@ -710,14 +712,14 @@ pub async fn open_dispute(state: &AppState, principal: &Principal, id: Uuid) -> 
 }
 
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
-pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<BookingView> {
+pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) -> ServiceResult<BookingView> {
     if !principal.admin {
         // Admins only; say 404 to anyone who may not even see the booking.
         get_visible(state, principal, id).await?;
-        return Err(AppError::forbidden("only an admin may resolve a dispute"));
+        return Err(ServiceError::denied("only an admin may resolve a dispute"));
     }
     change(state, principal, id, |b, _, _| {
-        let to = rules::transition(status_of(b), Transition::ResolveDispute).map_err(AppError::Validation)?;
+        let to = rules::transition(status_of(b), Transition::ResolveDispute).map_err(ServiceError::Invalid)?;
         let mut a: bookings::ActiveModel = b.clone().into();
         a.status = Set(to.into());
         Ok(a)
@@ -727,16 +729,16 @@ pub async fn resolve_dispute(state: &AppState, principal: &Principal, id: Uuid) 
 
 /// The athlete hides a canceled booking from their views, for good. Again is a no-op.
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, for_user_id = %user), err(level = "info", Display))]
-pub async fn dismiss(state: &AppState, principal: &Principal, id: Uuid, user: Uuid) -> AppResult<()> {
+pub async fn dismiss(state: &AppState, principal: &Principal, id: Uuid, user: Uuid) -> ServiceResult<()> {
     let booking = find_booking(&state.db, id).await?;
-    if user != principal.user_id || booking.user_id != user {
+    if user != principal.user_id.into_uuid() || booking.user_id != user {
         if !visible(principal, &booking) {
-            return Err(AppError::not_found(format!("booking {id} not found")));
+            return Err(ServiceError::not_found(format!("booking {id} not found")));
         }
-        return Err(AppError::forbidden("only the booking's athlete may dismiss it"));
+        return Err(ServiceError::denied("only the booking's athlete may dismiss it"));
     }
     if status_of(&booking) != Status::Canceled {
-        return Err(AppError::validation("only canceled bookings can be dismissed"));
+        return Err(ServiceError::invalid("only canceled bookings can be dismissed"));
     }
     if !booking.dismissed {
         let mut a: bookings::ActiveModel = booking.into();
@@ -770,13 +772,13 @@ pub async fn delete_user(
     principal: &Principal,
     current: Uuid,
     target: Option<Uuid>,
-) -> AppResult<()> {
-    if current != principal.user_id {
-        return Err(AppError::forbidden("x-current-user-id must be the token's subject"));
+) -> ServiceResult<()> {
+    if current != principal.user_id.into_uuid() {
+        return Err(ServiceError::denied("x-current-user-id must be the token's subject"));
     }
     let target = target.unwrap_or(current);
-    if target != principal.user_id && !principal.admin {
-        return Err(AppError::forbidden("only an admin may delete another user"));
+    if target != principal.user_id.into_uuid() && !principal.admin {
+        return Err(ServiceError::denied("only an admin may delete another user"));
     }
     let erased = state
         .writes
@@ -790,7 +792,7 @@ pub async fn delete_user(
                 }
                 Ok(None) => {
                     txn.rollback().await?;
-                    Err(AppError::not_found("nothing is held about this user"))
+                    Err(ServiceError::not_found("nothing is held about this user"))
                 }
                 Err(e) => Err(e),
             }
@@ -809,7 +811,7 @@ pub async fn delete_user(
 }
 
 /// The deletions of [`delete_user`] inside its transaction; `None` when nothing was held.
-async fn erase_user(txn: &DatabaseTransaction, target: Uuid, now: DateTime<Utc>) -> AppResult<Option<Erased>> {
+async fn erase_user(txn: &DatabaseTransaction, target: Uuid, now: DateTime<Utc>) -> ServiceResult<Option<Erased>> {
     let mut removed: u64 = 0;
     // The user's row first (an order locks its athlete's row first too); made if missing, so
     // an order of theirs in flight is ordered before or after this transaction.

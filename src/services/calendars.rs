@@ -4,7 +4,8 @@ use crate::auth::Principal;
 use crate::domain::input::{FreeText, Name};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{calendar_events, calendars};
-use crate::error::{AppError, AppResult};
+use crate::error::{ServiceError, ServiceResult};
+use crate::policy::{require_scope, Scope};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
@@ -13,39 +14,29 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub const SCOPE_CALENDAR_WRITE: &str = "calendar:write";
 /// The longest range `listCalendarEvents` answers for.
 pub const MAX_LIST_DAYS: i64 = 366;
-
-#[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id, scope = %scope), err(level = "debug", Display))]
-pub fn require_scope(principal: &Principal, scope: &str) -> AppResult<()> {
-    if principal.admin || principal.has_scope(scope) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(format!("this needs the `{scope}` scope")))
-    }
-}
 
 /// The calendar, if the caller owns it (or is an admin): 404 when it does not exist, 403 when
 /// it is someone else's.
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id, calendar_id = %id), err(level = "debug", Display))]
-pub async fn find_owned(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<calendars::Model> {
+pub async fn find_owned(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> ServiceResult<calendars::Model> {
     let calendar = calendars::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found(format!("calendar {id} not found")))?;
-    if calendar.owner_id != principal.user_id && !principal.admin {
-        return Err(AppError::forbidden("only the calendar's owner may do this"));
+        .ok_or_else(|| ServiceError::not_found(format!("calendar {id} not found")))?;
+    if calendar.owner_id != principal.user_id.into_uuid() && !principal.admin {
+        return Err(ServiceError::denied("only the calendar's owner may do this"));
     }
     Ok(calendar)
 }
 
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = tracing::field::Empty), err(level = "info", Display))]
-pub async fn create(state: &AppState, principal: &Principal, name: Name) -> AppResult<calendars::Model> {
-    require_scope(principal, SCOPE_CALENDAR_WRITE)?;
+pub async fn create(state: &AppState, principal: &Principal, name: Name) -> ServiceResult<calendars::Model> {
+    require_scope(principal, Scope::CalendarWrite)?;
     let model = calendars::ActiveModel {
         id: Set(Uuid::new_v4()),
-        owner_id: Set(principal.user_id),
+        owner_id: Set(principal.user_id.into_uuid()),
         name: Set(name.into_string()),
         created_at: Set(state.clock.now()),
     };
@@ -67,13 +58,13 @@ pub async fn create_event(
     principal: &Principal,
     calendar_id: Uuid,
     event: NewEvent,
-) -> AppResult<calendar_events::Model> {
-    require_scope(principal, SCOPE_CALENDAR_WRITE)?;
+) -> ServiceResult<calendar_events::Model> {
+    require_scope(principal, Scope::CalendarWrite)?;
     if event.end <= event.start {
-        return Err(AppError::validation("end must be after start"));
+        return Err(ServiceError::invalid("end must be after start"));
     }
     if event.end - event.start > Duration::days(MAX_LIST_DAYS) {
-        return Err(AppError::validation(format!("an event may last at most {MAX_LIST_DAYS} days")));
+        return Err(ServiceError::invalid(format!("an event may last at most {MAX_LIST_DAYS} days")));
     }
     find_owned(&state.db, principal, calendar_id).await?;
     let model = calendar_events::ActiveModel {
@@ -114,7 +105,7 @@ pub async fn live_events_between(
     calendar_id: Uuid,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> AppResult<Vec<calendar_events::Model>> {
+) -> ServiceResult<Vec<calendar_events::Model>> {
     Ok(live_overlapping(calendar_id, start, end).order_by_asc(calendar_events::Column::Id).all(db).await?)
 }
 
@@ -125,7 +116,7 @@ pub async fn busy_between(
     calendar_id: Uuid,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> AppResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
     Ok(live_overlapping(calendar_id, start, end)
         .select_only()
         .columns([calendar_events::Column::StartsAt, calendar_events::Column::EndsAt])
@@ -144,17 +135,17 @@ pub async fn list_events(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     page: PageRequest,
-) -> AppResult<Page<calendar_events::Model>> {
+) -> ServiceResult<Page<calendar_events::Model>> {
     if end <= start {
-        return Err(AppError::validation("end must be after start"));
+        return Err(ServiceError::invalid("end must be after start"));
     }
     if end - start > Duration::days(MAX_LIST_DAYS) {
-        return Err(AppError::validation(format!("the range may span at most {MAX_LIST_DAYS} days")));
+        return Err(ServiceError::invalid(format!("the range may span at most {MAX_LIST_DAYS} days")));
     }
     let after = match &page.after {
         Some(c) => Some((
             c.at,
-            c.key.parse::<Uuid>().map_err(|_| AppError::validation("cursor is not one this list answered"))?,
+            c.key.parse::<Uuid>().map_err(|_| ServiceError::invalid("cursor is not one this list answered"))?,
         )),
         None => None,
     };
@@ -170,15 +161,20 @@ pub async fn list_events(
 }
 
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id, event_id = %event_id), err(level = "info", Display))]
-pub async fn delete_event(state: &AppState, principal: &Principal, calendar_id: Uuid, event_id: Uuid) -> AppResult<()> {
-    require_scope(principal, SCOPE_CALENDAR_WRITE)?;
+pub async fn delete_event(
+    state: &AppState,
+    principal: &Principal,
+    calendar_id: Uuid,
+    event_id: Uuid,
+) -> ServiceResult<()> {
+    require_scope(principal, Scope::CalendarWrite)?;
     find_owned(&state.db, principal, calendar_id).await?;
     let event = calendar_events::Entity::find_by_id(event_id)
         .filter(calendar_events::Column::CalendarId.eq(calendar_id))
         .filter(calendar_events::Column::Cancelled.eq(false))
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::not_found(format!("event {event_id} not found in calendar {calendar_id}")))?;
+        .ok_or_else(|| ServiceError::not_found(format!("event {event_id} not found in calendar {calendar_id}")))?;
     let mut active: calendar_events::ActiveModel = event.into();
     active.cancelled = Set(true);
     active.cancelled_at = Set(Some(state.clock.now()));

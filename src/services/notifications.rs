@@ -5,32 +5,18 @@ use crate::auth::Principal;
 use crate::domain::input::EmailAddress;
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{notifications, users};
-use crate::error::{AppError, AppResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::notify::outbox::PassReport;
+use crate::policy::{require_admin, require_admin_or_scope, Scope};
 use crate::state::AppState;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
-pub const SCOPE_NOTIFICATIONS_SEND: &str = "notifications:send";
-
-#[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id), err(level = "debug", Display))]
-pub fn require_admin(principal: &Principal) -> AppResult<()> {
-    if principal.admin {
-        Ok(())
-    } else {
-        Err(AppError::forbidden("this needs the admin role"))
-    }
-}
-
 /// The cron's call: an admin, or a token with `notifications:send`.
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id), err(level = "info", Display))]
-pub async fn run_pass(state: &AppState, principal: &Principal) -> AppResult<PassReport> {
-    if !principal.admin && !principal.has_scope(SCOPE_NOTIFICATIONS_SEND) {
-        return Err(AppError::forbidden(format!(
-            "this needs the admin role or the `{SCOPE_NOTIFICATIONS_SEND}` scope"
-        )));
-    }
+pub async fn run_pass(state: &AppState, principal: &Principal) -> ServiceResult<PassReport> {
+    require_admin_or_scope(principal, Scope::NotificationsSend)?;
     // A pass may run again from the start: enqueueing is keyed, claims are leased. So a
     // transient fault (SQLite busy while another pass writes, a lock timeout) is retried within
     // the write budget before it is answered 503.
@@ -50,7 +36,7 @@ pub async fn list(
     principal: &Principal,
     status: Option<notifications::NotificationStatus>,
     page: PageRequest,
-) -> AppResult<Page<notifications::Model>> {
+) -> ServiceResult<Page<notifications::Model>> {
     require_admin(principal)?;
     let page = PageRequest { limit: page.limit.min(MAX_LIST), ..page };
     let mut query = notifications::Entity::find();
@@ -58,7 +44,7 @@ pub async fn list(
         query = query.filter(notifications::Column::Status.eq(status));
     }
     if let Some(after) = &page.after {
-        let id: Uuid = after.key.parse().map_err(|_| AppError::validation("cursor is not one this list answered"))?;
+        let id: Uuid = after.key.parse().map_err(|_| ServiceError::invalid("cursor is not one this list answered"))?;
         query = query.filter(Condition::any().add(notifications::Column::CreatedAt.lt(after.at)).add(
             Condition::all().add(notifications::Column::CreatedAt.eq(after.at)).add(notifications::Column::Id.gt(id)),
         ));
@@ -72,7 +58,7 @@ pub async fn list(
     Ok(Page::cut(rows, &page, |n| Some(Cursor::new(ListKind::Notifications, n.created_at, n.id.to_string()))))
 }
 
-async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> AppResult<()> {
+async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> ServiceResult<()> {
     let email = email.as_str();
     let now = state.clock.now();
     users::Entity::insert(users::ActiveModel {
@@ -94,7 +80,7 @@ async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> AppR
 }
 
 #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user), err(level = "info", Display))]
-pub async fn set_email(state: &AppState, principal: &Principal, user: Uuid, email: &EmailAddress) -> AppResult<()> {
+pub async fn set_email(state: &AppState, principal: &Principal, user: Uuid, email: &EmailAddress) -> ServiceResult<()> {
     require_admin(principal)?;
     store_email(state, user, email).await
 }
@@ -102,13 +88,13 @@ pub async fn set_email(state: &AppState, principal: &Principal, user: Uuid, emai
 /// Keeps the `email` claim of a user's latest token, writing only when it changed. A claim that
 /// is not a plain address (the same rule as every email input) is ignored, never stored.
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id), err(level = "debug", Display))]
-pub async fn remember_email(state: &AppState, principal: &Principal) -> AppResult<()> {
+pub async fn remember_email(state: &AppState, principal: &Principal) -> ServiceResult<()> {
     let Some(email) = principal.email.as_deref().and_then(|e| EmailAddress::parse("email", e).ok()) else {
         return Ok(());
     };
-    let known = state.known_emails.lock().ok().and_then(|k| k.get(&principal.user_id).cloned());
+    let known = state.known_emails.lock().ok().and_then(|k| k.get(&principal.user_id.into_uuid()).cloned());
     if known.as_deref() == Some(email.as_str()) {
         return Ok(());
     }
-    store_email(state, principal.user_id, &email).await
+    store_email(state, principal.user_id.into_uuid(), &email).await
 }

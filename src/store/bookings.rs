@@ -4,7 +4,7 @@
 use crate::domain::bookings::Status;
 use crate::entities::bookings::{self, BookingStatus};
 use crate::entities::coach_events;
-use crate::error::AppResult;
+use crate::error::ServiceResult;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -24,7 +24,7 @@ pub fn is_live(status: BookingStatus) -> bool {
 pub async fn events_by_id(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<BTreeMap<Uuid, coach_events::Model>> {
+) -> ServiceResult<BTreeMap<Uuid, coach_events::Model>> {
     let ids: BTreeSet<Uuid> = ids.into_iter().collect();
     Ok(coach_events::Entity::find()
         .filter(coach_events::Column::Id.is_in(ids))
@@ -41,7 +41,7 @@ pub async fn events_by_id(
 pub async fn places_taken_of(
     db: &impl ConnectionTrait,
     event_ids: impl IntoIterator<Item = Uuid>,
-) -> AppResult<BTreeMap<Uuid, i64>> {
+) -> ServiceResult<BTreeMap<Uuid, i64>> {
     let ids: Vec<Uuid> = event_ids.into_iter().collect();
     let mut taken = BTreeMap::new();
     for chunk in ids.chunks(500) {
@@ -62,7 +62,7 @@ pub async fn places_taken_of(
 
 /// Places taken of one event.
 #[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id), err(level = "debug", Display))]
-pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> AppResult<i64> {
+pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> ServiceResult<i64> {
     Ok(places_taken_of(db, [event_id]).await?.get(&event_id).copied().unwrap_or(0))
 }
 

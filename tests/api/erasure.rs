@@ -92,7 +92,7 @@ async fn erasing_a_user_who_holds_only_a_remembered_email(app: TestApp) {
     let claimed = app.user();
     let with_email = User {
         id: claimed.id,
-        token: app.token_for(claimed.id, bookings::auth::DEFAULT_SCOPES, false, Some("claim@example.com")),
+        token: app.token_for(claimed.id, bookings::policy::DEFAULT_SCOPES, false, Some("claim@example.com")),
     };
     app.get_user_booking_orders(&format!("userId={}", claimed.id), Some(&with_email.token)).await.expect(200);
     let query = format!("userId={}", claimed.id);

@@ -211,12 +211,12 @@ impl TestApp {
     /// A new user with the default scopes.
     pub fn user(&self) -> User {
         let id = Uuid::new_v4();
-        User { id, token: self.token_for(id, auth::DEFAULT_SCOPES, false, None) }
+        User { id, token: self.token_for(id, bookings::policy::DEFAULT_SCOPES, false, None) }
     }
 
     pub fn admin(&self) -> User {
         let id = Uuid::new_v4();
-        User { id, token: self.token_for(id, auth::DEFAULT_SCOPES, true, None) }
+        User { id, token: self.token_for(id, bookings::policy::DEFAULT_SCOPES, true, None) }
     }
 
     pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
@@ -468,12 +468,12 @@ pub async fn spawn_app_on(app: &TestApp, database_url: &str) -> TestApp {
 impl TestApp {
     /// A token for an existing user id (default scopes), signed against this app's clock.
     pub fn as_user(&self, id: Uuid) -> User {
-        User { id, token: self.token_for(id, auth::DEFAULT_SCOPES, false, None) }
+        User { id, token: self.token_for(id, bookings::policy::DEFAULT_SCOPES, false, None) }
     }
 
     /// An admin token for an existing user id (default scopes), signed against this app's clock.
     pub fn as_admin(&self, id: Uuid) -> User {
-        User { id, token: self.token_for(id, auth::DEFAULT_SCOPES, true, None) }
+        User { id, token: self.token_for(id, bookings::policy::DEFAULT_SCOPES, true, None) }
     }
 
     /// Like `send`, with extra request headers.

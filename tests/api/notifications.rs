@@ -40,7 +40,7 @@ impl Env {
 
 fn person(app: &TestApp, email: &str) -> User {
     let id = Uuid::new_v4();
-    User { id, token: app.token_for(id, bookings::auth::DEFAULT_SCOPES, false, Some(email)) }
+    User { id, token: app.token_for(id, bookings::policy::DEFAULT_SCOPES, false, Some(email)) }
 }
 
 async fn notify(app: &TestApp) {

@@ -1,0 +1,143 @@
+//! Who may do what: the one place that decides. Services ask here before they act; nothing
+//! else compares a caller with an owner or reads a scope.
+//!
+//! - A **scope** lets a token act on its own things (`calendar:write`, `booking:write`) or call
+//!   the cron's endpoint (`notifications:send`). Admins hold every scope.
+//! - An **owner** may act on what they own; an admin on anything.
+//! - **Self or admin**: data about a user is for that user and admins.
+//! - A **party** of a booking (its athlete or its coach) may see it; an admin too.
+
+use crate::auth::Principal;
+use crate::domain::ids::UserId;
+use crate::error::{ServiceError, ServiceResult};
+
+/// What a token may be allowed to do, as its `scope` claim spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    CalendarWrite,
+    BookingWrite,
+    NotificationsSend,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::CalendarWrite, Scope::BookingWrite, Scope::NotificationsSend];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Scope::CalendarWrite => "calendar:write",
+            Scope::BookingWrite => "booking:write",
+            Scope::NotificationsSend => "notifications:send",
+        }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Scopes a `token` gets unless told otherwise: everything a regular user may do.
+pub const DEFAULT_SCOPES: &str = "calendar:write booking:write";
+
+/// Whether the caller holds `scope` (admins hold them all).
+pub fn has_scope(principal: &Principal, scope: Scope) -> bool {
+    principal.admin || principal.has_scope(scope.as_str())
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id, scope = %scope), err(level = "debug", Display))]
+pub fn require_scope(principal: &Principal, scope: Scope) -> ServiceResult<()> {
+    if has_scope(principal, scope) {
+        Ok(())
+    } else {
+        Err(ServiceError::denied(format!("this needs the `{scope}` scope")))
+    }
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id), err(level = "debug", Display))]
+pub fn require_admin(principal: &Principal) -> ServiceResult<()> {
+    if principal.admin {
+        Ok(())
+    } else {
+        Err(ServiceError::denied("this needs the admin role"))
+    }
+}
+
+/// The cron's endpoint: an admin, or a token with `notifications:send`.
+pub fn require_admin_or_scope(principal: &Principal, scope: Scope) -> ServiceResult<()> {
+    if has_scope(principal, scope) {
+        Ok(())
+    } else {
+        Err(ServiceError::denied(format!("this needs the admin role or the `{scope}` scope")))
+    }
+}
+
+/// Whether the caller owns the thing `owner` owns, or is an admin.
+pub fn is_owner_or_admin(principal: &Principal, owner: UserId) -> bool {
+    principal.admin || principal.user_id == owner
+}
+
+/// The owner or an admin, else `denied` with `why` (e.g. "only the calendar's owner may do this").
+pub fn require_owner_or_admin(principal: &Principal, owner: UserId, why: &str) -> ServiceResult<()> {
+    if is_owner_or_admin(principal, owner) {
+        Ok(())
+    } else {
+        Err(ServiceError::denied(why))
+    }
+}
+
+/// Data about `user` is for `user` and admins.
+pub fn require_self_or_admin(principal: &Principal, user: UserId, why: &str) -> ServiceResult<()> {
+    require_owner_or_admin(principal, user, why)
+}
+
+/// A booking's athlete or coach, or an admin.
+pub fn is_party_or_admin(principal: &Principal, athlete: UserId, coach: UserId) -> bool {
+    principal.admin || principal.user_id == athlete || principal.user_id == coach
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn principal(scopes: &[Scope], admin: bool) -> Principal {
+        Principal {
+            user_id: UserId::new(),
+            scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect::<BTreeSet<_>>(),
+            admin,
+            email: None,
+        }
+    }
+
+    #[test]
+    fn scopes_are_needed_unless_admin() {
+        let p = principal(&[Scope::BookingWrite], false);
+        assert!(require_scope(&p, Scope::BookingWrite).is_ok());
+        assert!(require_scope(&p, Scope::CalendarWrite).is_err());
+        assert!(require_scope(&principal(&[], true), Scope::CalendarWrite).is_ok());
+        assert!(require_admin(&p).is_err());
+        assert!(
+            require_admin_or_scope(&principal(&[Scope::NotificationsSend], false), Scope::NotificationsSend).is_ok()
+        );
+    }
+
+    #[test]
+    fn owners_parties_and_admins() {
+        let p = principal(&[], false);
+        let other = UserId::new();
+        assert!(is_owner_or_admin(&p, p.user_id));
+        assert!(!is_owner_or_admin(&p, other));
+        assert!(is_owner_or_admin(&principal(&[], true), other));
+        assert!(require_self_or_admin(&p, other, "no").is_err());
+        assert!(is_party_or_admin(&p, other, p.user_id));
+        assert!(!is_party_or_admin(&p, other, UserId::new()));
+    }
+
+    #[test]
+    fn the_default_scopes_are_scopes() {
+        for s in DEFAULT_SCOPES.split_whitespace() {
+            assert!(Scope::ALL.iter().any(|k| k.as_str() == s), "{s}");
+        }
+    }
+}
