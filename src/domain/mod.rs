@@ -4,4 +4,5 @@ pub mod availability;
 pub mod booking_link;
 pub mod bookings;
 pub mod input;
+pub mod notifications;
 pub mod page;
