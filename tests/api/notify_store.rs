@@ -324,7 +324,7 @@ async fn the_queue_enqueues_once_claims_with_a_lease_and_records(app: TestApp) {
     let r = row(&conn, first.id).await;
     assert_eq!((r.status, r.sent_at, r.last_error, r.attempts), (NotificationStatus::Sent, Some(due), None, 3));
     let failed = message(subject, "r:5", athlete, None);
-    queue::insert_while_subjects_exist(&conn, Subjects::Bookings, &[failed.clone()], due).await.unwrap();
+    queue::insert_while_subjects_exist(&conn, Subjects::Bookings, std::slice::from_ref(&failed), due).await.unwrap();
     queue::claim(&conn, due, due + lease, 10).await.unwrap();
     assert!(queue::record(&conn, failed.id, &Outcome::Failed { error: "permanent: 550".into() }, due).await.unwrap());
     assert_eq!(row(&conn, failed.id).await.status, NotificationStatus::Failed);
@@ -333,7 +333,7 @@ async fn the_queue_enqueues_once_claims_with_a_lease_and_records(app: TestApp) {
     let other = message(Uuid::new_v4(), "r:6", athlete, None);
     let other_subject = booking_rows::Entity::find().all(&conn).await.unwrap()[1].id;
     let other = NewMessage { subject_id: other_subject, ..other };
-    queue::insert_while_subjects_exist(&conn, Subjects::Bookings, &[other.clone()], due).await.unwrap();
+    queue::insert_while_subjects_exist(&conn, Subjects::Bookings, std::slice::from_ref(&other), due).await.unwrap();
     assert_eq!(queue::forget_subjects(&conn, &[subject]).await.unwrap(), 3);
     assert_eq!(queue::forget_user(&conn, coach).await.unwrap(), 0);
     assert_eq!(queue::forget_user(&conn, athlete).await.unwrap(), 1);
