@@ -275,6 +275,33 @@ pub async fn record(db: &impl ConnectionTrait, id: Uuid, outcome: &Outcome, now:
     Ok(update.exec(db).await?.rows_affected > 0)
 }
 
+/// Up to `limit` messages (with `status`, if given), newest first then by id, after the keyset
+/// position `after` (creation time and id of the last one answered).
+#[tracing::instrument(level = "debug", skip_all, fields(status = ?status, limit = limit), err(level = "debug", Display))]
+pub async fn page(
+    db: &impl ConnectionTrait,
+    status: Option<NotificationStatus>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> AppResult<Vec<notifications::Model>> {
+    let mut query = notifications::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(notifications::Column::Status.eq(status));
+    }
+    if let Some((at, id)) = after {
+        query =
+            query.filter(Condition::any().add(notifications::Column::CreatedAt.lt(at)).add(
+                Condition::all().add(notifications::Column::CreatedAt.eq(at)).add(notifications::Column::Id.gt(id)),
+            ));
+    }
+    Ok(query
+        .order_by_desc(notifications::Column::CreatedAt)
+        .order_by_asc(notifications::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// Removes everything queued to or about a user (their data is being deleted).
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug", Display))]
 pub async fn forget_user(db: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
