@@ -5,4 +5,5 @@ pub mod booking_link;
 pub mod bookings;
 pub mod ids;
 pub mod input;
+pub mod notifications;
 pub mod page;

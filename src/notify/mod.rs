@@ -1,15 +1,25 @@
 //! Notifications by rules: an outbox that sends each message once, over SMTP and webhooks.
 //!
-//! - `rules`: the rules file (data, validated at start) and template rendering;
-//! - `outbox`: finding what is due, enqueueing under a unique key, claiming with a lease,
-//!   recording the outcome with retries and backoff;
-//! - `transport`: where messages go (`smtp`, `webhook`, `log` for the embedded default);
+//! Who hears of what, and when, is pure domain code (`domain::notifications`); the facts it
+//! decides over are the store's (`store::notification_subjects`), the queue's table too
+//! (`store::outbox`). Here:
+//!
+//! - `rules`: the rules file (data, validated at start) and its templates;
+//! - `due`: what a rule has due now (the domain's window over the store's facts);
+//! - `render`: a due subject to a message (context, templates, payload, attachment);
+//! - `outbox`: the queue: enqueueing under a unique key, claiming with a lease, recording the
+//!   outcome with retries and backoff;
+//! - `delivery` and `transport`: where messages go (`smtp`, `webhook`, `log` for the embedded
+//!   default);
 //! - `ical`: the iCalendar (RFC 5545) attachment of confirmations.
 
+pub mod delivery;
+pub mod due;
 pub mod ical;
 pub mod log;
 pub mod notifier;
 pub mod outbox;
+pub mod render;
 pub mod rules;
 pub mod smtp;
 pub mod transport;

@@ -2,6 +2,9 @@
 //! message naming it.
 
 use super::Channel;
+use crate::domain::notifications::Horizons;
+/// Triggers and recipients are the domain's (who hears of what is decided there).
+pub use crate::domain::notifications::{Recipient, Trigger};
 use chrono::Duration;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -9,80 +12,6 @@ use std::path::Path;
 
 /// The rules this repository ships (`config/notifications.yaml`).
 pub const DEFAULT_RULES: &str = include_str!("../../config/notifications.yaml");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    BookingCreated,
-    BookingCanceled,
-    CoachEventCanceled,
-    DisputeOpened,
-    DisputeResolved,
-    BookingBeforeStart,
-    BookingAfterEnd,
-    ReservationCreated,
-    ReservationDeleted,
-    ReservationBeforeStart,
-}
-
-impl Trigger {
-    pub const ALL: [(&'static str, Trigger); 10] = [
-        ("booking.created", Trigger::BookingCreated),
-        ("booking.canceled", Trigger::BookingCanceled),
-        ("coach_event.canceled", Trigger::CoachEventCanceled),
-        ("dispute.opened", Trigger::DisputeOpened),
-        ("dispute.resolved", Trigger::DisputeResolved),
-        ("booking.before_start", Trigger::BookingBeforeStart),
-        ("booking.after_end", Trigger::BookingAfterEnd),
-        ("reservation.created", Trigger::ReservationCreated),
-        ("reservation.deleted", Trigger::ReservationDeleted),
-        ("reservation.before_start", Trigger::ReservationBeforeStart),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, t)| *t == self).map(|(n, _)| *n).unwrap_or("?")
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
-    }
-
-    pub fn is_reservation(self) -> bool {
-        matches!(self, Trigger::ReservationCreated | Trigger::ReservationDeleted | Trigger::ReservationBeforeStart)
-    }
-
-    /// Time-based triggers take an offset and are subject to the late horizon.
-    pub fn is_timed(self) -> bool {
-        matches!(self, Trigger::BookingBeforeStart | Trigger::BookingAfterEnd | Trigger::ReservationBeforeStart)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recipient {
-    Athlete,
-    Coach,
-    /// booking.canceled: the side that did not cancel.
-    OtherParty,
-    Owner,
-    Visitor,
-}
-
-impl Recipient {
-    pub fn name(self) -> &'static str {
-        match self {
-            Recipient::Athlete => "athlete",
-            Recipient::Coach => "coach",
-            Recipient::OtherParty => "other_party",
-            Recipient::Owner => "owner",
-            Recipient::Visitor => "visitor",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [Recipient::Athlete, Recipient::Coach, Recipient::OtherParty, Recipient::Owner, Recipient::Visitor]
-            .into_iter()
-            .find(|r| r.name() == s)
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -187,12 +116,7 @@ impl Rules {
             let trigger = Trigger::parse(&r.trigger).ok_or_else(|| fail(format!("unknown trigger {:?}", r.trigger)))?;
             let recipient =
                 Recipient::parse(&r.recipient).ok_or_else(|| fail(format!("unknown recipient {:?}", r.recipient)))?;
-            let fits = match recipient {
-                Recipient::Owner | Recipient::Visitor => trigger.is_reservation(),
-                Recipient::OtherParty => trigger == Trigger::BookingCanceled,
-                Recipient::Athlete | Recipient::Coach => !trigger.is_reservation(),
-            };
-            if !fits {
+            if !recipient.applies_to(trigger) {
                 return Err(fail(format!(
                     "recipient {} does not apply to trigger {}",
                     recipient.name(),
@@ -220,6 +144,11 @@ impl Rules {
             event_horizon: parse_duration(&raw.event_horizon).map_err(|e| format!("event_horizon: {e}"))?,
             env,
         })
+    }
+
+    /// How far from now the rules look.
+    pub fn horizons(&self) -> Horizons {
+        Horizons { late: self.late_horizon, event: self.event_horizon }
     }
 
     pub fn render(&self, template: &str, context: &serde_json::Value) -> Result<Rendered, String> {

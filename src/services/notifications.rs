@@ -10,7 +10,7 @@ use crate::notify::outbox::PassReport;
 use crate::policy::{require_admin, require_admin_or_scope, Scope};
 use crate::state::AppState;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{EntityTrait, Set};
 use uuid::Uuid;
 
 /// The cron's call: an admin, or a token with `notifications:send`.
@@ -39,22 +39,14 @@ pub async fn list(
 ) -> ServiceResult<Page<notifications::Model>> {
     require_admin(principal)?;
     let page = PageRequest { limit: page.limit.min(MAX_LIST), ..page };
-    let mut query = notifications::Entity::find();
-    if let Some(status) = status {
-        query = query.filter(notifications::Column::Status.eq(status));
-    }
-    if let Some(after) = &page.after {
-        let id: Uuid = after.key.parse().map_err(|_| ServiceError::invalid("cursor is not one this list answered"))?;
-        query = query.filter(Condition::any().add(notifications::Column::CreatedAt.lt(after.at)).add(
-            Condition::all().add(notifications::Column::CreatedAt.eq(after.at)).add(notifications::Column::Id.gt(id)),
-        ));
-    }
-    let rows = query
-        .order_by_desc(notifications::Column::CreatedAt)
-        .order_by_asc(notifications::Column::Id)
-        .limit(page.fetch())
-        .all(&state.db)
-        .await?;
+    let after = match &page.after {
+        Some(after) => Some((
+            after.at,
+            after.key.parse::<Uuid>().map_err(|_| ServiceError::invalid("cursor is not one this list answered"))?,
+        )),
+        None => None,
+    };
+    let rows = crate::store::outbox::page(&state.db, status, after, page.fetch()).await?;
     Ok(Page::cut(rows, &page, |n| Some(Cursor::new(ListKind::Notifications, n.created_at, n.id.to_string()))))
 }
 

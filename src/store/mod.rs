@@ -5,3 +5,5 @@
 //! may do what is still decided in `services`.
 
 pub mod bookings;
+pub mod notification_subjects;
+pub mod outbox;

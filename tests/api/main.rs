@@ -17,5 +17,6 @@ mod input;
 mod leko;
 mod lists;
 mod notifications;
+mod notify_store;
 mod spine;
 mod stored;

@@ -1,0 +1,679 @@
+//! Who hears of what, and when: the notification rules as decisions over plain facts. Pure: the
+//! store brings the facts of a subject (a booking or a reservation), the outbox renders and
+//! sends what is decided here.
+//!
+//! A rule has a trigger (what happened, or which moment came), an offset for the timed triggers,
+//! and a recipient. For each trigger, [`window`] says which subjects are due at `now`: the
+//! statuses they must have and the span one of their times must fall in. The store turns a
+//! window into a query; [`BookingWindow::admits`] and [`ReservationWindow::admits`] are the same
+//! decision over facts (a store test holds the two together). [`booking_addressee`] and
+//! [`reservation_addressee`] then say who, of a due subject, hears of it.
+
+use super::bookings::Status;
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    BookingCreated,
+    BookingCanceled,
+    CoachEventCanceled,
+    DisputeOpened,
+    DisputeResolved,
+    BookingBeforeStart,
+    BookingAfterEnd,
+    ReservationCreated,
+    ReservationDeleted,
+    ReservationBeforeStart,
+}
+
+impl Trigger {
+    pub const ALL: [(&'static str, Trigger); 10] = [
+        ("booking.created", Trigger::BookingCreated),
+        ("booking.canceled", Trigger::BookingCanceled),
+        ("coach_event.canceled", Trigger::CoachEventCanceled),
+        ("dispute.opened", Trigger::DisputeOpened),
+        ("dispute.resolved", Trigger::DisputeResolved),
+        ("booking.before_start", Trigger::BookingBeforeStart),
+        ("booking.after_end", Trigger::BookingAfterEnd),
+        ("reservation.created", Trigger::ReservationCreated),
+        ("reservation.deleted", Trigger::ReservationDeleted),
+        ("reservation.before_start", Trigger::ReservationBeforeStart),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, t)| *t == self).map(|(n, _)| *n).unwrap_or("?")
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
+    }
+
+    pub fn is_reservation(self) -> bool {
+        matches!(self, Trigger::ReservationCreated | Trigger::ReservationDeleted | Trigger::ReservationBeforeStart)
+    }
+
+    /// Time-based triggers take an offset and are subject to the late horizon.
+    pub fn is_timed(self) -> bool {
+        matches!(self, Trigger::BookingBeforeStart | Trigger::BookingAfterEnd | Trigger::ReservationBeforeStart)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    Athlete,
+    Coach,
+    /// booking.canceled: the side that did not cancel.
+    OtherParty,
+    Owner,
+    Visitor,
+}
+
+impl Recipient {
+    pub const ALL: [Recipient; 5] =
+        [Recipient::Athlete, Recipient::Coach, Recipient::OtherParty, Recipient::Owner, Recipient::Visitor];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Recipient::Athlete => "athlete",
+            Recipient::Coach => "coach",
+            Recipient::OtherParty => "other_party",
+            Recipient::Owner => "owner",
+            Recipient::Visitor => "visitor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == s)
+    }
+
+    /// Whether a rule may send this trigger to this recipient: reservations have an owner and a
+    /// visitor, bookings an athlete and a coach, and only a cancellation has an other party.
+    pub fn applies_to(self, trigger: Trigger) -> bool {
+        match self {
+            Recipient::Owner | Recipient::Visitor => trigger.is_reservation(),
+            Recipient::OtherParty => trigger == Trigger::BookingCanceled,
+            Recipient::Athlete | Recipient::Coach => !trigger.is_reservation(),
+        }
+    }
+}
+
+/// How far from `now` the rules look: a reminder whose moment passed more than `late` ago is
+/// not sent late; state changes are looked at `event` back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Horizons {
+    pub late: Duration,
+    pub event: Duration,
+}
+
+/// The instants `t` with `after < t` and, when `until` is set, `t <= until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub after: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Span {
+    pub fn contains(&self, t: Option<DateTime<Utc>>) -> bool {
+        t.is_some_and(|t| t > self.after && self.until.is_none_or(|until| t <= until))
+    }
+}
+
+/// Which of a booking's times a window looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingTime {
+    Created,
+    Canceled,
+    Updated,
+    Starts,
+    Ends,
+}
+
+/// The bookings due for a trigger at some moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingWindow {
+    pub statuses: Vec<Status>,
+    pub time: BookingTime,
+    pub span: Span,
+    /// Only bookings not marked completed.
+    pub uncompleted_only: bool,
+}
+
+/// Which of a reservation's times a window looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservationTime {
+    Created,
+    Cancelled,
+    Starts,
+}
+
+/// The reservations due for a trigger at some moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReservationWindow {
+    pub cancelled: bool,
+    pub time: ReservationTime,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Window {
+    Bookings(BookingWindow),
+    Reservations(ReservationWindow),
+}
+
+/// The span of a timed trigger: its moment (`at - offset` for a start, `at + offset` for an end)
+/// has come, and came at most the late horizon ago.
+fn timed(moment_ref: DateTime<Utc>, late: Duration) -> Span {
+    Span { after: moment_ref - late, until: Some(moment_ref) }
+}
+
+/// Which subjects a trigger (with its offset) is due for at `now`.
+pub fn window(trigger: Trigger, offset: Duration, horizons: Horizons, now: DateTime<Utc>) -> Window {
+    let recent = Span { after: now - horizons.event, until: Some(now) };
+    let since = Span { until: None, ..recent };
+    let bookings = |statuses: &[Status], time, span, uncompleted_only| {
+        Window::Bookings(BookingWindow { statuses: statuses.to_vec(), time, span, uncompleted_only })
+    };
+    let reservations = |cancelled, time, span| Window::Reservations(ReservationWindow { cancelled, time, span });
+    let live: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_live()).collect();
+    // Before a start: due once start - offset has come, never once the start has.
+    let before_start = {
+        let span = timed(now + offset, horizons.late);
+        Span { after: span.after.max(now), ..span }
+    };
+    match trigger {
+        Trigger::BookingCreated => bookings(&live, BookingTime::Created, recent, false),
+        Trigger::BookingCanceled | Trigger::CoachEventCanceled => {
+            bookings(&[Status::Canceled], BookingTime::Canceled, recent, false)
+        }
+        Trigger::DisputeOpened => bookings(&[Status::InDispute], BookingTime::Updated, since, false),
+        Trigger::DisputeResolved => bookings(&[Status::DisputeDone], BookingTime::Updated, since, false),
+        Trigger::BookingBeforeStart => {
+            bookings(&[Status::Pending, Status::Accepted], BookingTime::Starts, before_start, false)
+        }
+        Trigger::BookingAfterEnd => bookings(
+            &[Status::Accepted, Status::InDispute, Status::DisputeDone],
+            BookingTime::Ends,
+            timed(now - offset, horizons.late),
+            true,
+        ),
+        Trigger::ReservationCreated => reservations(false, ReservationTime::Created, recent),
+        Trigger::ReservationDeleted => reservations(true, ReservationTime::Cancelled, recent),
+        Trigger::ReservationBeforeStart => reservations(false, ReservationTime::Starts, before_start),
+    }
+}
+
+/// Who canceled a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanceledBy {
+    Athlete,
+    Coach,
+    System,
+}
+
+impl CanceledBy {
+    /// As stored and as the templates see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CanceledBy::Athlete => "Athlete",
+            CanceledBy::Coach => "Coach",
+            CanceledBy::System => "System",
+        }
+    }
+}
+
+/// The coach event a booking is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFacts {
+    pub id: Uuid,
+    pub canceled: bool,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// The stored local start time with its offset (`10:00:00+03:00`).
+    pub start_time: String,
+    pub places: i32,
+    /// Places held by live bookings.
+    pub places_taken: i64,
+}
+
+impl EventFacts {
+    pub fn places_left(&self) -> i64 {
+        (i64::from(self.places) - self.places_taken).max(0)
+    }
+}
+
+/// What the rules know of a booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingFacts {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub user_id: Uuid,
+    pub coach_id: Uuid,
+    pub status: Status,
+    pub completed: bool,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub canceled_by: Option<CanceledBy>,
+    pub reason_code: Option<String>,
+    pub reason_text: Option<String>,
+    pub athlete_email: Option<String>,
+    pub coach_email: Option<String>,
+    pub event: EventFacts,
+}
+
+impl BookingFacts {
+    /// The reason given: the free text, else the code.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason_text.as_deref().or(self.reason_code.as_deref())
+    }
+
+    fn time(&self, time: BookingTime) -> Option<DateTime<Utc>> {
+        match time {
+            BookingTime::Created => Some(self.created_at),
+            BookingTime::Canceled => self.canceled_at,
+            BookingTime::Updated => Some(self.updated_at),
+            BookingTime::Starts => Some(self.starts_at),
+            BookingTime::Ends => Some(self.ends_at),
+        }
+    }
+
+    fn email_of(&self, user: Uuid) -> Option<String> {
+        if user == self.user_id {
+            self.athlete_email.clone()
+        } else {
+            self.coach_email.clone()
+        }
+    }
+}
+
+impl BookingWindow {
+    /// Whether the booking is in this window.
+    pub fn admits(&self, b: &BookingFacts) -> bool {
+        self.statuses.contains(&b.status)
+            && !(self.uncompleted_only && b.completed)
+            && self.span.contains(b.time(self.time))
+    }
+}
+
+/// What the rules know of a reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservationFacts {
+    pub id: Uuid,
+    pub calendar_id: Uuid,
+    pub owner_id: Uuid,
+    pub owner_email: Option<String>,
+    pub title: String,
+    pub notes: Option<String>,
+    pub attendee_name: Option<String>,
+    pub attendee_email: Option<String>,
+    pub cancelled: bool,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// The zone of the booking link it was made through (UTC without one).
+    pub timezone: chrono_tz::Tz,
+}
+
+impl ReservationWindow {
+    /// Whether the reservation is in this window.
+    pub fn admits(&self, r: &ReservationFacts) -> bool {
+        let t = match self.time {
+            ReservationTime::Created => Some(r.created_at),
+            ReservationTime::Cancelled => r.cancelled_at,
+            ReservationTime::Starts => Some(r.starts_at),
+        };
+        r.cancelled == self.cancelled && self.span.contains(t)
+    }
+}
+
+/// Who a message goes to: a user of the system (with the address known for them, if any), or
+/// a visitor known only by the address they gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addressee {
+    pub user_id: Option<Uuid>,
+    pub email: Option<String>,
+}
+
+/// Who, of a due booking, hears of it under a rule; `None`: nobody (the rule is about the other
+/// kind of cancellation, or names a reservation's recipient).
+pub fn booking_addressee(trigger: Trigger, recipient: Recipient, b: &BookingFacts) -> Option<Addressee> {
+    match trigger {
+        Trigger::BookingCanceled if b.event.canceled => return None,
+        Trigger::CoachEventCanceled if !b.event.canceled => return None,
+        _ => {}
+    }
+    let user = match recipient {
+        Recipient::Athlete => b.user_id,
+        Recipient::Coach => b.coach_id,
+        Recipient::OtherParty if b.canceled_by == Some(CanceledBy::Athlete) => b.coach_id,
+        Recipient::OtherParty => b.user_id,
+        Recipient::Owner | Recipient::Visitor => return None,
+    };
+    Some(Addressee { user_id: Some(user), email: b.email_of(user) })
+}
+
+/// Who, of a due reservation, hears of it: the calendar's owner or the visitor who reserved.
+pub fn reservation_addressee(recipient: Recipient, r: &ReservationFacts) -> Option<Addressee> {
+    match recipient {
+        Recipient::Owner => Some(Addressee { user_id: Some(r.owner_id), email: r.owner_email.clone() }),
+        Recipient::Visitor => Some(Addressee { user_id: None, email: r.attendee_email.clone() }),
+        _ => None,
+    }
+}
+
+/// The outbox's unique key: one message per rule, subject and recipient (a webhook rule has one
+/// recipient, the webhook).
+pub fn dedupe_key(rule: &str, subject: Uuid, recipient: Recipient, webhook: bool) -> String {
+    let to = if webhook { "webhook" } else { recipient.name() };
+    format!("{rule}:{subject}:{to}")
+}
+
+/// Why an email cannot be sent: no address is known for the recipient.
+pub fn unaddressable(email_channel: bool, recipient: Recipient, addressee: &Addressee) -> Option<String> {
+    (email_channel && addressee.email.is_none()).then(|| format!("no email address known for the {}", recipient.name()))
+}
+
+/// What happens to a message after a send failed (`attempts` sends so far, this one included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    RetryAt(DateTime<Utc>),
+    GiveUp,
+}
+
+/// A transient failure is retried with backoff until `max_attempts` sends; a permanent one is
+/// not.
+pub fn after_failure(
+    transient: bool,
+    attempts: i32,
+    max_attempts: i32,
+    base: Duration,
+    now: DateTime<Utc>,
+) -> AfterFailure {
+    if transient && attempts < max_attempts {
+        AfterFailure::RetryAt(now + backoff(base, attempts))
+    } else {
+        AfterFailure::GiveUp
+    }
+}
+
+/// The backoff before retry number `attempts` (1-based): base, 2 base, 4 base, ... capped at a day.
+pub fn backoff(base: Duration, attempts: i32) -> Duration {
+    let factor = 1i64 << (attempts.clamp(1, 20) - 1);
+    (base * factor as i32).min(Duration::days(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2030, 1, 10, 12, 0, 0).unwrap()
+    }
+
+    const HORIZONS: Horizons = Horizons { late: Duration::hours(2), event: Duration::days(7) };
+
+    fn booking(status: Status) -> BookingFacts {
+        let (athlete, coach) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        BookingFacts {
+            id: Uuid::from_u128(10),
+            order_id: Uuid::from_u128(11),
+            user_id: athlete,
+            coach_id: coach,
+            status,
+            completed: false,
+            starts_at: now() + Duration::days(3),
+            ends_at: now() + Duration::days(3) + Duration::hours(1),
+            created_at: now() - Duration::minutes(1),
+            updated_at: now() - Duration::minutes(1),
+            canceled_at: None,
+            canceled_by: None,
+            reason_code: None,
+            reason_text: None,
+            athlete_email: Some("athlete@example.com".into()),
+            coach_email: None,
+            event: EventFacts {
+                id: Uuid::from_u128(20),
+                canceled: false,
+                starts_at: now() + Duration::days(3),
+                ends_at: now() + Duration::days(3) + Duration::hours(1),
+                start_time: "10:00:00+03:00".into(),
+                places: 3,
+                places_taken: 5,
+            },
+        }
+    }
+
+    fn reservation() -> ReservationFacts {
+        ReservationFacts {
+            id: Uuid::from_u128(30),
+            calendar_id: Uuid::from_u128(31),
+            owner_id: Uuid::from_u128(32),
+            owner_email: Some("owner@example.com".into()),
+            title: "Call".into(),
+            notes: None,
+            attendee_name: Some("Visitor".into()),
+            attendee_email: Some("visitor@example.com".into()),
+            cancelled: false,
+            starts_at: now() + Duration::hours(5),
+            ends_at: now() + Duration::hours(6),
+            created_at: now() - Duration::minutes(1),
+            cancelled_at: None,
+            timezone: chrono_tz::UTC,
+        }
+    }
+
+    fn bookings_window(trigger: Trigger, offset: Duration) -> BookingWindow {
+        match window(trigger, offset, HORIZONS, now()) {
+            Window::Bookings(w) => w,
+            w => panic!("{trigger:?} is about bookings: {w:?}"),
+        }
+    }
+
+    fn reservations_window(trigger: Trigger, offset: Duration) -> ReservationWindow {
+        match window(trigger, offset, HORIZONS, now()) {
+            Window::Reservations(w) => w,
+            w => panic!("{trigger:?} is about reservations: {w:?}"),
+        }
+    }
+
+    #[test]
+    fn every_trigger_looks_at_its_own_kind_of_subject() {
+        for (_, trigger) in Trigger::ALL {
+            let is_reservation =
+                matches!(window(trigger, Duration::hours(1), HORIZONS, now()), Window::Reservations(_));
+            assert_eq!(is_reservation, trigger.is_reservation(), "{trigger:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_live_booking_is_confirmed_and_a_rejected_one_is_not() {
+        let w = bookings_window(Trigger::BookingCreated, Duration::zero());
+        assert!(w.admits(&booking(Status::Pending)));
+        assert!(w.admits(&booking(Status::Accepted)));
+        assert!(!w.admits(&booking(Status::Rejected)));
+        assert!(!w.admits(&booking(Status::Canceled)));
+        let old = BookingFacts { created_at: now() - Duration::days(8), ..booking(Status::Accepted) };
+        assert!(!w.admits(&old), "older than the event horizon");
+        let future = BookingFacts { created_at: now() + Duration::seconds(1), ..booking(Status::Accepted) };
+        assert!(!w.admits(&future), "not created yet at now");
+    }
+
+    #[test]
+    fn a_reminder_is_due_from_its_moment_for_the_late_horizon_and_never_after_the_start() {
+        let w = bookings_window(Trigger::BookingBeforeStart, Duration::hours(24));
+        let starting = |in_: Duration| BookingFacts { starts_at: now() + in_, ..booking(Status::Accepted) };
+        assert!(w.admits(&starting(Duration::hours(24))), "the moment itself");
+        assert!(w.admits(&starting(Duration::hours(23))), "an hour late");
+        assert!(!w.admits(&starting(Duration::hours(22))), "the late horizon passed");
+        assert!(!w.admits(&starting(Duration::hours(25))), "not yet");
+        let w = bookings_window(Trigger::BookingBeforeStart, Duration::hours(1));
+        assert!(w.admits(&starting(Duration::minutes(50))));
+        assert!(!w.admits(&starting(Duration::zero())), "the event has started");
+        let canceled = BookingFacts { status: Status::Canceled, ..starting(Duration::minutes(50)) };
+        assert!(!w.admits(&canceled));
+    }
+
+    #[test]
+    fn after_the_end_only_uncompleted_bookings_that_took_place_are_asked_about() {
+        let w = bookings_window(Trigger::BookingAfterEnd, Duration::hours(1));
+        let ended = |ago: Duration, status| BookingFacts { ends_at: now() - ago, ..booking(status) };
+        assert!(w.admits(&ended(Duration::hours(1), Status::Accepted)));
+        assert!(w.admits(&ended(Duration::minutes(90), Status::InDispute)));
+        assert!(!w.admits(&ended(Duration::minutes(30), Status::Accepted)), "the offset has not passed");
+        assert!(!w.admits(&ended(Duration::hours(4), Status::Accepted)), "the late horizon passed");
+        assert!(!w.admits(&ended(Duration::hours(1), Status::Pending)));
+        let completed = BookingFacts { completed: true, ..ended(Duration::hours(1), Status::Accepted) };
+        assert!(!w.admits(&completed));
+    }
+
+    #[test]
+    fn disputes_are_looked_at_by_their_last_change() {
+        let opened = bookings_window(Trigger::DisputeOpened, Duration::zero());
+        let resolved = bookings_window(Trigger::DisputeResolved, Duration::zero());
+        assert!(opened.admits(&booking(Status::InDispute)) && !opened.admits(&booking(Status::DisputeDone)));
+        assert!(resolved.admits(&booking(Status::DisputeDone)) && !resolved.admits(&booking(Status::InDispute)));
+        assert_eq!(opened.span.until, None, "no upper bound: as before");
+    }
+
+    #[test]
+    fn a_cancellation_goes_to_the_other_party_and_an_event_cancellation_to_the_athlete() {
+        let canceled = |by, event_canceled| {
+            let mut b = booking(Status::Canceled);
+            b.canceled_at = Some(now() - Duration::minutes(5));
+            b.canceled_by = Some(by);
+            b.event.canceled = event_canceled;
+            b
+        };
+        let w = bookings_window(Trigger::BookingCanceled, Duration::zero());
+        assert!(w.admits(&canceled(CanceledBy::Athlete, false)));
+        assert!(!w.admits(&booking(Status::Canceled)), "no cancellation time");
+        let to =
+            |trigger, recipient, b: &BookingFacts| booking_addressee(trigger, recipient, b).and_then(|a| a.user_id);
+        let (athlete, coach) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let b = canceled(CanceledBy::Athlete, false);
+        assert_eq!(to(Trigger::BookingCanceled, Recipient::OtherParty, &b), Some(coach));
+        assert_eq!(
+            to(Trigger::BookingCanceled, Recipient::OtherParty, &canceled(CanceledBy::Coach, false)),
+            Some(athlete)
+        );
+        assert_eq!(
+            to(Trigger::BookingCanceled, Recipient::OtherParty, &canceled(CanceledBy::System, false)),
+            Some(athlete)
+        );
+        assert_eq!(to(Trigger::CoachEventCanceled, Recipient::Athlete, &b), None, "the event still runs");
+        let event_gone = canceled(CanceledBy::System, true);
+        assert_eq!(
+            to(Trigger::BookingCanceled, Recipient::OtherParty, &event_gone),
+            None,
+            "told as an event cancellation"
+        );
+        assert_eq!(to(Trigger::CoachEventCanceled, Recipient::Athlete, &event_gone), Some(athlete));
+    }
+
+    #[test]
+    fn the_address_is_the_recipients_own() {
+        let b = booking(Status::Accepted);
+        let athlete = booking_addressee(Trigger::BookingCreated, Recipient::Athlete, &b).unwrap();
+        assert_eq!(athlete.email.as_deref(), Some("athlete@example.com"));
+        let coach = booking_addressee(Trigger::BookingCreated, Recipient::Coach, &b).unwrap();
+        assert_eq!((coach.user_id, coach.email), (Some(b.coach_id), None));
+        assert_eq!(
+            unaddressable(
+                true,
+                Recipient::Coach,
+                &booking_addressee(Trigger::BookingCreated, Recipient::Coach, &b).unwrap()
+            ),
+            Some("no email address known for the coach".to_string())
+        );
+        assert_eq!(unaddressable(false, Recipient::Coach, &Addressee { user_id: None, email: None }), None);
+        assert_eq!(booking_addressee(Trigger::BookingCreated, Recipient::Owner, &b), None);
+    }
+
+    #[test]
+    fn reservations_go_to_the_owner_or_the_visitor() {
+        let r = reservation();
+        let owner = reservation_addressee(Recipient::Owner, &r).unwrap();
+        assert_eq!((owner.user_id, owner.email.as_deref()), (Some(r.owner_id), Some("owner@example.com")));
+        let visitor = reservation_addressee(Recipient::Visitor, &r).unwrap();
+        assert_eq!((visitor.user_id, visitor.email.as_deref()), (None, Some("visitor@example.com")));
+        assert_eq!(reservation_addressee(Recipient::Athlete, &r), None);
+
+        assert!(reservations_window(Trigger::ReservationCreated, Duration::zero()).admits(&r));
+        let deleted = ReservationFacts { cancelled: true, cancelled_at: Some(now()), ..reservation() };
+        assert!(!reservations_window(Trigger::ReservationCreated, Duration::zero()).admits(&deleted));
+        assert!(reservations_window(Trigger::ReservationDeleted, Duration::zero()).admits(&deleted));
+        let reminder = reservations_window(Trigger::ReservationBeforeStart, Duration::hours(6));
+        assert!(reminder.admits(&r), "5 hours before, the 6-hour reminder is an hour late");
+        assert!(!reminder.admits(&deleted));
+    }
+
+    #[test]
+    fn recipients_fit_their_triggers() {
+        assert!(Recipient::OtherParty.applies_to(Trigger::BookingCanceled));
+        assert!(!Recipient::OtherParty.applies_to(Trigger::BookingCreated));
+        assert!(!Recipient::Visitor.applies_to(Trigger::BookingCreated));
+        assert!(Recipient::Visitor.applies_to(Trigger::ReservationDeleted));
+        assert!(!Recipient::Athlete.applies_to(Trigger::ReservationCreated));
+        for (name, t) in Trigger::ALL {
+            assert_eq!(Trigger::parse(name), Some(t));
+            assert_eq!(t.name(), name);
+        }
+    }
+
+    #[test]
+    fn one_key_per_rule_subject_and_recipient() {
+        let s = Uuid::from_u128(7);
+        assert_eq!(dedupe_key("r", s, Recipient::Coach, false), format!("r:{s}:coach"));
+        assert_eq!(dedupe_key("r", s, Recipient::Coach, true), format!("r:{s}:webhook"));
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::seconds(30);
+        assert_eq!(backoff(base, 1), Duration::seconds(30));
+        assert_eq!(backoff(base, 2), Duration::seconds(60));
+        assert_eq!(backoff(base, 4), Duration::seconds(240));
+        assert_eq!(backoff(base, 30), Duration::days(1));
+    }
+
+    #[test]
+    fn transient_failures_are_retried_until_the_attempts_run_out() {
+        let base = Duration::seconds(30);
+        assert_eq!(after_failure(true, 2, 5, base, now()), AfterFailure::RetryAt(now() + Duration::seconds(60)));
+        assert_eq!(after_failure(true, 5, 5, base, now()), AfterFailure::GiveUp);
+        assert_eq!(after_failure(false, 1, 5, base, now()), AfterFailure::GiveUp);
+    }
+
+    proptest! {
+        /// A before-start reminder is due only between its moment and the late horizon after
+        /// it, and never once the start has come.
+        #[test]
+        fn a_reminder_is_never_early_late_or_after_the_start(
+            offset_min in 0i64..3000, start_in_min in -600i64..6000, late_min in 1i64..600,
+        ) {
+            let horizons = Horizons { late: Duration::minutes(late_min), ..HORIZONS };
+            let Window::Bookings(w) = window(Trigger::BookingBeforeStart, Duration::minutes(offset_min), horizons, now()) else {
+                panic!("bookings")
+            };
+            let start = now() + Duration::minutes(start_in_min);
+            let moment = start - Duration::minutes(offset_min);
+            let due = w.admits(&BookingFacts { starts_at: start, ..booking(Status::Accepted) });
+            prop_assert_eq!(due, moment <= now() && now() - moment < horizons.late && start > now());
+        }
+
+        /// Exactly one side hears of a booking's cancellation by its other party.
+        #[test]
+        fn the_other_party_is_never_the_canceler(by in 0usize..3) {
+            let by = [CanceledBy::Athlete, CanceledBy::Coach, CanceledBy::System][by];
+            let b = BookingFacts { canceled_by: Some(by), ..booking(Status::Canceled) };
+            let to = booking_addressee(Trigger::BookingCanceled, Recipient::OtherParty, &b).unwrap().user_id.unwrap();
+            prop_assert_eq!(to == b.user_id, by != CanceledBy::Athlete);
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Rendering: from the facts of a due subject and its addressee to a message ready to queue —
+//! the templates' context, the rendered subject and bodies, the webhook payload and the iCalendar
+//! attachment. No queries, no sending.
+
+use super::ical::{self, IcalEvent, IcalStatus};
+use super::rules::{Rule, Rules};
+use super::Channel;
+use crate::domain::notifications::{unaddressable, Addressee, BookingFacts, ReservationFacts};
+use crate::error::{ServiceError, ServiceResult};
+use crate::store::outbox::NewMessage;
+use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// A message to enqueue, before rendering.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub subject_id: Uuid,
+    pub addressee: Addressee,
+    pub about_user_id: Option<Uuid>,
+    pub about_coach_id: Option<Uuid>,
+    pub context: Value,
+    pub ical: Option<IcalEvent>,
+}
+
+const LOCAL: &str = "%Y-%m-%d %H:%M";
+
+fn local(t: DateTime<Utc>, offset: FixedOffset) -> String {
+    t.with_timezone(&offset).format(LOCAL).to_string()
+}
+
+/// A time zone for a fixed offset: `Etc/GMT-3` is UTC+3; offsets that are not whole hours have
+/// no such zone and are shown in UTC.
+pub fn tz_for_offset(offset: FixedOffset) -> chrono_tz::Tz {
+    let secs = offset.local_minus_utc();
+    if secs % 3600 != 0 {
+        return chrono_tz::UTC;
+    }
+    let hours = secs / 3600;
+    let name = match hours {
+        0 => "Etc/UTC".to_string(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    };
+    name.parse().unwrap_or(chrono_tz::UTC)
+}
+
+/// The offset of a stored local time with its offset (`coach_events.start_time`, RFC 3339
+/// `partial-time time-offset`: `10:00:00+03:00`, `10:00:00Z`); `None` when it is not one.
+pub fn stored_offset(value: &str) -> Option<FixedOffset> {
+    let split = value.rfind(['+', '-', 'Z', 'z'])?;
+    let (time, offset) = value.split_at(split);
+    let offset = if offset.eq_ignore_ascii_case("z") {
+        FixedOffset::east_opt(0)?
+    } else {
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let hm = &offset[1..];
+        if hm.len() != 5 || hm.as_bytes()[2] != b':' {
+            return None;
+        }
+        let h: i32 = hm[..2].parse().ok()?;
+        let m: i32 = hm[3..].parse().ok()?;
+        if h > 23 || m > 59 {
+            return None;
+        }
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60))?
+    };
+    if time.len() < 8 || time.as_bytes()[2] != b':' || time.as_bytes()[5] != b':' {
+        return None;
+    }
+    NaiveTime::parse_from_str(time, "%H:%M:%S%.f").ok()?;
+    Some(offset)
+}
+
+/// The offset a booking's event is shown in (UTC when its stored time has none).
+fn event_offset(b: &BookingFacts) -> FixedOffset {
+    stored_offset(&b.event.start_time).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
+}
+
+fn booking_context(b: &BookingFacts, offset: FixedOffset) -> Value {
+    let event = &b.event;
+    json!({
+        "booking": {
+            "id": b.id, "status": b.status.as_str(), "user_id": b.user_id, "coach_id": b.coach_id,
+            "order_id": b.order_id, "start": b.starts_at.to_rfc3339(), "end": b.ends_at.to_rfc3339(),
+            "canceled_by": b.canceled_by.map(|r| r.as_str()).unwrap_or_default(),
+            "reason": b.reason(),
+        },
+        "event": {
+            "id": event.id, "status": if event.canceled { "Canceled" } else { "Scheduled" },
+            "start_local": local(event.starts_at, offset), "end_local": local(event.ends_at, offset),
+            "timezone": offset.to_string(), "places_total": event.places, "places_left": event.places_left(),
+        },
+    })
+}
+
+/// What a booking's message would say, to whom.
+pub fn booking_candidate(rule: &Rule, b: &BookingFacts, addressee: Addressee) -> Candidate {
+    let offset = event_offset(b);
+    let ical = rule.ical.then(|| IcalEvent {
+        uid: format!("{}@bookings", b.id),
+        start: b.event.starts_at,
+        end: b.event.ends_at,
+        tz: tz_for_offset(offset),
+        summary: "Coach event".to_string(),
+        description: Some(format!("Booking {}", b.id)),
+        location: None,
+        organizer_email: b.coach_email.clone(),
+        attendee_email: None,
+        sequence: 0,
+        status: IcalStatus::Confirmed,
+    });
+    Candidate {
+        subject_id: b.id,
+        addressee,
+        about_user_id: Some(b.user_id),
+        about_coach_id: Some(b.coach_id),
+        context: booking_context(b, offset),
+        ical,
+    }
+}
+
+fn reservation_context(r: &ReservationFacts) -> Value {
+    let fmt = |t: DateTime<Utc>| t.with_timezone(&r.timezone).format(LOCAL).to_string();
+    json!({
+        "reservation": {
+            "id": r.id, "calendar_id": r.calendar_id, "title": r.title,
+            "name": r.attendee_name.clone().unwrap_or_default(), "email": r.attendee_email.clone().unwrap_or_default(),
+            "notes": r.notes, "start": r.starts_at.to_rfc3339(), "end": r.ends_at.to_rfc3339(),
+            "start_local": fmt(r.starts_at), "end_local": fmt(r.ends_at), "timezone": r.timezone.name(),
+        },
+    })
+}
+
+/// What a reservation's message would say, to whom.
+pub fn reservation_candidate(rule: &Rule, r: &ReservationFacts, addressee: Addressee) -> Candidate {
+    let ical = rule.ical.then(|| IcalEvent {
+        uid: format!("{}@bookings", r.id),
+        start: r.starts_at,
+        end: r.ends_at,
+        tz: r.timezone,
+        summary: r.title.clone(),
+        description: r.notes.clone(),
+        location: None,
+        organizer_email: r.owner_email.clone(),
+        attendee_email: None,
+        sequence: 0,
+        status: IcalStatus::Confirmed,
+    });
+    Candidate {
+        subject_id: r.id,
+        addressee,
+        about_user_id: None,
+        about_coach_id: Some(r.owner_id),
+        context: reservation_context(r),
+        ical,
+    }
+}
+
+/// Renders a candidate under its rule: the template with the rule's context, the webhook payload,
+/// the attachment; an email without an address is queued as skipped.
+pub fn message(rules: &Rules, rule: &Rule, c: Candidate, key: String, now: DateTime<Utc>) -> ServiceResult<NewMessage> {
+    let id = Uuid::new_v4();
+    let recipient = json!({"role": rule.recipient.name(), "user_id": c.addressee.user_id});
+    let mut context = c.context;
+    context["rule"] = json!(rule.name);
+    context["trigger"] = json!(rule.trigger.name());
+    context["subject_id"] = json!(c.subject_id);
+    context["recipient"] = recipient.clone();
+    let rendered = rules.render(&rule.template, &context).map_err(ServiceError::internal)?;
+    let payload = json!({
+        "id": id, "rule": rule.name, "trigger": rule.trigger.name(), "subject_id": c.subject_id,
+        "recipient": recipient, "data": context,
+    });
+    Ok(NewMessage {
+        id,
+        dedupe_key: key,
+        rule: rule.name.clone(),
+        channel: rule.channel,
+        subject_id: c.subject_id,
+        recipient_role: rule.recipient.name().into(),
+        skipped: unaddressable(rule.channel == Channel::Email, rule.recipient, &c.addressee),
+        recipient_user_id: c.addressee.user_id,
+        recipient_email: c.addressee.email,
+        about_user_id: c.about_user_id,
+        about_coach_id: c.about_coach_id,
+        subject: rendered.subject,
+        body_text: rendered.text,
+        body_html: rendered.html,
+        ical: c.ical.as_ref().map(|e| ical::render(e, now)),
+        payload: payload.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_offsets_map_to_etc_zones() {
+        assert_eq!(tz_for_offset(FixedOffset::east_opt(3 * 3600).unwrap()).name(), "Etc/GMT-3");
+        assert_eq!(tz_for_offset(FixedOffset::west_opt(3 * 3600).unwrap()).name(), "Etc/GMT+3");
+        assert_eq!(tz_for_offset(FixedOffset::east_opt(0).unwrap()).name(), "Etc/UTC");
+        assert_eq!(tz_for_offset(FixedOffset::east_opt(5 * 3600 + 1800).unwrap()).name(), "UTC");
+    }
+
+    #[test]
+    fn stored_times_give_their_offset() {
+        let east = |h: i32, m: i32| FixedOffset::east_opt(h * 3600 + m * 60);
+        assert_eq!(stored_offset("10:00:00+03:00"), east(3, 0));
+        assert_eq!(stored_offset("10:00:00.250-05:30"), east(-5, -30));
+        assert_eq!(stored_offset("10:00:00Z"), east(0, 0));
+        assert_eq!(stored_offset("10:00:00z"), east(0, 0));
+        for bad in ["", "10:00:00", "10:00+03:00", "10:00:00+3:00", "10:00:00+24:00", "25:00:00+01:00", "nonsense"] {
+            assert_eq!(stored_offset(bad), None, "{bad}");
+        }
+    }
+}

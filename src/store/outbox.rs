@@ -1,0 +1,334 @@
+//! The outbox's table, `notifications`: enqueueing under the unique key while the subjects still
+//! exist, claiming a bounded batch with a lease, recording an outcome, forgetting a user.
+//! Overlapping passes (one server or several on one PostgreSQL) never claim a message twice:
+//! claims are disjoint (`FOR UPDATE SKIP LOCKED` on PostgreSQL, an immediate transaction on
+//! SQLite) and a claimed message is leased.
+
+use crate::db::begin_write;
+use crate::entities::notifications::{self, Channel, NotificationStatus};
+use crate::entities::{bookings, calendar_events};
+use crate::error::ServiceResult;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// A rendered message to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub id: Uuid,
+    pub dedupe_key: String,
+    pub rule: String,
+    pub channel: Channel,
+    pub subject_id: Uuid,
+    pub recipient_role: String,
+    pub recipient_user_id: Option<Uuid>,
+    pub recipient_email: Option<String>,
+    pub about_user_id: Option<Uuid>,
+    pub about_coach_id: Option<Uuid>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub ical: Option<String>,
+    /// The webhook body, as JSON text.
+    pub payload: String,
+    /// Why it will never be sent (it is stored as skipped); `None`: pending.
+    pub skipped: Option<String>,
+}
+
+impl NewMessage {
+    fn row(&self, now: DateTime<Utc>) -> notifications::ActiveModel {
+        let status = if self.skipped.is_some() { NotificationStatus::Skipped } else { NotificationStatus::Pending };
+        notifications::ActiveModel {
+            id: Set(self.id),
+            dedupe_key: Set(self.dedupe_key.clone()),
+            rule: Set(self.rule.clone()),
+            channel: Set(self.channel),
+            subject_id: Set(self.subject_id),
+            recipient_role: Set(self.recipient_role.clone()),
+            recipient_user_id: Set(self.recipient_user_id),
+            recipient_email: Set(self.recipient_email.clone()),
+            about_user_id: Set(self.about_user_id),
+            about_coach_id: Set(self.about_coach_id),
+            subject: Set(self.subject.clone()),
+            body_text: Set(self.body_text.clone()),
+            body_html: Set(self.body_html.clone()),
+            ical: Set(self.ical.clone()),
+            payload: Set(self.payload.clone()),
+            status: Set(status),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            lease_until: Set(None),
+            last_error: Set(self.skipped.clone()),
+            created_at: Set(now),
+            sent_at: Set(None),
+            updated_at: Set(now),
+        }
+    }
+}
+
+/// Which of these keys are queued already.
+#[tracing::instrument(level = "debug", skip_all, fields(keys = keys.len()), err(level = "debug", Display))]
+pub async fn known_keys(db: &impl ConnectionTrait, keys: &[String]) -> ServiceResult<BTreeSet<String>> {
+    let mut known = BTreeSet::new();
+    for chunk in keys.chunks(500) {
+        let rows: Vec<String> = notifications::Entity::find()
+            .select_only()
+            .column(notifications::Column::DedupeKey)
+            .filter(notifications::Column::DedupeKey.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        known.extend(rows);
+    }
+    Ok(known)
+}
+
+/// The table a rule's subjects live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subjects {
+    Bookings,
+    CalendarEvents,
+}
+
+/// Which of `ids` exist in `E`, each row share-locked (in id order) until the transaction ends.
+async fn share_lock_existing<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    id: E::Column,
+    ids: BTreeSet<Uuid>,
+) -> Result<BTreeSet<Uuid>, DbErr> {
+    let rows = E::find()
+        .select_only()
+        .column(id)
+        .filter(id.is_in(ids))
+        .order_by_asc(id)
+        .lock_shared()
+        .into_tuple::<Uuid>()
+        .all(txn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Inserts the messages whose subject still exists (a key queued already is left as it is), in
+/// one write transaction that first locks those subjects (`FOR SHARE` on PostgreSQL; SQLite's
+/// immediate transaction is the only writer); the number inserted. The messages were rendered
+/// from facts read before: a user erased since then must not get messages about their data
+/// enqueued after the erasure. An erasure deletes the subjects before it forgets their
+/// messages, so whichever transaction comes second sees the other's work: the erasure removes
+/// what this inserted, or this finds the subjects gone and inserts nothing.
+#[tracing::instrument(level = "debug", skip_all, fields(subjects = ?subjects, messages = messages.len()), err(level = "debug", Display))]
+pub async fn insert_while_subjects_exist(
+    db: &DatabaseConnection,
+    subjects: Subjects,
+    messages: &[NewMessage],
+    now: DateTime<Utc>,
+) -> ServiceResult<usize> {
+    let ids: BTreeSet<Uuid> = messages.iter().map(|m| m.subject_id).collect();
+    let txn = begin_write(db).await?;
+    let existing: BTreeSet<Uuid> = match subjects {
+        Subjects::Bookings => share_lock_existing::<bookings::Entity>(&txn, bookings::Column::Id, ids).await?,
+        Subjects::CalendarEvents => {
+            share_lock_existing::<calendar_events::Entity>(&txn, calendar_events::Column::Id, ids).await?
+        }
+    };
+    let keep: Vec<notifications::ActiveModel> =
+        messages.iter().filter(|m| existing.contains(&m.subject_id)).map(|m| m.row(now)).collect();
+    let mut inserted = 0;
+    if !keep.is_empty() {
+        let result = notifications::Entity::insert_many(keep)
+            .on_conflict(OnConflict::column(notifications::Column::DedupeKey).do_nothing().to_owned())
+            .exec_without_returning(&txn)
+            .await;
+        match result {
+            Ok(n) => inserted = n as usize,
+            Err(DbErr::RecordNotInserted) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+/// PostgreSQL: one statement; concurrent claims skip each other's rows.
+async fn claim_postgres(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> ServiceResult<Vec<notifications::Model>> {
+    let sql = "UPDATE notifications SET status = $4, lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+         WHERE id IN (SELECT id FROM notifications \
+           WHERE (status = $5 AND next_attempt_at <= $2) OR (status = $4 AND lease_until < $2) \
+           ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         RETURNING *";
+    let stmt = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [
+            lease_until.into(),
+            now.into(),
+            (limit as i64).into(),
+            NotificationStatus::Sending.into(),
+            NotificationStatus::Pending.into(),
+        ],
+    );
+    Ok(notifications::Entity::find().from_raw_sql(stmt).all(db).await?)
+}
+
+/// Pending and due, or sending with a lease that ran out.
+fn due(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(notifications::Column::Status.eq(NotificationStatus::Pending))
+                .add(notifications::Column::NextAttemptAt.lte(now)),
+        )
+        .add(
+            Condition::all()
+                .add(notifications::Column::Status.eq(NotificationStatus::Sending))
+                .add(notifications::Column::LeaseUntil.lt(now)),
+        )
+}
+
+/// SQLite: in one immediate transaction, the only writer meanwhile.
+async fn claim_sqlite(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> ServiceResult<Vec<notifications::Model>> {
+    let txn = begin_write(db).await?;
+    let ids: Vec<Uuid> = notifications::Entity::find()
+        .select_only()
+        .column(notifications::Column::Id)
+        .filter(due(now))
+        .order_by_asc(notifications::Column::NextAttemptAt)
+        .order_by_asc(notifications::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if !ids.is_empty() {
+        notifications::Entity::update_many()
+            .col_expr(notifications::Column::Status, NotificationStatus::Sending.into())
+            .col_expr(notifications::Column::LeaseUntil, lease_until.into())
+            .col_expr(notifications::Column::Attempts, Expr::col(notifications::Column::Attempts).add(1))
+            .col_expr(notifications::Column::UpdatedAt, now.into())
+            .filter(notifications::Column::Id.is_in(ids.clone()))
+            .exec(&txn)
+            .await?;
+    }
+    let claimed = notifications::Entity::find().filter(notifications::Column::Id.is_in(ids)).all(&txn).await?;
+    txn.commit().await?;
+    Ok(claimed)
+}
+
+/// Claims up to `limit` due messages (pending and due, or sending with an expired lease) until
+/// `lease_until`, counting an attempt for each.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = limit), err(level = "debug", Display))]
+pub async fn claim(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> ServiceResult<Vec<notifications::Model>> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => claim_postgres(db, now, lease_until, limit).await,
+        _ => claim_sqlite(db, now, lease_until, limit).await,
+    }
+}
+
+/// How a claimed send ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    RetryAt { at: DateTime<Utc>, error: String },
+    Failed { error: String },
+}
+
+/// Records a send's outcome, if the claim is still ours (the lease did not run out meanwhile
+/// and another pass took the message over); whether it was.
+#[tracing::instrument(level = "debug", skip_all, fields(notification_id = %id), err(level = "debug", Display))]
+pub async fn record(db: &impl ConnectionTrait, id: Uuid, outcome: &Outcome, now: DateTime<Utc>) -> ServiceResult<bool> {
+    let update = notifications::Entity::update_many()
+        .filter(notifications::Column::Id.eq(id))
+        .filter(notifications::Column::Status.eq(NotificationStatus::Sending))
+        .col_expr(notifications::Column::LeaseUntil, Option::<DateTime<Utc>>::None.into())
+        .col_expr(notifications::Column::UpdatedAt, now.into());
+    let update = match outcome {
+        Outcome::Sent => update
+            .col_expr(notifications::Column::Status, NotificationStatus::Sent.into())
+            .col_expr(notifications::Column::SentAt, Some(now).into())
+            .col_expr(notifications::Column::LastError, Option::<String>::None.into()),
+        Outcome::RetryAt { at, error } => update
+            .col_expr(notifications::Column::Status, NotificationStatus::Pending.into())
+            .col_expr(notifications::Column::NextAttemptAt, (*at).into())
+            .col_expr(notifications::Column::LastError, Some(error.clone()).into()),
+        Outcome::Failed { error } => update
+            .col_expr(notifications::Column::Status, NotificationStatus::Failed.into())
+            .col_expr(notifications::Column::LastError, Some(error.clone()).into()),
+    };
+    Ok(update.exec(db).await?.rows_affected > 0)
+}
+
+/// Up to `limit` messages (with `status`, if given), newest first then by id, after the keyset
+/// position `after` (creation time and id of the last one answered).
+#[tracing::instrument(level = "debug", skip_all, fields(status = ?status, limit = limit), err(level = "debug", Display))]
+pub async fn page(
+    db: &impl ConnectionTrait,
+    status: Option<NotificationStatus>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> ServiceResult<Vec<notifications::Model>> {
+    let mut query = notifications::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(notifications::Column::Status.eq(status));
+    }
+    if let Some((at, id)) = after {
+        query =
+            query.filter(Condition::any().add(notifications::Column::CreatedAt.lt(at)).add(
+                Condition::all().add(notifications::Column::CreatedAt.eq(at)).add(notifications::Column::Id.gt(id)),
+            ));
+    }
+    Ok(query
+        .order_by_desc(notifications::Column::CreatedAt)
+        .order_by_asc(notifications::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Removes everything queued to or about a user (their data is being deleted).
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug", Display))]
+pub async fn forget_user(db: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
+    Ok(notifications::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(notifications::Column::RecipientUserId.eq(user))
+                .add(notifications::Column::AboutUserId.eq(user))
+                .add(notifications::Column::AboutCoachId.eq(user)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Deletes every message about these subjects (bookings or calendar events), whoever it is
+/// addressed to; for erasing a user. Call it after the subjects are deleted (see
+/// [`insert_while_subjects_exist`]).
+#[tracing::instrument(level = "debug", skip_all, fields(subjects = subject_ids.len()), err(level = "debug", Display))]
+pub async fn forget_subjects(db: &impl ConnectionTrait, subject_ids: &[Uuid]) -> Result<u64, DbErr> {
+    let mut removed = 0;
+    for chunk in subject_ids.chunks(500) {
+        removed += notifications::Entity::delete_many()
+            .filter(notifications::Column::SubjectId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(removed)
+}

@@ -1,0 +1,347 @@
+//! The store's queries of notifications, against the real databases: the subjects a window
+//! selects are exactly those the domain's rule admits (at the edges too), and the outbox queue
+//! enqueues once while the subject exists, claims with a lease, records outcomes and forgets.
+
+use crate::db_tests;
+use crate::helpers::*;
+use bookings::domain::bookings::Status;
+use bookings::domain::notifications::{
+    window, BookingTime, BookingWindow, Horizons, ReservationTime, ReservationWindow, Span, Trigger, Window,
+};
+use bookings::entities::booking_orders::PaymentStatus;
+use bookings::entities::bookings::{BookingStatus, CanceledByRole};
+use bookings::entities::calendar_events::EventSource;
+use bookings::entities::coach_events::{EventStatus, PaymentMethod};
+use bookings::entities::notifications::{Channel, NotificationStatus};
+use bookings::entities::{
+    booking_links, booking_orders, bookings as booking_rows, calendar_events, calendars, coach_events, notifications,
+    users,
+};
+use bookings::store::notification_subjects::{bookings_in, reservations_in};
+use bookings::store::outbox::{self as queue, NewMessage, Outcome, Subjects};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sea_orm::{ActiveModelTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 1, 10, 12, 0, 0).unwrap()
+}
+
+const HORIZONS: Horizons = Horizons { late: Duration::hours(2), event: Duration::days(7) };
+
+/// Minutes from now the subjects' times are at: both sides of every edge the shipped rules and
+/// horizons draw (7 days back, the 2-hour late horizon, 1-hour and 24-hour offsets, now; bookings
+/// end 30 minutes after their grid point).
+const GRID: [i64; 23] = [
+    -10081, -10080, -1500, -1470, -1441, -180, -121, -120, -61, -60, -59, -50, -1, 0, 1, 50, 59, 60, 61, 1380, 1440,
+    1441, 1500,
+];
+
+async fn db(app: &TestApp) -> DatabaseConnection {
+    Database::connect(app.settings.database_url.clone().expect("test apps name their database")).await.expect("connect")
+}
+
+async fn insert<A: ActiveModelTrait + Send>(conn: &DatabaseConnection, row: A) {
+    A::Entity::insert(row).exec_without_returning(conn).await.expect("insert");
+}
+
+async fn user(conn: &DatabaseConnection, email: Option<&str>) -> Uuid {
+    let id = Uuid::new_v4();
+    insert(conn, users::Model { id, email: email.map(String::from), updated_at: now() }.into_active_model()).await;
+    id
+}
+
+async fn coach_event(conn: &DatabaseConnection, coach: Uuid, status: EventStatus, places: i32) -> Uuid {
+    let id = Uuid::new_v4();
+    let start = now() + Duration::days(3);
+    let row = coach_events::Model {
+        id,
+        coach_id: coach,
+        sport_id: Uuid::new_v4(),
+        starts_at: start,
+        ends_at: start + Duration::hours(1),
+        status,
+        time_slot_id: Uuid::new_v4(),
+        places,
+        slot_type: "group".into(),
+        age_from: 0,
+        age_to: 99,
+        duration_minutes: 60,
+        price: 100,
+        price_currency: "EUR".into(),
+        payment_method: PaymentMethod::Cash,
+        address_id: None,
+        public: None,
+        level: None,
+        eligibility: None,
+        start_time: "15:00:00+03:00".into(),
+        end_time: "16:00:00+03:00".into(),
+        canceled_at: None,
+        created_at: now(),
+    };
+    insert(conn, row.into_active_model()).await;
+    id
+}
+
+/// Bookings over the grid: every status at every time, alternating events, completion and who
+/// canceled; the booking's every time is at the grid point.
+async fn booking_grid(conn: &DatabaseConnection, athlete: Uuid, coach: Uuid, events: [Uuid; 2]) -> usize {
+    let order = Uuid::new_v4();
+    let row =
+        booking_orders::Model { id: order, user_id: athlete, payment_status: PaymentStatus::Cash, created_at: now() };
+    insert(conn, row.into_active_model()).await;
+    let mut n = 0;
+    for status in Status::ALL {
+        for minutes in GRID {
+            let t = now() + Duration::minutes(minutes);
+            let canceled = status == Status::Canceled;
+            let role = [CanceledByRole::Athlete, CanceledByRole::Coach, CanceledByRole::System][n % 3];
+            let row = booking_rows::Model {
+                id: Uuid::new_v4(),
+                order_id: order,
+                user_id: athlete,
+                coach_id: coach,
+                event_id: events[n % 2],
+                starts_at: t,
+                ends_at: t + Duration::minutes(30),
+                status: BookingStatus::from(status),
+                completed: n % 5 == 0,
+                note: None,
+                canceled_at: canceled.then_some(t),
+                canceled_by_role: canceled.then_some(role),
+                cancellation_reason_code: canceled.then(|| "other".into()),
+                cancellation_reason_text: None,
+                dismissed: false,
+                created_at: t,
+                updated_at: t,
+            };
+            insert(conn, row.into_active_model()).await;
+            n += 1;
+        }
+    }
+    n
+}
+
+fn ids<T>(items: &[T], id: impl Fn(&T) -> Uuid) -> BTreeSet<Uuid> {
+    items.iter().map(id).collect()
+}
+
+async fn booking_windows_select_what_the_domain_admits(app: TestApp) {
+    let conn = db(&app).await;
+    let athlete = user(&conn, Some("athlete@example.com")).await;
+    let coach = user(&conn, None).await;
+    let events = [
+        coach_event(&conn, coach, EventStatus::Scheduled, 200).await,
+        coach_event(&conn, coach, EventStatus::Canceled, 200).await,
+    ];
+    let made = booking_grid(&conn, athlete, coach, events).await;
+
+    let everything = BookingWindow {
+        statuses: Status::ALL.to_vec(),
+        time: BookingTime::Created,
+        span: Span { after: now() - Duration::days(100), until: None },
+        uncompleted_only: false,
+    };
+    let all = bookings_in(&conn, &everything).await.unwrap();
+    assert_eq!(all.len(), made);
+    let b = &all[0];
+    assert_eq!((b.athlete_email.as_deref(), b.coach_email.as_deref()), (Some("athlete@example.com"), None));
+    let live_of = |event: Uuid| all.iter().filter(|b| b.event.id == event && b.status.is_live()).count() as i64;
+    for b in &all {
+        assert_eq!(b.event.places_taken, live_of(b.event.id));
+        assert_eq!(b.event.canceled, b.event.id == events[1]);
+        assert_eq!(b.event.start_time, "15:00:00+03:00");
+        assert_eq!(b.canceled_by.is_some(), b.status == Status::Canceled);
+    }
+
+    for (name, trigger) in Trigger::ALL.into_iter().filter(|(_, t)| !t.is_reservation()) {
+        for offset in [Duration::zero(), Duration::hours(1), Duration::hours(24)] {
+            let Window::Bookings(w) = window(trigger, offset, HORIZONS, now()) else { panic!("{name}: bookings") };
+            let got = ids(&bookings_in(&conn, &w).await.unwrap(), |b| b.id);
+            let expected: BTreeSet<Uuid> = all.iter().filter(|b| w.admits(b)).map(|b| b.id).collect();
+            assert_eq!(got, expected, "{name} with offset {offset}");
+            // A reminder at the start itself is never due: the event has started.
+            let never = name.ends_with("before_start") && offset.is_zero();
+            assert_eq!(expected.is_empty(), never, "{name} with offset {offset}: the grid has due bookings");
+        }
+    }
+}
+
+async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
+    let conn = db(&app).await;
+    let owner = user(&conn, Some("owner@example.com")).await;
+    let calendar = Uuid::new_v4();
+    insert(
+        &conn,
+        calendars::Model { id: calendar, owner_id: owner, name: "c".into(), created_at: now() }.into_active_model(),
+    )
+    .await;
+    let link = booking_links::Model {
+        token: "link-token".into(),
+        calendar_id: calendar,
+        duration_minutes: 30,
+        buffer_minutes: 0,
+        timezone: "Europe/Berlin".into(),
+        working_hours: "{}".into(),
+        active: true,
+        created_at: now(),
+        updated_at: now(),
+    };
+    insert(&conn, link.into_active_model()).await;
+    let mut n = 0;
+    for minutes in GRID {
+        for (source, cancelled) in
+            [(EventSource::Reservation, false), (EventSource::Reservation, true), (EventSource::Manual, false)]
+        {
+            let t = now() + Duration::minutes(minutes);
+            let row = calendar_events::Model {
+                id: Uuid::new_v4(),
+                calendar_id: calendar,
+                title: "Call".into(),
+                starts_at: t,
+                // Short: live reservations of one calendar never overlap (PostgreSQL checks).
+                ends_at: t + Duration::seconds(30),
+                notes: None,
+                source,
+                booking_link_token: (n % 2 == 0).then(|| "link-token".into()),
+                attendee_name: Some("Visitor".into()),
+                attendee_email: Some("visitor@example.com".into()),
+                cancelled,
+                created_at: t,
+                cancelled_at: cancelled.then_some(t),
+            };
+            insert(&conn, row.into_active_model()).await;
+            n += 1;
+        }
+    }
+
+    let everything = |cancelled| ReservationWindow {
+        cancelled,
+        time: ReservationTime::Created,
+        span: Span { after: now() - Duration::days(100), until: None },
+    };
+    let mut all = reservations_in(&conn, &everything(false)).await.unwrap();
+    all.extend(reservations_in(&conn, &everything(true)).await.unwrap());
+    assert_eq!(all.len(), 2 * GRID.len(), "reservations only, never manual events");
+    for r in &all {
+        assert_eq!((r.owner_id, r.owner_email.as_deref()), (owner, Some("owner@example.com")));
+    }
+    let zones: BTreeSet<&str> = all.iter().map(|r| r.timezone.name()).collect();
+    assert_eq!(zones, BTreeSet::from(["Europe/Berlin", "UTC"]));
+
+    for (name, trigger) in Trigger::ALL.into_iter().filter(|(_, t)| t.is_reservation()) {
+        for offset in [Duration::zero(), Duration::hours(1), Duration::hours(24)] {
+            let Window::Reservations(w) = window(trigger, offset, HORIZONS, now()) else { panic!("{name}") };
+            let got = ids(&reservations_in(&conn, &w).await.unwrap(), |r| r.id);
+            let expected: BTreeSet<Uuid> = all.iter().filter(|r| w.admits(r)).map(|r| r.id).collect();
+            assert_eq!(got, expected, "{name} with offset {offset}");
+            // A reminder at the start itself is never due: the event has started.
+            let never = name.ends_with("before_start") && offset.is_zero();
+            assert_eq!(expected.is_empty(), never, "{name} with offset {offset}: the grid has due reservations");
+        }
+    }
+}
+
+fn message(subject: Uuid, key: &str, about: Uuid, skipped: Option<&str>) -> NewMessage {
+    NewMessage {
+        id: Uuid::new_v4(),
+        dedupe_key: key.into(),
+        rule: "r".into(),
+        channel: Channel::Email,
+        subject_id: subject,
+        recipient_role: "athlete".into(),
+        recipient_user_id: Some(about),
+        recipient_email: skipped.is_none().then(|| "a@example.com".into()),
+        about_user_id: Some(about),
+        about_coach_id: None,
+        subject: "s".into(),
+        body_text: "t".into(),
+        body_html: "h".into(),
+        ical: None,
+        payload: "{}".into(),
+        skipped: skipped.map(String::from),
+    }
+}
+
+async fn row(conn: &DatabaseConnection, id: Uuid) -> notifications::Model {
+    notifications::Entity::find_by_id(id).one(conn).await.unwrap().expect("the message")
+}
+
+async fn the_queue_enqueues_once_claims_with_a_lease_and_records(app: TestApp) {
+    let conn = db(&app).await;
+    let athlete = user(&conn, Some("athlete@example.com")).await;
+    let coach = user(&conn, None).await;
+    let event = coach_event(&conn, coach, EventStatus::Scheduled, 200).await;
+    booking_grid(&conn, athlete, coach, [event, event]).await;
+    let subject = booking_rows::Entity::find().one(&conn).await.unwrap().unwrap().id;
+
+    // Only while the subject exists, and once per key.
+    let first = message(subject, "r:1", athlete, None);
+    let gone = message(Uuid::new_v4(), "r:2", athlete, None);
+    let skipped = message(subject, "r:3", athlete, Some("no email address known for the athlete"));
+    let batch = [first.clone(), gone.clone(), skipped.clone()];
+    assert_eq!(queue::insert_while_subjects_exist(&conn, Subjects::Bookings, &batch, now()).await.unwrap(), 2);
+    let again = [message(subject, "r:1", athlete, None)];
+    assert_eq!(queue::insert_while_subjects_exist(&conn, Subjects::Bookings, &again, now()).await.unwrap(), 0);
+    let keys = ["r:1".to_string(), "r:2".into(), "r:3".into()];
+    assert_eq!(queue::known_keys(&conn, &keys).await.unwrap(), BTreeSet::from(["r:1".into(), "r:3".into()]));
+    assert_eq!(
+        queue::insert_while_subjects_exist(
+            &conn,
+            Subjects::CalendarEvents,
+            &[message(subject, "r:4", athlete, None)],
+            now()
+        )
+        .await
+        .unwrap(),
+        0,
+        "a booking is no calendar event"
+    );
+    let s = row(&conn, skipped.id).await;
+    assert_eq!((s.status, s.last_error.as_deref()), (NotificationStatus::Skipped, skipped.skipped.as_deref()));
+
+    // A claim leases the due message; nobody else gets it until the lease runs out.
+    let lease = Duration::minutes(5);
+    let claimed = queue::claim(&conn, now(), now() + lease, 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|n| (n.id, n.attempts)).collect::<Vec<_>>(), [(first.id, 1)]);
+    assert_eq!(claimed[0].status, NotificationStatus::Sending);
+    assert!(queue::claim(&conn, now() + Duration::minutes(4), now() + lease, 10).await.unwrap().is_empty());
+    let later = now() + Duration::minutes(6);
+    let retaken = queue::claim(&conn, later, later + lease, 10).await.unwrap();
+    assert_eq!(retaken.iter().map(|n| (n.id, n.attempts)).collect::<Vec<_>>(), [(first.id, 2)]);
+
+    // A retry waits; an outcome is recorded only while the message is ours.
+    let retry = Outcome::RetryAt { at: later + Duration::minutes(1), error: "down".into() };
+    assert!(queue::record(&conn, first.id, &retry, later).await.unwrap());
+    assert!(!queue::record(&conn, first.id, &Outcome::Sent, later).await.unwrap(), "not claimed");
+    let r = row(&conn, first.id).await;
+    assert_eq!((r.status, r.last_error.as_deref(), r.lease_until), (NotificationStatus::Pending, Some("down"), None));
+    assert!(queue::claim(&conn, later, later + lease, 10).await.unwrap().is_empty(), "not due yet");
+    let due = later + Duration::minutes(1);
+    assert_eq!(queue::claim(&conn, due, due + lease, 10).await.unwrap().len(), 1);
+    assert!(queue::record(&conn, first.id, &Outcome::Sent, due).await.unwrap());
+    let r = row(&conn, first.id).await;
+    assert_eq!((r.status, r.sent_at, r.last_error, r.attempts), (NotificationStatus::Sent, Some(due), None, 3));
+    let failed = message(subject, "r:5", athlete, None);
+    queue::insert_while_subjects_exist(&conn, Subjects::Bookings, std::slice::from_ref(&failed), due).await.unwrap();
+    queue::claim(&conn, due, due + lease, 10).await.unwrap();
+    assert!(queue::record(&conn, failed.id, &Outcome::Failed { error: "permanent: 550".into() }, due).await.unwrap());
+    assert_eq!(row(&conn, failed.id).await.status, NotificationStatus::Failed);
+
+    // Forgetting: by subject, then by user.
+    let other = message(Uuid::new_v4(), "r:6", athlete, None);
+    let other_subject = booking_rows::Entity::find().all(&conn).await.unwrap()[1].id;
+    let other = NewMessage { subject_id: other_subject, ..other };
+    queue::insert_while_subjects_exist(&conn, Subjects::Bookings, std::slice::from_ref(&other), due).await.unwrap();
+    assert_eq!(queue::forget_subjects(&conn, &[subject]).await.unwrap(), 3);
+    assert_eq!(queue::forget_user(&conn, coach).await.unwrap(), 0);
+    assert_eq!(queue::forget_user(&conn, athlete).await.unwrap(), 1);
+    assert!(notifications::Entity::find().all(&conn).await.unwrap().is_empty());
+}
+
+db_tests!(
+    booking_windows_select_what_the_domain_admits,
+    reservation_windows_select_what_the_domain_admits,
+    the_queue_enqueues_once_claims_with_a_lease_and_records,
+);
