@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 
-use bookings::domain::availability::{available_slots, Interval, LinkRules, WorkingHours};
+use bookings::domain::availability::{available_slots, Interval, LinkRules, SchedulingRules, WorkingHours};
 use chrono::{DateTime, Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -22,7 +22,13 @@ fn rules() -> LinkRules {
         ("sat", vec![("10:00", "12:00"), ("14:00", "16:00")]),
     ])
     .expect("valid working hours");
-    LinkRules { duration: Duration::minutes(30), buffer: Duration::minutes(10), tz: chrono_tz::Europe::Berlin, hours }
+    LinkRules {
+        duration: Duration::minutes(30),
+        buffer: Duration::minutes(10),
+        tz: chrono_tz::Europe::Berlin,
+        hours,
+        schedule: SchedulingRules::default(),
+    }
 }
 
 /// Deterministic xorshift64* so runs are comparable.
