@@ -8,16 +8,33 @@
 //! # The rules
 //!
 //! A slot `[start, end)` is offered when
-//! 1. it lies inside one working-hours window of its local day in the link's
-//!    time zone;
+//! 1. it lies inside one working-hours window of a local date in the link's
+//!    time zone (the date's override windows if it has an override, else its
+//!    weekday's), or inside one *range*: windows joined at midnight (a window
+//!    ending at "24:00" and the next date's first window starting at "00:00",
+//!    over as many dates as they join). Windows of one day that merely touch
+//!    stay apart;
 //! 2. its length is exactly `duration` of real (UTC) time;
-//! 3. it starts on that window's grid: `window_start_instant + k × duration`
-//!    (k = 0, 1, 2, …) and ends no later than `window_end_instant`;
-//! 4. it starts strictly after `now`;
-//! 5. `[start − buffer, end + buffer)` overlaps no busy interval (half-open:
-//!    `a < d && c < b`; touching is not overlapping);
-//! 6. it lies inside the requested range (`start >= range.start`,
-//!    `end <= range.end`).
+//! 3. it starts on that window's or range's grid:
+//!    `start_instant + k × interval` (k = 0, 1, 2, …; `interval` is
+//!    `slot_interval_minutes`, by default `duration`) and ends no later than
+//!    the window's or range's end instant. A range with no beginning (every
+//!    day before it is 00:00-24:00) runs its grid from local midnight starting
+//!    2000-01-01;
+//! 4. it starts strictly after `now + min_notice`;
+//! 5. its local date (see [`LinkRules::date_of`]) is at most
+//!    `date_of(now) + max_days_ahead`;
+//! 6. its local date has fewer than `max_bookings_per_day` live reservations
+//!    (counts given by the caller, [`DayCounts`]);
+//! 7. `[start − buffer_before, end + buffer_after)` overlaps no busy interval
+//!    (half-open: `a < d && c < b`; touching is not overlapping); busy time is
+//!    raw: a reservation carries no buffer of its own;
+//! 8. (listing only) it lies inside the requested range (`start >=
+//!    range.start`, `end <= range.end`).
+//!
+//! Rules 4-7 are one predicate (`Judge::judge`), applied to the grid points
+//! of the same ranges by both [`slots`] and [`check_slot`], so a reservation
+//! is accepted exactly when availability offers it.
 //!
 //! # Local time → instant
 //!
@@ -43,7 +60,8 @@
 //! Because this mapping is monotone (a later local time never maps to an
 //! earlier instant), windows that are sorted and non-overlapping in local
 //! time are sorted and non-overlapping in real time, across days too, so the
-//! slots come out sorted with no duplicates and no overlaps.
+//! slots come out sorted with no duplicates (overlapping only when the
+//! interval is shorter than the duration).
 //!
 //! # Decisions where the rules are silent
 //! * Busy intervals with `end <= start` are empty and block nothing.
@@ -52,12 +70,18 @@
 //! * An empty or inverted `range` yields no slots.
 //! * Time arithmetic that would leave chrono's representable range stops the
 //!   enumeration instead of panicking.
-//! * `check_offered` checks, in this order: length, past, inside a window,
-//!   grid; the first failure is reported. A slot that straddles two touching
-//!   windows is not inside one window (`OutsideWorkingHours`).
+//! * `check_slot` checks, in this order: length, past, inside a window or
+//!   range, grid, then notice, days ahead, daily cap, busy; the first failure
+//!   is reported, so "not offered" (400) wins over "date full" and "busy"
+//!   (409). A slot that straddles two touching windows is not inside one
+//!   window (`OutsideWorkingHours`).
 //! * Local dates are taken from the day before the local date of
 //!   `max(range.start, now)` (not `range.start`: earlier windows cannot hold a
-//!   slot after `now`) to the day after the local date of `range.end`.
+//!   slot after `now`) to the day after the local date of `range.end`; a
+//!   range already running on the first date is followed back to its start
+//!   (O(7 + overrides)).
+//! * With interval < duration, slots overlap each other; they come sorted by
+//!   start.
 //! * `WorkingHours::parse`: day keys are lower-case and exact; days not given
 //!   have no windows; windows may come in any order and are stored sorted;
 //!   the first error found is reported.

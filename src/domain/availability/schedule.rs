@@ -328,7 +328,8 @@ mod tests {
 
     #[test]
     fn every_range_is_checked_and_named() {
-        let cases: [(&str, fn(&mut RawSchedulingRules, i64), i64, i64); 6] = [
+        type Setter = fn(&mut RawSchedulingRules, i64);
+        let cases: [(&str, Setter, i64, i64); 6] = [
             ("min_notice_minutes", |r, v| r.min_notice_minutes = Some(v), 0, 525_600),
             ("max_days_ahead", |r, v| r.max_days_ahead = Some(v), 0, 730),
             ("slot_interval_minutes", |r, v| r.slot_interval_minutes = Some(v), 5, 1440),
