@@ -4,10 +4,18 @@
 //! 09:00-17:00 plus a split Saturday (10:00-12:00, 14:00-16:00). Busy blocks
 //! are 15-120 minutes long at pseudo-random 5-minute positions across the
 //! range, passed unsorted (so the sort is measured too).
+//!
+//! The "every rule" cases add all scheduling rules of issue #12 on top: 4 h
+//! notice, 300 days ahead, a 15-minute grid, buffers 5 min before and 20 min
+//! after, 60 date overrides (closed days, changed days, overnight
+//! Saturday-Sunday ranges) and a cap of 6 a day with every fifth date full.
 
 use std::hint::black_box;
 
-use bookings::domain::availability::{available_slots, Interval, LinkRules, WorkingHours};
+use bookings::domain::availability::{
+    available_slots, slots, DayCounts, Interval, LinkRules, RawDateOverride, RawSchedulingRules, SchedulingRules,
+    WorkingHours,
+};
 use chrono::{DateTime, Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -22,7 +30,13 @@ fn rules() -> LinkRules {
         ("sat", vec![("10:00", "12:00"), ("14:00", "16:00")]),
     ])
     .expect("valid working hours");
-    LinkRules { duration: Duration::minutes(30), buffer: Duration::minutes(10), tz: chrono_tz::Europe::Berlin, hours }
+    LinkRules {
+        duration: Duration::minutes(30),
+        buffer: Duration::minutes(10),
+        tz: chrono_tz::Europe::Berlin,
+        hours,
+        schedule: SchedulingRules::default(),
+    }
 }
 
 /// Deterministic xorshift64* so runs are comparable.
@@ -66,10 +80,59 @@ fn case(c: &mut Criterion, name: &str, from: &str, days: i64, blocks: usize) {
     });
 }
 
+fn every_rule(start: DateTime<Utc>, days: i64) -> (LinkRules, DayCounts) {
+    let mut rules = rules();
+    let first = start.date_naive();
+    let text = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    let overrides = (0..60)
+        .map(|i| {
+            let date = first + Duration::days(i * 6 + 1);
+            let windows = match i % 3 {
+                0 => vec![],
+                1 => vec![pair("07:00", "11:00"), pair("12:00", "15:00")],
+                _ => vec![pair("20:00", "24:00")],
+            };
+            RawDateOverride { date: text(date), windows }
+        })
+        .chain((0..60).filter(|i| i % 3 == 2).map(|i| RawDateOverride {
+            date: text(first + Duration::days(i * 6 + 2)),
+            windows: vec![pair("00:00", "02:00")],
+        }))
+        .collect::<Vec<_>>();
+    rules.schedule = SchedulingRules::parse(&RawSchedulingRules {
+        min_notice_minutes: Some(240),
+        max_days_ahead: Some(300),
+        slot_interval_minutes: Some(15),
+        buffer_before_minutes: Some(5),
+        buffer_after_minutes: Some(20),
+        date_overrides: Some(overrides),
+        max_bookings_per_day: Some(6),
+    })
+    .expect("valid rules");
+    let booked = (0..days).map(|i| (first + Duration::days(i), if i % 5 == 0 { 6 } else { 2 })).collect();
+    (rules, booked)
+}
+
+fn case_every_rule(c: &mut Criterion, name: &str, from: &str, days: i64, blocks: usize) {
+    let start: DateTime<Utc> = from.parse().expect("valid instant");
+    let (rules, booked) = every_rule(start, days);
+    let range = Interval { start, end: start + Duration::days(days) };
+    let busy = busy_blocks(range, blocks, 0x9E37_79B9_7F4A_7C15 ^ blocks as u64);
+    let now = start;
+    let offered = slots(&rules, range, &busy, &booked, now);
+    eprintln!("{name}: {} slots offered", offered.len());
+    c.bench_function(name, |b| {
+        b.iter(|| slots(black_box(&rules), black_box(range), black_box(&busy), black_box(&booked), black_box(now)))
+    });
+}
+
 fn benches(c: &mut Criterion) {
     // Includes the Berlin spring-forward on 2026-03-29.
     case(c, "31 days, 500 busy blocks", "2026-03-01T08:17:00Z", 31, 500);
     case(c, "366 days, 10,000 busy blocks", "2026-01-01T00:00:00Z", 366, 10_000);
+    case_every_rule(c, "31 days, 500 busy blocks, every rule", "2026-03-01T08:17:00Z", 31, 500);
+    case_every_rule(c, "366 days, 10,000 busy blocks, every rule", "2026-01-01T00:00:00Z", 366, 10_000);
 }
 
 criterion_group!(availability, benches);

@@ -1,6 +1,6 @@
 //! A booking link's settings, parsed once: duration, buffer, IANA time zone, working hours.
 
-use super::availability::{format_hhmm, LinkRules, WorkingHours};
+use super::availability::{format_hhmm, LinkRules, SchedulingRules, WorkingHours};
 use chrono::{Duration, Weekday};
 use chrono_tz::Tz;
 
@@ -57,6 +57,7 @@ impl LinkSettings {
                 buffer: Duration::minutes(buffer_minutes),
                 tz,
                 hours,
+                schedule: SchedulingRules::default(),
             },
             duration_minutes,
             buffer_minutes,

@@ -8,16 +8,33 @@
 //! # The rules
 //!
 //! A slot `[start, end)` is offered when
-//! 1. it lies inside one working-hours window of its local day in the link's
-//!    time zone;
+//! 1. it lies inside one working-hours window of a local date in the link's
+//!    time zone (the date's override windows if it has an override, else its
+//!    weekday's), or inside one *range*: windows joined at midnight (a window
+//!    ending at "24:00" and the next date's first window starting at "00:00",
+//!    over as many dates as they join). Windows of one day that merely touch
+//!    stay apart;
 //! 2. its length is exactly `duration` of real (UTC) time;
-//! 3. it starts on that window's grid: `window_start_instant + k × duration`
-//!    (k = 0, 1, 2, …) and ends no later than `window_end_instant`;
-//! 4. it starts strictly after `now`;
-//! 5. `[start − buffer, end + buffer)` overlaps no busy interval (half-open:
-//!    `a < d && c < b`; touching is not overlapping);
-//! 6. it lies inside the requested range (`start >= range.start`,
-//!    `end <= range.end`).
+//! 3. it starts on that window's or range's grid:
+//!    `start_instant + k × interval` (k = 0, 1, 2, …; `interval` is
+//!    `slot_interval_minutes`, by default `duration`) and ends no later than
+//!    the window's or range's end instant. A range with no beginning (every
+//!    day before it is 00:00-24:00) runs its grid from local midnight starting
+//!    2000-01-01;
+//! 4. it starts strictly after `now + min_notice`;
+//! 5. its local date (see [`LinkRules::date_of`]) is at most
+//!    `date_of(now) + max_days_ahead`;
+//! 6. its local date has fewer than `max_bookings_per_day` live reservations
+//!    (counts given by the caller, [`DayCounts`]);
+//! 7. `[start − buffer_before, end + buffer_after)` overlaps no busy interval
+//!    (half-open: `a < d && c < b`; touching is not overlapping); busy time is
+//!    raw: a reservation carries no buffer of its own;
+//! 8. (listing only) it lies inside the requested range (`start >=
+//!    range.start`, `end <= range.end`).
+//!
+//! Rules 4-7 are one predicate (`Judge::judge`), applied to the grid points
+//! of the same ranges by both [`slots`] and [`check_slot`], so a reservation
+//! is accepted exactly when availability offers it.
 //!
 //! # Local time → instant
 //!
@@ -43,7 +60,8 @@
 //! Because this mapping is monotone (a later local time never maps to an
 //! earlier instant), windows that are sorted and non-overlapping in local
 //! time are sorted and non-overlapping in real time, across days too, so the
-//! slots come out sorted with no duplicates and no overlaps.
+//! slots come out sorted with no duplicates (overlapping only when the
+//! interval is shorter than the duration).
 //!
 //! # Decisions where the rules are silent
 //! * Busy intervals with `end <= start` are empty and block nothing.
@@ -52,23 +70,37 @@
 //! * An empty or inverted `range` yields no slots.
 //! * Time arithmetic that would leave chrono's representable range stops the
 //!   enumeration instead of panicking.
-//! * `check_offered` checks, in this order: length, past, inside a window,
-//!   grid; the first failure is reported. A slot that straddles two touching
-//!   windows is not inside one window (`OutsideWorkingHours`).
+//! * `check_slot` checks, in this order: length, past, inside a window or
+//!   range, grid, then notice, days ahead, daily cap, busy; the first failure
+//!   is reported, so "not offered" (400) wins over "date full" and "busy"
+//!   (409). A slot that straddles two touching windows is not inside one
+//!   window (`OutsideWorkingHours`).
 //! * Local dates are taken from the day before the local date of
 //!   `max(range.start, now)` (not `range.start`: earlier windows cannot hold a
-//!   slot after `now`) to the day after the local date of `range.end`.
+//!   slot after `now`) to the day after the local date of `range.end`; a
+//!   range already running on the first date is followed back to its start
+//!   (O(7 + overrides)).
+//! * With interval < duration, slots overlap each other; they come sorted by
+//!   start.
 //! * `WorkingHours::parse`: day keys are lower-case and exact; days not given
 //!   have no windows; windows may come in any order and are stored sorted;
 //!   the first error found is reported.
 
+mod schedule;
+
 use std::cmp::{max, min};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::ControlFlow;
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use thiserror::Error;
+
+pub use schedule::{
+    DateOverride, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulingRules, MAX_BOOKINGS_PER_DAY,
+    MAX_DATE_OVERRIDES, MAX_DAYS_AHEAD, MAX_MIN_NOTICE_MINUTES, MAX_SIDE_BUFFER_MINUTES, MAX_SLOT_INTERVAL_MINUTES,
+    MIN_SLOT_INTERVAL_MINUTES,
+};
 
 /// Minutes in a day; as a window end it means "24:00".
 pub const MINUTES_PER_DAY: u16 = 1440;
@@ -154,6 +186,79 @@ fn day_index(weekday: Weekday) -> usize {
     weekday.num_days_from_monday() as usize
 }
 
+/// Why a list of windows (one weekday's, or one date override's) was
+/// rejected. Window numbers are 1-based, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[allow(missing_docs)] // fields: the 1-based window number, the texts as given
+pub enum WindowError {
+    /// A start that is not "HH:MM" from 00:00 to 23:59.
+    #[error("window {index} ({start}-{end}): invalid start time {start:?}: expected HH:MM from 00:00 to 23:59")]
+    BadStart { index: usize, start: String, end: String },
+    /// An end that is not "HH:MM" from 00:00 to 23:59, or "24:00".
+    #[error("window {index} ({start}-{end}): invalid end time {end:?}: expected HH:MM from 00:00 to 23:59, or 24:00")]
+    BadEnd { index: usize, start: String, end: String },
+    /// A window whose start is not before its end.
+    #[error("window {index} ({window}): start must be before end")]
+    StartNotBeforeEnd { index: usize, window: String },
+    /// Two windows overlap (touching is fine); `window` is the one given
+    /// later, `other` the one given earlier.
+    #[error("window {index} ({window}) overlaps {other}")]
+    Overlap { index: usize, window: String, other: String },
+}
+
+impl WindowError {
+    fn on_day(self, day: &'static str) -> WorkingHoursError {
+        match self {
+            WindowError::BadStart { index, start, end } => WorkingHoursError::BadStart { day, index, start, end },
+            WindowError::BadEnd { index, start, end } => WorkingHoursError::BadEnd { day, index, start, end },
+            WindowError::StartNotBeforeEnd { index, window } => {
+                WorkingHoursError::StartNotBeforeEnd { day, index, window }
+            }
+            WindowError::Overlap { index, window, other } => WorkingHoursError::Overlap { day, index, window, other },
+        }
+    }
+}
+
+/// Parses one day's windows: "HH:MM" pairs, an end may be "24:00"; any order,
+/// returned sorted; touching windows are fine, overlapping ones are not.
+///
+/// # Errors
+///
+/// The first problem found, naming the 1-based window as given.
+pub fn parse_windows<S: AsRef<str>>(windows: impl IntoIterator<Item = (S, S)>) -> Result<Vec<Window>, WindowError> {
+    // (window, 1-based index as given)
+    let mut parsed: Vec<(Window, usize)> = Vec::new();
+    for (i, (s, e)) in windows.into_iter().enumerate() {
+        let (s, e) = (s.as_ref(), e.as_ref());
+        let index = i + 1;
+        let bad = |start: bool| {
+            let (start_s, end_s) = (s.to_owned(), e.to_owned());
+            if start {
+                WindowError::BadStart { index, start: start_s, end: end_s }
+            } else {
+                WindowError::BadEnd { index, start: start_s, end: end_s }
+            }
+        };
+        let start = parse_hhmm(s, false).ok_or_else(|| bad(true))?;
+        let end = parse_hhmm(e, true).ok_or_else(|| bad(false))?;
+        let w = Window { start, end };
+        if start >= end {
+            return Err(WindowError::StartNotBeforeEnd { index, window: w.to_string() });
+        }
+        parsed.push((w, index));
+    }
+    parsed.sort();
+    for pair in parsed.windows(2) {
+        let ((a, ai), (b, bi)) = (pair[0], pair[1]);
+        if b.start < a.end {
+            // Name the window given later, against the one given earlier.
+            let ((w, index), (other, _)) = if ai > bi { ((a, ai), (b, bi)) } else { ((b, bi), (a, ai)) };
+            return Err(WindowError::Overlap { index, window: w.to_string(), other: other.to_string() });
+        }
+    }
+    Ok(parsed.into_iter().map(|(w, _)| w).collect())
+}
+
 impl WorkingHours {
     /// Parses working hours from `(day key, [(start, end), ...])` pairs.
     ///
@@ -179,41 +284,7 @@ impl WorkingHours {
             if std::mem::replace(&mut seen[idx], true) {
                 return Err(WorkingHoursError::DuplicateDay(day));
             }
-            // (window, 1-based index as given)
-            let mut parsed: Vec<(Window, usize)> = Vec::with_capacity(windows.len());
-            for (i, (s, e)) in windows.into_iter().enumerate() {
-                let index = i + 1;
-                let bad = |start: bool| {
-                    let (start_s, end_s) = (s.to_owned(), e.to_owned());
-                    if start {
-                        WorkingHoursError::BadStart { day, index, start: start_s, end: end_s }
-                    } else {
-                        WorkingHoursError::BadEnd { day, index, start: start_s, end: end_s }
-                    }
-                };
-                let start = parse_hhmm(s, false).ok_or_else(|| bad(true))?;
-                let end = parse_hhmm(e, true).ok_or_else(|| bad(false))?;
-                let w = Window { start, end };
-                if start >= end {
-                    return Err(WorkingHoursError::StartNotBeforeEnd { day, index, window: w.to_string() });
-                }
-                parsed.push((w, index));
-            }
-            parsed.sort();
-            for pair in parsed.windows(2) {
-                let ((a, ai), (b, bi)) = (pair[0], pair[1]);
-                if b.start < a.end {
-                    // Name the window given later, against the one given earlier.
-                    let ((w, index), (other, _)) = if ai > bi { ((a, ai), (b, bi)) } else { ((b, bi), (a, ai)) };
-                    return Err(WorkingHoursError::Overlap {
-                        day,
-                        index,
-                        window: w.to_string(),
-                        other: other.to_string(),
-                    });
-                }
-            }
-            out.days[idx] = parsed.into_iter().map(|(w, _)| w).collect();
+            out.days[idx] = parse_windows(windows).map_err(|e| e.on_day(day))?;
         }
         Ok(out)
     }
@@ -259,17 +330,34 @@ pub struct Interval {
 /// The availability rules of one booking link.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkRules {
-    /// Slot length in real time; also the grid step.
+    /// Slot length in real time; also the grid step unless
+    /// `slot_interval_minutes` is set.
     pub duration: Duration,
-    /// Free time required before and after a slot (negative counts as zero).
+    /// Free time required before and after a slot (negative counts as zero),
+    /// unless `buffer_before_minutes` / `buffer_after_minutes` are set.
     pub buffer: Duration,
     /// The zone the working hours are read in.
     pub tz: Tz,
     /// Weekly working hours, in local time of `tz`.
     pub hours: WorkingHours,
+    /// The scheduling rules of issue #12; `SchedulingRules::default()` is
+    /// today's behaviour.
+    pub schedule: SchedulingRules,
 }
 
-/// Why a slot is not one the link offers (busy time not considered).
+/// How a caller should answer a refused reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// The link does not offer this slot (a 400).
+    NotOffered,
+    /// The slot would be offered, but its date has reached
+    /// `max_bookings_per_day` (a 409).
+    DateFull,
+    /// The slot, with its buffers, overlaps busy time (a 409).
+    Busy,
+}
+
+/// Why a slot is not offered.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SlotError {
     /// The slot's real length is not the link's duration (or the link's
@@ -290,9 +378,45 @@ pub enum SlotError {
     /// The slot is inside a window but does not start on its grid.
     #[error("slot does not start on the link's grid (slots start every {} from the start of a working-hours window)", fmt_duration(.step))]
     NotOnGrid {
-        /// The grid step (the link's duration).
+        /// The grid step (the interval; by default the link's duration).
         step: Duration,
     },
+    /// The slot starts within the minimum notice (`min_notice_minutes`).
+    #[error("slot starts too soon: this link needs {} notice", fmt_duration(.notice))]
+    TooSoon {
+        /// The minimum notice.
+        notice: Duration,
+    },
+    /// The slot starts on a local date after today + `max_days_ahead`.
+    #[error("slot is too far ahead: this link offers slots up to {last_date}")]
+    TooFarAhead {
+        /// The last local date with slots.
+        last_date: NaiveDate,
+    },
+    /// The slot's local date already has `max_bookings_per_day` reservations.
+    #[error("{date} is fully booked: this link takes at most {cap} reservations a day")]
+    DateFull {
+        /// The slot's local date.
+        date: NaiveDate,
+        /// `max_bookings_per_day`.
+        cap: u32,
+    },
+    /// The slot, with the link's buffers, overlaps busy time.
+    #[error("this slot is no longer available")]
+    Busy,
+}
+
+impl SlotError {
+    /// How a caller should answer: `DateFull` and `Busy` are conflicts with
+    /// other bookings, every other error means the link does not offer the slot.
+    #[must_use]
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            SlotError::DateFull { .. } => Refusal::DateFull,
+            SlotError::Busy => Refusal::Busy,
+            _ => Refusal::NotOffered,
+        }
+    }
 }
 
 fn fmt_duration(d: &Duration) -> String {
@@ -352,34 +476,13 @@ fn local_boundary(date: NaiveDate, minutes: u16) -> Option<NaiveDateTime> {
     }
 }
 
-/// Calls `f(start_instant, end_instant)` for every window of every local date
-/// in `first..=last`, in order (which is also real-time order).
-fn for_each_window(
-    rules: &LinkRules,
-    first: NaiveDate,
-    last: NaiveDate,
-    mut f: impl FnMut(DateTime<Utc>, DateTime<Utc>) -> ControlFlow<()>,
-) {
-    let mut date = first;
-    while date <= last {
-        for w in rules.hours.day(date.weekday()) {
-            let (Some(s), Some(e)) = (local_boundary(date, w.start), local_boundary(date, w.end)) else {
-                return;
-            };
-            let (Some(s), Some(e)) = (resolve_local(rules.tz, s), resolve_local(rules.tz, e)) else {
-                return;
-            };
-            if s < e && f(s, e).is_break() {
-                return;
-            }
-        }
-        match date.succ_opt() {
-            Some(d) => date = d,
-            None => return,
-        }
-    }
+/// Resolves window boundary `minutes` of local `date` ("24:00" is the next
+/// date's midnight) with [`resolve_local`].
+fn resolve_boundary(tz: Tz, date: NaiveDate, minutes: u16) -> Option<DateTime<Utc>> {
+    resolve_local(tz, local_boundary(date, minutes)?)
 }
 
+/// The wall-clock date of `t` in `tz`.
 fn local_date(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&tz).date_naive()
 }
@@ -390,167 +493,432 @@ fn local_date(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 
-/// Exact nanoseconds of a duration (i128: no chrono value overflows it).
-fn nanos(d: Duration) -> i128 {
+/// Exact nanoseconds (i128: no chrono value overflows it).
+type Ns = i128;
+
+/// Exact nanoseconds of a duration.
+fn nanos(d: Duration) -> Ns {
     i128::from(d.num_seconds()) * i128::from(NANOS_PER_SEC) + i128::from(d.subsec_nanos())
 }
 
 /// Exact nanoseconds since the Unix epoch.
-fn instant_nanos(t: DateTime<Utc>) -> i128 {
+fn instant_nanos(t: DateTime<Utc>) -> Ns {
     i128::from(t.timestamp()) * i128::from(NANOS_PER_SEC) + i128::from(t.timestamp_subsec_nanos())
 }
 
-fn effective_buffer(rules: &LinkRules) -> Duration {
-    max(rules.buffer, Duration::zero())
+/// `ceil(a / b)` for `b > 0`, any sign of `a`.
+fn ceil_div(a: Ns, b: Ns) -> Ns {
+    -(-a).div_euclid(b)
 }
 
-/// The sweep measures time in i64 nanoseconds relative to its lower bound;
-/// ranges reaching further than this past the lower bound are cut, at a local
-/// midnight, into pieces of about this length (no window and hence no slot
-/// crosses a local midnight, so the pieces' slots are exactly the range's).
-/// 100 years keeps every offset the sweep uses far inside i64 (±292 years).
-const MAX_SWEEP_DAYS: i64 = 36_500;
+/// The grid origin of a run of windows with no beginning (every day before it
+/// is 00:00-24:00): local midnight starting 2000-01-01.
+fn unbounded_anchor(tz: Tz) -> Option<DateTime<Utc>> {
+    resolve_boundary(tz, NaiveDate::from_ymd_opt(2000, 1, 1)?, 0)
+}
+
+// ---------------------------------------------------------------------------
+// Windows, runs and the grid
+// ---------------------------------------------------------------------------
+
+/// One window of one local date, resolved to instants.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    date: NaiveDate,
+    start: Ns,
+    end: Ns,
+    start_at: DateTime<Utc>,
+    /// The date's first window, starting at 00:00.
+    from_midnight: bool,
+    /// Ends at "24:00".
+    to_midnight: bool,
+}
+
+/// Windows joined at local midnights (a window ending at 24:00 and the next
+/// date's window starting at 00:00): one range. Slots start on
+/// `anchor + k × interval` and lie inside `[start, end)`.
+#[derive(Debug, Clone)]
+struct Run {
+    /// Where the range begins (`Ns::MIN` when it has no beginning).
+    start: Ns,
+    /// The grid origin: `start`, or [`unbounded_anchor`].
+    anchor: Ns,
+    /// Where the range (as far as built) ends.
+    end: Ns,
+    /// Its pieces, in order.
+    pieces: std::ops::Range<usize>,
+}
+
+impl LinkRules {
+    /// The grid step: `slot_interval_minutes`, by default the duration.
+    #[must_use]
+    pub fn interval(&self) -> Duration {
+        self.schedule.slot_interval().unwrap_or(self.duration)
+    }
+
+    /// Free time required before a slot: `buffer_before_minutes`, by default
+    /// `buffer` (negative counts as zero).
+    #[must_use]
+    pub fn buffer_before(&self) -> Duration {
+        max(self.schedule.buffer_before().unwrap_or(self.buffer), Duration::zero())
+    }
+
+    /// Free time required after a slot: `buffer_after_minutes`, by default
+    /// `buffer` (negative counts as zero).
+    #[must_use]
+    pub fn buffer_after(&self) -> Duration {
+        max(self.schedule.buffer_after().unwrap_or(self.buffer), Duration::zero())
+    }
+
+    /// The windows of a local date: its override's, else its weekday's.
+    #[must_use]
+    pub fn windows_on(&self, date: NaiveDate) -> &[Window] {
+        match self.schedule.override_on(date) {
+            Some(o) => o.windows(),
+            None => self.hours.day(date.weekday()),
+        }
+    }
+
+    /// The local date (link's zone) an instant belongs to for
+    /// `max_days_ahead` and `max_bookings_per_day`: the date D with
+    /// `midnight(D) <= t < midnight(D + 1)`, midnights resolved like window
+    /// boundaries. That is the wall-clock date of `t` except inside a repeated
+    /// hour that crosses midnight. Count reservations per date with this.
+    #[must_use]
+    pub fn date_of(&self, t: DateTime<Utc>) -> NaiveDate {
+        let d = local_date(self.tz, t);
+        if resolve_boundary(self.tz, d, 0).is_some_and(|m| t < m) {
+            return d.pred_opt().unwrap_or(d);
+        }
+        if resolve_boundary(self.tz, d, MINUTES_PER_DAY).is_some_and(|m| m <= t) {
+            return d.succ_opt().unwrap_or(d);
+        }
+        d
+    }
+
+    /// `date`'s first window starts at 00:00 and the previous date's last
+    /// window ends at 24:00: where does the range they belong to begin?
+    /// `None` as the start: it has no beginning (then the grid runs from
+    /// [`unbounded_anchor`]). Cost: O(7 + overrides).
+    fn run_start(&self, date: NaiveDate) -> Option<(Ns, Ns)> {
+        let full = [Window { start: 0, end: MINUTES_PER_DAY }];
+        let all_full = self.hours.days.iter().all(|d| d[..] == full[..]);
+        let overrides = self.schedule.date_overrides();
+        let mut d = date; // d's first window starts at 00:00 and belongs to the range
+        let mut steps = 0u32;
+        loop {
+            let Some(p) = d.pred_opt() else {
+                let a = instant_nanos(unbounded_anchor(self.tz)?);
+                return Some((Ns::MIN, a));
+            };
+            let ws = self.windows_on(p);
+            match ws.last() {
+                Some(w) if w.end == MINUTES_PER_DAY && ws.len() == 1 && w.start == 0 => d = p,
+                Some(w) if w.end == MINUTES_PER_DAY => {
+                    let s = instant_nanos(resolve_boundary(self.tz, p, w.start)?);
+                    return Some((s, s));
+                }
+                _ => {
+                    let s = instant_nanos(resolve_boundary(self.tz, d, 0)?);
+                    return Some((s, s));
+                }
+            }
+            steps += 1;
+            if all_full && steps > 7 {
+                // Every date without an override is 00:00-24:00: only an
+                // override can end the range. Jump to the latest one before d.
+                let i = overrides.partition_point(|o| o.date() < d);
+                if i == 0 {
+                    let a = instant_nanos(unbounded_anchor(self.tz)?);
+                    return Some((Ns::MIN, a));
+                }
+                if let Some(next) = overrides[i - 1].date().succ_opt() {
+                    d = min(d, next);
+                }
+            }
+        }
+    }
+
+    /// Every window of every local date in `first..=last` (overrides replace
+    /// weekdays), resolved, in order, grouped into runs. A run continuing
+    /// from before `first` gets its real start. Stops early where chrono's
+    /// range ends. Cost: O(days × windows + overrides).
+    fn runs(&self, first: NaiveDate, last: NaiveDate) -> (Vec<Piece>, Vec<Run>) {
+        let mut pieces: Vec<Piece> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
+        let overrides = self.schedule.date_overrides();
+        let mut oi = overrides.partition_point(|o| o.date() < first);
+        let mut date = first;
+        'dates: while date <= last {
+            let windows = if oi < overrides.len() && overrides[oi].date() == date {
+                oi += 1;
+                overrides[oi - 1].windows()
+            } else {
+                self.hours.day(date.weekday())
+            };
+            for (wi, w) in windows.iter().enumerate() {
+                let (Some(s), Some(e)) =
+                    (resolve_boundary(self.tz, date, w.start), resolve_boundary(self.tz, date, w.end))
+                else {
+                    break 'dates;
+                };
+                let piece = Piece {
+                    date,
+                    start: instant_nanos(s),
+                    end: max(instant_nanos(s), instant_nanos(e)),
+                    start_at: s,
+                    from_midnight: wi == 0 && w.start == 0,
+                    to_midnight: w.end == MINUTES_PER_DAY,
+                };
+                let joins = piece.from_midnight
+                    && pieces.last().is_some_and(|p| p.to_midnight && p.date.succ_opt() == Some(date));
+                let i = pieces.len();
+                pieces.push(piece);
+                if joins {
+                    let run = runs.last_mut().expect("a joined piece follows a run");
+                    run.end = piece.end;
+                    run.pieces.end = i + 1;
+                    continue;
+                }
+                let back = i == 0
+                    && piece.from_midnight
+                    && date
+                        .pred_opt()
+                        .is_some_and(|p| self.windows_on(p).last().is_some_and(|l| l.end == MINUTES_PER_DAY));
+                let (start, anchor) = if back {
+                    match self.run_start(date) {
+                        Some(x) => x,
+                        None => break 'dates,
+                    }
+                } else {
+                    (piece.start, piece.start)
+                };
+                runs.push(Run { start, anchor, end: piece.end, pieces: i..i + 1 });
+            }
+            match date.succ_opt() {
+                Some(d) => date = d,
+                None => break,
+            }
+        }
+        (pieces, runs)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The one predicate
+// ---------------------------------------------------------------------------
+
+/// Live reservations through a link per local date (the link's zone, dates
+/// as [`LinkRules::date_of`] gives them). A missing date counts zero.
+pub type DayCounts = BTreeMap<NaiveDate, u32>;
+
+/// Busy time widened for the link's buffers, sorted and merged: a slot
+/// `[s, e)` is blocked when `[s − before, e + after)` overlaps a busy
+/// interval `[c, d)`, i.e. when `[s, e)` overlaps `[c − after, d + before)`.
+struct Busy {
+    blocks: Vec<(Ns, Ns)>,
+}
+
+impl Busy {
+    /// Keeps only the blocks that can meet a slot inside `[lo, hi)`.
+    fn new(rules: &LinkRules, busy: &[Interval], lo: Ns, hi: Ns) -> Busy {
+        let (before, after) = (nanos(rules.buffer_before()), nanos(rules.buffer_after()));
+        let mut blocks: Vec<(Ns, Ns)> = busy
+            .iter()
+            .filter(|b| b.start < b.end)
+            .map(|b| (instant_nanos(b.start) - after, instant_nanos(b.end) + before))
+            .filter(|&(c, d)| d > lo && c < hi)
+            .collect();
+        blocks.sort_unstable_by_key(|&(c, _)| c);
+        // Merge overlapping and touching ones: for half-open intervals the
+        // union overlaps exactly what one of the parts overlaps.
+        let mut merged = 0;
+        for i in 0..blocks.len() {
+            if merged > 0 && blocks[i].0 <= blocks[merged - 1].1 {
+                blocks[merged - 1].1 = max(blocks[merged - 1].1, blocks[i].1);
+            } else {
+                blocks[merged] = blocks[i];
+                merged += 1;
+            }
+        }
+        blocks.truncate(merged);
+        Busy { blocks }
+    }
+
+    /// Whether `[s, e)` overlaps a block. `cursor` only moves forward, so
+    /// calls must come in order of `s` (amortised O(1) each).
+    fn overlaps(&self, cursor: &mut usize, s: Ns, e: Ns) -> bool {
+        while *cursor < self.blocks.len() && self.blocks[*cursor].1 <= s {
+            *cursor += 1;
+        }
+        *cursor < self.blocks.len() && self.blocks[*cursor].0 < e
+    }
+}
+
+/// Everything a candidate slot is judged by beyond its window and grid.
+struct Judge<'a> {
+    now: Ns,
+    notice: Duration,
+    earliest: Ns,
+    last_date: Option<NaiveDate>,
+    cap: Option<u32>,
+    booked: &'a DayCounts,
+    full: Option<(NaiveDate, bool)>,
+    busy: Busy,
+    cursor: usize,
+}
+
+impl<'a> Judge<'a> {
+    fn new(
+        rules: &LinkRules,
+        busy: &[Interval],
+        lo: Ns,
+        hi: Ns,
+        booked: &'a DayCounts,
+        now: DateTime<Utc>,
+    ) -> Judge<'a> {
+        let notice = rules.schedule.min_notice();
+        let last_date = rules
+            .schedule
+            .max_days_ahead()
+            .and_then(|n| rules.date_of(now).checked_add_days(chrono::Days::new(n.into())));
+        Judge {
+            now: instant_nanos(now),
+            notice,
+            earliest: instant_nanos(now) + nanos(notice),
+            last_date,
+            cap: rules.schedule.max_bookings_per_day(),
+            booked,
+            full: None,
+            busy: Busy::new(rules, busy, lo, hi),
+            cursor: 0,
+        }
+    }
+
+    /// THE predicate: is a slot `[s, e)` that lies on the grid of one window
+    /// or range, starting on local `date`, offered? Both [`slots`] and
+    /// [`check_slot`] decide with it. Calls must come in order of `s`.
+    fn judge(&mut self, s: Ns, e: Ns, date: NaiveDate) -> Result<(), SlotError> {
+        if s <= self.now {
+            return Err(SlotError::InPast);
+        }
+        if s <= self.earliest {
+            return Err(SlotError::TooSoon { notice: self.notice });
+        }
+        if let Some(last_date) = self.last_date {
+            if date > last_date {
+                return Err(SlotError::TooFarAhead { last_date });
+            }
+        }
+        if let Some(cap) = self.cap {
+            let full = match self.full {
+                Some((d, full)) if d == date => full,
+                _ => {
+                    let full = self.booked.get(&date).is_some_and(|&n| n >= cap);
+                    self.full = Some((date, full));
+                    full
+                }
+            };
+            if full {
+                return Err(SlotError::DateFull { date, cap });
+            }
+        }
+        if self.busy.overlaps(&mut self.cursor, s, e) {
+            return Err(SlotError::Busy);
+        }
+        Ok(())
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Public entry points
 // ---------------------------------------------------------------------------
 
-/// The slots the link offers inside `range`, given the owner's `busy`
-/// intervals (any order, may overlap) and the current instant `now`.
-/// Sorted by start, no duplicates, no two overlapping.
+/// The slots the link offers inside `range` (`start >= range.start`,
+/// `end <= range.end`), given the owner's `busy` intervals (any order, may
+/// overlap), the live reservations through the link per local date
+/// (`booked`, only read when `max_bookings_per_day` is set) and the current
+/// instant `now`. Sorted by start, no duplicates; slots overlap each other
+/// only when the interval is shorter than the duration.
 ///
-/// Cost: O(days × windows per day + busy × log busy + output). Busy intervals
-/// are widened by the buffer, sorted and merged once; slots are then swept in
-/// order against them with a moving pointer. The only allocations are the
-/// merged busy list and the output.
+/// Cost: O(days × windows per day + overrides + busy × log busy + output and
+/// rejected grid points). Busy intervals are widened by the buffers, sorted
+/// and merged once; grid points are then judged in order against them with a
+/// moving pointer.
 #[must_use]
-pub fn available_slots(rules: &LinkRules, range: Interval, busy: &[Interval], now: DateTime<Utc>) -> Vec<Interval> {
+pub fn slots(
+    rules: &LinkRules,
+    range: Interval,
+    busy: &[Interval],
+    booked: &DayCounts,
+    now: DateTime<Utc>,
+) -> Vec<Interval> {
     let mut out = Vec::new();
-    if rules.duration <= Duration::zero() || range.end <= range.start || range.end <= now {
+    let (dur, iv) = (nanos(rules.duration), nanos(rules.interval()));
+    if dur <= 0 || iv <= 0 || range.end <= range.start || range.end <= now {
         return out;
     }
-    let mut from = range.start;
-    loop {
-        let lower = max(from, now);
-        if range.end - lower <= Duration::days(MAX_SWEEP_DAYS) {
-            sweep(rules, from, range.end, busy, now, &mut out);
-            return out;
-        }
-        // Only for absurdly long ranges: cut at a local midnight.
-        let cut = local_date(rules.tz, lower)
-            .checked_add_signed(Duration::days(MAX_SWEEP_DAYS - 100))
-            .and_then(|d| resolve_local(rules.tz, d.and_time(NaiveTime::MIN)));
-        let Some(cut) = cut else {
-            return out;
-        };
-        sweep(rules, from, cut, busy, now, &mut out);
-        from = cut;
+    let (rs, re) = (instant_nanos(range.start), instant_nanos(range.end));
+    // The first admissible start: at or after range.start, strictly after now + notice.
+    let lo = max(rs, instant_nanos(now) + nanos(rules.schedule.min_notice()) + 1);
+    if lo > re - dur {
+        return out;
     }
-}
-
-/// Appends the slots in `[from, to)` to `out`. Requires `to - max(from, now)`
-/// to be at most `MAX_SWEEP_DAYS` and positive.
-fn sweep(
-    rules: &LinkRules,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    busy: &[Interval],
-    now: DateTime<Utc>,
-    out: &mut Vec<Interval>,
-) {
-    // A slot must start at or after `from` and strictly after `now`: with
-    // `lower = max(from, now)` that is `start > lower` when now >= from and
-    // `start >= lower` otherwise.
-    let lower = max(from, now);
-    let strict = now >= from;
-    // Nanoseconds relative to `lower`, exact in i128, then clamped to i64.
-    // Clamping only moves instants more than 292 years away from `lower`,
-    // outside [lower, to] either way, so no comparison below changes.
-    let (base_secs, base_sub) = (lower.timestamp(), i64::from(lower.timestamp_subsec_nanos()));
-    let rel_exact = |t: DateTime<Utc>| {
-        i128::from(t.timestamp() - base_secs) * i128::from(NANOS_PER_SEC)
-            + i128::from(i64::from(t.timestamp_subsec_nanos()) - base_sub)
-    };
-    let clamp = |n: i128| i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX });
-    let rel = |t: DateTime<Utc>| clamp(rel_exact(t));
-    let Some(step) = rules.duration.num_nanoseconds() else {
-        return; // longer than any sweep
-    };
-    let horizon = rel(to);
-    if step > horizon {
-        return; // no slot fits (this also keeps the grid arithmetic below in range)
-    }
-
-    // Busy intervals widened by the buffer, restricted to those that can meet
-    // a slot, sorted by start and merged (touching ones too: for half-open
-    // intervals the union overlaps exactly what one of the parts overlaps).
-    let buffer = nanos(effective_buffer(rules));
-    let mut blocks: Vec<(i64, i64)> = busy
-        .iter()
-        .filter(|b| b.start < b.end)
-        .map(|b| (clamp(rel_exact(b.start) - buffer), clamp(rel_exact(b.end) + buffer)))
-        .filter(|&(c, d)| d > 0 && c < horizon)
-        .collect();
-    blocks.sort_unstable_by_key(|&(c, _)| c);
-    let mut merged = 0;
-    for i in 0..blocks.len() {
-        if merged > 0 && blocks[i].0 <= blocks[merged - 1].1 {
-            blocks[merged - 1].1 = max(blocks[merged - 1].1, blocks[i].1);
-        } else {
-            blocks[merged] = blocks[i];
-            merged += 1;
-        }
-    }
-    blocks.truncate(merged);
-
+    let lower = max(range.start, now);
     let first = local_date(rules.tz, lower).pred_opt().unwrap_or(NaiveDate::MIN);
-    let last = local_date(rules.tz, to).succ_opt().unwrap_or(NaiveDate::MAX);
-    let mut p = 0; // first block that may still overlap this or a later slot
-    for_each_window(rules, first, last, |ws_at, we_at| {
-        let (ws, we) = (rel(ws_at), rel(we_at));
-        if ws >= horizon {
-            return ControlFlow::Break(());
+    let last = local_date(rules.tz, range.end).succ_opt().unwrap_or(NaiveDate::MAX);
+    let mut judge = Judge::new(rules, busy, lo, re, booked, now);
+    let (pieces, runs) = rules.runs(first, last);
+    for run in &runs {
+        let hi = min(run.end, re);
+        let from = max(lo, run.start);
+        if from > hi - dur {
+            continue;
         }
-        let hi = min(we, horizon);
-        if hi <= 0 {
-            return ControlFlow::Continue(());
-        }
-        // First grid point s = ws + k × step with s >= 0 (s > 0 when strict).
-        let mut s = ws;
-        if s < 0 || (strict && s == 0) {
-            let k = if strict { -ws / step + 1 } else { (-ws + step - 1) / step };
-            s = ws + k * step;
-        }
-        while hi - s >= step {
-            let e = s + step;
-            while p < blocks.len() && blocks[p].1 <= s {
-                p += 1;
+        let mut s = run.anchor + ceil_div(from - run.anchor, iv) * iv;
+        let mut j = run.pieces.start;
+        while s <= hi - dur {
+            while j + 1 < run.pieces.end && pieces[j].end <= s {
+                j += 1;
             }
-            if p == blocks.len() || blocks[p].0 >= e {
-                let at = |n: i64| ws_at.checked_add_signed(Duration::nanoseconds(n - ws));
-                let (Some(start), Some(end)) = (at(s), at(e)) else {
-                    return ControlFlow::Break(());
-                };
-                debug_assert!(out.last().is_none_or(|l: &Interval| l.end <= start));
-                out.push(Interval { start, end });
+            let p = &pieces[j];
+            match judge.judge(s, s + dur, p.date) {
+                Ok(()) => {
+                    let start = i64::try_from(s - p.start)
+                        .ok()
+                        .and_then(|off| p.start_at.checked_add_signed(Duration::nanoseconds(off)));
+                    let Some(start) = start else { return out };
+                    let Some(end) = start.checked_add_signed(rules.duration) else { return out };
+                    debug_assert!(out.last().is_none_or(|l: &Interval| l.start < start));
+                    out.push(Interval { start, end });
+                }
+                // Dates only grow from here.
+                Err(SlotError::TooFarAhead { .. }) => return out,
+                Err(_) => {}
             }
-            s = e;
+            s += iv;
         }
-        ControlFlow::Continue(())
-    });
+    }
+    out
 }
 
-/// Ok when `slot` is a slot this link would offer if nobody were busy: the
-/// right length, strictly after `now`, inside one working-hours window and on
-/// that window's grid.
+/// Ok when a reservation of `slot` is accepted: exactly when [`slots`]
+/// would offer it (for a range containing it) with the same inputs.
 ///
 /// # Errors
 ///
-/// The first rule the slot breaks, checked in this order:
-/// [`SlotError::WrongLength`], [`SlotError::InPast`],
-/// [`SlotError::OutsideWorkingHours`] (not inside any single window),
-/// [`SlotError::NotOnGrid`] (inside a window, off its grid).
-pub fn check_offered(rules: &LinkRules, slot: Interval, now: DateTime<Utc>) -> Result<(), SlotError> {
+/// The first rule the slot breaks, in this order: [`SlotError::WrongLength`],
+/// [`SlotError::InPast`], [`SlotError::OutsideWorkingHours`] (not inside any
+/// one window or range), [`SlotError::NotOnGrid`], then the judge's order:
+/// [`SlotError::TooSoon`], [`SlotError::TooFarAhead`], [`SlotError::DateFull`],
+/// [`SlotError::Busy`]. [`SlotError::refusal`] sorts them for the caller.
+pub fn check_slot(
+    rules: &LinkRules,
+    slot: Interval,
+    busy: &[Interval],
+    booked: &DayCounts,
+    now: DateTime<Utc>,
+) -> Result<(), SlotError> {
     let step = rules.duration;
     let actual = slot.end - slot.start;
     if step <= Duration::zero() || actual != step {
@@ -559,32 +927,47 @@ pub fn check_offered(rules: &LinkRules, slot: Interval, now: DateTime<Utc>) -> R
     if slot.start <= now {
         return Err(SlotError::InPast);
     }
-    let day = local_date(rules.tz, slot.start);
-    let first = day.pred_opt().unwrap_or(NaiveDate::MIN);
-    let last = day.succ_opt().unwrap_or(NaiveDate::MAX);
-    let mut result = Err(SlotError::OutsideWorkingHours);
-    for_each_window(rules, first, last, |ws, we| {
-        if ws > slot.start {
-            return ControlFlow::Break(());
-        }
-        if slot.end <= we {
-            result =
-                if nanos(slot.start - ws) % nanos(step) == 0 { Ok(()) } else { Err(SlotError::NotOnGrid { step }) };
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
-    });
-    result
+    let iv = nanos(rules.interval());
+    let (s, e) = (instant_nanos(slot.start), instant_nanos(slot.end));
+    let first = local_date(rules.tz, slot.start).pred_opt().unwrap_or(NaiveDate::MIN);
+    let last = local_date(rules.tz, slot.end).succ_opt().unwrap_or(NaiveDate::MAX);
+    let (pieces, runs) = rules.runs(first, last);
+    let Some(run) = runs.iter().find(|r| r.start <= s && e <= r.end) else {
+        return Err(SlotError::OutsideWorkingHours);
+    };
+    if iv <= 0 || (s - run.anchor).rem_euclid(iv) != 0 {
+        return Err(SlotError::NotOnGrid { step: rules.interval() });
+    }
+    let date = pieces[run.pieces.clone()]
+        .iter()
+        .find(|p| p.start <= s && s < p.end)
+        .map_or_else(|| rules.date_of(slot.start), |p| p.date);
+    Judge::new(rules, busy, s, e, booked, now).judge(s, e, date)
 }
 
-/// True when `slot` widened by the link's buffer on both sides,
-/// `[start − buffer, end + buffer)`, overlaps any (non-empty) busy interval.
+/// [`slots`] with nobody booked through the link (the daily cap never
+/// binds). Kept for callers that do not count reservations yet.
+#[must_use]
+pub fn available_slots(rules: &LinkRules, range: Interval, busy: &[Interval], now: DateTime<Utc>) -> Vec<Interval> {
+    slots(rules, range, busy, &DayCounts::new(), now)
+}
+
+/// [`check_slot`] with nobody busy and nobody booked: Ok when `slot` is one
+/// the link would offer if its calendar were empty.
+///
+/// # Errors
+///
+/// As [`check_slot`], never `DateFull` or `Busy`.
+pub fn check_offered(rules: &LinkRules, slot: Interval, now: DateTime<Utc>) -> Result<(), SlotError> {
+    check_slot(rules, slot, &[], &DayCounts::new(), now)
+}
+
+/// True when `[start − buffer_before, end + buffer_after)` overlaps any
+/// (non-empty) busy interval: the judge's busy rule on its own.
 #[must_use]
 pub fn overlaps_busy(rules: &LinkRules, slot: Interval, busy: &[Interval]) -> bool {
-    let buffer = nanos(effective_buffer(rules));
-    let a = instant_nanos(slot.start) - buffer;
-    let b = instant_nanos(slot.end) + buffer;
-    busy.iter().any(|x| x.start < x.end && a < instant_nanos(x.end) && instant_nanos(x.start) < b)
+    let (s, e) = (instant_nanos(slot.start), instant_nanos(slot.end));
+    Busy::new(rules, busy, s, e).overlaps(&mut 0, s, e)
 }
 
 #[cfg(test)]
@@ -616,6 +999,7 @@ mod tests {
             buffer: Duration::minutes(buffer_min),
             tz,
             hours: hours(spec),
+            schedule: SchedulingRules::default(),
         }
     }
 
@@ -1361,6 +1745,365 @@ mod tests {
     }
 
     // -----------------------------------------------------------------------
+    // Scheduling rules (issue #12)
+    // -----------------------------------------------------------------------
+
+    fn with(mut r: LinkRules, raw: RawSchedulingRules) -> LinkRules {
+        r.schedule = SchedulingRules::parse(&raw).unwrap();
+        r
+    }
+
+    fn raw_ov(date: &str, windows: &[(&str, &str)]) -> RawDateOverride {
+        RawDateOverride {
+            date: date.into(),
+            windows: windows.iter().map(|(a, b)| ((*a).to_string(), (*b).to_string())).collect(),
+        }
+    }
+
+    fn overrides(list: Vec<RawDateOverride>) -> RawSchedulingRules {
+        RawSchedulingRules { date_overrides: Some(list), ..RawSchedulingRules::default() }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// Slots (by start) with the given busy time and counts, checking on the
+    /// way that `check_slot` accepts each one.
+    fn offered(r: &LinkRules, range: Interval, busy: &[Interval], booked: &DayCounts, now: &str) -> Vec<String> {
+        let got = slots(r, range, busy, booked, utc(now));
+        for s in &got {
+            assert_eq!(check_slot(r, *s, busy, booked, utc(now)), Ok(()), "{s:?}");
+        }
+        starts(r, &got)
+    }
+
+    #[test]
+    fn default_schedule_is_todays_behaviour() {
+        let r = rules(chrono_tz::Europe::Berlin, 30, 10, &[("mon", &[("09:00", "10:00")])]);
+        assert_eq!(r.interval(), Duration::minutes(30));
+        assert_eq!((r.buffer_before(), r.buffer_after()), (Duration::minutes(10), Duration::minutes(10)));
+        assert_eq!(
+            free(&r, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z"),
+            ["2026-03-02T08:00Z", "2026-03-02T08:30Z"]
+        );
+    }
+
+    #[test]
+    fn override_on_new_york_fall_back_day() {
+        let ny = chrono_tz::America::New_York;
+        // Sunday 2026-11-01 normally 09:00-10:00; the override opens 00:30-02:30 instead.
+        let r = rules(ny, 30, 0, &[("sun", &[("09:00", "10:00")])]);
+        let r = with(r, overrides(vec![raw_ov("2026-11-01", &[("00:30", "02:30")])]));
+        // 00:30 EDT = 04:30Z .. 02:30 EST = 07:30Z: three real hours, the repeated 01:xx twice.
+        assert_eq!(
+            free(&r, "2026-10-31T12:00:00Z", "2026-11-09T00:00:00Z"),
+            [
+                "2026-11-01T04:30Z",
+                "2026-11-01T05:00Z", // 01:00 EDT
+                "2026-11-01T05:30Z",
+                "2026-11-01T06:00Z", // 01:00 EST
+                "2026-11-01T06:30Z",
+                "2026-11-01T07:00Z", // 02:00 EST
+                "2026-11-08T14:00Z", // the next Sunday: weekly hours again
+                "2026-11-08T14:30Z",
+            ]
+        );
+    }
+
+    #[test]
+    fn override_on_berlin_spring_forward_day() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let r = rules(berlin, 60, 0, &[("sun", &[("09:00", "10:00")])]);
+        // On 2026-03-29, 01:00-02:00 is 01:00 CET = 00:00Z .. 03:00 CEST = 01:00Z; 02:30 does not
+        // exist, so 02:30-04:30 runs from 03:00 CEST = 01:00Z to 02:30Z (one and a half real hours).
+        let r = with(r, overrides(vec![raw_ov("2026-03-29", &[("01:00", "02:00"), ("02:30", "04:30")])]));
+        assert_eq!(
+            free(&r, "2026-03-28T00:00:00Z", "2026-03-30T00:00:00Z"),
+            ["2026-03-29T00:00Z", "2026-03-29T01:00Z"]
+        );
+        assert_eq!(
+            check_offered(&r, iv("2026-03-29T07:00:00Z", "2026-03-29T08:00:00Z"), utc(LONG_AGO)),
+            Err(SlotError::OutsideWorkingHours),
+            "the weekday's 09:00 is replaced"
+        );
+    }
+
+    #[test]
+    fn closed_override_on_a_working_weekday() {
+        let r =
+            rules(chrono_tz::Europe::Berlin, 60, 0, &[("mon", &[("09:00", "11:00")]), ("tue", &[("09:00", "10:00")])]);
+        let r = with(r, overrides(vec![raw_ov("2026-03-02", &[])]));
+        assert_eq!(free(&r, "2026-03-01T00:00:00Z", "2026-03-04T00:00:00Z"), ["2026-03-03T08:00Z"]);
+        assert_eq!(
+            check_offered(&r, iv("2026-03-02T08:00:00Z", "2026-03-02T09:00:00Z"), utc(LONG_AGO)),
+            Err(SlotError::OutsideWorkingHours)
+        );
+        // The next Monday is open again.
+        assert_eq!(
+            free(&r, "2026-03-09T00:00:00Z", "2026-03-10T00:00:00Z"),
+            ["2026-03-09T08:00Z", "2026-03-09T09:00Z"]
+        );
+    }
+
+    #[test]
+    fn booking_window_whose_last_day_is_a_dst_day() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let every_day: &[(&str, &str)] = &[("01:00", "04:00")];
+        let spec: Vec<(&str, &[(&str, &str)])> = DAY_KEYS.iter().map(|d| (*d, every_day)).collect();
+        let r = rules(berlin, 60, 0, &spec);
+        // Today (Berlin) is 2026-03-01; 28 days ahead is Sunday 2026-03-29, spring forward.
+        let r = with(r, RawSchedulingRules { max_days_ahead: Some(28), ..RawSchedulingRules::default() });
+        let now = "2026-03-01T10:00:00Z";
+        let got = offered(&r, iv("2026-03-28T00:00:00Z", "2026-04-01T00:00:00Z"), &[], &DayCounts::new(), now);
+        // 28th: 01:00-04:00 CET = 00:00Z-03:00Z; 29th: 00:00Z-02:00Z (two real hours); nothing on the 30th.
+        assert_eq!(
+            got,
+            ["2026-03-28T00:00Z", "2026-03-28T01:00Z", "2026-03-28T02:00Z", "2026-03-29T00:00Z", "2026-03-29T01:00Z"]
+        );
+        assert_eq!(
+            check_slot(&r, iv("2026-03-29T23:00:00Z", "2026-03-30T00:00:00Z"), &[], &DayCounts::new(), utc(now)),
+            Err(SlotError::TooFarAhead { last_date: day("2026-03-29") })
+        );
+        // Today counts in Berlin: at 23:30Z on 2026-02-28 it is already 2026-03-01 there.
+        let later = slots(
+            &r,
+            iv("2026-03-28T00:00:00Z", "2026-04-01T00:00:00Z"),
+            &[],
+            &DayCounts::new(),
+            utc("2026-02-28T23:30:00Z"),
+        );
+        assert_eq!(later.len(), 5);
+        // max_days_ahead 0: today only.
+        let r = with(r, RawSchedulingRules { max_days_ahead: Some(0), ..RawSchedulingRules::default() });
+        assert_eq!(
+            offered(
+                &r,
+                iv("2026-03-01T00:00:00Z", "2026-03-04T00:00:00Z"),
+                &[],
+                &DayCounts::new(),
+                "2026-02-28T23:30:00Z"
+            ),
+            ["2026-03-01T00:00Z", "2026-03-01T01:00Z", "2026-03-01T02:00Z"]
+        );
+    }
+
+    #[test]
+    fn notice_that_crosses_midnight() {
+        let r = rules(Tz::UTC, 30, 0, &[("mon", &[("20:00", "24:00")]), ("tue", &[("00:30", "03:00")])]);
+        let r = with(r, RawSchedulingRules { min_notice_minutes: Some(210), ..RawSchedulingRules::default() });
+        // Now Monday 22:00; + 3.5 h = Tuesday 01:30, strictly after: 02:00 is the first.
+        let now = "2026-03-02T22:00:00Z";
+        assert_eq!(
+            offered(&r, iv("2026-03-02T00:00:00Z", "2026-03-04T00:00:00Z"), &[], &DayCounts::new(), now),
+            ["2026-03-03T02:00Z", "2026-03-03T02:30Z"]
+        );
+        let e = check_slot(&r, iv("2026-03-03T01:30:00Z", "2026-03-03T02:00:00Z"), &[], &DayCounts::new(), utc(now));
+        assert_eq!(e, Err(SlotError::TooSoon { notice: Duration::minutes(210) }));
+        assert_eq!(e.unwrap_err().to_string(), "slot starts too soon: this link needs 210 min notice");
+        // The grid does not move for notice: 00:30, 01:00, ... stay the starts.
+        let r = with(r, RawSchedulingRules { min_notice_minutes: Some(155), ..RawSchedulingRules::default() });
+        assert_eq!(
+            offered(&r, iv("2026-03-02T00:00:00Z", "2026-03-04T00:00:00Z"), &[], &DayCounts::new(), now)[0],
+            "2026-03-03T01:00Z"
+        );
+    }
+
+    #[test]
+    fn interval_shorter_than_duration_with_unequal_buffers() {
+        let r = rules(Tz::UTC, 60, 5, &[("mon", &[("09:00", "12:00")])]);
+        let r = with(
+            r,
+            RawSchedulingRules {
+                slot_interval_minutes: Some(20),
+                buffer_before_minutes: Some(10),
+                buffer_after_minutes: Some(30),
+                ..RawSchedulingRules::default()
+            },
+        );
+        let range = iv("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z");
+        // Nobody busy: every 20 minutes, an hour long, overlapping each other.
+        assert_eq!(
+            offered(&r, range, &[], &DayCounts::new(), LONG_AGO),
+            [
+                "2026-03-02T09:00Z",
+                "2026-03-02T09:20Z",
+                "2026-03-02T09:40Z",
+                "2026-03-02T10:00Z",
+                "2026-03-02T10:20Z",
+                "2026-03-02T10:40Z",
+                "2026-03-02T11:00Z"
+            ]
+        );
+        // Busy 10:50-11:00: a slot needs [start - 10, end + 30) clear of it, so
+        // start + 90 <= 10:50 (start <= 09:20) or start - 10 >= 11:00 (start >= 11:10).
+        let busy = [iv("2026-03-02T10:50:00Z", "2026-03-02T11:00:00Z")];
+        assert_eq!(offered(&r, range, &busy, &DayCounts::new(), LONG_AGO), ["2026-03-02T09:00Z", "2026-03-02T09:20Z"]);
+        let e =
+            check_slot(&r, iv("2026-03-02T09:40:00Z", "2026-03-02T10:40:00Z"), &busy, &DayCounts::new(), utc(LONG_AGO));
+        assert_eq!(e, Err(SlotError::Busy));
+        assert_eq!(e.unwrap_err().refusal(), Refusal::Busy);
+        // Off the 20-minute grid.
+        assert_eq!(
+            check_offered(&r, iv("2026-03-02T09:30:00Z", "2026-03-02T10:30:00Z"), utc(LONG_AGO)),
+            Err(SlotError::NotOnGrid { step: Duration::minutes(20) })
+        );
+        assert!(overlaps_busy(&r, iv("2026-03-02T09:40:00Z", "2026-03-02T10:40:00Z"), &busy));
+        assert!(!overlaps_busy(&r, iv("2026-03-02T09:20:00Z", "2026-03-02T10:20:00Z"), &busy));
+    }
+
+    #[test]
+    fn overnight_shift_across_a_dst_change() {
+        let ny = chrono_tz::America::New_York;
+        // Saturday 22:00-24:00 + Sunday 00:00-06:00 is one range; 2026-11-01 falls back.
+        let r = rules(ny, 90, 0, &[("sat", &[("22:00", "24:00")]), ("sun", &[("00:00", "06:00")])]);
+        // 22:00 EDT Sat = 02:00Z .. 06:00 EST Sun = 11:00Z: nine real hours, six 90-minute slots.
+        let got = free(&r, "2026-10-31T00:00:00Z", "2026-11-02T00:00:00Z");
+        assert_eq!(
+            got,
+            [
+                "2026-11-01T02:00Z",
+                "2026-11-01T03:30Z",
+                "2026-11-01T05:00Z",
+                "2026-11-01T06:30Z",
+                "2026-11-01T08:00Z",
+                "2026-11-01T09:30Z"
+            ]
+        );
+        // 03:30Z = 23:30 EDT: a slot across midnight, accepted as well.
+        assert_eq!(check_offered(&r, iv("2026-11-01T03:30:00Z", "2026-11-01T05:00:00Z"), utc(LONG_AGO)), Ok(()));
+        // Spring forward 2026-03-08: 22:00 EST = 03:00Z .. 06:00 EDT = 10:00Z, seven real hours.
+        assert_eq!(
+            free(&r, "2026-03-07T00:00:00Z", "2026-03-09T00:00:00Z"),
+            ["2026-03-08T03:00Z", "2026-03-08T04:30Z", "2026-03-08T06:00Z", "2026-03-08T07:30Z"]
+        );
+        // A range starting mid-run keeps the run's grid.
+        assert_eq!(
+            free(&r, "2026-03-08T05:00:00Z", "2026-03-09T00:00:00Z"),
+            ["2026-03-08T06:00Z", "2026-03-08T07:30Z"]
+        );
+        // Windows that merely touch within a day stay apart.
+        let r = rules(
+            Tz::UTC,
+            90,
+            0,
+            &[("sat", &[("21:00", "22:00"), ("22:00", "24:00")]), ("sun", &[("00:00", "01:00")])],
+        );
+        assert_eq!(
+            free(&r, "2026-03-07T00:00:00Z", "2026-03-09T00:00:00Z"),
+            ["2026-03-07T22:00Z", "2026-03-07T23:30Z"]
+        );
+    }
+
+    #[test]
+    fn overnight_ranges_join_overrides_and_whole_days() {
+        let r = rules(Tz::UTC, 300, 0, &[("fri", &[("20:00", "24:00")])]);
+        // Saturday and Sunday 2026-03-07/08 opened whole by overrides, Monday until 02:00:
+        // one range Friday 20:00 .. Monday 02:00, grid every 5 h from Friday 20:00.
+        let r = with(
+            r,
+            overrides(vec![
+                raw_ov("2026-03-07", &[("00:00", "24:00")]),
+                raw_ov("2026-03-08", &[("00:00", "24:00")]),
+                raw_ov("2026-03-09", &[("00:00", "02:00"), ("08:00", "09:00")]),
+            ]),
+        );
+        let all = free(&r, "2026-03-06T00:00:00Z", "2026-03-10T00:00:00Z");
+        assert_eq!(all.len(), 10, "{all:?}");
+        assert_eq!(all[0], "2026-03-06T20:00Z");
+        assert_eq!(all[9], "2026-03-08T17:00Z");
+        // Asked from Sunday 11:00 on, the grid still runs from Friday 20:00.
+        assert_eq!(
+            free(&r, "2026-03-08T11:00:00Z", "2026-03-10T00:00:00Z"),
+            ["2026-03-08T12:00Z", "2026-03-08T17:00Z"]
+        );
+        assert_eq!(check_offered(&r, iv("2026-03-08T12:00:00Z", "2026-03-08T17:00:00Z"), utc(LONG_AGO)), Ok(()));
+        assert_eq!(
+            check_offered(&r, iv("2026-03-08T13:00:00Z", "2026-03-08T18:00:00Z"), utc(LONG_AGO)),
+            Err(SlotError::NotOnGrid { step: Duration::minutes(300) })
+        );
+    }
+
+    #[test]
+    fn a_range_with_no_beginning_runs_its_grid_from_2000() {
+        let all_day: &[(&str, &str)] = &[("00:00", "24:00")];
+        let spec: Vec<(&str, &[(&str, &str)])> = DAY_KEYS.iter().map(|d| (*d, all_day)).collect();
+        // 7-hour slots around the clock in UTC: 2026-03-02 00:00 is 9557 days after
+        // 2000-01-01, 229,368 h = 32,766 × 7 + 6 h, so the grid passes 2026-03-02T01:00.
+        let r = rules(Tz::UTC, 420, 0, &spec);
+        assert_eq!(free(&r, "2026-03-02T00:00:00Z", "2026-03-02T12:00:00Z"), ["2026-03-02T01:00Z"]);
+        assert_eq!(check_offered(&r, iv("2026-03-02T01:00:00Z", "2026-03-02T08:00:00Z"), utc(LONG_AGO)), Ok(()));
+        // A closed override ends it: the range then starts after it.
+        let r = with(r, overrides(vec![raw_ov("2026-02-27", &[])]));
+        assert_eq!(
+            free(&r, "2026-03-02T00:00:00Z", "2026-03-02T12:00:00Z"),
+            // 2026-02-28 00:00 + 7 h × 7 = 2026-03-02 01:00 as well; and 08:00 does not fit before 12:00.
+            ["2026-03-02T01:00Z"]
+        );
+        assert_eq!(free(&r, "2026-02-28T00:00:00Z", "2026-02-28T10:00:00Z"), ["2026-02-28T00:00Z"]);
+    }
+
+    #[test]
+    fn cap_is_counted_in_the_link_zone_not_utc() {
+        let kolkata = chrono_tz::Asia::Kolkata; // +05:30
+                                                // Tuesday 2026-03-03 00:30-02:30 IST = Monday 19:00Z-21:00Z; Monday 10:00-11:00 IST = 04:30Z.
+        let r = rules(kolkata, 60, 0, &[("mon", &[("10:00", "11:00")]), ("tue", &[("00:30", "02:30")])]);
+        let r = with(r, RawSchedulingRules { max_bookings_per_day: Some(2), ..RawSchedulingRules::default() });
+        let range = iv("2026-03-02T00:00:00Z", "2026-03-04T00:00:00Z");
+        assert_eq!(r.date_of(utc("2026-03-02T19:00:00Z")), day("2026-03-03"));
+        let now = LONG_AGO;
+        assert_eq!(
+            offered(&r, range, &[], &DayCounts::new(), now),
+            ["2026-03-02T04:30Z", "2026-03-02T19:00Z", "2026-03-02T20:00Z"]
+        );
+        // Two on Tuesday (IST): the Tuesday slots go, although they are on Monday in UTC.
+        let booked = DayCounts::from([(day("2026-03-03"), 2)]);
+        assert_eq!(offered(&r, range, &[], &booked, now), ["2026-03-02T04:30Z"]);
+        let e = check_slot(&r, iv("2026-03-02T19:00:00Z", "2026-03-02T20:00:00Z"), &[], &booked, utc(now));
+        assert_eq!(e, Err(SlotError::DateFull { date: day("2026-03-03"), cap: 2 }));
+        assert_eq!(e.clone().unwrap_err().refusal(), Refusal::DateFull);
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "2026-03-03 is fully booked: this link takes at most 2 reservations a day"
+        );
+        // One on Monday (IST) leaves Monday open (cap 2); two close it.
+        let booked = DayCounts::from([(day("2026-03-02"), 1)]);
+        assert_eq!(offered(&r, range, &[], &booked, now).len(), 3);
+        let booked = DayCounts::from([(day("2026-03-02"), 2)]);
+        assert_eq!(offered(&r, range, &[], &booked, now), ["2026-03-02T19:00Z", "2026-03-02T20:00Z"]);
+        // Not offered (400) comes before full (409): outside working hours on a full date.
+        let e = check_slot(&r, iv("2026-03-02T04:45:00Z", "2026-03-02T05:45:00Z"), &[], &booked, utc(now));
+        assert_eq!(e.unwrap_err().refusal(), Refusal::NotOffered);
+    }
+
+    #[test]
+    fn asuncion_rules_at_minus_3() {
+        let tz = chrono_tz::America::Asuncion;
+        // Friday 2026-07-10 (would have been -04 before 2025): 22:00-24:00 -03 = 01:00Z-03:00Z.
+        let r = rules(tz, 60, 0, &[("fri", &[("22:00", "24:00")]), ("sat", &[("00:00", "01:00")])]);
+        let r = with(r, RawSchedulingRules { max_bookings_per_day: Some(1), ..RawSchedulingRules::default() });
+        let range = iv("2026-07-10T00:00:00Z", "2026-07-12T00:00:00Z");
+        assert_eq!(
+            offered(&r, range, &[], &DayCounts::new(), LONG_AGO),
+            ["2026-07-11T01:00Z", "2026-07-11T02:00Z", "2026-07-11T03:00Z"]
+        );
+        // The Friday slots count on Friday in Asuncion (Saturday in UTC).
+        let booked = DayCounts::from([(day("2026-07-10"), 1)]);
+        assert_eq!(offered(&r, range, &[], &booked, LONG_AGO), ["2026-07-11T03:00Z"]);
+    }
+
+    #[test]
+    fn refusals_sort_errors_for_the_caller() {
+        assert_eq!(SlotError::InPast.refusal(), Refusal::NotOffered);
+        assert_eq!(SlotError::OutsideWorkingHours.refusal(), Refusal::NotOffered);
+        assert_eq!(SlotError::TooSoon { notice: Duration::zero() }.refusal(), Refusal::NotOffered);
+        assert_eq!(SlotError::TooFarAhead { last_date: day("2026-01-01") }.refusal(), Refusal::NotOffered);
+        assert_eq!(SlotError::NotOnGrid { step: Duration::minutes(5) }.refusal(), Refusal::NotOffered);
+        assert_eq!(SlotError::Busy.refusal(), Refusal::Busy);
+        assert_eq!(SlotError::DateFull { date: day("2026-01-01"), cap: 1 }.refusal(), Refusal::DateFull);
+    }
+
+    // -----------------------------------------------------------------------
     // Reference implementation and property tests
     // -----------------------------------------------------------------------
 
@@ -1392,52 +2135,21 @@ mod tests {
         }
     }
 
-    /// Brute force: every window of every date from three days before the
-    /// range (by UTC date) to three days after, every grid point, every rule
-    /// checked directly against every busy interval.
+    /// Brute force with no scheduling rules set: [`ref_all`] (windows joined
+    /// at midnight into ranges, every grid point, every rule checked directly
+    /// against every busy interval).
     fn ref_slots(r: &LinkRules, range: Interval, busy: &[Interval], now: DateTime<Utc>) -> Vec<Interval> {
-        let buffer = max(r.buffer, Duration::zero());
-        let mut out = Vec::new();
-        let mut date = range.start.date_naive() - Duration::days(3);
-        while date <= range.end.date_naive() + Duration::days(3) {
-            for w in r.hours.day(date.weekday()) {
-                let at = |m: u16| date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(m));
-                let ws = ref_resolve(r.tz, at(w.start));
-                let we = ref_resolve(r.tz, at(w.end));
-                let mut k: i32 = 0;
-                loop {
-                    let s = ws + r.duration * k;
-                    let e = s + r.duration;
-                    if e > we {
-                        break;
-                    }
-                    let clear = busy.iter().all(|b| !(b.start < b.end && s - buffer < b.end && b.start < e + buffer));
-                    if s > now && s >= range.start && e <= range.end && clear {
-                        out.push(Interval { start: s, end: e });
-                    }
-                    k += 1;
-                }
-            }
-            date = date.succ_opt().unwrap();
-        }
-        out.sort();
-        out
+        ref_all(r, range, busy, &DayCounts::new(), now)
     }
 
     /// The window (of local dates around the slot) that contains `slot` on its
     /// grid, found with the reference resolution.
     fn ref_window_containing(r: &LinkRules, slot: Interval) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let day = slot.start.with_timezone(&r.tz).date_naive();
-        for date in [day - Duration::days(1), day, day + Duration::days(1)] {
-            for w in r.hours.day(date.weekday()) {
-                let at = |m: u16| date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(m));
-                let (ws, we) = (ref_resolve(r.tz, at(w.start)), ref_resolve(r.tz, at(w.end)));
-                if ws <= slot.start && slot.end <= we && nanos(slot.start - ws) % nanos(r.duration) == 0 {
-                    return Some((ws, we));
-                }
-            }
-        }
-        None
+        let step = nanos(r.interval());
+        ref_ranges(r, day - Duration::days(3), day + Duration::days(2))
+            .into_iter()
+            .find(|&(ws, we)| ws <= slot.start && slot.end <= we && nanos(slot.start - ws) % step == 0)
     }
 
     fn arb_zone() -> impl Strategy<Value = Tz> {
@@ -1492,6 +2204,7 @@ mod tests {
                 buffer: Duration::minutes(b),
                 tz,
                 hours: build_hours(&days, grain),
+                schedule: SchedulingRules::default(),
             }
         })
     }
@@ -1664,6 +2377,242 @@ mod tests {
                     && b.start < slot.end + Duration::minutes(buf)
             });
             prop_assert_eq!(overlaps_busy(&r, slot, &busy), expect);
+        }
+    }
+
+    // -----------------------------------------------------------------------
+    // Scheduling rules: reference and property tests
+    // -----------------------------------------------------------------------
+
+    /// The windows of a date by a linear search over the overrides.
+    fn ref_windows(r: &LinkRules, date: NaiveDate) -> Vec<Window> {
+        match r.schedule.date_overrides().iter().find(|o| o.date() == date) {
+            Some(o) => o.windows().to_vec(),
+            None => r.hours.day(date.weekday()).to_vec(),
+        }
+    }
+
+    /// The ranges (start, end) of local dates `first..=last`: windows resolved
+    /// with the reference resolution, a window ending at 24:00 joined with the
+    /// next date's first window when that starts at 00:00.
+    fn ref_ranges(r: &LinkRules, first: NaiveDate, last: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        // (start, end) of each range.
+        let mut ranges: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        let mut prev_to_midnight: Option<NaiveDate> = None;
+        let mut date = first;
+        while date <= last {
+            for (i, w) in ref_windows(r, date).iter().enumerate() {
+                let at = |m: u16| date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(m));
+                let (ws, we) = (ref_resolve(r.tz, at(w.start)), ref_resolve(r.tz, at(w.end)));
+                let joins = i == 0 && w.start == 0 && prev_to_midnight == date.pred_opt();
+                if joins && !ranges.is_empty() {
+                    ranges.last_mut().unwrap().1 = max(we, ws);
+                } else {
+                    ranges.push((ws, max(we, ws)));
+                }
+                prev_to_midnight = None;
+                if w.end == MINUTES_PER_DAY {
+                    prev_to_midnight = Some(date);
+                }
+            }
+            if ref_windows(r, date).is_empty() {
+                prev_to_midnight = None;
+            }
+            date = date.succ_opt().unwrap();
+        }
+        ranges
+    }
+
+    /// Brute force for every rule: windows of every date from three days
+    /// before the range (UTC dates) to three after, resolved with the
+    /// reference resolution; a window ending at 24:00 and the next date's
+    /// first window starting at 00:00 are one range; every grid point of every
+    /// range, every rule checked literally (dates as the wall clock reads
+    /// them), against every busy interval.
+    fn ref_all(
+        r: &LinkRules,
+        range: Interval,
+        busy: &[Interval],
+        booked: &DayCounts,
+        now: DateTime<Utc>,
+    ) -> Vec<Interval> {
+        let sched = &r.schedule;
+        let before = max(sched.buffer_before().unwrap_or(r.buffer), Duration::zero());
+        let after = max(sched.buffer_after().unwrap_or(r.buffer), Duration::zero());
+        let step = sched.slot_interval().unwrap_or(r.duration);
+        let wall = |t: DateTime<Utc>| t.with_timezone(&r.tz).date_naive();
+        let today = wall(now);
+        let ranges =
+            ref_ranges(r, range.start.date_naive() - Duration::days(3), range.end.date_naive() + Duration::days(3));
+        let mut out = Vec::new();
+        for (rs, re) in ranges {
+            let mut k: i32 = 0;
+            loop {
+                let s = rs + step * k;
+                let e = s + r.duration;
+                if e > re {
+                    break;
+                }
+                let d = wall(s);
+                let clear = busy.iter().all(|b| !(b.start < b.end && s - before < b.end && b.start < e + after));
+                let ahead = sched.max_days_ahead().is_none_or(|n| d <= today + Duration::days(n.into()));
+                let room = sched.max_bookings_per_day().is_none_or(|cap| booked.get(&d).copied().unwrap_or(0) < cap);
+                if s > now + sched.min_notice() && s >= range.start && e <= range.end && clear && ahead && room {
+                    out.push(Interval { start: s, end: e });
+                }
+                k += 1;
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Windows of one generated day, as text pairs (as `build_hours` makes them).
+    fn day_texts(pairs: &[(u16, u16)], grain: u16) -> Vec<(String, String)> {
+        let mut cur = 0u16;
+        let mut ws = Vec::new();
+        for &(gap, len) in pairs {
+            let start = cur + gap / grain * grain;
+            if start >= MINUTES_PER_DAY {
+                break;
+            }
+            let end = min(start + max(grain, len / grain * grain), MINUTES_PER_DAY);
+            ws.push((format_hhmm(start), format_hhmm(end)));
+            cur = end;
+        }
+        ws
+    }
+
+    type FullCase = (LinkRules, Interval, Vec<Interval>, DayCounts, DateTime<Utc>);
+
+    /// `arb_case` plus every scheduling rule, each present or absent; half the
+    /// weekly windows and overrides run into midnight or out of it, so that
+    /// ranges join; overrides and counts fall on dates around the range.
+    fn arb_full_case() -> impl Strategy<Value = FullCase> {
+        let day = prop::collection::vec((0u16..=300, 1u16..=720), 0..=3);
+        let overnight = prop::collection::vec((0u16..=300, 1u16..=720), 0..=2).prop_map(|mut v| {
+            // Start at 00:00 and end at 24:00 by construction of build_hours: gap 0 first,
+            // a long last window.
+            if let Some(first) = v.first_mut() {
+                first.0 = 0;
+            }
+            v.push((0, 1440));
+            v
+        });
+        let any_day = prop_oneof![2 => day.clone(), 1 => overnight];
+        let sched = (
+            prop::option::of(prop_oneof![0u32..=120, 0u32..=3000]),
+            prop::option::of(0u32..=40),
+            prop::option::of(5u32..=240),
+            prop::option::of(0u32..=90),
+            prop::option::of(0u32..=90),
+            prop::option::of(1u32..=3),
+        );
+        (
+            arb_case(),
+            prop::array::uniform7(any_day.clone()),
+            sched,
+            prop::collection::vec((-3i64..=44, any_day), 0..=6),
+            prop::collection::vec((-3i64..=44, 0u32..=3), 0..=12),
+            arb_grain(),
+        )
+            .prop_map(|((mut r, range, busy, now), week, sched, ovs, counts, grain)| {
+                let grain = if r.duration.num_minutes() % i64::from(grain) == 0 { grain } else { 1 };
+                r.hours = build_hours(&week, grain);
+                let (notice, ahead, interval, before, after, cap) = sched;
+                let base = range.start.with_timezone(&r.tz).date_naive();
+                let mut seen = std::collections::BTreeSet::new();
+                let overrides: Vec<RawDateOverride> = ovs
+                    .iter()
+                    .filter(|(off, _)| seen.insert(*off))
+                    .map(|(off, pairs)| RawDateOverride {
+                        date: (base + Duration::days(*off)).format("%Y-%m-%d").to_string(),
+                        windows: day_texts(pairs, grain),
+                    })
+                    .collect();
+                let g = u32::from(grain);
+                let raw = RawSchedulingRules {
+                    min_notice_minutes: notice.map(|n| i64::from(n / g * g)),
+                    max_days_ahead: ahead.map(i64::from),
+                    slot_interval_minutes: interval.map(|i| i64::from(max(5, i / g * g))),
+                    buffer_before_minutes: before.map(i64::from),
+                    buffer_after_minutes: after.map(i64::from),
+                    date_overrides: (!overrides.is_empty()).then_some(overrides),
+                    max_bookings_per_day: cap.map(i64::from),
+                };
+                r.schedule = SchedulingRules::parse(&raw).expect("generated rules are valid");
+                let booked: DayCounts = counts.iter().map(|(off, n)| (base + Duration::days(*off), *n)).collect();
+                (r, range, busy, booked, now)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Every rule and their combinations against the brute-force
+        /// reference; every slot listed is accepted by `check_slot`.
+        #[test]
+        fn every_rule_matches_reference((r, range, busy, booked, now) in arb_full_case()) {
+            let got = slots(&r, range, &busy, &booked, now);
+            for (i, s) in got.iter().enumerate() {
+                prop_assert_eq!(check_slot(&r, *s, &busy, &booked, now), Ok(()), "{:?}", s);
+                if i > 0 {
+                    prop_assert!(got[i - 1].start < s.start, "unsorted: {:?} then {:?}", got[i - 1], s);
+                }
+            }
+            let want = ref_all(&r, range, &busy, &booked, now);
+            if got != want {
+                let i = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
+                prop_assert!(false, "{} slots, reference {}; first difference at {}: {:?} vs {:?}",
+                    got.len(), want.len(), i, got.get(i), want.get(i));
+            }
+        }
+
+        /// `check_slot` accepts exactly the listed slots: listed ones, their
+        /// neighbours on and off the grid, wrong lengths, random candidates.
+        /// A refusal as DateFull or Busy means the slot is offered once the
+        /// counts or the busy time are gone.
+        #[test]
+        fn check_slot_agrees_with_slots(
+            (r, range, busy, booked, now) in arb_full_case(),
+            probes in prop::collection::vec((0i64..=40 * 24 * 60, 0i64..60, prop::bool::ANY), 0..=30),
+        ) {
+            let offered = slots(&r, range, &busy, &booked, now);
+            let d = r.duration;
+            let (one, step) = (Duration::minutes(1), r.interval());
+            let mut candidates: Vec<Interval> = Vec::new();
+            for s in &offered {
+                for shift in [Duration::zero(), one, -one, step, -step, d, -d] {
+                    candidates.push(Interval { start: s.start + shift, end: s.end + shift });
+                }
+                candidates.push(Interval { start: s.start, end: s.end + one });
+            }
+            for &(m, sec, aligned) in &probes {
+                let t = if aligned {
+                    range.start.duration_trunc(Duration::minutes(5)).unwrap() + Duration::minutes(m / 5 * 5)
+                } else {
+                    range.start + Duration::minutes(m) + Duration::seconds(sec)
+                };
+                candidates.push(Interval { start: t, end: t + d });
+            }
+            let empty = DayCounts::new();
+            for c in candidates {
+                if c.start < range.start || c.end > range.end {
+                    continue;
+                }
+                let result = check_slot(&r, c, &busy, &booked, now);
+                let member = offered.binary_search(&c).is_ok();
+                prop_assert_eq!(result.is_ok(), member, "{:?}: {:?}", c, result);
+                match result {
+                    Err(SlotError::DateFull { .. }) => {
+                        prop_assert_eq!(check_slot(&r, c, &[], &empty, now), Ok(()));
+                    }
+                    Err(SlotError::Busy) => {
+                        prop_assert_eq!(check_slot(&r, c, &[], &booked, now), Ok(()));
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 }

@@ -1,0 +1,428 @@
+//! A link's scheduling rules (issue #12), parsed once from raw values.
+//!
+//! Every field is optional; absent means today's behaviour. The engine reads
+//! them through [`super::LinkRules`]; see the module docs there for what each
+//! rule does.
+
+use chrono::{Duration, NaiveDate};
+use thiserror::Error;
+
+use super::{format_hhmm, parse_windows, Window, WindowError};
+
+/// `min_notice_minutes`: 0..=525600 (one year).
+pub const MAX_MIN_NOTICE_MINUTES: i64 = 525_600;
+/// `max_days_ahead`: 0..=730.
+pub const MAX_DAYS_AHEAD: i64 = 730;
+/// `slot_interval_minutes`: 5..=1440.
+pub const MIN_SLOT_INTERVAL_MINUTES: i64 = 5;
+/// `slot_interval_minutes`: 5..=1440.
+pub const MAX_SLOT_INTERVAL_MINUTES: i64 = 1440;
+/// `buffer_before_minutes`, `buffer_after_minutes`: 0..=1440.
+pub const MAX_SIDE_BUFFER_MINUTES: i64 = 1440;
+/// `date_overrides`: at most 366 dates.
+pub const MAX_DATE_OVERRIDES: usize = 366;
+/// `max_bookings_per_day`: 1..=1000.
+pub const MAX_BOOKINGS_PER_DAY: i64 = 1000;
+
+/// One date override as given: `{"date": "YYYY-MM-DD", "windows": [...]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawDateOverride {
+    /// "YYYY-MM-DD".
+    pub date: String,
+    /// ("HH:MM", "HH:MM") pairs; an end may be "24:00". Empty: closed.
+    pub windows: Vec<(String, String)>,
+}
+
+/// The scheduling rules as given (e.g. by a request body or a stored row),
+/// before validation. `None` everywhere is today's behaviour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are the wire names
+pub struct RawSchedulingRules {
+    pub min_notice_minutes: Option<i64>,
+    pub max_days_ahead: Option<i64>,
+    pub slot_interval_minutes: Option<i64>,
+    pub buffer_before_minutes: Option<i64>,
+    pub buffer_after_minutes: Option<i64>,
+    pub date_overrides: Option<Vec<RawDateOverride>>,
+    pub max_bookings_per_day: Option<i64>,
+}
+
+/// One valid date override: on `date` (the link's zone), these windows
+/// replace the weekday's; no windows closes the day.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DateOverride {
+    date: NaiveDate,
+    windows: Vec<Window>,
+}
+
+impl DateOverride {
+    /// The local date.
+    #[must_use]
+    pub fn date(&self) -> NaiveDate {
+        self.date
+    }
+
+    /// The windows, sorted, non-overlapping; empty when the day is closed.
+    #[must_use]
+    pub fn windows(&self) -> &[Window] {
+        &self.windows
+    }
+}
+
+/// Valid scheduling rules. Construct with [`SchedulingRules::parse`];
+/// [`SchedulingRules::default`] is "every rule absent" (today's behaviour).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct SchedulingRules {
+    min_notice_minutes: Option<u32>,
+    max_days_ahead: Option<u32>,
+    slot_interval_minutes: Option<u32>,
+    buffer_before_minutes: Option<u32>,
+    buffer_after_minutes: Option<u32>,
+    /// Sorted by date, dates unique. `Some(empty)` and `None` behave alike but
+    /// echo differently.
+    date_overrides: Option<Vec<DateOverride>>,
+    max_bookings_per_day: Option<u32>,
+}
+
+/// Why scheduling rules were rejected. Messages name the field (they are
+/// meant as 400 bodies).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ScheduleError {
+    /// A number outside its range.
+    #[error("{field} must be between {min} and {max}, got {got}")]
+    OutOfRange {
+        /// The wire name, e.g. `slot_interval_minutes`.
+        field: &'static str,
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+        /// The value given.
+        got: i64,
+    },
+    /// More than [`MAX_DATE_OVERRIDES`] overrides.
+    #[error("date_overrides may hold at most {max} dates, got {got}")]
+    TooManyOverrides {
+        /// [`MAX_DATE_OVERRIDES`].
+        max: usize,
+        /// How many were given.
+        got: usize,
+    },
+    /// A date that is not "YYYY-MM-DD" (or no such day). `index` is 1-based.
+    #[error("date_overrides entry {index}: date {date:?} is not a date in the form YYYY-MM-DD")]
+    BadDate {
+        /// 1-based position in the list as given.
+        index: usize,
+        /// The text as given.
+        date: String,
+    },
+    /// The same date twice.
+    #[error("date_overrides: {date} is given more than once")]
+    DuplicateDate {
+        /// The repeated date.
+        date: NaiveDate,
+    },
+    /// A bad window of one override (malformed time, start not before end,
+    /// overlapping windows).
+    #[error("date_overrides {date} {error}")]
+    Window {
+        /// The override's date.
+        date: NaiveDate,
+        /// What is wrong with which window.
+        error: WindowError,
+    },
+}
+
+fn in_range(field: &'static str, value: Option<i64>, min: i64, max: i64) -> Result<Option<u32>, ScheduleError> {
+    match value {
+        None => Ok(None),
+        Some(v) if (min..=max).contains(&v) => Ok(Some(u32::try_from(v).expect("range is within u32"))),
+        Some(got) => Err(ScheduleError::OutOfRange { field, min, max, got }),
+    }
+}
+
+/// Exactly "YYYY-MM-DD" with ASCII digits, and a real date.
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+impl SchedulingRules {
+    /// Validates raw values, checking fields in the order of the table in
+    /// issue #12; the first problem found is reported.
+    ///
+    /// # Errors
+    ///
+    /// [`ScheduleError`] naming the field (and for overrides the entry or
+    /// date, and the window).
+    pub fn parse(raw: &RawSchedulingRules) -> Result<SchedulingRules, ScheduleError> {
+        let min_notice_minutes = in_range("min_notice_minutes", raw.min_notice_minutes, 0, MAX_MIN_NOTICE_MINUTES)?;
+        let max_days_ahead = in_range("max_days_ahead", raw.max_days_ahead, 0, MAX_DAYS_AHEAD)?;
+        let slot_interval_minutes = in_range(
+            "slot_interval_minutes",
+            raw.slot_interval_minutes,
+            MIN_SLOT_INTERVAL_MINUTES,
+            MAX_SLOT_INTERVAL_MINUTES,
+        )?;
+        let buffer_before_minutes =
+            in_range("buffer_before_minutes", raw.buffer_before_minutes, 0, MAX_SIDE_BUFFER_MINUTES)?;
+        let buffer_after_minutes =
+            in_range("buffer_after_minutes", raw.buffer_after_minutes, 0, MAX_SIDE_BUFFER_MINUTES)?;
+        let date_overrides = match &raw.date_overrides {
+            None => None,
+            Some(list) => {
+                if list.len() > MAX_DATE_OVERRIDES {
+                    return Err(ScheduleError::TooManyOverrides { max: MAX_DATE_OVERRIDES, got: list.len() });
+                }
+                let mut out = Vec::with_capacity(list.len());
+                for (i, o) in list.iter().enumerate() {
+                    let date = parse_date(&o.date)
+                        .ok_or_else(|| ScheduleError::BadDate { index: i + 1, date: o.date.clone() })?;
+                    let windows = parse_windows(o.windows.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+                        .map_err(|error| ScheduleError::Window { date, error })?;
+                    out.push(DateOverride { date, windows });
+                }
+                out.sort_by_key(|o| o.date);
+                if let Some(pair) = out.windows(2).find(|p| p[0].date == p[1].date) {
+                    return Err(ScheduleError::DuplicateDate { date: pair[0].date });
+                }
+                Some(out)
+            }
+        };
+        let max_bookings_per_day = in_range("max_bookings_per_day", raw.max_bookings_per_day, 1, MAX_BOOKINGS_PER_DAY)?;
+        Ok(SchedulingRules {
+            min_notice_minutes,
+            max_days_ahead,
+            slot_interval_minutes,
+            buffer_before_minutes,
+            buffer_after_minutes,
+            date_overrides,
+            max_bookings_per_day,
+        })
+    }
+
+    /// The rules as raw values again (for storing or echoing);
+    /// `parse(&r.to_raw()) == Ok(r)`. Overrides come sorted by date.
+    #[must_use]
+    pub fn to_raw(&self) -> RawSchedulingRules {
+        let n = |v: Option<u32>| v.map(i64::from);
+        RawSchedulingRules {
+            min_notice_minutes: n(self.min_notice_minutes),
+            max_days_ahead: n(self.max_days_ahead),
+            slot_interval_minutes: n(self.slot_interval_minutes),
+            buffer_before_minutes: n(self.buffer_before_minutes),
+            buffer_after_minutes: n(self.buffer_after_minutes),
+            date_overrides: self.date_overrides.as_ref().map(|list| {
+                list.iter()
+                    .map(|o| RawDateOverride {
+                        date: o.date.format("%Y-%m-%d").to_string(),
+                        windows: o.windows.iter().map(|w| (format_hhmm(w.start), format_hhmm(w.end))).collect(),
+                    })
+                    .collect()
+            }),
+            max_bookings_per_day: n(self.max_bookings_per_day),
+        }
+    }
+
+    /// Minimum notice (zero when absent).
+    #[must_use]
+    pub fn min_notice(&self) -> Duration {
+        Duration::minutes(self.min_notice_minutes.map_or(0, i64::from))
+    }
+
+    /// `max_days_ahead`, when set.
+    #[must_use]
+    pub fn max_days_ahead(&self) -> Option<u32> {
+        self.max_days_ahead
+    }
+
+    /// The grid step, when set (absent: the link's duration).
+    #[must_use]
+    pub fn slot_interval(&self) -> Option<Duration> {
+        self.slot_interval_minutes.map(|m| Duration::minutes(m.into()))
+    }
+
+    /// Busy-free time required before a slot, when set (absent: the link's buffer).
+    #[must_use]
+    pub fn buffer_before(&self) -> Option<Duration> {
+        self.buffer_before_minutes.map(|m| Duration::minutes(m.into()))
+    }
+
+    /// Busy-free time required after a slot, when set (absent: the link's buffer).
+    #[must_use]
+    pub fn buffer_after(&self) -> Option<Duration> {
+        self.buffer_after_minutes.map(|m| Duration::minutes(m.into()))
+    }
+
+    /// The overrides, sorted by date (empty when absent).
+    #[must_use]
+    pub fn date_overrides(&self) -> &[DateOverride] {
+        self.date_overrides.as_deref().unwrap_or(&[])
+    }
+
+    /// The override of one date, if any.
+    #[must_use]
+    pub fn override_on(&self, date: NaiveDate) -> Option<&DateOverride> {
+        let list = self.date_overrides();
+        list.binary_search_by_key(&date, |o| o.date).ok().map(|i| &list[i])
+    }
+
+    /// `max_bookings_per_day`, when set.
+    #[must_use]
+    pub fn max_bookings_per_day(&self) -> Option<u32> {
+        self.max_bookings_per_day
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawSchedulingRules {
+        RawSchedulingRules::default()
+    }
+
+    fn ov(date: &str, windows: &[(&str, &str)]) -> RawDateOverride {
+        RawDateOverride {
+            date: date.into(),
+            windows: windows.iter().map(|(a, b)| ((*a).to_string(), (*b).to_string())).collect(),
+        }
+    }
+
+    fn err(r: RawSchedulingRules) -> String {
+        SchedulingRules::parse(&r).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn absent_is_default_and_round_trips() {
+        assert_eq!(SchedulingRules::parse(&raw()), Ok(SchedulingRules::default()));
+        let r = RawSchedulingRules {
+            min_notice_minutes: Some(0),
+            max_days_ahead: Some(730),
+            slot_interval_minutes: Some(5),
+            buffer_before_minutes: Some(1440),
+            buffer_after_minutes: Some(0),
+            date_overrides: Some(vec![
+                ov("2026-12-31", &[]),
+                ov("2026-12-24", &[("13:00", "24:00"), ("09:00", "12:00")]),
+            ]),
+            max_bookings_per_day: Some(1),
+        };
+        let parsed = SchedulingRules::parse(&r).unwrap();
+        assert_eq!(parsed.date_overrides()[0].date().to_string(), "2026-12-24");
+        assert_eq!(
+            parsed.date_overrides()[0].windows(),
+            [Window { start: 540, end: 720 }, Window { start: 780, end: 1440 }]
+        );
+        assert!(parsed.override_on(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()).unwrap().windows().is_empty());
+        assert_eq!(SchedulingRules::parse(&parsed.to_raw()), Ok(parsed.clone()));
+        assert_eq!(parsed.to_raw().date_overrides.unwrap()[0].windows[1], ("13:00".into(), "24:00".into()));
+    }
+
+    #[test]
+    fn every_range_is_checked_and_named() {
+        type Setter = fn(&mut RawSchedulingRules, i64);
+        let cases: [(&str, Setter, i64, i64); 6] = [
+            ("min_notice_minutes", |r, v| r.min_notice_minutes = Some(v), 0, 525_600),
+            ("max_days_ahead", |r, v| r.max_days_ahead = Some(v), 0, 730),
+            ("slot_interval_minutes", |r, v| r.slot_interval_minutes = Some(v), 5, 1440),
+            ("buffer_before_minutes", |r, v| r.buffer_before_minutes = Some(v), 0, 1440),
+            ("buffer_after_minutes", |r, v| r.buffer_after_minutes = Some(v), 0, 1440),
+            ("max_bookings_per_day", |r, v| r.max_bookings_per_day = Some(v), 1, 1000),
+        ];
+        for (field, set, min, max) in cases {
+            for ok in [min, max] {
+                let mut r = raw();
+                set(&mut r, ok);
+                assert!(SchedulingRules::parse(&r).is_ok(), "{field} = {ok}");
+            }
+            for bad in [min - 1, max + 1, i64::MIN, i64::MAX] {
+                let mut r = raw();
+                set(&mut r, bad);
+                assert_eq!(
+                    SchedulingRules::parse(&r),
+                    Err(ScheduleError::OutOfRange { field, min, max, got: bad }),
+                    "{field} = {bad}"
+                );
+                assert_eq!(err(r), format!("{field} must be between {min} and {max}, got {bad}"));
+            }
+        }
+    }
+
+    #[test]
+    fn interval_and_notice_out_of_range_messages() {
+        let r = RawSchedulingRules { slot_interval_minutes: Some(4), ..raw() };
+        assert_eq!(err(r), "slot_interval_minutes must be between 5 and 1440, got 4");
+        let r = RawSchedulingRules { min_notice_minutes: Some(-1), ..raw() };
+        assert_eq!(err(r), "min_notice_minutes must be between 0 and 525600, got -1");
+    }
+
+    #[test]
+    fn overrides_reject_bad_dates() {
+        for bad in ["2026-13-01", "2026-02-30", "2026-2-03", "26-02-03", "2026/02/03", "+2026-02-0", "2026-02-03 ", ""]
+        {
+            let r = RawSchedulingRules { date_overrides: Some(vec![ov("2026-01-01", &[]), ov(bad, &[])]), ..raw() };
+            assert_eq!(
+                SchedulingRules::parse(&r),
+                Err(ScheduleError::BadDate { index: 2, date: bad.into() }),
+                "{bad:?}"
+            );
+        }
+        let r = RawSchedulingRules { date_overrides: Some(vec![ov("2026-13-01", &[])]), ..raw() };
+        assert_eq!(err(r), r#"date_overrides entry 1: date "2026-13-01" is not a date in the form YYYY-MM-DD"#);
+    }
+
+    #[test]
+    fn overrides_reject_duplicates_and_too_many() {
+        let r = RawSchedulingRules {
+            date_overrides: Some(vec![
+                ov("2026-05-01", &[]),
+                ov("2026-04-01", &[]),
+                ov("2026-05-01", &[("09:00", "10:00")]),
+            ]),
+            ..raw()
+        };
+        assert_eq!(err(r), "date_overrides: 2026-05-01 is given more than once");
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let list = |n: i64| -> Vec<RawDateOverride> {
+            (0..n).map(|i| ov(&(day + Duration::days(i)).format("%Y-%m-%d").to_string(), &[])).collect()
+        };
+        assert!(SchedulingRules::parse(&RawSchedulingRules { date_overrides: Some(list(366)), ..raw() }).is_ok());
+        let r = RawSchedulingRules { date_overrides: Some(list(367)), ..raw() };
+        assert_eq!(err(r), "date_overrides may hold at most 366 dates, got 367");
+    }
+
+    #[test]
+    fn overrides_reject_bad_and_overlapping_windows() {
+        let r = RawSchedulingRules {
+            date_overrides: Some(vec![ov("2026-12-24", &[("09:00", "12:00"), ("11:00", "13:00")])]),
+            ..raw()
+        };
+        assert_eq!(err(r), "date_overrides 2026-12-24 window 2 (11:00-13:00) overlaps 09:00-12:00");
+        let r = RawSchedulingRules { date_overrides: Some(vec![ov("2026-12-24", &[("9:00", "12:00")])]), ..raw() };
+        assert_eq!(
+            err(r),
+            r#"date_overrides 2026-12-24 window 1 (9:00-12:00): invalid start time "9:00": expected HH:MM from 00:00 to 23:59"#
+        );
+        let r = RawSchedulingRules { date_overrides: Some(vec![ov("2026-12-24", &[("12:00", "12:00")])]), ..raw() };
+        assert_eq!(err(r), "date_overrides 2026-12-24 window 1 (12:00-12:00): start must be before end");
+        let r = RawSchedulingRules { date_overrides: Some(vec![ov("2026-12-24", &[("12:00", "24:01")])]), ..raw() };
+        assert!(matches!(
+            SchedulingRules::parse(&r),
+            Err(ScheduleError::Window { error: WindowError::BadEnd { .. }, .. })
+        ));
+        // Touching windows are fine.
+        let r = RawSchedulingRules {
+            date_overrides: Some(vec![ov("2026-12-24", &[("09:00", "12:00"), ("12:00", "13:00")])]),
+            ..raw()
+        };
+        assert!(SchedulingRules::parse(&r).is_ok());
+    }
+}
