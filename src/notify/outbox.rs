@@ -116,7 +116,7 @@ async fn emails(
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|u| u.email.map(|e| (u.id, e)))
+        .filter_map(|u| u.email.map(|e| (u.id.into_uuid(), e)))
         .collect())
 }
 
@@ -260,13 +260,13 @@ async fn reservation_candidates(
         _ => return Ok(vec![]),
     };
     let list = query.order_by_asc(calendar_events::Column::Id).limit(5000).all(db).await?;
-    let calendar_ids: BTreeSet<Uuid> = list.iter().map(|e| e.calendar_id).collect();
+    let calendar_ids: BTreeSet<Uuid> = list.iter().map(|e| e.calendar_id.into_uuid()).collect();
     let owners: BTreeMap<Uuid, Uuid> = calendars::Entity::find()
         .filter(calendars::Column::Id.is_in(calendar_ids))
         .all(db)
         .await?
         .into_iter()
-        .map(|c| (c.id, c.owner_id))
+        .map(|c| (c.id.into_uuid(), c.owner_id.into_uuid()))
         .collect();
     let tokens: BTreeSet<String> = list.iter().filter_map(|e| e.booking_link_token.clone()).collect();
     let zones: BTreeMap<String, chrono_tz::Tz> = booking_links::Entity::find()
@@ -279,7 +279,7 @@ async fn reservation_candidates(
     let addresses = emails(db, owners.values().copied()).await?;
     let mut out = Vec::new();
     for e in list {
-        let Some(owner) = owners.get(&e.calendar_id).copied() else { continue };
+        let Some(owner) = owners.get(&e.calendar_id.into_uuid()).copied() else { continue };
         let tz = e.booking_link_token.as_ref().and_then(|t| zones.get(t)).copied().unwrap_or(chrono_tz::UTC);
         let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
         let (user, email) = match rule.recipient {
@@ -289,7 +289,7 @@ async fn reservation_candidates(
         };
         let context = json!({
             "reservation": {
-                "id": e.id, "calendar_id": e.calendar_id, "title": e.title,
+                "id": e.id.into_uuid(), "calendar_id": e.calendar_id.into_uuid(), "title": e.title,
                 "name": e.attendee_name.clone().unwrap_or_default(), "email": e.attendee_email.clone().unwrap_or_default(),
                 "notes": e.notes.clone(), "start": e.starts_at.to_rfc3339(), "end": e.ends_at.to_rfc3339(),
                 "start_local": fmt(e.starts_at), "end_local": fmt(e.ends_at), "timezone": tz.name(),
@@ -309,7 +309,7 @@ async fn reservation_candidates(
             status: IcalStatus::Confirmed,
         });
         out.push(Candidate {
-            subject_id: e.id,
+            subject_id: e.id.into_uuid(),
             recipient_user_id: user,
             recipient_email: email,
             about_user_id: None,
