@@ -129,6 +129,7 @@ async fn secure_find_shows_only_what_the_caller_may_see(t: TestDb) {
     let seen = |scope| async move { store::calendars::secure_find(scope, cal.id).one(db).await.unwrap() };
     assert_eq!(seen(owner_scope(&owner)).await.as_ref(), Some(&cal));
     assert_eq!(seen(owner_scope(&other)).await, None, "someone else's calendar is invisible");
+    assert_eq!(store::calendars::find_visible(db, owner_scope(&other), cal.id).await.unwrap(), None);
     assert_eq!(owner_scope(&admin), OwnerScope::Everyone);
     assert_eq!(seen(owner_scope(&admin)).await.as_ref(), Some(&cal));
     // The use case tells someone else's (403) from missing (404), as the API answers.

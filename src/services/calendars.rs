@@ -17,8 +17,6 @@ use crate::services::availability_cache::AvailabilityCache;
 use crate::store::calendars as store;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-pub use crate::domain::calendar::MAX_LIST_DAYS;
-
 #[derive(Clone, Copy)]
 pub struct Calendars<'a> {
     pub db: &'a DatabaseConnection,
@@ -41,7 +39,7 @@ impl<'p> CalendarWriter<'p> {
 }
 
 /// The calendar, if the caller owns it (or is an admin): 404 when it does not exist, 403 when
-/// it is someone else's. Read through [`store::secure_find`], so only what the caller may see
+/// it is someone else's. Read through [`store::find_visible`], so only what the caller may see
 /// is ever loaded.
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id, calendar_id = %id), err(level = "debug", Display))]
 pub async fn find_owned(
@@ -49,7 +47,7 @@ pub async fn find_owned(
     principal: &Principal,
     id: CalendarId,
 ) -> ServiceResult<calendars::Model> {
-    if let Some(calendar) = crate::ctx!(store::secure_find(owner_scope(principal), id).one(db).await)? {
+    if let Some(calendar) = store::find_visible(db, owner_scope(principal), id).await? {
         return Ok(calendar);
     }
     if store::exists(db, id).await? {

@@ -24,6 +24,16 @@ pub fn secure_find(scope: OwnerScope, id: CalendarId) -> Select<calendars::Entit
     }
 }
 
+/// The calendar `id` if `scope` may see it (see [`secure_find`]).
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %id), err(level = "debug", Display))]
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    scope: OwnerScope,
+    id: CalendarId,
+) -> ServiceResult<Option<calendars::Model>> {
+    crate::ctx!(secure_find(scope, id).one(db).await)
+}
+
 /// Whether a calendar `id` exists at all (whoever owns it): tells "someone else's" (403) from
 /// "missing" (404) after [`secure_find`] found nothing.
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %id), err(level = "debug", Display))]
