@@ -86,6 +86,23 @@ pub fn require_owner_or_admin(principal: &Principal, owner: UserId, why: &str) -
     }
 }
 
+/// Which owners' things a caller may see: an admin's scope is everyone's, anyone else's their
+/// own. The store filters finders by it (`store::calendars::secure_find`), so a forgotten check
+/// cannot show someone else's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerScope {
+    Everyone,
+    Owner(UserId),
+}
+
+pub fn owner_scope(principal: &Principal) -> OwnerScope {
+    if principal.admin {
+        OwnerScope::Everyone
+    } else {
+        OwnerScope::Owner(principal.user_id)
+    }
+}
+
 /// Data about `user` is for `user` and admins.
 pub fn require_self_or_admin(principal: &Principal, user: UserId, why: &str) -> ServiceResult<()> {
     require_owner_or_admin(principal, user, why)

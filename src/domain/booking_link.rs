@@ -1,7 +1,8 @@
 //! A booking link's settings, parsed once: duration, buffer, IANA time zone, working hours.
 
 use super::availability::{format_hhmm, LinkRules, SchedulingRules, WorkingHours};
-use chrono::{Duration, Weekday};
+use super::input::{EmailAddress, FreeText, InputError, Instant, Name, RangeRule, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+use chrono::{DateTime, Duration, FixedOffset, Utc, Weekday};
 use chrono_tz::Tz;
 
 pub const DAY_KEYS: [(&str, Weekday); 7] = [
@@ -19,6 +20,45 @@ pub const MAX_DURATION_MINUTES: i64 = 24 * 60;
 pub const MAX_BUFFER_MINUTES: i64 = 24 * 60;
 /// The longest range availability is computed for.
 pub const MAX_AVAILABILITY_DAYS: i64 = 62;
+
+/// The window availability is asked for: `start..end`, at most [`MAX_AVAILABILITY_DAYS`].
+pub const AVAILABILITY_RANGE: RangeRule =
+    RangeRule { start_field: "start", end_field: "end", max: Some((MAX_AVAILABILITY_DAYS, "the range may span")) };
+
+/// A visitor's reservation of a slot through a link, parsed once: whether the slot is one the
+/// link offers is the use case's to check (it needs the link and the calendar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub name: Name,
+    pub email: EmailAddress,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub notes: Option<FreeText>,
+}
+
+impl Reservation {
+    /// Checks the fields in the contract's order: name, email, slot_start, slot_end, notes.
+    pub fn parse(
+        name: &str,
+        email: &str,
+        start: DateTime<FixedOffset>,
+        end: DateTime<FixedOffset>,
+        notes: Option<&str>,
+    ) -> Result<Self, InputError> {
+        Ok(Self {
+            name: Name::parse("name", name, MAX_NAME_CHARS)?,
+            email: EmailAddress::parse("email", email)?,
+            start: Instant::parse("slot_start", start)?.utc(),
+            end: Instant::parse("slot_end", end)?.utc(),
+            notes: FreeText::parse_opt("notes", notes, MAX_TEXT_CHARS)?,
+        })
+    }
+
+    /// The calendar event's title.
+    pub fn title(&self) -> String {
+        format!("Booking: {}", self.name.as_str())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct LinkSettings {
@@ -96,4 +136,21 @@ pub fn working_hours_from_json(value: &serde_json::Value) -> Result<WorkingHours
         days.push((key.as_str(), pairs));
     }
     WorkingHours::parse(days).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod reservation_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_reservation_is_parsed_field_by_field() {
+        let t = Utc.with_ymd_and_hms(2030, 1, 7, 10, 0, 0).unwrap().fixed_offset();
+        let r = Reservation::parse(" Ada ", "ada@example.com", t, t + Duration::minutes(30), None).unwrap();
+        assert_eq!((r.name.as_str(), r.email.as_str(), r.title()), ("Ada", "ada@example.com", "Booking: Ada".into()));
+        assert_eq!(r.end - r.start, Duration::minutes(30));
+        let e = Reservation::parse("", "not an address", t, t, None).unwrap_err();
+        assert_eq!(e.to_string(), "name must not be empty");
+        assert!(Reservation::parse("Ada", "nope", t, t, None).unwrap_err().to_string().starts_with("email "));
+    }
 }

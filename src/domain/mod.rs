@@ -3,6 +3,7 @@
 pub mod availability;
 pub mod booking_link;
 pub mod bookings;
+pub mod calendar;
 pub mod ids;
 pub mod input;
 pub mod notifications;

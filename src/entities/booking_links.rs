@@ -1,11 +1,16 @@
+//! A public booking link of a calendar: its unguessable token and settings. It belongs to a
+//! calendar.
+
+use crate::domain::ids::CalendarId;
 use sea_orm::entity::prelude::*;
+use sea_orm::ActiveValue::Set;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "booking_links")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub token: String,
-    pub calendar_id: Uuid,
+    pub calendar_id: CalendarId,
     pub duration_minutes: i32,
     pub buffer_minutes: i32,
     pub timezone: String,
@@ -18,6 +23,43 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::calendars::Entity",
+        from = "Column::CalendarId",
+        to = "super::calendars::Column::Id"
+    )]
+    Calendar,
+}
 
-impl ActiveModelBehavior for ActiveModel {}
+impl Related<super::calendars::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Calendar.def()
+    }
+}
+
+/// A new unguessable token: 192 random bits, URL-safe.
+pub fn new_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 24] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    /// A new link gets a fresh token unless one is given; `created_at` and `updated_at` come
+    /// from the app's clock, and every update moves `updated_at`.
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if insert {
+            if self.token.is_not_set() {
+                self.token = Set(new_token());
+            }
+            super::require_set(&self.created_at, "booking_links.created_at")?;
+        }
+        super::require_set(&self.updated_at, "booking_links.updated_at")?;
+        Ok(self)
+    }
+}

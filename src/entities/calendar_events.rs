@@ -1,11 +1,16 @@
+//! Busy time of a calendar: an event its owner entered, or a visitor's reservation through a
+//! booking link. It belongs to a calendar.
+
+use crate::domain::ids::{CalendarEventId, CalendarId};
 use sea_orm::entity::prelude::*;
+use sea_orm::ActiveValue::Set;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "calendar_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub calendar_id: Uuid,
+    pub id: CalendarEventId,
+    pub calendar_id: CalendarId,
     pub title: String,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
@@ -21,9 +26,37 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::calendars::Entity",
+        from = "Column::CalendarId",
+        to = "super::calendars::Column::Id"
+    )]
+    Calendar,
+}
 
-impl ActiveModelBehavior for ActiveModel {}
+impl Related<super::calendars::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Calendar.def()
+    }
+}
+
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    /// A new event gets a fresh id unless one is given; `created_at` comes from the app's clock.
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if insert {
+            if self.id.is_not_set() {
+                self.id = Set(CalendarEventId::new());
+            }
+            super::require_set(&self.created_at, "calendar_events.created_at")?;
+        }
+        Ok(self)
+    }
+}
 
 /// `calendar_events.source`: entered by the owner, or a visitor's reservation through a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]

@@ -1,16 +1,53 @@
+//! A calendar: its owner and name. It has many events (busy time) and booking links.
+
+use crate::domain::ids::{CalendarId, UserId};
 use sea_orm::entity::prelude::*;
+use sea_orm::ActiveValue::Set;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "calendars")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub owner_id: Uuid,
+    pub id: CalendarId,
+    pub owner_id: UserId,
     pub name: String,
     pub created_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::calendar_events::Entity")]
+    Events,
+    #[sea_orm(has_many = "super::booking_links::Entity")]
+    BookingLinks,
+}
 
-impl ActiveModelBehavior for ActiveModel {}
+impl Related<super::calendar_events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Events.def()
+    }
+}
+
+impl Related<super::booking_links::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::BookingLinks.def()
+    }
+}
+
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    /// A new calendar gets a fresh id unless one is given; its `created_at` comes from the
+    /// app's clock (see [`super::require_set`]).
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if insert {
+            if self.id.is_not_set() {
+                self.id = Set(CalendarId::new());
+            }
+            super::require_set(&self.created_at, "calendars.created_at")?;
+        }
+        Ok(self)
+    }
+}

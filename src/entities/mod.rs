@@ -10,6 +10,20 @@ pub mod ids;
 pub mod notifications;
 pub mod users;
 
+/// Timestamps come from the app's clock ([`crate::clock::Clock`], which tests and demos shift),
+/// which a `before_save` hook cannot reach: the store sets them, and the hook refuses a write
+/// that forgot, rather than stamping the system's time.
+pub(crate) fn require_set<V: Into<sea_orm::Value>>(
+    value: &sea_orm::ActiveValue<V>,
+    column: &str,
+) -> Result<(), sea_orm::DbErr> {
+    if matches!(value, sea_orm::ActiveValue::Set(_)) {
+        Ok(())
+    } else {
+        Err(sea_orm::DbErr::Custom(format!("{column} must be set from the app's clock")))
+    }
+}
+
 /// Every variant of a column enum is stored as exactly the text listed (which the rows written
 /// before these columns were typed hold), and that text reads back as the variant: a renamed
 /// variant or value cannot silently change what is stored.

@@ -5,10 +5,10 @@ use super::{instant, link_token, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingHandlers};
 use crate::auth::Principal;
-use crate::domain::booking_link::{working_hours_to_json, LinkSettings};
-use crate::domain::input::{EmailAddress, FreeText, Name, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+use crate::domain::booking_link::{working_hours_to_json, LinkSettings, Reservation, AVAILABILITY_RANGE};
+use crate::domain::ids::CalendarId;
+use crate::domain::input::TimeRange;
 use crate::error::ServiceError;
-use crate::services::booking_links::{self as links, Reservation};
 use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
 
@@ -23,9 +23,10 @@ impl BookingHandlers for Handlers {
         let settings =
             LinkSettings::parse(body.duration_minutes, body.buffer_minutes, &body.timezone, hours, body.active)
                 .map_err(ServiceError::Invalid)?;
-        let link = links::create_link(&self.state, &principal, id, settings.clone()).await?;
+        let links = self.links();
+        let link = links.create_link(&principal, CalendarId::from_uuid(id), settings.clone()).await?;
         Ok(api::CreateBookingLinkResponse::Ok(Json(api::CreateBookingLink200Response {
-            public_url: Some(links::public_url(&self.state, &link.token)),
+            public_url: Some(links.public_url(&link.token)),
             token: link.token,
             settings: api::CreateBookingLink200ResponseSettings {
                 duration_minutes: Some(settings.duration_minutes),
@@ -45,7 +46,8 @@ impl BookingHandlers for Handlers {
     ) -> Result<api::GetBookingAvailabilityResponse, ApiError> {
         let token = link_token(&token)?;
         let (start, end) = (instant("start", start)?, instant("end", end)?);
-        let found = links::availability(&self.state, &token, start, end).await?;
+        let range = TimeRange::parse(&AVAILABILITY_RANGE, start, end)?;
+        let found = self.links().availability(&token, range).await?;
         let settings = &found.link.settings;
         let tz = settings.rules.tz;
         // Slots carry the link's UTC offset at their instant.
@@ -71,14 +73,9 @@ impl BookingHandlers for Handlers {
         body: api::ReserveBookingSlotRequest,
     ) -> Result<api::ReserveBookingSlotResponse, ApiError> {
         let token = link_token(&token)?;
-        let reservation = Reservation {
-            name: Name::parse("name", &body.name, MAX_NAME_CHARS)?,
-            email: EmailAddress::parse("email", &body.email.0)?,
-            start: instant("slot_start", body.slot_start)?,
-            end: instant("slot_end", body.slot_end)?,
-            notes: FreeText::parse_opt("notes", body.notes.as_deref(), MAX_TEXT_CHARS)?,
-        };
-        let event = links::reserve(&self.state, &token, reservation).await?;
+        let reservation =
+            Reservation::parse(&body.name, &body.email.0, body.slot_start, body.slot_end, body.notes.as_deref())?;
+        let event = self.links().reserve(&token, reservation).await?;
         Ok(api::ReserveBookingSlotResponse::Ok(Json(api::ReserveBookingSlot200Response {
             ok: true,
             event: event_to_wire(event),

@@ -6,12 +6,14 @@ use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
 use crate::domain::availability::WorkingHours;
 use crate::domain::booking_link::working_hours_to_json;
-use crate::domain::input::{FreeText, Name, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+use crate::domain::calendar::{NewEvent, LIST_RANGE};
+use crate::domain::ids::{CalendarEventId, CalendarId};
+use crate::domain::input::{Name, TimeRange, MAX_NAME_CHARS};
 use crate::domain::page::{ListKind, Page, PageRequest, MAX_ITEMS};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::ServiceError;
-use crate::services::booking_links::{self as links, LinkChanges};
-use crate::services::calendars::{self as svc, NewEvent};
+use crate::services::booking_links::{settings_of, BookingLinks, LinkChanges};
+use crate::services::calendars::CalendarWriter;
 use uuid::Uuid;
 
 /// The `X-Truncated` and `X-Next-Cursor` headers of a page: each only when more items follow.
@@ -20,13 +22,18 @@ pub(crate) fn page_headers<T>(page: &Page<T>) -> (Option<bool>, Option<String>) 
 }
 
 pub(crate) fn calendar_to_wire(c: calendars::Model) -> api::Calendar {
-    api::Calendar { id: c.id, owner_id: c.owner_id, name: c.name, created_at: wire(c.created_at) }
+    api::Calendar {
+        id: c.id.into_uuid(),
+        owner_id: c.owner_id.into_uuid(),
+        name: c.name,
+        created_at: wire(c.created_at),
+    }
 }
 
 pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
     api::Event {
-        id: e.id,
-        calendar_id: e.calendar_id,
+        id: e.id.into_uuid(),
+        calendar_id: e.calendar_id.into_uuid(),
         title: e.title,
         start: wire(e.starts_at),
         end: wire(e.ends_at),
@@ -89,13 +96,10 @@ fn working_hours_to_wire(hours: &WorkingHours) -> api::WorkingHours {
     }
 }
 
-pub(crate) fn link_to_wire(
-    state: &crate::state::AppState,
-    link: booking_links::Model,
-) -> Result<api::BookingLink, ApiError> {
-    let settings = links::settings_of(&link)?;
+pub(crate) fn link_to_wire(links: &BookingLinks<'_>, link: booking_links::Model) -> Result<api::BookingLink, ApiError> {
+    let settings = settings_of(&link)?;
     Ok(api::BookingLink {
-        public_url: links::public_url(state, &link.token),
+        public_url: links.public_url(&link.token),
         settings: api::BookingLinkSettings {
             duration_minutes: settings.duration_minutes,
             buffer_minutes: settings.buffer_minutes,
@@ -115,14 +119,14 @@ impl CalendarsHandlers for Handlers {
         body: api::CreateCalendarRequest,
     ) -> Result<api::CreateCalendarResponse, ApiError> {
         // Who may act is answered before what they sent (403 before 400).
-        crate::policy::require_scope(&principal, crate::policy::Scope::CalendarWrite)?;
+        let writer = CalendarWriter::authorize(&principal)?;
         let name = Name::parse("name", &body.name, MAX_NAME_CHARS)?;
-        let calendar = svc::create(&self.state, &principal, name).await?;
+        let calendar = self.calendars().create(writer, name).await?;
         Ok(api::CreateCalendarResponse::Created(Json(calendar_to_wire(calendar))))
     }
 
     async fn get_calendar(&self, principal: Principal, id: Uuid) -> Result<api::GetCalendarResponse, ApiError> {
-        let calendar = svc::find_owned(&self.state.db, &principal, id).await?;
+        let calendar = self.calendars().get(&principal, CalendarId::from_uuid(id)).await?;
         Ok(api::GetCalendarResponse::Ok(Json(calendar_to_wire(calendar))))
     }
 
@@ -132,14 +136,9 @@ impl CalendarsHandlers for Handlers {
         id: Uuid,
         body: api::CreateCalendarEventRequest,
     ) -> Result<api::CreateCalendarEventResponse, ApiError> {
-        crate::policy::require_scope(&principal, crate::policy::Scope::CalendarWrite)?;
-        let event = NewEvent {
-            title: Name::parse("title", &body.title, MAX_NAME_CHARS)?,
-            start: instant("start", body.start)?,
-            end: instant("end", body.end)?,
-            notes: FreeText::parse_opt("notes", body.notes.as_deref(), MAX_TEXT_CHARS)?,
-        };
-        let event = svc::create_event(&self.state, &principal, id, event).await?;
+        let writer = CalendarWriter::authorize(&principal)?;
+        let event = NewEvent::parse(&body.title, body.start, body.end, body.notes.as_deref())?;
+        let event = self.calendars().create_event(writer, CalendarId::from_uuid(id), event).await?;
         Ok(api::CreateCalendarEventResponse::Created(Json(event_to_wire(event))))
     }
 
@@ -155,7 +154,8 @@ impl CalendarsHandlers for Handlers {
         let (start, end) = (instant("start", start)?, instant("end", end)?);
         let page = PageRequest::parse(ListKind::CalendarEvents, limit, cursor.as_deref(), MAX_ITEMS)
             .map_err(ServiceError::Invalid)?;
-        let events = svc::list_events(&self.state, &principal, id, start, end, page).await?;
+        let range = TimeRange::parse(&LIST_RANGE, start, end)?;
+        let events = self.calendars().list_events(&principal, CalendarId::from_uuid(id), range, page).await?;
         let (truncated, next) = page_headers(&events);
         Ok(api::ListCalendarEventsResponse::Ok(
             Json(events.items.into_iter().map(event_to_wire).collect()),
@@ -170,7 +170,8 @@ impl CalendarsHandlers for Handlers {
         id: Uuid,
         event_id: Uuid,
     ) -> Result<api::DeleteCalendarEventResponse, ApiError> {
-        svc::delete_event(&self.state, &principal, id, event_id).await?;
+        let (id, event_id) = (CalendarId::from_uuid(id), CalendarEventId::from_uuid(event_id));
+        self.calendars().delete_event(&principal, id, event_id).await?;
         Ok(api::DeleteCalendarEventResponse::NoContent)
     }
 
@@ -183,9 +184,10 @@ impl CalendarsHandlers for Handlers {
     ) -> Result<api::ListBookingLinksResponse, ApiError> {
         let page = PageRequest::parse(ListKind::BookingLinks, limit, cursor.as_deref(), MAX_ITEMS)
             .map_err(ServiceError::Invalid)?;
-        let found = links::list_links(&self.state, &principal, id, page).await?;
+        let links = self.links();
+        let found = links.list_links(&principal, CalendarId::from_uuid(id), page).await?;
         let (truncated, next) = page_headers(&found);
-        let wire = found.items.into_iter().map(|l| link_to_wire(&self.state, l)).collect::<Result<Vec<_>, _>>()?;
+        let wire = found.items.into_iter().map(|l| link_to_wire(&links, l)).collect::<Result<Vec<_>, _>>()?;
         Ok(api::ListBookingLinksResponse::Ok(Json(wire), truncated, next))
     }
 
@@ -208,7 +210,8 @@ impl CalendarsHandlers for Handlers {
             working_hours,
             active: body.active,
         };
-        let link = links::update_link(&self.state, &principal, id, &token, changes).await?;
-        Ok(api::UpdateBookingLinkResponse::Ok(Json(link_to_wire(&self.state, link)?)))
+        let links = self.links();
+        let link = links.update_link(&principal, CalendarId::from_uuid(id), &token, changes).await?;
+        Ok(api::UpdateBookingLinkResponse::Ok(Json(link_to_wire(&links, link)?)))
     }
 }

@@ -25,6 +25,24 @@ impl Handlers {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
+
+    /// The calendars' use cases, over what they need of the state.
+    fn calendars(&self) -> crate::services::calendars::Calendars<'_> {
+        let s = &*self.state;
+        crate::services::calendars::Calendars::new(&s.db, s.clock, &s.availability_cache)
+    }
+
+    /// The booking links' use cases, over what they need of the state.
+    fn links(&self) -> crate::services::booking_links::BookingLinks<'_> {
+        let s = &*self.state;
+        crate::services::booking_links::BookingLinks {
+            db: &s.db,
+            clock: s.clock,
+            cache: &s.availability_cache,
+            writes: &s.writes,
+            public_base_url: &s.public_base_url,
+        }
+    }
 }
 
 impl Authenticator for Handlers {

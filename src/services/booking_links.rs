@@ -1,33 +1,38 @@
 //! Public booking links: create and change them (owner), compute availability and reserve a
 //! slot (anyone with the token).
+//!
+//! Style as `services::calendars`: a small struct holding what the use cases need.
 
-use super::availability_cache::{BusyWindow, CachedLink};
-use super::calendars::{busy_between, find_owned};
+use super::availability_cache::{AvailabilityCache, BusyWindow, CachedLink};
+use super::calendars::find_owned;
 use crate::auth::Principal;
-use crate::db::{begin_write, is_exclusion_violation, RowKey};
+use crate::clock::Clock;
+use crate::db::{begin_write, is_exclusion_violation, RowKey, Writes};
 use crate::domain::availability::{self, Interval};
 use crate::domain::booking_link::{
-    working_hours_from_json, working_hours_to_json, LinkSettings, MAX_AVAILABILITY_DAYS,
+    working_hours_from_json, working_hours_to_json, LinkSettings, Reservation, MAX_AVAILABILITY_DAYS,
 };
-use crate::domain::input::{self, EmailAddress, FreeText, LinkToken, Name};
+use crate::domain::ids::CalendarId;
+use crate::domain::input::{self, LinkToken, TimeRange};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
-use crate::entities::{booking_links, calendar_events, calendars};
+use crate::entities::{booking_links, calendar_events};
 use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{require_scope, Scope};
-use crate::state::AppState;
+use crate::store::booking_links::{self as store, StoredSettings};
+use crate::store::calendars::{busy_between, insert_reservation};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::DatabaseConnection;
 use std::sync::Arc;
-use uuid::Uuid;
 
-/// A new unguessable token: 192 random bits, URL-safe.
-fn new_token() -> String {
-    use base64::Engine;
-    let bytes: [u8; 24] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+#[derive(Clone, Copy)]
+pub struct BookingLinks<'a> {
+    pub db: &'a DatabaseConnection,
+    pub clock: Clock,
+    pub cache: &'a AvailabilityCache,
+    /// Runs the reservation's write transaction (retries, one waiter per link).
+    pub writes: &'a Writes,
+    /// Base URL of public booking links, without a trailing slash.
+    pub public_base_url: &'a str,
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %link.calendar_id), err(level = "debug", Display))]
@@ -39,60 +44,14 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
         .map_err(ServiceError::internal)
 }
 
-#[tracing::instrument(level = "debug", skip_all)]
-pub fn public_url(state: &AppState, token: &str) -> String {
-    format!("{}/booking/{token}", state.public_base_url)
-}
-
-#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
-pub async fn create_link(
-    state: &AppState,
-    principal: &Principal,
-    calendar_id: Uuid,
-    settings: LinkSettings,
-) -> ServiceResult<booking_links::Model> {
-    require_scope(principal, Scope::BookingWrite)?;
-    find_owned(&state.db, principal, calendar_id).await?;
-    let now = state.clock.now();
-    let model = booking_links::ActiveModel {
-        token: Set(new_token()),
-        calendar_id: Set(calendar_id),
-        duration_minutes: Set(settings.duration_minutes as i32),
-        buffer_minutes: Set(settings.buffer_minutes as i32),
-        timezone: Set(settings.timezone.clone()),
-        working_hours: Set(working_hours_to_json(&settings.rules.hours).to_string()),
-        active: Set(settings.active),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    Ok(model.insert(&state.db).await?)
-}
-
-/// One page of a calendar's links, newest first then by token; keyset after `page.after`, cut
-/// in the query.
-#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
-pub async fn list_links(
-    state: &AppState,
-    principal: &Principal,
-    calendar_id: Uuid,
-    page: PageRequest,
-) -> ServiceResult<Page<booking_links::Model>> {
-    find_owned(&state.db, principal, calendar_id).await?;
-    let mut query = booking_links::Entity::find()
-        .filter(booking_links::Column::CalendarId.eq(calendar_id))
-        .order_by_desc(booking_links::Column::CreatedAt)
-        .order_by_asc(booking_links::Column::Token);
-    if let Some(after) = &page.after {
-        query = query.filter(
-            Condition::any().add(booking_links::Column::CreatedAt.lt(after.at)).add(
-                Condition::all()
-                    .add(booking_links::Column::CreatedAt.eq(after.at))
-                    .add(booking_links::Column::Token.gt(after.key.as_str())),
-            ),
-        );
+fn stored(settings: &LinkSettings) -> StoredSettings {
+    StoredSettings {
+        duration_minutes: settings.duration_minutes as i32,
+        buffer_minutes: settings.buffer_minutes as i32,
+        timezone: settings.timezone.clone(),
+        working_hours: working_hours_to_json(&settings.rules.hours).to_string(),
+        active: settings.active,
     }
-    let rows = query.limit(page.fetch()).all(&state.db).await?;
-    Ok(Page::cut(rows, &page, |l| Some(Cursor::new(ListKind::BookingLinks, l.created_at, l.token.clone()))))
 }
 
 /// What `updateBookingLink` may change; `None` keeps the current value.
@@ -105,57 +64,26 @@ pub struct LinkChanges {
     pub active: Option<bool>,
 }
 
-#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
-pub async fn update_link(
-    state: &AppState,
-    principal: &Principal,
-    calendar_id: Uuid,
-    token: &LinkToken,
-    changes: LinkChanges,
-) -> ServiceResult<booking_links::Model> {
-    require_scope(principal, Scope::BookingWrite)?;
-    find_owned(&state.db, principal, calendar_id).await?;
-    let link = booking_links::Entity::find_by_id(token.as_str().to_string())
-        .filter(booking_links::Column::CalendarId.eq(calendar_id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("booking link not found in this calendar"))?;
-    let current = settings_of(&link)?;
-    let merged = LinkSettings::parse(
-        changes.duration_minutes.unwrap_or(current.duration_minutes),
-        changes.buffer_minutes.unwrap_or(current.buffer_minutes),
-        changes.timezone.as_deref().unwrap_or(&current.timezone),
-        changes.working_hours.unwrap_or(current.rules.hours),
-        changes.active.unwrap_or(current.active),
-    )
-    .map_err(ServiceError::Invalid)?;
-    let mut active: booking_links::ActiveModel = link.into();
-    active.duration_minutes = Set(merged.duration_minutes as i32);
-    active.buffer_minutes = Set(merged.buffer_minutes as i32);
-    active.timezone = Set(merged.timezone.clone());
-    active.working_hours = Set(working_hours_to_json(&merged.rules.hours).to_string());
-    active.active = Set(merged.active);
-    active.updated_at = Set(state.clock.now());
-    let updated = active.update(&state.db).await?;
-    state.availability_cache.invalidate_link(&updated.token);
-    Ok(updated)
-}
-
-async fn active_link(db: &impl ConnectionTrait, token: &str) -> ServiceResult<booking_links::Model> {
-    booking_links::Entity::find_by_id(token.to_string())
-        .filter(booking_links::Column::Active.eq(true))
-        .one(db)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("booking link not found or inactive"))
-}
-
-fn busy_of(spans: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Vec<Interval> {
-    spans.into_iter().map(|(start, end)| Interval { start, end }).collect()
+impl LinkChanges {
+    fn apply(self, current: LinkSettings) -> ServiceResult<LinkSettings> {
+        LinkSettings::parse(
+            self.duration_minutes.unwrap_or(current.duration_minutes),
+            self.buffer_minutes.unwrap_or(current.buffer_minutes),
+            self.timezone.as_deref().unwrap_or(&current.timezone),
+            self.working_hours.unwrap_or(current.rules.hours),
+            self.active.unwrap_or(current.active),
+        )
+        .map_err(ServiceError::Invalid)
+    }
 }
 
 pub struct Availability {
     pub link: Arc<CachedLink>,
     pub slots: Vec<Interval>,
+}
+
+fn busy_of(spans: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Vec<Interval> {
+    spans.into_iter().map(|(start, end)| Interval { start, end }).collect()
 }
 
 /// The busy time to load for a request that needs `[from, to)`: whole weeks from the week
@@ -168,104 +96,148 @@ fn cache_window(from: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (input::clamp(start), input::clamp(start + Duration::days(MAX_AVAILABILITY_DAYS + 28)))
 }
 
-async fn cached_link(state: &AppState, token: &str) -> ServiceResult<Arc<CachedLink>> {
-    if let Some(link) = state.availability_cache.link(token) {
-        return Ok(link);
-    }
-    let ticket = state.availability_cache.ticket();
-    let model = active_link(&state.db, token).await?;
-    let link =
-        Arc::new(CachedLink { settings: settings_of(&model)?, token: model.token, calendar_id: model.calendar_id });
-    state.availability_cache.put_link(ticket, link.clone());
-    Ok(link)
+/// Busy time for availability: a cached window, or spans loaded for this request alone.
+enum Busy {
+    Window(Arc<BusyWindow>),
+    Loaded(Vec<Interval>),
 }
 
-#[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty), err(level = "info", Display))]
-pub async fn availability(
-    state: &AppState,
-    token: &LinkToken,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> ServiceResult<Availability> {
-    let token = token.as_str();
-    if end <= start {
-        return Err(ServiceError::invalid("end must be after start"));
+impl Busy {
+    fn covering(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> &[Interval] {
+        match self {
+            Busy::Window(window) => window.covering(from, to).unwrap_or(&[]),
+            Busy::Loaded(spans) => spans,
+        }
     }
-    if end - start > Duration::days(MAX_AVAILABILITY_DAYS) {
-        return Err(ServiceError::invalid(format!("the range may span at most {MAX_AVAILABILITY_DAYS} days")));
+}
+
+fn slot_taken() -> ServiceError {
+    ServiceError::conflict("this slot is no longer available")
+}
+
+fn link_not_found() -> ServiceError {
+    ServiceError::not_found("booking link not found or inactive")
+}
+
+impl<'a> BookingLinks<'a> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub fn public_url(&self, token: &str) -> String {
+        format!("{}/booking/{token}", self.public_base_url)
     }
-    let link = cached_link(state, token).await?;
-    tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
-    let rules = &link.settings.rules;
-    let now = state.clock.now();
-    // Busy time that can touch a slot of the range, buffer included.
-    let margin = rules.buffer + Duration::days(1);
-    let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
-    let range = Interval { start, end };
-    let cache = &state.availability_cache;
-    let cached = cache.busy(link.calendar_id);
-    let mut slots = match cached.as_deref().and_then(|w| w.covering(from, to)) {
-        Some(busy) => availability::available_slots(rules, range, busy, now),
-        None => {
-            let (window_from, window_to) = cache_window(from);
-            if cache.enabled() && from >= window_from && to <= window_to {
-                let ticket = cache.ticket();
-                let spans = busy_of(busy_between(&state.db, link.calendar_id, window_from, window_to).await?);
-                let window = Arc::new(BusyWindow { from: window_from, to: window_to, spans });
-                cache.put_busy(ticket, link.calendar_id, window.clone());
-                availability::available_slots(rules, range, window.covering(from, to).unwrap_or(&[]), now)
-            } else {
-                let busy = busy_of(busy_between(&state.db, link.calendar_id, from, to).await?);
-                availability::available_slots(rules, range, &busy, now)
+
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
+    pub async fn create_link(
+        &self,
+        principal: &Principal,
+        calendar_id: CalendarId,
+        settings: LinkSettings,
+    ) -> ServiceResult<booking_links::Model> {
+        require_scope(principal, Scope::BookingWrite)?;
+        find_owned(self.db, principal, calendar_id).await?;
+        store::insert(self.db, calendar_id, stored(&settings), self.clock.now()).await
+    }
+
+    /// One page of a calendar's links, newest first then by token; keyset after `page.after`,
+    /// cut in the query.
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
+    pub async fn list_links(
+        &self,
+        principal: &Principal,
+        calendar_id: CalendarId,
+        page: PageRequest,
+    ) -> ServiceResult<Page<booking_links::Model>> {
+        find_owned(self.db, principal, calendar_id).await?;
+        let after = page.after.as_ref().map(|c| (c.at, c.key.as_str()));
+        let rows = store::page_of_calendar(self.db, calendar_id, after, page.fetch()).await?;
+        Ok(Page::cut(rows, &page, |l| Some(Cursor::new(ListKind::BookingLinks, l.created_at, l.token.clone()))))
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
+    pub async fn update_link(
+        &self,
+        principal: &Principal,
+        calendar_id: CalendarId,
+        token: &LinkToken,
+        changes: LinkChanges,
+    ) -> ServiceResult<booking_links::Model> {
+        require_scope(principal, Scope::BookingWrite)?;
+        find_owned(self.db, principal, calendar_id).await?;
+        let link = store::find_in_calendar(self.db, calendar_id, token.as_str())
+            .await?
+            .ok_or_else(|| ServiceError::not_found("booking link not found in this calendar"))?;
+        let merged = changes.apply(settings_of(&link)?)?;
+        let updated = store::update_settings(self.db, link, stored(&merged), self.clock.now()).await?;
+        self.cache.invalidate_link(&updated.token);
+        Ok(updated)
+    }
+
+    async fn cached_link(&self, token: &str) -> ServiceResult<Arc<CachedLink>> {
+        if let Some(link) = self.cache.link(token) {
+            return Ok(link);
+        }
+        let ticket = self.cache.ticket();
+        let model = store::find_active(self.db, token).await?.ok_or_else(link_not_found)?;
+        let settings = settings_of(&model)?;
+        let link = Arc::new(CachedLink { settings, token: model.token, calendar_id: model.calendar_id.into_uuid() });
+        self.cache.put_link(ticket, link.clone());
+        Ok(link)
+    }
+
+    /// Busy time of the link's calendar over `[from, to)`: from the cache when it covers it,
+    /// else loaded (a whole cache window when that covers it, for the requests to come).
+    async fn busy(&self, calendar_id: CalendarId, from: DateTime<Utc>, to: DateTime<Utc>) -> ServiceResult<Busy> {
+        if let Some(window) = self.cache.busy(calendar_id.into_uuid()) {
+            if window.covering(from, to).is_some() {
+                return Ok(Busy::Window(window));
             }
         }
-    };
-    // Near the ends of the instants the contract carries, only slots a reservation would take.
-    if start - margin < input::min_instant() || end + margin > input::max_instant() {
-        slots.retain(|s| input::slot_fits(&rules.tz, rules.buffer, s.start, s.end));
+        let (window_from, window_to) = cache_window(from);
+        if self.cache.enabled() && from >= window_from && to <= window_to {
+            let ticket = self.cache.ticket();
+            let spans = busy_of(busy_between(self.db, calendar_id, window_from, window_to).await?);
+            let window = Arc::new(BusyWindow { from: window_from, to: window_to, spans });
+            self.cache.put_busy(ticket, calendar_id.into_uuid(), window.clone());
+            Ok(Busy::Window(window))
+        } else {
+            Ok(Busy::Loaded(busy_of(busy_between(self.db, calendar_id, from, to).await?)))
+        }
     }
-    Ok(Availability { link, slots })
-}
 
-pub struct Reservation {
-    pub name: Name,
-    pub email: EmailAddress,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub notes: Option<FreeText>,
-}
+    #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn availability(&self, token: &LinkToken, range: TimeRange) -> ServiceResult<Availability> {
+        let (start, end) = (range.start(), range.end());
+        let link = self.cached_link(token.as_str()).await?;
+        tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
+        let rules = &link.settings.rules;
+        // Busy time that can touch a slot of the range, buffer included.
+        let margin = rules.buffer + Duration::days(1);
+        let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
+        let busy = self.busy(CalendarId::from_uuid(link.calendar_id), from, to).await?;
+        let busy = busy.covering(from, to);
+        let mut slots = availability::available_slots(rules, Interval { start, end }, busy, self.clock.now());
+        // Near the ends of the instants the contract carries, only slots a reservation would take.
+        if start - margin < input::min_instant() || end + margin > input::max_instant() {
+            slots.retain(|s| input::slot_fits(&rules.tz, rules.buffer, s.start, s.end));
+        }
+        Ok(Availability { link, slots })
+    }
 
-/// Reserves a slot: one transaction that locks the calendar row, re-checks the slot against the
-/// calendar's busy time (buffer included) and inserts the event. On PostgreSQL an exclusion
-/// constraint backs it up; its violation is a 409 as well. Nothing is written on any error.
-#[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty, event_id = tracing::field::Empty), err(level = "info", Display))]
-pub async fn reserve(
-    state: &AppState,
-    token: &LinkToken,
-    reservation: Reservation,
-) -> ServiceResult<calendar_events::Model> {
-    let token = token.as_str();
-    let slot = Interval { start: reservation.start, end: reservation.end };
-    let name = reservation.name.as_str();
-    let reservation = &reservation;
-    state.writes.retrying(&[RowKey::new("booking_links", token)], || async move {
-        let txn = begin_write(&state.db).await?;
-        // The link, still active, read in the statement that locks its calendar (PostgreSQL
-        // locks the rows of both tables): concurrent reservations of this calendar queue up here.
-        let link = booking_links::Entity::find()
-            .join(
-                JoinType::InnerJoin,
-                booking_links::Entity::belongs_to(calendars::Entity)
-                    .from(booking_links::Column::CalendarId)
-                    .to(calendars::Column::Id)
-                    .into(),
-            )
-            .filter(booking_links::Column::Token.eq(token))
-            .filter(booking_links::Column::Active.eq(true))
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("booking link not found or inactive"))?;
+    /// Reserves a slot: one transaction that locks the calendar row, re-checks the slot against
+    /// the calendar's busy time (buffer included) and inserts the event. On PostgreSQL an
+    /// exclusion constraint backs it up; its violation is a 409 as well. Nothing is written on
+    /// any error.
+    #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty, event_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn reserve(&self, token: &LinkToken, reservation: Reservation) -> ServiceResult<calendar_events::Model> {
+        let token = token.as_str();
+        let reservation = &reservation;
+        self.writes.retrying(&[RowKey::new("booking_links", token)], || self.try_reserve(token, reservation)).await
+    }
+
+    /// One attempt of [`Self::reserve`].
+    async fn try_reserve(&self, token: &str, reservation: &Reservation) -> ServiceResult<calendar_events::Model> {
+        let slot = Interval { start: reservation.start, end: reservation.end };
+        let txn = crate::ctx!(begin_write(self.db).await)?;
+        let link = store::lock_active_with_calendar(&txn, token).await?.ok_or_else(link_not_found)?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
         // Availability never offers a slot that, with its buffer, leaves the instants the
@@ -275,43 +247,27 @@ pub async fn reserve(
                 "slot_start..slot_end, with the link's buffer and in its time zone, must lie between 0001-01-01 and 9999-12-31",
             ));
         }
-        availability::check_offered(&settings.rules, slot, state.clock.now())
+        availability::check_offered(&settings.rules, slot, self.clock.now())
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let margin = settings.rules.buffer + Duration::minutes(1);
         let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
         let busy = busy_of(busy_between(&txn, link.calendar_id, from, to).await?);
         if availability::overlaps_busy(&settings.rules, slot, &busy) {
-            return Err(ServiceError::conflict("this slot is no longer available"));
+            return Err(slot_taken());
         }
-        let event = calendar_events::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            calendar_id: Set(link.calendar_id),
-            title: Set(format!("Booking: {name}")),
-            starts_at: Set(slot.start),
-            ends_at: Set(slot.end),
-            notes: Set(reservation.notes.as_ref().map(|n| n.as_str().to_string())),
-            source: Set(calendar_events::EventSource::Reservation),
-            booking_link_token: Set(Some(link.token.clone())),
-            attendee_name: Set(Some(name.to_string())),
-            attendee_email: Set(Some(reservation.email.as_str().to_string())),
-            cancelled: Set(false),
-            cancelled_at: Set(None),
-            created_at: Set(state.clock.now()),
-        };
-        let event = match event.insert(&txn).await {
+        let event = match insert_reservation(&txn, &link, reservation, self.clock.now()).await {
             Ok(event) => event,
-            Err(e) if is_exclusion_violation(&e) => return Err(ServiceError::conflict("this slot is no longer available")),
-            Err(e) => return Err(e.into()),
+            Err(e) if is_exclusion_violation(&e) => return Err(slot_taken()),
+            Err(e) => return crate::ctx!(Err(e)),
         };
         match txn.commit().await {
             Ok(()) => {
                 tracing::Span::current().record("event_id", tracing::field::display(event.id));
-                state.availability_cache.invalidate_calendar(link.calendar_id);
+                self.cache.invalidate_calendar(link.calendar_id.into_uuid());
                 Ok(event)
             }
-            Err(e) if is_exclusion_violation(&e) => Err(ServiceError::conflict("this slot is no longer available")),
-            Err(e) => Err(e.into()),
+            Err(e) if is_exclusion_violation(&e) => Err(slot_taken()),
+            Err(e) => crate::ctx!(Err(e)),
         }
-    })
-    .await
+    }
 }

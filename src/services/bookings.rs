@@ -242,10 +242,14 @@ impl From<DbErr> for BookError {
 /// upsert whose conflict branch rewrites the row with itself, which takes the row lock on
 /// PostgreSQL (SQLite's `BEGIN IMMEDIATE` already holds the only write lock).
 async fn lock_user(db: &impl ConnectionTrait, user: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
-    users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(None), updated_at: Set(now) })
-        .on_conflict(OnConflict::column(users::Column::Id).update_column(users::Column::Id).to_owned())
-        .exec_without_returning(db)
-        .await?;
+    users::Entity::insert(users::ActiveModel {
+        id: Set(crate::domain::ids::UserId::from_uuid(user)),
+        email: Set(None),
+        updated_at: Set(now),
+    })
+    .on_conflict(OnConflict::column(users::Column::Id).update_column(users::Column::Id).to_owned())
+    .exec_without_returning(db)
+    .await?;
     Ok(())
 }
 
@@ -815,7 +819,11 @@ async fn erase_user(txn: &DatabaseTransaction, target: Uuid, now: DateTime<Utc>)
     let mut removed: u64 = 0;
     // The user's row first (an order locks its athlete's row first too); made if missing, so
     // an order of theirs in flight is ordered before or after this transaction.
-    let remembered = users::Entity::find_by_id(target).lock_exclusive().one(txn).await?.is_some();
+    let remembered = users::Entity::find_by_id(crate::domain::ids::UserId::from_uuid(target))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .is_some();
     if remembered {
         removed += 1;
     } else {
@@ -938,6 +946,6 @@ async fn erase_user(txn: &DatabaseTransaction, target: Uuid, now: DateTime<Utc>)
     // Anything queued to or about them goes too (not counted: a queue alone is not data the
     // user gave us).
     crate::notify::outbox::forget_user(txn, target).await?;
-    users::Entity::delete_by_id(target).exec(txn).await?;
+    users::Entity::delete_by_id(crate::domain::ids::UserId::from_uuid(target)).exec(txn).await?;
     Ok((removed > 0).then_some(Erased { calendars, link_tokens }))
 }

@@ -1,184 +1,130 @@
-//! Calendars and their busy time (events).
+//! Calendars and their busy time (events): the owner's use cases.
+//!
+//! Style: a small struct per service holding exactly what its use cases need (a connection,
+//! the clock, the availability cache), built by the edge from the app state or by a test from
+//! a bare connection. Every decision of who may act goes through `policy`.
 
 use crate::auth::Principal;
-use crate::domain::input::{FreeText, Name};
+use crate::clock::Clock;
+use crate::domain::calendar::NewEvent;
+use crate::domain::ids::{CalendarEventId, CalendarId};
+use crate::domain::input::{Name, TimeRange};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{calendar_events, calendars};
 use crate::error::{ServiceError, ServiceResult};
-use crate::policy::{require_scope, Scope};
-use crate::state::AppState;
-use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Set,
-};
-use uuid::Uuid;
+use crate::policy::{owner_scope, require_scope, Scope};
+use crate::services::availability_cache::AvailabilityCache;
+use crate::store::calendars as store;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-/// The longest range `listCalendarEvents` answers for.
-pub const MAX_LIST_DAYS: i64 = 366;
+#[derive(Clone, Copy)]
+pub struct Calendars<'a> {
+    pub db: &'a DatabaseConnection,
+    pub clock: Clock,
+    pub cache: &'a AvailabilityCache,
+}
+
+/// A caller the policy allowed to write calendars (`calendar:write`): asked for before the
+/// request's input is read, so a caller without the scope hears 403 whatever they sent.
+pub struct CalendarWriter<'p> {
+    principal: &'p Principal,
+}
+
+impl<'p> CalendarWriter<'p> {
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id), err(level = "debug", Display))]
+    pub fn authorize(principal: &'p Principal) -> ServiceResult<Self> {
+        require_scope(principal, Scope::CalendarWrite)?;
+        Ok(Self { principal })
+    }
+}
 
 /// The calendar, if the caller owns it (or is an admin): 404 when it does not exist, 403 when
-/// it is someone else's.
+/// it is someone else's. Read through [`store::find_visible`], so only what the caller may see
+/// is ever loaded.
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id, calendar_id = %id), err(level = "debug", Display))]
-pub async fn find_owned(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> ServiceResult<calendars::Model> {
-    let calendar = calendars::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(format!("calendar {id} not found")))?;
-    if calendar.owner_id != principal.user_id.into_uuid() && !principal.admin {
-        return Err(ServiceError::denied("only the calendar's owner may do this"));
-    }
-    Ok(calendar)
-}
-
-#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = tracing::field::Empty), err(level = "info", Display))]
-pub async fn create(state: &AppState, principal: &Principal, name: Name) -> ServiceResult<calendars::Model> {
-    require_scope(principal, Scope::CalendarWrite)?;
-    let model = calendars::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        owner_id: Set(principal.user_id.into_uuid()),
-        name: Set(name.into_string()),
-        created_at: Set(state.clock.now()),
-    };
-    let calendar = model.insert(&state.db).await?;
-    tracing::Span::current().record("calendar_id", tracing::field::display(calendar.id));
-    Ok(calendar)
-}
-
-pub struct NewEvent {
-    pub title: Name,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub notes: Option<FreeText>,
-}
-
-#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id, event_id = tracing::field::Empty), err(level = "info", Display))]
-pub async fn create_event(
-    state: &AppState,
-    principal: &Principal,
-    calendar_id: Uuid,
-    event: NewEvent,
-) -> ServiceResult<calendar_events::Model> {
-    require_scope(principal, Scope::CalendarWrite)?;
-    if event.end <= event.start {
-        return Err(ServiceError::invalid("end must be after start"));
-    }
-    if event.end - event.start > Duration::days(MAX_LIST_DAYS) {
-        return Err(ServiceError::invalid(format!("an event may last at most {MAX_LIST_DAYS} days")));
-    }
-    find_owned(&state.db, principal, calendar_id).await?;
-    let model = calendar_events::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        calendar_id: Set(calendar_id),
-        title: Set(event.title.into_string()),
-        starts_at: Set(event.start),
-        ends_at: Set(event.end),
-        notes: Set(event.notes.map(FreeText::into_string)),
-        source: Set(calendar_events::EventSource::Manual),
-        booking_link_token: Set(None),
-        attendee_name: Set(None),
-        attendee_email: Set(None),
-        cancelled: Set(false),
-        cancelled_at: Set(None),
-        created_at: Set(state.clock.now()),
-    };
-    let event = model.insert(&state.db).await?;
-    tracing::Span::current().record("event_id", tracing::field::display(event.id));
-    state.availability_cache.invalidate_calendar(calendar_id);
-    Ok(event)
-}
-
-/// The query for a calendar's live events overlapping [start, end), by start.
-fn live_overlapping(calendar_id: Uuid, start: DateTime<Utc>, end: DateTime<Utc>) -> Select<calendar_events::Entity> {
-    calendar_events::Entity::find()
-        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
-        .filter(calendar_events::Column::Cancelled.eq(false))
-        .filter(calendar_events::Column::StartsAt.lt(end))
-        .filter(calendar_events::Column::EndsAt.gt(start))
-        .order_by_asc(calendar_events::Column::StartsAt)
-}
-
-/// Live events of a calendar overlapping [start, end), by start.
-#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
-pub async fn live_events_between(
+pub async fn find_owned(
     db: &impl ConnectionTrait,
-    calendar_id: Uuid,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> ServiceResult<Vec<calendar_events::Model>> {
-    Ok(live_overlapping(calendar_id, start, end).order_by_asc(calendar_events::Column::Id).all(db).await?)
-}
-
-/// Only the spans of the live events that overlap [start, end): busy time, ordered by start.
-#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
-pub async fn busy_between(
-    db: &impl ConnectionTrait,
-    calendar_id: Uuid,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-    Ok(live_overlapping(calendar_id, start, end)
-        .select_only()
-        .columns([calendar_events::Column::StartsAt, calendar_events::Column::EndsAt])
-        .into_tuple()
-        .all(db)
-        .await?)
-}
-
-/// One page of a calendar's live events overlapping [start, end), by start then id; the page
-/// goes on after `page.after` (keyset, so inserts never shift it) and is cut in the query.
-#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
-pub async fn list_events(
-    state: &AppState,
     principal: &Principal,
-    calendar_id: Uuid,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    page: PageRequest,
-) -> ServiceResult<Page<calendar_events::Model>> {
-    if end <= start {
-        return Err(ServiceError::invalid("end must be after start"));
+    id: CalendarId,
+) -> ServiceResult<calendars::Model> {
+    if let Some(calendar) = store::find_visible(db, owner_scope(principal), id).await? {
+        return Ok(calendar);
     }
-    if end - start > Duration::days(MAX_LIST_DAYS) {
-        return Err(ServiceError::invalid(format!("the range may span at most {MAX_LIST_DAYS} days")));
+    if store::exists(db, id).await? {
+        Err(ServiceError::denied("only the calendar's owner may do this"))
+    } else {
+        Err(ServiceError::not_found(format!("calendar {id} not found")))
     }
-    let after = match &page.after {
-        Some(c) => Some((
-            c.at,
-            c.key.parse::<Uuid>().map_err(|_| ServiceError::invalid("cursor is not one this list answered"))?,
-        )),
-        None => None,
-    };
-    find_owned(&state.db, principal, calendar_id).await?;
-    let mut query = live_overlapping(calendar_id, start, end).order_by_asc(calendar_events::Column::Id);
-    if let Some((at, id)) = after {
-        query = query.filter(Condition::any().add(calendar_events::Column::StartsAt.gt(at)).add(
-            Condition::all().add(calendar_events::Column::StartsAt.eq(at)).add(calendar_events::Column::Id.gt(id)),
-        ));
-    }
-    let rows = query.limit(page.fetch()).all(&state.db).await?;
-    Ok(Page::cut(rows, &page, |e| Some(Cursor::new(ListKind::CalendarEvents, e.starts_at, e.id.to_string()))))
 }
 
-#[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id, event_id = %event_id), err(level = "info", Display))]
-pub async fn delete_event(
-    state: &AppState,
-    principal: &Principal,
-    calendar_id: Uuid,
-    event_id: Uuid,
-) -> ServiceResult<()> {
-    require_scope(principal, Scope::CalendarWrite)?;
-    find_owned(&state.db, principal, calendar_id).await?;
-    let event = calendar_events::Entity::find_by_id(event_id)
-        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
-        .filter(calendar_events::Column::Cancelled.eq(false))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ServiceError::not_found(format!("event {event_id} not found in calendar {calendar_id}")))?;
-    let mut active: calendar_events::ActiveModel = event.into();
-    active.cancelled = Set(true);
-    active.cancelled_at = Set(Some(state.clock.now()));
-    active.update(&state.db).await?;
-    state.availability_cache.invalidate_calendar(calendar_id);
-    Ok(())
+impl<'a> Calendars<'a> {
+    pub fn new(db: &'a DatabaseConnection, clock: Clock, cache: &'a AvailabilityCache) -> Self {
+        Self { db, clock, cache }
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %id), err(level = "info", Display))]
+    pub async fn get(&self, principal: &Principal, id: CalendarId) -> ServiceResult<calendars::Model> {
+        find_owned(self.db, principal, id).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal.user_id, calendar_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn create(&self, writer: CalendarWriter<'_>, name: Name) -> ServiceResult<calendars::Model> {
+        let calendar = store::insert(self.db, writer.principal.user_id, name.as_str(), self.clock.now()).await?;
+        tracing::Span::current().record("calendar_id", tracing::field::display(calendar.id));
+        Ok(calendar)
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal.user_id, calendar_id = %calendar_id, event_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn create_event(
+        &self,
+        writer: CalendarWriter<'_>,
+        calendar_id: CalendarId,
+        event: NewEvent,
+    ) -> ServiceResult<calendar_events::Model> {
+        find_owned(self.db, writer.principal, calendar_id).await?;
+        let event = store::insert_event(self.db, calendar_id, &event, self.clock.now()).await?;
+        tracing::Span::current().record("event_id", tracing::field::display(event.id));
+        self.cache.invalidate_calendar(calendar_id.into_uuid());
+        Ok(event)
+    }
+
+    /// One page of a calendar's live events overlapping `range`, by start then id; the page
+    /// goes on after `page.after` (keyset, so inserts never shift it) and is cut in the query.
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
+    pub async fn list_events(
+        &self,
+        principal: &Principal,
+        calendar_id: CalendarId,
+        range: TimeRange,
+        page: PageRequest,
+    ) -> ServiceResult<Page<calendar_events::Model>> {
+        let after = match &page.after {
+            Some(c) => Some((c.at, c.key.parse().map(CalendarEventId::from_uuid).map_err(|_| bad_cursor())?)),
+            None => None,
+        };
+        find_owned(self.db, principal, calendar_id).await?;
+        let rows = store::live_events_page(self.db, calendar_id, range, after, page.fetch()).await?;
+        Ok(Page::cut(rows, &page, |e| Some(Cursor::new(ListKind::CalendarEvents, e.starts_at, e.id.to_string()))))
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id, event_id = %event_id), err(level = "info", Display))]
+    pub async fn delete_event(
+        &self,
+        principal: &Principal,
+        calendar_id: CalendarId,
+        event_id: CalendarEventId,
+    ) -> ServiceResult<()> {
+        require_scope(principal, Scope::CalendarWrite)?;
+        find_owned(self.db, principal, calendar_id).await?;
+        let event = store::find_live_event(self.db, calendar_id, event_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(format!("event {event_id} not found in calendar {calendar_id}")))?;
+        store::cancel_event(self.db, event, self.clock.now()).await?;
+        self.cache.invalidate_calendar(calendar_id.into_uuid());
+        Ok(())
+    }
+}
+
+fn bad_cursor() -> ServiceError {
+    ServiceError::invalid("cursor is not one this list answered")
 }

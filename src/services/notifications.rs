@@ -4,13 +4,11 @@
 use crate::auth::Principal;
 use crate::domain::input::EmailAddress;
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
-use crate::entities::{notifications, users};
+use crate::entities::notifications;
 use crate::error::{ServiceError, ServiceResult};
 use crate::notify::outbox::PassReport;
 use crate::policy::{require_admin, require_admin_or_scope, Scope};
 use crate::state::AppState;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, Set};
 use uuid::Uuid;
 
 /// The cron's call: an admin, or a token with `notifications:send`.
@@ -53,18 +51,7 @@ pub async fn list(
 async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> ServiceResult<()> {
     let email = email.as_str();
     let now = state.clock.now();
-    users::Entity::insert(users::ActiveModel {
-        id: Set(user),
-        email: Set(Some(email.to_string())),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(users::Column::Id)
-            .update_columns([users::Column::Email, users::Column::UpdatedAt])
-            .to_owned(),
-    )
-    .exec_without_returning(&state.db)
-    .await?;
+    crate::store::users::upsert_email(&state.db, crate::domain::ids::UserId::from_uuid(user), email, now).await?;
     if let Ok(mut known) = state.known_emails.lock() {
         known.insert(user, email.to_string());
     }

@@ -45,7 +45,7 @@ pub async fn emails(
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|u| u.email.map(|e| (u.id, e)))
+        .filter_map(|u| u.email.map(|e| (u.id.into_uuid(), e)))
         .collect())
 }
 
@@ -135,7 +135,7 @@ async fn owners_of(db: &impl ConnectionTrait, ids: BTreeSet<Uuid>) -> ServiceRes
         .all(db)
         .await?
         .into_iter()
-        .map(|c| (c.id, c.owner_id))
+        .map(|c| (c.id.into_uuid(), c.owner_id.into_uuid()))
         .collect())
 }
 
@@ -166,17 +166,17 @@ pub async fn reservations_in(
         .filter(calendar_events::Column::Cancelled.eq(window.cancelled));
     let query = in_span(query, reservation_column(window.time), &window.span);
     let list = query.order_by_asc(calendar_events::Column::Id).limit(MAX_SUBJECTS).all(db).await?;
-    let owners = owners_of(db, list.iter().map(|e| e.calendar_id).collect()).await?;
+    let owners = owners_of(db, list.iter().map(|e| e.calendar_id.into_uuid()).collect()).await?;
     let zones = zones_of(db, list.iter().filter_map(|e| e.booking_link_token.clone()).collect()).await?;
     let addresses = emails(db, owners.values().copied()).await?;
     Ok(list
         .into_iter()
         .filter_map(|e| {
-            let owner_id = owners.get(&e.calendar_id).copied()?;
+            let owner_id = owners.get(e.calendar_id.as_uuid()).copied()?;
             let timezone = e.booking_link_token.as_ref().and_then(|t| zones.get(t)).copied().unwrap_or(chrono_tz::UTC);
             Some(ReservationFacts {
-                id: e.id,
-                calendar_id: e.calendar_id,
+                id: e.id.into_uuid(),
+                calendar_id: e.calendar_id.into_uuid(),
                 owner_id,
                 owner_email: addresses.get(&owner_id).cloned(),
                 title: e.title,

@@ -49,7 +49,7 @@ fn with_database(url: &str, db: &str) -> String {
     }
 }
 
-async fn create_pg_database(admin_url: &str) -> (String, String) {
+pub async fn create_pg_database(admin_url: &str) -> (String, String) {
     use sea_orm::{ConnectionTrait, Database};
     let name = format!("bookings_test_{}", Uuid::new_v4().simple());
     let admin = Database::connect(admin_url)

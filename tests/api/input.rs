@@ -261,7 +261,10 @@ async fn only_plain_addresses_are_accepted(app: TestApp) {
 async fn stored_email(app: &TestApp, user: Uuid) -> Option<String> {
     use sea_orm::{Database, EntityTrait};
     let db = Database::connect(app.settings.database_url.clone().unwrap()).await.unwrap();
-    let row = bookings::entities::users::Entity::find_by_id(user).one(&db).await.unwrap();
+    let row = bookings::entities::users::Entity::find_by_id(bookings::domain::ids::UserId::from_uuid(user))
+        .one(&db)
+        .await
+        .unwrap();
     db.close().await.ok();
     row.and_then(|u| u.email)
 }

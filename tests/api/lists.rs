@@ -7,6 +7,7 @@
 use crate::db_tests;
 use crate::helpers::*;
 use crate::leko::{book, create_event, uuid_of};
+use bookings::domain::ids::{CalendarEventId, CalendarId};
 use bookings::entities::{
     booking_links, booking_orders, bookings as booking_rows, calendar_events, coach_events, notifications,
 };
@@ -85,8 +86,8 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
     let rows: Vec<calendar_events::ActiveModel> = (0..1005)
         .map(|i| {
             calendar_events::Model {
-                id: Uuid::new_v4(),
-                calendar_id: cal,
+                id: CalendarEventId::new(),
+                calendar_id: CalendarId::from_uuid(cal),
                 title: format!("busy {i}"),
                 starts_at: at(60 + (i / 2) * 30),
                 ends_at: at(60 + (i / 2) * 30 + 20),
@@ -155,7 +156,7 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
             expected.insert(token.clone());
             booking_links::Model {
                 token,
-                calendar_id: cal,
+                calendar_id: CalendarId::from_uuid(cal),
                 duration_minutes: 30,
                 buffer_minutes: 0,
                 timezone: "UTC".into(),

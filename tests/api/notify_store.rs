@@ -5,6 +5,7 @@
 use crate::db_tests;
 use crate::helpers::*;
 use bookings::domain::bookings::Status;
+use bookings::domain::ids::{CalendarEventId, CalendarId, UserId};
 use bookings::domain::notifications::{
     window, BookingTime, BookingWindow, Horizons, ReservationTime, ReservationWindow, Span, Trigger, Window,
 };
@@ -48,7 +49,16 @@ async fn insert<A: ActiveModelTrait + Send>(conn: &DatabaseConnection, row: A) {
 
 async fn user(conn: &DatabaseConnection, email: Option<&str>) -> Uuid {
     let id = Uuid::new_v4();
-    insert(conn, users::Model { id, email: email.map(String::from), updated_at: now() }.into_active_model()).await;
+    insert(
+        conn,
+        users::Model {
+            id: bookings::domain::ids::UserId::from_uuid(id),
+            email: email.map(String::from),
+            updated_at: now(),
+        }
+        .into_active_model(),
+    )
+    .await;
     id
 }
 
@@ -174,12 +184,18 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
     let calendar = Uuid::new_v4();
     insert(
         &conn,
-        calendars::Model { id: calendar, owner_id: owner, name: "c".into(), created_at: now() }.into_active_model(),
+        calendars::Model {
+            id: CalendarId::from_uuid(calendar),
+            owner_id: UserId::from_uuid(owner),
+            name: "c".into(),
+            created_at: now(),
+        }
+        .into_active_model(),
     )
     .await;
     let link = booking_links::Model {
         token: "link-token".into(),
-        calendar_id: calendar,
+        calendar_id: CalendarId::from_uuid(calendar),
         duration_minutes: 30,
         buffer_minutes: 0,
         timezone: "Europe/Berlin".into(),
@@ -196,8 +212,8 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         {
             let t = now() + Duration::minutes(minutes);
             let row = calendar_events::Model {
-                id: Uuid::new_v4(),
-                calendar_id: calendar,
+                id: CalendarEventId::new(),
+                calendar_id: CalendarId::from_uuid(calendar),
                 title: "Call".into(),
                 starts_at: t,
                 // Short: live reservations of one calendar never overlap (PostgreSQL checks).

@@ -1,0 +1,196 @@
+//! Calendars and their events (busy time): every query of the aggregate.
+
+use crate::domain::booking_link::Reservation;
+use crate::domain::calendar::NewEvent;
+use crate::domain::ids::{CalendarEventId, CalendarId, UserId};
+use crate::domain::input::TimeRange;
+use crate::entities::calendar_events::{self, EventSource};
+use crate::entities::{booking_links, calendars};
+use crate::error::ServiceResult;
+use crate::policy::OwnerScope;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, Set,
+};
+
+/// The calendar `id` if `scope` may see it: an admin any, anyone else only their own. Every
+/// read of a calendar on a caller's behalf starts here.
+pub fn secure_find(scope: OwnerScope, id: CalendarId) -> Select<calendars::Entity> {
+    let query = calendars::Entity::find_by_id(id);
+    match scope {
+        OwnerScope::Everyone => query,
+        OwnerScope::Owner(owner) => query.filter(calendars::Column::OwnerId.eq(owner)),
+    }
+}
+
+/// The calendar `id` if `scope` may see it (see [`secure_find`]).
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %id), err(level = "debug", Display))]
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    scope: OwnerScope,
+    id: CalendarId,
+) -> ServiceResult<Option<calendars::Model>> {
+    crate::ctx!(secure_find(scope, id).one(db).await)
+}
+
+/// Whether a calendar `id` exists at all (whoever owns it): tells "someone else's" (403) from
+/// "missing" (404) after [`secure_find`] found nothing.
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %id), err(level = "debug", Display))]
+pub async fn exists(db: &impl ConnectionTrait, id: CalendarId) -> ServiceResult<bool> {
+    let found: Option<CalendarId> = crate::ctx!(
+        calendars::Entity::find_by_id(id).select_only().column(calendars::Column::Id).into_tuple().one(db).await
+    )?;
+    Ok(found.is_some())
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %owner), err(level = "debug", Display))]
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    owner: UserId,
+    name: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<calendars::Model> {
+    let model = calendars::ActiveModel {
+        owner_id: Set(owner),
+        name: Set(name.to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    crate::ctx!(model.insert(db).await)
+}
+
+/// The query for a calendar's live events overlapping [start, end), by start.
+fn live_overlapping(
+    calendar_id: CalendarId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Select<calendar_events::Entity> {
+    calendar_events::Entity::find()
+        .filter(calendar_events::Column::CalendarId.eq(calendar_id))
+        .filter(calendar_events::Column::Cancelled.eq(false))
+        .filter(calendar_events::Column::StartsAt.lt(end))
+        .filter(calendar_events::Column::EndsAt.gt(start))
+        .order_by_asc(calendar_events::Column::StartsAt)
+}
+
+/// Only the spans of the live events that overlap [start, end): busy time, ordered by start.
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
+pub async fn busy_between(
+    db: &impl ConnectionTrait,
+    calendar_id: CalendarId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    crate::ctx!(
+        live_overlapping(calendar_id, start, end)
+            .select_only()
+            .columns([calendar_events::Column::StartsAt, calendar_events::Column::EndsAt])
+            .into_tuple()
+            .all(db)
+            .await
+    )
+}
+
+/// Up to `limit` live events of a calendar overlapping `range`, by start then id, after the
+/// `(start, id)` of the last one a previous page showed (keyset: inserts never shift a page).
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
+pub async fn live_events_page(
+    db: &impl ConnectionTrait,
+    calendar_id: CalendarId,
+    range: TimeRange,
+    after: Option<(DateTime<Utc>, CalendarEventId)>,
+    limit: u64,
+) -> ServiceResult<Vec<calendar_events::Model>> {
+    let mut query = live_overlapping(calendar_id, range.start(), range.end()).order_by_asc(calendar_events::Column::Id);
+    if let Some((at, id)) = after {
+        query = query.filter(Condition::any().add(calendar_events::Column::StartsAt.gt(at)).add(
+            Condition::all().add(calendar_events::Column::StartsAt.eq(at)).add(calendar_events::Column::Id.gt(id)),
+        ));
+    }
+    crate::ctx!(query.limit(limit).all(db).await)
+}
+
+/// An event the owner entered.
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
+pub async fn insert_event(
+    db: &impl ConnectionTrait,
+    calendar_id: CalendarId,
+    event: &NewEvent,
+    now: DateTime<Utc>,
+) -> ServiceResult<calendar_events::Model> {
+    let model = calendar_events::ActiveModel {
+        title: Set(event.title.as_str().to_string()),
+        starts_at: Set(event.span.start()),
+        ends_at: Set(event.span.end()),
+        notes: Set(event.notes.as_ref().map(|n| n.as_str().to_string())),
+        source: Set(EventSource::Manual),
+        booking_link_token: Set(None),
+        attendee_name: Set(None),
+        attendee_email: Set(None),
+        ..new_event(calendar_id, now)
+    };
+    crate::ctx!(model.insert(db).await)
+}
+
+/// A visitor's reservation through `link`; the raw database error is returned, for the caller
+/// to tell an exclusion violation (a slot taken meanwhile) from a failure.
+pub async fn insert_reservation(
+    db: &impl ConnectionTrait,
+    link: &booking_links::Model,
+    reservation: &Reservation,
+    now: DateTime<Utc>,
+) -> Result<calendar_events::Model, sea_orm::DbErr> {
+    let model = calendar_events::ActiveModel {
+        title: Set(reservation.title()),
+        starts_at: Set(reservation.start),
+        ends_at: Set(reservation.end),
+        notes: Set(reservation.notes.as_ref().map(|n| n.as_str().to_string())),
+        source: Set(EventSource::Reservation),
+        booking_link_token: Set(Some(link.token.clone())),
+        attendee_name: Set(Some(reservation.name.as_str().to_string())),
+        attendee_email: Set(Some(reservation.email.as_str().to_string())),
+        ..new_event(link.calendar_id, now)
+    };
+    model.insert(db).await
+}
+
+/// The columns every new event shares (its id is set by `before_save`).
+fn new_event(calendar_id: CalendarId, now: DateTime<Utc>) -> calendar_events::ActiveModel {
+    calendar_events::ActiveModel {
+        calendar_id: Set(calendar_id),
+        cancelled: Set(false),
+        cancelled_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// A live event of this calendar.
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id, event_id = %event_id), err(level = "debug", Display))]
+pub async fn find_live_event(
+    db: &impl ConnectionTrait,
+    calendar_id: CalendarId,
+    event_id: CalendarEventId,
+) -> ServiceResult<Option<calendar_events::Model>> {
+    crate::ctx!(
+        calendar_events::Entity::find_by_id(event_id)
+            .filter(calendar_events::Column::CalendarId.eq(calendar_id))
+            .filter(calendar_events::Column::Cancelled.eq(false))
+            .one(db)
+            .await
+    )
+}
+
+/// Marks an event cancelled at `now` (its row stays: the outbox tells its visitor).
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event.id), err(level = "debug", Display))]
+pub async fn cancel_event(
+    db: &impl ConnectionTrait,
+    event: calendar_events::Model,
+    now: DateTime<Utc>,
+) -> ServiceResult<calendar_events::Model> {
+    let mut active: calendar_events::ActiveModel = event.into();
+    active.cancelled = Set(true);
+    active.cancelled_at = Set(Some(now));
+    crate::ctx!(active.update(db).await)
+}

@@ -1,0 +1,295 @@
+//! The calendar side's store and services against real databases (a fresh SQLite file, and a
+//! fresh PostgreSQL database when `TEST_DATABASE_URL` is set), without HTTP: owner-scoped
+//! finders, typed ids through the columns, ids and timestamps set in one place.
+
+#[path = "api/helpers.rs"]
+#[allow(dead_code, unused_imports, unused_macros)]
+mod helpers;
+
+use bookings::auth::Principal;
+use bookings::clock::Clock;
+use bookings::config::Cli;
+use bookings::db::Writes;
+use bookings::domain::availability::WorkingHours;
+use bookings::domain::booking_link::{LinkSettings, Reservation, AVAILABILITY_RANGE};
+use bookings::domain::calendar::{NewEvent, LIST_RANGE};
+use bookings::domain::ids::{CalendarEventId, CalendarId, UserId};
+use bookings::domain::input::{LinkToken, Name, TimeRange};
+use bookings::domain::page::PageRequest;
+use bookings::entities::{booking_links, calendar_events, calendars};
+use bookings::error::ServiceError;
+use bookings::policy::{owner_scope, OwnerScope};
+use bookings::services::availability_cache::AvailabilityCache;
+use bookings::services::booking_links::BookingLinks;
+use bookings::services::calendars::{find_owned, CalendarWriter, Calendars};
+use bookings::store;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use clap::Parser;
+use helpers::{create_pg_database, pg_url, Backend};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, ModelTrait, Set};
+use std::collections::BTreeSet;
+
+/// A migrated database of its own, dropped (PostgreSQL) or deleted (SQLite) with it.
+struct TestDb {
+    db: DatabaseConnection,
+    pg: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, pg) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()), None),
+            Backend::Postgres => {
+                let admin = pg_url().expect("postgres tests need TEST_DATABASE_URL");
+                let (url, name) = create_pg_database(&admin).await;
+                (url, Some((admin, name)))
+            }
+        };
+        let data_dir = dir.path().display().to_string();
+        let args = ["bookings", "--data-dir", &data_dir, "--database-url", &url, "--jwt-secret", helpers::SECRET];
+        let settings = Cli::try_parse_from(args).expect("test settings parse").settings;
+        bookings::startup::connect_and_migrate(&settings).await.expect("migrate");
+        let db = bookings::startup::connect(&settings).await.expect("connect");
+        Self { db, pg, _dir: dir }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    use sea_orm::{ConnectionTrait, Database};
+                    if let Ok(db) = Database::connect(&admin).await {
+                        let _ =
+                            db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        let _ = db.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::TestDb::new(super::Backend::Sqlite).await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if super::pg_url().is_none() {
+                    eprintln!("skipped: TEST_DATABASE_URL is not set");
+                    return;
+                }
+                super::$name(super::TestDb::new(super::Backend::Postgres).await).await;
+            }
+        }
+    )*};
+}
+
+fn user(admin: bool) -> Principal {
+    let scopes = ["calendar:write", "booking:write"].map(String::from).into_iter().collect::<BTreeSet<_>>();
+    Principal { user_id: UserId::new(), scopes, admin, email: None }
+}
+
+/// Ten years back: what it stamps is plainly not the system's time.
+fn clock() -> Clock {
+    Clock::shifted(-10 * 365 * 24 * 3600)
+}
+
+fn near(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
+    (a - b).abs() < Duration::seconds(30)
+}
+
+fn name(s: &str) -> Name {
+    Name::parse("name", s, 100).unwrap()
+}
+
+fn at(h: u32, m: u32) -> DateTime<Utc> {
+    // Years ahead of the shifted clock: every slot is in the future.
+    Utc.with_ymd_and_hms(2031, 3, 3, h, m, 0).unwrap()
+}
+
+fn every_day_nine_to_five() -> LinkSettings {
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map(|d| (d, vec![("09:00", "17:00")]));
+    LinkSettings::parse(30, 0, "UTC", WorkingHours::parse(days).unwrap(), true).unwrap()
+}
+
+async fn secure_find_shows_only_what_the_caller_may_see(t: TestDb) {
+    let db = &t.db;
+    let (owner, other, admin) = (user(false), user(false), user(true));
+    let cal = store::calendars::insert(db, owner.user_id, "Mine", clock().now()).await.unwrap();
+    let seen = |scope| async move { store::calendars::secure_find(scope, cal.id).one(db).await.unwrap() };
+    assert_eq!(seen(owner_scope(&owner)).await.as_ref(), Some(&cal));
+    assert_eq!(seen(owner_scope(&other)).await, None, "someone else's calendar is invisible");
+    assert_eq!(store::calendars::find_visible(db, owner_scope(&other), cal.id).await.unwrap(), None);
+    assert_eq!(owner_scope(&admin), OwnerScope::Everyone);
+    assert_eq!(seen(owner_scope(&admin)).await.as_ref(), Some(&cal));
+    // The use case tells someone else's (403) from missing (404), as the API answers.
+    assert_eq!(find_owned(db, &owner, cal.id).await.unwrap(), cal);
+    assert!(matches!(find_owned(db, &other, cal.id).await, Err(ServiceError::Denied(_))));
+    assert!(matches!(find_owned(db, &owner, CalendarId::new()).await, Err(ServiceError::NotFound(_))));
+    assert!(store::calendars::exists(db, cal.id).await.unwrap());
+    assert!(!store::calendars::exists(db, CalendarId::new()).await.unwrap());
+}
+
+async fn typed_ids_round_trip_and_relations_hold(t: TestDb) {
+    let db = &t.db;
+    let owner = user(false);
+    let now = clock().now();
+    let cal = store::calendars::insert(db, owner.user_id, "Mine", now).await.unwrap();
+    let read = calendars::Entity::find_by_id(cal.id).one(db).await.unwrap().unwrap();
+    assert_eq!((read.id, read.owner_id, read.created_at), (cal.id, owner.user_id, now));
+    let span = (at(10, 0).fixed_offset(), at(11, 0).fixed_offset());
+    let event =
+        store::calendars::insert_event(db, cal.id, &NewEvent::parse("Dentist", span.0, span.1, None).unwrap(), now)
+            .await
+            .unwrap();
+    let read: calendar_events::Model = calendar_events::Entity::find_by_id(event.id).one(db).await.unwrap().unwrap();
+    assert_eq!(read, event);
+    assert_eq!(read.calendar_id, cal.id);
+    let link = store::booking_links::insert(db, cal.id, stored(&every_day_nine_to_five()), now).await.unwrap();
+    // Related: a calendar has many events and links; each belongs to its calendar.
+    assert_eq!(cal.find_related(calendar_events::Entity).all(db).await.unwrap(), vec![event.clone()]);
+    assert_eq!(cal.find_related(booking_links::Entity).all(db).await.unwrap(), vec![link.clone()]);
+    assert_eq!(event.find_related(calendars::Entity).one(db).await.unwrap().as_ref(), Some(&cal));
+    assert_eq!(link.find_related(calendars::Entity).one(db).await.unwrap().as_ref(), Some(&cal));
+    let events = store::calendars::live_events_page(db, cal.id, range(at(0, 0), at(23, 0)), None, 10).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.id).collect::<Vec<CalendarEventId>>(), vec![event.id]);
+}
+
+fn range(start: DateTime<Utc>, end: DateTime<Utc>) -> TimeRange {
+    TimeRange::parse(&LIST_RANGE, start, end).unwrap()
+}
+
+fn stored(settings: &LinkSettings) -> store::booking_links::StoredSettings {
+    store::booking_links::StoredSettings {
+        duration_minutes: settings.duration_minutes as i32,
+        buffer_minutes: settings.buffer_minutes as i32,
+        timezone: settings.timezone.clone(),
+        working_hours: bookings::domain::booking_link::working_hours_to_json(&settings.rules.hours).to_string(),
+        active: settings.active,
+    }
+}
+
+async fn before_save_sets_ids_and_refuses_forgotten_timestamps(t: TestDb) {
+    let db = &t.db;
+    let owner = UserId::new();
+    let now = clock().now();
+    // No id given: one is made; one given: kept.
+    let made = calendars::ActiveModel {
+        owner_id: Set(owner),
+        name: Set("a".into()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    assert_ne!(made.id.into_uuid(), uuid::Uuid::nil());
+    let given = CalendarId::new();
+    let kept =
+        calendars::ActiveModel { id: Set(given), owner_id: Set(owner), name: Set("b".into()), created_at: Set(now) }
+            .insert(db)
+            .await
+            .unwrap();
+    assert_eq!(kept.id, given);
+    // A forgotten created_at is an error, not the system's time.
+    let err = calendars::ActiveModel { owner_id: Set(owner), name: Set("c".into()), ..Default::default() }
+        .insert(db)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("calendars.created_at must be set from the app's clock"), "{err}");
+    let err = calendar_events::ActiveModel { calendar_id: Set(made.id), title: Set("x".into()), ..Default::default() }
+        .insert(db)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("calendar_events.created_at"), "{err}");
+    // A link's token is made (32 URL-safe characters), and an update must move updated_at.
+    let link = store::booking_links::insert(db, made.id, stored(&every_day_nine_to_five()), now).await.unwrap();
+    assert_eq!(link.token.len(), 32);
+    assert!(LinkToken::parse(&link.token).is_some());
+    let mut active: booking_links::ActiveModel = link.clone().into();
+    active.active = Set(false);
+    let err = active.update(db).await.unwrap_err();
+    assert!(err.to_string().contains("booking_links.updated_at"), "{err}");
+    let later = now + Duration::minutes(5);
+    let updated = store::booking_links::update_settings(db, link.clone(), stored(&every_day_nine_to_five()), later)
+        .await
+        .unwrap();
+    assert_eq!((updated.created_at, updated.updated_at), (link.created_at, later));
+}
+
+async fn the_services_stamp_with_the_app_clock_and_check_ownership(t: TestDb) {
+    let db = &t.db;
+    let cache = AvailabilityCache::new(std::time::Duration::from_secs(5));
+    let svc = Calendars::new(db, clock(), &cache);
+    let (owner, other) = (user(false), user(false));
+    let cal = svc.create(CalendarWriter::authorize(&owner).unwrap(), name("Mine")).await.unwrap();
+    assert!(near(cal.created_at, clock().now()) && !near(cal.created_at, Utc::now()), "{}", cal.created_at);
+    assert_eq!(cal.owner_id, owner.user_id);
+    let mut read_only = user(false);
+    read_only.scopes.clear();
+    assert!(matches!(CalendarWriter::authorize(&read_only), Err(ServiceError::Denied(_))));
+    let new = || NewEvent::parse("Busy", at(10, 0).fixed_offset(), at(11, 0).fixed_offset(), None).unwrap();
+    let denied = svc.create_event(CalendarWriter::authorize(&other).unwrap(), cal.id, new()).await;
+    assert!(matches!(denied, Err(ServiceError::Denied(_))));
+    let event = svc.create_event(CalendarWriter::authorize(&owner).unwrap(), cal.id, new()).await.unwrap();
+    let page = PageRequest { limit: 10, after: None };
+    let listed = svc.list_events(&owner, cal.id, range(at(0, 0), at(23, 0)), page.clone()).await.unwrap();
+    assert_eq!(listed.items, vec![event.clone()]);
+    assert!(matches!(
+        svc.list_events(&other, cal.id, range(at(0, 0), at(23, 0)), page).await,
+        Err(ServiceError::Denied(_))
+    ));
+    assert!(matches!(svc.delete_event(&other, cal.id, event.id).await, Err(ServiceError::Denied(_))));
+    svc.delete_event(&owner, cal.id, event.id).await.unwrap();
+    assert!(matches!(svc.delete_event(&owner, cal.id, event.id).await, Err(ServiceError::NotFound(_))));
+    let cancelled = calendar_events::Entity::find_by_id(event.id).one(db).await.unwrap().unwrap();
+    assert!(cancelled.cancelled && near(cancelled.cancelled_at.unwrap(), clock().now()));
+}
+
+async fn a_link_offers_slots_and_takes_one_reservation_per_slot(t: TestDb) {
+    let db = &t.db;
+    let cache = AvailabilityCache::new(std::time::Duration::from_secs(5));
+    let writes = Writes::new(std::time::Duration::from_secs(5));
+    let links = BookingLinks { db, clock: clock(), cache: &cache, writes: &writes, public_base_url: "https://b.test" };
+    let owner = user(false);
+    let cal = Calendars::new(db, clock(), &cache)
+        .create(CalendarWriter::authorize(&owner).unwrap(), name("Mine"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        links.create_link(&user(false), cal.id, every_day_nine_to_five()).await,
+        Err(ServiceError::Denied(_))
+    ));
+    let link = links.create_link(&owner, cal.id, every_day_nine_to_five()).await.unwrap();
+    assert!(near(link.created_at, clock().now()));
+    assert_eq!(links.public_url(&link.token), format!("https://b.test/booking/{}", link.token));
+    let token = LinkToken::parse(&link.token).unwrap();
+    let day = TimeRange::parse(&AVAILABILITY_RANGE, at(0, 0), at(23, 59)).unwrap();
+    assert_eq!(links.availability(&token, day).await.unwrap().slots.len(), 16);
+    let reservation = || {
+        Reservation::parse("Ada", "ada@example.com", at(10, 0).fixed_offset(), at(10, 30).fixed_offset(), None).unwrap()
+    };
+    let event = links.reserve(&token, reservation()).await.unwrap();
+    assert_eq!((event.calendar_id, event.title.as_str()), (cal.id, "Booking: Ada"));
+    assert_eq!(event.booking_link_token.as_deref(), Some(link.token.as_str()));
+    assert!(matches!(links.reserve(&token, reservation()).await, Err(ServiceError::Conflict(_))));
+    assert_eq!(links.availability(&token, day).await.unwrap().slots.len(), 15);
+}
+
+both_backends!(
+    secure_find_shows_only_what_the_caller_may_see,
+    typed_ids_round_trip_and_relations_hold,
+    before_save_sets_ids_and_refuses_forgotten_timestamps,
+    the_services_stamp_with_the_app_clock_and_check_ownership,
+    a_link_offers_slots_and_takes_one_reservation_per_slot,
+);
