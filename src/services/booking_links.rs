@@ -22,7 +22,7 @@ use sea_orm::{
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub const SCOPE_BOOKING_WRITE: &str = "booking:write";
+pub use crate::auth::SCOPE_BOOKING_WRITE;
 
 /// A new unguessable token: 192 random bits, URL-safe.
 fn new_token() -> String {

@@ -23,7 +23,7 @@ use sea_orm::{
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
-pub const SCOPE_BOOKING_WRITE: &str = "booking:write";
+pub use crate::auth::SCOPE_BOOKING_WRITE;
 
 /// A booking with what the wire shape needs: its event and its ordinal with this coach.
 #[derive(Debug, Clone)]
@@ -802,9 +802,7 @@ pub async fn delete_user(
     for token in &erased.link_tokens {
         state.availability_cache.invalidate_link(token);
     }
-    if let Ok(mut known) = state.known_emails.lock() {
-        known.remove(&target);
-    }
+    state.known_emails.invalidate(&target);
     Ok(())
 }
 

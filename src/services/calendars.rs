@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub const SCOPE_CALENDAR_WRITE: &str = "calendar:write";
+pub use crate::auth::SCOPE_CALENDAR_WRITE;
 /// The longest range `listCalendarEvents` answers for.
 pub const MAX_LIST_DAYS: i64 = 366;
 

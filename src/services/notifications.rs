@@ -87,9 +87,7 @@ async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> AppR
     )
     .exec_without_returning(&state.db)
     .await?;
-    if let Ok(mut known) = state.known_emails.lock() {
-        known.insert(user, email.to_string());
-    }
+    state.known_emails.insert(user, email.to_string());
     Ok(())
 }
 
@@ -106,7 +104,7 @@ pub async fn remember_email(state: &AppState, principal: &Principal) -> AppResul
     let Some(email) = principal.email.as_deref().and_then(|e| EmailAddress::parse("email", e).ok()) else {
         return Ok(());
     };
-    let known = state.known_emails.lock().ok().and_then(|k| k.get(&principal.user_id).cloned());
+    let known = state.known_emails.get(&principal.user_id);
     if known.as_deref() == Some(email.as_str()) {
         return Ok(());
     }
