@@ -10,8 +10,8 @@
 //!
 //! Only answers whose range starts later than now plus the cache's time to live are kept: within
 //! that time no slot of the range can pass into the past, so the answer is exactly what the
-//! handler would compute. Anything that is not a plain `GET` (a `HEAD` is routed as its `GET`, its
-//! body dropped) with exactly one `start` and one `end` goes to the handler, which also answers
+//! handler would compute. Anything that is not a plain `GET` (a `HEAD` is served as its `GET`, see
+//! `startup::app`) with exactly one `start` and one `end` goes to the handler, which also answers
 //! every error. The token is the router's path parameter. The query is decoded and the instants parsed by the very functions the
 //! handler's extractors use (`+` is a space, as in any form-encoded query), so the cache answers
 //! exactly when the handler would answer 200, never a request the handler refuses.
@@ -23,7 +23,7 @@ use crate::services::availability_cache::{AvailabilityCache, BusyWindow, CachedL
 use crate::state::AppState;
 use chrono::{DateTime, FixedOffset, Utc};
 use poem::endpoint::DynEndpoint;
-use poem::http::{header, HeaderValue, Method, StatusCode};
+use poem::http::{Method, StatusCode};
 use poem::{Body, Request, Response};
 use poem_openapi::types::ParseFromParameter;
 use std::sync::Arc;
@@ -111,7 +111,7 @@ impl AvailabilityAnswers {
         };
         let Some(key) = key else { return next.call(req).await };
         if let Some(body) = self.rendered.answer(cache, &key) {
-            return Ok(with_length(Response::builder().content_type(JSON).body(body.clone()), body.len()));
+            return Ok(Response::builder().content_type(JSON).body(body));
         }
         let ticket = cache.ticket();
         let response = next.call(req).await?;
@@ -121,16 +121,8 @@ impl AvailabilityAnswers {
         let (parts, body) = response.into_parts();
         let bytes = body.into_bytes().await?;
         self.rendered.put_answer(cache, ticket, key, bytes.clone());
-        let length = bytes.len();
-        Ok(with_length(Response::from_parts(parts, Body::from(bytes)), length))
+        Ok(Response::from_parts(parts, Body::from(bytes)))
     }
-}
-
-/// The router answers a `HEAD` with its `GET`'s response, the body dropped: the length stays
-/// the `GET`'s.
-fn with_length(mut response: Response, length: usize) -> Response {
-    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    response
 }
 
 /// The answer's key, if this request's answer may be kept or served from the cache.

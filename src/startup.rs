@@ -182,8 +182,19 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .with(CatchPanic::new().with_handler(|_| {
             crate::telemetry::error_response("", "", &poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
         }))
+        .before(head_as_get)
         .with(crate::telemetry::RequestTracing)
         .map_to_response()
+}
+
+/// A `HEAD` is served as its `GET` (so it is limited, cached and logged as that operation); hyper,
+/// which knows the request was a `HEAD`, sends the `GET`'s headers, its length among them, and
+/// no body. (Left to the router, a `HEAD` would lose its body, and with it its length.)
+async fn head_as_get(mut req: poem::Request) -> poem::Result<poem::Request> {
+    if req.method() == poem::http::Method::HEAD {
+        req.set_method(poem::http::Method::GET);
+    }
+    Ok(req)
 }
 
 /// Swagger UI (assets bundled in poem-openapi, no CDN) showing the merged contract rather than
