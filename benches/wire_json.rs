@@ -36,23 +36,6 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("WireJson", |b| b.iter(|| serde_json::to_vec(&Wire(black_box(&value))).unwrap()));
     group.finish();
-
-    // Its RFC 3339 printer against chrono's, on the answer's 520 instants.
-    let instants: Vec<_> = value.slots.iter().flat_map(|s| [s.start, s.end]).collect();
-    let mut group = c.benchmark_group("520 instants");
-    group.bench_function("chrono to_rfc3339", |b| {
-        b.iter(|| black_box(&instants).iter().map(|t| t.to_rfc3339().len()).sum::<usize>())
-    });
-    group.bench_function("rfc3339_whole_seconds", |b| {
-        b.iter(|| {
-            let mut buffer = [0u8; 25];
-            black_box(&instants)
-                .iter()
-                .map(|t| bookings::api::rfc3339_whole_seconds(t, &mut buffer).map_or(0, str::len))
-                .sum::<usize>()
-        })
-    });
-    group.finish();
 }
 
 criterion_group!(wire_json, benches);

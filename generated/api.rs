@@ -286,10 +286,15 @@ fn percent_decode(raw: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
-/// A JSON response body. poem-openapi's own `Json` builds a `serde_json::Value` tree of the
-/// whole answer (a map, key strings and value strings per object) and then prints it; this one
-/// prints the same document straight from the value ([`WireJson`]). Debug builds (every test)
-/// check that both give the same JSON for each response sent.
+/// A JSON response body: the one way a model becomes JSON on the wire. poem-openapi's own `Json`
+/// builds a `serde_json::Value` tree of the whole answer (a map, key strings and value strings
+/// per object) and then prints it; this one prints the same document straight from the value
+/// ([`WireJson`]), 2.4 times as fast: benches/wire_json.rs, a 260-slot availability answer,
+/// `cargo bench --bench wire_json -- --quick` (one run, loaded 2-core machine): 51.9 µs against
+/// 122.4 µs for `ToJSON` then print.
+/// `ToJSON` stays only as poem-openapi's rendering (error envelopes built outside an operation,
+/// and the check here): debug builds (every test) check that both give the same JSON for each
+/// response sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Json<T>(pub T);
 impl<T: poem_openapi::types::Type> poem_openapi::payload::Payload for Json<T> {
@@ -359,49 +364,8 @@ impl WireJson for uuid::Uuid {
 }
 impl WireJson for chrono::DateTime<chrono::FixedOffset> {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buffer = [0u8; 25];
-        match rfc3339_whole_seconds(self, &mut buffer) {
-            Some(text) => serializer.serialize_str(text),
-            None => serializer.serialize_str(&self.to_rfc3339()),
-        }
+        serializer.serialize_str(&self.to_rfc3339())
     }
-}
-/// `to_rfc3339()` of the common case (whole seconds, years 0..=9999, an offset of whole
-/// minutes) without the formatting machinery; `None` for anything else.
-pub fn rfc3339_whole_seconds<'a>(
-    t: &chrono::DateTime<chrono::FixedOffset>,
-    out: &'a mut [u8; 25],
-) -> Option<&'a str> {
-    use chrono::{Datelike, Timelike};
-    let local = t.naive_local();
-    let offset = t.offset().local_minus_utc();
-    if local.nanosecond() != 0 || !(0..=9999).contains(&local.year()) || offset % 60 != 0
-    {
-        return None;
-    }
-    let two = |out: &mut [u8; 25], at: usize, n: u32| {
-        out[at] = b'0' + (n / 10) as u8;
-        out[at + 1] = b'0' + (n % 10) as u8;
-    };
-    let year = local.year() as u32;
-    two(out, 0, year / 100);
-    two(out, 2, year % 100);
-    out[4] = b'-';
-    two(out, 5, local.month());
-    out[7] = b'-';
-    two(out, 8, local.day());
-    out[10] = b'T';
-    two(out, 11, local.hour());
-    out[13] = b':';
-    two(out, 14, local.minute());
-    out[16] = b':';
-    two(out, 17, local.second());
-    out[19] = if offset < 0 { b'-' } else { b'+' };
-    let minutes = offset.unsigned_abs() / 60;
-    two(out, 20, minutes / 60);
-    out[22] = b':';
-    two(out, 23, minutes % 60);
-    std::str::from_utf8(&out[..]).ok()
 }
 impl WireJson for poem_openapi::types::Email {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
