@@ -1,69 +1,126 @@
-//! Rendered `getBookingAvailability` answers, served again while nothing they depend on changed.
+//! Rendered `getBookingAvailability` answers, served again while nothing they depend on changed:
+//! an HTTP concern, so it lives at the edge, around the routed operation (see
+//! [`crate::api::OperationEndpoint`]); the services cache only the domain data it is tied to.
 //!
 //! A popular booking link is read far more often than it changes, mostly for the same ranges
 //! (`/booking/<token>` sends everyone to the same week). Rendering ~260 slots is most of such a
-//! request's cost, so the rendered answer is kept in [`AvailabilityCache`] tied to the cached
+//! request's cost, so the rendered answer is kept here tied to the [`AvailabilityCache`]d
 //! link and busy time it was computed from, and served only while those are still the current
 //! ones (see that module for what invalidates them).
 //!
 //! Only answers whose range starts later than now plus the cache's time to live are kept: within
 //! that time no slot of the range can pass into the past, so the answer is exactly what the
-//! handler would compute. Anything that is not a plain `GET` (or `HEAD`, answered as that `GET`
-//! without its body) with exactly one `start` and one `end` goes to the handler, which also
-//! answers every error. The query is decoded and the instants parsed by the very functions the
+//! handler would compute. Anything that is not a plain `GET` (a `HEAD` is served as its `GET`, see
+//! `startup::app`) with exactly one `start` and one `end` goes to the handler, which also answers
+//! every error. The token is the router's path parameter. The query is decoded and the instants parsed by the very functions the
 //! handler's extractors use (`+` is a space, as in any form-encoded query), so the cache answers
 //! exactly when the handler would answer 200, never a request the handler refuses.
 //!
 //! [`AvailabilityCache`]: crate::services::availability_cache::AvailabilityCache
 
-use crate::services::availability_cache::AnswerKey;
+use crate::api::OperationMeta;
+use crate::services::availability_cache::{AvailabilityCache, BusyWindow, CachedLink, Ticket, TtlMap};
 use crate::state::AppState;
 use chrono::{DateTime, FixedOffset, Utc};
+use poem::endpoint::DynEndpoint;
 use poem::http::{Method, StatusCode};
-use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
+use poem::{Body, Request, Response};
 use poem_openapi::types::ParseFromParameter;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What the generated JSON payload answers with.
 const JSON: &str = <crate::api::Json<serde_json::Value> as poem_openapi::payload::Payload>::CONTENT_TYPE;
 
-pub struct AvailabilityAnswers(pub Arc<AppState>);
+/// The operation whose answers are kept.
+pub const CACHED_OPERATION: &str = "getBookingAvailability";
+/// At most this many rendered answers, each at most [`MAX_ANSWER_BYTES`] (64 MiB in all).
+pub const MAX_ANSWERS: usize = 1_000;
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-impl<E: Endpoint> Middleware<E> for AvailabilityAnswers {
-    type Output = AvailabilityAnswersEndpoint<E>;
+/// What an availability answer depends on besides the link and its calendar's busy time: the
+/// token and the range (instants, however they were written).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AnswerKey {
+    pub token: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
 
-    fn transform(&self, inner: E) -> Self::Output {
-        AvailabilityAnswersEndpoint { inner, state: self.0.clone() }
+/// A rendered answer and the cache entries it was computed from: it is served only while both
+/// are still the current ones.
+struct Answer {
+    link: Arc<CachedLink>,
+    busy: Arc<BusyWindow>,
+    body: bytes::Bytes,
+}
+
+/// Rendered answers, each tied to the link and busy time of an [`AvailabilityCache`].
+pub struct RenderedAnswers {
+    answers: TtlMap<AnswerKey, Answer>,
+}
+
+impl RenderedAnswers {
+    pub fn new(ttl: Duration) -> Self {
+        Self { answers: TtlMap::new(MAX_ANSWERS, ttl) }
+    }
+
+    /// A rendered answer, if the link and busy time it was computed from are still current.
+    pub fn answer(&self, cache: &AvailabilityCache, key: &AnswerKey) -> Option<bytes::Bytes> {
+        let answer = self.answers.get(key)?;
+        let link = cache.link(&key.token)?;
+        let busy = cache.busy(link.calendar_id)?;
+        (Arc::ptr_eq(&link, &answer.link) && Arc::ptr_eq(&busy, &answer.busy)).then(|| answer.body.clone())
+    }
+
+    /// Keeps an answer rendered since `ticket` was taken, tied to the current link and busy time.
+    pub fn put_answer(&self, cache: &AvailabilityCache, ticket: Ticket, key: AnswerKey, body: bytes::Bytes) {
+        if !cache.current(ticket) || body.len() > MAX_ANSWER_BYTES {
+            return;
+        }
+        let Some(link) = cache.link(&key.token) else { return };
+        let Some(busy) = cache.busy(link.calendar_id) else { return };
+        self.answers.put(key, Arc::new(Answer { link, busy, body }), ticket.started());
     }
 }
 
-pub struct AvailabilityAnswersEndpoint<E> {
-    inner: E,
+/// The answer cache around [`CACHED_OPERATION`].
+pub struct AvailabilityAnswers {
     state: Arc<AppState>,
+    rendered: RenderedAnswers,
 }
 
-impl<E: Endpoint> Endpoint for AvailabilityAnswersEndpoint<E> {
-    type Output = Response;
+impl AvailabilityAnswers {
+    pub fn new(state: Arc<AppState>) -> Self {
+        let rendered = RenderedAnswers::new(state.availability_cache.ttl());
+        Self { state, rendered }
+    }
 
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+    /// Answers `req` for `op` from the cache, or by `next` (keeping a cacheable answer).
+    pub async fn call(
+        &self,
+        op: &'static OperationMeta,
+        req: Request,
+        next: &dyn DynEndpoint<Output = Response>,
+    ) -> poem::Result<Response> {
         let cache = &self.state.availability_cache;
-        let Some(key) = cacheable(&req, self.state.clock.now(), cache.ttl()) else {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
+        let key = if op.operation_id == CACHED_OPERATION {
+            cacheable(&req, self.state.clock.now(), cache.ttl())
+        } else {
+            None
         };
-        if let Some(body) = cache.answer(&key) {
-            // For a HEAD hyper sends the headers (the length of this body) without the body.
+        let Some(key) = key else { return next.call(req).await };
+        if let Some(body) = self.rendered.answer(cache, &key) {
             return Ok(Response::builder().content_type(JSON).body(body));
         }
-        // A HEAD is computed as its GET, so its answer can be kept for the GETs that follow.
-        req.set_method(Method::GET);
         let ticket = cache.ticket();
-        let response = self.inner.call(req).await?.into_response();
+        let response = next.call(req).await?;
         if response.status() != StatusCode::OK {
             return Ok(response);
         }
         let (parts, body) = response.into_parts();
         let bytes = body.into_bytes().await?;
-        cache.put_answer(ticket, key, bytes.clone());
+        self.rendered.put_answer(cache, ticket, key, bytes.clone());
         Ok(Response::from_parts(parts, Body::from(bytes)))
     }
 }
@@ -73,12 +130,8 @@ pub fn cacheable(req: &Request, now: DateTime<Utc>, ttl: std::time::Duration) ->
     if ttl.is_zero() || !(req.method() == Method::GET || req.method() == Method::HEAD) {
         return None;
     }
-    let token = req
-        .uri()
-        .path()
-        .strip_prefix(crate::api::BASE_PATH)?
-        .strip_prefix("/booking/")?
-        .strip_suffix("/availability")?;
+    // The router's `{token}`, as it matched it (not decoded).
+    let token = req.raw_path_param("token")?;
     if token.is_empty() || token.contains('/') || token.contains('%') {
         return None;
     }
@@ -107,12 +160,35 @@ pub fn cacheable(req: &Request, now: DateTime<Utc>, ttl: std::time::Duration) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::availability::Interval;
     use chrono::TimeZone;
+    use poem::{EndpointExt, Route};
     use std::time::Duration;
+    use uuid::Uuid;
+
+    /// The key of `req` as the cache sees it behind the router: `None` where the request is not
+    /// routed to the cached operation.
+    fn key_of(req: Request) -> Option<AnswerKey> {
+        let op = crate::api::OPERATIONS.iter().find(|op| op.operation_id == CACHED_OPERATION).unwrap();
+        let route = format!("{}{}", crate::api::BASE_PATH, op.route);
+        let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(None));
+        let keep = seen.clone();
+        let ep = Route::new().at(
+            route,
+            poem::get(poem::endpoint::make_sync(move |req| {
+                *keep.lock().unwrap() = cacheable(&req, now, Duration::from_secs(1));
+            }))
+            .map_to_response(),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let _ = runtime.block_on(poem::Endpoint::call(&ep, req));
+        let key = seen.lock().unwrap().take();
+        key
+    }
 
     fn key(uri: &str) -> Option<AnswerKey> {
-        let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
-        cacheable(&Request::builder().uri(uri.parse().unwrap()).finish(), now, Duration::from_secs(1))
+        key_of(Request::builder().uri(uri.parse().unwrap()).finish())
     }
 
     #[test]
@@ -132,8 +208,7 @@ mod tests {
             .method(Method::HEAD)
             .uri("/v1/booking/abc/availability?start=2030-03-04T00:00:00Z&end=2030-03-04T23:00:00Z".parse().unwrap())
             .finish();
-        let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
-        assert_eq!(cacheable(&head, now, Duration::from_secs(1)), Some(k));
+        assert_eq!(key_of(head), Some(k));
 
         for uri in [
             "/v1/booking/abc/availability?start=2030-03-04T00:00:00Z",
@@ -150,5 +225,59 @@ mod tests {
         ] {
             assert_eq!(key(uri), None, "{uri}");
         }
+    }
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2030, 1, 7, h, 0, 0).unwrap()
+    }
+
+    fn window() -> Arc<BusyWindow> {
+        Arc::new(BusyWindow {
+            from: at(0),
+            to: at(20),
+            spans: vec![Interval { start: at(9), end: at(10) }, Interval { start: at(12), end: at(13) }],
+        })
+    }
+
+    #[test]
+    fn an_answer_lives_only_as_long_as_what_it_was_computed_from() {
+        let cache = AvailabilityCache::new(Duration::from_secs(60));
+        let answers = RenderedAnswers::new(cache.ttl());
+        let calendar = Uuid::new_v4();
+        let settings = crate::domain::booking_link::LinkSettings::parse(
+            30,
+            0,
+            "Europe/Berlin",
+            crate::domain::availability::WorkingHours::default(),
+            true,
+        )
+        .unwrap();
+        let link = Arc::new(CachedLink { token: "t".into(), calendar_id: calendar, settings });
+        let key = AnswerKey { token: "t".into(), start: at(0), end: at(20) };
+        let body = bytes::Bytes::from_static(b"{}");
+
+        // Nothing to tie it to: not kept.
+        answers.put_answer(&cache, cache.ticket(), key.clone(), body.clone());
+        assert!(answers.answer(&cache, &key).is_none());
+
+        cache.put_link(cache.ticket(), link.clone());
+        cache.put_busy(cache.ticket(), calendar, window());
+        answers.put_answer(&cache, cache.ticket(), key.clone(), body.clone());
+        assert_eq!(answers.answer(&cache, &key), Some(body.clone()));
+
+        // New busy time (a write through this process): the answer is gone with it.
+        cache.invalidate_calendar(calendar);
+        cache.put_busy(cache.ticket(), calendar, window());
+        assert!(answers.answer(&cache, &key).is_none());
+
+        // Rendered while a write happened: not kept.
+        let ticket = cache.ticket();
+        cache.invalidate_link("other");
+        answers.put_answer(&cache, ticket, key.clone(), body.clone());
+        assert!(answers.answer(&cache, &key).is_none());
+
+        // Too big to keep.
+        answers.put_answer(&cache, cache.ticket(), key.clone(), bytes::Bytes::from(vec![b' '; MAX_ANSWER_BYTES + 1]));
+        assert!(answers.answer(&cache, &key).is_none());
     }
 }

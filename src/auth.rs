@@ -8,12 +8,11 @@
 //! (`aud` may be a string or an array that contains ours, RFC 7519 4.1.3).
 
 use crate::clock::Clock;
-use crate::config::{JwtAlgorithm, JwtSettings, TokenArgs};
 use anyhow::{bail, Context};
 use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 /// The role claim that makes a token an admin's.
@@ -82,6 +81,37 @@ pub enum AuthError {
     TooLongLived,
 }
 
+/// How tokens are signed and checked; built from the configuration (`config::JwtSettings::keys`),
+/// so this module knows no command line or environment.
+#[derive(Clone)]
+pub struct KeySettings {
+    /// HS256, RS256 or ES256: the only algorithm accepted.
+    pub algorithm: Algorithm,
+    /// The HS256 shared secret; without one it is kept in the data directory.
+    pub secret: Option<String>,
+    pub public_key_file: Option<PathBuf>,
+    pub jwks_file: Option<PathBuf>,
+    pub private_key_file: Option<PathBuf>,
+    /// Required `iss`, when set.
+    pub issuer: Option<String>,
+    /// Required `aud`, when set.
+    pub audience: Option<String>,
+    /// The longest token lifetime accepted or signed.
+    pub max_ttl: std::time::Duration,
+}
+
+/// What a signed token says (the `token` command's arguments).
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    /// The `sub` claim; a new random user id when `None`.
+    pub sub: Option<Uuid>,
+    /// Space-separated scopes.
+    pub scope: String,
+    pub admin: bool,
+    pub email: Option<String>,
+    pub ttl: std::time::Duration,
+}
+
 enum Keys {
     Single(DecodingKey),
     Jwks(JwkSet),
@@ -95,19 +125,11 @@ pub struct Verifier {
     max_ttl: i64,
 }
 
-fn algorithm(alg: JwtAlgorithm) -> Algorithm {
-    match alg {
-        JwtAlgorithm::Hs256 => Algorithm::HS256,
-        JwtAlgorithm::Rs256 => Algorithm::RS256,
-        JwtAlgorithm::Es256 => Algorithm::ES256,
-    }
-}
-
 /// The HS256 secret: configured, or generated once and kept (mode 0600) in the data directory.
 /// A secret file that is there but unusable (short, empty, not text) is an error: it is never
 /// replaced, since tokens signed with it, or another instance reading it, would silently stop
 /// working.
-pub fn hs256_secret(settings: &JwtSettings, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+pub fn hs256_secret(settings: &KeySettings, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = &settings.secret {
         if secret.len() < MIN_SECRET_LEN {
             bail!("JWT_SECRET must be at least {MIN_SECRET_LEN} characters");
@@ -189,24 +211,25 @@ fn create_private(path: &Path, contents: &str) -> anyhow::Result<bool> {
 }
 
 impl Verifier {
-    pub fn from_settings(settings: &JwtSettings, data_dir: &Path, clock: Clock) -> anyhow::Result<Self> {
-        let alg = algorithm(settings.algorithm);
-        let keys = match settings.algorithm {
-            JwtAlgorithm::Hs256 => Keys::Single(DecodingKey::from_secret(&hs256_secret(settings, data_dir)?)),
-            JwtAlgorithm::Rs256 | JwtAlgorithm::Es256 => {
+    pub fn from_settings(settings: &KeySettings, data_dir: &Path, clock: Clock) -> anyhow::Result<Self> {
+        let alg = settings.algorithm;
+        let keys = match alg {
+            Algorithm::HS256 => Keys::Single(DecodingKey::from_secret(&hs256_secret(settings, data_dir)?)),
+            Algorithm::RS256 | Algorithm::ES256 => {
                 if let Some(path) = &settings.jwks_file {
                     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
                     Keys::Jwks(serde_json::from_str(&text).context("parsing the JWKS file")?)
                 } else if let Some(path) = &settings.public_key_file {
                     let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                    Keys::Single(match settings.algorithm {
-                        JwtAlgorithm::Rs256 => DecodingKey::from_rsa_pem(&pem)?,
+                    Keys::Single(match alg {
+                        Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem)?,
                         _ => DecodingKey::from_ec_pem(&pem)?,
                     })
                 } else {
-                    bail!("JWT_ALGORITHM {:?} needs JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE", settings.algorithm);
+                    bail!("JWT_ALGORITHM {} needs JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE", algorithm_name(alg));
                 }
             }
+            other => bail!("JWT_ALGORITHM {other:?} is not supported (HS256, RS256 or ES256)"),
         };
         let mut validation = Validation::new(alg);
         validation.algorithms = vec![alg];
@@ -272,6 +295,15 @@ impl Verifier {
     }
 }
 
+/// As the configuration names it.
+fn algorithm_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::RS256 => "RS256",
+        Algorithm::ES256 => "ES256",
+        _ => "HS256",
+    }
+}
+
 /// `400d`, `36h`, `90m`, `45s`: the largest unit that divides `d` whole (as `--ttl` takes it).
 fn in_largest_unit(d: std::time::Duration) -> String {
     let s = d.as_secs();
@@ -284,7 +316,7 @@ fn in_largest_unit(d: std::time::Duration) -> String {
 }
 
 /// Signs a token the way `Verifier` checks it (the `token` command, and tests).
-pub fn sign(settings: &JwtSettings, data_dir: &Path, clock: Clock, args: &TokenArgs) -> anyhow::Result<String> {
+pub fn sign(settings: &KeySettings, data_dir: &Path, clock: Clock, args: &TokenRequest) -> anyhow::Result<String> {
     if args.ttl > settings.max_ttl {
         bail!(
             "--ttl {} is longer than the longest token lifetime the server accepts, {} (JWT_MAX_TTL / --jwt-max-ttl)",
@@ -308,15 +340,15 @@ pub fn sign(settings: &JwtSettings, data_dir: &Path, clock: Clock, args: &TokenA
         aud: settings.audience.clone().map(Audience::One),
         nbf: None,
     };
-    let alg = algorithm(settings.algorithm);
-    let key = match settings.algorithm {
-        JwtAlgorithm::Hs256 => EncodingKey::from_secret(&hs256_secret(settings, data_dir)?),
+    let alg = settings.algorithm;
+    let key = match alg {
+        Algorithm::HS256 => EncodingKey::from_secret(&hs256_secret(settings, data_dir)?),
         _ => {
             let path =
                 settings.private_key_file.as_ref().context("signing RS256/ES256 tokens needs JWT_PRIVATE_KEY_FILE")?;
             let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            match settings.algorithm {
-                JwtAlgorithm::Rs256 => EncodingKey::from_rsa_pem(&pem)?,
+            match alg {
+                Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem)?,
                 _ => EncodingKey::from_ec_pem(&pem)?,
             }
         }

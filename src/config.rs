@@ -263,6 +263,39 @@ pub struct JwtSettings {
     pub max_ttl: std::time::Duration,
 }
 
+impl JwtSettings {
+    /// What [`crate::auth`] signs and verifies with.
+    pub fn keys(&self) -> crate::auth::KeySettings {
+        crate::auth::KeySettings {
+            algorithm: match self.algorithm {
+                JwtAlgorithm::Hs256 => jsonwebtoken::Algorithm::HS256,
+                JwtAlgorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
+                JwtAlgorithm::Es256 => jsonwebtoken::Algorithm::ES256,
+            },
+            secret: self.secret.clone(),
+            public_key_file: self.public_key_file.clone(),
+            jwks_file: self.jwks_file.clone(),
+            private_key_file: self.private_key_file.clone(),
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            max_ttl: self.max_ttl,
+        }
+    }
+}
+
+impl TokenArgs {
+    /// The token these arguments ask for.
+    pub fn request(&self) -> crate::auth::TokenRequest {
+        crate::auth::TokenRequest {
+            sub: self.sub,
+            scope: self.scope.clone(),
+            admin: self.admin,
+            email: self.email.clone(),
+            ttl: self.ttl,
+        }
+    }
+}
+
 impl std::fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtSettings")
@@ -296,18 +329,15 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// A database URL with any password replaced, for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let creds = &url[scheme_end + 3..at];
-            match creds.find(':') {
-                Some(colon) => format!("{}{}:<redacted>{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
+/// A database URL with any password replaced, for logs. Anything `url` cannot read as a URL
+/// with a password (a SQLite path, say) is shown as it is.
+pub fn redact_url(raw: &str) -> String {
+    const MARK: &str = "REDACTED";
+    let Ok(mut url) = url::Url::parse(raw) else { return raw.to_string() };
+    if url.password().is_none() || url.set_password(Some(MARK)).is_err() {
+        return raw.to_string();
     }
+    url.to_string().replacen(&format!(":{MARK}@"), ":<redacted>@", 1)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -374,22 +404,15 @@ pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
     Ok(duration)
 }
 
-/// Parses `3600`, `90s`, `90m`, `12h`, `30d` into seconds.
+/// Parses `3600`, `90s`, `90m`, `12h`, `30d` into seconds: [`parse_duration`] restricted to
+/// seconds, minutes, hours and days.
 pub fn parse_ttl(value: &str) -> Result<i64, String> {
     let value = value.trim();
-    let (digits, unit) = match value.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => value.split_at(i),
-        None => (value, "s"),
-    };
-    let n: i64 = digits.parse().map_err(|_| format!("bad ttl {value:?}"))?;
-    let factor = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return Err(format!("bad ttl unit in {value:?} (use s, m, h or d)")),
-    };
-    n.checked_mul(factor).filter(|s| *s > 0).ok_or_else(|| format!("bad ttl {value:?}"))
+    if !value.ends_with(|c: char| c.is_ascii_digit() || "smhd".contains(c)) || value.ends_with("ms") {
+        return Err(format!("bad ttl unit in {value:?} (use s, m, h or d)"));
+    }
+    let duration = parse_duration(value).map_err(|e| format!("bad ttl {value:?}: {e}"))?;
+    i64::try_from(duration.as_secs()).map_err(|_| format!("bad ttl {value:?}"))
 }
 
 #[cfg(test)]

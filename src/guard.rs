@@ -5,13 +5,17 @@
 //! request's head may take, connections per client) are in [`crate::connections`].
 
 use crate::api::OperationMeta;
-use crate::telemetry::{envelope_response, match_operation};
+use crate::telemetry::envelope_response;
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::Quota;
 use poem::http::{header, HeaderValue};
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
-use std::collections::HashMap;
+use poem::{Request, Response};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct GuardSettings {
@@ -28,44 +32,44 @@ pub struct GuardSettings {
     pub body_read_timeout: Duration,
 }
 
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
+/// A token bucket per client address (governor's keyed GCRA limiter: `burst` at once, then
+/// `per_minute` spread evenly).
+pub struct RateLimiter<C: Clock = DefaultClock> {
+    limiter: governor::RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, C, NoOpMiddleware<C::Instant>>,
+    clock: C,
 }
 
-/// A token bucket per client address.
-pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
-}
+/// Clients kept before those whose bucket has refilled are forgotten.
+const MAX_CLIENTS: usize = 100_000;
 
 impl RateLimiter {
     pub fn new(per_minute: u32, burst: u32) -> Self {
-        Self { per_second: per_minute as f64 / 60.0, burst: burst.max(1) as f64, buckets: Mutex::new(HashMap::new()) }
-    }
-
-    /// Takes a token for `client`, or says how long until one is there.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 100_000 {
-            // Forget clients whose bucket has refilled: they are as good as new.
-            let (rate, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < burst);
-        }
-        let bucket = buckets.entry(client).or_insert(Bucket { tokens: self.burst, updated: now });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
-        }
+        Self::with_clock(per_minute, burst, DefaultClock::default())
     }
 }
 
+impl<C: Clock + Clone> RateLimiter<C> {
+    pub fn with_clock(per_minute: u32, burst: u32, clock: C) -> Self {
+        let period = Duration::from_secs_f64(60.0 / f64::from(per_minute.max(1)));
+        let quota = Quota::with_period(period)
+            .expect("a positive period")
+            .allow_burst(NonZeroU32::new(burst.max(1)).expect("at least 1"));
+        let limiter = governor::RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone());
+        Self { limiter, clock }
+    }
+
+    /// Takes a token for `client`, or says how long until one is there.
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        if self.limiter.len() > MAX_CLIENTS {
+            // Forget clients whose bucket has refilled: they are as good as new.
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&client).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// The request limits of every operation: body size and read time, and the public operations'
+/// rate limit.
 pub struct Guard {
     settings: GuardSettings,
     limiter: Option<Arc<RateLimiter>>,
@@ -77,20 +81,46 @@ impl Guard {
             .then(|| Arc::new(RateLimiter::new(settings.public_per_minute, settings.public_burst)));
         Self { settings, limiter }
     }
-}
 
-impl<E: Endpoint> Middleware<E> for Guard {
-    type Output = GuardEndpoint<E>;
-
-    fn transform(&self, ep: E) -> Self::Output {
-        GuardEndpoint { inner: ep, settings: self.settings.clone(), limiter: self.limiter.clone() }
+    /// Reads `req`'s body (within the limits) and takes a token for a public operation; or the
+    /// refusal to answer instead.
+    pub async fn admit(&self, op: &'static OperationMeta, req: &mut Request) -> Option<Response> {
+        let max = self.settings.max_body_bytes;
+        let too_large = || format!("the request body is larger than {max} bytes");
+        let declared_length =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if declared_length.is_some_and(|n| n > max as u64) {
+            return Some(refuse(req, op, 413, too_large()));
+        }
+        if declared_length.is_some_and(|n| n > 0) || req.headers().contains_key(header::TRANSFER_ENCODING) {
+            // Read the body (at most the limit) before anything parses it, within the timeout:
+            // a client that sends part of it and stalls is answered rather than waited for.
+            let timeout = self.settings.body_read_timeout;
+            match tokio::time::timeout(timeout, req.take_body().into_bytes_limit(max)).await {
+                Ok(Ok(bytes)) => req.set_body(bytes),
+                Ok(Err(_)) => return Some(refuse(req, op, 413, too_large())),
+                Err(_) => {
+                    let message = format!("the request body did not arrive within {} ms", timeout.as_millis());
+                    let mut response = refuse(req, op, 408, message);
+                    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    return Some(response);
+                }
+            }
+        }
+        if let (false, Some(limiter)) = (op.secured, &self.limiter) {
+            if let Some(client) = request_client(req, self.settings.trusted_proxy_hops) {
+                if let Err(wait) = limiter.check(client) {
+                    let mut response = refuse(req, op, 429, "too many requests from this client; retry later".into());
+                    let seconds = wait.as_secs().max(1).to_string();
+                    if let Ok(value) = HeaderValue::from_str(&seconds) {
+                        response.headers_mut().insert(header::RETRY_AFTER, value);
+                    }
+                    return Some(response);
+                }
+            }
+        }
+        None
     }
-}
-
-pub struct GuardEndpoint<E> {
-    inner: E,
-    settings: GuardSettings,
-    limiter: Option<Arc<RateLimiter>>,
 }
 
 /// The address a request is counted against. Each of the `hops` trusted proxies appends the
@@ -130,68 +160,24 @@ fn refuse(req: &Request, op: &OperationMeta, status: u16, message: String) -> Re
     envelope_response(req.method().as_str(), req.uri().path(), Some(op), status, message)
 }
 
-impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
-    type Output = Response;
-
-    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
-        let Some(op) = match_operation(req.method().as_str(), req.uri().path()) else {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
-        };
-        let max = self.settings.max_body_bytes;
-        let too_large = || format!("the request body is larger than {max} bytes");
-        let declared_length =
-            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if declared_length.is_some_and(|n| n > max as u64) {
-            return Ok(refuse(&req, op, 413, too_large()));
-        }
-        if declared_length.is_some_and(|n| n > 0) || req.headers().contains_key(header::TRANSFER_ENCODING) {
-            // Read the body (at most the limit) before anything parses it, within the timeout:
-            // a client that sends part of it and stalls is answered rather than waited for.
-            let timeout = self.settings.body_read_timeout;
-            match tokio::time::timeout(timeout, req.take_body().into_bytes_limit(max)).await {
-                Ok(Ok(bytes)) => req.set_body(bytes),
-                Ok(Err(_)) => return Ok(refuse(&req, op, 413, too_large())),
-                Err(_) => {
-                    let message = format!("the request body did not arrive within {} ms", timeout.as_millis());
-                    let mut response = refuse(&req, op, 408, message);
-                    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-                    return Ok(response);
-                }
-            }
-        }
-        if let (false, Some(limiter)) = (op.secured, &self.limiter) {
-            if let Some(client) = request_client(&req, self.settings.trusted_proxy_hops) {
-                if let Err(wait) = limiter.check(client, Instant::now()) {
-                    let mut response = refuse(&req, op, 429, "too many requests from this client; retry later".into());
-                    let seconds = wait.as_secs().max(1).to_string();
-                    if let Ok(value) = HeaderValue::from_str(&seconds) {
-                        response.headers_mut().insert(header::RETRY_AFTER, value);
-                    }
-                    return Ok(response);
-                }
-            }
-        }
-        self.inner.call(req).await.map(IntoResponse::into_response)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_bucket_allows_its_burst_then_its_rate() {
-        let limiter = RateLimiter::new(60, 3);
+        let clock = governor::clock::FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(60, 3, clock.clone());
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(limiter.check(ip, t0).is_ok());
+            assert!(limiter.check(ip).is_ok());
         }
-        let wait = limiter.check(ip, t0).unwrap_err();
+        let wait = limiter.check(ip).unwrap_err();
         assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(900), "{wait:?}");
-        assert!(limiter.check(ip, t0 + Duration::from_secs(1)).is_ok());
+        clock.advance(Duration::from_secs(1));
+        assert!(limiter.check(ip).is_ok());
         // Another client has its own bucket.
-        assert!(limiter.check("10.0.0.1".parse().unwrap(), t0).is_ok());
+        assert!(limiter.check("10.0.0.1".parse().unwrap()).is_ok());
     }
 
     fn ip(s: &str) -> Option<IpAddr> {

@@ -17,13 +17,15 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.settings).await,
         Command::Migrate => migrate(&cli.settings).await,
-        Command::Token(args) => {
-            auth::sign(&cli.settings.jwt, &cli.settings.data_dir, startup::clock_from(&cli.settings), &args).map(
-                |token| {
-                    println!("{token}");
-                },
-            )
-        }
+        Command::Token(args) => auth::sign(
+            &cli.settings.jwt.keys(),
+            &cli.settings.data_dir,
+            startup::clock_from(&cli.settings),
+            &args.request(),
+        )
+        .map(|token| {
+            println!("{token}");
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

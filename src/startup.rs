@@ -98,7 +98,7 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
     let clock = clock_from(settings);
     connect_and_migrate(settings).await?;
     let db = connect(settings).await?;
-    let verifier = Verifier::from_settings(&settings.jwt, &settings.data_dir, clock)?;
+    let verifier = Verifier::from_settings(&settings.jwt.keys(), &settings.data_dir, clock)?;
     let notifier = crate::notify::notifier::Notifier::from_settings(&settings.notify)?;
     let limits = &settings.limits;
     let guard = crate::guard::GuardSettings {
@@ -117,7 +117,7 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         public_base_url: settings.public_base_url(),
         notifier,
         guard,
-        known_emails: Default::default(),
+        known_emails: moka::sync::Cache::new(crate::state::MAX_KNOWN_EMAILS),
         availability_cache: cache,
         writes,
     }))
@@ -133,9 +133,37 @@ pub fn routed_spec(state: Arc<AppState>) -> String {
     api_service(state).spec()
 }
 
+/// What runs around every routed operation, in order: the request span is told the operation,
+/// the guard's limits apply, and the answer cache answers or keeps what it may (so an answer
+/// from the cache counts against the rate limit and is logged).
+struct Edge {
+    guard: crate::guard::Guard,
+    answers: crate::answer_cache::AvailabilityAnswers,
+}
+
+impl crate::api::OperationMiddleware for Edge {
+    fn call<'a>(
+        &'a self,
+        op: &'static crate::api::OperationMeta,
+        mut req: poem::Request,
+        next: &'a dyn poem::endpoint::DynEndpoint<Output = Response>,
+    ) -> crate::api::OperationFuture<'a> {
+        Box::pin(async move {
+            crate::telemetry::record_operation(op);
+            if let Some(refusal) = self.guard.admit(op, &mut req).await {
+                return Ok(refusal);
+            }
+            self.answers.call(op, req, next).await
+        })
+    }
+}
+
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
-    let guard = crate::guard::Guard::new(state.guard.clone());
+    let edge = Edge {
+        guard: crate::guard::Guard::new(state.guard.clone()),
+        answers: crate::answer_cache::AvailabilityAnswers::new(state.clone()),
+    };
     let api = api_service(state.clone());
     let contract = contract_json();
     let contract_json_text = serde_json::to_string(&contract).expect("serialisable");
@@ -150,14 +178,23 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/booking/:token", get(PublicLink(state.clone())))
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
-        // Inside the rate limit and the tracing: an answer from the cache counts and is logged.
-        .with(crate::answer_cache::AvailabilityAnswers(state.clone()))
+        .data(crate::api::OperationLayer(Arc::new(edge)))
         .with(CatchPanic::new().with_handler(|_| {
             crate::telemetry::error_response("", "", &poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
         }))
-        .with(guard)
+        .before(head_as_get)
         .with(crate::telemetry::RequestTracing)
         .map_to_response()
+}
+
+/// A `HEAD` is served as its `GET` (so it is limited, cached and logged as that operation); hyper,
+/// which knows the request was a `HEAD`, sends the `GET`'s headers, its length among them, and
+/// no body. (Left to the router, a `HEAD` would lose its body, and with it its length.)
+async fn head_as_get(mut req: poem::Request) -> poem::Result<poem::Request> {
+    if req.method() == poem::http::Method::HEAD {
+        req.set_method(poem::http::Method::GET);
+    }
+    Ok(req)
 }
 
 /// Swagger UI (assets bundled in poem-openapi, no CDN) showing the merged contract rather than

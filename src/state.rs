@@ -6,6 +6,9 @@ use crate::notify::notifier::Notifier;
 use crate::services::availability_cache::AvailabilityCache;
 use sea_orm::DatabaseConnection;
 
+/// How many users' stored emails are remembered.
+pub const MAX_KNOWN_EMAILS: u64 = 100_000;
+
 pub struct AppState {
     pub db: DatabaseConnection,
     pub clock: Clock,
@@ -14,8 +17,9 @@ pub struct AppState {
     pub public_base_url: String,
     pub notifier: Notifier,
     pub guard: crate::guard::GuardSettings,
-    /// Emails from tokens already stored, so each is written once.
-    pub known_emails: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, String>>,
+    /// Emails from tokens already stored, so each is written once (at most
+    /// [`MAX_KNOWN_EMAILS`]; one forgotten is written again).
+    pub known_emails: moka::sync::Cache<uuid::Uuid, String>,
     /// Links and busy time for availability (see the module for what it may and may not do).
     pub availability_cache: AvailabilityCache,
     /// Runs write transactions: retries within a budget, one waiter per row (see the module).

@@ -5,6 +5,7 @@
 use crate::api::{ApiError, EnvelopeKind, OperationMeta, RequestContext, BASE_PATH, OPERATIONS, REQUEST_CONTEXT};
 use crate::config::LogFormat;
 use poem::http::{HeaderValue, StatusCode};
+use poem::PathPattern;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use std::time::Instant;
 use tracing::Instrument;
@@ -65,42 +66,22 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-fn template_matches(template: &str, segments: &[&str]) -> bool {
-    let template: Vec<&str> = template.split('/').collect();
-    template.len() == segments.len()
-        && template.iter().zip(segments).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
-}
-
-fn segments(path: &str) -> Option<Vec<&str>> {
-    Some(path.strip_prefix(BASE_PATH)?.trim_end_matches('/').split('/').collect())
-}
-
-/// The contract operation a request is for, by method and path template. A `HEAD` is the `GET`
-/// on its path (the router answers it with that operation, without the body), so it is limited,
-/// cached and logged as that operation.
-pub fn match_operation(method: &str, path: &str) -> Option<&'static OperationMeta> {
-    let method = if method.eq_ignore_ascii_case("HEAD") { "GET" } else { method };
-    let segments = segments(path)?;
-    // Like the router: a literal segment beats a variable one.
-    OPERATIONS
-        .iter()
-        .filter(|op| op.method.eq_ignore_ascii_case(method) && template_matches(op.path, &segments))
-        .max_by_key(|op| op.path.split('/').filter(|t| !t.starts_with('{')).count())
-}
-
-/// The methods the contract serves on a path, for a 405's `Allow` header.
-pub fn allowed_methods(path: &str) -> Vec<&'static str> {
-    let Some(segments) = segments(path) else { return vec![] };
-    let literal = |op: &OperationMeta| op.path.split('/').filter(|t| !t.starts_with('{')).count();
-    let matching: Vec<&OperationMeta> = OPERATIONS.iter().filter(|op| template_matches(op.path, &segments)).collect();
-    // The router sends a path to its most literal template only (`/bookings/notify` is not a
-    // `/bookings/{bookingId}`), so only that template's methods are allowed.
-    let best = matching.iter().map(|op| literal(op)).max().unwrap_or(0);
-    let mut methods: Vec<&'static str> =
-        matching.into_iter().filter(|op| literal(op) == best).map(|op| op.method).collect();
+/// The methods the contract serves on the route poem matched (the router tells which), for a
+/// 405's `Allow` header.
+pub fn allowed_methods(pattern: &str) -> Vec<&'static str> {
+    let route = pattern.strip_prefix(BASE_PATH).unwrap_or(pattern);
+    let mut methods: Vec<&'static str> = OPERATIONS.iter().filter(|op| op.route == route).map(|op| op.method).collect();
     methods.sort_unstable();
     methods.dedup();
     methods
+}
+
+/// Names the request span's route and operation: called by the routed operation (see
+/// [`crate::api::OperationEndpoint`]) inside that span, so whatever the operation logs carries them.
+pub fn record_operation(op: &OperationMeta) {
+    let span = tracing::Span::current();
+    span.record("route", format!("{BASE_PATH}{}", op.path));
+    span.record("operation_id", op.operation_id);
 }
 
 pub struct RequestTracing;
@@ -127,13 +108,12 @@ impl<E: Endpoint> Endpoint for RequestTracingEndpoint<E> {
         let trace_id = trace.as_ref().map(|t| t.trace_id.clone()).unwrap_or_else(|| random_hex(16));
         let method = req.method().to_string();
         let path = req.uri().path().to_string();
-        let operation = match_operation(&method, &path);
-        let route = operation.map(|op| format!("{BASE_PATH}{}", op.path)).unwrap_or_else(|| path.clone());
+        // The route and operation are recorded once the router has chosen them.
         let span = tracing::info_span!(
             "request",
             %method,
-            %route,
-            operation_id = operation.map(|op| op.operation_id).unwrap_or(""),
+            route = tracing::field::Empty,
+            operation_id = tracing::field::Empty,
             request_id = %request_id,
             trace_id = %trace_id,
             parent_span_id = trace.as_ref().map(|t| t.parent_id.as_str()).unwrap_or(""),
@@ -147,6 +127,13 @@ impl<E: Endpoint> Endpoint for RequestTracingEndpoint<E> {
             // Errors that never reached an operation (unknown route, wrong method, a panic).
             Err(err) => REQUEST_CONTEXT.scope(ctx, async { error_response(&method, &path, &err) }).await,
         };
+        match response.data::<&'static OperationMeta>() {
+            Some(op) => span.in_scope(|| record_operation(op)),
+            None => {
+                span.record("route", path.as_str());
+                span.record("operation_id", "");
+            }
+        }
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", value);
         }
@@ -229,11 +216,16 @@ pub fn error_response(method: &str, path: &str, err: &poem::Error) -> Response {
         }
         ApiError::from_poem(err)
     };
-    let op = if matches!(api.status, 404 | 405) { None } else { match_operation(method, path) };
+    // The operation the router chose, if any (see `crate::api::OperationEndpoint`).
+    let op = if matches!(api.status, 404 | 405) { None } else { err.data::<&'static OperationMeta>().copied() };
     let mut response = envelope_response(method, path, op, api.status, api.message);
+    if let Some(op) = op {
+        response.set_data(op);
+    }
     let status = response.status();
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        if let Ok(allow) = HeaderValue::from_str(&allowed_methods(path).join(", ")) {
+        let allowed = err.data::<PathPattern>().map(|pattern| allowed_methods(&pattern.0)).unwrap_or_default();
+        if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
             response.headers_mut().insert("allow", allow);
         }
     }
@@ -254,14 +246,10 @@ mod tests {
     }
 
     #[test]
-    fn matches_operations_by_template() {
-        let op = match_operation("GET", &format!("{BASE_PATH}/bookings/abc")).unwrap();
-        assert_eq!(op.operation_id, "getBookingById");
-        let op = match_operation("GET", &format!("{BASE_PATH}/bookings/orders")).unwrap();
-        assert_eq!(op.operation_id, "getUserBookingOrders");
-        assert!(match_operation("GET", "/elsewhere").is_none());
-        let op = match_operation("HEAD", &format!("{BASE_PATH}/booking/abc/availability")).unwrap();
-        assert_eq!(op.operation_id, "getBookingAvailability");
-        assert!(match_operation("HEAD", &format!("{BASE_PATH}/booking/abc/reserve")).is_none());
+    fn the_allowed_methods_are_those_of_the_matched_route() {
+        assert_eq!(allowed_methods(&format!("{BASE_PATH}/bookings")), ["GET", "POST"]);
+        assert_eq!(allowed_methods("/bookings/notify"), ["POST"]);
+        assert_eq!(allowed_methods(&format!("{BASE_PATH}/bookings/:bookingId")), ["GET"]);
+        assert!(allowed_methods("/elsewhere").is_empty());
     }
 }

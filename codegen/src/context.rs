@@ -95,6 +95,8 @@ pub struct OperationSummary {
     pub operation_id: String,
     pub method: String,
     pub path: String,
+    /// `path` as the router writes it (`:name` for `{name}`).
+    pub route: String,
     pub tag: String,
     pub secured: bool,
     /// The declared error statuses with their envelope: `Single` (Error, or an allOf of it)
@@ -737,6 +739,7 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
             operation_id: id.to_string(),
             method: op.method.to_uppercase(),
             path: contract_path.clone(),
+            route: poem_path.clone(),
             tag: tag_name.clone(),
             secured,
             errors: responses

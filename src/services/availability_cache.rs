@@ -14,36 +14,15 @@
 use crate::domain::availability::Interval;
 use crate::domain::booking_link::LinkSettings;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-/// At most this many links and this many calendars are kept; beyond it, expired entries go and,
-/// if that is not enough, everything (the next requests reload what they need).
+/// At most this many links and this many calendars are kept; beyond it, the least used go (the
+/// next requests reload what they need).
 pub const MAX_ENTRIES: usize = 10_000;
-/// At most this many rendered answers, each at most [`MAX_ANSWER_BYTES`] (64 MiB in all).
-pub const MAX_ANSWERS: usize = 1_000;
-pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
-
-/// What an availability answer depends on besides the link and its calendar's busy time: the
-/// token and the range (instants, however they were written).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AnswerKey {
-    pub token: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
-
-/// A rendered `getBookingAvailability` answer and the cache entries it was computed from: it is
-/// served only while both are still the current ones.
-struct Answer {
-    link: Arc<CachedLink>,
-    busy: Arc<BusyWindow>,
-    body: bytes::Bytes,
-}
 
 /// A link as availability needs it.
 #[derive(Debug)]
@@ -72,50 +51,71 @@ impl BusyWindow {
     }
 }
 
-struct Entry<T> {
-    value: Arc<T>,
-    loaded: Instant,
+/// A value and when its load began.
+pub struct Loaded<T> {
+    pub value: Arc<T>,
+    pub loaded: Instant,
 }
 
-struct Map<K, T> {
-    entries: Mutex<HashMap<K, Entry<T>>>,
-    capacity: usize,
+impl<T> Clone for Loaded<T> {
+    fn clone(&self) -> Self {
+        Self { value: self.value.clone(), loaded: self.loaded }
+    }
 }
 
-impl<K: Eq + Hash, T> Map<K, T> {
-    fn new(capacity: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), capacity }
+/// Expires an entry its time to live after its load began (not after it was stored): what was
+/// read from the database is never served older than that.
+pub struct ExpireFromLoad(pub Duration);
+
+impl<K, T> moka::Expiry<K, Loaded<T>> for ExpireFromLoad {
+    fn expire_after_create(&self, _key: &K, value: &Loaded<T>, created_at: Instant) -> Option<Duration> {
+        Some(self.0.saturating_sub(created_at.saturating_duration_since(value.loaded)))
+    }
+}
+
+/// A bounded map whose entries expire their time to live after their load began.
+pub struct TtlMap<K, T> {
+    entries: moka::sync::Cache<K, Loaded<T>>,
+}
+
+impl<K: Eq + Hash + Send + Sync + 'static, T: Send + Sync + 'static> TtlMap<K, T> {
+    pub fn new(capacity: usize, ttl: Duration) -> Self {
+        Self {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(capacity as u64)
+                .expire_after(ExpireFromLoad(ttl))
+                .build(),
+        }
     }
 
-    fn get<Q>(&self, key: &Q, ttl: Duration) -> Option<Arc<T>>
+    pub fn get<Q>(&self, key: &Q) -> Option<Arc<T>>
     where
         K: std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        let entries = self.entries.lock().ok()?;
-        let entry = entries.get(key)?;
-        (entry.loaded.elapsed() < ttl).then(|| entry.value.clone())
+        self.entries.get(key).map(|entry| entry.value)
     }
 
-    fn put(&self, key: K, value: Arc<T>, loaded: Instant, ttl: Duration) {
-        let Ok(mut entries) = self.entries.lock() else { return };
-        if entries.len() >= self.capacity {
-            entries.retain(|_, e| e.loaded.elapsed() < ttl);
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
-        }
-        entries.insert(key, Entry { value, loaded });
+    pub fn put(&self, key: K, value: Arc<T>, loaded: Instant) {
+        self.entries.insert(key, Loaded { value, loaded });
     }
 
-    fn remove<Q>(&self, key: &Q)
+    pub fn remove<Q>(&self, key: &Q)
     where
         K: std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(key);
-        }
+        self.entries.invalidate(key);
+    }
+
+    /// How many entries are kept, once pending evictions are done.
+    pub fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -127,12 +127,18 @@ pub struct Ticket {
     started: Instant,
 }
 
+impl Ticket {
+    /// When the load began: what it read is as old as this.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+}
+
 pub struct AvailabilityCache {
     ttl: Duration,
     generation: AtomicU64,
-    links: Map<String, CachedLink>,
-    busy: Map<Uuid, BusyWindow>,
-    answers: Map<AnswerKey, Answer>,
+    links: TtlMap<String, CachedLink>,
+    busy: TtlMap<Uuid, BusyWindow>,
 }
 
 impl AvailabilityCache {
@@ -140,9 +146,8 @@ impl AvailabilityCache {
         Self {
             ttl,
             generation: AtomicU64::new(0),
-            links: Map::new(MAX_ENTRIES),
-            busy: Map::new(MAX_ENTRIES),
-            answers: Map::new(MAX_ANSWERS),
+            links: TtlMap::new(MAX_ENTRIES, ttl),
+            busy: TtlMap::new(MAX_ENTRIES, ttl),
         }
     }
 
@@ -154,50 +159,34 @@ impl AvailabilityCache {
         self.ttl
     }
 
-    /// A rendered answer, if the link and busy time it was computed from are still current.
-    pub fn answer(&self, key: &AnswerKey) -> Option<bytes::Bytes> {
-        let answer = self.answers.get(key, self.ttl)?;
-        let link = self.link(&key.token)?;
-        let busy = self.busy(link.calendar_id)?;
-        (Arc::ptr_eq(&link, &answer.link) && Arc::ptr_eq(&busy, &answer.busy)).then(|| answer.body.clone())
-    }
-
-    /// Keeps an answer rendered since `ticket` was taken, tied to the current link and busy time.
-    pub fn put_answer(&self, ticket: Ticket, key: AnswerKey, body: bytes::Bytes) {
-        if !self.current(ticket) || body.len() > MAX_ANSWER_BYTES {
-            return;
-        }
-        let Some(link) = self.link(&key.token) else { return };
-        let Some(busy) = self.busy(link.calendar_id) else { return };
-        self.answers.put(key, Arc::new(Answer { link, busy, body }), ticket.started, self.ttl);
-    }
-
     pub fn ticket(&self) -> Ticket {
         Ticket { generation: self.generation.load(Ordering::Acquire), started: Instant::now() }
     }
 
-    fn current(&self, ticket: Ticket) -> bool {
+    /// Whether nothing was invalidated since `ticket` was taken (and the cache is on): what was
+    /// loaded since may be kept.
+    pub fn current(&self, ticket: Ticket) -> bool {
         self.enabled() && self.generation.load(Ordering::Acquire) == ticket.generation
     }
 
     pub fn link(&self, token: &str) -> Option<Arc<CachedLink>> {
-        self.enabled().then(|| self.links.get(token, self.ttl)).flatten()
+        self.enabled().then(|| self.links.get(token)).flatten()
     }
 
     /// Keeps a link loaded since `ticket` was taken (its age counts from then).
     pub fn put_link(&self, ticket: Ticket, link: Arc<CachedLink>) {
         if self.current(ticket) {
-            self.links.put(link.token.clone(), link, ticket.started, self.ttl);
+            self.links.put(link.token.clone(), link, ticket.started);
         }
     }
 
     pub fn busy(&self, calendar_id: Uuid) -> Option<Arc<BusyWindow>> {
-        self.enabled().then(|| self.busy.get(&calendar_id, self.ttl)).flatten()
+        self.enabled().then(|| self.busy.get(&calendar_id)).flatten()
     }
 
     pub fn put_busy(&self, ticket: Ticket, calendar_id: Uuid, window: Arc<BusyWindow>) {
         if self.current(ticket) {
-            self.busy.put(calendar_id, window, ticket.started, self.ttl);
+            self.busy.put(calendar_id, window, ticket.started);
         }
     }
 
@@ -268,52 +257,11 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_lives_only_as_long_as_what_it_was_computed_from() {
-        let cache = AvailabilityCache::new(Duration::from_secs(60));
-        let calendar = Uuid::new_v4();
-        let settings = crate::domain::booking_link::LinkSettings::parse(
-            30,
-            0,
-            "Europe/Berlin",
-            crate::domain::availability::WorkingHours::default(),
-            true,
-        )
-        .unwrap();
-        let link = Arc::new(CachedLink { token: "t".into(), calendar_id: calendar, settings });
-        let key = AnswerKey { token: "t".into(), start: at(0), end: at(20) };
-        let body = bytes::Bytes::from_static(b"{}");
-
-        // Nothing to tie it to: not kept.
-        cache.put_answer(cache.ticket(), key.clone(), body.clone());
-        assert!(cache.answer(&key).is_none());
-
-        cache.put_link(cache.ticket(), link.clone());
-        cache.put_busy(cache.ticket(), calendar, window());
-        cache.put_answer(cache.ticket(), key.clone(), body.clone());
-        assert_eq!(cache.answer(&key), Some(body.clone()));
-
-        // New busy time (a write through this process): the answer is gone with it.
-        cache.invalidate_calendar(calendar);
-        cache.put_busy(cache.ticket(), calendar, window());
-        assert!(cache.answer(&key).is_none());
-
-        // Rendered while a write happened: not kept.
-        let ticket = cache.ticket();
-        cache.invalidate_link("other");
-        cache.put_answer(ticket, key.clone(), body.clone());
-        assert!(cache.answer(&key).is_none());
-
-        // Too big to keep.
-        cache.put_answer(cache.ticket(), key.clone(), bytes::Bytes::from(vec![b' '; MAX_ANSWER_BYTES + 1]));
-        assert!(cache.answer(&key).is_none());
-    }
-
-    #[test]
     fn the_number_of_entries_is_bounded() {
         let cache = AvailabilityCache::new(Duration::from_secs(60));
         for _ in 0..MAX_ENTRIES + 5 {
             cache.put_busy(cache.ticket(), Uuid::new_v4(), window());
         }
-        assert!(cache.busy.entries.lock().unwrap().len() <= MAX_ENTRIES);
+        assert!(cache.busy.len() <= MAX_ENTRIES as u64);
     }
 }

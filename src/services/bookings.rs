@@ -808,9 +808,7 @@ pub async fn delete_user(
     for token in &erased.link_tokens {
         state.availability_cache.invalidate_link(token);
     }
-    if let Ok(mut known) = state.known_emails.lock() {
-        known.remove(&target);
-    }
+    state.known_emails.invalidate(&target);
     Ok(())
 }
 

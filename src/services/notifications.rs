@@ -52,9 +52,7 @@ async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> Serv
     let email = email.as_str();
     let now = state.clock.now();
     crate::store::users::upsert_email(&state.db, crate::domain::ids::UserId::from_uuid(user), email, now).await?;
-    if let Ok(mut known) = state.known_emails.lock() {
-        known.insert(user, email.to_string());
-    }
+    state.known_emails.insert(user, email.to_string());
     Ok(())
 }
 
@@ -71,7 +69,7 @@ pub async fn remember_email(state: &AppState, principal: &Principal) -> ServiceR
     let Some(email) = principal.email.as_deref().and_then(|e| EmailAddress::parse("email", e).ok()) else {
         return Ok(());
     };
-    let known = state.known_emails.lock().ok().and_then(|k| k.get(&principal.user_id.into_uuid()).cloned());
+    let known = state.known_emails.get(principal.user_id.as_uuid());
     if known.as_deref() == Some(email.as_str()) {
         return Ok(());
     }

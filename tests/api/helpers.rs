@@ -1,7 +1,7 @@
 //! `spawn_app()`: the real application on a random port with its own database (a fresh SQLite
 //! file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set), and a client.
 
-use bookings::config::{Cli, Settings, TokenArgs};
+use bookings::config::{Cli, Settings};
 use bookings::{auth, startup};
 use clap::Parser;
 use reqwest::{Method, StatusCode};
@@ -198,14 +198,15 @@ pub struct User {
 
 impl TestApp {
     pub fn token_for(&self, sub: Uuid, scope: &str, admin: bool, email: Option<&str>) -> String {
-        let args = TokenArgs {
+        let args = auth::TokenRequest {
             sub: Some(sub),
             scope: scope.to_string(),
             admin,
             email: email.map(str::to_string),
             ttl: std::time::Duration::from_secs(3600),
         };
-        auth::sign(&self.settings.jwt, &self.settings.data_dir, startup::clock_from(&self.settings), &args).unwrap()
+        auth::sign(&self.settings.jwt.keys(), &self.settings.data_dir, startup::clock_from(&self.settings), &args)
+            .unwrap()
     }
 
     /// A new user with the default scopes.

@@ -1,0 +1,42 @@
+//! The two ways a response model could become JSON, on the answer the server renders most
+//! (`getBookingAvailability`, a week of half-hour slots: ~260): poem-openapi's `ToJSON` (a
+//! `serde_json::Value` tree, then printed) against the generated `WireJson` writer (printed
+//! straight from the model). `cargo bench --bench wire_json -- --quick`; the figure is cited
+//! beside `WireJson` in codegen/templates/runtime.rs.jinja.
+
+use bookings::api::{AvailableSlot, GetBookingAvailability200Response, Wire};
+use chrono::{Duration, FixedOffset, TimeZone, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+
+fn answer(slots: usize) -> GetBookingAvailability200Response {
+    let zone = FixedOffset::east_opt(3600).unwrap();
+    let first = Utc.with_ymd_and_hms(2030, 3, 4, 8, 0, 0).unwrap();
+    GetBookingAvailability200Response {
+        token: "k3n9-xq7pW2vT8aLm4Rz".into(),
+        timezone: "Europe/Berlin".into(),
+        duration_minutes: 30,
+        slots: (0..slots as i64)
+            .map(|i| {
+                let start = first + Duration::minutes(30 * i);
+                AvailableSlot {
+                    start: start.with_timezone(&zone),
+                    end: (start + Duration::minutes(30)).with_timezone(&zone),
+                }
+            })
+            .collect(),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let value = answer(260);
+    let mut group = c.benchmark_group("availability answer, 260 slots");
+    group.bench_function("ToJSON then print", |b| {
+        b.iter(|| serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(black_box(&value))).unwrap())
+    });
+    group.bench_function("WireJson", |b| b.iter(|| serde_json::to_vec(&Wire(black_box(&value))).unwrap()));
+    group.finish();
+}
+
+criterion_group!(wire_json, benches);
+criterion_main!(wire_json);
