@@ -9,6 +9,7 @@ use super::rules::{Recipient, Rule, Rules, Trigger};
 use super::transport::{SendError, Transport};
 use super::{Channel, Message};
 use crate::db::begin_write;
+use crate::domain::ids::CoachEventId;
 use crate::entities::bookings::{BookingStatus, CanceledByRole};
 use crate::entities::calendar_events::EventSource;
 use crate::entities::coach_events::EventStatus;
@@ -163,7 +164,7 @@ async fn booking_candidates(
     };
     let list = query.order_by_asc(bookings::Column::Id).limit(5000).all(db).await?;
     let events = events_by_id(db, list.iter().map(|b| b.event_id)).await?;
-    let addresses = emails(db, list.iter().flat_map(|b| [b.user_id, b.coach_id])).await?;
+    let addresses = emails(db, list.iter().flat_map(|b| [b.user_id.into_uuid(), b.coach_id.into_uuid()])).await?;
     let mut out = Vec::new();
     for b in list {
         let Some(event) = events.get(&b.event_id) else { continue };
@@ -207,23 +208,25 @@ async fn booking_candidates(
             summary: "Coach event".to_string(),
             description: Some(format!("Booking {}", b.id)),
             location: None,
-            organizer_email: addresses.get(&b.coach_id).cloned(),
+            organizer_email: addresses.get(b.coach_id.as_uuid()).cloned(),
             attendee_email: None,
             sequence: 0,
             status: IcalStatus::Confirmed,
         });
         out.push(Candidate {
-            subject_id: b.id,
-            recipient_user_id: Some(recipient),
-            recipient_email: addresses.get(&recipient).cloned(),
-            about_user_id: Some(b.user_id),
-            about_coach_id: Some(b.coach_id),
+            subject_id: b.id.into_uuid(),
+            recipient_user_id: Some(recipient.into_uuid()),
+            recipient_email: addresses.get(recipient.as_uuid()).cloned(),
+            about_user_id: Some(b.user_id.into_uuid()),
+            about_coach_id: Some(b.coach_id.into_uuid()),
             context,
             ical,
         });
     }
     // Places left, for the templates that show it: counted for all events at once.
-    let event_of = |c: &Candidate| c.context["event"]["id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
+    let event_of = |c: &Candidate| {
+        c.context["event"]["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()).map(CoachEventId::from_uuid)
+    };
     let taken = places_taken_of(db, out.iter().filter_map(event_of).collect::<BTreeSet<_>>()).await?;
     for c in &mut out {
         if let Some(event_id) = event_of(c) {

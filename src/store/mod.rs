@@ -5,3 +5,6 @@
 //! may do what is still decided in `services`.
 
 pub mod bookings;
+pub mod coach_events;
+pub mod erasure;
+pub mod orders;
