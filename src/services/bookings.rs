@@ -5,7 +5,7 @@
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::db::{begin_write, RowKey, Writes};
-use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, Refusal, Span, Status};
+use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, Refusal, Span};
 use crate::domain::ids::{BookingId, UserId};
 use crate::domain::input::FreeText;
 use crate::domain::page::Page;
@@ -206,9 +206,4 @@ impl<'a> Bookings<'a> {
             })
             .await
     }
-}
-
-/// Whether a stored booking's status is `status` (for callers holding a model).
-pub fn status_of(b: &bookings::Model) -> Status {
-    b.status.into()
 }
