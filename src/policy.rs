@@ -113,6 +113,40 @@ pub fn is_party_or_admin(principal: &Principal, athlete: UserId, coach: UserId) 
     principal.admin || principal.user_id == athlete || principal.user_id == coach
 }
 
+/// That user only, not even an admin (dismissing one's own booking, naming oneself).
+pub fn require_self(principal: &Principal, user: UserId, why: &str) -> ServiceResult<()> {
+    if principal.user_id == user {
+        Ok(())
+    } else {
+        Err(ServiceError::denied(why))
+    }
+}
+
+/// Which side of a booking the caller is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Athlete,
+    Coach,
+}
+
+/// The caller's side of a booking (the athlete's first), else `denied` with `why`: an admin who
+/// is neither is no party.
+pub fn require_party(principal: &Principal, athlete: UserId, coach: UserId, why: &str) -> ServiceResult<Party> {
+    if principal.user_id == athlete {
+        Ok(Party::Athlete)
+    } else if principal.user_id == coach {
+        Ok(Party::Coach)
+    } else {
+        Err(ServiceError::denied(why))
+    }
+}
+
+/// Whose bookings the caller may see: `None` for every booking (an admin), else the bookings
+/// of which they are a party (what `store::bookings::secure_find` scopes a query to).
+pub fn booking_party_scope(principal: &Principal) -> Option<UserId> {
+    (!principal.admin).then_some(principal.user_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +183,13 @@ mod tests {
         assert!(require_self_or_admin(&p, other, "no").is_err());
         assert!(is_party_or_admin(&p, other, p.user_id));
         assert!(!is_party_or_admin(&p, other, UserId::new()));
+        let admin = principal(&[], true);
+        assert!(require_self(&admin, other, "no").is_err());
+        assert_eq!(require_party(&p, p.user_id, other, "no").unwrap(), Party::Athlete);
+        assert_eq!(require_party(&p, other, p.user_id, "no").unwrap(), Party::Coach);
+        assert!(require_party(&admin, other, UserId::new(), "no").is_err());
+        assert_eq!(booking_party_scope(&admin), None);
+        assert_eq!(booking_party_scope(&p), Some(p.user_id));
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub struct AppState {
     pub guard: crate::guard::GuardSettings,
     /// Emails from tokens already stored, so each is written once (at most
     /// [`MAX_KNOWN_EMAILS`]; one forgotten is written again).
-    pub known_emails: moka::sync::Cache<uuid::Uuid, String>,
+    pub known_emails: moka::sync::Cache<crate::domain::ids::UserId, String>,
     /// Links and busy time for availability (see the module for what it may and may not do).
     pub availability_cache: AvailabilityCache,
     /// Runs write transactions: retries within a budget, one waiter per row (see the module).

@@ -1,8 +1,10 @@
 //! LE-KO booking rules: the allowed status transitions (written down once), and the checks an
 //! order must pass, event by event. Pure: the services bring the facts.
 
-use chrono::{DateTime, Duration, Utc};
-use uuid::Uuid;
+use crate::domain::ids::{CoachEventId, UserId};
+use crate::domain::input::{InputError, Instant, RangeRule, TimeRange};
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Utc};
+use std::collections::BTreeSet;
 
 /// How soon before its start an event can still be booked.
 pub const BOOKING_CUTOFF: Duration = Duration::minutes(30);
@@ -124,8 +126,8 @@ impl Span {
 /// What the order check needs to know of one requested event (None: it does not exist).
 #[derive(Debug, Clone)]
 pub struct EventFacts {
-    pub id: Uuid,
-    pub coach_id: Uuid,
+    pub id: CoachEventId,
+    pub coach_id: UserId,
     pub span: Span,
     pub canceled: bool,
     pub places: i64,
@@ -163,11 +165,11 @@ impl OrderError {
 /// `requested` pairs each requested id with its facts; `schedule` is the athlete's live bookings
 /// (with the event each is for).
 pub fn check_order(
-    user: Uuid,
+    user: UserId,
     now: DateTime<Utc>,
-    requested: &[(Uuid, Option<EventFacts>)],
-    schedule: &[(Uuid, Span)],
-) -> Vec<(Uuid, OrderError)> {
+    requested: &[(CoachEventId, Option<EventFacts>)],
+    schedule: &[(CoachEventId, Span)],
+) -> Vec<(CoachEventId, OrderError)> {
     let mut errors = Vec::new();
     for (i, (id, facts)) in requested.iter().enumerate() {
         let Some(event) = facts else {
@@ -200,6 +202,274 @@ pub fn check_order(
     errors
 }
 
+/// A refusal of the booking rules, in the words the API answers with (a 400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl Refusal {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<InputError> for Refusal {
+    fn from(e: InputError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+fn refuse<T>(msg: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal::new(msg))
+}
+
+// ------------------------------------------------------------------ a new coach event
+
+/// A coach event's start and end: `endAt` after `startAt` (the one range rule), no cap in days
+/// (events are capped in hours, [`MAX_EVENT_HOURS`]).
+pub const EVENT_RANGE: RangeRule = RangeRule { start_field: "startAt", end_field: "endAt", max: None };
+
+/// A wall-clock time with its offset, as the contract writes it (`12:00:00+03:00`).
+pub type WallClock = (NaiveTime, FixedOffset);
+
+/// The fields of a new coach event as they came in, not yet checked.
+#[derive(Debug, Clone)]
+pub struct CoachEventFields {
+    pub sport_id: uuid::Uuid,
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+    pub start_time: WallClock,
+    pub end_time: WallClock,
+    pub places: i64,
+    pub slot_type: String,
+    pub age_from: i64,
+    pub age_to: i64,
+    pub duration_minutes: i64,
+    pub price: i64,
+    pub price_currency: String,
+    pub payment_method: EventPaymentMethod,
+    pub address_id: Option<uuid::Uuid>,
+    pub public: Option<bool>,
+    pub level: Option<String>,
+    pub eligibility: Option<String>,
+}
+
+/// How an event's places are paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventPaymentMethod {
+    Cash,
+}
+
+/// A coach event that keeps every rule: in the future, at most [`MAX_EVENT_HOURS`] long, its
+/// duration and wall-clock times those of its span, ages ordered, a price not negative.
+#[derive(Debug, Clone)]
+pub struct NewCoachEvent {
+    pub span: TimeRange,
+    pub fields: CoachEventFields,
+}
+
+/// `12:00:00+03:00`: how a wall-clock time is written and stored.
+pub fn format_time(t: WallClock) -> String {
+    format!("{}{}", t.0.format("%H:%M:%S%.f"), t.1)
+}
+
+impl NewCoachEvent {
+    /// Checks the fields, in the order the API has always answered them, against `now`.
+    pub fn parse(fields: CoachEventFields, now: DateTime<Utc>) -> Result<Self, Refusal> {
+        let start = Instant::parse("startAt", fields.start)?.utc();
+        let end = Instant::parse("endAt", fields.end)?.utc();
+        let span = TimeRange::parse(&EVENT_RANGE, start, end)?;
+        if start <= now {
+            return refuse("startAt must be in the future");
+        }
+        if end - start > Duration::hours(MAX_EVENT_HOURS) {
+            return refuse(format!("an event may last at most {MAX_EVENT_HOURS} hours"));
+        }
+        if fields.age_from > fields.age_to {
+            return refuse("ageFrom must not be greater than ageTo");
+        }
+        if fields.price < 0 {
+            return refuse("price must not be negative");
+        }
+        let seconds = (end - start).num_seconds();
+        if seconds != fields.duration_minutes * 60 {
+            return refuse(format!(
+                "duration is {} minutes but startAt..endAt spans {} seconds",
+                fields.duration_minutes, seconds
+            ));
+        }
+        for (what, of, instant, (time, offset)) in
+            [("startTime", "startAt", start, fields.start_time), ("endTime", "endAt", end, fields.end_time)]
+        {
+            if instant.with_timezone(&offset).time() != time {
+                return refuse(format!("{what} {} is not the wall-clock time of {of}", format_time((time, offset))));
+            }
+        }
+        Ok(Self { span, fields })
+    }
+}
+
+/// Whether an event may be canceled now: once, and before it starts (what happened stays on record).
+pub fn check_event_cancel(already_canceled: bool, starts_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Refusal> {
+    if already_canceled {
+        return refuse("the event is already canceled");
+    }
+    if starts_at <= now {
+        return refuse("an event can only be canceled before it starts");
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ an order
+
+/// How an order is to be paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMethod {
+    Cash,
+    Card,
+}
+
+/// An order request that keeps the rules: cash, 1 to [`MAX_ORDER_EVENTS`] events, each once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub user: UserId,
+    /// In request order (errors answer in it).
+    pub event_ids: Vec<CoachEventId>,
+}
+
+impl OrderRequest {
+    pub fn parse(user: UserId, event_ids: Vec<CoachEventId>, payment: PaymentMethod) -> Result<Self, Refusal> {
+        if payment == PaymentMethod::Card {
+            return refuse("card payments are not enabled yet; pay with Cash");
+        }
+        if event_ids.is_empty() || event_ids.len() > MAX_ORDER_EVENTS {
+            return refuse(format!("an order books 1 to {MAX_ORDER_EVENTS} events"));
+        }
+        if event_ids.iter().collect::<BTreeSet<_>>().len() != event_ids.len() {
+            return refuse("an order may name each event once");
+        }
+        Ok(Self { user, event_ids })
+    }
+
+    /// The events in id order: the order they are locked in.
+    pub fn sorted(&self) -> Vec<CoachEventId> {
+        let mut ids = self.event_ids.clone();
+        ids.sort();
+        ids
+    }
+}
+
+/// The window an athlete's schedule is read in for these spans: from the earliest start to the
+/// latest end (None when there are none).
+pub fn schedule_window(spans: impl IntoIterator<Item = Span>) -> Option<Span> {
+    spans.into_iter().reduce(|a, b| Span { start: a.start.min(b.start), end: a.end.max(b.end) })
+}
+
+// ------------------------------------------------------------------ listing
+
+/// A listing's optional window: when both ends are given the end is after the start.
+pub const LIST_RANGE: RangeRule = RangeRule { start_field: "startAt", end_field: "endAt", max: None };
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    pub fn parse(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Result<Self, Refusal> {
+        if let (Some(s), Some(e)) = (start, end) {
+            TimeRange::parse(&LIST_RANGE, s, e)?;
+        }
+        Ok(Self { start, end })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.start.is_none() && self.end.is_none()
+    }
+}
+
+/// Which bookings a listing asks for: an athlete's, or an event's (optionally one athlete's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingsQuery {
+    OfUser(UserId, Window),
+    OfEvent(CoachEventId, Option<UserId>),
+}
+
+impl BookingsQuery {
+    pub fn parse(user: Option<UserId>, event: Option<CoachEventId>, window: Window) -> Result<Self, Refusal> {
+        match (user, event) {
+            (None, None) => refuse("give userId or eventId"),
+            (Some(user), None) => Ok(Self::OfUser(user, window)),
+            (user, Some(event)) => Ok(Self::OfEvent(event, user)),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ a booking's changes
+
+/// What the rules of a change need to know of a booking and its event.
+#[derive(Debug, Clone, Copy)]
+pub struct BookingFacts {
+    pub status: Status,
+    pub event: Span,
+}
+
+/// Marking completed: a live booking whose event has ended.
+pub fn check_completion(b: BookingFacts, now: DateTime<Utc>) -> Result<(), Refusal> {
+    if !b.status.is_live() {
+        return refuse(format!("a {} booking cannot be completed", b.status.as_str()));
+    }
+    if b.event.end > now {
+        return refuse("the event has not ended yet");
+    }
+    Ok(())
+}
+
+/// A note: once the event has ended, on a booking that took place.
+pub fn check_note(b: BookingFacts, now: DateTime<Utc>) -> Result<(), Refusal> {
+    if b.event.end > now {
+        return refuse("notes can be added once the event has ended");
+    }
+    if !b.status.is_live() {
+        return refuse(format!("a {} booking did not take place", b.status.as_str()));
+    }
+    Ok(())
+}
+
+/// Canceling: before the event starts, from a status that allows it.
+pub fn cancel(b: BookingFacts, now: DateTime<Utc>) -> Result<Status, Refusal> {
+    if b.event.start <= now {
+        return refuse("a booking can only be canceled before its event starts");
+    }
+    transition(b.status, Transition::Cancel).map_err(Refusal)
+}
+
+/// A dispute: once the event has started, from a status that allows it.
+pub fn open_dispute(b: BookingFacts, now: DateTime<Utc>) -> Result<Status, Refusal> {
+    if b.event.start > now {
+        return refuse("a dispute can be opened once the event has started");
+    }
+    transition(b.status, Transition::OpenDispute).map_err(Refusal)
+}
+
+pub fn resolve_dispute(b: BookingFacts) -> Result<Status, Refusal> {
+    transition(b.status, Transition::ResolveDispute).map_err(Refusal)
+}
+
+/// Only canceled bookings can be dismissed.
+pub fn check_dismissal(status: Status) -> Result<(), Refusal> {
+    if status != Status::Canceled {
+        return refuse("only canceled bookings can be dismissed");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,15 +479,92 @@ mod tests {
         Utc.with_ymd_and_hms(2030, 1, 7, h, m, 0).unwrap()
     }
 
-    fn event(coach: Uuid, start: (u32, u32), end: (u32, u32), places: i64, taken: i64) -> EventFacts {
+    fn event(coach: UserId, start: (u32, u32), end: (u32, u32), places: i64, taken: i64) -> EventFacts {
         EventFacts {
-            id: Uuid::new_v4(),
+            id: CoachEventId::new(),
             coach_id: coach,
             span: Span { start: t(start.0, start.1), end: t(end.0, end.1) },
             canceled: false,
             places,
             taken,
         }
+    }
+
+    fn fields(start: DateTime<Utc>, minutes: i64) -> CoachEventFields {
+        let end = start + Duration::minutes(minutes);
+        let utc = FixedOffset::east_opt(0).unwrap();
+        CoachEventFields {
+            sport_id: uuid::Uuid::nil(),
+            start: start.fixed_offset(),
+            end: end.fixed_offset(),
+            start_time: (start.time(), utc),
+            end_time: (end.time(), utc),
+            places: 3,
+            slot_type: "Offline".into(),
+            age_from: 18,
+            age_to: 99,
+            duration_minutes: minutes,
+            price: 0,
+            price_currency: "RUB".into(),
+            payment_method: EventPaymentMethod::Cash,
+            address_id: None,
+            public: None,
+            level: None,
+            eligibility: None,
+        }
+    }
+
+    #[test]
+    fn a_new_event_keeps_every_rule_in_the_order_answered() {
+        let now = t(8, 0);
+        assert!(NewCoachEvent::parse(fields(t(10, 0), 60), now).is_ok());
+        let msg = |f, now| NewCoachEvent::parse(f, now).unwrap_err().0;
+        let mut f = fields(t(10, 0), 60);
+        f.end = f.start;
+        assert_eq!(msg(f, now), "endAt must be after startAt");
+        assert_eq!(msg(fields(t(7, 0), 60), now), "startAt must be in the future");
+        assert_eq!(msg(fields(t(10, 0), 25 * 60), now), "an event may last at most 24 hours");
+        let mut f = fields(t(10, 0), 60);
+        f.age_from = 100;
+        assert_eq!(msg(f, now), "ageFrom must not be greater than ageTo");
+        let mut f = fields(t(10, 0), 60);
+        f.price = -1;
+        assert_eq!(msg(f, now), "price must not be negative");
+        let mut f = fields(t(10, 0), 60);
+        f.duration_minutes = 30;
+        assert_eq!(msg(f, now), "duration is 30 minutes but startAt..endAt spans 3600 seconds");
+        let mut f = fields(t(10, 0), 60);
+        f.end_time.1 = FixedOffset::east_opt(3600).unwrap();
+        assert_eq!(msg(f, now), "endTime 11:00:00+01:00 is not the wall-clock time of endAt");
+    }
+
+    #[test]
+    fn an_order_request_is_cash_bounded_and_without_repeats() {
+        let user = UserId::new();
+        let a = CoachEventId::new();
+        assert!(OrderRequest::parse(user, vec![a], PaymentMethod::Cash).is_ok());
+        assert!(OrderRequest::parse(user, vec![a], PaymentMethod::Card).unwrap_err().0.contains("card payments"));
+        assert!(OrderRequest::parse(user, vec![], PaymentMethod::Cash).is_err());
+        assert!(OrderRequest::parse(user, vec![a; 2], PaymentMethod::Cash).unwrap_err().0.contains("once"));
+        let many: Vec<CoachEventId> = (0..=MAX_ORDER_EVENTS).map(|_| CoachEventId::new()).collect();
+        assert!(OrderRequest::parse(user, many, PaymentMethod::Cash).is_err());
+    }
+
+    #[test]
+    fn changes_follow_time_and_status() {
+        let now = t(12, 0);
+        let before = BookingFacts { status: Status::Accepted, event: Span { start: t(13, 0), end: t(14, 0) } };
+        let after = BookingFacts { status: Status::Accepted, event: Span { start: t(10, 0), end: t(11, 0) } };
+        assert_eq!(cancel(before, now), Ok(Status::Canceled));
+        assert!(cancel(after, now).is_err());
+        assert_eq!(open_dispute(after, now), Ok(Status::InDispute));
+        assert!(open_dispute(before, now).is_err());
+        assert!(check_completion(after, now).is_ok());
+        assert_eq!(check_completion(before, now).unwrap_err().0, "the event has not ended yet");
+        assert!(check_note(BookingFacts { status: Status::Canceled, ..after }, now).is_err());
+        assert!(check_dismissal(Status::Canceled).is_ok() && check_dismissal(Status::Accepted).is_err());
+        assert!(Window::parse(Some(now), Some(now)).is_err());
+        assert_eq!(BookingsQuery::parse(None, None, Window::default()).unwrap_err().0, "give userId or eventId");
     }
 
     #[test]
@@ -251,8 +598,8 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_event() {
-        let user = Uuid::new_v4();
-        let coach = Uuid::new_v4();
+        let user = UserId::new();
+        let coach = UserId::new();
         let now = t(8, 0);
         let ok = event(coach, (10, 0), (11, 0), 5, 0);
         let own = event(user, (12, 0), (13, 0), 5, 0);
@@ -261,8 +608,8 @@ mod tests {
         let full = event(coach, (14, 0), (15, 0), 2, 2);
         let mut canceled = event(coach, (16, 0), (17, 0), 5, 0);
         canceled.canceled = true;
-        let missing = Uuid::new_v4();
-        let requested: Vec<(Uuid, Option<EventFacts>)> = vec![
+        let missing = CoachEventId::new();
+        let requested: Vec<(CoachEventId, Option<EventFacts>)> = vec![
             (ok.id, Some(ok.clone())),
             (own.id, Some(own.clone())),
             (past.id, Some(past.clone())),
@@ -287,8 +634,8 @@ mod tests {
 
     #[test]
     fn thirty_minutes_before_the_start_is_the_last_moment() {
-        let user = Uuid::new_v4();
-        let e = event(Uuid::new_v4(), (10, 0), (11, 0), 1, 0);
+        let user = UserId::new();
+        let e = event(UserId::new(), (10, 0), (11, 0), 1, 0);
         let req = vec![(e.id, Some(e.clone()))];
         assert!(check_order(user, t(9, 30), &req, &[]).is_empty());
         assert_eq!(check_order(user, t(9, 31), &req, &[]), vec![(e.id, OrderError::TooClose)]);
@@ -296,8 +643,8 @@ mod tests {
 
     #[test]
     fn conflicts_with_the_schedule_the_order_and_held_events() {
-        let user = Uuid::new_v4();
-        let coach = Uuid::new_v4();
+        let user = UserId::new();
+        let coach = UserId::new();
         let now = t(0, 0);
         let a = event(coach, (10, 0), (11, 0), 5, 0);
         let b = event(coach, (10, 30), (11, 30), 5, 0);

@@ -40,6 +40,13 @@ macro_rules! ids {
             }
         }
 
+        /// Written as the UUID it wraps (a notification's template context names ids).
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(serializer)
+            }
+        }
+
         impl From<$name> for Uuid {
             fn from(id: $name) -> Uuid {
                 id.0

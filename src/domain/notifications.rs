@@ -10,6 +10,7 @@
 //! [`reservation_addressee`] then say who, of a due subject, hears of it.
 
 use super::bookings::Status;
+use super::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, OrderId, UserId};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
@@ -225,7 +226,7 @@ impl CanceledBy {
 /// The coach event a booking is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFacts {
-    pub id: Uuid,
+    pub id: CoachEventId,
     pub canceled: bool,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -245,10 +246,10 @@ impl EventFacts {
 /// What the rules know of a booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingFacts {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub user_id: Uuid,
-    pub coach_id: Uuid,
+    pub id: BookingId,
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    pub coach_id: UserId,
     pub status: Status,
     pub completed: bool,
     pub starts_at: DateTime<Utc>,
@@ -280,7 +281,7 @@ impl BookingFacts {
         }
     }
 
-    fn email_of(&self, user: Uuid) -> Option<String> {
+    fn email_of(&self, user: UserId) -> Option<String> {
         if user == self.user_id {
             self.athlete_email.clone()
         } else {
@@ -301,9 +302,9 @@ impl BookingWindow {
 /// What the rules know of a reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReservationFacts {
-    pub id: Uuid,
-    pub calendar_id: Uuid,
-    pub owner_id: Uuid,
+    pub id: CalendarEventId,
+    pub calendar_id: CalendarId,
+    pub owner_id: UserId,
     pub owner_email: Option<String>,
     pub title: String,
     pub notes: Option<String>,
@@ -334,7 +335,7 @@ impl ReservationWindow {
 /// a visitor known only by the address they gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Addressee {
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub email: Option<String>,
 }
 
@@ -419,10 +420,10 @@ mod tests {
     const HORIZONS: Horizons = Horizons { late: Duration::hours(2), event: Duration::days(7) };
 
     fn booking(status: Status) -> BookingFacts {
-        let (athlete, coach) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (athlete, coach) = (UserId::from_uuid(Uuid::from_u128(1)), UserId::from_uuid(Uuid::from_u128(2)));
         BookingFacts {
-            id: Uuid::from_u128(10),
-            order_id: Uuid::from_u128(11),
+            id: BookingId::from_uuid(Uuid::from_u128(10)),
+            order_id: OrderId::from_uuid(Uuid::from_u128(11)),
             user_id: athlete,
             coach_id: coach,
             status,
@@ -438,7 +439,7 @@ mod tests {
             athlete_email: Some("athlete@example.com".into()),
             coach_email: None,
             event: EventFacts {
-                id: Uuid::from_u128(20),
+                id: CoachEventId::from_uuid(Uuid::from_u128(20)),
                 canceled: false,
                 starts_at: now() + Duration::days(3),
                 ends_at: now() + Duration::days(3) + Duration::hours(1),
@@ -451,9 +452,9 @@ mod tests {
 
     fn reservation() -> ReservationFacts {
         ReservationFacts {
-            id: Uuid::from_u128(30),
-            calendar_id: Uuid::from_u128(31),
-            owner_id: Uuid::from_u128(32),
+            id: CalendarEventId::from_uuid(Uuid::from_u128(30)),
+            calendar_id: CalendarId::from_uuid(Uuid::from_u128(31)),
+            owner_id: UserId::from_uuid(Uuid::from_u128(32)),
             owner_email: Some("owner@example.com".into()),
             title: "Call".into(),
             notes: None,
@@ -555,7 +556,7 @@ mod tests {
         assert!(!w.admits(&booking(Status::Canceled)), "no cancellation time");
         let to =
             |trigger, recipient, b: &BookingFacts| booking_addressee(trigger, recipient, b).and_then(|a| a.user_id);
-        let (athlete, coach) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (athlete, coach) = (UserId::from_uuid(Uuid::from_u128(1)), UserId::from_uuid(Uuid::from_u128(2)));
         let b = canceled(CanceledBy::Athlete, false);
         assert_eq!(to(Trigger::BookingCanceled, Recipient::OtherParty, &b), Some(coach));
         assert_eq!(

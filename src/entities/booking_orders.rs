@@ -1,19 +1,46 @@
+use crate::domain::ids::{OrderId, UserId};
 use sea_orm::entity::prelude::*;
+use sea_orm::Set;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "booking_orders")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: OrderId,
+    pub user_id: UserId,
     pub payment_status: PaymentStatus,
     pub created_at: DateTimeUtc,
 }
 
+/// An order has many bookings, made together.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::bookings::Entity")]
+    Bookings,
+}
 
-impl ActiveModelBehavior for ActiveModel {}
+impl Related<super::bookings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Bookings.def()
+    }
+}
+
+/// Ids are made here, on insert, when the caller has not chosen one (one place for every way a
+/// row is written; the store calls this before a multi-row insert too). Timestamps are not: they
+/// come from the app's clock (`crate::clock::Clock`, fixed or shifted in tests), which a hook
+/// cannot reach, so the one store function that writes a row sets them.
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if insert && self.id.is_not_set() {
+            self.id = Set(OrderId::new());
+        }
+        Ok(self)
+    }
+}
 
 /// `booking_orders.payment_status`: the contract's values; orders are paid in cash for now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]

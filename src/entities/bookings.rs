@@ -1,15 +1,17 @@
 use crate::domain::bookings::Status;
+use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
 use sea_orm::entity::prelude::*;
+use sea_orm::Set;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "bookings")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub user_id: Uuid,
-    pub coach_id: Uuid,
-    pub event_id: Uuid,
+    pub id: BookingId,
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    pub coach_id: UserId,
+    pub event_id: CoachEventId,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
     pub status: BookingStatus,
@@ -26,10 +28,51 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+/// A booking belongs to the order that made it and to the coach event it holds a place on.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::booking_orders::Entity",
+        from = "Column::OrderId",
+        to = "super::booking_orders::Column::Id"
+    )]
+    Order,
+    #[sea_orm(
+        belongs_to = "super::coach_events::Entity",
+        from = "Column::EventId",
+        to = "super::coach_events::Column::Id"
+    )]
+    CoachEvent,
+}
 
-impl ActiveModelBehavior for ActiveModel {}
+impl Related<super::booking_orders::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Order.def()
+    }
+}
+
+impl Related<super::coach_events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CoachEvent.def()
+    }
+}
+
+/// Ids are made here, on insert, when the caller has not chosen one (one place for every way a
+/// row is written; the store calls this before a multi-row insert too). Timestamps are not: they
+/// come from the app's clock (`crate::clock::Clock`, fixed or shifted in tests), which a hook
+/// cannot reach, so the one store function that writes a row sets them.
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if insert && self.id.is_not_set() {
+            self.id = Set(BookingId::new());
+        }
+        Ok(self)
+    }
+}
 
 /// `bookings.status`, as stored. The rules live on the pure `domain::bookings::Status`; this
 /// column type mirrors it one to one (the `From`s below) so the domain stays free of sea-orm.

@@ -1,11 +1,13 @@
+use crate::domain::ids::{CoachEventId, UserId};
 use sea_orm::entity::prelude::*;
+use sea_orm::Set;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "coach_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub coach_id: Uuid,
+    pub id: CoachEventId,
+    pub coach_id: UserId,
     pub sport_id: Uuid,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
@@ -30,10 +32,38 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
+/// An event has many bookings (each for one athlete).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::bookings::Entity")]
+    Bookings,
+}
 
-impl ActiveModelBehavior for ActiveModel {}
+impl Related<super::bookings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Bookings.def()
+    }
+}
+
+/// Ids are made here, on insert, when the caller has not chosen one (one place for every way a
+/// row is written; the store calls this before a multi-row insert too). Timestamps are not: they
+/// come from the app's clock (`crate::clock::Clock`, fixed or shifted in tests), which a hook
+/// cannot reach, so the one store function that writes a row sets them.
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if insert && self.id.is_not_set() {
+            self.id = Set(CoachEventId::new());
+        }
+        if insert && self.time_slot_id.is_not_set() {
+            self.time_slot_id = Set(Uuid::new_v4());
+        }
+        Ok(self)
+    }
+}
 
 /// `coach_events.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
@@ -43,6 +73,16 @@ pub enum EventStatus {
     Scheduled,
     #[sea_orm(string_value = "Canceled")]
     Canceled,
+}
+
+impl EventStatus {
+    /// As stored and as the wire spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Scheduled => "Scheduled",
+            EventStatus::Canceled => "Canceled",
+        }
+    }
 }
 
 /// `coach_events.payment_method`: how the event's places are paid.
@@ -62,5 +102,8 @@ mod tests {
     fn event_kinds_are_stored_as_before() {
         assert_stored_as([(EventStatus::Scheduled, "Scheduled"), (EventStatus::Canceled, "Canceled")]);
         assert_stored_as([(PaymentMethod::Cash, "Cash")]);
+        for s in [EventStatus::Scheduled, EventStatus::Canceled] {
+            assert_eq!(s.as_str(), s.to_value());
+        }
     }
 }

@@ -5,26 +5,34 @@ use super::{instant_opt, stored, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
-use crate::domain::bookings::{OrderError, MAX_NOTE_CHARS};
-use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
+use crate::domain::bookings::{BookingsQuery, OrderError, PaymentMethod, Window, MAX_NOTE_CHARS};
+use crate::domain::ids::{BookingId, CoachEventId, UserId};
+use crate::domain::input::FreeText;
 use crate::error::ServiceError;
-use crate::services::bookings::{self as svc, BookError, BookingView, OrderView, PaymentMethod};
+use crate::services::bookings::{BookingView, Bookings};
+use crate::services::erasure::Erasure;
+use crate::services::orders::{BookError, OrderView, Orders};
 use chrono::{DateTime, FixedOffset};
-use sea_orm::ActiveEnum;
 use uuid::Uuid;
+
+/// A listing's window from the wire: each end a valid instant, the end after the start.
+fn window(start_at: Option<DateTime<FixedOffset>>, end_at: Option<DateTime<FixedOffset>>) -> Result<Window, ApiError> {
+    let (start_at, end_at) = (instant_opt("startAt", start_at)?, instant_opt("endAt", end_at)?);
+    Ok(Window::parse(start_at, end_at).map_err(ServiceError::from)?)
+}
 
 pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> {
     let b = v.booking;
     Ok(api::Booking {
-        booking_id: b.id,
-        order_id: b.order_id,
-        user_id: b.user_id,
-        coach_id: b.coach_id,
-        event_id: b.event_id,
+        booking_id: b.id.into_uuid(),
+        order_id: b.order_id.into_uuid(),
+        user_id: b.user_id.into_uuid(),
+        coach_id: b.coach_id.into_uuid(),
+        event_id: b.event_id.into_uuid(),
         start_at: wire(b.starts_at),
         end_at: wire(b.ends_at),
         booking_status: b.status.into(),
-        event_status: Some(v.event.status.to_value()),
+        event_status: Some(v.event.status.as_str().to_string()),
         completed: b.completed,
         note: b.note,
         canceled_at: b.canceled_at.map(wire),
@@ -42,10 +50,10 @@ pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> 
 }
 
 fn order_to_wire(v: OrderView) -> Result<api::BookingOrder, ApiError> {
-    let status = svc::order_status(&v.bookings).into();
+    let status = v.status().into();
     Ok(api::BookingOrder {
-        order_id: v.order.id,
-        user_id: v.order.user_id,
+        order_id: v.order.id.into_uuid(),
+        user_id: v.order.user_id.into_uuid(),
         payment_status: v.order.payment_status.into(),
         created_at: wire(v.order.created_at),
         bookings: v.bookings.into_iter().map(booking_to_wire).collect::<Result<_, _>>()?,
@@ -83,7 +91,8 @@ impl BookingsHandlers for Handlers {
         _traceparent: Option<String>,
         body: api::MarkBookingAsCompletedRequest,
     ) -> Result<api::MarkBookingAsCompletedResponse, ApiError> {
-        let v = svc::mark_completed(&self.state, &principal, booking_id, body.completed).await?;
+        let id = BookingId::from_uuid(booking_id);
+        let v = Bookings::of(&self.state).mark_completed(&principal, id, body.completed).await?;
         Ok(api::MarkBookingAsCompletedResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -95,7 +104,7 @@ impl BookingsHandlers for Handlers {
         body: api::AddBookingNoteRequest,
     ) -> Result<api::AddBookingNoteResponse, ApiError> {
         let note = FreeText::parse("note", &body.note, MAX_NOTE_CHARS)?;
-        let v = svc::add_note(&self.state, &principal, booking_id, note).await?;
+        let v = Bookings::of(&self.state).add_note(&principal, BookingId::from_uuid(booking_id), note).await?;
         Ok(api::AddBookingNoteResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -106,7 +115,8 @@ impl BookingsHandlers for Handlers {
         user_id: Uuid,
         _traceparent: Option<String>,
     ) -> Result<api::DismissBookingResponse, ApiError> {
-        svc::dismiss(&self.state, &principal, booking_id, user_id).await?;
+        let (id, user) = (BookingId::from_uuid(booking_id), UserId::from_uuid(user_id));
+        Bookings::of(&self.state).dismiss(&principal, id, user).await?;
         Ok(api::DismissBookingResponse::NoContent)
     }
 
@@ -118,8 +128,8 @@ impl BookingsHandlers for Handlers {
         end_at: Option<DateTime<FixedOffset>>,
         _traceparent: Option<String>,
     ) -> Result<api::GetUserBookingOrdersResponse, ApiError> {
-        let (start_at, end_at) = (instant_opt("startAt", start_at)?, instant_opt("endAt", end_at)?);
-        let orders = svc::list_orders(&self.state, &principal, user_id, start_at, end_at).await?;
+        let window = window(start_at, end_at)?;
+        let orders = Orders::of(&self.state).list(&principal, UserId::from_uuid(user_id), window).await?;
         let truncated = orders.truncated.then_some(true);
         let wire = orders.items.into_iter().map(order_to_wire).collect::<Result<Vec<_>, _>>()?;
         Ok(api::GetUserBookingOrdersResponse::Ok(Json(wire), truncated))
@@ -131,7 +141,7 @@ impl BookingsHandlers for Handlers {
         booking_id: Uuid,
         _traceparent: Option<String>,
     ) -> Result<api::GetBookingByIdResponse, ApiError> {
-        let v = svc::get_visible(&self.state, &principal, booking_id).await?;
+        let v = Bookings::of(&self.state).get(&principal, BookingId::from_uuid(booking_id)).await?;
         Ok(api::GetBookingByIdResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -144,8 +154,10 @@ impl BookingsHandlers for Handlers {
         end_at: Option<DateTime<FixedOffset>>,
         _traceparent: Option<String>,
     ) -> Result<api::GetBookingsResponse, ApiError> {
-        let (start_at, end_at) = (instant_opt("startAt", start_at)?, instant_opt("endAt", end_at)?);
-        let list = svc::list_bookings(&self.state, &principal, user_id, event_id, start_at, end_at).await?;
+        let window = window(start_at, end_at)?;
+        let (user, event) = (user_id.map(UserId::from_uuid), event_id.map(CoachEventId::from_uuid));
+        let query = BookingsQuery::parse(user, event, window).map_err(ServiceError::from)?;
+        let list = Bookings::of(&self.state).list(&principal, query).await?;
         let truncated = list.truncated.then_some(true);
         let wire = list.items.into_iter().map(booking_to_wire).collect::<Result<Vec<_>, _>>()?;
         Ok(api::GetBookingsResponse::Ok(Json(wire), truncated))
@@ -161,7 +173,9 @@ impl BookingsHandlers for Handlers {
             api::BookEventPaymentMethodType::Cash => PaymentMethod::Cash,
             api::BookEventPaymentMethodType::Card => PaymentMethod::Card,
         };
-        match svc::book_events(&self.state, &principal, body.user_id, &body.event_ids, payment).await {
+        let events = body.event_ids.into_iter().map(CoachEventId::from_uuid).collect();
+        let user = UserId::from_uuid(body.user_id);
+        match Orders::of(&self.state).book(&principal, user, events, payment).await {
             Ok(order) => Ok(api::BookEventsResponse::Created(Json(order_to_wire(order)?))),
             Err(BookError::App(e)) => Err(e.into()),
             Err(BookError::Rejected(errors)) => {
@@ -174,7 +188,7 @@ impl BookingsHandlers for Handlers {
                     errors
                         .into_iter()
                         .map(|(id, e)| api::BookEventError {
-                            event_id: id,
+                            event_id: id.into_uuid(),
                             booking_error: order_error(e),
                             message: Some(e.message().to_string()),
                         })
@@ -191,7 +205,8 @@ impl BookingsHandlers for Handlers {
         x_current_user_id: Uuid,
         user_id: Option<Uuid>,
     ) -> Result<api::DeleteUserFromBookingsResponse, ApiError> {
-        svc::delete_user(&self.state, &principal, x_current_user_id, user_id).await?;
+        let (current, target) = (UserId::from_uuid(x_current_user_id), user_id.map(UserId::from_uuid));
+        Erasure::of(&self.state).delete_user(&principal, current, target).await?;
         Ok(api::DeleteUserFromBookingsResponse::NoContent)
     }
 
@@ -201,11 +216,8 @@ impl BookingsHandlers for Handlers {
         booking_id: Uuid,
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
-        // Who may act is answered before what they sent (403 before 400).
-        crate::policy::require_scope(&principal, crate::policy::Scope::BookingWrite)?;
-        let reason_text = FreeText::parse_opt("reasonText", body.reason_text.as_deref(), MAX_TEXT_CHARS)?;
-        let v =
-            svc::cancel_booking(&self.state, &principal, booking_id, body.reason_code.as_str(), reason_text).await?;
+        let (id, reason_code) = (BookingId::from_uuid(booking_id), body.reason_code.as_str());
+        let v = Bookings::of(&self.state).cancel(&principal, id, reason_code, body.reason_text.as_deref()).await?;
         Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -214,7 +226,7 @@ impl BookingsHandlers for Handlers {
         principal: Principal,
         booking_id: Uuid,
     ) -> Result<api::OpenBookingDisputeResponse, ApiError> {
-        let v = svc::open_dispute(&self.state, &principal, booking_id).await?;
+        let v = Bookings::of(&self.state).open_dispute(&principal, BookingId::from_uuid(booking_id)).await?;
         Ok(api::OpenBookingDisputeResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -223,7 +235,7 @@ impl BookingsHandlers for Handlers {
         principal: Principal,
         booking_id: Uuid,
     ) -> Result<api::ResolveBookingDisputeResponse, ApiError> {
-        let v = svc::resolve_dispute(&self.state, &principal, booking_id).await?;
+        let v = Bookings::of(&self.state).resolve_dispute(&principal, BookingId::from_uuid(booking_id)).await?;
         Ok(api::ResolveBookingDisputeResponse::Ok(Json(booking_to_wire(v)?)))
     }
 }

@@ -1,11 +1,13 @@
 //! `Coach events` tag (companion document).
 
-use super::{instant, stored, wire, Handlers};
+use super::{stored, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CoachEventsHandlers};
 use crate::auth::Principal;
+use crate::domain::bookings::{CoachEventFields, EventPaymentMethod};
+use crate::domain::ids::CoachEventId;
 use crate::error::ServiceError;
-use crate::services::bookings::{self as svc, EventView, NewCoachEvent};
+use crate::services::coach_events::{CoachEvents, EventView};
 use uuid::Uuid;
 
 fn rfc_time(stored: &str) -> Result<api::RfcTime, ApiError> {
@@ -38,8 +40,8 @@ fn event_to_wire(view: EventView) -> Result<api::CoachEvent, ApiError> {
     let e = &view.event;
     let places: i64 = e.places.into();
     Ok(api::CoachEvent {
-        event_id: e.id,
-        coach_id: e.coach_id,
+        event_id: e.id.into_uuid(),
+        coach_id: e.coach_id.into_uuid(),
         sport_id: e.sport_id,
         start_at: wire(e.starts_at),
         end_at: wire(e.ends_at),
@@ -53,35 +55,40 @@ fn event_to_wire(view: EventView) -> Result<api::CoachEvent, ApiError> {
     })
 }
 
+/// The wire's new event as the domain's fields, unchecked (the service checks them after the
+/// caller's scope).
+fn fields_of(body: api::CreateCoachEventRequest) -> CoachEventFields {
+    let slot = body.time_slot;
+    CoachEventFields {
+        sport_id: body.sport_id,
+        start: body.start_at,
+        end: body.end_at,
+        start_time: (slot.start_time.time, slot.start_time.offset),
+        end_time: (slot.end_time.time, slot.end_time.offset),
+        places: slot.number_of_participants,
+        slot_type: slot.slot_type.as_str().into(),
+        age_from: slot.age_from,
+        age_to: slot.age_to,
+        duration_minutes: slot.duration,
+        price: slot.price,
+        price_currency: slot.price_currency.as_str().into(),
+        payment_method: match slot.payment_method {
+            api::NewTimeSlotPaymentMethod::Cash => EventPaymentMethod::Cash,
+        },
+        address_id: slot.address_id,
+        public: slot.public,
+        level: slot.level.map(|l| l.as_str().into()),
+        eligibility: slot.eligibility.map(|e| e.as_str().into()),
+    }
+}
+
 impl CoachEventsHandlers for Handlers {
     async fn create_coach_event(
         &self,
         principal: Principal,
         body: api::CreateCoachEventRequest,
     ) -> Result<api::CreateCoachEventResponse, ApiError> {
-        // Who may act is answered before what they sent (403 before 400).
-        crate::policy::require_scope(&principal, crate::policy::Scope::BookingWrite)?;
-        let slot = body.time_slot;
-        let new = NewCoachEvent {
-            sport_id: body.sport_id,
-            start: instant("startAt", body.start_at)?,
-            end: instant("endAt", body.end_at)?,
-            start_time: (slot.start_time.time, slot.start_time.offset),
-            end_time: (slot.end_time.time, slot.end_time.offset),
-            places: slot.number_of_participants,
-            slot_type: slot.slot_type.as_str().into(),
-            age_from: slot.age_from,
-            age_to: slot.age_to,
-            duration_minutes: slot.duration,
-            price: slot.price,
-            price_currency: slot.price_currency.as_str().into(),
-            payment_method: slot.payment_method.into(),
-            address_id: slot.address_id,
-            public: slot.public,
-            level: slot.level.map(|l| l.as_str().into()),
-            eligibility: slot.eligibility.map(|e| e.as_str().into()),
-        };
-        let view = svc::create_coach_event(&self.state, &principal, new).await?;
+        let view = CoachEvents::of(&self.state).create(&principal, fields_of(body)).await?;
         Ok(api::CreateCoachEventResponse::Created(Json(event_to_wire(view)?)))
     }
 
@@ -90,7 +97,7 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         event_id: Uuid,
     ) -> Result<api::GetCoachEventResponse, ApiError> {
-        let view = svc::get_coach_event(&self.state, &principal, event_id).await?;
+        let view = CoachEvents::of(&self.state).get(&principal, CoachEventId::from_uuid(event_id)).await?;
         Ok(api::GetCoachEventResponse::Ok(Json(event_to_wire(view)?)))
     }
 
@@ -99,7 +106,7 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         event_id: Uuid,
     ) -> Result<api::CancelCoachEventResponse, ApiError> {
-        let view = svc::cancel_coach_event(&self.state, &principal, event_id).await?;
+        let view = CoachEvents::of(&self.state).cancel(&principal, CoachEventId::from_uuid(event_id)).await?;
         Ok(api::CancelCoachEventResponse::Ok(Json(event_to_wire(view)?)))
     }
 }

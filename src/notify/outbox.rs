@@ -15,9 +15,8 @@ use crate::error::ServiceResult;
 use crate::store::outbox::{self as queue, NewMessage, Outcome, Subjects};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
-use uuid::Uuid;
 
 pub use super::delivery::{EmailTransport, Transports};
 pub use crate::domain::notifications::backoff;
@@ -197,18 +196,6 @@ pub async fn run_pass(
         }
     }
     Ok(report)
-}
-
-/// Removes everything queued to or about a user (their data is being deleted).
-pub async fn forget_user(db: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
-    queue::forget_user(db, user).await
-}
-
-/// Deletes every message about these subjects (bookings or calendar events), whoever it is
-/// addressed to; for erasing a user. Call it after the subjects are deleted (see
-/// [`queue::insert_while_subjects_exist`]).
-pub async fn forget_subjects(db: &impl ConnectionTrait, subject_ids: &[Uuid]) -> Result<u64, DbErr> {
-    queue::forget_subjects(db, subject_ids).await
 }
 
 #[cfg(test)]

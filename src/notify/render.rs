@@ -5,6 +5,7 @@
 use super::ical::{self, IcalEvent, IcalStatus};
 use super::rules::{Rule, Rules};
 use super::Channel;
+use crate::domain::ids::UserId;
 use crate::domain::notifications::{unaddressable, Addressee, BookingFacts, ReservationFacts};
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::outbox::NewMessage;
@@ -111,10 +112,10 @@ pub fn booking_candidate(rule: &Rule, b: &BookingFacts, addressee: Addressee) ->
         status: IcalStatus::Confirmed,
     });
     Candidate {
-        subject_id: b.id,
+        subject_id: b.id.into_uuid(),
         addressee,
-        about_user_id: Some(b.user_id),
-        about_coach_id: Some(b.coach_id),
+        about_user_id: Some(b.user_id.into_uuid()),
+        about_coach_id: Some(b.coach_id.into_uuid()),
         context: booking_context(b, offset),
         ical,
     }
@@ -148,10 +149,10 @@ pub fn reservation_candidate(rule: &Rule, r: &ReservationFacts, addressee: Addre
         status: IcalStatus::Confirmed,
     });
     Candidate {
-        subject_id: r.id,
+        subject_id: r.id.into_uuid(),
         addressee,
         about_user_id: None,
-        about_coach_id: Some(r.owner_id),
+        about_coach_id: Some(r.owner_id.into_uuid()),
         context: reservation_context(r),
         ical,
     }
@@ -180,7 +181,7 @@ pub fn message(rules: &Rules, rule: &Rule, c: Candidate, key: String, now: DateT
         subject_id: c.subject_id,
         recipient_role: rule.recipient.name().into(),
         skipped: unaddressable(rule.channel == Channel::Email, rule.recipient, &c.addressee),
-        recipient_user_id: c.addressee.user_id,
+        recipient_user_id: c.addressee.user_id.map(UserId::into_uuid),
         recipient_email: c.addressee.email,
         about_user_id: c.about_user_id,
         about_coach_id: c.about_coach_id,

@@ -52,7 +52,7 @@ async fn store_email(state: &AppState, user: Uuid, email: &EmailAddress) -> Serv
     let email = email.as_str();
     let now = state.clock.now();
     crate::store::users::upsert_email(&state.db, crate::domain::ids::UserId::from_uuid(user), email, now).await?;
-    state.known_emails.insert(user, email.to_string());
+    state.known_emails.insert(crate::domain::ids::UserId::from_uuid(user), email.to_string());
     Ok(())
 }
 
@@ -69,7 +69,7 @@ pub async fn remember_email(state: &AppState, principal: &Principal) -> ServiceR
     let Some(email) = principal.email.as_deref().and_then(|e| EmailAddress::parse("email", e).ok()) else {
         return Ok(());
     };
-    let known = state.known_emails.get(principal.user_id.as_uuid());
+    let known = state.known_emails.get(&principal.user_id);
     if known.as_deref() == Some(email.as_str()) {
         return Ok(());
     }

@@ -1,13 +1,24 @@
-//! Bookings and the coach events they are for: the queries both the use cases (`services`) and
-//! the outbox (`notify`) need.
+//! Bookings: every query of the `bookings` table, the places they take on their events, and
+//! what a booking is read with (its event and its ordinal with its coach). The outbox
+//! (`notify`) reads through here too.
+//!
+//! Who may see a booking is in the query: [`secure_find`] selects a booking only among those
+//! the caller may see (svix's manner), so a booking someone else holds is as missing as one
+//! that never existed (404, never 403).
 
-use crate::domain::bookings::Status;
-use crate::entities::bookings::{self, BookingStatus};
+use crate::domain::bookings::{Span, Status, MAX_EVENT_HOURS};
+use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
+use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
+use crate::entities::bookings::{self, BookingStatus, CanceledByRole};
 use crate::entities::coach_events;
-use crate::error::ServiceResult;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use crate::error::{ServiceError, ServiceResult};
+use crate::{ctx, domain::bookings::Window};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, TryIntoModel,
+};
 use std::collections::{BTreeMap, BTreeSet};
-use uuid::Uuid;
 
 /// Statuses that hold a place and occupy the athlete's schedule: `Status::is_live`, as stored
 /// (a test holds the two together).
@@ -19,20 +30,30 @@ pub fn is_live(status: BookingStatus) -> bool {
     Status::from(status).is_live()
 }
 
+/// A booking with what the wire shape needs: its event and its ordinal with this coach.
+#[derive(Debug, Clone)]
+pub struct BookingView {
+    pub booking: bookings::Model,
+    pub event: coach_events::Model,
+    pub cardinality: Option<i64>,
+}
+
 /// The coach events with these ids, by id.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn events_by_id(
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> ServiceResult<BTreeMap<Uuid, coach_events::Model>> {
-    let ids: BTreeSet<Uuid> = ids.into_iter().collect();
-    Ok(coach_events::Entity::find()
-        .filter(coach_events::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect())
+    ids: impl IntoIterator<Item = CoachEventId>,
+) -> ServiceResult<BTreeMap<CoachEventId, coach_events::Model>> {
+    let ids: BTreeSet<CoachEventId> = ids.into_iter().collect();
+    let mut found = BTreeMap::new();
+    let ids: Vec<CoachEventId> = ids.into_iter().collect();
+    for chunk in ids.chunks(500) {
+        let rows = ctx!(
+            coach_events::Entity::find().filter(coach_events::Column::Id.is_in(chunk.iter().copied())).all(db).await
+        )?;
+        found.extend(rows.into_iter().map(|e| (e.id, e)));
+    }
+    Ok(found)
 }
 
 /// Places taken (live bookings) of each of these events, in one query per 500 events (well
@@ -40,21 +61,23 @@ pub async fn events_by_id(
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn places_taken_of(
     db: &impl ConnectionTrait,
-    event_ids: impl IntoIterator<Item = Uuid>,
-) -> ServiceResult<BTreeMap<Uuid, i64>> {
-    let ids: Vec<Uuid> = event_ids.into_iter().collect();
+    event_ids: impl IntoIterator<Item = CoachEventId>,
+) -> ServiceResult<BTreeMap<CoachEventId, i64>> {
+    let ids: Vec<CoachEventId> = event_ids.into_iter().collect();
     let mut taken = BTreeMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(Uuid, i64)> = bookings::Entity::find()
-            .select_only()
-            .column(bookings::Column::EventId)
-            .column_as(bookings::Column::Id.count(), "taken")
-            .filter(bookings::Column::EventId.is_in(chunk.iter().copied()))
-            .filter(bookings::Column::Status.is_in(LIVE))
-            .group_by(bookings::Column::EventId)
-            .into_tuple()
-            .all(db)
-            .await?;
+        let rows: Vec<(CoachEventId, i64)> = ctx!(
+            bookings::Entity::find()
+                .select_only()
+                .column(bookings::Column::EventId)
+                .column_as(bookings::Column::Id.count(), "taken")
+                .filter(bookings::Column::EventId.is_in(chunk.iter().copied()))
+                .filter(bookings::Column::Status.is_in(LIVE))
+                .group_by(bookings::Column::EventId)
+                .into_tuple()
+                .all(db)
+                .await
+        )?;
         taken.extend(rows);
     }
     Ok(taken)
@@ -62,8 +85,325 @@ pub async fn places_taken_of(
 
 /// Places taken of one event.
 #[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id), err(level = "debug", Display))]
-pub async fn places_taken(db: &impl ConnectionTrait, event_id: Uuid) -> ServiceResult<i64> {
+pub async fn places_taken(db: &impl ConnectionTrait, event_id: CoachEventId) -> ServiceResult<i64> {
     Ok(places_taken_of(db, [event_id]).await?.get(&event_id).copied().unwrap_or(0))
+}
+
+// ------------------------------------------------------------------ finding, scoped
+
+/// Bookings the caller may see: every one (`party` None: an admin), else those whose athlete or
+/// coach `party` is. The one place that scopes a read of bookings.
+pub fn visible_to(party: Option<UserId>) -> Select<bookings::Entity> {
+    let query = bookings::Entity::find();
+    match party {
+        None => query,
+        Some(user) => query
+            .filter(Condition::any().add(bookings::Column::UserId.eq(user)).add(bookings::Column::CoachId.eq(user))),
+    }
+}
+
+/// The booking `id` among those `party` may see (see [`visible_to`]).
+pub fn secure_find(id: BookingId, party: Option<UserId>) -> Select<bookings::Entity> {
+    visible_to(party).filter(bookings::Column::Id.eq(id))
+}
+
+fn not_found(id: BookingId) -> ServiceError {
+    ServiceError::not_found(format!("booking {id} not found"))
+}
+
+/// The booking `id` if `party` may see it, else 404 (whether it exists or not).
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    id: BookingId,
+    party: Option<UserId>,
+) -> ServiceResult<bookings::Model> {
+    ctx!(secure_find(id, party).one(db).await)?.ok_or_else(|| not_found(id))
+}
+
+/// [`find_visible`], its row locked for the rest of the transaction.
+pub async fn find_visible_for_update(
+    db: &impl ConnectionTrait,
+    id: BookingId,
+    party: Option<UserId>,
+) -> ServiceResult<bookings::Model> {
+    ctx!(secure_find(id, party).lock_exclusive().one(db).await)?.ok_or_else(|| not_found(id))
+}
+
+fn overlapping(window: Window) -> Condition {
+    let mut c = Condition::all();
+    if let Some(end) = window.end {
+        c = c.add(bookings::Column::StartsAt.lt(end));
+    }
+    if let Some(start) = window.start {
+        c = c.add(bookings::Column::EndsAt.gt(start));
+    }
+    c
+}
+
+/// An athlete's bookings they have not dismissed that overlap `window`, by start; at most a page.
+pub async fn list_of_user(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    window: Window,
+) -> ServiceResult<Page<bookings::Model>> {
+    let query = bookings::Entity::find()
+        .filter(bookings::Column::UserId.eq(user))
+        .filter(bookings::Column::Dismissed.eq(false))
+        .filter(overlapping(window));
+    first_page(db, query).await
+}
+
+/// An event's bookings (only `user`'s, not dismissed, when given), by start; at most a page.
+pub async fn list_of_event(
+    db: &impl ConnectionTrait,
+    event: CoachEventId,
+    user: Option<UserId>,
+) -> ServiceResult<Page<bookings::Model>> {
+    let mut query = bookings::Entity::find().filter(bookings::Column::EventId.eq(event));
+    if let Some(user) = user {
+        query = query.filter(bookings::Column::UserId.eq(user)).filter(bookings::Column::Dismissed.eq(false));
+    }
+    first_page(db, query).await
+}
+
+async fn first_page(
+    db: &impl ConnectionTrait,
+    query: Select<bookings::Entity>,
+) -> ServiceResult<Page<bookings::Model>> {
+    let page = PageRequest::first(MAX_ITEMS);
+    let list = ctx!(
+        query
+            .order_by_asc(bookings::Column::StartsAt)
+            .order_by_asc(bookings::Column::Id)
+            .limit(page.fetch())
+            .all(db)
+            .await
+    )?;
+    Ok(Page::cut(list, &page, |_| None))
+}
+
+/// The bookings of these orders, by start.
+pub async fn of_orders(db: &impl ConnectionTrait, orders: &[OrderId]) -> ServiceResult<Vec<bookings::Model>> {
+    let mut all = Vec::new();
+    for chunk in orders.chunks(500) {
+        all.extend(ctx!(
+            bookings::Entity::find()
+                .filter(bookings::Column::OrderId.is_in(chunk.iter().copied()))
+                .order_by_asc(bookings::Column::StartsAt)
+                .order_by_asc(bookings::Column::Id)
+                .all(db)
+                .await
+        )?);
+    }
+    Ok(all)
+}
+
+/// The athlete's live bookings of these events or overlapping `window` (from the earliest start
+/// to the latest end of the events of an order), with the event each is for.
+pub async fn schedule_of(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    events: &[CoachEventId],
+    window: Span,
+) -> ServiceResult<Vec<(CoachEventId, Span)>> {
+    let near = overlapping(Window { start: Some(window.start), end: Some(window.end) })
+        // Bounds the index range: no booking lasts longer (see MAX_EVENT_HOURS).
+        .add(bookings::Column::StartsAt.gt(window.start - Duration::hours(MAX_EVENT_HOURS)));
+    let rows: Vec<(CoachEventId, DateTime<Utc>, DateTime<Utc>)> = ctx!(
+        bookings::Entity::find()
+            .select_only()
+            .columns([bookings::Column::EventId, bookings::Column::StartsAt, bookings::Column::EndsAt])
+            .filter(bookings::Column::UserId.eq(user))
+            .filter(bookings::Column::Status.is_in(LIVE))
+            .filter(Condition::any().add(bookings::Column::EventId.is_in(events.iter().copied())).add(near))
+            .into_tuple()
+            .all(db)
+            .await
+    )?;
+    Ok(rows.into_iter().map(|(event, start, end)| (event, Span { start, end })).collect())
+}
+
+// ------------------------------------------------------------------ reading with events
+
+/// Attaches each booking's event and its ordinal among the athlete's live bookings with that coach.
+pub async fn views_of(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> ServiceResult<Vec<BookingView>> {
+    let events = events_by_id(db, list.iter().map(|b| b.event_id)).await?;
+    views_with_events(db, list, &events).await
+}
+
+/// Like [`views_of`], with the bookings' events at hand. The ordinals come from one query over
+/// the live bookings of every (athlete, coach) pair in the list, ids only.
+pub async fn views_with_events(
+    db: &impl ConnectionTrait,
+    list: Vec<bookings::Model>,
+    events: &BTreeMap<CoachEventId, coach_events::Model>,
+) -> ServiceResult<Vec<BookingView>> {
+    let pairs: BTreeSet<(UserId, UserId)> = list.iter().map(|b| (b.user_id, b.coach_id)).collect();
+    let mut ordinals: BTreeMap<BookingId, i64> = BTreeMap::new();
+    if !pairs.is_empty() {
+        let mut any = Condition::any();
+        for (user, coach) in &pairs {
+            any = any.add(
+                Condition::all().add(bookings::Column::UserId.eq(*user)).add(bookings::Column::CoachId.eq(*coach)),
+            );
+        }
+        let live: Vec<(BookingId, UserId, UserId)> = ctx!(
+            bookings::Entity::find()
+                .select_only()
+                .columns([bookings::Column::Id, bookings::Column::UserId, bookings::Column::CoachId])
+                .filter(any)
+                .filter(bookings::Column::Status.is_in(LIVE))
+                .order_by_asc(bookings::Column::StartsAt)
+                .order_by_asc(bookings::Column::Id)
+                .into_tuple()
+                .all(db)
+                .await
+        )?;
+        let mut counts: BTreeMap<(UserId, UserId), i64> = BTreeMap::new();
+        for (id, user, coach) in live {
+            let n = counts.entry((user, coach)).or_insert(0);
+            *n += 1;
+            ordinals.insert(id, *n);
+        }
+    }
+    list.into_iter()
+        .map(|b| {
+            let event = events
+                .get(&b.event_id)
+                .cloned()
+                .ok_or_else(|| ServiceError::internal(format!("booking {} has no event", b.id)))?;
+            Ok(BookingView { cardinality: ordinals.get(&b.id).copied(), booking: b, event })
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ writing
+
+/// The bookings of a new order, one per event (in request order), Accepted, in one statement.
+/// Ids come from the entity's `before_save`; the timestamps are `now`.
+pub async fn insert_for_order(
+    db: &impl ConnectionTrait,
+    order: OrderId,
+    user: UserId,
+    events: &[&coach_events::Model],
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<bookings::Model>> {
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let row = bookings::ActiveModel {
+            order_id: Set(order),
+            user_id: Set(user),
+            coach_id: Set(event.coach_id),
+            event_id: Set(event.id),
+            starts_at: Set(event.starts_at),
+            ends_at: Set(event.ends_at),
+            status: Set(Status::Accepted.into()),
+            completed: Set(false),
+            note: Set(None),
+            canceled_at: Set(None),
+            canceled_by_role: Set(None),
+            cancellation_reason_code: Set(None),
+            cancellation_reason_text: Set(None),
+            dismissed: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..<bookings::ActiveModel as ActiveModelBehavior>::new()
+        };
+        rows.push(ctx!(row.before_save(db, true).await)?);
+    }
+    let created: Vec<bookings::Model> = rows
+        .iter()
+        .map(|r| r.clone().try_into_model())
+        .collect::<Result<_, _>>()
+        .map_err(|e| ServiceError::internal(format!("a new booking is incomplete: {e}")))?;
+    // One statement for the whole order.
+    ctx!(bookings::Entity::insert_many(rows).exec_without_returning(db).await)?;
+    Ok(created)
+}
+
+/// Writes a change to a booking; `updated_at` is `now` (the one place it is set).
+pub async fn update(
+    db: &impl ConnectionTrait,
+    mut change: bookings::ActiveModel,
+    now: DateTime<Utc>,
+) -> ServiceResult<bookings::Model> {
+    change.updated_at = Set(now);
+    ctx!(change.update(db).await)
+}
+
+/// Cancels every booking of `event` that is Pending or Accepted.
+pub async fn cancel_all_of_event(
+    db: &impl ConnectionTrait,
+    event: CoachEventId,
+    role: CanceledByRole,
+    now: DateTime<Utc>,
+) -> ServiceResult<u64> {
+    let done = ctx!(
+        bookings::Entity::update_many()
+            .col_expr(bookings::Column::Status, BookingStatus::from(Status::Canceled).into())
+            .col_expr(bookings::Column::CanceledAt, now.into())
+            .col_expr(bookings::Column::CanceledByRole, role.into())
+            .col_expr(bookings::Column::UpdatedAt, now.into())
+            .filter(bookings::Column::EventId.eq(event))
+            .filter(bookings::Column::Status.is_in([BookingStatus::Pending, BookingStatus::Accepted]))
+            .exec(db)
+            .await
+    )?;
+    Ok(done.rows_affected)
+}
+
+/// The orders of the bookings on these events; then those bookings are deleted. Returns the
+/// orders and how many bookings went.
+pub async fn delete_of_events(
+    db: &impl ConnectionTrait,
+    events: &[CoachEventId],
+) -> ServiceResult<(Vec<OrderId>, u64)> {
+    let on_them = bookings::Column::EventId.is_in(events.iter().copied());
+    let orders: Vec<OrderId> = ctx!(
+        bookings::Entity::find()
+            .select_only()
+            .column(bookings::Column::OrderId)
+            .filter(on_them.clone())
+            .into_tuple()
+            .all(db)
+            .await
+    )?;
+    let removed = ctx!(bookings::Entity::delete_many().filter(on_them).exec(db).await)?.rows_affected;
+    Ok((orders, removed))
+}
+
+/// The orders of the athlete's bookings; then those bookings are deleted.
+pub async fn delete_of_user(db: &impl ConnectionTrait, user: UserId) -> ServiceResult<(Vec<OrderId>, u64)> {
+    let orders: Vec<OrderId> = ctx!(
+        bookings::Entity::find()
+            .select_only()
+            .column(bookings::Column::OrderId)
+            .filter(bookings::Column::UserId.eq(user))
+            .into_tuple()
+            .all(db)
+            .await
+    )?;
+    let removed =
+        ctx!(bookings::Entity::delete_many().filter(bookings::Column::UserId.eq(user)).exec(db).await)?.rows_affected;
+    Ok((orders, removed))
+}
+
+/// Of these orders, those that still have a booking.
+pub async fn orders_with_bookings(db: &impl ConnectionTrait, orders: &[OrderId]) -> ServiceResult<BTreeSet<OrderId>> {
+    let mut kept = BTreeSet::new();
+    for chunk in orders.chunks(500) {
+        let rows: Vec<OrderId> = ctx!(
+            bookings::Entity::find()
+                .select_only()
+                .column(bookings::Column::OrderId)
+                .filter(bookings::Column::OrderId.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await
+        )?;
+        kept.extend(rows);
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]

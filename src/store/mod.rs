@@ -11,6 +11,9 @@
 pub mod booking_links;
 pub mod bookings;
 pub mod calendars;
+pub mod coach_events;
+pub mod erasure;
 pub mod notification_subjects;
+pub mod orders;
 pub mod outbox;
 pub mod users;

@@ -4,6 +4,7 @@
 //! in `domain::notifications`.
 
 use crate::domain::bookings::Status;
+use crate::domain::ids::{CalendarId, CoachEventId, UserId};
 use crate::domain::notifications::{
     BookingFacts, BookingTime, BookingWindow, CanceledBy, EventFacts, ReservationFacts, ReservationTime,
     ReservationWindow, Span,
@@ -16,7 +17,6 @@ use crate::error::ServiceResult;
 use crate::store::bookings::{events_by_id, places_taken_of};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use std::collections::{BTreeMap, BTreeSet};
-use uuid::Uuid;
 
 /// The most subjects one rule looks at in one pass.
 pub const MAX_SUBJECTS: u64 = 5000;
@@ -34,9 +34,9 @@ fn in_span<E: EntityTrait>(query: Select<E>, column: E::Column, span: &Span) -> 
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn emails(
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> ServiceResult<BTreeMap<Uuid, String>> {
-    let ids: BTreeSet<Uuid> = ids.into_iter().collect();
+    ids: impl IntoIterator<Item = UserId>,
+) -> ServiceResult<BTreeMap<UserId, String>> {
+    let ids: BTreeSet<UserId> = ids.into_iter().collect();
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -45,7 +45,7 @@ pub async fn emails(
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|u| u.email.map(|e| (u.id.into_uuid(), e)))
+        .filter_map(|u| u.email.map(|e| (u.id, e)))
         .collect())
 }
 
@@ -67,7 +67,7 @@ fn canceled_by(role: CanceledByRole) -> CanceledBy {
     }
 }
 
-fn event_facts(e: &coach_events::Model, taken: &BTreeMap<Uuid, i64>) -> EventFacts {
+fn event_facts(e: &coach_events::Model, taken: &BTreeMap<CoachEventId, i64>) -> EventFacts {
     EventFacts {
         id: e.id,
         canceled: e.status == EventStatus::Canceled,
@@ -129,13 +129,16 @@ fn reservation_column(time: ReservationTime) -> calendar_events::Column {
 }
 
 /// The owner of each of these calendars.
-async fn owners_of(db: &impl ConnectionTrait, ids: BTreeSet<Uuid>) -> ServiceResult<BTreeMap<Uuid, Uuid>> {
+async fn owners_of(
+    db: &impl ConnectionTrait,
+    ids: BTreeSet<CalendarId>,
+) -> ServiceResult<BTreeMap<CalendarId, UserId>> {
     Ok(calendars::Entity::find()
         .filter(calendars::Column::Id.is_in(ids))
         .all(db)
         .await?
         .into_iter()
-        .map(|c| (c.id.into_uuid(), c.owner_id.into_uuid()))
+        .map(|c| (c.id, c.owner_id))
         .collect())
 }
 
@@ -166,17 +169,17 @@ pub async fn reservations_in(
         .filter(calendar_events::Column::Cancelled.eq(window.cancelled));
     let query = in_span(query, reservation_column(window.time), &window.span);
     let list = query.order_by_asc(calendar_events::Column::Id).limit(MAX_SUBJECTS).all(db).await?;
-    let owners = owners_of(db, list.iter().map(|e| e.calendar_id.into_uuid()).collect()).await?;
+    let owners = owners_of(db, list.iter().map(|e| e.calendar_id).collect()).await?;
     let zones = zones_of(db, list.iter().filter_map(|e| e.booking_link_token.clone()).collect()).await?;
     let addresses = emails(db, owners.values().copied()).await?;
     Ok(list
         .into_iter()
         .filter_map(|e| {
-            let owner_id = owners.get(e.calendar_id.as_uuid()).copied()?;
+            let owner_id = owners.get(&e.calendar_id).copied()?;
             let timezone = e.booking_link_token.as_ref().and_then(|t| zones.get(t)).copied().unwrap_or(chrono_tz::UTC);
             Some(ReservationFacts {
-                id: e.id.into_uuid(),
-                calendar_id: e.calendar_id.into_uuid(),
+                id: e.id,
+                calendar_id: e.calendar_id,
                 owner_id,
                 owner_email: addresses.get(&owner_id).cloned(),
                 title: e.title,

@@ -5,6 +5,7 @@
 //! SQLite) and a claimed message is leased.
 
 use crate::db::begin_write;
+use crate::domain::ids::UserId;
 use crate::entities::notifications::{self, Channel, NotificationStatus};
 use crate::entities::{bookings, calendar_events};
 use crate::error::ServiceResult;
@@ -304,7 +305,7 @@ pub async fn page(
 
 /// Removes everything queued to or about a user (their data is being deleted).
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug", Display))]
-pub async fn forget_user(db: &impl ConnectionTrait, user: Uuid) -> Result<u64, DbErr> {
+pub async fn forget_user(db: &impl ConnectionTrait, user: UserId) -> Result<u64, DbErr> {
     Ok(notifications::Entity::delete_many()
         .filter(
             Condition::any()

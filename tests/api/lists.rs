@@ -7,7 +7,7 @@
 use crate::db_tests;
 use crate::helpers::*;
 use crate::leko::{book, create_event, uuid_of};
-use bookings::domain::ids::{CalendarEventId, CalendarId};
+use bookings::domain::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, OrderId, UserId};
 use bookings::entities::{
     booking_links, booking_orders, bookings as booking_rows, calendar_events, coach_events, notifications,
 };
@@ -274,7 +274,8 @@ async fn seed_lists_are_cut_at_1000(app: TestApp) {
     assert_eq!(truncated(&r), None);
 
     let conn = db(&app).await;
-    let template = coach_events::Entity::find_by_id(template_id).one(&conn).await.unwrap().unwrap();
+    let template =
+        coach_events::Entity::find_by_id(CoachEventId::from_uuid(template_id)).one(&conn).await.unwrap().unwrap();
     let booking = booking_rows::Entity::find().one(&conn).await.unwrap().unwrap();
     let base = Utc::now();
     // 1,004 more orders of one booking each, on events an hour apart, made in that order.
@@ -282,23 +283,23 @@ async fn seed_lists_are_cut_at_1000(app: TestApp) {
     for n in 0..1004i64 {
         let start = at(60 * n);
         let mut event = template.clone();
-        event.id = Uuid::new_v4();
+        event.id = CoachEventId::new();
         event.starts_at = start;
         event.ends_at = start + Duration::minutes(30);
         let order = booking_orders::Model {
-            id: Uuid::new_v4(),
-            user_id: athlete.id,
+            id: OrderId::new(),
+            user_id: UserId::from_uuid(athlete.id),
             payment_status: booking_orders::PaymentStatus::Cash,
             created_at: base + Duration::seconds(n + 1),
         };
         let mut b = booking.clone();
-        b.id = Uuid::new_v4();
+        b.id = BookingId::new();
         b.order_id = order.id;
         b.event_id = event.id;
         b.starts_at = start;
         b.ends_at = start + Duration::minutes(30);
         if n >= 1000 {
-            last_events.push(event.id);
+            last_events.push(event.id.into_uuid());
         }
         events.push(event.into_active_model());
         orders.push(order.into_active_model());

@@ -5,7 +5,7 @@
 use crate::db_tests;
 use crate::helpers::*;
 use bookings::domain::bookings::Status;
-use bookings::domain::ids::{CalendarEventId, CalendarId, UserId};
+use bookings::domain::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, OrderId, UserId};
 use bookings::domain::notifications::{
     window, BookingTime, BookingWindow, Horizons, ReservationTime, ReservationWindow, Span, Trigger, Window,
 };
@@ -47,23 +47,14 @@ async fn insert<A: ActiveModelTrait + Send>(conn: &DatabaseConnection, row: A) {
     A::Entity::insert(row).exec_without_returning(conn).await.expect("insert");
 }
 
-async fn user(conn: &DatabaseConnection, email: Option<&str>) -> Uuid {
-    let id = Uuid::new_v4();
-    insert(
-        conn,
-        users::Model {
-            id: bookings::domain::ids::UserId::from_uuid(id),
-            email: email.map(String::from),
-            updated_at: now(),
-        }
-        .into_active_model(),
-    )
-    .await;
+async fn user(conn: &DatabaseConnection, email: Option<&str>) -> UserId {
+    let id = UserId::new();
+    insert(conn, users::Model { id, email: email.map(String::from), updated_at: now() }.into_active_model()).await;
     id
 }
 
-async fn coach_event(conn: &DatabaseConnection, coach: Uuid, status: EventStatus, places: i32) -> Uuid {
-    let id = Uuid::new_v4();
+async fn coach_event(conn: &DatabaseConnection, coach: UserId, status: EventStatus, places: i32) -> CoachEventId {
+    let id = CoachEventId::new();
     let start = now() + Duration::days(3);
     let row = coach_events::Model {
         id,
@@ -96,8 +87,8 @@ async fn coach_event(conn: &DatabaseConnection, coach: Uuid, status: EventStatus
 
 /// Bookings over the grid: every status at every time, alternating events, completion and who
 /// canceled; the booking's every time is at the grid point.
-async fn booking_grid(conn: &DatabaseConnection, athlete: Uuid, coach: Uuid, events: [Uuid; 2]) -> usize {
-    let order = Uuid::new_v4();
+async fn booking_grid(conn: &DatabaseConnection, athlete: UserId, coach: UserId, events: [CoachEventId; 2]) -> usize {
+    let order = OrderId::new();
     let row =
         booking_orders::Model { id: order, user_id: athlete, payment_status: PaymentStatus::Cash, created_at: now() };
     insert(conn, row.into_active_model()).await;
@@ -108,7 +99,7 @@ async fn booking_grid(conn: &DatabaseConnection, athlete: Uuid, coach: Uuid, eve
             let canceled = status == Status::Canceled;
             let role = [CanceledByRole::Athlete, CanceledByRole::Coach, CanceledByRole::System][n % 3];
             let row = booking_rows::Model {
-                id: Uuid::new_v4(),
+                id: BookingId::new(),
                 order_id: order,
                 user_id: athlete,
                 coach_id: coach,
@@ -133,7 +124,7 @@ async fn booking_grid(conn: &DatabaseConnection, athlete: Uuid, coach: Uuid, eve
     n
 }
 
-fn ids<T>(items: &[T], id: impl Fn(&T) -> Uuid) -> BTreeSet<Uuid> {
+fn ids<T, I: Ord>(items: &[T], id: impl Fn(&T) -> I) -> BTreeSet<I> {
     items.iter().map(id).collect()
 }
 
@@ -157,7 +148,7 @@ async fn booking_windows_select_what_the_domain_admits(app: TestApp) {
     assert_eq!(all.len(), made);
     let b = &all[0];
     assert_eq!((b.athlete_email.as_deref(), b.coach_email.as_deref()), (Some("athlete@example.com"), None));
-    let live_of = |event: Uuid| all.iter().filter(|b| b.event.id == event && b.status.is_live()).count() as i64;
+    let live_of = |event: CoachEventId| all.iter().filter(|b| b.event.id == event && b.status.is_live()).count() as i64;
     for b in &all {
         assert_eq!(b.event.places_taken, live_of(b.event.id));
         assert_eq!(b.event.canceled, b.event.id == events[1]);
@@ -169,7 +160,7 @@ async fn booking_windows_select_what_the_domain_admits(app: TestApp) {
         for offset in [Duration::zero(), Duration::hours(1), Duration::hours(24)] {
             let Window::Bookings(w) = window(trigger, offset, HORIZONS, now()) else { panic!("{name}: bookings") };
             let got = ids(&bookings_in(&conn, &w).await.unwrap(), |b| b.id);
-            let expected: BTreeSet<Uuid> = all.iter().filter(|b| w.admits(b)).map(|b| b.id).collect();
+            let expected: BTreeSet<_> = all.iter().filter(|b| w.admits(b)).map(|b| b.id).collect();
             assert_eq!(got, expected, "{name} with offset {offset}");
             // A reminder at the start itself is never due: the event has started.
             let never = name.ends_with("before_start") && offset.is_zero();
@@ -184,13 +175,8 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
     let calendar = Uuid::new_v4();
     insert(
         &conn,
-        calendars::Model {
-            id: CalendarId::from_uuid(calendar),
-            owner_id: UserId::from_uuid(owner),
-            name: "c".into(),
-            created_at: now(),
-        }
-        .into_active_model(),
+        calendars::Model { id: CalendarId::from_uuid(calendar), owner_id: owner, name: "c".into(), created_at: now() }
+            .into_active_model(),
     )
     .await;
     let link = booking_links::Model {
@@ -250,7 +236,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         for offset in [Duration::zero(), Duration::hours(1), Duration::hours(24)] {
             let Window::Reservations(w) = window(trigger, offset, HORIZONS, now()) else { panic!("{name}") };
             let got = ids(&reservations_in(&conn, &w).await.unwrap(), |r| r.id);
-            let expected: BTreeSet<Uuid> = all.iter().filter(|r| w.admits(r)).map(|r| r.id).collect();
+            let expected: BTreeSet<_> = all.iter().filter(|r| w.admits(r)).map(|r| r.id).collect();
             assert_eq!(got, expected, "{name} with offset {offset}");
             // A reminder at the start itself is never due: the event has started.
             let never = name.ends_with("before_start") && offset.is_zero();
@@ -259,7 +245,8 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
     }
 }
 
-fn message(subject: Uuid, key: &str, about: Uuid, skipped: Option<&str>) -> NewMessage {
+fn message(subject: impl Into<Uuid>, key: &str, about: UserId, skipped: Option<&str>) -> NewMessage {
+    let (subject, about) = (subject.into(), about.into_uuid());
     NewMessage {
         id: Uuid::new_v4(),
         dedupe_key: key.into(),
@@ -348,9 +335,9 @@ async fn the_queue_enqueues_once_claims_with_a_lease_and_records(app: TestApp) {
     // Forgetting: by subject, then by user.
     let other = message(Uuid::new_v4(), "r:6", athlete, None);
     let other_subject = booking_rows::Entity::find().all(&conn).await.unwrap()[1].id;
-    let other = NewMessage { subject_id: other_subject, ..other };
+    let other = NewMessage { subject_id: other_subject.into_uuid(), ..other };
     queue::insert_while_subjects_exist(&conn, Subjects::Bookings, std::slice::from_ref(&other), due).await.unwrap();
-    assert_eq!(queue::forget_subjects(&conn, &[subject]).await.unwrap(), 3);
+    assert_eq!(queue::forget_subjects(&conn, &[subject.into_uuid()]).await.unwrap(), 3);
     assert_eq!(queue::forget_user(&conn, coach).await.unwrap(), 0);
     assert_eq!(queue::forget_user(&conn, athlete).await.unwrap(), 1);
     assert!(notifications::Entity::find().all(&conn).await.unwrap().is_empty());

@@ -1,0 +1,167 @@
+//! LE-KO orders: booking events all or nothing, never overbooking, and listing an athlete's
+//! orders with their status.
+
+use crate::auth::Principal;
+use crate::clock::Clock;
+use crate::db::{begin_write, RowKey, Transient, Writes};
+use crate::domain::bookings::{
+    self as rules, EventFacts, OrderError, OrderRequest, OrderStatus, PaymentMethod, Span, Window,
+};
+use crate::domain::ids::{CoachEventId, OrderId, UserId};
+use crate::domain::page::Page;
+use crate::entities::booking_orders;
+use crate::entities::coach_events::{self, EventStatus};
+use crate::error::{ServiceError, ServiceResult};
+use crate::policy::{self, Scope};
+use crate::store::bookings::{self as bookings_store, BookingView};
+use crate::store::{coach_events as events, orders as store};
+use crate::{ctx, state::AppState};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    pub order: booking_orders::Model,
+    pub bookings: Vec<BookingView>,
+}
+
+impl OrderView {
+    /// The order's lifecycle, derived from its bookings (see BookingOrderStatus in the contract).
+    pub fn status(&self) -> OrderStatus {
+        rules::order_status(self.bookings.iter().map(|v| (v.booking.status.into(), v.booking.completed)))
+    }
+}
+
+#[derive(Debug)]
+pub enum BookError {
+    App(ServiceError),
+    /// Nothing was written; every failing event with why.
+    Rejected(Vec<(CoachEventId, OrderError)>),
+}
+
+impl From<ServiceError> for BookError {
+    fn from(e: ServiceError) -> Self {
+        BookError::App(e)
+    }
+}
+
+impl From<DbErr> for BookError {
+    fn from(e: DbErr) -> Self {
+        BookError::App(e.into())
+    }
+}
+
+impl From<rules::Refusal> for BookError {
+    fn from(e: rules::Refusal) -> Self {
+        BookError::App(e.into())
+    }
+}
+
+impl Transient for BookError {
+    fn is_transient(&self) -> bool {
+        matches!(self, BookError::App(e) if e.is_transient())
+    }
+}
+
+fn facts(e: &coach_events::Model, taken: &BTreeMap<CoachEventId, i64>) -> EventFacts {
+    EventFacts {
+        id: e.id,
+        coach_id: e.coach_id,
+        span: Span { start: e.starts_at, end: e.ends_at },
+        canceled: e.status == EventStatus::Canceled,
+        places: e.places.into(),
+        taken: taken.get(&e.id).copied().unwrap_or(0),
+    }
+}
+
+/// The order use cases, over the database, the write runner and the clock.
+#[derive(Clone, Copy)]
+pub struct Orders<'a> {
+    pub db: &'a DatabaseConnection,
+    pub writes: &'a Writes,
+    pub clock: Clock,
+}
+
+impl<'a> Orders<'a> {
+    pub fn new(db: &'a DatabaseConnection, writes: &'a Writes, clock: Clock) -> Self {
+        Self { db, writes, clock }
+    }
+
+    pub fn of(state: &'a AppState) -> Self {
+        Self::new(&state.db, &state.writes, state.clock)
+    }
+
+    /// Books the events for `user` in one order, all or nothing. Places and schedule conflicts
+    /// hold under concurrent orders: the user's row and the events are locked (in id order)
+    /// before they are counted. The request is checked after who may make it (403 before 400).
+    #[tracing::instrument(name = "book_events", level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user, events = event_ids.len()))]
+    pub async fn book(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        event_ids: Vec<CoachEventId>,
+        payment: PaymentMethod,
+    ) -> Result<OrderView, BookError> {
+        policy::require_scope(principal, Scope::BookingWrite)?;
+        policy::require_self_or_admin(principal, user, "you may only book for yourself")?;
+        let request = OrderRequest::parse(user, event_ids, payment)?;
+        let rows: Vec<RowKey> = std::iter::once(RowKey::new("users", user))
+            .chain(request.event_ids.iter().map(|id| RowKey::new("coach_events", id)))
+            .collect();
+        self.writes.retrying(&rows, || self.book_once(&request)).await
+    }
+
+    /// One try of [`Orders::book`]: lock, gather the facts, let the rules decide, write.
+    async fn book_once(&self, request: &OrderRequest) -> Result<OrderView, BookError> {
+        let txn = ctx!(begin_write(self.db).await)?;
+        let now = self.clock.now();
+        store::lock_athlete(&txn, request.user, now).await?;
+        let sorted = request.sorted();
+        let events = events::lock_many(&txn, &sorted).await?;
+        let taken = bookings_store::places_taken_of(&txn, events.keys().copied()).await?;
+        let requested: Vec<(CoachEventId, Option<EventFacts>)> =
+            request.event_ids.iter().map(|id| (*id, events.get(id).map(|e| facts(e, &taken)))).collect();
+        let schedule = match rules::schedule_window(events.values().map(|e| facts(e, &taken).span)) {
+            Some(window) => bookings_store::schedule_of(&txn, request.user, &sorted, window).await?,
+            None => Vec::new(),
+        };
+        let errors = rules::check_order(request.user, now, &requested, &schedule);
+        if !errors.is_empty() {
+            ctx!(txn.rollback().await)?;
+            return Err(BookError::Rejected(errors));
+        }
+        let view = self.write_order(&txn, request, &events, now).await?;
+        ctx!(txn.commit().await)?;
+        Ok(view)
+    }
+
+    async fn write_order(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &OrderRequest,
+        events: &BTreeMap<CoachEventId, coach_events::Model>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<OrderView> {
+        let order = store::insert(txn, request.user, now).await?;
+        let in_order: Vec<&coach_events::Model> = request.event_ids.iter().map(|id| &events[id]).collect();
+        let created = bookings_store::insert_for_order(txn, order.id, request.user, &in_order, now).await?;
+        let bookings = bookings_store::views_with_events(txn, created, events).await?;
+        Ok(OrderView { order, bookings })
+    }
+
+    #[tracing::instrument(name = "list_orders", level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user), err(level = "info", Display))]
+    pub async fn list(&self, principal: &Principal, user: UserId, window: Window) -> ServiceResult<Page<OrderView>> {
+        policy::require_self_or_admin(principal, user, "you may only list your own orders")?;
+        let orders = store::list_of_user(self.db, user, window).await?;
+        let ids: Vec<OrderId> = orders.items.iter().map(|o| o.id).collect();
+        let all = bookings_store::of_orders(self.db, &ids).await?;
+        let mut by_order: BTreeMap<OrderId, Vec<BookingView>> = BTreeMap::new();
+        for v in bookings_store::views_of(self.db, all).await? {
+            by_order.entry(v.booking.order_id).or_default().push(v);
+        }
+        Ok(orders.map(|order| {
+            let bookings = by_order.remove(&order.id).unwrap_or_default();
+            OrderView { order, bookings }
+        }))
+    }
+}

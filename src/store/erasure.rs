@@ -1,0 +1,87 @@
+//! What erasing a user removes beyond the LE-KO tables: their calendars with the busy time and
+//! links on them, and the remembered email (the user row). These queries belong with
+//! `store::calendars`, `store::booking_links` and `store::users` (written in parallel); they sit
+//! here until those are merged.
+
+use crate::ctx;
+use crate::domain::ids::UserId;
+use crate::entities::{booking_links, calendar_events, calendars, users};
+use crate::error::ServiceResult;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+/// The user's row, locked, if it exists.
+pub async fn lock_user_row(db: &impl ConnectionTrait, user: UserId) -> ServiceResult<bool> {
+    Ok(ctx!(users::Entity::find_by_id(user).lock_exclusive().one(db).await)?.is_some())
+}
+
+pub async fn delete_user_row(db: &impl ConnectionTrait, user: UserId) -> ServiceResult<()> {
+    ctx!(users::Entity::delete_by_id(user).exec(db).await)?;
+    Ok(())
+}
+
+/// What erasing someone's calendars removed: rows (counted), and the calendars and link tokens
+/// for the caches to forget after the commit.
+#[derive(Debug, Default)]
+pub struct CalendarsErased {
+    pub removed: u64,
+    pub calendars: Vec<Uuid>,
+    pub link_tokens: Vec<String>,
+    /// The busy blocks that went: messages about them are forgotten next (by the caller: the
+    /// store does not call `notify`).
+    pub calendar_events: Vec<Uuid>,
+}
+
+/// Their calendars, locked as a reservation locks one, with everything on them.
+pub async fn delete_calendars_of(txn: &DatabaseTransaction, owner: UserId) -> ServiceResult<CalendarsErased> {
+    let calendars: Vec<Uuid> = ctx!(
+        calendars::Entity::find()
+            .select_only()
+            .column(calendars::Column::Id)
+            .filter(calendars::Column::OwnerId.eq(owner.into_uuid()))
+            .order_by_asc(calendars::Column::Id)
+            .lock_exclusive()
+            .into_tuple()
+            .all(txn)
+            .await
+    )?;
+    let mut erased = CalendarsErased::default();
+    for chunk in calendars.chunks(500) {
+        let ids = || chunk.iter().copied();
+        erased.link_tokens.extend(ctx!(
+            booking_links::Entity::find()
+                .select_only()
+                .column(booking_links::Column::Token)
+                .filter(booking_links::Column::CalendarId.is_in(ids()))
+                .into_tuple::<String>()
+                .all(txn)
+                .await
+        )?);
+        let events: Vec<Uuid> = ctx!(
+            calendar_events::Entity::find()
+                .select_only()
+                .column(calendar_events::Column::Id)
+                .filter(calendar_events::Column::CalendarId.is_in(ids()))
+                .into_tuple()
+                .all(txn)
+                .await
+        )?;
+        erased.removed += ctx!(
+            calendar_events::Entity::delete_many()
+                .filter(calendar_events::Column::CalendarId.is_in(ids()))
+                .exec(txn)
+                .await
+        )?
+        .rows_affected;
+        erased.calendar_events.extend(events);
+        erased.removed += ctx!(
+            booking_links::Entity::delete_many().filter(booking_links::Column::CalendarId.is_in(ids())).exec(txn).await
+        )?
+        .rows_affected;
+        erased.removed +=
+            ctx!(calendars::Entity::delete_many().filter(calendars::Column::Id.is_in(ids())).exec(txn).await)?
+                .rows_affected;
+    }
+    erased.calendars = calendars;
+    Ok(erased)
+}
