@@ -45,21 +45,9 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    /// A new link gets a fresh token unless one is given; `created_at` and `updated_at` come
-    /// from the app's clock, and every update moves `updated_at`.
-    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        if insert {
-            if self.token.is_not_set() {
-                self.token = Set(new_token());
-            }
-            super::require_set(&self.created_at, "booking_links.created_at")?;
-        }
-        super::require_set(&self.updated_at, "booking_links.updated_at")?;
-        Ok(self)
-    }
+super::ids_and_timestamps! {
+    table: "booking_links",
+    fresh: { token => new_token() },
+    created: [created_at],
+    updated: [updated_at],
 }

@@ -41,21 +41,11 @@ impl Related<super::calendars::Entity> for Entity {
     }
 }
 
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    /// A new event gets a fresh id unless one is given; `created_at` comes from the app's clock.
-    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        if insert {
-            if self.id.is_not_set() {
-                self.id = Set(CalendarEventId::new());
-            }
-            super::require_set(&self.created_at, "calendar_events.created_at")?;
-        }
-        Ok(self)
-    }
+super::ids_and_timestamps! {
+    table: "calendar_events",
+    fresh: { id => CalendarEventId::new() },
+    created: [created_at],
+    updated: [],
 }
 
 /// `calendar_events.source`: entered by the owner, or a visitor's reservation through a link.

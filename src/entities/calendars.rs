@@ -34,20 +34,9 @@ impl Related<super::booking_links::Entity> for Entity {
     }
 }
 
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    /// A new calendar gets a fresh id unless one is given; its `created_at` comes from the
-    /// app's clock (see [`super::require_set`]).
-    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        if insert {
-            if self.id.is_not_set() {
-                self.id = Set(CalendarId::new());
-            }
-            super::require_set(&self.created_at, "calendars.created_at")?;
-        }
-        Ok(self)
-    }
+super::ids_and_timestamps! {
+    table: "calendars",
+    fresh: { id => CalendarId::new() },
+    created: [created_at],
+    updated: [],
 }

@@ -45,24 +45,11 @@ impl Related<super::bookings::Entity> for Entity {
     }
 }
 
-/// Ids are made here, on insert, when the caller has not chosen one (one place for every way a
-/// row is written; the store calls this before a multi-row insert too). Timestamps are not: they
-/// come from the app's clock (`crate::clock::Clock`, fixed or shifted in tests), which a hook
-/// cannot reach, so the one store function that writes a row sets them.
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        if insert && self.id.is_not_set() {
-            self.id = Set(CoachEventId::new());
-        }
-        if insert && self.time_slot_id.is_not_set() {
-            self.time_slot_id = Set(Uuid::new_v4());
-        }
-        Ok(self)
-    }
+super::ids_and_timestamps! {
+    table: "coach_events",
+    fresh: { id => CoachEventId::new(), time_slot_id => Uuid::new_v4() },
+    created: [created_at],
+    updated: [],
 }
 
 /// `coach_events.status`.

@@ -24,6 +24,39 @@ pub(crate) fn require_set<V: Into<sea_orm::Value>>(
     }
 }
 
+/// The one `ActiveModelBehavior` of a table, where its ids and timestamps are settled: on insert
+/// each listed column the caller left unset gets a fresh value (`id => CalendarId::new()`), and
+/// the timestamps listed must have been set from the app's clock ([`require_set`]): `created`
+/// on insert, `updated` on every save through the model.
+macro_rules! ids_and_timestamps {
+    (
+        table: $table:literal,
+        fresh: { $($col:ident => $make:expr),* $(,)? },
+        created: [$($created:ident),* $(,)?],
+        updated: [$($updated:ident),* $(,)?] $(,)?
+    ) => {
+        #[async_trait::async_trait]
+        impl ActiveModelBehavior for ActiveModel {
+            async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+            where
+                C: ConnectionTrait,
+            {
+                if insert {
+                    $(
+                        if self.$col.is_not_set() {
+                            self.$col = Set($make);
+                        }
+                    )*
+                    $( $crate::entities::require_set(&self.$created, concat!($table, ".", stringify!($created)))?; )*
+                }
+                $( $crate::entities::require_set(&self.$updated, concat!($table, ".", stringify!($updated)))?; )*
+                Ok(self)
+            }
+        }
+    };
+}
+pub(crate) use ids_and_timestamps;
+
 /// Every variant of a column enum is stored as exactly the text listed (which the rows written
 /// before these columns were typed hold), and that text reads back as the variant: a renamed
 /// variant or value cannot silently change what is stored.
