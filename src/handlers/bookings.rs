@@ -9,9 +9,8 @@ use crate::domain::bookings::{BookingsQuery, OrderError, PaymentMethod, Window, 
 use crate::domain::ids::{BookingId, CoachEventId, UserId};
 use crate::domain::input::FreeText;
 use crate::error::ServiceError;
-use crate::services::bookings::{BookingView, Bookings};
-use crate::services::erasure::Erasure;
-use crate::services::orders::{BookError, OrderView, Orders};
+use crate::services::bookings::BookingView;
+use crate::services::orders::{BookError, OrderView};
 use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
 
@@ -80,7 +79,7 @@ impl BookingsHandlers for Handlers {
         principal: Principal,
         _traceparent: Option<String>,
     ) -> Result<api::NotifyBookingsResponse, ApiError> {
-        crate::services::notifications::run_pass(&self.state, &principal).await?;
+        self.notifications().run_pass(&principal).await?;
         Ok(api::NotifyBookingsResponse::NoContent)
     }
 
@@ -92,7 +91,7 @@ impl BookingsHandlers for Handlers {
         body: api::MarkBookingAsCompletedRequest,
     ) -> Result<api::MarkBookingAsCompletedResponse, ApiError> {
         let id = BookingId::from_uuid(booking_id);
-        let v = Bookings::of(&self.state).mark_completed(&principal, id, body.completed).await?;
+        let v = self.bookings().mark_completed(&principal, id, body.completed).await?;
         Ok(api::MarkBookingAsCompletedResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -104,7 +103,7 @@ impl BookingsHandlers for Handlers {
         body: api::AddBookingNoteRequest,
     ) -> Result<api::AddBookingNoteResponse, ApiError> {
         let note = FreeText::parse("note", &body.note, MAX_NOTE_CHARS)?;
-        let v = Bookings::of(&self.state).add_note(&principal, BookingId::from_uuid(booking_id), note).await?;
+        let v = self.bookings().add_note(&principal, BookingId::from_uuid(booking_id), note).await?;
         Ok(api::AddBookingNoteResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -116,7 +115,7 @@ impl BookingsHandlers for Handlers {
         _traceparent: Option<String>,
     ) -> Result<api::DismissBookingResponse, ApiError> {
         let (id, user) = (BookingId::from_uuid(booking_id), UserId::from_uuid(user_id));
-        Bookings::of(&self.state).dismiss(&principal, id, user).await?;
+        self.bookings().dismiss(&principal, id, user).await?;
         Ok(api::DismissBookingResponse::NoContent)
     }
 
@@ -129,7 +128,7 @@ impl BookingsHandlers for Handlers {
         _traceparent: Option<String>,
     ) -> Result<api::GetUserBookingOrdersResponse, ApiError> {
         let window = window(start_at, end_at)?;
-        let orders = Orders::of(&self.state).list(&principal, UserId::from_uuid(user_id), window).await?;
+        let orders = self.orders().list(&principal, UserId::from_uuid(user_id), window).await?;
         let truncated = orders.truncated.then_some(true);
         let wire = orders.items.into_iter().map(order_to_wire).collect::<Result<Vec<_>, _>>()?;
         Ok(api::GetUserBookingOrdersResponse::Ok(Json(wire), truncated))
@@ -141,7 +140,7 @@ impl BookingsHandlers for Handlers {
         booking_id: Uuid,
         _traceparent: Option<String>,
     ) -> Result<api::GetBookingByIdResponse, ApiError> {
-        let v = Bookings::of(&self.state).get(&principal, BookingId::from_uuid(booking_id)).await?;
+        let v = self.bookings().get(&principal, BookingId::from_uuid(booking_id)).await?;
         Ok(api::GetBookingByIdResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -157,7 +156,7 @@ impl BookingsHandlers for Handlers {
         let window = window(start_at, end_at)?;
         let (user, event) = (user_id.map(UserId::from_uuid), event_id.map(CoachEventId::from_uuid));
         let query = BookingsQuery::parse(user, event, window).map_err(ServiceError::from)?;
-        let list = Bookings::of(&self.state).list(&principal, query).await?;
+        let list = self.bookings().list(&principal, query).await?;
         let truncated = list.truncated.then_some(true);
         let wire = list.items.into_iter().map(booking_to_wire).collect::<Result<Vec<_>, _>>()?;
         Ok(api::GetBookingsResponse::Ok(Json(wire), truncated))
@@ -175,7 +174,7 @@ impl BookingsHandlers for Handlers {
         };
         let events = body.event_ids.into_iter().map(CoachEventId::from_uuid).collect();
         let user = UserId::from_uuid(body.user_id);
-        match Orders::of(&self.state).book(&principal, user, events, payment).await {
+        match self.orders().book(&principal, user, events, payment).await {
             Ok(order) => Ok(api::BookEventsResponse::Created(Json(order_to_wire(order)?))),
             Err(BookError::App(e)) => Err(e.into()),
             Err(BookError::Rejected(errors)) => {
@@ -206,7 +205,7 @@ impl BookingsHandlers for Handlers {
         user_id: Option<Uuid>,
     ) -> Result<api::DeleteUserFromBookingsResponse, ApiError> {
         let (current, target) = (UserId::from_uuid(x_current_user_id), user_id.map(UserId::from_uuid));
-        Erasure::of(&self.state).delete_user(&principal, current, target).await?;
+        self.erasure().delete_user(&principal, current, target).await?;
         Ok(api::DeleteUserFromBookingsResponse::NoContent)
     }
 
@@ -217,7 +216,7 @@ impl BookingsHandlers for Handlers {
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
         let (id, reason_code) = (BookingId::from_uuid(booking_id), body.reason_code.as_str());
-        let v = Bookings::of(&self.state).cancel(&principal, id, reason_code, body.reason_text.as_deref()).await?;
+        let v = self.bookings().cancel(&principal, id, reason_code, body.reason_text.as_deref()).await?;
         Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -226,7 +225,7 @@ impl BookingsHandlers for Handlers {
         principal: Principal,
         booking_id: Uuid,
     ) -> Result<api::OpenBookingDisputeResponse, ApiError> {
-        let v = Bookings::of(&self.state).open_dispute(&principal, BookingId::from_uuid(booking_id)).await?;
+        let v = self.bookings().open_dispute(&principal, BookingId::from_uuid(booking_id)).await?;
         Ok(api::OpenBookingDisputeResponse::Ok(Json(booking_to_wire(v)?)))
     }
 
@@ -235,7 +234,7 @@ impl BookingsHandlers for Handlers {
         principal: Principal,
         booking_id: Uuid,
     ) -> Result<api::ResolveBookingDisputeResponse, ApiError> {
-        let v = Bookings::of(&self.state).resolve_dispute(&principal, BookingId::from_uuid(booking_id)).await?;
+        let v = self.bookings().resolve_dispute(&principal, BookingId::from_uuid(booking_id)).await?;
         Ok(api::ResolveBookingDisputeResponse::Ok(Json(booking_to_wire(v)?)))
     }
 }

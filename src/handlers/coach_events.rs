@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::domain::bookings::{CoachEventFields, EventPaymentMethod};
 use crate::domain::ids::CoachEventId;
 use crate::error::ServiceError;
-use crate::services::coach_events::{CoachEvents, EventView};
+use crate::services::coach_events::EventView;
 use uuid::Uuid;
 
 fn rfc_time(stored: &str) -> Result<api::RfcTime, ApiError> {
@@ -88,7 +88,7 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCoachEventRequest,
     ) -> Result<api::CreateCoachEventResponse, ApiError> {
-        let view = CoachEvents::of(&self.state).create(&principal, fields_of(body)).await?;
+        let view = self.coach_events().create(&principal, fields_of(body)).await?;
         Ok(api::CreateCoachEventResponse::Created(Json(event_to_wire(view)?)))
     }
 
@@ -97,7 +97,7 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         event_id: Uuid,
     ) -> Result<api::GetCoachEventResponse, ApiError> {
-        let view = CoachEvents::of(&self.state).get(&principal, CoachEventId::from_uuid(event_id)).await?;
+        let view = self.coach_events().get(&principal, CoachEventId::from_uuid(event_id)).await?;
         Ok(api::GetCoachEventResponse::Ok(Json(event_to_wire(view)?)))
     }
 
@@ -106,7 +106,7 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         event_id: Uuid,
     ) -> Result<api::CancelCoachEventResponse, ApiError> {
-        let view = CoachEvents::of(&self.state).cancel(&principal, CoachEventId::from_uuid(event_id)).await?;
+        let view = self.coach_events().cancel(&principal, CoachEventId::from_uuid(event_id)).await?;
         Ok(api::CancelCoachEventResponse::Ok(Json(event_to_wire(view)?)))
     }
 }

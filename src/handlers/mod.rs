@@ -43,6 +43,39 @@ impl Handlers {
             public_base_url: &s.public_base_url,
         }
     }
+
+    /// The coach events' use cases.
+    fn coach_events(&self) -> crate::services::coach_events::CoachEvents<'_> {
+        crate::services::coach_events::CoachEvents::new(&self.state.db, &self.state.writes, self.state.clock)
+    }
+
+    /// The bookings' use cases.
+    fn bookings(&self) -> crate::services::bookings::Bookings<'_> {
+        crate::services::bookings::Bookings::new(&self.state.db, &self.state.writes, self.state.clock)
+    }
+
+    /// The orders' use cases.
+    fn orders(&self) -> crate::services::orders::Orders<'_> {
+        crate::services::orders::Orders::new(&self.state.db, &self.state.writes, self.state.clock)
+    }
+
+    /// Erasing a user, with the caches that must forget them.
+    fn erasure(&self) -> crate::services::erasure::Erasure<'_> {
+        let s = &*self.state;
+        crate::services::erasure::Erasure::new(&s.db, &s.writes, s.clock, &s.availability_cache, &s.known_emails)
+    }
+
+    /// The notifications' use cases.
+    fn notifications(&self) -> crate::services::notifications::Notifications<'_> {
+        let s = &*self.state;
+        crate::services::notifications::Notifications {
+            db: &s.db,
+            writes: &s.writes,
+            clock: s.clock,
+            notifier: &s.notifier,
+            known_emails: &s.known_emails,
+        }
+    }
 }
 
 impl Authenticator for Handlers {
@@ -50,7 +83,7 @@ impl Authenticator for Handlers {
 
     async fn authenticate(&self, bearer_token: &str) -> Result<Principal, ApiError> {
         let principal = self.state.verifier.verify(bearer_token).map_err(ServiceError::from)?;
-        crate::services::notifications::remember_email(&self.state, &principal).await?;
+        self.notifications().remember_email(&principal).await?;
         Ok(principal)
     }
 }

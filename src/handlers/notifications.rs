@@ -20,7 +20,7 @@ impl NotificationsHandlers for Handlers {
     ) -> Result<api::ListNotificationsResponse, ApiError> {
         let page = PageRequest::parse(ListKind::Notifications, limit, cursor.as_deref(), svc::DEFAULT_LIST)
             .map_err(ServiceError::Invalid)?;
-        let rows = svc::list(&self.state, &principal, status.map(Into::into), page).await?;
+        let rows = self.notifications().list(&principal, status.map(Into::into), page).await?;
         let (truncated, next) = super::calendars::page_headers(&rows);
         let wire = rows
             .items
@@ -54,7 +54,7 @@ impl NotificationsHandlers for Handlers {
         // Who may act is answered before what they sent (403 before 400).
         crate::policy::require_admin(&principal)?;
         let email = EmailAddress::parse("email", &body.email.0)?;
-        svc::set_email(&self.state, &principal, user_id, &email).await?;
+        self.notifications().set_email(&principal, crate::domain::ids::UserId::from_uuid(user_id), &email).await?;
         Ok(api::SetUserEmailResponse::NoContent)
     }
 }

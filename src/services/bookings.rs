@@ -4,6 +4,7 @@
 
 use crate::auth::Principal;
 use crate::clock::Clock;
+use crate::ctx;
 use crate::db::{begin_write, RowKey, Writes};
 use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, Refusal, Span};
 use crate::domain::ids::{BookingId, UserId};
@@ -15,7 +16,6 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{self, Party, Scope};
 use crate::store::bookings as store;
 use crate::store::coach_events as events;
-use crate::{ctx, state::AppState};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, Set};
 
@@ -42,10 +42,6 @@ pub struct Bookings<'a> {
 impl<'a> Bookings<'a> {
     pub fn new(db: &'a DatabaseConnection, writes: &'a Writes, clock: Clock) -> Self {
         Self { db, writes, clock }
-    }
-
-    pub fn of(state: &'a AppState) -> Self {
-        Self::new(&state.db, &state.writes, state.clock)
     }
 
     /// A booking, visible to its athlete, its coach and admins; anyone else gets 404.

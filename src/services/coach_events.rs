@@ -3,6 +3,7 @@
 
 use crate::auth::Principal;
 use crate::clock::Clock;
+use crate::ctx;
 use crate::db::{begin_write, RowKey, Writes};
 use crate::domain::bookings::{self as rules, CoachEventFields, NewCoachEvent};
 use crate::domain::ids::CoachEventId;
@@ -12,7 +13,6 @@ use crate::error::ServiceResult;
 use crate::policy::{self, Scope};
 use crate::store::bookings::places_taken;
 use crate::store::coach_events as events;
-use crate::{ctx, state::AppState};
 use sea_orm::DatabaseConnection;
 
 #[derive(Debug, Clone)]
@@ -33,10 +33,6 @@ pub struct CoachEvents<'a> {
 impl<'a> CoachEvents<'a> {
     pub fn new(db: &'a DatabaseConnection, writes: &'a Writes, clock: Clock) -> Self {
         Self { db, writes, clock }
-    }
-
-    pub fn of(state: &'a AppState) -> Self {
-        Self::new(&state.db, &state.writes, state.clock)
     }
 
     /// The caller's new event. Who may act is answered before what they sent (403 before 400),

@@ -2,13 +2,13 @@
 
 use crate::auth::Principal;
 use crate::clock::Clock;
+use crate::ctx;
 use crate::db::{begin_write, RowKey, Writes};
 use crate::domain::ids::{OrderId, UserId};
 use crate::error::{ServiceError, ServiceResult};
 use crate::policy;
 use crate::services::availability_cache::AvailabilityCache;
 use crate::store::{bookings, coach_events, erasure, orders};
-use crate::{ctx, state::AppState};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use std::collections::BTreeSet;
@@ -25,14 +25,14 @@ pub struct Erasure<'a> {
 }
 
 impl<'a> Erasure<'a> {
-    pub fn of(state: &'a AppState) -> Self {
-        Self {
-            db: &state.db,
-            writes: &state.writes,
-            clock: state.clock,
-            availability_cache: &state.availability_cache,
-            known_emails: &state.known_emails,
-        }
+    pub fn new(
+        db: &'a DatabaseConnection,
+        writes: &'a Writes,
+        clock: Clock,
+        availability_cache: &'a AvailabilityCache,
+        known_emails: &'a moka::sync::Cache<UserId, String>,
+    ) -> Self {
+        Self { db, writes, clock, availability_cache, known_emails }
     }
 
     /// Deletes everything held about a user, in one transaction: their bookings as athlete;

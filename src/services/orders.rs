@@ -3,6 +3,7 @@
 
 use crate::auth::Principal;
 use crate::clock::Clock;
+use crate::ctx;
 use crate::db::{begin_write, RowKey, Transient, Writes};
 use crate::domain::bookings::{
     self as rules, EventFacts, OrderError, OrderRequest, OrderStatus, PaymentMethod, Span, Window,
@@ -15,7 +16,6 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{self, Scope};
 use crate::store::bookings::{self as bookings_store, BookingView};
 use crate::store::{coach_events as events, orders as store};
-use crate::{ctx, state::AppState};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use std::collections::BTreeMap;
 
@@ -85,10 +85,6 @@ pub struct Orders<'a> {
 impl<'a> Orders<'a> {
     pub fn new(db: &'a DatabaseConnection, writes: &'a Writes, clock: Clock) -> Self {
         Self { db, writes, clock }
-    }
-
-    pub fn of(state: &'a AppState) -> Self {
-        Self::new(&state.db, &state.writes, state.clock)
     }
 
     /// Books the events for `user` in one order, all or nothing. Places and schedule conflicts
