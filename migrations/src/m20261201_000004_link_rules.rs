@@ -35,7 +35,10 @@ impl MigrationTrait for Migration {
         for column in INTEGERS {
             manager
                 .alter_table(
-                    Table::alter().table(BookingLinks::Table).add_column(ColumnDef::new(column).integer().null()).to_owned(),
+                    Table::alter()
+                        .table(BookingLinks::Table)
+                        .add_column(ColumnDef::new(column).integer().null())
+                        .to_owned(),
                 )
                 .await?;
         }
