@@ -258,8 +258,10 @@ impl<'a> BookingLinks<'a> {
         Ok(Availability { link, slots })
     }
 
-    /// Reserves a slot: one transaction that locks the calendar row, re-checks the slot against
-    /// the calendar's busy time (buffer included) and inserts the event. On PostgreSQL an
+    /// Reserves a slot: one transaction that locks the calendar row, re-checks the slot with the
+    /// predicate availability uses (`availability::check_slot`: rules, buffers, the calendar's
+    /// busy time and the link's reservations on the slot's local date, read under the lock) and
+    /// inserts the event. Not offered is a 400; a full date or busy time a 409. On PostgreSQL an
     /// exclusion constraint backs it up; its violation is a 409 as well. Nothing is written on
     /// any error.
     #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty, event_id = tracing::field::Empty), err(level = "info", Display))]
