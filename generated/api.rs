@@ -367,6 +367,11 @@ impl WireJson for chrono::DateTime<chrono::FixedOffset> {
         serializer.serialize_str(&self.to_rfc3339())
     }
 }
+impl WireJson for chrono::NaiveDate {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.format("%Y-%m-%d"))
+    }
+}
 impl WireJson for poem_openapi::types::Email {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0)
@@ -1006,14 +1011,44 @@ impl WireJson for BookingLink {
         map.end()
     }
 }
+/// A link's settings as they apply: the buffers before and after a slot always, their common `buffer_minutes` only while they are equal; the notice, the slot interval and the date overrides always (their defaults when not set); `max_days_ahead` and `max_bookings_per_day` only when set.
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingLinkSettings")]
 pub struct BookingLinkSettings {
     pub duration_minutes: i64,
-    pub buffer_minutes: i64,
+    /// Present while the buffers before and after are equal.
+    #[oai(skip_serializing_if_is_none)]
+    pub buffer_minutes: Option<i64>,
     pub timezone: String,
     pub working_hours: WorkingHours,
     pub active: bool,
+    /// No slot starts before now plus this many minutes (default 0).
+    #[oai(validator(minimum(value = "0"), maximum(value = "525600")))]
+    pub min_notice_minutes: i64,
+    /// No slot starts on a local date (in the link's time zone) later than today plus this many days; 0 offers today only. Absent: no limit.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "730"))
+    )]
+    pub max_days_ahead: Option<i64>,
+    /// Slots start at the window's start plus whole multiples of this; each still lasts `duration_minutes`. Default: the duration.
+    #[oai(validator(minimum(value = "5"), maximum(value = "1440")))]
+    pub slot_interval_minutes: i64,
+    /// Busy time may not end later than this many minutes before a slot starts. Default `buffer_minutes`.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1440")))]
+    pub buffer_before_minutes: i64,
+    /// Busy time may not start earlier than this many minutes after a slot ends. Default `buffer_minutes`.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1440")))]
+    pub buffer_after_minutes: i64,
+    /// Working hours of single local dates (unique), replacing their weekday's; an empty `windows` list closes the date. Default none.
+    #[oai(validator(max_items = 366))]
+    pub date_overrides: Vec<DateOverride>,
+    /// At most this many live reservations through the link start on one local date (in the link's time zone); a full date offers no slot. Absent: no cap.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "1000"))
+    )]
+    pub max_bookings_per_day: Option<i64>,
 }
 impl BookingLinkSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -1037,6 +1072,28 @@ impl BookingLinkSettings {
         if let Some(v) = object.get("active") {
             Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
         }
+        if let Some(v) = object.get("min_notice_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "min_notice_minutes"))?;
+        }
+        if let Some(v) = object.get("max_days_ahead") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "max_days_ahead"))?;
+        }
+        if let Some(v) = object.get("slot_interval_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "slot_interval_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_before_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_before_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_after_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_after_minutes"))?;
+        }
+        if let Some(v) = object.get("date_overrides") {
+            Shape::List(&Shape::Obj(DateOverride::strict_check))
+                .check(v, false, &format!("{at}.{}", "date_overrides"))?;
+        }
+        if let Some(v) = object.get("max_bookings_per_day") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "max_bookings_per_day"))?;
+        }
         Ok(())
     }
 }
@@ -1045,10 +1102,29 @@ impl WireJson for BookingLinkSettings {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("duration_minutes", &Wire(&self.duration_minutes))?;
-        map.serialize_entry("buffer_minutes", &Wire(&self.buffer_minutes))?;
+        if let Some(value) = &self.buffer_minutes {
+            map.serialize_entry("buffer_minutes", &Wire(value))?;
+        }
         map.serialize_entry("timezone", &Wire(&self.timezone))?;
         map.serialize_entry("working_hours", &Wire(&self.working_hours))?;
         map.serialize_entry("active", &Wire(&self.active))?;
+        map.serialize_entry("min_notice_minutes", &Wire(&self.min_notice_minutes))?;
+        if let Some(value) = &self.max_days_ahead {
+            map.serialize_entry("max_days_ahead", &Wire(value))?;
+        }
+        map.serialize_entry(
+            "slot_interval_minutes",
+            &Wire(&self.slot_interval_minutes),
+        )?;
+        map.serialize_entry(
+            "buffer_before_minutes",
+            &Wire(&self.buffer_before_minutes),
+        )?;
+        map.serialize_entry("buffer_after_minutes", &Wire(&self.buffer_after_minutes))?;
+        map.serialize_entry("date_overrides", &Wire(&self.date_overrides))?;
+        if let Some(value) = &self.max_bookings_per_day {
+            map.serialize_entry("max_bookings_per_day", &Wire(value))?;
+        }
         map.end()
     }
 }
@@ -1539,6 +1615,39 @@ impl Currency {
 impl WireJson for Currency {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+/// The working-hour windows of one local date (in the link's time zone), replacing that weekday's. An empty list closes the date. Windows may not overlap; one ending at 24:00 runs on into a window at 00:00 of the next date.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "DateOverride")]
+pub struct DateOverride {
+    pub date: chrono::NaiveDate,
+    #[oai(validator(max_items = 48))]
+    pub windows: Vec<WorkingHourSlot>,
+}
+impl DateOverride {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("date") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "date"))?;
+        }
+        if let Some(v) = object.get("windows") {
+            Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
+                .check(v, false, &format!("{at}.{}", "windows"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for DateOverride {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("date", &Wire(&self.date))?;
+        map.serialize_entry("windows", &Wire(&self.windows))?;
+        map.end()
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -2446,6 +2555,45 @@ pub struct UpdateBookingLinkRequest {
     pub working_hours: Option<WorkingHours>,
     #[oai(skip_serializing_if_is_none)]
     pub active: Option<bool>,
+    /// No slot starts before now plus this many minutes (default 0).
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "525600"))
+    )]
+    pub min_notice_minutes: Option<i64>,
+    /// No slot starts on a local date (in the link's time zone) later than today plus this many days; 0 offers today only. Absent: no limit.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "730"))
+    )]
+    pub max_days_ahead: Option<i64>,
+    /// Slots start at the window's start plus whole multiples of this; each still lasts `duration_minutes`. Default: the duration.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "5"), maximum(value = "1440"))
+    )]
+    pub slot_interval_minutes: Option<i64>,
+    /// Busy time may not end later than this many minutes before a slot starts. Left out: unchanged; setting `buffer_minutes` sets both.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "1440"))
+    )]
+    pub buffer_before_minutes: Option<i64>,
+    /// Busy time may not start earlier than this many minutes after a slot ends. Left out: unchanged; setting `buffer_minutes` sets both.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "1440"))
+    )]
+    pub buffer_after_minutes: Option<i64>,
+    /// Working hours of single local dates (unique), replacing their weekday's; an empty `windows` list closes the date. Default none.
+    #[oai(skip_serializing_if_is_none, validator(max_items = 366))]
+    pub date_overrides: Option<Vec<DateOverride>>,
+    /// At most this many live reservations through the link start on one local date (in the link's time zone); a full date offers no slot. Absent: no cap.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "1000"))
+    )]
+    pub max_bookings_per_day: Option<i64>,
 }
 impl UpdateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -2469,6 +2617,28 @@ impl UpdateBookingLinkRequest {
         if let Some(v) = object.get("active") {
             Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
         }
+        if let Some(v) = object.get("min_notice_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "min_notice_minutes"))?;
+        }
+        if let Some(v) = object.get("max_days_ahead") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "max_days_ahead"))?;
+        }
+        if let Some(v) = object.get("slot_interval_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "slot_interval_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_before_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_before_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_after_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_after_minutes"))?;
+        }
+        if let Some(v) = object.get("date_overrides") {
+            Shape::List(&Shape::Obj(DateOverride::strict_check))
+                .check(v, false, &format!("{at}.{}", "date_overrides"))?;
+        }
+        if let Some(v) = object.get("max_bookings_per_day") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "max_bookings_per_day"))?;
+        }
         Ok(())
     }
 }
@@ -2490,6 +2660,27 @@ impl WireJson for UpdateBookingLinkRequest {
         }
         if let Some(value) = &self.active {
             map.serialize_entry("active", &Wire(value))?;
+        }
+        if let Some(value) = &self.min_notice_minutes {
+            map.serialize_entry("min_notice_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.max_days_ahead {
+            map.serialize_entry("max_days_ahead", &Wire(value))?;
+        }
+        if let Some(value) = &self.slot_interval_minutes {
+            map.serialize_entry("slot_interval_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.buffer_before_minutes {
+            map.serialize_entry("buffer_before_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.buffer_after_minutes {
+            map.serialize_entry("buffer_after_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.date_overrides {
+            map.serialize_entry("date_overrides", &Wire(value))?;
+        }
+        if let Some(value) = &self.max_bookings_per_day {
+            map.serialize_entry("max_bookings_per_day", &Wire(value))?;
         }
         map.end()
     }
@@ -2747,6 +2938,45 @@ pub struct CreateBookingLinkRequest {
     pub working_hours: CreateBookingLinkRequestWorkingHours,
     #[oai(default = "default_create_booking_link_request_active")]
     pub active: bool,
+    /// No slot starts before now plus this many minutes (default 0).
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "525600"))
+    )]
+    pub min_notice_minutes: Option<i64>,
+    /// No slot starts on a local date (in the link's time zone) later than today plus this many days; 0 offers today only. Absent: no limit.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "730"))
+    )]
+    pub max_days_ahead: Option<i64>,
+    /// Slots start at the window's start plus whole multiples of this; each still lasts `duration_minutes`. Default: the duration.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "5"), maximum(value = "1440"))
+    )]
+    pub slot_interval_minutes: Option<i64>,
+    /// Busy time may not end later than this many minutes before a slot starts. Default `buffer_minutes`.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "1440"))
+    )]
+    pub buffer_before_minutes: Option<i64>,
+    /// Busy time may not start earlier than this many minutes after a slot ends. Default `buffer_minutes`.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "1440"))
+    )]
+    pub buffer_after_minutes: Option<i64>,
+    /// Working hours of single local dates (unique), replacing their weekday's; an empty `windows` list closes the date. Default none.
+    #[oai(skip_serializing_if_is_none, validator(max_items = 366))]
+    pub date_overrides: Option<Vec<DateOverride>>,
+    /// At most this many live reservations through the link start on one local date (in the link's time zone); a full date offers no slot. Absent: no cap.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "1000"))
+    )]
+    pub max_bookings_per_day: Option<i64>,
 }
 impl CreateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -2770,6 +3000,28 @@ impl CreateBookingLinkRequest {
         if let Some(v) = object.get("active") {
             Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
         }
+        if let Some(v) = object.get("min_notice_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "min_notice_minutes"))?;
+        }
+        if let Some(v) = object.get("max_days_ahead") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "max_days_ahead"))?;
+        }
+        if let Some(v) = object.get("slot_interval_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "slot_interval_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_before_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_before_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_after_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_after_minutes"))?;
+        }
+        if let Some(v) = object.get("date_overrides") {
+            Shape::List(&Shape::Obj(DateOverride::strict_check))
+                .check(v, false, &format!("{at}.{}", "date_overrides"))?;
+        }
+        if let Some(v) = object.get("max_bookings_per_day") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "max_bookings_per_day"))?;
+        }
         Ok(())
     }
 }
@@ -2782,6 +3034,27 @@ impl WireJson for CreateBookingLinkRequest {
         map.serialize_entry("timezone", &Wire(&self.timezone))?;
         map.serialize_entry("working_hours", &Wire(&self.working_hours))?;
         map.serialize_entry("active", &Wire(&self.active))?;
+        if let Some(value) = &self.min_notice_minutes {
+            map.serialize_entry("min_notice_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.max_days_ahead {
+            map.serialize_entry("max_days_ahead", &Wire(value))?;
+        }
+        if let Some(value) = &self.slot_interval_minutes {
+            map.serialize_entry("slot_interval_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.buffer_before_minutes {
+            map.serialize_entry("buffer_before_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.buffer_after_minutes {
+            map.serialize_entry("buffer_after_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.date_overrides {
+            map.serialize_entry("date_overrides", &Wire(value))?;
+        }
+        if let Some(value) = &self.max_bookings_per_day {
+            map.serialize_entry("max_bookings_per_day", &Wire(value))?;
+        }
         map.end()
     }
 }
@@ -2804,6 +3077,45 @@ pub struct CreateBookingLink200ResponseSettings {
     pub working_hours: Option<serde_json::Value>,
     #[oai(skip_serializing_if_is_none)]
     pub active: Option<bool>,
+    /// No slot starts before now plus this many minutes (default 0).
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "525600"))
+    )]
+    pub min_notice_minutes: Option<i64>,
+    /// No slot starts on a local date (in the link's time zone) later than today plus this many days; 0 offers today only. Absent: no limit.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "730"))
+    )]
+    pub max_days_ahead: Option<i64>,
+    /// Slots start at the window's start plus whole multiples of this; each still lasts `duration_minutes`. Default: the duration.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "5"), maximum(value = "1440"))
+    )]
+    pub slot_interval_minutes: Option<i64>,
+    /// Busy time may not end later than this many minutes before a slot starts. Default `buffer_minutes`.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "1440"))
+    )]
+    pub buffer_before_minutes: Option<i64>,
+    /// Busy time may not start earlier than this many minutes after a slot ends. Default `buffer_minutes`.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "1440"))
+    )]
+    pub buffer_after_minutes: Option<i64>,
+    /// Working hours of single local dates (unique), replacing their weekday's; an empty `windows` list closes the date. Default none.
+    #[oai(skip_serializing_if_is_none, validator(max_items = 366))]
+    pub date_overrides: Option<Vec<DateOverride>>,
+    /// At most this many live reservations through the link start on one local date (in the link's time zone); a full date offers no slot. Absent: no cap.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "1000"))
+    )]
+    pub max_bookings_per_day: Option<i64>,
 }
 impl CreateBookingLink200ResponseSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -2826,6 +3138,28 @@ impl CreateBookingLink200ResponseSettings {
         if let Some(v) = object.get("active") {
             Shape::Bool.check(v, false, &format!("{at}.{}", "active"))?;
         }
+        if let Some(v) = object.get("min_notice_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "min_notice_minutes"))?;
+        }
+        if let Some(v) = object.get("max_days_ahead") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "max_days_ahead"))?;
+        }
+        if let Some(v) = object.get("slot_interval_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "slot_interval_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_before_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_before_minutes"))?;
+        }
+        if let Some(v) = object.get("buffer_after_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "buffer_after_minutes"))?;
+        }
+        if let Some(v) = object.get("date_overrides") {
+            Shape::List(&Shape::Obj(DateOverride::strict_check))
+                .check(v, false, &format!("{at}.{}", "date_overrides"))?;
+        }
+        if let Some(v) = object.get("max_bookings_per_day") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "max_bookings_per_day"))?;
+        }
         Ok(())
     }
 }
@@ -2847,6 +3181,27 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         }
         if let Some(value) = &self.active {
             map.serialize_entry("active", &Wire(value))?;
+        }
+        if let Some(value) = &self.min_notice_minutes {
+            map.serialize_entry("min_notice_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.max_days_ahead {
+            map.serialize_entry("max_days_ahead", &Wire(value))?;
+        }
+        if let Some(value) = &self.slot_interval_minutes {
+            map.serialize_entry("slot_interval_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.buffer_before_minutes {
+            map.serialize_entry("buffer_before_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.buffer_after_minutes {
+            map.serialize_entry("buffer_after_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.date_overrides {
+            map.serialize_entry("date_overrides", &Wire(value))?;
+        }
+        if let Some(value) = &self.max_bookings_per_day {
+            map.serialize_entry("max_bookings_per_day", &Wire(value))?;
         }
         map.end()
     }

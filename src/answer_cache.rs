@@ -250,6 +250,7 @@ mod tests {
             "Europe/Berlin",
             crate::domain::availability::WorkingHours::default(),
             true,
+            Default::default(),
         )
         .unwrap();
         let link = Arc::new(CachedLink { token: "t".into(), calendar_id: calendar, settings });

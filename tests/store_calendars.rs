@@ -119,7 +119,7 @@ fn at(h: u32, m: u32) -> DateTime<Utc> {
 
 fn every_day_nine_to_five() -> LinkSettings {
     let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map(|d| (d, vec![("09:00", "17:00")]));
-    LinkSettings::parse(30, 0, "UTC", WorkingHours::parse(days).unwrap(), true).unwrap()
+    LinkSettings::parse(30, 0, "UTC", WorkingHours::parse(days).unwrap(), true, Default::default()).unwrap()
 }
 
 async fn secure_find_shows_only_what_the_caller_may_see(t: TestDb) {
@@ -170,13 +170,7 @@ fn range(start: DateTime<Utc>, end: DateTime<Utc>) -> TimeRange {
 }
 
 fn stored(settings: &LinkSettings) -> store::booking_links::StoredSettings {
-    store::booking_links::StoredSettings {
-        duration_minutes: settings.duration_minutes as i32,
-        buffer_minutes: settings.buffer_minutes as i32,
-        timezone: settings.timezone.clone(),
-        working_hours: bookings::domain::booking_link::working_hours_to_json(&settings.rules.hours).to_string(),
-        active: settings.active,
-    }
+    store::booking_links::StoredSettings::of(settings)
 }
 
 async fn before_save_sets_ids_and_refuses_forgotten_timestamps(t: TestDb) {

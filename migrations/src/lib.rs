@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261120_000001_initial;
 mod m20261121_000002_notifications;
 mod m20261122_000003_booking_indexes;
+mod m20261201_000004_link_rules;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261120_000001_initial::Migration),
             Box::new(m20261121_000002_notifications::Migration),
             Box::new(m20261122_000003_booking_indexes::Migration),
+            Box::new(m20261201_000004_link_rules::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! A booking link's settings, parsed once: duration, buffer, IANA time zone, working hours.
 
-use super::availability::{format_hhmm, LinkRules, SchedulingRules, WorkingHours};
+use super::availability::{LinkRules, SchedulingRules, WorkingHours};
 use super::input::{EmailAddress, FreeText, InputError, Instant, Name, RangeRule, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use chrono::{DateTime, Duration, FixedOffset, Utc, Weekday};
 use chrono_tz::Tz;
@@ -69,18 +69,29 @@ pub struct LinkSettings {
     pub active: bool,
 }
 
+impl LinkSettings {
+    /// `buffer_minutes` as the settings echo it: only while the buffers before and after are equal.
+    pub fn common_buffer_minutes(&self) -> Option<i64> {
+        let (before, after) = (self.rules.buffer_before(), self.rules.buffer_after());
+        (before == after).then(|| before.num_minutes())
+    }
+}
+
 /// An IANA zone name such as `America/Asuncion` (chrono-tz's database).
 pub fn parse_timezone(name: &str) -> Result<Tz, String> {
     name.parse::<Tz>().map_err(|_| format!("timezone {name:?} is not an IANA time zone name"))
 }
 
 impl LinkSettings {
+    /// Checks the seed's fields (the scheduling rules come parsed, see
+    /// [`SchedulingRules::parse`]).
     pub fn parse(
         duration_minutes: i64,
         buffer_minutes: i64,
         timezone: &str,
         hours: WorkingHours,
         active: bool,
+        schedule: SchedulingRules,
     ) -> Result<Self, String> {
         if !(MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&duration_minutes) {
             return Err(format!(
@@ -97,7 +108,7 @@ impl LinkSettings {
                 buffer: Duration::minutes(buffer_minutes),
                 tz,
                 hours,
-                schedule: SchedulingRules::default(),
+                schedule,
             },
             duration_minutes,
             buffer_minutes,
@@ -105,37 +116,6 @@ impl LinkSettings {
             active,
         })
     }
-}
-
-/// Working hours as `{"mon": [{"start": "09:00", "end": "17:00"}], ...}`, every day present.
-pub fn working_hours_to_json(hours: &WorkingHours) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
-    for (key, day) in DAY_KEYS {
-        let windows: Vec<serde_json::Value> = hours
-            .day(day)
-            .iter()
-            .map(|w| serde_json::json!({"start": format_hhmm(w.start), "end": format_hhmm(w.end)}))
-            .collect();
-        map.insert(key.to_string(), serde_json::Value::Array(windows));
-    }
-    serde_json::Value::Object(map)
-}
-
-/// The inverse of [`working_hours_to_json`]; also validates.
-pub fn working_hours_from_json(value: &serde_json::Value) -> Result<WorkingHours, String> {
-    let map = value.as_object().ok_or("working hours must be an object")?;
-    let mut days = Vec::new();
-    for (key, windows) in map {
-        let windows = windows.as_array().ok_or_else(|| format!("{key} must be a list"))?;
-        let mut pairs = Vec::new();
-        for w in windows {
-            let start = w["start"].as_str().ok_or_else(|| format!("{key}: window without start"))?;
-            let end = w["end"].as_str().ok_or_else(|| format!("{key}: window without end"))?;
-            pairs.push((start, end));
-        }
-        days.push((key.as_str(), pairs));
-    }
-    WorkingHours::parse(days).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

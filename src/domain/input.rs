@@ -252,11 +252,17 @@ pub fn renders_in<Z: TimeZone>(tz: &Z, t: DateTime<Utc>) -> bool {
     (1..=9999).contains(&t.with_timezone(tz).year())
 }
 
-/// Whether a slot `[start, end)` with `buffer` around it lies within the range, and both its
-/// ends written in `tz` (its link's zone, as availability answers them) have a year of
-/// 0001..=9999: only such slots are offered or reserved.
-pub fn slot_fits<Z: TimeZone>(tz: &Z, buffer: chrono::Duration, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
-    let widened = start.checked_sub_signed(buffer).zip(end.checked_add_signed(buffer));
+/// Whether a slot `[start, end)` with `before` ahead of it and `after` behind it lies within the
+/// range, and both its ends written in `tz` (its link's zone, as availability answers them) have
+/// a year of 0001..=9999: only such slots are offered or reserved.
+pub fn slot_fits<Z: TimeZone>(
+    tz: &Z,
+    before: chrono::Duration,
+    after: chrono::Duration,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> bool {
+    let widened = start.checked_sub_signed(before).zip(end.checked_add_signed(after));
     widened.is_some_and(|(from, to)| in_range(from) && in_range(to)) && renders_in(tz, start) && renders_in(tz, end)
 }
 
@@ -400,14 +406,23 @@ mod tests {
         assert!(renders_in(&west, max_instant()));
         let hour = chrono::Duration::hours(1);
         let end_of_time = Utc.with_ymd_and_hms(9999, 12, 31, 22, 0, 0).unwrap();
-        assert!(slot_fits(&Utc, hour, end_of_time - hour, end_of_time));
-        assert!(!slot_fits(&Utc, hour * 3, end_of_time - hour, end_of_time));
-        assert!(!slot_fits(&east, hour, end_of_time - hour, end_of_time));
-        assert!(slot_fits(&west, hour, end_of_time - hour, end_of_time));
+        assert!(slot_fits(&Utc, hour, hour, end_of_time - hour, end_of_time));
+        assert!(!slot_fits(&Utc, hour * 3, hour * 3, end_of_time - hour, end_of_time));
+        // Each side with its own buffer: only the one after reaches past the end of time.
+        assert!(slot_fits(&Utc, hour * 3, hour, end_of_time - hour, end_of_time));
+        assert!(!slot_fits(&Utc, hour, hour * 3, end_of_time - hour, end_of_time));
+        assert!(!slot_fits(&east, hour, hour, end_of_time - hour, end_of_time));
+        assert!(slot_fits(&west, hour, hour, end_of_time - hour, end_of_time));
         let start_of_time = min_instant();
-        assert!(!slot_fits(&Utc, hour, start_of_time, start_of_time + hour));
-        assert!(slot_fits(&Utc, hour, start_of_time + hour, start_of_time + hour * 2));
-        assert!(!slot_fits(&west, chrono::Duration::zero(), start_of_time + hour, start_of_time + hour * 2));
+        assert!(!slot_fits(&Utc, hour, hour, start_of_time, start_of_time + hour));
+        assert!(slot_fits(&Utc, hour, hour, start_of_time + hour, start_of_time + hour * 2));
+        assert!(!slot_fits(
+            &west,
+            chrono::Duration::zero(),
+            chrono::Duration::zero(),
+            start_of_time + hour,
+            start_of_time + hour * 2
+        ));
     }
 
     fn name_char() -> impl Strategy<Value = char> {

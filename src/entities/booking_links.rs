@@ -18,6 +18,16 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub working_hours: String,
     pub active: bool,
+    /// The scheduling rules of issue #12; NULL: not set (the seed's behaviour).
+    pub min_notice_minutes: Option<i32>,
+    pub max_days_ahead: Option<i32>,
+    pub slot_interval_minutes: Option<i32>,
+    pub buffer_before_minutes: Option<i32>,
+    pub buffer_after_minutes: Option<i32>,
+    pub max_bookings_per_day: Option<i32>,
+    /// JSON: `[{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "12:00"}]}]`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub date_overrides: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

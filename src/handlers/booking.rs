@@ -1,11 +1,14 @@
 //! `Booking` tag (seed 000): create a public booking link, read its availability, reserve.
 
-use super::calendars::{day_windows, event_to_wire, working_hours_from_wire};
+use super::calendars::{
+    day_windows, event_to_wire, overrides_from_wire, settings_to_wire, working_hours_from_wire, working_hours_to_json,
+};
 use super::{instant, link_token, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingHandlers};
 use crate::auth::Principal;
-use crate::domain::booking_link::{working_hours_to_json, LinkSettings, Reservation, AVAILABILITY_RANGE};
+use crate::domain::availability::{RawSchedulingRules, SchedulingRules};
+use crate::domain::booking_link::{LinkSettings, Reservation, AVAILABILITY_RANGE};
 use crate::domain::ids::CalendarId;
 use crate::domain::input::TimeRange;
 use crate::error::ServiceError;
@@ -20,20 +23,44 @@ impl BookingHandlers for Handlers {
         body: api::CreateBookingLinkRequest,
     ) -> Result<api::CreateBookingLinkResponse, ApiError> {
         let hours = working_hours_from_wire(day_windows!(&body.working_hours))?;
-        let settings =
-            LinkSettings::parse(body.duration_minutes, body.buffer_minutes, &body.timezone, hours, body.active)
-                .map_err(ServiceError::Invalid)?;
+        let schedule = SchedulingRules::parse(&RawSchedulingRules {
+            min_notice_minutes: body.min_notice_minutes,
+            max_days_ahead: body.max_days_ahead,
+            slot_interval_minutes: body.slot_interval_minutes,
+            buffer_before_minutes: body.buffer_before_minutes,
+            buffer_after_minutes: body.buffer_after_minutes,
+            date_overrides: overrides_from_wire(body.date_overrides.as_ref()),
+            max_bookings_per_day: body.max_bookings_per_day,
+        })
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let settings = LinkSettings::parse(
+            body.duration_minutes,
+            body.buffer_minutes,
+            &body.timezone,
+            hours,
+            body.active,
+            schedule,
+        )
+        .map_err(ServiceError::Invalid)?;
         let links = self.links();
         let link = links.create_link(&principal, CalendarId::from_uuid(id), settings.clone()).await?;
+        let wire = settings_to_wire(&settings);
         Ok(api::CreateBookingLinkResponse::Ok(Json(api::CreateBookingLink200Response {
             public_url: Some(links.public_url(&link.token)),
             token: link.token,
             settings: api::CreateBookingLink200ResponseSettings {
-                duration_minutes: Some(settings.duration_minutes),
-                buffer_minutes: Some(settings.buffer_minutes),
-                timezone: Some(settings.timezone.clone()),
+                duration_minutes: Some(wire.duration_minutes),
+                buffer_minutes: wire.buffer_minutes,
+                timezone: Some(wire.timezone),
                 working_hours: Some(working_hours_to_json(&settings.rules.hours)),
-                active: Some(settings.active),
+                active: Some(wire.active),
+                min_notice_minutes: Some(wire.min_notice_minutes),
+                max_days_ahead: wire.max_days_ahead,
+                slot_interval_minutes: Some(wire.slot_interval_minutes),
+                buffer_before_minutes: Some(wire.buffer_before_minutes),
+                buffer_after_minutes: Some(wire.buffer_after_minutes),
+                date_overrides: Some(wire.date_overrides),
+                max_bookings_per_day: wire.max_bookings_per_day,
             },
         })))
     }

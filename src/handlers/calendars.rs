@@ -4,8 +4,8 @@ use super::{instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
-use crate::domain::availability::WorkingHours;
-use crate::domain::booking_link::working_hours_to_json;
+use crate::domain::availability::{format_hhmm, RawDateOverride, RawSchedulingRules, Window, WorkingHours};
+use crate::domain::booking_link::LinkSettings;
 use crate::domain::calendar::{NewEvent, LIST_RANGE};
 use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::domain::input::{Name, TimeRange, MAX_NAME_CHARS};
@@ -14,6 +14,7 @@ use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::ServiceError;
 use crate::services::booking_links::{settings_of, BookingLinks, LinkChanges};
 use crate::services::calendars::CalendarWriter;
+use chrono::Weekday;
 use uuid::Uuid;
 
 /// The `X-Truncated` and `X-Next-Cursor` headers of a page: each only when more items follow.
@@ -73,26 +74,73 @@ pub(crate) fn working_hours_from_wire(
     WorkingHours::parse(days).map_err(|e| ServiceError::Invalid(e.to_string()).into())
 }
 
+fn windows_to_wire(windows: &[Window]) -> Vec<api::WorkingHourSlot> {
+    windows.iter().map(|w| api::WorkingHourSlot { start: format_hhmm(w.start), end: format_hhmm(w.end) }).collect()
+}
+
+/// Every day, with its windows (an empty list when it has none).
 fn working_hours_to_wire(hours: &WorkingHours) -> api::WorkingHours {
-    let json = working_hours_to_json(hours);
-    let day = |key: &str| {
-        json[key].as_array().map(|ws| {
-            ws.iter()
-                .map(|w| api::WorkingHourSlot {
-                    start: w["start"].as_str().unwrap_or_default().to_string(),
-                    end: w["end"].as_str().unwrap_or_default().to_string(),
-                })
-                .collect()
-        })
-    };
+    let day = |d: Weekday| Some(windows_to_wire(hours.day(d)));
     api::WorkingHours {
-        mon: day("mon"),
-        tue: day("tue"),
-        wed: day("wed"),
-        thu: day("thu"),
-        fri: day("fri"),
-        sat: day("sat"),
-        sun: day("sun"),
+        mon: day(Weekday::Mon),
+        tue: day(Weekday::Tue),
+        wed: day(Weekday::Wed),
+        thu: day(Weekday::Thu),
+        fri: day(Weekday::Fri),
+        sat: day(Weekday::Sat),
+        sun: day(Weekday::Sun),
+    }
+}
+
+/// Working hours as `{"mon": [{"start": "09:00", "end": "17:00"}], ...}`, every day present (the
+/// created link's untyped echo).
+pub(crate) fn working_hours_to_json(hours: &WorkingHours) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = hours
+        .iter()
+        .map(|(key, windows)| {
+            let windows: Vec<serde_json::Value> = windows
+                .iter()
+                .map(|w| serde_json::json!({"start": format_hhmm(w.start), "end": format_hhmm(w.end)}))
+                .collect();
+            (key.to_string(), serde_json::Value::Array(windows))
+        })
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+/// Date overrides as the domain takes them.
+pub(crate) fn overrides_from_wire(list: Option<&Vec<api::DateOverride>>) -> Option<Vec<RawDateOverride>> {
+    list.map(|list| {
+        list.iter()
+            .map(|o| RawDateOverride {
+                date: o.date.format("%Y-%m-%d").to_string(),
+                windows: o.windows.iter().map(|w| (w.start.clone(), w.end.clone())).collect(),
+            })
+            .collect()
+    })
+}
+
+/// A link's settings as they apply (see `BookingLinkSettings` in the contract).
+pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSettings {
+    let rules = &settings.rules;
+    let schedule = &rules.schedule;
+    api::BookingLinkSettings {
+        duration_minutes: settings.duration_minutes,
+        buffer_minutes: settings.common_buffer_minutes(),
+        timezone: settings.timezone.clone(),
+        working_hours: working_hours_to_wire(&rules.hours),
+        active: settings.active,
+        min_notice_minutes: schedule.min_notice().num_minutes(),
+        max_days_ahead: schedule.max_days_ahead().map(i64::from),
+        slot_interval_minutes: rules.interval().num_minutes(),
+        buffer_before_minutes: rules.buffer_before().num_minutes(),
+        buffer_after_minutes: rules.buffer_after().num_minutes(),
+        date_overrides: schedule
+            .date_overrides()
+            .iter()
+            .map(|o| api::DateOverride { date: o.date(), windows: windows_to_wire(o.windows()) })
+            .collect(),
+        max_bookings_per_day: schedule.max_bookings_per_day().map(i64::from),
     }
 }
 
@@ -100,13 +148,7 @@ pub(crate) fn link_to_wire(links: &BookingLinks<'_>, link: booking_links::Model)
     let settings = settings_of(&link)?;
     Ok(api::BookingLink {
         public_url: links.public_url(&link.token),
-        settings: api::BookingLinkSettings {
-            duration_minutes: settings.duration_minutes,
-            buffer_minutes: settings.buffer_minutes,
-            timezone: settings.timezone.clone(),
-            working_hours: working_hours_to_wire(&settings.rules.hours),
-            active: settings.active,
-        },
+        settings: settings_to_wire(&settings),
         token: link.token,
         created_at: wire(link.created_at),
     })
@@ -209,6 +251,15 @@ impl CalendarsHandlers for Handlers {
             timezone: body.timezone,
             working_hours,
             active: body.active,
+            schedule: RawSchedulingRules {
+                min_notice_minutes: body.min_notice_minutes,
+                max_days_ahead: body.max_days_ahead,
+                slot_interval_minutes: body.slot_interval_minutes,
+                buffer_before_minutes: body.buffer_before_minutes,
+                buffer_after_minutes: body.buffer_after_minutes,
+                date_overrides: overrides_from_wire(body.date_overrides.as_ref()),
+                max_bookings_per_day: body.max_bookings_per_day,
+            },
         };
         let links = self.links();
         let link = links.update_link(&principal, CalendarId::from_uuid(id), &token, changes).await?;

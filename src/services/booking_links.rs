@@ -8,10 +8,8 @@ use super::calendars::find_owned;
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::db::{begin_write, is_exclusion_violation, RowKey, Writes};
-use crate::domain::availability::{self, Interval};
-use crate::domain::booking_link::{
-    working_hours_from_json, working_hours_to_json, LinkSettings, Reservation, MAX_AVAILABILITY_DAYS,
-};
+use crate::domain::availability::{self, DayCounts, Interval, LinkRules, RawSchedulingRules, Refusal, SchedulingRules};
+use crate::domain::booking_link::{LinkSettings, Reservation, MAX_AVAILABILITY_DAYS};
 use crate::domain::ids::CalendarId;
 use crate::domain::input::{self, LinkToken, TimeRange};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
@@ -35,43 +33,52 @@ pub struct BookingLinks<'a> {
     pub public_base_url: &'a str,
 }
 
+/// A stored link's settings, parsed.
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %link.calendar_id), err(level = "debug", Display))]
 pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
-    let json: serde_json::Value = serde_json::from_str(&link.working_hours)
-        .map_err(|e| ServiceError::internal(format!("stored working hours of a link are not JSON: {e}")))?;
-    let hours = working_hours_from_json(&json).map_err(ServiceError::internal)?;
-    LinkSettings::parse(link.duration_minutes.into(), link.buffer_minutes.into(), &link.timezone, hours, link.active)
-        .map_err(ServiceError::internal)
-}
-
-fn stored(settings: &LinkSettings) -> StoredSettings {
-    StoredSettings {
-        duration_minutes: settings.duration_minutes as i32,
-        buffer_minutes: settings.buffer_minutes as i32,
-        timezone: settings.timezone.clone(),
-        working_hours: working_hours_to_json(&settings.rules.hours).to_string(),
-        active: settings.active,
-    }
+    store::settings_of(link)
 }
 
 /// What `updateBookingLink` may change; `None` keeps the current value.
 #[derive(Default)]
 pub struct LinkChanges {
     pub duration_minutes: Option<i64>,
+    /// Sets both buffers, before and after, unless they are given too.
     pub buffer_minutes: Option<i64>,
     pub timezone: Option<String>,
     pub working_hours: Option<availability::WorkingHours>,
     pub active: Option<bool>,
+    /// The scheduling rules given; a field left `None` keeps its value.
+    pub schedule: RawSchedulingRules,
 }
 
 impl LinkChanges {
     fn apply(self, current: LinkSettings) -> ServiceResult<LinkSettings> {
+        let given = self.schedule;
+        let mut raw = current.rules.schedule.to_raw();
+        let keep = |new: Option<i64>, old: Option<i64>| new.or(old);
+        raw.min_notice_minutes = keep(given.min_notice_minutes, raw.min_notice_minutes);
+        raw.max_days_ahead = keep(given.max_days_ahead, raw.max_days_ahead);
+        raw.slot_interval_minutes = keep(given.slot_interval_minutes, raw.slot_interval_minutes);
+        raw.max_bookings_per_day = keep(given.max_bookings_per_day, raw.max_bookings_per_day);
+        if given.date_overrides.is_some() {
+            raw.date_overrides = given.date_overrides;
+        }
+        // A new common buffer replaces both sides (they fall back to it) unless a side is given.
+        if self.buffer_minutes.is_some() {
+            raw.buffer_before_minutes = None;
+            raw.buffer_after_minutes = None;
+        }
+        raw.buffer_before_minutes = keep(given.buffer_before_minutes, raw.buffer_before_minutes);
+        raw.buffer_after_minutes = keep(given.buffer_after_minutes, raw.buffer_after_minutes);
+        let schedule = SchedulingRules::parse(&raw).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         LinkSettings::parse(
             self.duration_minutes.unwrap_or(current.duration_minutes),
             self.buffer_minutes.unwrap_or(current.buffer_minutes),
             self.timezone.as_deref().unwrap_or(&current.timezone),
             self.working_hours.unwrap_or(current.rules.hours),
             self.active.unwrap_or(current.active),
+            schedule,
         )
         .map_err(ServiceError::Invalid)
     }
@@ -111,6 +118,34 @@ impl Busy {
     }
 }
 
+/// Live reservations through link `token` per local date, for every date a slot starting in
+/// `[from, to)` can have (none are loaded when the link has no daily cap: it is never read).
+async fn day_counts(
+    db: &impl sea_orm::ConnectionTrait,
+    rules: &LinkRules,
+    token: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ServiceResult<DayCounts> {
+    let mut counts = DayCounts::new();
+    if rules.schedule.max_bookings_per_day().is_none() {
+        return Ok(counts);
+    }
+    // A local date spans at most ~26 hours of real time: two days either side cover every
+    // reservation on a date some instant of the range belongs to.
+    let margin = Duration::days(2);
+    let (from, to) = (input::clamp(from - margin), input::clamp(to + margin));
+    for start in store::reservation_starts(db, token, from, to).await? {
+        *counts.entry(rules.date_of(start)).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
+/// The widest buffer: busy time farther than this from a slot cannot block it.
+fn widest_buffer(rules: &LinkRules) -> Duration {
+    std::cmp::max(rules.buffer_before(), rules.buffer_after())
+}
+
 fn slot_taken() -> ServiceError {
     ServiceError::conflict("this slot is no longer available")
 }
@@ -134,7 +169,7 @@ impl<'a> BookingLinks<'a> {
     ) -> ServiceResult<booking_links::Model> {
         require_scope(principal, Scope::BookingWrite)?;
         find_owned(self.db, principal, calendar_id).await?;
-        store::insert(self.db, calendar_id, stored(&settings), self.clock.now()).await
+        store::insert(self.db, calendar_id, StoredSettings::of(&settings), self.clock.now()).await
     }
 
     /// One page of a calendar's links, newest first then by token; keyset after `page.after`,
@@ -166,7 +201,7 @@ impl<'a> BookingLinks<'a> {
             .await?
             .ok_or_else(|| ServiceError::not_found("booking link not found in this calendar"))?;
         let merged = changes.apply(settings_of(&link)?)?;
-        let updated = store::update_settings(self.db, link, stored(&merged), self.clock.now()).await?;
+        let updated = store::update_settings(self.db, link, StoredSettings::of(&merged), self.clock.now()).await?;
         self.cache.invalidate_link(&updated.token);
         Ok(updated)
     }
@@ -210,20 +245,23 @@ impl<'a> BookingLinks<'a> {
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let rules = &link.settings.rules;
         // Busy time that can touch a slot of the range, buffer included.
-        let margin = rules.buffer + Duration::days(1);
+        let margin = widest_buffer(rules) + Duration::days(1);
         let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
         let busy = self.busy(CalendarId::from_uuid(link.calendar_id), from, to).await?;
         let busy = busy.covering(from, to);
-        let mut slots = availability::available_slots(rules, Interval { start, end }, busy, self.clock.now());
+        let booked = day_counts(self.db, rules, &link.token, start, end).await?;
+        let mut slots = availability::slots(rules, Interval { start, end }, busy, &booked, self.clock.now());
         // Near the ends of the instants the contract carries, only slots a reservation would take.
         if start - margin < input::min_instant() || end + margin > input::max_instant() {
-            slots.retain(|s| input::slot_fits(&rules.tz, rules.buffer, s.start, s.end));
+            slots.retain(|s| input::slot_fits(&rules.tz, rules.buffer_before(), rules.buffer_after(), s.start, s.end));
         }
         Ok(Availability { link, slots })
     }
 
-    /// Reserves a slot: one transaction that locks the calendar row, re-checks the slot against
-    /// the calendar's busy time (buffer included) and inserts the event. On PostgreSQL an
+    /// Reserves a slot: one transaction that locks the calendar row, re-checks the slot with the
+    /// predicate availability uses (`availability::check_slot`: rules, buffers, the calendar's
+    /// busy time and the link's reservations on the slot's local date, read under the lock) and
+    /// inserts the event. Not offered is a 400; a full date or busy time a 409. On PostgreSQL an
     /// exclusion constraint backs it up; its violation is a 409 as well. Nothing is written on
     /// any error.
     #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty, event_id = tracing::field::Empty), err(level = "info", Display))]
@@ -240,20 +278,26 @@ impl<'a> BookingLinks<'a> {
         let link = store::lock_active_with_calendar(&txn, token).await?.ok_or_else(link_not_found)?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
-        // Availability never offers a slot that, with its buffer, leaves the instants the
+        let rules = &settings.rules;
+        // Availability never offers a slot that, with its buffers, leaves the instants the
         // contract carries, or whose ends in the link's zone would be no date-time.
-        if !input::slot_fits(&settings.rules.tz, settings.rules.buffer, slot.start, slot.end) {
+        if !input::slot_fits(&rules.tz, rules.buffer_before(), rules.buffer_after(), slot.start, slot.end) {
             return Err(ServiceError::invalid(
                 "slot_start..slot_end, with the link's buffer and in its time zone, must lie between 0001-01-01 and 9999-12-31",
             ));
         }
-        availability::check_offered(&settings.rules, slot, self.clock.now())
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let margin = settings.rules.buffer + Duration::minutes(1);
+        // The one predicate availability uses, over the busy time and the day's reservations
+        // read under the calendar's lock (so the daily cap holds against concurrent requests).
+        let margin = widest_buffer(rules) + Duration::minutes(1);
         let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
         let busy = busy_of(busy_between(&txn, link.calendar_id, from, to).await?);
-        if availability::overlaps_busy(&settings.rules, slot, &busy) {
-            return Err(slot_taken());
+        let booked = day_counts(&txn, rules, &link.token, slot.start, slot.start).await?;
+        if let Err(e) = availability::check_slot(rules, slot, &busy, &booked, self.clock.now()) {
+            return Err(match e.refusal() {
+                Refusal::NotOffered => ServiceError::Invalid(e.to_string()),
+                Refusal::DateFull => ServiceError::conflict(e.to_string()),
+                Refusal::Busy => slot_taken(),
+            });
         }
         let event = match insert_reservation(&txn, &link, reservation, self.clock.now()).await {
             Ok(event) => event,

@@ -2,16 +2,19 @@
 //! calendar is decided by `store::calendars::secure_find` before any of these run on a caller's
 //! behalf (a link's token is its own secret on the public side).
 
+use crate::domain::availability::{format_hhmm, RawDateOverride, RawSchedulingRules, SchedulingRules, WorkingHours};
+use crate::domain::booking_link::LinkSettings;
 use crate::domain::ids::CalendarId;
 use crate::entities::booking_links;
-use crate::error::ServiceResult;
+use crate::entities::calendar_events::{self, EventSource};
+use crate::error::{ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait, Set,
 };
 
-/// A link's stored settings (the columns a link's owner may change).
+/// A link's stored settings (the columns a link's owner may change), from its settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSettings {
     pub duration_minutes: i32,
@@ -20,6 +23,152 @@ pub struct StoredSettings {
     /// JSON: `{"mon": [{"start": "09:00", "end": "17:00"}], ...}`.
     pub working_hours: String,
     pub active: bool,
+    pub min_notice_minutes: Option<i32>,
+    pub max_days_ahead: Option<i32>,
+    pub slot_interval_minutes: Option<i32>,
+    pub buffer_before_minutes: Option<i32>,
+    pub buffer_after_minutes: Option<i32>,
+    pub max_bookings_per_day: Option<i32>,
+    /// JSON: `[{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "12:00"}]}]`.
+    pub date_overrides: Option<String>,
+}
+
+fn column(v: i64) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+fn windows_to_json<S: AsRef<str>>(windows: &[(S, S)]) -> serde_json::Value {
+    windows.iter().map(|(start, end)| serde_json::json!({"start": start.as_ref(), "end": end.as_ref()})).collect()
+}
+
+fn windows_from_json(what: &str, value: &serde_json::Value) -> Result<Vec<(String, String)>, String> {
+    let list = value.as_array().ok_or_else(|| format!("{what} must be a list"))?;
+    list.iter()
+        .map(|w| {
+            let start = w["start"].as_str().ok_or_else(|| format!("{what}: window without start"))?;
+            let end = w["end"].as_str().ok_or_else(|| format!("{what}: window without end"))?;
+            Ok((start.to_string(), end.to_string()))
+        })
+        .collect()
+}
+
+/// Working hours as `{"mon": [{"start": "09:00", "end": "17:00"}], ...}`, every day present.
+fn working_hours_to_json(hours: &WorkingHours) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = hours
+        .iter()
+        .map(|(key, windows)| {
+            let windows: Vec<_> = windows.iter().map(|w| (format_hhmm(w.start), format_hhmm(w.end))).collect();
+            (key.to_string(), windows_to_json(&windows))
+        })
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+/// The inverse of [`working_hours_to_json`]; also validates.
+fn working_hours_from_json(value: &serde_json::Value) -> Result<WorkingHours, String> {
+    let map = value.as_object().ok_or("working hours must be an object")?;
+    let mut days = Vec::new();
+    for (key, windows) in map {
+        days.push((key.as_str(), windows_from_json(key, windows)?));
+    }
+    let days = days.iter().map(|(key, ws)| (*key, ws.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()));
+    WorkingHours::parse(days).map_err(|e| e.to_string())
+}
+
+fn overrides_to_json(list: &[RawDateOverride]) -> serde_json::Value {
+    list.iter().map(|o| serde_json::json!({"date": o.date, "windows": windows_to_json(&o.windows)})).collect()
+}
+
+fn overrides_from_json(value: &serde_json::Value) -> Result<Vec<RawDateOverride>, String> {
+    let list = value.as_array().ok_or("date overrides must be a list")?;
+    list.iter()
+        .map(|o| {
+            let date = o["date"].as_str().ok_or("a date override without date")?.to_string();
+            let windows = windows_from_json(&date, &o["windows"])?;
+            Ok(RawDateOverride { date, windows })
+        })
+        .collect()
+}
+
+impl StoredSettings {
+    /// The columns of `settings`: the scheduling rules as set (NULL where not set).
+    pub fn of(settings: &LinkSettings) -> Self {
+        let raw = settings.rules.schedule.to_raw();
+        let opt = |v: Option<i64>| v.map(column);
+        StoredSettings {
+            duration_minutes: column(settings.duration_minutes),
+            buffer_minutes: column(settings.buffer_minutes),
+            timezone: settings.timezone.clone(),
+            working_hours: working_hours_to_json(&settings.rules.hours).to_string(),
+            active: settings.active,
+            min_notice_minutes: opt(raw.min_notice_minutes),
+            max_days_ahead: opt(raw.max_days_ahead),
+            slot_interval_minutes: opt(raw.slot_interval_minutes),
+            buffer_before_minutes: opt(raw.buffer_before_minutes),
+            buffer_after_minutes: opt(raw.buffer_after_minutes),
+            max_bookings_per_day: opt(raw.max_bookings_per_day),
+            date_overrides: raw.date_overrides.as_deref().map(|list| overrides_to_json(list).to_string()),
+        }
+    }
+}
+
+/// A stored link's settings, parsed (a row that does not parse is an internal error).
+pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
+    let bad = |what: &str, e: String| ServiceError::internal(format!("stored {what} of a link: {e}"));
+    let json: serde_json::Value =
+        serde_json::from_str(&link.working_hours).map_err(|e| bad("working hours", e.to_string()))?;
+    let hours = working_hours_from_json(&json).map_err(|e| bad("working hours", e))?;
+    let date_overrides = match &link.date_overrides {
+        None => None,
+        Some(text) => {
+            let json: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| bad("date overrides", e.to_string()))?;
+            Some(overrides_from_json(&json).map_err(|e| bad("date overrides", e))?)
+        }
+    };
+    let opt = |v: Option<i32>| v.map(i64::from);
+    let raw = RawSchedulingRules {
+        min_notice_minutes: opt(link.min_notice_minutes),
+        max_days_ahead: opt(link.max_days_ahead),
+        slot_interval_minutes: opt(link.slot_interval_minutes),
+        buffer_before_minutes: opt(link.buffer_before_minutes),
+        buffer_after_minutes: opt(link.buffer_after_minutes),
+        date_overrides,
+        max_bookings_per_day: opt(link.max_bookings_per_day),
+    };
+    let schedule = SchedulingRules::parse(&raw).map_err(|e| bad("scheduling rules", e.to_string()))?;
+    LinkSettings::parse(
+        link.duration_minutes.into(),
+        link.buffer_minutes.into(),
+        &link.timezone,
+        hours,
+        link.active,
+        schedule,
+    )
+    .map_err(|e| bad("settings", e))
+}
+
+/// The start of every live reservation made through link `token` that starts in `[from, to)`.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn reservation_starts(
+    db: &impl ConnectionTrait,
+    token: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ServiceResult<Vec<DateTime<Utc>>> {
+    crate::ctx!(
+        calendar_events::Entity::find()
+            .filter(calendar_events::Column::BookingLinkToken.eq(token))
+            .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
+            .filter(calendar_events::Column::Cancelled.eq(false))
+            .filter(calendar_events::Column::StartsAt.gte(from))
+            .filter(calendar_events::Column::StartsAt.lt(to))
+            .select_only()
+            .column(calendar_events::Column::StartsAt)
+            .into_tuple()
+            .all(db)
+            .await
+    )
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
@@ -36,6 +185,13 @@ pub async fn insert(
         timezone: Set(settings.timezone),
         working_hours: Set(settings.working_hours),
         active: Set(settings.active),
+        min_notice_minutes: Set(settings.min_notice_minutes),
+        max_days_ahead: Set(settings.max_days_ahead),
+        slot_interval_minutes: Set(settings.slot_interval_minutes),
+        buffer_before_minutes: Set(settings.buffer_before_minutes),
+        buffer_after_minutes: Set(settings.buffer_after_minutes),
+        max_bookings_per_day: Set(settings.max_bookings_per_day),
+        date_overrides: Set(settings.date_overrides),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -93,6 +249,13 @@ pub async fn update_settings(
     active.timezone = Set(settings.timezone);
     active.working_hours = Set(settings.working_hours);
     active.active = Set(settings.active);
+    active.min_notice_minutes = Set(settings.min_notice_minutes);
+    active.max_days_ahead = Set(settings.max_days_ahead);
+    active.slot_interval_minutes = Set(settings.slot_interval_minutes);
+    active.buffer_before_minutes = Set(settings.buffer_before_minutes);
+    active.buffer_after_minutes = Set(settings.buffer_after_minutes);
+    active.max_bookings_per_day = Set(settings.max_bookings_per_day);
+    active.date_overrides = Set(settings.date_overrides);
     active.updated_at = Set(now);
     crate::ctx!(active.update(db).await)
 }

@@ -162,6 +162,13 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
                 timezone: "UTC".into(),
                 working_hours: "{}".into(),
                 active: true,
+                min_notice_minutes: None,
+                max_days_ahead: None,
+                slot_interval_minutes: None,
+                buffer_before_minutes: None,
+                buffer_after_minutes: None,
+                max_bookings_per_day: None,
+                date_overrides: None,
                 // Groups of three made at the same instant.
                 created_at: now - Duration::seconds(i / 3),
                 updated_at: now,

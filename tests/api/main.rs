@@ -15,6 +15,7 @@ mod erasure;
 mod faults;
 mod input;
 mod leko;
+mod link_rules;
 mod lists;
 mod notifications;
 mod notify_store;

@@ -187,6 +187,13 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         timezone: "Europe/Berlin".into(),
         working_hours: "{}".into(),
         active: true,
+        min_notice_minutes: None,
+        max_days_ahead: None,
+        slot_interval_minutes: None,
+        buffer_before_minutes: None,
+        buffer_after_minutes: None,
+        max_bookings_per_day: None,
+        date_overrides: None,
         created_at: now(),
         updated_at: now(),
     };
