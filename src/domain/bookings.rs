@@ -111,24 +111,14 @@ fn verb(how: Transition) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
-
-impl Span {
-    pub fn overlaps(&self, other: &Span) -> bool {
-        self.start < other.end && other.start < self.end
-    }
-}
+pub use super::interval::Interval;
 
 /// What the order check needs to know of one requested event (None: it does not exist).
 #[derive(Debug, Clone)]
 pub struct EventFacts {
     pub id: CoachEventId,
     pub coach_id: UserId,
-    pub span: Span,
+    pub span: Interval,
     pub canceled: bool,
     pub places: i64,
     pub taken: i64,
@@ -168,7 +158,7 @@ pub fn check_order(
     user: UserId,
     now: DateTime<Utc>,
     requested: &[(CoachEventId, Option<EventFacts>)],
-    schedule: &[(CoachEventId, Span)],
+    schedule: &[(CoachEventId, Interval)],
 ) -> Vec<(CoachEventId, OrderError)> {
     let mut errors = Vec::new();
     for (i, (id, facts)) in requested.iter().enumerate() {
@@ -366,8 +356,8 @@ impl OrderRequest {
 
 /// The window an athlete's schedule is read in for these spans: from the earliest start to the
 /// latest end (None when there are none).
-pub fn schedule_window(spans: impl IntoIterator<Item = Span>) -> Option<Span> {
-    spans.into_iter().reduce(|a, b| Span { start: a.start.min(b.start), end: a.end.max(b.end) })
+pub fn schedule_window(spans: impl IntoIterator<Item = Interval>) -> Option<Interval> {
+    spans.into_iter().reduce(|a, b| a.hull(&b))
 }
 
 // ------------------------------------------------------------------ listing
@@ -417,7 +407,7 @@ impl BookingsQuery {
 #[derive(Debug, Clone, Copy)]
 pub struct BookingFacts {
     pub status: Status,
-    pub event: Span,
+    pub event: Interval,
 }
 
 /// Marking completed: a live booking whose event has ended.
@@ -483,7 +473,7 @@ mod tests {
         EventFacts {
             id: CoachEventId::new(),
             coach_id: coach,
-            span: Span { start: t(start.0, start.1), end: t(end.0, end.1) },
+            span: Interval { start: t(start.0, start.1), end: t(end.0, end.1) },
             canceled: false,
             places,
             taken,
@@ -553,8 +543,8 @@ mod tests {
     #[test]
     fn changes_follow_time_and_status() {
         let now = t(12, 0);
-        let before = BookingFacts { status: Status::Accepted, event: Span { start: t(13, 0), end: t(14, 0) } };
-        let after = BookingFacts { status: Status::Accepted, event: Span { start: t(10, 0), end: t(11, 0) } };
+        let before = BookingFacts { status: Status::Accepted, event: Interval { start: t(13, 0), end: t(14, 0) } };
+        let after = BookingFacts { status: Status::Accepted, event: Interval { start: t(10, 0), end: t(11, 0) } };
         assert_eq!(cancel(before, now), Ok(Status::Canceled));
         assert!(cancel(after, now).is_err());
         assert_eq!(open_dispute(after, now), Ok(Status::InDispute));

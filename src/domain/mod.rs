@@ -6,5 +6,6 @@ pub mod bookings;
 pub mod calendar;
 pub mod ids;
 pub mod input;
+pub mod interval;
 pub mod notifications;
 pub mod page;

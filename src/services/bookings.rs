@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, RowKey, Writes};
-use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, Refusal, Span};
+use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, Interval, Refusal};
 use crate::domain::ids::{BookingId, UserId};
 use crate::domain::input::FreeText;
 use crate::domain::page::Page;
@@ -28,7 +28,7 @@ impl From<Refusal> for ServiceError {
 }
 
 fn facts(b: &bookings::Model, e: &coach_events::Model) -> BookingFacts {
-    BookingFacts { status: b.status.into(), event: Span { start: e.starts_at, end: e.ends_at } }
+    BookingFacts { status: b.status.into(), event: Interval { start: e.starts_at, end: e.ends_at } }
 }
 
 /// The bookings use cases, over the database, the write runner and the clock.

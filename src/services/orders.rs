@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, RowKey, Transient, Writes};
 use crate::domain::bookings::{
-    self as rules, EventFacts, OrderError, OrderRequest, OrderStatus, PaymentMethod, Span, Window,
+    self as rules, EventFacts, Interval, OrderError, OrderRequest, OrderStatus, PaymentMethod, Window,
 };
 use crate::domain::ids::{CoachEventId, OrderId, UserId};
 use crate::domain::page::Page;
@@ -67,7 +67,7 @@ fn facts(e: &coach_events::Model, taken: &BTreeMap<CoachEventId, i64>) -> EventF
     EventFacts {
         id: e.id,
         coach_id: e.coach_id,
-        span: Span { start: e.starts_at, end: e.ends_at },
+        span: Interval { start: e.starts_at, end: e.ends_at },
         canceled: e.status == EventStatus::Canceled,
         places: e.places.into(),
         taken: taken.get(&e.id).copied().unwrap_or(0),

@@ -6,7 +6,7 @@
 //! the caller may see (svix's manner), so a booking someone else holds is as missing as one
 //! that never existed (404, never 403).
 
-use crate::domain::bookings::{Span, Status, MAX_EVENT_HOURS};
+use crate::domain::bookings::{Interval, Status, MAX_EVENT_HOURS};
 use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
 use crate::entities::bookings::{self, BookingStatus, CanceledByRole};
@@ -204,8 +204,8 @@ pub async fn schedule_of(
     db: &impl ConnectionTrait,
     user: UserId,
     events: &[CoachEventId],
-    window: Span,
-) -> ServiceResult<Vec<(CoachEventId, Span)>> {
+    window: Interval,
+) -> ServiceResult<Vec<(CoachEventId, Interval)>> {
     let near = overlapping(Window { start: Some(window.start), end: Some(window.end) })
         // Bounds the index range: no booking lasts longer (see MAX_EVENT_HOURS).
         .add(bookings::Column::StartsAt.gt(window.start - Duration::hours(MAX_EVENT_HOURS)));
@@ -220,7 +220,7 @@ pub async fn schedule_of(
             .all(db)
             .await
     )?;
-    Ok(rows.into_iter().map(|(event, start, end)| (event, Span { start, end })).collect())
+    Ok(rows.into_iter().map(|(event, start, end)| (event, Interval { start, end })).collect())
 }
 
 // ------------------------------------------------------------------ reading with events

@@ -318,14 +318,7 @@ impl WorkingHours {
     }
 }
 
-/// A half-open interval of real time, `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Interval {
-    /// First instant inside the interval.
-    pub start: DateTime<Utc>,
-    /// First instant after the interval.
-    pub end: DateTime<Utc>,
-}
+pub use super::interval::Interval;
 
 /// The availability rules of one booking link.
 #[derive(Debug, Clone, PartialEq)]
