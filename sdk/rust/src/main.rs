@@ -105,6 +105,14 @@ async fn main() {
         duration_minutes: 30,
         timezone: "Europe/Berlin".into(),
         working_hours: hours,
+        // The scheduling rules are optional; none set is the seed's behaviour.
+        min_notice_minutes: Default::default(),
+        max_days_ahead: Default::default(),
+        slot_interval_minutes: Default::default(),
+        buffer_before_minutes: Default::default(),
+        buffer_after_minutes: Default::default(),
+        date_overrides: Default::default(),
+        max_bookings_per_day: Default::default(),
     };
     let link = expect(step, owner.create_booking_link(&cal.id, &body).await, 200);
     check(step, !link.token.is_empty(), || "empty token".into());
