@@ -3522,7 +3522,8 @@ pub struct OperationMeta {
     pub method: &'static str,
     /// The contract's path template, without the base path.
     pub path: &'static str,
-    /// The path template as the router writes it (`:name` for `{name}`), without the base path.
+    /// The pattern the router matches, without the base path: poem-openapi names the path's
+    /// parameters `:param0`, `:param1`, ... in order (see [`OperationMeta::raw_path_param`]).
     pub route: &'static str,
     pub tag: &'static str,
     pub secured: bool,
@@ -3536,6 +3537,25 @@ pub enum EnvelopeKind {
     List,
 }
 impl OperationMeta {
+    /// The path parameter `name` (as the contract names it) of a request routed to this
+    /// operation, as matched: not decoded.
+    pub fn raw_path_param<'r>(
+        &self,
+        req: &'r poem::Request,
+        name: &str,
+    ) -> Option<&'r str> {
+        let index = self
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .position(|param| param == name)?;
+        let router_name = self
+            .route
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix(':'))
+            .nth(index)?;
+        req.raw_path_param(router_name)
+    }
     /// The declared status an error of `status` is answered with (as the response enums do:
     /// an undeclared client error becomes the 400, anything else the 500), and its envelope.
     pub fn declared(&self, status: u16) -> (u16, EnvelopeKind) {
@@ -3609,7 +3629,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "createBookingLink",
         method: "POST",
         path: "/calendars/{id}/booking-link",
-        route: "/calendars/:id/booking-link",
+        route: "/calendars/:param0/booking-link",
         tag: "Booking",
         secured: true,
         errors: &[
@@ -3625,7 +3645,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "getBookingAvailability",
         method: "GET",
         path: "/booking/{token}/availability",
-        route: "/booking/:token/availability",
+        route: "/booking/:param0/availability",
         tag: "Booking",
         secured: false,
         errors: &[
@@ -3640,7 +3660,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "reserveBookingSlot",
         method: "POST",
         path: "/booking/{token}/reserve",
-        route: "/booking/:token/reserve",
+        route: "/booking/:param0/reserve",
         tag: "Booking",
         secured: false,
         errors: &[
@@ -3671,7 +3691,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "markBookingAsCompleted",
         method: "PATCH",
         path: "/bookings/{bookingId}/completed",
-        route: "/bookings/:bookingId/completed",
+        route: "/bookings/:param0/completed",
         tag: "Bookings",
         secured: true,
         errors: &[
@@ -3687,7 +3707,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "addBookingNote",
         method: "PATCH",
         path: "/bookings/{bookingId}/note",
-        route: "/bookings/:bookingId/note",
+        route: "/bookings/:param0/note",
         tag: "Bookings",
         secured: true,
         errors: &[
@@ -3703,7 +3723,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "dismissBooking",
         method: "POST",
         path: "/bookings/{bookingId}/dismiss",
-        route: "/bookings/:bookingId/dismiss",
+        route: "/bookings/:param0/dismiss",
         tag: "Bookings",
         secured: true,
         errors: &[
@@ -3734,7 +3754,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "getBookingById",
         method: "GET",
         path: "/bookings/{bookingId}",
-        route: "/bookings/:bookingId",
+        route: "/bookings/:param0",
         tag: "Bookings",
         secured: true,
         errors: &[
@@ -3811,7 +3831,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "getCalendar",
         method: "GET",
         path: "/calendars/{id}",
-        route: "/calendars/:id",
+        route: "/calendars/:param0",
         tag: "Calendars",
         secured: true,
         errors: &[
@@ -3827,7 +3847,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "createCalendarEvent",
         method: "POST",
         path: "/calendars/{id}/events",
-        route: "/calendars/:id/events",
+        route: "/calendars/:param0/events",
         tag: "Calendars",
         secured: true,
         errors: &[
@@ -3843,7 +3863,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "listCalendarEvents",
         method: "GET",
         path: "/calendars/{id}/events",
-        route: "/calendars/:id/events",
+        route: "/calendars/:param0/events",
         tag: "Calendars",
         secured: true,
         errors: &[
@@ -3859,7 +3879,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "deleteCalendarEvent",
         method: "DELETE",
         path: "/calendars/{id}/events/{eventId}",
-        route: "/calendars/:id/events/:eventId",
+        route: "/calendars/:param0/events/:param1",
         tag: "Calendars",
         secured: true,
         errors: &[
@@ -3875,7 +3895,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "listBookingLinks",
         method: "GET",
         path: "/calendars/{id}/booking-links",
-        route: "/calendars/:id/booking-links",
+        route: "/calendars/:param0/booking-links",
         tag: "Calendars",
         secured: true,
         errors: &[
@@ -3891,7 +3911,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "updateBookingLink",
         method: "PATCH",
         path: "/calendars/{id}/booking-links/{token}",
-        route: "/calendars/:id/booking-links/:token",
+        route: "/calendars/:param0/booking-links/:param1",
         tag: "Calendars",
         secured: true,
         errors: &[
@@ -3922,7 +3942,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "getCoachEvent",
         method: "GET",
         path: "/coach-events/{eventId}",
-        route: "/coach-events/:eventId",
+        route: "/coach-events/:param0",
         tag: "Coach events",
         secured: true,
         errors: &[
@@ -3937,7 +3957,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "cancelCoachEvent",
         method: "POST",
         path: "/coach-events/{eventId}/cancel",
-        route: "/coach-events/:eventId/cancel",
+        route: "/coach-events/:param0/cancel",
         tag: "Coach events",
         secured: true,
         errors: &[
@@ -3953,7 +3973,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "cancelBooking",
         method: "POST",
         path: "/bookings/{bookingId}/cancel",
-        route: "/bookings/:bookingId/cancel",
+        route: "/bookings/:param0/cancel",
         tag: "Bookings",
         secured: true,
         errors: &[
@@ -3969,7 +3989,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "openBookingDispute",
         method: "POST",
         path: "/bookings/{bookingId}/dispute",
-        route: "/bookings/:bookingId/dispute",
+        route: "/bookings/:param0/dispute",
         tag: "Bookings",
         secured: true,
         errors: &[
@@ -3985,7 +4005,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "resolveBookingDispute",
         method: "POST",
         path: "/bookings/{bookingId}/dispute/resolve",
-        route: "/bookings/:bookingId/dispute/resolve",
+        route: "/bookings/:param0/dispute/resolve",
         tag: "Bookings",
         secured: true,
         errors: &[
@@ -4016,7 +4036,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         operation_id: "setUserEmail",
         method: "PUT",
         path: "/users/{userId}/email",
-        route: "/users/:userId/email",
+        route: "/users/:param0/email",
         tag: "Notifications",
         secured: true,
         errors: &[

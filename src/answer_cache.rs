@@ -23,7 +23,7 @@ use crate::services::availability_cache::{AvailabilityCache, BusyWindow, CachedL
 use crate::state::AppState;
 use chrono::{DateTime, FixedOffset, Utc};
 use poem::endpoint::DynEndpoint;
-use poem::http::{Method, StatusCode};
+use poem::http::{HeaderValue, Method, StatusCode};
 use poem::{Body, Request, Response};
 use poem_openapi::types::ParseFromParameter;
 use std::sync::Arc;
@@ -31,6 +31,14 @@ use std::time::Duration;
 
 /// What the generated JSON payload answers with.
 const JSON: &str = <crate::api::Json<serde_json::Value> as poem_openapi::payload::Payload>::CONTENT_TYPE;
+
+/// RFC 9211's `Cache-Status` on every answer the cache considered: `bookings; hit` when served
+/// from it, `bookings; fwd=miss` when computed (`; stored` when then kept). Operators and load
+/// tests see whether the cache works; clients may ignore it.
+const CACHE_STATUS: &str = "cache-status";
+const HIT: &str = "bookings; hit";
+const MISS: &str = "bookings; fwd=miss";
+const MISS_STORED: &str = "bookings; fwd=miss; stored";
 
 /// The operation whose answers are kept.
 pub const CACHED_OPERATION: &str = "getBookingAvailability";
@@ -74,13 +82,15 @@ impl RenderedAnswers {
     }
 
     /// Keeps an answer rendered since `ticket` was taken, tied to the current link and busy time.
-    pub fn put_answer(&self, cache: &AvailabilityCache, ticket: Ticket, key: AnswerKey, body: bytes::Bytes) {
+    /// Whether it was kept.
+    pub fn put_answer(&self, cache: &AvailabilityCache, ticket: Ticket, key: AnswerKey, body: bytes::Bytes) -> bool {
         if !cache.current(ticket) || body.len() > MAX_ANSWER_BYTES {
-            return;
+            return false;
         }
-        let Some(link) = cache.link(&key.token) else { return };
-        let Some(busy) = cache.busy(link.calendar_id) else { return };
+        let Some(link) = cache.link(&key.token) else { return false };
+        let Some(busy) = cache.busy(link.calendar_id) else { return false };
         self.answers.put(key, Arc::new(Answer { link, busy, body }), ticket.started());
+        true
     }
 }
 
@@ -105,33 +115,34 @@ impl AvailabilityAnswers {
     ) -> poem::Result<Response> {
         let cache = &self.state.availability_cache;
         let key = if op.operation_id == CACHED_OPERATION {
-            cacheable(&req, self.state.clock.now(), cache.ttl())
+            cacheable(op, &req, self.state.clock.now(), cache.ttl())
         } else {
             None
         };
         let Some(key) = key else { return next.call(req).await };
         if let Some(body) = self.rendered.answer(cache, &key) {
-            return Ok(Response::builder().content_type(JSON).body(body));
+            return Ok(Response::builder().content_type(JSON).header(CACHE_STATUS, HIT).body(body));
         }
         let ticket = cache.ticket();
         let response = next.call(req).await?;
         if response.status() != StatusCode::OK {
             return Ok(response);
         }
-        let (parts, body) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
         let bytes = body.into_bytes().await?;
-        self.rendered.put_answer(cache, ticket, key, bytes.clone());
+        let stored = self.rendered.put_answer(cache, ticket, key, bytes.clone());
+        parts.headers.insert(CACHE_STATUS, HeaderValue::from_static(if stored { MISS_STORED } else { MISS }));
         Ok(Response::from_parts(parts, Body::from(bytes)))
     }
 }
 
 /// The answer's key, if this request's answer may be kept or served from the cache.
-pub fn cacheable(req: &Request, now: DateTime<Utc>, ttl: std::time::Duration) -> Option<AnswerKey> {
+pub fn cacheable(op: &OperationMeta, req: &Request, now: DateTime<Utc>, ttl: std::time::Duration) -> Option<AnswerKey> {
     if ttl.is_zero() || !(req.method() == Method::GET || req.method() == Method::HEAD) {
         return None;
     }
     // The router's `{token}`, as it matched it (not decoded).
-    let token = req.raw_path_param("token")?;
+    let token = op.raw_path_param(req, "token")?;
     if token.is_empty() || token.contains('/') || token.contains('%') {
         return None;
     }
@@ -177,7 +188,7 @@ mod tests {
         let ep = Route::new().at(
             route,
             poem::get(poem::endpoint::make_sync(move |req| {
-                *keep.lock().unwrap() = cacheable(&req, now, Duration::from_secs(1));
+                *keep.lock().unwrap() = cacheable(op, &req, now, Duration::from_secs(1));
             }))
             .map_to_response(),
         );

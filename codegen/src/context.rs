@@ -95,7 +95,7 @@ pub struct OperationSummary {
     pub operation_id: String,
     pub method: String,
     pub path: String,
-    /// `path` as the router writes it (`:name` for `{name}`).
+    /// `path` as poem-openapi's router matches it (`:param0`, `:param1`, ... for its parameters).
     pub route: String,
     pub tag: String,
     pub secured: bool,
@@ -735,11 +735,27 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
             })
             .collect::<Vec<_>>()
             .join("/");
+        // What poem-openapi's router registers for that path: it renames the parameters
+        // `param0`, `param1`, ... in order (poem-openapi-derive's `convert_oai_path`), so this is
+        // the pattern a request is matched by and the names its raw parameters carry.
+        let mut index = 0;
+        let router_path = contract_path
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') && seg.ends_with('}') {
+                    index += 1;
+                    format!(":param{}", index - 1)
+                } else {
+                    seg.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
         summaries.push(OperationSummary {
             operation_id: id.to_string(),
             method: op.method.to_uppercase(),
             path: contract_path.clone(),
-            route: poem_path.clone(),
+            route: router_path,
             tag: tag_name.clone(),
             secured,
             errors: responses

@@ -144,6 +144,36 @@ async fn head_is_limited_and_answered_like_get(app: TestApp) {
 }
 on_both_backends!(head_is_limited_and_answered_like_get, &["--public-rate-limit", "1", "--public-rate-burst", "4"]);
 
+// ---- the answer cache serves
+
+/// The `Cache-Status` (RFC 9211) of a reply.
+fn cache_status(reply: &crate::helpers::Reply) -> Option<String> {
+    reply.headers.get("cache-status").and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+async fn a_repeated_availability_request_is_served_from_the_cache(app: TestApp) {
+    let token = monday_link(&app).await;
+    let query = "start=2030-03-04T00:00:00Z&end=2030-03-11T00:00:00Z";
+    let first = app.get_booking_availability(&token, query).await.expect(200);
+    assert_eq!(cache_status(&first).as_deref(), Some("bookings; fwd=miss; stored"), "{:?}", first.headers);
+    let second = app.get_booking_availability(&token, query).await.expect(200);
+    assert_eq!(cache_status(&second).as_deref(), Some("bookings; hit"), "{:?}", second.headers);
+    assert_eq!(second.text, first.text);
+    assert_eq!(second.headers.get("content-type"), first.headers.get("content-type"));
+    // A reservation through this process retires the answer at once.
+    app.reserve(&token, "2030-03-04T09:00:00Z", "2030-03-04T09:30:00Z").await.expect(200);
+    let third = app.get_booking_availability(&token, query).await.expect(200);
+    assert_eq!(cache_status(&third).as_deref(), Some("bookings; fwd=miss; stored"), "{:?}", third.headers);
+    assert_eq!(third.body["slots"].as_array().map(Vec::len), first.body["slots"].as_array().map(|s| s.len() - 1));
+    // A range starting before now plus the cache's time to live (a second) is always computed:
+    // a slot of it could pass meanwhile.
+    let soon = chrono::Utc::now().format("%Y-%m-%dT%H:00:00Z").to_string();
+    let later = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%dT%H:00:00Z").to_string();
+    let near = app.availability(&token, &soon, &later).await.expect(200);
+    assert_eq!(cache_status(&near), None, "{:?}", near.headers);
+}
+on_both_backends!(a_repeated_availability_request_is_served_from_the_cache, &[]);
+
 // ---- the answer cache reads a query as the handler does
 
 async fn a_raw_plus_answers_the_same_whether_or_not_cached(app: TestApp) {

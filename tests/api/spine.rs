@@ -70,6 +70,12 @@ async fn unknown_routes_and_methods_get_the_envelope() {
     assert_eq!(r.headers["allow"], "GET, POST");
     let r = app.send(reqwest::Method::OPTIONS, "/v1/bookings/notify", None, None).await.expect(405);
     assert_eq!(r.headers["allow"], "POST");
+    // A route with path parameters knows its methods too.
+    let path = format!("/v1/bookings/{}", uuid::Uuid::new_v4());
+    let r = app.send(reqwest::Method::PUT, &path, None, Some(json!({}))).await.expect(405);
+    assert_eq!(r.headers["allow"], "GET");
+    let r = app.send(reqwest::Method::DELETE, "/v1/booking/some-token/availability", None, None).await.expect(405);
+    assert_eq!(r.headers["allow"], "GET");
 }
 
 #[tokio::test]
