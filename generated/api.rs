@@ -3,7 +3,8 @@
 
 use poem_openapi::{
     param::{Header, Path, Query},
-    auth::Bearer, ApiResponse, Enum, Object, OpenApi, SecurityScheme, Tags,
+    auth::Bearer, types::MaybeUndefined, ApiResponse, Enum, Object, OpenApi,
+    SecurityScheme, Tags,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -651,7 +652,7 @@ impl From<Error> for BookEventErrorResponse {
             message: error.message,
             endpoint: error.endpoint,
             request_id: error.request_id,
-            errors: None,
+            errors: Default::default(),
         }
     }
 }
@@ -784,19 +785,19 @@ pub struct Booking {
     pub event_status: Option<String>,
     pub completed: bool,
     pub note: Option<String>,
-    #[oai(rename = "canceledAt", skip_serializing_if_is_none)]
-    pub canceled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
-    #[oai(rename = "canceledByRole", skip_serializing_if_is_none)]
-    pub canceled_by_role: Option<BookingCanceledByRole>,
-    #[oai(rename = "cancellationReasonCode", skip_serializing_if_is_none)]
-    pub cancellation_reason_code: Option<BookingCancellationReasonCode>,
-    #[oai(rename = "cancellationReasonText", skip_serializing_if_is_none)]
-    pub cancellation_reason_text: Option<String>,
+    #[oai(rename = "canceledAt")]
+    pub canceled_at: MaybeUndefined<chrono::DateTime<chrono::FixedOffset>>,
+    #[oai(rename = "canceledByRole")]
+    pub canceled_by_role: MaybeUndefined<BookingCanceledByRole>,
+    #[oai(rename = "cancellationReasonCode")]
+    pub cancellation_reason_code: MaybeUndefined<BookingCancellationReasonCode>,
+    #[oai(rename = "cancellationReasonText")]
+    pub cancellation_reason_text: MaybeUndefined<String>,
     #[oai(rename = "sportId", skip_serializing_if_is_none)]
     pub sport_id: Option<uuid::Uuid>,
     /// The cardinality of the service (1st, 2nd, 3rd service) for this coach, or null if unavailable
-    #[oai(rename = "serviceCardinality", skip_serializing_if_is_none)]
-    pub service_cardinality: Option<i64>,
+    #[oai(rename = "serviceCardinality")]
+    pub service_cardinality: MaybeUndefined<i64>,
     pub timeslot: TimeSlot,
 }
 impl Booking {
@@ -878,23 +879,43 @@ impl WireJson for Booking {
         map.serialize_entry("eventStatus", &Wire(&self.event_status))?;
         map.serialize_entry("completed", &Wire(&self.completed))?;
         map.serialize_entry("note", &Wire(&self.note))?;
-        if let Some(value) = &self.canceled_at {
-            map.serialize_entry("canceledAt", &Wire(value))?;
+        match &self.canceled_at {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("canceledAt", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("canceledAt", &())?,
+            MaybeUndefined::Undefined => {}
         }
-        if let Some(value) = &self.canceled_by_role {
-            map.serialize_entry("canceledByRole", &Wire(value))?;
+        match &self.canceled_by_role {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("canceledByRole", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("canceledByRole", &())?,
+            MaybeUndefined::Undefined => {}
         }
-        if let Some(value) = &self.cancellation_reason_code {
-            map.serialize_entry("cancellationReasonCode", &Wire(value))?;
+        match &self.cancellation_reason_code {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("cancellationReasonCode", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("cancellationReasonCode", &())?,
+            MaybeUndefined::Undefined => {}
         }
-        if let Some(value) = &self.cancellation_reason_text {
-            map.serialize_entry("cancellationReasonText", &Wire(value))?;
+        match &self.cancellation_reason_text {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("cancellationReasonText", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("cancellationReasonText", &())?,
+            MaybeUndefined::Undefined => {}
         }
         if let Some(value) = &self.sport_id {
             map.serialize_entry("sportId", &Wire(value))?;
         }
-        if let Some(value) = &self.service_cardinality {
-            map.serialize_entry("serviceCardinality", &Wire(value))?;
+        match &self.service_cardinality {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("serviceCardinality", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("serviceCardinality", &())?,
+            MaybeUndefined::Undefined => {}
         }
         map.serialize_entry("timeslot", &Wire(&self.timeslot))?;
         map.end()
@@ -1762,12 +1783,9 @@ pub struct Event {
     pub notes: Option<String>,
     /// How the event was made
     pub source: EventSource,
-    #[oai(skip_serializing_if_is_none)]
-    pub booking_link_token: Option<String>,
-    #[oai(skip_serializing_if_is_none)]
-    pub attendee_name: Option<String>,
-    #[oai(skip_serializing_if_is_none)]
-    pub attendee_email: Option<poem_openapi::types::Email>,
+    pub booking_link_token: MaybeUndefined<String>,
+    pub attendee_name: MaybeUndefined<String>,
+    pub attendee_email: MaybeUndefined<poem_openapi::types::Email>,
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
 impl Event {
@@ -1823,14 +1841,26 @@ impl WireJson for Event {
         map.serialize_entry("end", &Wire(&self.end))?;
         map.serialize_entry("notes", &Wire(&self.notes))?;
         map.serialize_entry("source", &Wire(&self.source))?;
-        if let Some(value) = &self.booking_link_token {
-            map.serialize_entry("booking_link_token", &Wire(value))?;
+        match &self.booking_link_token {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("booking_link_token", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("booking_link_token", &())?,
+            MaybeUndefined::Undefined => {}
         }
-        if let Some(value) = &self.attendee_name {
-            map.serialize_entry("attendee_name", &Wire(value))?;
+        match &self.attendee_name {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("attendee_name", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("attendee_name", &())?,
+            MaybeUndefined::Undefined => {}
         }
-        if let Some(value) = &self.attendee_email {
-            map.serialize_entry("attendee_email", &Wire(value))?;
+        match &self.attendee_email {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("attendee_email", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("attendee_email", &())?,
+            MaybeUndefined::Undefined => {}
         }
         map.serialize_entry("created_at", &Wire(&self.created_at))?;
         map.end()
@@ -2561,18 +2591,12 @@ pub struct UpdateBookingLinkRequest {
         validator(minimum(value = "0"), maximum(value = "525600"))
     )]
     pub min_notice_minutes: Option<i64>,
-    /// No slot starts on a local date (in the link's time zone) later than today plus this many days; 0 offers today only. Absent: no limit.
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(minimum(value = "0"), maximum(value = "730"))
-    )]
-    pub max_days_ahead: Option<i64>,
-    /// Slots start at the window's start plus whole multiples of this; each still lasts `duration_minutes`. Default: the duration.
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(minimum(value = "5"), maximum(value = "1440"))
-    )]
-    pub slot_interval_minutes: Option<i64>,
+    /// No slot starts on a local date (in the link's time zone) later than today plus this many days; 0 offers today only. Left out: unchanged; null: no limit again.
+    #[oai(validator(minimum(value = "0"), maximum(value = "730")))]
+    pub max_days_ahead: MaybeUndefined<i64>,
+    /// Slots start at the window's start plus whole multiples of this; each still lasts `duration_minutes`. Left out: unchanged; null: back to the default, the duration.
+    #[oai(validator(minimum(value = "5"), maximum(value = "1440")))]
+    pub slot_interval_minutes: MaybeUndefined<i64>,
     /// Busy time may not end later than this many minutes before a slot starts. Left out: unchanged; setting `buffer_minutes` sets both.
     #[oai(
         skip_serializing_if_is_none,
@@ -2588,12 +2612,9 @@ pub struct UpdateBookingLinkRequest {
     /// Working hours of single local dates (unique), replacing their weekday's; an empty `windows` list closes the date. Default none.
     #[oai(skip_serializing_if_is_none, validator(max_items = 366))]
     pub date_overrides: Option<Vec<DateOverride>>,
-    /// At most this many live reservations through the link start on one local date (in the link's time zone); a full date offers no slot. Absent: no cap.
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(minimum(value = "1"), maximum(value = "1000"))
-    )]
-    pub max_bookings_per_day: Option<i64>,
+    /// At most this many live reservations through the link start on one local date (in the link's time zone); a full date offers no slot. Left out: unchanged; null: no cap again.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub max_bookings_per_day: MaybeUndefined<i64>,
 }
 impl UpdateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -2621,10 +2642,10 @@ impl UpdateBookingLinkRequest {
             Shape::Int.check(v, false, &format!("{at}.{}", "min_notice_minutes"))?;
         }
         if let Some(v) = object.get("max_days_ahead") {
-            Shape::Int.check(v, false, &format!("{at}.{}", "max_days_ahead"))?;
+            Shape::Int.check(v, true, &format!("{at}.{}", "max_days_ahead"))?;
         }
         if let Some(v) = object.get("slot_interval_minutes") {
-            Shape::Int.check(v, false, &format!("{at}.{}", "slot_interval_minutes"))?;
+            Shape::Int.check(v, true, &format!("{at}.{}", "slot_interval_minutes"))?;
         }
         if let Some(v) = object.get("buffer_before_minutes") {
             Shape::Int.check(v, false, &format!("{at}.{}", "buffer_before_minutes"))?;
@@ -2637,7 +2658,7 @@ impl UpdateBookingLinkRequest {
                 .check(v, false, &format!("{at}.{}", "date_overrides"))?;
         }
         if let Some(v) = object.get("max_bookings_per_day") {
-            Shape::Int.check(v, false, &format!("{at}.{}", "max_bookings_per_day"))?;
+            Shape::Int.check(v, true, &format!("{at}.{}", "max_bookings_per_day"))?;
         }
         Ok(())
     }
@@ -2664,11 +2685,19 @@ impl WireJson for UpdateBookingLinkRequest {
         if let Some(value) = &self.min_notice_minutes {
             map.serialize_entry("min_notice_minutes", &Wire(value))?;
         }
-        if let Some(value) = &self.max_days_ahead {
-            map.serialize_entry("max_days_ahead", &Wire(value))?;
+        match &self.max_days_ahead {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("max_days_ahead", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("max_days_ahead", &())?,
+            MaybeUndefined::Undefined => {}
         }
-        if let Some(value) = &self.slot_interval_minutes {
-            map.serialize_entry("slot_interval_minutes", &Wire(value))?;
+        match &self.slot_interval_minutes {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("slot_interval_minutes", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("slot_interval_minutes", &())?,
+            MaybeUndefined::Undefined => {}
         }
         if let Some(value) = &self.buffer_before_minutes {
             map.serialize_entry("buffer_before_minutes", &Wire(value))?;
@@ -2679,8 +2708,12 @@ impl WireJson for UpdateBookingLinkRequest {
         if let Some(value) = &self.date_overrides {
             map.serialize_entry("date_overrides", &Wire(value))?;
         }
-        if let Some(value) = &self.max_bookings_per_day {
-            map.serialize_entry("max_bookings_per_day", &Wire(value))?;
+        match &self.max_bookings_per_day {
+            MaybeUndefined::Value(value) => {
+                map.serialize_entry("max_bookings_per_day", &Wire(value))?
+            }
+            MaybeUndefined::Null => map.serialize_entry("max_bookings_per_day", &())?,
+            MaybeUndefined::Undefined => {}
         }
         map.end()
     }

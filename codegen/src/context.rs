@@ -61,6 +61,8 @@ pub struct Field {
     pub optional: bool,
     /// Left out of the JSON when `None` (`skip_serializing_if_is_none`).
     pub skip_none: bool,
+    /// Not required and nullable: `MaybeUndefined` (left out, null, or a value).
+    pub tri_state: bool,
     /// The JSON this field accepts, for the strict body check.
     pub shape: String,
     /// Whether the contract allows `null` here.
@@ -433,8 +435,19 @@ impl<'a> Builder<'a> {
                     attrs.push(format!("rename = {}", lit(wire)));
                 }
                 let optional = (!is_required || info.nullable) && default.is_none();
-                let ty = if optional { format!("Option<{}>", info.ty) } else { info.ty.clone() };
-                let skip_none = optional && !(is_required && info.nullable);
+                // Left out, null and a value are three answers where a property may be both
+                // absent and null (in a partial update: keep, back to the default, set), as
+                // openapi-generator's JsonNullable: poem-openapi's `MaybeUndefined` reads and
+                // writes exactly those three.
+                let tri_state = !is_required && info.nullable && default.is_none();
+                let ty = if tri_state {
+                    format!("MaybeUndefined<{}>", info.ty)
+                } else if optional {
+                    format!("Option<{}>", info.ty)
+                } else {
+                    info.ty.clone()
+                };
+                let skip_none = optional && !tri_state && !(is_required && info.nullable);
                 if skip_none {
                     // Absent rather than null where the contract does not allow null.
                     attrs.push("skip_serializing_if_is_none".to_string());
@@ -460,6 +473,7 @@ impl<'a> Builder<'a> {
                     from_error,
                     optional,
                     skip_none,
+                    tri_state,
                     shape: info.shape.clone(),
                     nullable: info.nullable,
                 });

@@ -1,7 +1,7 @@
 //! `Bookings` tag (seed 003, plus the companion's cancel and dispute operations).
 
 use super::coach_events::time_slot_to_wire;
-use super::{instant_opt, stored, wire, Handlers};
+use super::{absent_if_none, instant_opt, stored, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
@@ -34,16 +34,18 @@ pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> 
         event_status: Some(v.event.status.as_str().to_string()),
         completed: b.completed,
         note: b.note,
-        canceled_at: b.canceled_at.map(wire),
-        canceled_by_role: b.canceled_by_role.map(Into::into),
-        cancellation_reason_code: b
-            .cancellation_reason_code
-            .as_deref()
-            .map(|r| stored(r, api::BookingCancellationReasonCode::from_wire))
-            .transpose()?,
-        cancellation_reason_text: b.cancellation_reason_text,
+        // Nullable and not required: left out while not set, as always.
+        canceled_at: absent_if_none(b.canceled_at.map(wire)),
+        canceled_by_role: absent_if_none(b.canceled_by_role.map(Into::into)),
+        cancellation_reason_code: absent_if_none(
+            b.cancellation_reason_code
+                .as_deref()
+                .map(|r| stored(r, api::BookingCancellationReasonCode::from_wire))
+                .transpose()?,
+        ),
+        cancellation_reason_text: absent_if_none(b.cancellation_reason_text),
         sport_id: Some(v.event.sport_id),
-        service_cardinality: v.cardinality,
+        service_cardinality: absent_if_none(v.cardinality),
         timeslot: time_slot_to_wire(&v.event)?,
     })
 }

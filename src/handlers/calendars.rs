@@ -1,10 +1,10 @@
 //! `Calendars` tag (companion document): calendars, busy time, booking-link management.
 
-use super::{instant, link_token, wire, Handlers};
+use super::{absent_if_none, instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
-use crate::domain::availability::{format_hhmm, RawDateOverride, RawSchedulingRules, Window, WorkingHours};
+use crate::domain::availability::{format_hhmm, Patch, RawDateOverride, SchedulePatch, Window, WorkingHours};
 use crate::domain::booking_link::LinkSettings;
 use crate::domain::calendar::{NewEvent, LIST_RANGE};
 use crate::domain::ids::{CalendarEventId, CalendarId};
@@ -15,6 +15,7 @@ use crate::error::ServiceError;
 use crate::services::booking_links::{settings_of, BookingLinks, LinkChanges};
 use crate::services::calendars::CalendarWriter;
 use chrono::Weekday;
+use poem_openapi::types::MaybeUndefined;
 use uuid::Uuid;
 
 /// The `X-Truncated` and `X-Next-Cursor` headers of a page: each only when more items follow.
@@ -40,9 +41,9 @@ pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
         end: wire(e.ends_at),
         notes: e.notes,
         source: e.source.into(),
-        booking_link_token: e.booking_link_token,
-        attendee_name: e.attendee_name,
-        attendee_email: e.attendee_email.map(poem_openapi::types::Email),
+        booking_link_token: absent_if_none(e.booking_link_token),
+        attendee_name: absent_if_none(e.attendee_name),
+        attendee_email: absent_if_none(e.attendee_email.map(poem_openapi::types::Email)),
         created_at: wire(e.created_at),
     }
 }
@@ -118,6 +119,15 @@ pub(crate) fn overrides_from_wire(list: Option<&Vec<api::DateOverride>>) -> Opti
             })
             .collect()
     })
+}
+
+/// A field of a partial update as the wire says it: left out keeps, `null` resets, a value sets.
+fn patch<T>(field: MaybeUndefined<T>) -> Patch<T> {
+    match field {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Reset,
+        MaybeUndefined::Value(value) => Patch::Set(value),
+    }
 }
 
 /// A link's settings as they apply (see `BookingLinkSettings` in the contract).
@@ -251,14 +261,14 @@ impl CalendarsHandlers for Handlers {
             timezone: body.timezone,
             working_hours,
             active: body.active,
-            schedule: RawSchedulingRules {
-                min_notice_minutes: body.min_notice_minutes,
-                max_days_ahead: body.max_days_ahead,
-                slot_interval_minutes: body.slot_interval_minutes,
-                buffer_before_minutes: body.buffer_before_minutes,
-                buffer_after_minutes: body.buffer_after_minutes,
-                date_overrides: overrides_from_wire(body.date_overrides.as_ref()),
-                max_bookings_per_day: body.max_bookings_per_day,
+            schedule: SchedulePatch {
+                min_notice_minutes: body.min_notice_minutes.into(),
+                max_days_ahead: patch(body.max_days_ahead),
+                slot_interval_minutes: patch(body.slot_interval_minutes),
+                buffer_before_minutes: body.buffer_before_minutes.into(),
+                buffer_after_minutes: body.buffer_after_minutes.into(),
+                date_overrides: overrides_from_wire(body.date_overrides.as_ref()).into(),
+                max_bookings_per_day: patch(body.max_bookings_per_day),
             },
         };
         let links = self.links();

@@ -124,3 +124,9 @@ pub(crate) fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, 
 pub(crate) fn wire(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.fixed_offset()
 }
+
+/// A nullable property the contract does not require, left out while there is no value (the
+/// contract's `null` is kept for a partial update's "back to the default").
+pub(crate) fn absent_if_none<T>(value: Option<T>) -> poem_openapi::types::MaybeUndefined<T> {
+    poem_openapi::types::MaybeUndefined::from_opt_undefined(value)
+}

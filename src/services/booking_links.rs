@@ -8,7 +8,9 @@ use super::calendars::find_owned;
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::db::{begin_write, is_exclusion_violation, RowKey, Writes};
-use crate::domain::availability::{self, DayCounts, Interval, LinkRules, RawSchedulingRules, Refusal, SchedulingRules};
+use crate::domain::availability::{
+    self, DayCounts, Interval, LinkRules, Patch, Refusal, SchedulePatch, SchedulingRules,
+};
 use crate::domain::booking_link::{LinkSettings, Reservation, MAX_AVAILABILITY_DAYS};
 use crate::domain::ids::CalendarId;
 use crate::domain::input::{self, LinkToken, TimeRange};
@@ -48,29 +50,22 @@ pub struct LinkChanges {
     pub timezone: Option<String>,
     pub working_hours: Option<availability::WorkingHours>,
     pub active: Option<bool>,
-    /// The scheduling rules given; a field left `None` keeps its value.
-    pub schedule: RawSchedulingRules,
+    /// The scheduling rules changed, kept, or set back to their defaults.
+    pub schedule: SchedulePatch,
 }
 
 impl LinkChanges {
     fn apply(self, current: LinkSettings) -> ServiceResult<LinkSettings> {
-        let given = self.schedule;
-        let mut raw = current.rules.schedule.to_raw();
-        let keep = |new: Option<i64>, old: Option<i64>| new.or(old);
-        raw.min_notice_minutes = keep(given.min_notice_minutes, raw.min_notice_minutes);
-        raw.max_days_ahead = keep(given.max_days_ahead, raw.max_days_ahead);
-        raw.slot_interval_minutes = keep(given.slot_interval_minutes, raw.slot_interval_minutes);
-        raw.max_bookings_per_day = keep(given.max_bookings_per_day, raw.max_bookings_per_day);
-        if given.date_overrides.is_some() {
-            raw.date_overrides = given.date_overrides;
-        }
+        let mut given = self.schedule;
         // A new common buffer replaces both sides (they fall back to it) unless a side is given.
         if self.buffer_minutes.is_some() {
-            raw.buffer_before_minutes = None;
-            raw.buffer_after_minutes = None;
+            for side in [&mut given.buffer_before_minutes, &mut given.buffer_after_minutes] {
+                if !side.is_given() {
+                    *side = Patch::Reset;
+                }
+            }
         }
-        raw.buffer_before_minutes = keep(given.buffer_before_minutes, raw.buffer_before_minutes);
-        raw.buffer_after_minutes = keep(given.buffer_after_minutes, raw.buffer_after_minutes);
+        let raw = given.apply(current.rules.schedule.to_raw());
         let schedule = SchedulingRules::parse(&raw).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         LinkSettings::parse(
             self.duration_minutes.unwrap_or(current.duration_minutes),

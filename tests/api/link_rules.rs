@@ -156,6 +156,30 @@ async fn settings_are_echoed_and_updated(app: TestApp) {
     app.update_booking_link(cal, &token, Some(&owner.token), closed).await.expect(200);
     let after = app.availability(&token, day.0, day.1).await.expect(200);
     assert_eq!(starts(&after), Vec::<String>::new());
+
+    // null sets a rule back to its default; left out, it keeps its value.
+    let up = app
+        .update_booking_link(
+            cal,
+            &token,
+            Some(&owner.token),
+            json!({"max_days_ahead": null, "max_bookings_per_day": null, "slot_interval_minutes": null}),
+        )
+        .await;
+    let s = &up.expect(200).body["settings"];
+    assert!(s.get("max_days_ahead").is_none() && s.get("max_bookings_per_day").is_none(), "{s}");
+    check(s, &json!({"slot_interval_minutes": 30, "buffer_after_minutes": 30, "min_notice_minutes": 0}));
+    let listed = app.list_booking_links(cal, "", Some(&owner.token)).await.expect(200);
+    let mine = listed.body.as_array().unwrap().iter().find(|l| l["token"] == token.as_str()).unwrap();
+    assert_eq!(&mine["settings"], s);
+    // The window no longer ends 60 days ahead: a date years away is offered.
+    let far = app.availability(&token, "2031-01-06T00:00:00Z", "2031-01-07T00:00:00Z").await.expect(200);
+    assert_eq!(starts(&far).first().map(String::as_str), Some("2031-01-06T09:00:00+01:00"));
+    // A rule that has no default cannot be reset: null is refused, naming the field.
+    for field in ["duration_minutes", "timezone", "min_notice_minutes"] {
+        let r = app.update_booking_link(cal, &token, Some(&owner.token), json!({ field: null })).await.expect(400);
+        assert!(r.text.contains(field), "{field}: {}", r.text);
+    }
 }
 
 async fn bad_rules_are_400_naming_the_field(app: TestApp) {

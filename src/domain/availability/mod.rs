@@ -97,9 +97,9 @@ use chrono_tz::Tz;
 use thiserror::Error;
 
 pub use schedule::{
-    DateOverride, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulingRules, MAX_BOOKINGS_PER_DAY,
-    MAX_DATE_OVERRIDES, MAX_DAYS_AHEAD, MAX_MIN_NOTICE_MINUTES, MAX_SIDE_BUFFER_MINUTES, MAX_SLOT_INTERVAL_MINUTES,
-    MIN_SLOT_INTERVAL_MINUTES,
+    DateOverride, Patch, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulePatch, SchedulingRules,
+    MAX_BOOKINGS_PER_DAY, MAX_DATE_OVERRIDES, MAX_DAYS_AHEAD, MAX_MIN_NOTICE_MINUTES, MAX_SIDE_BUFFER_MINUTES,
+    MAX_SLOT_INTERVAL_MINUTES, MIN_SLOT_INTERVAL_MINUTES,
 };
 
 /// Minutes in a day; as a window end it means "24:00".

@@ -47,6 +47,70 @@ pub struct RawSchedulingRules {
     pub max_bookings_per_day: Option<i64>,
 }
 
+/// One field of a partial update (`updateBookingLink`): left out keeps the value, `null` sets it
+/// back to its default (absent), a value replaces it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Reset,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    /// The value after this change.
+    #[must_use]
+    pub fn apply(self, current: Option<T>) -> Option<T> {
+        match self {
+            Self::Keep => current,
+            Self::Reset => None,
+            Self::Set(value) => Some(value),
+        }
+    }
+
+    /// Whether the field was given (set or reset).
+    #[must_use]
+    pub fn is_given(&self) -> bool {
+        !matches!(self, Self::Keep)
+    }
+}
+
+/// A value, where a field cannot be reset: left out keeps it.
+impl<T> From<Option<T>> for Patch<T> {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Self::Keep, Self::Set)
+    }
+}
+
+/// Changes to a link's scheduling rules, field by field (see [`Patch`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are the wire names
+pub struct SchedulePatch {
+    pub min_notice_minutes: Patch<i64>,
+    pub max_days_ahead: Patch<i64>,
+    pub slot_interval_minutes: Patch<i64>,
+    pub buffer_before_minutes: Patch<i64>,
+    pub buffer_after_minutes: Patch<i64>,
+    pub date_overrides: Patch<Vec<RawDateOverride>>,
+    pub max_bookings_per_day: Patch<i64>,
+}
+
+impl SchedulePatch {
+    /// `current` with these changes (still to be parsed).
+    #[must_use]
+    pub fn apply(self, current: RawSchedulingRules) -> RawSchedulingRules {
+        RawSchedulingRules {
+            min_notice_minutes: self.min_notice_minutes.apply(current.min_notice_minutes),
+            max_days_ahead: self.max_days_ahead.apply(current.max_days_ahead),
+            slot_interval_minutes: self.slot_interval_minutes.apply(current.slot_interval_minutes),
+            buffer_before_minutes: self.buffer_before_minutes.apply(current.buffer_before_minutes),
+            buffer_after_minutes: self.buffer_after_minutes.apply(current.buffer_after_minutes),
+            date_overrides: self.date_overrides.apply(current.date_overrides),
+            max_bookings_per_day: self.max_bookings_per_day.apply(current.max_bookings_per_day),
+        }
+    }
+}
+
 /// One valid date override: on `date` (the link's zone), these windows
 /// replace the weekday's; no windows closes the day.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -298,6 +362,37 @@ mod tests {
 
     fn err(r: RawSchedulingRules) -> String {
         SchedulingRules::parse(&r).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_patch_keeps_resets_or_sets_each_field() {
+        let current = RawSchedulingRules {
+            min_notice_minutes: Some(60),
+            max_days_ahead: Some(30),
+            slot_interval_minutes: Some(15),
+            max_bookings_per_day: Some(3),
+            ..raw()
+        };
+        let patch = SchedulePatch {
+            max_days_ahead: Patch::Reset,
+            max_bookings_per_day: Patch::Set(5),
+            date_overrides: Patch::Set(vec![]),
+            ..SchedulePatch::default()
+        };
+        let after = patch.apply(current.clone());
+        assert_eq!(
+            after,
+            RawSchedulingRules {
+                max_days_ahead: None,
+                max_bookings_per_day: Some(5),
+                date_overrides: Some(vec![]),
+                ..current.clone()
+            }
+        );
+        assert_eq!(SchedulePatch::default().apply(current.clone()), current);
+        assert_eq!(Patch::from(Some(4)), Patch::Set(4));
+        assert_eq!(Patch::<i64>::from(None), Patch::Keep);
+        assert!(Patch::<i64>::Reset.is_given() && !Patch::<i64>::Keep.is_given());
     }
 
     #[test]
