@@ -26,6 +26,8 @@ use poem::endpoint::DynEndpoint;
 use poem::http::{HeaderValue, Method, StatusCode};
 use poem::{Body, Request, Response};
 use poem_openapi::types::ParseFromParameter;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,8 +35,9 @@ use std::time::Duration;
 const JSON: &str = <crate::api::Json<serde_json::Value> as poem_openapi::payload::Payload>::CONTENT_TYPE;
 
 /// RFC 9211's `Cache-Status` on every answer the cache considered: `bookings; hit` when served
-/// from it, `bookings; fwd=miss` when computed (`; stored` when then kept). Operators and load
-/// tests see whether the cache works; clients may ignore it.
+/// from it, `bookings; fwd=miss` when computed (`; stored` when then kept: from the second time
+/// it is asked for, see [`Doorkeeper`]). Operators and load tests see whether the cache works;
+/// clients may ignore it.
 const CACHE_STATUS: &str = "cache-status";
 const HIT: &str = "bookings; hit";
 const MISS: &str = "bookings; fwd=miss";
@@ -63,14 +66,43 @@ struct Answer {
     body: bytes::Bytes,
 }
 
+/// Which answers were asked for lately, so an answer is kept only when asked for a second time
+/// (CDNs' "cache on second hit"): a stream of ranges each asked once (a calendar UI paging
+/// through weeks) then costs no copy, no insert and no memory, and the answers kept are the
+/// ones asked for again. A fixed table of key hashes, lock-free: a collision only forgets a key
+/// (its answer is kept one request later); what is served is still found by its whole key.
+struct Doorkeeper {
+    hasher: std::hash::RandomState,
+    seen: Box<[AtomicU64]>,
+}
+
+impl Doorkeeper {
+    fn new(slots: usize) -> Self {
+        Self { hasher: std::hash::RandomState::new(), seen: (0..slots.max(1)).map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    /// Whether `key` was asked for before (and its slot not taken since); remembers it.
+    fn asked_before(&self, key: &AnswerKey) -> bool {
+        let hash = self.hasher.hash_one(key) | 1; // never 0, an empty slot
+        let slot = &self.seen[(hash % self.seen.len() as u64) as usize];
+        slot.swap(hash, Ordering::Relaxed) == hash
+    }
+}
+
 /// Rendered answers, each tied to the link and busy time of an [`AvailabilityCache`].
 pub struct RenderedAnswers {
     answers: TtlMap<AnswerKey, Answer>,
+    doorkeeper: Doorkeeper,
 }
 
 impl RenderedAnswers {
     pub fn new(ttl: Duration) -> Self {
-        Self { answers: TtlMap::new(MAX_ANSWERS, ttl) }
+        Self { answers: TtlMap::new(MAX_ANSWERS, ttl), doorkeeper: Doorkeeper::new(4 * MAX_ANSWERS) }
+    }
+
+    /// Whether an answer to `key`, once rendered, should be kept: it was asked for before.
+    pub fn worth_keeping(&self, key: &AnswerKey) -> bool {
+        self.doorkeeper.asked_before(key)
     }
 
     /// A rendered answer, if the link and busy time it was computed from are still current.
@@ -122,6 +154,13 @@ impl AvailabilityAnswers {
         let Some(key) = key else { return next.call(req).await };
         if let Some(body) = self.rendered.answer(cache, &key) {
             return Ok(Response::builder().content_type(JSON).header(CACHE_STATUS, HIT).body(body));
+        }
+        if !self.rendered.worth_keeping(&key) {
+            let mut response = next.call(req).await?;
+            if response.status() == StatusCode::OK {
+                response.headers_mut().insert(CACHE_STATUS, HeaderValue::from_static(MISS));
+            }
+            return Ok(response);
         }
         let ticket = cache.ticket();
         let response = next.call(req).await?;
@@ -236,6 +275,22 @@ mod tests {
         ] {
             assert_eq!(key(uri), None, "{uri}");
         }
+    }
+
+    #[test]
+    fn an_answer_is_worth_keeping_from_its_second_request() {
+        let answers = RenderedAnswers::new(Duration::from_secs(1));
+        let key = |day: u32| AnswerKey {
+            token: "t".into(),
+            start: Utc.with_ymd_and_hms(2030, 1, day, 0, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2030, 1, day + 1, 0, 0, 0).unwrap(),
+        };
+        assert!(!answers.worth_keeping(&key(1)));
+        assert!(!answers.worth_keeping(&key(2)));
+        assert!(answers.worth_keeping(&key(1)));
+        assert!(answers.worth_keeping(&key(1)));
+        assert!(answers.worth_keeping(&key(2)));
+        assert!(!answers.worth_keeping(&key(3)));
     }
 
     fn at(h: u32) -> DateTime<Utc> {
