@@ -386,6 +386,17 @@ impl<T: WireJson> WireJson for Option<T> {
         }
     }
 }
+/// A tri-state property's value; the object leaves it out when undefined.
+impl<T: WireJson> WireJson for MaybeUndefined<T> {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MaybeUndefined::Value(value) => value.wire(serializer),
+            MaybeUndefined::Null | MaybeUndefined::Undefined => {
+                serializer.serialize_none()
+            }
+        }
+    }
+}
 impl<T: WireJson> WireJson for Vec<T> {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
@@ -879,43 +890,29 @@ impl WireJson for Booking {
         map.serialize_entry("eventStatus", &Wire(&self.event_status))?;
         map.serialize_entry("completed", &Wire(&self.completed))?;
         map.serialize_entry("note", &Wire(&self.note))?;
-        match &self.canceled_at {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("canceledAt", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("canceledAt", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.canceled_at.is_undefined() {
+            map.serialize_entry("canceledAt", &Wire(&self.canceled_at))?;
         }
-        match &self.canceled_by_role {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("canceledByRole", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("canceledByRole", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.canceled_by_role.is_undefined() {
+            map.serialize_entry("canceledByRole", &Wire(&self.canceled_by_role))?;
         }
-        match &self.cancellation_reason_code {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("cancellationReasonCode", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("cancellationReasonCode", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.cancellation_reason_code.is_undefined() {
+            map.serialize_entry(
+                "cancellationReasonCode",
+                &Wire(&self.cancellation_reason_code),
+            )?;
         }
-        match &self.cancellation_reason_text {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("cancellationReasonText", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("cancellationReasonText", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.cancellation_reason_text.is_undefined() {
+            map.serialize_entry(
+                "cancellationReasonText",
+                &Wire(&self.cancellation_reason_text),
+            )?;
         }
         if let Some(value) = &self.sport_id {
             map.serialize_entry("sportId", &Wire(value))?;
         }
-        match &self.service_cardinality {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("serviceCardinality", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("serviceCardinality", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.service_cardinality.is_undefined() {
+            map.serialize_entry("serviceCardinality", &Wire(&self.service_cardinality))?;
         }
         map.serialize_entry("timeslot", &Wire(&self.timeslot))?;
         map.end()
@@ -1841,26 +1838,14 @@ impl WireJson for Event {
         map.serialize_entry("end", &Wire(&self.end))?;
         map.serialize_entry("notes", &Wire(&self.notes))?;
         map.serialize_entry("source", &Wire(&self.source))?;
-        match &self.booking_link_token {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("booking_link_token", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("booking_link_token", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.booking_link_token.is_undefined() {
+            map.serialize_entry("booking_link_token", &Wire(&self.booking_link_token))?;
         }
-        match &self.attendee_name {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("attendee_name", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("attendee_name", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.attendee_name.is_undefined() {
+            map.serialize_entry("attendee_name", &Wire(&self.attendee_name))?;
         }
-        match &self.attendee_email {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("attendee_email", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("attendee_email", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.attendee_email.is_undefined() {
+            map.serialize_entry("attendee_email", &Wire(&self.attendee_email))?;
         }
         map.serialize_entry("created_at", &Wire(&self.created_at))?;
         map.end()
@@ -2685,19 +2670,14 @@ impl WireJson for UpdateBookingLinkRequest {
         if let Some(value) = &self.min_notice_minutes {
             map.serialize_entry("min_notice_minutes", &Wire(value))?;
         }
-        match &self.max_days_ahead {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("max_days_ahead", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("max_days_ahead", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.max_days_ahead.is_undefined() {
+            map.serialize_entry("max_days_ahead", &Wire(&self.max_days_ahead))?;
         }
-        match &self.slot_interval_minutes {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("slot_interval_minutes", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("slot_interval_minutes", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.slot_interval_minutes.is_undefined() {
+            map.serialize_entry(
+                "slot_interval_minutes",
+                &Wire(&self.slot_interval_minutes),
+            )?;
         }
         if let Some(value) = &self.buffer_before_minutes {
             map.serialize_entry("buffer_before_minutes", &Wire(value))?;
@@ -2708,12 +2688,11 @@ impl WireJson for UpdateBookingLinkRequest {
         if let Some(value) = &self.date_overrides {
             map.serialize_entry("date_overrides", &Wire(value))?;
         }
-        match &self.max_bookings_per_day {
-            MaybeUndefined::Value(value) => {
-                map.serialize_entry("max_bookings_per_day", &Wire(value))?
-            }
-            MaybeUndefined::Null => map.serialize_entry("max_bookings_per_day", &())?,
-            MaybeUndefined::Undefined => {}
+        if !self.max_bookings_per_day.is_undefined() {
+            map.serialize_entry(
+                "max_bookings_per_day",
+                &Wire(&self.max_bookings_per_day),
+            )?;
         }
         map.end()
     }
