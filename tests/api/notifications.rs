@@ -509,6 +509,37 @@ async fn webhooks_retry_on_the_schedule_honour_retry_after_and_a_410_disables_th
     assert_eq!(m["attemptLog"][0]["statusCode"], 200, "{m}");
 }
 
+/// With two endpoints, a retry goes only to the one that did not get the message.
+async fn a_webhook_retry_goes_only_to_the_endpoints_that_failed(app: TestApp) {
+    let ok = WebhookSink::start().await;
+    let failing = WebhookSink::start().await;
+    failing.set_status(503);
+    let urls = format!("{},{}", ok.url("/ok"), failing.url("/down"));
+    let args = ["--webhook-urls", urls.as_str(), "--webhook-secret", STANDARD_SECRET];
+    let coach = person(&app, "pair-coach@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    book_ok(&app, &person(&app, "pair-a@example.com"), &[event]).await;
+    let now = spawn_app_sharing_with(&app, 0, &args).await;
+    notify(&now).await;
+    assert_eq!((ok.requests().len(), failing.requests().len()), (1, 1));
+    let m = &webhook_messages(&now).await[0];
+    assert_eq!(m["status"], "pending", "{m}");
+    let log = m["attemptLog"].as_array().unwrap();
+    let codes: BTreeMap<i64, bool> =
+        log.iter().map(|a| (a["statusCode"].as_i64().unwrap(), a["delivered"] == true)).collect();
+    assert_eq!(codes, BTreeMap::from([(200, true), (503, false)]), "{m}");
+
+    failing.set_status(200);
+    let later = spawn_app_sharing_with(&app, 10, &args).await;
+    notify(&later).await;
+    assert_eq!((ok.requests().len(), failing.requests().len()), (1, 2), "the delivered endpoint is not sent it again");
+    let m = &webhook_messages(&later).await[0];
+    assert_eq!(m["status"], "sent", "{m}");
+    assert_eq!(m["attemptLog"].as_array().unwrap().len(), 3, "{m}");
+    assert_eq!(m["attemptLog"][2]["attempt"], 2, "{m}");
+}
+
 async fn without_webhook_urls_webhook_rules_are_not_enqueued(app: TestApp) {
     let coach = person(&app, "nohook-coach@example.com");
     let start = soon(3);
@@ -533,6 +564,7 @@ async fn without_webhook_urls_webhook_rules_are_not_enqueued(app: TestApp) {
 db_tests!(
     webhooks_retry_on_the_schedule_honour_retry_after_and_a_410_disables_the_endpoint,
     without_webhook_urls_webhook_rules_are_not_enqueued,
+    a_webhook_retry_goes_only_to_the_endpoints_that_failed,
     confirmations_reminders_and_no_duplicates,
     canceled_bookings_get_no_reminder_and_late_reminders_are_not_sent,
     concurrent_passes_deliver_each_message_once,
