@@ -6936,8 +6936,8 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
         &self,
         request: &poem::Request,
         auth: BearerHttpAuthentication,
-        /// The endpoint's id, as listWebhookEndpoints answers it
-        #[oai(name = "endpointId", validator(max_length = 64))]
+        /// The endpoint's id, as listWebhookEndpoints answers it (any other names none)
+        #[oai(name = "endpointId")]
         endpoint_id: Path<String>,
     ) -> EnableWebhookEndpointResponse {
         if let Err(err) = check_query(request, &[]) {

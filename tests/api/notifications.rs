@@ -492,6 +492,7 @@ async fn webhooks_retry_on_the_schedule_honour_retry_after_and_a_410_disables_th
     gone.enable_webhook_endpoint(&id, Some(&user.token)).await.expect(403);
     gone.enable_webhook_endpoint("0123456789abcdef", Some(&admin.token)).await.expect(404);
     gone.enable_webhook_endpoint("not-an-id", Some(&admin.token)).await.expect(404);
+    gone.enable_webhook_endpoint(&"0".repeat(65), Some(&admin.token)).await.expect(404);
 
     // Enabled again, the next message is delivered.
     let enabled = gone.enable_webhook_endpoint(&id, Some(&admin.token)).await.expect(200);
