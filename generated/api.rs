@@ -2238,6 +2238,9 @@ pub struct Notification {
     pub next_attempt_at: chrono::DateTime<chrono::FixedOffset>,
     #[oai(rename = "sentAt")]
     pub sent_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Every send of this message, oldest first: for a webhook one entry per endpoint posted to, for an email one per send.
+    #[oai(rename = "attemptLog")]
+    pub attempt_log: Vec<NotificationAttempt>,
 }
 impl Notification {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -2281,6 +2284,10 @@ impl Notification {
         if let Some(v) = object.get("sentAt") {
             Shape::Str.check(v, true, &format!("{at}.{}", "sentAt"))?;
         }
+        if let Some(v) = object.get("attemptLog") {
+            Shape::List(&Shape::Obj(NotificationAttempt::strict_check))
+                .check(v, false, &format!("{at}.{}", "attemptLog"))?;
+        }
         Ok(())
     }
 }
@@ -2300,6 +2307,69 @@ impl WireJson for Notification {
         map.serialize_entry("createdAt", &Wire(&self.created_at))?;
         map.serialize_entry("nextAttemptAt", &Wire(&self.next_attempt_at))?;
         map.serialize_entry("sentAt", &Wire(&self.sent_at))?;
+        map.serialize_entry("attemptLog", &Wire(&self.attempt_log))?;
+        map.end()
+    }
+}
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "NotificationAttempt")]
+pub struct NotificationAttempt {
+    /// The send it was part of: 1 for the first
+    pub attempt: i64,
+    pub at: chrono::DateTime<chrono::FixedOffset>,
+    /// The webhook endpoint posted to (webhooks only)
+    #[oai(rename = "endpointId")]
+    pub endpoint_id: Option<String>,
+    /// The HTTP status answered (webhooks); null when none came (a network error, a timeout)
+    #[oai(rename = "statusCode")]
+    pub status_code: Option<i64>,
+    pub delivered: bool,
+    pub error: Option<String>,
+    /// When the message is tried again after this send; null when it is not
+    #[oai(rename = "nextAttemptAt")]
+    pub next_attempt_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+impl NotificationAttempt {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("attempt") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "attempt"))?;
+        }
+        if let Some(v) = object.get("at") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "at"))?;
+        }
+        if let Some(v) = object.get("endpointId") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "endpointId"))?;
+        }
+        if let Some(v) = object.get("statusCode") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "statusCode"))?;
+        }
+        if let Some(v) = object.get("delivered") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "delivered"))?;
+        }
+        if let Some(v) = object.get("error") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "error"))?;
+        }
+        if let Some(v) = object.get("nextAttemptAt") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "nextAttemptAt"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for NotificationAttempt {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("attempt", &Wire(&self.attempt))?;
+        map.serialize_entry("at", &Wire(&self.at))?;
+        map.serialize_entry("endpointId", &Wire(&self.endpoint_id))?;
+        map.serialize_entry("statusCode", &Wire(&self.status_code))?;
+        map.serialize_entry("delivered", &Wire(&self.delivered))?;
+        map.serialize_entry("error", &Wire(&self.error))?;
+        map.serialize_entry("nextAttemptAt", &Wire(&self.next_attempt_at))?;
         map.end()
     }
 }
@@ -2694,6 +2764,85 @@ impl WireJson for UpdateBookingLinkRequest {
                 &Wire(&self.max_bookings_per_day),
             )?;
         }
+        map.end()
+    }
+}
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "WebhookEndpointState")]
+pub enum WebhookEndpointState {
+    #[oai(rename = "enabled")]
+    Enabled,
+    #[oai(rename = "disabled")]
+    Disabled,
+}
+impl WebhookEndpointState {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "enabled" => Some(Self::Enabled),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+impl WireJson for WebhookEndpointState {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "WebhookEndpoint")]
+pub struct WebhookEndpoint {
+    /// A stable id of the configured URL
+    pub id: String,
+    /// The URL's scheme, host and port
+    pub target: String,
+    pub state: WebhookEndpointState,
+    #[oai(rename = "disabledAt")]
+    pub disabled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[oai(rename = "disabledReason")]
+    pub disabled_reason: Option<String>,
+}
+impl WebhookEndpoint {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "id"))?;
+        }
+        if let Some(v) = object.get("target") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "target"))?;
+        }
+        if let Some(v) = object.get("state") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "state"))?;
+        }
+        if let Some(v) = object.get("disabledAt") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "disabledAt"))?;
+        }
+        if let Some(v) = object.get("disabledReason") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "disabledReason"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for WebhookEndpoint {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &Wire(&self.id))?;
+        map.serialize_entry("target", &Wire(&self.target))?;
+        map.serialize_entry("state", &Wire(&self.state))?;
+        map.serialize_entry("disabledAt", &Wire(&self.disabled_at))?;
+        map.serialize_entry("disabledReason", &Wire(&self.disabled_reason))?;
         map.end()
     }
 }
@@ -4055,6 +4204,35 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
+        ],
+    },
+    OperationMeta {
+        operation_id: "listWebhookEndpoints",
+        method: "GET",
+        path: "/webhook-endpoints",
+        route: "/webhook-endpoints",
+        tag: "Notifications",
+        secured: true,
+        errors: &[
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
+        ],
+    },
+    OperationMeta {
+        operation_id: "enableWebhookEndpoint",
+        method: "POST",
+        path: "/webhook-endpoints/{endpointId}/enable",
+        route: "/webhook-endpoints/:param0/enable",
+        tag: "Notifications",
+        secured: true,
+        errors: &[
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
             (503, EnvelopeKind::Single),
         ],
@@ -6608,6 +6786,17 @@ pub trait NotificationsHandlers: Authenticator {
         user_id: uuid::Uuid,
         body: SetUserEmailRequest,
     ) -> impl Future<Output = Result<SetUserEmailResponse, ApiError>> + Send;
+    /// listWebhookEndpoints: List webhook endpoints
+    fn list_webhook_endpoints(
+        &self,
+        principal: Self::Principal,
+    ) -> impl Future<Output = Result<ListWebhookEndpointsResponse, ApiError>> + Send;
+    /// enableWebhookEndpoint: Enable a webhook endpoint again
+    fn enable_webhook_endpoint(
+        &self,
+        principal: Self::Principal,
+        endpoint_id: String,
+    ) -> impl Future<Output = Result<EnableWebhookEndpointResponse, ApiError>> + Send;
 }
 /// poem-openapi routes for the `Notifications` tag, delegating to a [`NotificationsHandlers`].
 pub struct NotificationsApi<H>(pub Arc<H>);
@@ -6686,6 +6875,61 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
         match result {
             Ok(response) => response,
             Err(err) => SetUserEmailResponse::from_api_error(err),
+        }
+    }
+    /// Admin only. The configured webhook endpoints (`WEBHOOK_URLS`), in their configured order, each with its state: an endpoint that answered 410 Gone is disabled and gets no messages until an admin enables it again. URLs are shown as scheme, host and port only (their paths often carry a token).
+    #[oai(
+        path = "/webhook-endpoints",
+        method = "get",
+        operation_id = "listWebhookEndpoints",
+        transform = "list_webhook_endpoints_route",
+        tag = "ApiTags::Notifications"
+    )]
+    async fn list_webhook_endpoints(
+        &self,
+        request: &poem::Request,
+        auth: BearerHttpAuthentication,
+    ) -> ListWebhookEndpointsResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return ListWebhookEndpointsResponse::from_api_error(err);
+        }
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return ListWebhookEndpointsResponse::from_api_error(err),
+        };
+        let result = self.0.list_webhook_endpoints(principal).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => ListWebhookEndpointsResponse::from_api_error(err),
+        }
+    }
+    /// Admin only. Enables an endpoint that was disabled (it answered 410 Gone): messages made from now on are delivered to it again; those skipped while it was disabled are not sent. Enabling an enabled endpoint changes nothing.
+    #[oai(
+        path = "/webhook-endpoints/:endpointId/enable",
+        method = "post",
+        operation_id = "enableWebhookEndpoint",
+        transform = "enable_webhook_endpoint_route",
+        tag = "ApiTags::Notifications"
+    )]
+    async fn enable_webhook_endpoint(
+        &self,
+        request: &poem::Request,
+        auth: BearerHttpAuthentication,
+        /// The endpoint's id, as listWebhookEndpoints answers it (any other names none)
+        #[oai(name = "endpointId")]
+        endpoint_id: Path<String>,
+    ) -> EnableWebhookEndpointResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return EnableWebhookEndpointResponse::from_api_error(err);
+        }
+        let principal = match self.0.authenticate(&auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return EnableWebhookEndpointResponse::from_api_error(err),
+        };
+        let result = self.0.enable_webhook_endpoint(principal, endpoint_id.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => EnableWebhookEndpointResponse::from_api_error(err),
         }
     }
 }
@@ -6790,4 +7034,98 @@ fn set_user_email_route<E: poem::Endpoint + 'static>(ep: E) -> OperationEndpoint
 }
 fn set_user_email_bad_request(err: poem::Error) -> SetUserEmailResponse {
     SetUserEmailResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `listWebhookEndpoints` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "list_webhook_endpoints_bad_request")]
+pub enum ListWebhookEndpointsResponse {
+    /// The webhook endpoints
+    #[oai(status = 200)]
+    Ok(Json<Vec<WebhookEndpoint>>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// The caller may not do this (not the owner, a missing scope, not an admin)
+    #[oai(status = 403)]
+    Forbidden(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
+}
+impl ListWebhookEndpointsResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "GET /v1/webhook-endpoints";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400 (none here), anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+/// `listWebhookEndpoints`'s route, knowing its operation (see [`OperationEndpoint`]).
+fn list_webhook_endpoints_route<E: poem::Endpoint + 'static>(
+    ep: E,
+) -> OperationEndpoint {
+    OperationEndpoint::new("listWebhookEndpoints", ep)
+}
+fn list_webhook_endpoints_bad_request(err: poem::Error) -> ListWebhookEndpointsResponse {
+    ListWebhookEndpointsResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `enableWebhookEndpoint` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "enable_webhook_endpoint_bad_request")]
+pub enum EnableWebhookEndpointResponse {
+    /// The endpoint, enabled
+    #[oai(status = 200)]
+    Ok(Json<WebhookEndpoint>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// The caller may not do this (not the owner, a missing scope, not an admin)
+    #[oai(status = 403)]
+    Forbidden(Json<Error>),
+    /// Not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
+}
+impl EnableWebhookEndpointResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/webhook-endpoints/{endpointId}/enable";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400 (none here), anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(envelope)),
+            404 => Self::NotFound(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+/// `enableWebhookEndpoint`'s route, knowing its operation (see [`OperationEndpoint`]).
+fn enable_webhook_endpoint_route<E: poem::Endpoint + 'static>(
+    ep: E,
+) -> OperationEndpoint {
+    OperationEndpoint::new("enableWebhookEndpoint", ep)
+}
+fn enable_webhook_endpoint_bad_request(
+    err: poem::Error,
+) -> EnableWebhookEndpointResponse {
+    EnableWebhookEndpointResponse::from_api_error(ApiError::from_poem(&err))
 }

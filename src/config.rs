@@ -196,7 +196,8 @@ pub struct NotifySettings {
     /// Comma-separated URLs every webhook message is POSTed to.
     #[arg(long = "webhook-urls", env = "WEBHOOK_URLS", global = true)]
     pub webhook_urls: Option<String>,
-    /// The HMAC-SHA256 key webhook messages are signed with.
+    /// The secret webhook messages are signed with (HMAC-SHA256): `whsec_<base64>` (Standard
+    /// Webhooks' form: the key is the decoded bytes) or a raw secret of at least 16 characters.
     #[arg(long = "webhook-secret", env = "WEBHOOK_SECRET", hide_env_values = true, global = true)]
     pub webhook_secret: Option<String>,
     /// A rules file to use instead of the shipped `config/notifications.yaml`.

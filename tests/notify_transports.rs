@@ -3,6 +3,8 @@
 
 #[path = "support/smtp_sink.rs"]
 mod smtp_sink;
+#[path = "support/standard_webhooks.rs"]
+mod standard_webhooks;
 #[path = "support/webhook_sink.rs"]
 mod webhook_sink;
 
@@ -13,7 +15,7 @@ use bookings::notify::ical::{self, IcalEvent, IcalStatus};
 use bookings::notify::log::LogTransport;
 use bookings::notify::smtp::{SmtpTimeouts, SmtpTransport};
 use bookings::notify::transport::{SendError, Transport};
-use bookings::notify::webhook::{self, WebhookTransport};
+use bookings::notify::webhook::{self, Answer, WebhookTransport};
 use bookings::notify::{Channel, Message};
 use chrono::{TimeZone, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
@@ -56,7 +58,7 @@ fn webhook_message() -> Message {
         text: String::new(),
         html: String::new(),
         ical: None,
-        payload: json!({"event": "booking.created", "booking": {"id": id, "name": "Zoë"}}),
+        payload: json!({"type": "booking.created", "timestamp": "2030-01-01T00:00:00.000Z", "data": {"booking": {"id": id, "name": "Zoë"}}}),
     }
 }
 
@@ -357,6 +359,78 @@ async fn webhook_posts_signed_json_with_idempotency_headers() {
     assert!(!webhook::verify(SECRET, ts, &tampered, signature), "tampered body");
     assert!(!webhook::verify(SECRET, ts + 1, &r.body, signature), "other timestamp");
     assert!(!webhook::verify("another-secret-0123456789", ts, &r.body, signature), "other secret");
+
+    // Standard Webhooks' headers: a receiver's reference check accepts them (a raw secret is the
+    // libraries' raw-key form).
+    assert_eq!(r.header("webhook-id"), Some(id.as_str()));
+    assert_eq!(r.header("webhook-timestamp"), Some(ts.to_string().as_str()));
+    let receiver = standard_webhooks::Webhook::from_raw(SECRET.as_bytes());
+    let now = Utc::now().timestamp();
+    assert_eq!(receiver.verify(&r.body, |n| r.header(n), now), Ok(()));
+    assert_eq!(receiver.verify(&tampered, |n| r.header(n), now), Err(standard_webhooks::Rejected::NoMatchingSignature));
+}
+
+#[tokio::test]
+async fn webhook_with_a_whsec_secret_verifies_with_the_standard_libraries_check() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let sink = WebhookSink::start().await;
+    let transport = WebhookTransport::new(vec![sink.url("/hook")], secret.into()).unwrap();
+    let message = webhook_message();
+    transport.send(&message).await.expect("delivered");
+    let r = &sink.wait_for(1, WAIT).await[0];
+    let now = Utc::now().timestamp();
+    assert_eq!(standard_webhooks::Webhook::new(secret).verify(&r.body, |n| r.header(n), now), Ok(()));
+    let other = standard_webhooks::Webhook::new("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(other.verify(&r.body, |n| r.header(n), now), Err(standard_webhooks::Rejected::NoMatchingSignature));
+    // Today's signature is keyed by the secret as configured.
+    let ts: i64 = r.header("x-webhook-timestamp").unwrap().parse().unwrap();
+    assert!(webhook::verify(secret, ts, &r.body, r.header("x-webhook-signature").unwrap()));
+    assert_eq!(r.json()["type"], "booking.created");
+}
+
+#[tokio::test]
+async fn webhook_redirects_are_failures_and_never_followed() {
+    let target = WebhookSink::start().await;
+    let redirecting = WebhookSink::start().await;
+    let transport = WebhookTransport::new(vec![redirecting.url("/old")], SECRET.into()).unwrap();
+    for status in [301, 302, 307, 308] {
+        redirecting.set_status(status);
+        redirecting.set_location(Some(&target.url("/new")));
+        let err = transport.send(&webhook_message()).await.unwrap_err();
+        assert!(matches!(&err, SendError::Permanent(m) if m.contains(&status.to_string())), "{status}: {err:?}");
+    }
+    assert_eq!(redirecting.requests().len(), 4);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(target.requests().is_empty(), "the redirect was not followed");
+}
+
+#[tokio::test]
+async fn webhook_answers_carry_status_retry_after_and_gone() {
+    let sink = WebhookSink::start().await;
+    let transport = WebhookTransport::new(vec![sink.url("/hook")], SECRET.into()).unwrap();
+    let all = transport.endpoints().iter().map(|e| e.id.clone()).collect();
+    let ts = Utc::now().timestamp();
+    for (status, retry_after, answer, honoured) in [
+        (429, Some("120"), Answer::Transient, Some(120)),
+        (503, Some("7"), Answer::Transient, Some(7)),
+        // Only a 429's or a 503's Retry-After counts.
+        (500, Some("120"), Answer::Transient, None),
+        (410, None, Answer::Gone, None),
+        (200, None, Answer::Delivered, None),
+    ] {
+        sink.set_status(status);
+        sink.set_retry_after(retry_after);
+        let posted = transport.deliver(&webhook_message(), &all, ts).await;
+        assert_eq!(posted.len(), 1);
+        let p = &posted[0];
+        assert_eq!((p.status, p.answer), (Some(status), answer), "{status}");
+        assert_eq!(p.retry_after, honoured.map(Duration::from_secs), "{status}");
+        assert_eq!(p.error.is_none(), answer == Answer::Delivered, "{status}");
+    }
+    // Only the endpoints asked for are posted to.
+    let before = sink.requests().len();
+    assert!(transport.deliver(&webhook_message(), &Default::default(), ts).await.is_empty());
+    assert_eq!(sink.requests().len(), before);
 }
 
 #[tokio::test]

@@ -58,6 +58,15 @@ impl Trigger {
     pub fn is_timed(self) -> bool {
         matches!(self, Trigger::BookingBeforeStart | Trigger::BookingAfterEnd | Trigger::ReservationBeforeStart)
     }
+
+    /// The `type` of a webhook message about it (Standard Webhooks: dotted, `<subject>.<what>`):
+    /// the trigger's own name, except that a deleted reservation is a canceled one to receivers.
+    pub fn webhook_type(self) -> &'static str {
+        match self {
+            Trigger::ReservationDeleted => "reservation.canceled",
+            other => other.name(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,6 +416,59 @@ pub fn backoff(base: Duration, attempts: i32) -> Duration {
     (base * factor as i32).min(Duration::days(1))
 }
 
+/// The waits of a webhook message after each failed send (Standard Webhooks' schedule): sent
+/// immediately, then again 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h after each
+/// failure; ten sends over about three days, then it is given up.
+pub const WEBHOOK_SCHEDULE: [Duration; 9] = [
+    Duration::seconds(5),
+    Duration::minutes(5),
+    Duration::minutes(30),
+    Duration::hours(2),
+    Duration::hours(5),
+    Duration::hours(10),
+    Duration::hours(14),
+    Duration::hours(20),
+    Duration::hours(24),
+];
+
+/// How far a webhook wait is moved either way, as a part of it: 0.1 is ±10 %.
+pub const WEBHOOK_JITTER: f64 = 0.1;
+
+/// The longest `Retry-After` honoured; a longer one is cut to it.
+pub const MAX_RETRY_AFTER: Duration = Duration::hours(24);
+
+/// A number in `[0, 1)` spread evenly over messages and sends, the same for the same message and
+/// send (so a wait is reproducible, and messages that failed together do not all come back at
+/// once).
+pub fn jitter_of(message: Uuid, attempts: i32) -> f64 {
+    // splitmix64 over the id's halves and the send.
+    let mut x = (message.as_u128() as u64) ^ ((message.as_u128() >> 64) as u64) ^ (attempts as u64).rotate_left(32);
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// What happens to a webhook message after a send that failed transiently (`attempts` sends so
+/// far, this one included): the next send after the schedule's wait moved by `jitter` (in
+/// `[0, 1)`: from -10 % to +10 %), and never before a `Retry-After` the receiver asked for (cut
+/// to [`MAX_RETRY_AFTER`]); after the schedule's last wait it is given up.
+pub fn webhook_after_failure(
+    attempts: i32,
+    jitter: f64,
+    retry_after: Option<Duration>,
+    now: DateTime<Utc>,
+) -> AfterFailure {
+    let Some(wait) = usize::try_from(attempts - 1).ok().and_then(|i| WEBHOOK_SCHEDULE.get(i)) else {
+        return AfterFailure::GiveUp;
+    };
+    let spread = (wait.num_milliseconds() as f64 * WEBHOOK_JITTER * (2.0 * jitter.clamp(0.0, 1.0) - 1.0)) as i64;
+    let wait = *wait + Duration::milliseconds(spread);
+    let asked = retry_after.map(|r| r.clamp(Duration::zero(), MAX_RETRY_AFTER)).unwrap_or_else(Duration::zero);
+    AfterFailure::RetryAt(now + wait.max(asked))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,6 +543,63 @@ mod tests {
             Window::Reservations(w) => w,
             w => panic!("{trigger:?} is about reservations: {w:?}"),
         }
+    }
+
+    #[test]
+    fn webhook_retries_follow_the_standard_schedule_with_jitter() {
+        let waits: Vec<Duration> = (1..=9)
+            .map(|n| match webhook_after_failure(n, 0.5, None, now()) {
+                AfterFailure::RetryAt(at) => at - now(),
+                AfterFailure::GiveUp => panic!("send {n} is retried"),
+            })
+            .collect();
+        let hours = |h| Duration::hours(h);
+        assert_eq!(
+            waits,
+            [
+                Duration::seconds(5),
+                Duration::minutes(5),
+                Duration::minutes(30),
+                hours(2),
+                hours(5),
+                hours(10),
+                hours(14),
+                hours(20),
+                hours(24)
+            ]
+        );
+        // Ten sends over about three days, then no more.
+        let total: Duration = waits.iter().sum();
+        assert!(total > Duration::days(3) && total < Duration::days(4), "{total}");
+        assert_eq!(webhook_after_failure(10, 0.5, None, now()), AfterFailure::GiveUp);
+        assert_eq!(webhook_after_failure(0, 0.5, None, now()), AfterFailure::GiveUp);
+        // Jitter moves a wait by at most 10 % either way.
+        assert_eq!(webhook_after_failure(3, 0.0, None, now()), AfterFailure::RetryAt(now() + Duration::minutes(27)));
+        assert_eq!(webhook_after_failure(3, 1.0, None, now()), AfterFailure::RetryAt(now() + Duration::minutes(33)));
+        // Retry-After is a floor, cut to a day.
+        let at = |r| webhook_after_failure(2, 0.5, Some(r), now());
+        assert_eq!(at(Duration::seconds(1)), AfterFailure::RetryAt(now() + Duration::minutes(5)));
+        assert_eq!(at(Duration::hours(1)), AfterFailure::RetryAt(now() + Duration::hours(1)));
+        assert_eq!(at(Duration::days(30)), AfterFailure::RetryAt(now() + Duration::days(1)));
+    }
+
+    #[test]
+    fn jitter_is_reproducible_spread_and_in_range() {
+        let a = Uuid::from_u128(0x1234);
+        assert_eq!(jitter_of(a, 1), jitter_of(a, 1));
+        assert_ne!(jitter_of(a, 1), jitter_of(a, 2));
+        let values: Vec<f64> = (0..1000u128).map(|i| jitter_of(Uuid::from_u128(i * 7919), 1)).collect();
+        assert!(values.iter().all(|j| (0.0..1.0).contains(j)));
+        let low = values.iter().filter(|j| **j < 0.5).count();
+        assert!((400..600).contains(&low), "{low}");
+    }
+
+    #[test]
+    fn webhook_types_are_dotted_and_distinct() {
+        let types: std::collections::BTreeSet<&str> = Trigger::ALL.iter().map(|(_, t)| t.webhook_type()).collect();
+        assert_eq!(types.len(), Trigger::ALL.len());
+        assert!(types.iter().all(|t| t.split('.').count() == 2), "{types:?}");
+        assert_eq!(Trigger::ReservationDeleted.webhook_type(), "reservation.canceled");
     }
 
     #[test]

@@ -7,8 +7,10 @@ pub mod calendar_events;
 pub mod calendars;
 pub mod coach_events;
 pub mod ids;
+pub mod notification_attempts;
 pub mod notifications;
 pub mod users;
+pub mod webhook_endpoints;
 
 /// Timestamps come from the app's clock ([`crate::clock::Clock`], which tests and demos shift),
 /// which a `before_save` hook cannot reach: the store sets them, and the hook refuses a write

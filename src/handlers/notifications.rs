@@ -25,8 +25,9 @@ impl NotificationsHandlers for Handlers {
         let wire = rows
             .items
             .into_iter()
-            .map(|n| {
+            .map(|svc::Listed { message: n, attempts }| {
                 Ok(api::Notification {
+                    attempt_log: attempts.into_iter().map(attempt).collect(),
                     id: n.id,
                     rule: n.rule,
                     channel: n.channel.into(),
@@ -45,6 +46,23 @@ impl NotificationsHandlers for Handlers {
         Ok(api::ListNotificationsResponse::Ok(Json(wire), truncated, next))
     }
 
+    async fn list_webhook_endpoints(
+        &self,
+        principal: Principal,
+    ) -> Result<api::ListWebhookEndpointsResponse, ApiError> {
+        let endpoints = self.notifications().webhook_endpoints(&principal).await?;
+        Ok(api::ListWebhookEndpointsResponse::Ok(Json(endpoints.into_iter().map(endpoint).collect())))
+    }
+
+    async fn enable_webhook_endpoint(
+        &self,
+        principal: Principal,
+        endpoint_id: String,
+    ) -> Result<api::EnableWebhookEndpointResponse, ApiError> {
+        let enabled = self.notifications().enable_webhook_endpoint(&principal, &endpoint_id).await?;
+        Ok(api::EnableWebhookEndpointResponse::Ok(Json(endpoint(enabled))))
+    }
+
     async fn set_user_email(
         &self,
         principal: Principal,
@@ -56,5 +74,31 @@ impl NotificationsHandlers for Handlers {
         let email = EmailAddress::parse("email", &body.email.0)?;
         self.notifications().set_email(&principal, crate::domain::ids::UserId::from_uuid(user_id), &email).await?;
         Ok(api::SetUserEmailResponse::NoContent)
+    }
+}
+
+fn attempt(a: crate::entities::notification_attempts::Model) -> api::NotificationAttempt {
+    api::NotificationAttempt {
+        attempt: a.attempt.into(),
+        at: wire(a.attempted_at),
+        endpoint_id: a.endpoint_id,
+        status_code: a.status_code.map(Into::into),
+        delivered: a.delivered,
+        error: a.error,
+        next_attempt_at: a.next_attempt_at.map(wire),
+    }
+}
+
+fn endpoint(e: svc::EndpointState) -> api::WebhookEndpoint {
+    api::WebhookEndpoint {
+        id: e.id,
+        target: e.target,
+        state: if e.disabled_at.is_some() {
+            api::WebhookEndpointState::Disabled
+        } else {
+            api::WebhookEndpointState::Enabled
+        },
+        disabled_at: e.disabled_at.map(wire),
+        disabled_reason: e.disabled_reason,
     }
 }

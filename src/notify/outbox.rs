@@ -1,5 +1,8 @@
 //! The outbox, a queue: enqueue what is due under a unique key, claim a bounded batch with a
-//! lease, send, record the outcome (retrying with backoff). Overlapping passes (one server or
+//! lease, send, record the outcome and every send's attempts (retrying: emails with backoff,
+//! webhooks on Standard Webhooks' schedule over about three days, honouring `Retry-After`).
+//! A webhook message goes to the configured endpoints not disabled and not yet delivered to; an
+//! endpoint that answers 410 Gone is disabled until an admin enables it. Overlapping passes (one server or
 //! several on one PostgreSQL) never send a message twice: claims are disjoint and leased (see
 //! `store::outbox`). Only a crash between sending and recording can cause one resend, once the
 //! lease has run out.
@@ -7,16 +10,20 @@
 //! Who hears of what is `domain::notifications`; the facts come from `store`; rendering is
 //! `render`; delivery is `delivery`.
 
+use super::delivery::Sent;
 use super::transport::SendError;
-use super::{due, render, Message};
+use super::webhook::{self, Answer, EndpointId};
+use super::{due, render, Channel, Message};
 use crate::domain::notifications::{self as decide, AfterFailure};
 use crate::entities::notifications;
 use crate::error::ServiceResult;
-use crate::store::outbox::{self as queue, NewMessage, Outcome, Subjects};
+use crate::store::outbox::{self as queue, Gone, NewAttempt, NewMessage, Outcome, Subjects};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
 
 pub use super::delivery::{EmailTransport, Transports};
 pub use crate::domain::notifications::backoff;
@@ -27,9 +34,10 @@ pub struct DeliverySettings {
     pub batch_size: u64,
     /// How long a claim holds before another pass may take the message over.
     pub lease: Duration,
-    /// Sends after which a message that keeps failing is marked failed.
+    /// Sends after which an email that keeps failing is marked failed (webhooks follow
+    /// `domain::notifications::WEBHOOK_SCHEDULE`).
     pub max_attempts: i32,
-    /// The first retry waits this long; each further one twice as long.
+    /// The first retry of an email waits this long; each further one twice as long.
     pub base_backoff: Duration,
     /// Messages sent at once.
     pub concurrency: usize,
@@ -54,20 +62,23 @@ pub struct PassReport {
     pub sent: usize,
     pub retrying: usize,
     pub failed: usize,
+    pub skipped: usize,
 }
 
 /// Finds every message due now and enqueues it once (the dedupe key ignores repeats); the
-/// number queued.
+/// number queued. Webhook rules are left out when `webhooks` is false (no URL is configured:
+/// nothing could ever send them).
 #[tracing::instrument(level = "info", skip_all, fields(rules = rules.rules.len()), err(level = "info", Display))]
 pub async fn enqueue_due(
     db: &DatabaseConnection,
     rules: &super::rules::Rules,
     now: DateTime<Utc>,
+    webhooks: bool,
 ) -> ServiceResult<usize> {
     let mut enqueued = 0;
-    for rule in &rules.rules {
+    for rule in rules.rules.iter().filter(|r| webhooks || r.channel != Channel::Webhook) {
         let candidates = due::candidates(db, rules, rule, now).await?;
-        let webhook = rule.channel == super::Channel::Webhook;
+        let webhook = rule.channel == Channel::Webhook;
         let keys: Vec<String> =
             candidates.iter().map(|c| decide::dedupe_key(&rule.name, c.subject_id, rule.recipient, webhook)).collect();
         let known = queue::known_keys(db, &keys).await?;
@@ -138,35 +149,159 @@ pub fn outcome_of(
     }
 }
 
-/// Records a send's outcome, if the claim is still ours (the lease did not run out meanwhile).
+/// Where a claimed message goes: the webhook endpoints it is still owed to, or, when there are
+/// none, how it ends without a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owed {
+    To(BTreeSet<EndpointId>),
+    Done(Outcome),
+}
+
+/// For each claimed webhook message: the configured endpoints that are enabled and did not get
+/// it yet (a retry after a partial failure goes only to those that failed). Emails (and
+/// webhooks with no URL configured) are not in the map.
+async fn owed(
+    db: &DatabaseConnection,
+    transports: &Transports,
+    claimed: &[notifications::Model],
+) -> ServiceResult<BTreeMap<Uuid, Owed>> {
+    let Some(transport) = &transports.webhook else { return Ok(BTreeMap::new()) };
+    let ids: Vec<Uuid> = claimed.iter().filter(|n| n.channel == Channel::Webhook).map(|n| n.id).collect();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let disabled: BTreeSet<String> = crate::store::webhook_endpoints::all(db)
+        .await?
+        .into_values()
+        .filter(|e| e.disabled_at.is_some())
+        .map(|e| e.id)
+        .collect();
+    let delivered = queue::delivered_endpoints(db, &ids).await?;
+    let none = BTreeSet::new();
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let done = delivered.get(&id).unwrap_or(&none);
+            let to: BTreeSet<EndpointId> = transport
+                .endpoints()
+                .iter()
+                .map(|e| e.id.clone())
+                .filter(|e| !done.contains(e.as_str()) && !disabled.contains(e.as_str()))
+                .collect();
+            let owed = if !to.is_empty() {
+                Owed::To(to)
+            } else if transport.endpoints().iter().all(|e| done.contains(e.id.as_str())) {
+                Owed::Done(Outcome::Sent)
+            } else {
+                Owed::Done(Outcome::Skipped {
+                    reason: "not sent: every webhook endpoint it was owed to is disabled (it answered 410 Gone)".into(),
+                })
+            };
+            (id, owed)
+        })
+        .collect())
+}
+
+/// What a send comes to: the outcome to store, its attempts, the endpoints found gone.
+pub fn settle(
+    n: &notifications::Model,
+    sent: &Sent,
+    now: DateTime<Utc>,
+    settings: &DeliverySettings,
+) -> (Outcome, Vec<NewAttempt>, Vec<Gone>) {
+    match sent {
+        Sent::Once(result) => {
+            let attempt = NewAttempt {
+                endpoint_id: None,
+                status_code: None,
+                delivered: result.is_ok(),
+                error: result.as_ref().err().map(ToString::to_string),
+            };
+            (outcome_of(result, n.attempts, now, settings), vec![attempt], vec![])
+        }
+        Sent::Webhook(posted) => {
+            let outcome = match webhook::summarize(posted) {
+                Ok(()) => Outcome::Sent,
+                Err(e) if e.is_transient() => {
+                    let retry_after = posted
+                        .iter()
+                        .filter_map(|p| p.retry_after)
+                        .max()
+                        .map(|d| Duration::from_std(d).unwrap_or(decide::MAX_RETRY_AFTER));
+                    let jitter = decide::jitter_of(n.id, n.attempts);
+                    match decide::webhook_after_failure(n.attempts, jitter, retry_after, now) {
+                        AfterFailure::RetryAt(at) => Outcome::RetryAt { at, error: e.message().to_string() },
+                        AfterFailure::GiveUp => Outcome::Failed { error: e.to_string() },
+                    }
+                }
+                Err(e) => Outcome::Failed { error: e.to_string() },
+            };
+            let attempts = posted
+                .iter()
+                .map(|p| NewAttempt {
+                    endpoint_id: Some(p.endpoint.as_str().to_owned()),
+                    status_code: p.status.map(i32::from),
+                    delivered: p.answer == Answer::Delivered,
+                    error: p.error.clone(),
+                })
+                .collect();
+            let gone = posted
+                .iter()
+                .filter(|p| p.answer == Answer::Gone)
+                .map(|p| Gone {
+                    endpoint_id: p.endpoint.as_str().to_owned(),
+                    target: p.target.clone(),
+                    reason: format!("answered 410 Gone to message {}", n.id),
+                })
+                .collect();
+            (outcome, attempts, gone)
+        }
+    }
+}
+
+/// Records a send's outcome with its attempts, if the claim is still ours (the lease did not
+/// run out meanwhile).
 async fn record(
     db: &DatabaseConnection,
     n: &notifications::Model,
-    result: &Result<(), SendError>,
+    outcome: Outcome,
+    attempts: &[NewAttempt],
+    gone: &[Gone],
     now: DateTime<Utc>,
-    settings: &DeliverySettings,
     report: &mut PassReport,
 ) -> ServiceResult<()> {
-    let outcome = outcome_of(result, n.attempts, now, settings);
-    match outcome {
+    match &outcome {
         Outcome::Sent => report.sent += 1,
         Outcome::RetryAt { .. } => report.retrying += 1,
         Outcome::Failed { .. } => report.failed += 1,
+        Outcome::Skipped { .. } => report.skipped += 1,
     }
-    queue::record(db, n.id, &outcome, now).await?;
+    for g in gone {
+        tracing::warn!(endpoint = %g.endpoint_id, target = %g.target, "webhook endpoint answered 410 Gone: disabled");
+    }
+    queue::record_send(db, n.id, n.attempts, &outcome, attempts, gone, now).await?;
     Ok(())
 }
 
-/// Sends a claimed batch, `concurrency` at a time.
+/// Sends a claimed batch, `concurrency` at a time; a message with nothing owed is not sent.
 async fn send_all(
     transports: &Transports,
     claimed: Vec<notifications::Model>,
+    owed: &BTreeMap<Uuid, Owed>,
     concurrency: usize,
-) -> Vec<(notifications::Model, Result<(), SendError>)> {
+) -> Vec<(notifications::Model, Result<Sent, Outcome>)> {
+    let everyone = BTreeSet::new();
     futures::stream::iter(claimed)
-        .map(|n| async move {
-            let outcome = transports.send(&message_of(&n)).await;
-            (n, outcome)
+        .map(|n| {
+            let everyone = &everyone;
+            async move {
+                let sent = match owed.get(&n.id) {
+                    Some(Owed::Done(outcome)) => Err(outcome.clone()),
+                    Some(Owed::To(to)) => Ok(transports.send(&message_of(&n), to).await),
+                    None => Ok(transports.send(&message_of(&n), everyone).await),
+                };
+                (n, sent)
+            }
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
@@ -182,17 +317,25 @@ pub async fn run_pass(
     settings: &DeliverySettings,
     clock: &crate::clock::Clock,
 ) -> ServiceResult<PassReport> {
-    let mut report = PassReport { enqueued: enqueue_due(db, rules, clock.now()).await?, ..Default::default() };
+    let webhooks = transports.webhook.is_some();
+    let mut report =
+        PassReport { enqueued: enqueue_due(db, rules, clock.now(), webhooks).await?, ..Default::default() };
     for _ in 0..1000 {
         let claimed = claim(db, clock.now(), settings).await?;
         if claimed.is_empty() {
             break;
         }
-        for (n, outcome) in &send_all(transports, claimed, settings.concurrency).await {
-            if let Err(e) = outcome {
+        let owed = owed(db, transports, &claimed).await?;
+        for (n, sent) in send_all(transports, claimed, &owed, settings.concurrency).await {
+            let now = clock.now();
+            let (outcome, attempts, gone) = match &sent {
+                Ok(sent) => settle(&n, sent, now, settings),
+                Err(outcome) => (outcome.clone(), vec![], vec![]),
+            };
+            if let Ok(Sent::Once(Err(e))) = &sent {
                 tracing::warn!(notification = %n.id, rule = %n.rule, attempts = n.attempts, error = %e, "notification not sent");
             }
-            record(db, n, outcome, clock.now(), settings, &mut report).await?;
+            record(db, &n, outcome, &attempts, &gone, now, &mut report).await?;
         }
     }
     Ok(report)

@@ -167,11 +167,14 @@ pub fn message(rules: &Rules, rule: &Rule, c: Candidate, key: String, now: DateT
     context["rule"] = json!(rule.name);
     context["trigger"] = json!(rule.trigger.name());
     context["subject_id"] = json!(c.subject_id);
-    context["recipient"] = recipient.clone();
+    context["recipient"] = recipient;
     let rendered = rules.render(&rule.template, &context).map_err(ServiceError::internal)?;
+    // Standard Webhooks' body: a dotted type, when the message was made, and the data (the
+    // templates' context: the subject's facts, the rule, the trigger, the recipient).
     let payload = json!({
-        "id": id, "rule": rule.name, "trigger": rule.trigger.name(), "subject_id": c.subject_id,
-        "recipient": recipient, "data": context,
+        "type": rule.trigger.webhook_type(),
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": context,
     });
     Ok(NewMessage {
         id,

@@ -7,11 +7,12 @@ use crate::db::Writes;
 use crate::domain::ids::UserId;
 use crate::domain::input::EmailAddress;
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
-use crate::entities::notifications;
+use crate::entities::{notification_attempts, notifications};
 use crate::error::{ServiceError, ServiceResult};
 use crate::notify::notifier::Notifier;
 use crate::notify::outbox::PassReport;
 use crate::policy::{require_admin, require_admin_or_scope, Scope};
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -24,6 +25,23 @@ pub struct Notifications<'a> {
     pub clock: Clock,
     pub notifier: &'a Notifier,
     pub known_emails: &'a moka::sync::Cache<UserId, String>,
+}
+
+/// A listed outbox message with every send of it, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub message: notifications::Model,
+    pub attempts: Vec<notification_attempts::Model>,
+}
+
+/// A configured webhook endpoint and its state (disabled: it answered 410 Gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointState {
+    pub id: String,
+    /// Scheme, host and port of its URL.
+    pub target: String,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
 }
 
 /// What listNotifications answers without a `limit`, and the most it answers with one.
@@ -50,7 +68,7 @@ impl Notifications<'_> {
         principal: &Principal,
         status: Option<notifications::NotificationStatus>,
         page: PageRequest,
-    ) -> ServiceResult<Page<notifications::Model>> {
+    ) -> ServiceResult<Page<Listed>> {
         require_admin(principal)?;
         let page = PageRequest { limit: page.limit.min(MAX_LIST), ..page };
         let after = match &page.after {
@@ -61,7 +79,48 @@ impl Notifications<'_> {
             None => None,
         };
         let rows = crate::store::outbox::page(self.db, status, after, page.fetch()).await?;
-        Ok(Page::cut(rows, &page, |n| Some(Cursor::new(ListKind::Notifications, n.created_at, n.id.to_string()))))
+        let page =
+            Page::cut(rows, &page, |n| Some(Cursor::new(ListKind::Notifications, n.created_at, n.id.to_string())));
+        let ids: Vec<Uuid> = page.items.iter().map(|n| n.id).collect();
+        let mut attempts = crate::store::outbox::attempts_of(self.db, &ids).await?;
+        Ok(page.map(|message| Listed { attempts: attempts.remove(&message.id).unwrap_or_default(), message }))
+    }
+
+    /// The configured webhook endpoints with their state, in configured order.
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id), err(level = "info", Display))]
+    pub async fn webhook_endpoints(&self, principal: &Principal) -> ServiceResult<Vec<EndpointState>> {
+        require_admin(principal)?;
+        let Some(transport) = &self.notifier.transports.webhook else { return Ok(vec![]) };
+        let mut stored = crate::store::webhook_endpoints::all(self.db).await?;
+        Ok(transport
+            .endpoints()
+            .iter()
+            .map(|e| {
+                let row = stored.remove(e.id.as_str());
+                EndpointState {
+                    id: e.id.to_string(),
+                    target: e.target.clone(),
+                    disabled_at: row.as_ref().and_then(|r| r.disabled_at),
+                    disabled_reason: row.and_then(|r| r.disabled_reason),
+                }
+            })
+            .collect())
+    }
+
+    /// Enables a configured webhook endpoint again (one that answered 410 Gone); unknown: 404.
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, endpoint = id), err(level = "info", Display))]
+    pub async fn enable_webhook_endpoint(&self, principal: &Principal, id: &str) -> ServiceResult<EndpointState> {
+        require_admin(principal)?;
+        let known = self
+            .notifier
+            .transports
+            .webhook
+            .as_ref()
+            .and_then(|t| t.endpoints().iter().find(|e| e.id.as_str() == id).cloned())
+            .ok_or_else(|| ServiceError::not_found("webhook endpoint not found"))?;
+        self.writes.retrying(&[], || crate::store::webhook_endpoints::enable(self.db, known.id.as_str())).await?;
+        tracing::info!(endpoint = %known.id, target = %known.target, "webhook endpoint enabled");
+        Ok(EndpointState { id: known.id.to_string(), target: known.target, disabled_at: None, disabled_reason: None })
     }
 
     async fn store_email(&self, user: UserId, email: &EmailAddress) -> ServiceResult<()> {

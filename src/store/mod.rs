@@ -17,3 +17,4 @@ pub mod notification_subjects;
 pub mod orders;
 pub mod outbox;
 pub mod users;
+pub mod webhook_endpoints;

@@ -6,6 +6,7 @@
 
 use crate::db::begin_write;
 use crate::domain::ids::UserId;
+use crate::entities::notification_attempts;
 use crate::entities::notifications::{self, Channel, NotificationStatus};
 use crate::entities::{bookings, calendar_events};
 use crate::error::ServiceResult;
@@ -15,7 +16,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// A rendered message to enqueue.
@@ -247,8 +248,131 @@ pub async fn claim(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Sent,
-    RetryAt { at: DateTime<Utc>, error: String },
-    Failed { error: String },
+    RetryAt {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+    /// Not sent, and never will be (every webhook endpoint it was owed to is disabled).
+    Skipped {
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// When the message is tried again.
+    pub fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Outcome::RetryAt { at, .. } => Some(*at),
+            _ => None,
+        }
+    }
+}
+
+/// One send of a message (to one webhook endpoint, or one email).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttempt {
+    pub endpoint_id: Option<String>,
+    pub status_code: Option<i32>,
+    pub delivered: bool,
+    pub error: Option<String>,
+}
+
+/// A webhook endpoint to disable (it answered 410 Gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gone {
+    pub endpoint_id: String,
+    pub target: String,
+    pub reason: String,
+}
+
+/// Records a send's outcome as [`record`] does and, if the claim was still ours, in the same
+/// transaction its attempts (the message's `attempt`-th send) and the endpoints it found gone.
+#[tracing::instrument(level = "debug", skip_all, fields(notification_id = %id), err(level = "debug", Display))]
+pub async fn record_send(
+    db: &DatabaseConnection,
+    id: Uuid,
+    attempt: i32,
+    outcome: &Outcome,
+    attempts: &[NewAttempt],
+    gone: &[Gone],
+    now: DateTime<Utc>,
+) -> ServiceResult<bool> {
+    let txn = begin_write(db).await?;
+    let ours = record(&txn, id, outcome, now).await?;
+    if ours {
+        let rows: Vec<notification_attempts::ActiveModel> = attempts
+            .iter()
+            .map(|a| notification_attempts::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                notification_id: Set(id),
+                attempt: Set(attempt),
+                attempted_at: Set(now),
+                endpoint_id: Set(a.endpoint_id.clone()),
+                status_code: Set(a.status_code),
+                delivered: Set(a.delivered),
+                error: Set(a.error.clone()),
+                next_attempt_at: Set(outcome.next_attempt_at()),
+            })
+            .collect();
+        if !rows.is_empty() {
+            notification_attempts::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        }
+        for g in gone {
+            super::webhook_endpoints::disable(&txn, &g.endpoint_id, &g.target, &g.reason, now).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(ours)
+}
+
+/// The webhook endpoints each of these messages was delivered to already.
+#[tracing::instrument(level = "debug", skip_all, fields(messages = ids.len()), err(level = "debug", Display))]
+pub async fn delivered_endpoints(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> ServiceResult<BTreeMap<Uuid, BTreeSet<String>>> {
+    let mut out: BTreeMap<Uuid, BTreeSet<String>> = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Uuid, Option<String>)> = notification_attempts::Entity::find()
+            .select_only()
+            .column(notification_attempts::Column::NotificationId)
+            .column(notification_attempts::Column::EndpointId)
+            .filter(notification_attempts::Column::NotificationId.is_in(chunk.iter().copied()))
+            .filter(notification_attempts::Column::Delivered.eq(true))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, endpoint) in rows {
+            if let Some(endpoint) = endpoint {
+                out.entry(id).or_default().insert(endpoint);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every send of these messages, oldest first, by message.
+#[tracing::instrument(level = "debug", skip_all, fields(messages = ids.len()), err(level = "debug", Display))]
+pub async fn attempts_of(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> ServiceResult<BTreeMap<Uuid, Vec<notification_attempts::Model>>> {
+    let mut out: BTreeMap<Uuid, Vec<notification_attempts::Model>> = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = notification_attempts::Entity::find()
+            .filter(notification_attempts::Column::NotificationId.is_in(chunk.iter().copied()))
+            .order_by_asc(notification_attempts::Column::Attempt)
+            .order_by_asc(notification_attempts::Column::EndpointId)
+            .all(db)
+            .await?;
+        for row in rows {
+            out.entry(row.notification_id).or_default().push(row);
+        }
+    }
+    Ok(out)
 }
 
 /// Records a send's outcome, if the claim is still ours (the lease did not run out meanwhile
@@ -272,6 +396,9 @@ pub async fn record(db: &impl ConnectionTrait, id: Uuid, outcome: &Outcome, now:
         Outcome::Failed { error } => update
             .col_expr(notifications::Column::Status, NotificationStatus::Failed.into())
             .col_expr(notifications::Column::LastError, Some(error.clone()).into()),
+        Outcome::Skipped { reason } => update
+            .col_expr(notifications::Column::Status, NotificationStatus::Skipped.into())
+            .col_expr(notifications::Column::LastError, Some(reason.clone()).into()),
     };
     Ok(update.exec(db).await?.rows_affected > 0)
 }
@@ -306,16 +433,26 @@ pub async fn page(
 /// Removes everything queued to or about a user (their data is being deleted).
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug", Display))]
 pub async fn forget_user(db: &impl ConnectionTrait, user: UserId) -> Result<u64, DbErr> {
-    Ok(notifications::Entity::delete_many()
+    let theirs = || {
+        Condition::any()
+            .add(notifications::Column::RecipientUserId.eq(user))
+            .add(notifications::Column::AboutUserId.eq(user))
+            .add(notifications::Column::AboutCoachId.eq(user))
+    };
+    // Their messages' attempts first (an error may quote an address).
+    notification_attempts::Entity::delete_many()
         .filter(
-            Condition::any()
-                .add(notifications::Column::RecipientUserId.eq(user))
-                .add(notifications::Column::AboutUserId.eq(user))
-                .add(notifications::Column::AboutCoachId.eq(user)),
+            notification_attempts::Column::NotificationId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(notifications::Column::Id)
+                    .from(notifications::Entity)
+                    .cond_where(theirs())
+                    .to_owned(),
+            ),
         )
         .exec(db)
-        .await?
-        .rows_affected)
+        .await?;
+    Ok(notifications::Entity::delete_many().filter(theirs()).exec(db).await?.rows_affected)
 }
 
 /// Deletes every message about these subjects (bookings or calendar events), whoever it is
@@ -325,6 +462,18 @@ pub async fn forget_user(db: &impl ConnectionTrait, user: UserId) -> Result<u64,
 pub async fn forget_subjects(db: &impl ConnectionTrait, subject_ids: &[Uuid]) -> Result<u64, DbErr> {
     let mut removed = 0;
     for chunk in subject_ids.chunks(500) {
+        notification_attempts::Entity::delete_many()
+            .filter(
+                notification_attempts::Column::NotificationId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(notifications::Column::Id)
+                        .from(notifications::Entity)
+                        .and_where(notifications::Column::SubjectId.is_in(chunk.iter().copied()))
+                        .to_owned(),
+                ),
+            )
+            .exec(db)
+            .await?;
         removed += notifications::Entity::delete_many()
             .filter(notifications::Column::SubjectId.is_in(chunk.iter().copied()))
             .exec(db)

@@ -154,7 +154,16 @@ async fn erasing_a_calendar_owner(app: TestApp) {
     let before = app.list_notifications("limit=500", Some(&admin.token)).await.expect(200);
     assert!(recipients(&before.body).contains(&"gone@example.com".to_string()), "{}", before.text);
 
+    let conn = sea_orm::Database::connect(app.settings.database_url.clone().unwrap()).await.unwrap();
+    let (attempts, orphans) = attempts_and_orphans(&conn).await;
+    assert!(attempts > 0 && orphans == 0, "every sent message has its attempt");
+
     delete_self(&app, &owner).await.expect(204);
+
+    // The erased messages' attempts go with them.
+    let (after_attempts, orphans) = attempts_and_orphans(&conn).await;
+    assert!(after_attempts < attempts, "{after_attempts} of {attempts} kept");
+    assert_eq!(orphans, 0, "attempts of erased messages are kept");
 
     let r = availability(&app, &token).await;
     assert_eq!(r.status, 404, "the erased owner's link still answers: {}", r.text);
@@ -183,6 +192,17 @@ async fn erasing_a_calendar_owner(app: TestApp) {
         .any(|e| e["attendee_email"] == "stays@example.com" && e["attendee_name"] == "Visitor stays@example.com"));
     let links = app.list_booking_links(other_cal, "", Some(&neighbour.token)).await.expect(200);
     assert_eq!(links.body.as_array().unwrap().len(), 1);
+}
+
+/// How many sends are kept, and how many of them are of messages no longer kept.
+async fn attempts_and_orphans(conn: &sea_orm::DatabaseConnection) -> (usize, usize) {
+    use bookings::entities::{notification_attempts, notifications};
+    use sea_orm::EntityTrait;
+    let messages: std::collections::BTreeSet<Uuid> =
+        notifications::Entity::find().all(conn).await.unwrap().into_iter().map(|n| n.id).collect();
+    let attempts = notification_attempts::Entity::find().all(conn).await.unwrap();
+    let orphans = attempts.iter().filter(|a| !messages.contains(&a.notification_id)).count();
+    (attempts.len(), orphans)
 }
 
 /// The same through a server whose availability cache keeps entries for ten minutes: the

@@ -412,6 +412,14 @@ impl TestApp {
     pub async fn set_user_email(&self, user_id: Uuid, token: Option<&str>, body: Value) -> Reply {
         self.send(Method::PUT, &format!("/v1/users/{user_id}/email"), token, Some(body)).await
     }
+
+    pub async fn list_webhook_endpoints(&self, token: Option<&str>) -> Reply {
+        self.get("/v1/webhook-endpoints", token).await
+    }
+
+    pub async fn enable_webhook_endpoint(&self, id: &str, token: Option<&str>) -> Reply {
+        self.send(Method::POST, &format!("/v1/webhook-endpoints/{id}/enable"), token, None).await
+    }
 }
 
 pub fn urlencode(s: &str) -> String {

@@ -4,6 +4,8 @@ mod helpers;
 mod notify_ics;
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
+#[path = "../support/standard_webhooks.rs"]
+mod standard_webhooks;
 #[path = "../support/webhook_sink.rs"]
 mod webhook_sink;
 

@@ -94,8 +94,12 @@ async fn confirmations_reminders_and_no_duplicates(app: TestApp) {
     let h = &hooks[0];
     let ts: i64 = h.header("x-webhook-timestamp").unwrap().parse().unwrap();
     assert!(bookings::notify::webhook::verify(WEBHOOK_SECRET, ts, &h.body, h.header("x-webhook-signature").unwrap()));
-    assert_eq!(h.json()["trigger"], "booking.created");
-    assert_eq!(h.header("idempotency-key"), h.json()["id"].as_str());
+    assert_eq!(h.json()["type"], "booking.created");
+    assert_eq!(h.json()["data"]["booking"]["id"], booking.to_string());
+    assert!(h.json()["timestamp"].is_string());
+    assert_eq!(h.header("idempotency-key"), h.header("webhook-id"));
+    let receiver = crate::standard_webhooks::Webhook::from_raw(WEBHOOK_SECRET.as_bytes());
+    assert_eq!(receiver.verify(&h.body, |n| h.header(n), Utc::now().timestamp()), Ok(()));
 
     // Repeated calls send nothing new.
     notify(&now).await;
@@ -373,7 +377,195 @@ async fn notify_is_for_admins_and_the_cron_scope(app: TestApp) {
     app.set_user_email(user.id, Some(&user.token), json!({"email": "x@example.com"})).await.expect(403);
 }
 
+/// The webhook messages of the outbox (newest first).
+async fn webhook_messages(app: &TestApp) -> Vec<serde_json::Value> {
+    let admin = app.admin();
+    let all = app.list_notifications("limit=500", Some(&admin.token)).await.expect(200);
+    all.body.as_array().unwrap().iter().filter(|n| n["channel"] == "webhook").cloned().collect()
+}
+
+fn at(v: &serde_json::Value) -> DateTime<Utc> {
+    v.as_str().unwrap_or_else(|| panic!("a date-time: {v}")).parse().unwrap()
+}
+
+const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+async fn webhooks_retry_on_the_schedule_honour_retry_after_and_a_410_disables_the_endpoint(app: TestApp) {
+    let hooks = WebhookSink::start().await;
+    let url = hooks.url("/hook");
+    let server = |offset: Duration| {
+        let url = url.clone();
+        let app = &app;
+        async move {
+            spawn_app_sharing_with(
+                app,
+                offset.num_seconds(),
+                &["--webhook-urls", &url, "--webhook-secret", STANDARD_SECRET],
+            )
+            .await
+        }
+    };
+    let receiver = crate::standard_webhooks::Webhook::new(STANDARD_SECRET);
+    let verified = |n: usize| {
+        let requests = hooks.requests();
+        assert_eq!(requests.len(), n, "{requests:?}");
+        for r in &requests {
+            assert_eq!(receiver.verify(&r.body, |h| r.header(h), Utc::now().timestamp()), Ok(()), "{r:?}");
+        }
+        requests
+    };
+    let coach = person(&app, "hook-coach@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    let first = only_booking(&book_ok(&app, &person(&app, "hook-a@example.com"), &[event]).await);
+
+    // 500: retried 5 s later (±10 %).
+    hooks.set_status(500);
+    let now = server(Duration::zero()).await;
+    notify(&now).await;
+    verified(1);
+    let messages = webhook_messages(&now).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert_eq!((m["status"].as_str(), m["attempts"].as_i64()), (Some("pending"), Some(1)), "{m}");
+    let log = m["attemptLog"].as_array().unwrap();
+    assert_eq!(log.len(), 1, "{m}");
+    assert_eq!((log[0]["attempt"].as_i64(), log[0]["statusCode"].as_i64()), (Some(1), Some(500)), "{m}");
+    assert_eq!(log[0]["delivered"], false);
+    assert!(log[0]["error"].as_str().unwrap().contains("500"), "{m}");
+    let wait = at(&log[0]["nextAttemptAt"]) - at(&log[0]["at"]);
+    assert!(wait >= Duration::milliseconds(4500) && wait <= Duration::milliseconds(5500), "{wait}");
+    assert_eq!(at(&m["nextAttemptAt"]), at(&log[0]["nextAttemptAt"]));
+
+    // Not before then.
+    notify(&now).await;
+    verified(1);
+
+    // 429 with Retry-After: 3600 (longer than the schedule's 5 minutes): not before an hour.
+    hooks.set_status(429);
+    hooks.set_retry_after(Some("3600"));
+    let later = server(Duration::seconds(10)).await;
+    notify(&later).await;
+    let requests = verified(2);
+    assert_eq!(requests[0].header("webhook-id"), requests[1].header("webhook-id"), "one id across retries");
+    let m = &webhook_messages(&later).await[0];
+    let log = m["attemptLog"].as_array().unwrap();
+    assert_eq!(log.len(), 2, "{m}");
+    assert_eq!((log[1]["attempt"].as_i64(), log[1]["statusCode"].as_i64()), (Some(2), Some(429)), "{m}");
+    assert_eq!(at(&log[1]["nextAttemptAt"]) - at(&log[1]["at"]), Duration::hours(1), "{m}");
+    let half_hour = server(Duration::minutes(31)).await;
+    notify(&half_hour).await;
+    verified(2);
+
+    // 410 Gone: the message fails and the endpoint is disabled.
+    hooks.set_status(410);
+    hooks.set_retry_after(None);
+    let gone = server(Duration::minutes(62)).await;
+    notify(&gone).await;
+    verified(3);
+    let m = &webhook_messages(&gone).await[0];
+    assert_eq!(m["status"], "failed", "{m}");
+    let log = m["attemptLog"].as_array().unwrap();
+    assert_eq!((log[2]["statusCode"].as_i64(), &log[2]["nextAttemptAt"]), (Some(410), &json!(null)), "{m}");
+    let admin = gone.admin();
+    let endpoints = gone.list_webhook_endpoints(Some(&admin.token)).await.expect(200);
+    let endpoint = &endpoints.body.as_array().unwrap()[0];
+    assert_eq!(endpoint["state"], "disabled", "{endpoint}");
+    assert_eq!(endpoint["target"], format!("http://127.0.0.1:{}", hooks.port), "never the path: {endpoint}");
+    assert!(endpoint["disabledReason"].as_str().unwrap().contains("410"), "{endpoint}");
+    let id = endpoint["id"].as_str().unwrap().to_string();
+    assert_eq!(log[2]["endpointId"], id.as_str());
+
+    // While disabled, new messages are skipped, not sent.
+    hooks.set_status(200);
+    book_ok(&app, &person(&app, "hook-b@example.com"), &[event]).await;
+    notify(&gone).await;
+    verified(3);
+    let messages = webhook_messages(&gone).await;
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["status"], "skipped", "{messages:?}");
+    assert!(messages[0]["lastError"].as_str().unwrap().contains("disabled"), "{messages:?}");
+
+    // Only an admin sees or enables endpoints; an unknown one is a 404.
+    let user = gone.user();
+    gone.list_webhook_endpoints(Some(&user.token)).await.expect(403);
+    gone.enable_webhook_endpoint(&id, Some(&user.token)).await.expect(403);
+    gone.enable_webhook_endpoint("0123456789abcdef", Some(&admin.token)).await.expect(404);
+    gone.enable_webhook_endpoint("not-an-id", Some(&admin.token)).await.expect(404);
+    gone.enable_webhook_endpoint(&"0".repeat(65), Some(&admin.token)).await.expect(404);
+
+    // Enabled again, the next message is delivered.
+    let enabled = gone.enable_webhook_endpoint(&id, Some(&admin.token)).await.expect(200);
+    assert_eq!((enabled.body["state"].as_str(), &enabled.body["disabledAt"]), (Some("enabled"), &json!(null)));
+    let listed = gone.list_webhook_endpoints(Some(&admin.token)).await.expect(200);
+    assert_eq!(listed.body[0]["state"], "enabled");
+    let third = only_booking(&book_ok(&app, &person(&app, "hook-c@example.com"), &[event]).await);
+    notify(&gone).await;
+    let requests = verified(4);
+    assert_eq!(requests[3].json()["data"]["booking"]["id"], third.to_string());
+    assert_eq!(requests[0].json()["data"]["booking"]["id"], first.to_string());
+    let m = &webhook_messages(&gone).await[0];
+    assert_eq!(m["status"], "sent", "{m}");
+    assert_eq!(m["attemptLog"][0]["delivered"], true, "{m}");
+    assert_eq!(m["attemptLog"][0]["statusCode"], 200, "{m}");
+}
+
+/// With two endpoints, a retry goes only to the one that did not get the message.
+async fn a_webhook_retry_goes_only_to_the_endpoints_that_failed(app: TestApp) {
+    let ok = WebhookSink::start().await;
+    let failing = WebhookSink::start().await;
+    failing.set_status(503);
+    let urls = format!("{},{}", ok.url("/ok"), failing.url("/down"));
+    let args = ["--webhook-urls", urls.as_str(), "--webhook-secret", STANDARD_SECRET];
+    let coach = person(&app, "pair-coach@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    book_ok(&app, &person(&app, "pair-a@example.com"), &[event]).await;
+    let now = spawn_app_sharing_with(&app, 0, &args).await;
+    notify(&now).await;
+    assert_eq!((ok.requests().len(), failing.requests().len()), (1, 1));
+    let m = &webhook_messages(&now).await[0];
+    assert_eq!(m["status"], "pending", "{m}");
+    let log = m["attemptLog"].as_array().unwrap();
+    let codes: BTreeMap<i64, bool> =
+        log.iter().map(|a| (a["statusCode"].as_i64().unwrap(), a["delivered"] == true)).collect();
+    assert_eq!(codes, BTreeMap::from([(200, true), (503, false)]), "{m}");
+
+    failing.set_status(200);
+    let later = spawn_app_sharing_with(&app, 10, &args).await;
+    notify(&later).await;
+    assert_eq!((ok.requests().len(), failing.requests().len()), (1, 2), "the delivered endpoint is not sent it again");
+    let m = &webhook_messages(&later).await[0];
+    assert_eq!(m["status"], "sent", "{m}");
+    assert_eq!(m["attemptLog"].as_array().unwrap().len(), 3, "{m}");
+    assert_eq!(m["attemptLog"][2]["attempt"], 2, "{m}");
+}
+
+async fn without_webhook_urls_webhook_rules_are_not_enqueued(app: TestApp) {
+    let coach = person(&app, "nohook-coach@example.com");
+    let start = soon(3);
+    let event = create_event(&app, &coach, start, start + Duration::hours(1), 5).await;
+    book_ok(&app, &person(&app, "nohook-a@example.com"), &[event]).await;
+    notify(&app).await;
+    assert!(webhook_messages(&app).await.is_empty(), "no webhook message is queued");
+    let admin = app.admin();
+    let all = app.list_notifications("", Some(&admin.token)).await.expect(200);
+    let all = all.body.as_array().unwrap().clone();
+    assert_eq!(all.len(), 2, "the two confirmations: {all:?}");
+    // Each sent email shows its send.
+    for n in &all {
+        assert_eq!(n["attemptLog"].as_array().map(Vec::len), Some(1), "{n}");
+        assert_eq!(n["attemptLog"][0]["delivered"], true, "{n}");
+        assert_eq!(n["attemptLog"][0]["endpointId"], json!(null), "{n}");
+    }
+    let endpoints = app.list_webhook_endpoints(Some(&admin.token)).await.expect(200);
+    assert_eq!(endpoints.body, json!([]));
+}
+
 db_tests!(
+    webhooks_retry_on_the_schedule_honour_retry_after_and_a_410_disables_the_endpoint,
+    without_webhook_urls_webhook_rules_are_not_enqueued,
+    a_webhook_retry_goes_only_to_the_endpoints_that_failed,
     confirmations_reminders_and_no_duplicates,
     canceled_bookings_get_no_reminder_and_late_reminders_are_not_sent,
     concurrent_passes_deliver_each_message_once,

@@ -350,8 +350,68 @@ async fn the_queue_enqueues_once_claims_with_a_lease_and_records(app: TestApp) {
     assert!(notifications::Entity::find().all(&conn).await.unwrap().is_empty());
 }
 
+/// A send's attempts and the endpoints it found gone are stored with its outcome, only while the
+/// claim is ours; the attempts are read back per message and go with their message.
+async fn sends_are_recorded_with_their_attempts_and_gone_endpoints(app: TestApp) {
+    use bookings::entities::{notification_attempts, webhook_endpoints};
+    use bookings::store::outbox::{Gone, NewAttempt};
+    use bookings::store::webhook_endpoints as endpoints;
+    let conn = db(&app).await;
+    let athlete = user(&conn, Some("athlete@example.com")).await;
+    let coach = user(&conn, None).await;
+    let event = coach_event(&conn, coach, EventStatus::Scheduled, 200).await;
+    booking_grid(&conn, athlete, coach, [event, event]).await;
+    let subject = booking_rows::Entity::find().one(&conn).await.unwrap().unwrap().id;
+    let m = message(subject, "w:1", athlete, None);
+    queue::insert_while_subjects_exist(&conn, Subjects::Bookings, std::slice::from_ref(&m), now()).await.unwrap();
+
+    let attempt = |endpoint: &str, status: i32, delivered: bool| NewAttempt {
+        endpoint_id: Some(endpoint.into()),
+        status_code: Some(status),
+        delivered,
+        error: (!delivered).then(|| format!("answered {status}")),
+    };
+    let sent = [attempt("aaaaaaaaaaaaaaaa", 200, true), attempt("bbbbbbbbbbbbbbbb", 410, false)];
+    let gone = [Gone {
+        endpoint_id: "bbbbbbbbbbbbbbbb".into(),
+        target: "https://b.example".into(),
+        reason: "answered 410 Gone".into(),
+    }];
+    let failed = Outcome::Failed { error: "permanent: 1 of 2 failed".into() };
+    // Not claimed: nothing is stored.
+    assert!(!queue::record_send(&conn, m.id, 1, &failed, &sent, &gone, now()).await.unwrap());
+    assert!(notification_attempts::Entity::find().all(&conn).await.unwrap().is_empty());
+    assert!(webhook_endpoints::Entity::find().all(&conn).await.unwrap().is_empty());
+
+    let claimed = queue::claim(&conn, now(), now() + Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(queue::record_send(&conn, m.id, claimed[0].attempts, &failed, &sent, &gone, now()).await.unwrap());
+    let stored = queue::attempts_of(&conn, &[m.id]).await.unwrap();
+    let stored = &stored[&m.id];
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|a| a.attempt == 1 && a.attempted_at == now() && a.next_attempt_at.is_none()));
+    assert_eq!(
+        queue::delivered_endpoints(&conn, &[m.id]).await.unwrap()[&m.id],
+        BTreeSet::from(["aaaaaaaaaaaaaaaa".to_string()])
+    );
+    let state = endpoints::all(&conn).await.unwrap();
+    assert_eq!(state["bbbbbbbbbbbbbbbb"].disabled_at, Some(now()));
+    assert_eq!(state["bbbbbbbbbbbbbbbb"].target, "https://b.example");
+    // Disabled twice: one row, the latest reason.
+    let again = Gone { reason: "answered 410 Gone again".into(), ..gone[0].clone() };
+    endpoints::disable(&conn, &again.endpoint_id, &again.target, &again.reason, now()).await.unwrap();
+    assert_eq!(endpoints::all(&conn).await.unwrap().len(), 1);
+    endpoints::enable(&conn, "bbbbbbbbbbbbbbbb").await.unwrap();
+    assert!(endpoints::all(&conn).await.unwrap().is_empty());
+
+    // Forgetting the message forgets its attempts.
+    queue::forget_user(&conn, athlete).await.unwrap();
+    assert!(notification_attempts::Entity::find().all(&conn).await.unwrap().is_empty());
+}
+
 db_tests!(
     booking_windows_select_what_the_domain_admits,
     reservation_windows_select_what_the_domain_admits,
     the_queue_enqueues_once_claims_with_a_lease_and_records,
+    sends_are_recorded_with_their_attempts_and_gone_endpoints,
 );

@@ -1,6 +1,7 @@
 //! An in-process HTTP receiver for webhook tests (poem on 127.0.0.1:0): records every request and
-//! answers 200, or the status set with [`WebhookSink::set_status`], or never
-//! ([`WebhookSink::stall`]).
+//! answers 200, or the status set with [`WebhookSink::set_status`] (with the `Retry-After` set with
+//! [`WebhookSink::set_retry_after`], the `Location` set with [`WebhookSink::set_location`]), or
+//! never ([`WebhookSink::stall`]).
 //!
 //! ```ignore
 //! #[path = "support/webhook_sink.rs"]
@@ -45,6 +46,8 @@ impl Recorded {
 struct Shared {
     requests: Mutex<Vec<Recorded>>,
     status: AtomicU16,
+    retry_after: Mutex<Option<String>>,
+    location: Mutex<Option<String>>,
     /// Record requests and never answer them.
     stall: AtomicBool,
 }
@@ -63,6 +66,8 @@ impl WebhookSink {
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
             status: AtomicU16::new(200),
+            retry_after: Mutex::new(None),
+            location: Mutex::new(None),
             stall: AtomicBool::new(false),
         });
         let state = shared.clone();
@@ -88,7 +93,14 @@ impl WebhookSink {
                 }
                 let status = poem::http::StatusCode::from_u16(state.status.load(Ordering::SeqCst))
                     .unwrap_or(poem::http::StatusCode::OK);
-                Response::builder().status(status).body("")
+                let mut response = Response::builder().status(status);
+                if let Some(after) = state.retry_after.lock().unwrap().clone() {
+                    response = response.header("Retry-After", after);
+                }
+                if let Some(location) = state.location.lock().unwrap().clone() {
+                    response = response.header("Location", location);
+                }
+                response.body("")
             }
         });
         let server = tokio::spawn(async move {
@@ -105,6 +117,16 @@ impl WebhookSink {
     /// Answer every following request with `status`.
     pub fn set_status(&self, status: u16) {
         self.shared.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answer every following request with this `Retry-After` (or none).
+    pub fn set_retry_after(&self, value: Option<&str>) {
+        *self.shared.retry_after.lock().unwrap() = value.map(String::from);
+    }
+
+    /// Answer every following request with this `Location` (or none).
+    pub fn set_location(&self, value: Option<&str>) {
+        *self.shared.location.lock().unwrap() = value.map(String::from);
     }
 
     /// Accept every following request (recorded once its body arrived) and never answer it.
