@@ -141,6 +141,7 @@ pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSetti
             .map(|o| api::DateOverride { date: o.date(), windows: windows_to_wire(o.windows()) })
             .collect(),
         max_bookings_per_day: schedule.max_bookings_per_day().map(i64::from),
+        min_cancel_notice_minutes: schedule.min_cancel_notice().num_minutes(),
     }
 }
 
@@ -259,6 +260,7 @@ impl CalendarsHandlers for Handlers {
                 buffer_after_minutes: body.buffer_after_minutes,
                 date_overrides: overrides_from_wire(body.date_overrides.as_ref()),
                 max_bookings_per_day: body.max_bookings_per_day,
+                min_cancel_notice_minutes: body.min_cancel_notice_minutes,
             },
         };
         let links = self.links();
