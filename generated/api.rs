@@ -2335,6 +2335,9 @@ pub struct RescheduleReservationRequest {
     pub slot_start: chrono::DateTime<chrono::FixedOffset>,
     /// The new slot's end
     pub slot_end: chrono::DateTime<chrono::FixedOffset>,
+    /// The reservation's `sequence` as the client read it: when given and the reservation has been moved since (its sequence is another), the answer is 409 and nothing moves. Without it, a move that another request's move overtook after this request arrived is the 409.
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "0")))]
+    pub sequence: Option<i64>,
 }
 impl RescheduleReservationRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -2348,6 +2351,9 @@ impl RescheduleReservationRequest {
         if let Some(v) = object.get("slot_end") {
             Shape::Str.check(v, false, &format!("{at}.{}", "slot_end"))?;
         }
+        if let Some(v) = object.get("sequence") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "sequence"))?;
+        }
         Ok(())
     }
 }
@@ -2357,6 +2363,9 @@ impl WireJson for RescheduleReservationRequest {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("slot_start", &Wire(&self.slot_start))?;
         map.serialize_entry("slot_end", &Wire(&self.slot_end))?;
+        if let Some(value) = &self.sequence {
+            map.serialize_entry("sequence", &Wire(value))?;
+        }
         map.end()
     }
 }
@@ -4588,7 +4597,7 @@ impl<H: BookingHandlers> BookingApi<H> {
             Err(err) => CancelReservationResponse::from_api_error(err),
         }
     }
-    /// Moves the reservation (same id, same manage token, `sequence` + 1) to a slot its link offers. In one transaction under the calendar's lock the new slot is checked exactly as reserveBookingSlot checks a slot, every rule of the link included, with the reservation's own current time not counting as busy. 400 when the slot is not offered, when the reservation has started or is within the link's `min_cancel_notice_minutes` of its start, or when the link is switched off; 409 when the slot is taken or the reservation is canceled. No authentication: the token is the secret.
+    /// Moves the reservation (same id, same manage token, `sequence` + 1) to a slot its link offers. In one transaction under the calendar's lock the new slot is checked exactly as reserveBookingSlot checks a slot, every rule of the link included, with the reservation's own current time not counting as busy. Of concurrent moves of one reservation one wins: a move overtaken by another after its request arrived, or made for a `sequence` no longer current, is a 409. 400 when the slot is not offered, when the reservation has started or is within the link's `min_cancel_notice_minutes` of its start, or when the link is switched off; 409 when the slot is taken or the reservation is canceled. No authentication: the token is the secret.
     #[oai(
         path = "/booking/reservations/:manageToken/reschedule",
         method = "post",
@@ -4903,7 +4912,7 @@ pub enum RescheduleReservationResponse {
     /// Not found
     #[oai(status = 404)]
     NotFound(Json<Error>),
-    /// The slot is taken (busy time, another reservation, or its date is full), or the reservation is canceled; or a request with the same Idempotency-Key is still being served (then with Retry-After).
+    /// The slot is taken (busy time, another reservation, or its date is full), or the reservation is canceled or was moved by another request meanwhile (or since the `sequence` given); or a request with the same Idempotency-Key is still being served (then with Retry-After).
     #[oai(status = 409)]
     Conflict(Json<Error>, #[oai(header = "Retry-After")] Option<u64>),
     /// Too many requests from this client; retry later

@@ -247,8 +247,7 @@ fn refuse(req: &Request, op: &OperationMeta, status: u16, message: String) -> Re
 fn failed(req: &Request, op: &OperationMeta, e: ServiceError) -> Response {
     if e.is_transient() {
         tracing::warn!(error = %e, "idempotency key store unavailable");
-        let mut response =
-            refuse(req, op, 503, "the database could not serve the request in time; retry later".into());
+        let mut response = refuse(req, op, 503, "the database could not serve the request in time; retry later".into());
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         response
     } else {

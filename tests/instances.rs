@@ -371,7 +371,8 @@ async fn idempotent_replays_across_two_processes() {
     )
     .await;
     let token = link["token"].as_str().unwrap().to_string();
-    let reserve = |start: &str, end: &str| json!({"name": "V", "email": "v@example.com", "slot_start": start, "slot_end": end});
+    let reserve =
+        |start: &str, end: &str| json!({"name": "V", "email": "v@example.com", "slot_start": start, "slot_end": end});
 
     // A retry that reaches the other process gets the first answer, byte for byte.
     let body = reserve("2027-03-08T09:00:00Z", "2027-03-08T09:30:00Z");
@@ -386,9 +387,10 @@ async fn idempotent_replays_across_two_processes() {
     // answer its replay or a 409 while it is being served.
     let body = reserve("2027-03-08T10:00:00Z", "2027-03-08T10:30:00Z");
     let servers = [&a, &b];
-    let answers = futures::future::join_all((0..20).map(|i| {
-        keyed_post(&client, format!("{}/v1/booking/{token}/reserve", servers[i % 2].base), "k-2", &body)
-    }))
+    let answers = futures::future::join_all(
+        (0..20)
+            .map(|i| keyed_post(&client, format!("{}/v1/booking/{token}/reserve", servers[i % 2].base), "k-2", &body)),
+    )
     .await;
     let served: Vec<_> = answers.iter().filter(|r| r.0 == 200 && !r.1).collect();
     assert_eq!(served.len(), 1, "{answers:?}");

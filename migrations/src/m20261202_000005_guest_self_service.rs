@@ -1,6 +1,6 @@
 //! Guests manage what they booked, and writes can be retried safely (issue #13):
 //! - a reservation's manage token, kept only as its SHA-256 (hex, unique), how many times it was
-//!   moved (`sequence`), and the visitor's reason when they cancel it;
+//!   moved (`sequence`) and when last (`moved_at`), and the visitor's reason when they cancel it;
 //! - a link's `min_cancel_notice_minutes` (NULL: not set, 0);
 //! - `idempotency_keys`: the stored answers to requests sent with an Idempotency-Key, for 24 h.
 //!
@@ -16,6 +16,7 @@ enum CalendarEvents {
     Table,
     ManageTokenHash,
     Sequence,
+    MovedAt,
     CancelReason,
 }
 
@@ -42,9 +43,7 @@ enum IdempotencyKeys {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let add = |table: CalendarEvents, column: ColumnDef| {
-            Table::alter().table(table).add_column(column).to_owned()
-        };
+        let add = |table: CalendarEvents, column: ColumnDef| Table::alter().table(table).add_column(column).to_owned();
         manager
             .alter_table(add(
                 CalendarEvents::Table,
@@ -58,7 +57,16 @@ impl MigrationTrait for Migration {
             ))
             .await?;
         manager
-            .alter_table(add(CalendarEvents::Table, ColumnDef::new(CalendarEvents::CancelReason).text().null().to_owned()))
+            .alter_table(add(
+                CalendarEvents::Table,
+                ColumnDef::new(CalendarEvents::MovedAt).timestamp_with_time_zone().null().to_owned(),
+            ))
+            .await?;
+        manager
+            .alter_table(add(
+                CalendarEvents::Table,
+                ColumnDef::new(CalendarEvents::CancelReason).text().null().to_owned(),
+            ))
             .await?;
         manager
             .create_index(
@@ -116,7 +124,12 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(Index::drop().name("calendar_events_manage_token_hash").table(CalendarEvents::Table).to_owned())
             .await?;
-        for column in [CalendarEvents::ManageTokenHash, CalendarEvents::Sequence, CalendarEvents::CancelReason] {
+        for column in [
+            CalendarEvents::ManageTokenHash,
+            CalendarEvents::Sequence,
+            CalendarEvents::MovedAt,
+            CalendarEvents::CancelReason,
+        ] {
             manager.alter_table(Table::alter().table(CalendarEvents::Table).drop_column(column).to_owned()).await?;
         }
         Ok(())

@@ -29,8 +29,8 @@ impl ManageToken {
     /// A token as a path carries it: exactly the shape [`ManageToken::generate`] makes. Anything
     /// else names no reservation (the caller answers 404 without asking the database).
     pub fn parse(raw: &str) -> Option<Self> {
-        let ok = raw.len() == MANAGE_TOKEN_CHARS
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok =
+            raw.len() == MANAGE_TOKEN_CHARS && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(raw.to_string()))
     }
 
@@ -99,7 +99,8 @@ mod tests {
         assert_eq!(a.hash().len(), 64);
         assert_ne!(a.hash(), b.hash());
         assert!(!format!("{a:?}").contains(a.as_str()), "debug output hides the token");
-        for bad in ["", "short", &"a".repeat(44), &format!("{}!", &a.as_str()[..42]), &format!("{}/", &a.as_str()[..42])]
+        for bad in
+            ["", "short", &"a".repeat(44), &format!("{}!", &a.as_str()[..42]), &format!("{}/", &a.as_str()[..42])]
         {
             assert_eq!(ManageToken::parse(bad), None, "{bad}");
         }

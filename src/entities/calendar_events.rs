@@ -28,6 +28,8 @@ pub struct Model {
     pub manage_token_hash: Option<String>,
     /// How many times the reservation was moved (rescheduleReservation).
     pub sequence: i32,
+    /// When the reservation was last moved.
+    pub moved_at: Option<DateTimeUtc>,
     /// The visitor's reason, when they cancelled through their manage token.
     #[sea_orm(column_type = "Text", nullable)]
     pub cancel_reason: Option<String>,

@@ -13,8 +13,8 @@ use crate::domain::ids::CalendarId;
 use crate::domain::input::{FreeText, TimeRange, MAX_TEXT_CHARS};
 use crate::domain::interval::Interval;
 use crate::domain::reservation::{ManageToken, ReservationStatus};
-use crate::services::booking_links::GuestReservation;
 use crate::error::ServiceError;
+use crate::services::booking_links::{GuestReservation, Moment};
 use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
 
@@ -148,9 +148,11 @@ impl BookingHandlers for Handlers {
         _idempotency_key: Option<String>,
         body: api::RescheduleReservationRequest,
     ) -> Result<api::RescheduleReservationResponse, ApiError> {
+        let arrived = self.state.clock.now();
         let token = manage_token_of(&manage_token)?;
         let (start, end) = (instant("slot_start", body.slot_start)?, instant("slot_end", body.slot_end)?);
-        let found = self.links().reschedule_reservation(&token, Interval { start, end }).await?;
+        let when = Moment { arrived, expected_sequence: body.sequence };
+        let found = self.links().reschedule_reservation(&token, Interval { start, end }, when).await?;
         Ok(api::RescheduleReservationResponse::Ok(Json(reservation_to_wire(found)), None))
     }
 }

@@ -13,9 +13,9 @@ use crate::domain::availability::{self, DayCounts, Interval, LinkRules, RawSched
 use crate::domain::booking_link::{LinkSettings, Reservation, MAX_AVAILABILITY_DAYS};
 use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::domain::input::FreeText;
-use crate::domain::reservation::{guest_may_change, ManageToken};
 use crate::domain::input::{self, LinkToken, TimeRange};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
+use crate::domain::reservation::{guest_may_change, ManageToken};
 use crate::entities::{booking_links, calendar_events};
 use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{require_scope, Scope};
@@ -417,36 +417,40 @@ impl<'a> BookingLinks<'a> {
 
     /// Moves the reservation to `slot`: one transaction under the calendar's lock, the slot
     /// checked exactly as [`Self::reserve`] checks one (the reservation's own time and its place
-    /// in its date's count not in its way), then the same row moves (`sequence` + 1). Refused:
-    /// a cancelled reservation (409), one changed by another request since this one arrived
-    /// (409: it was decided on a state no longer current), one within the link's
-    /// `min_cancel_notice` of its start or started (400), a link switched off (400), a slot not
+    /// in its date's count not in its way), then the same row moves (`sequence` + 1). Refused: a
+    /// cancelled reservation (409); one moved by another request after this one arrived, or
+    /// whose sequence is not the one the client expects (409: this request was made for a state
+    /// no longer current, so of concurrent moves one wins); one within the link's
+    /// `min_cancel_notice` of its start or started (400); a link switched off (400); a slot not
     /// offered (400) or taken (409). On PostgreSQL the exclusion constraint backs it up.
     #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
-    pub async fn reschedule_reservation(&self, token: &ManageToken, slot: Interval) -> ServiceResult<GuestReservation> {
+    pub async fn reschedule_reservation(
+        &self,
+        token: &ManageToken,
+        slot: Interval,
+        when: Moment,
+    ) -> ServiceResult<GuestReservation> {
         let hash = token.hash();
         let seen = events::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
         tracing::Span::current().record("event_id", tracing::field::display(seen.id));
         let link_token = link_of(&seen)?;
-        let seen = &seen;
         let found = self
             .writes
             .retrying(&[RowKey::new("booking_links", &link_token)], || {
-                self.try_reschedule(&link_token, &hash, slot, seen)
+                self.try_reschedule(&link_token, &hash, slot, when)
             })
             .await?;
         self.cache.invalidate_calendar(found.event.calendar_id.into_uuid());
         Ok(found)
     }
 
-    /// One attempt of [`Self::reschedule_reservation`], for the reservation as it was `seen`
-    /// when the request arrived.
+    /// One attempt of [`Self::reschedule_reservation`].
     async fn try_reschedule(
         &self,
         link_token: &str,
         hash: &str,
         slot: Interval,
-        seen: &calendar_events::Model,
+        when: Moment,
     ) -> ServiceResult<GuestReservation> {
         let txn = crate::ctx!(begin_write(self.db).await)?;
         let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_found)?;
@@ -454,10 +458,16 @@ impl<'a> BookingLinks<'a> {
         if event.cancelled {
             return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
         }
-        if event.sequence != seen.sequence || event.starts_at != seen.starts_at {
+        if event.moved_at.is_some_and(|moved| moved >= when.arrived) {
             return Err(ServiceError::conflict(
-                "this reservation was changed by another request meanwhile; read it again and retry",
+                "this reservation was moved by another request meanwhile; read it again and retry",
             ));
+        }
+        if let Some(expected) = when.expected_sequence.filter(|s| *s != i64::from(event.sequence)) {
+            return Err(ServiceError::conflict(format!(
+                "this reservation was moved since it was read (sequence {} now, {expected} expected); read it again and retry",
+                event.sequence
+            )));
         }
         let settings = settings_of(&link)?;
         let rules = &settings.rules;
@@ -469,7 +479,7 @@ impl<'a> BookingLinks<'a> {
             ));
         }
         self.check_slot_locked(&txn, &link, rules, slot, Some(event.id)).await?;
-        let event = match events::move_reservation(&txn, event, slot.start, slot.end).await {
+        let event = match events::move_reservation(&txn, event, slot.start, slot.end, self.clock.now()).await {
             Ok(event) => event,
             Err(e) if is_exclusion_violation(&e) => return Err(slot_taken()),
             Err(e) => return crate::ctx!(Err(e)),
@@ -480,6 +490,14 @@ impl<'a> BookingLinks<'a> {
             Err(e) => crate::ctx!(Err(e)),
         }
     }
+}
+
+/// What a reschedule was asked for: when its request arrived, and the reservation's `sequence`
+/// the client read, if it says.
+#[derive(Debug, Clone, Copy)]
+pub struct Moment {
+    pub arrived: DateTime<Utc>,
+    pub expected_sequence: Option<i64>,
 }
 
 /// A reservation as its visitor sees it, with the settings of its link (its zone).

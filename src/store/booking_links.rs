@@ -292,7 +292,10 @@ pub async fn find(db: &impl ConnectionTrait, token: &str) -> ServiceResult<Optio
 /// [`lock_active_with_calendar`]): a reservation's visitor still cancels through a link
 /// switched off.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn lock_with_calendar(txn: &impl ConnectionTrait, token: &str) -> ServiceResult<Option<booking_links::Model>> {
+pub async fn lock_with_calendar(
+    txn: &impl ConnectionTrait,
+    token: &str,
+) -> ServiceResult<Option<booking_links::Model>> {
     crate::ctx!(
         booking_links::Entity::find()
             .join(JoinType::InnerJoin, booking_links::Relation::Calendar.def())

@@ -115,7 +115,10 @@ pub async fn busy_between_except(
 
 /// The reservation whose manage token hashes to `hash`, live or cancelled.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn find_by_manage_hash(db: &impl ConnectionTrait, hash: &str) -> ServiceResult<Option<calendar_events::Model>> {
+pub async fn find_by_manage_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> ServiceResult<Option<calendar_events::Model>> {
     crate::ctx!(
         calendar_events::Entity::find()
             .filter(calendar_events::Column::ManageTokenHash.eq(hash))
@@ -125,19 +128,21 @@ pub async fn find_by_manage_hash(db: &impl ConnectionTrait, hash: &str) -> Servi
     )
 }
 
-/// Moves a reservation to `[start, end)`, one more time (`sequence` + 1); the raw database error
-/// is returned, as [`insert_reservation`]'s.
+/// Moves a reservation to `[start, end)` at `now`, one more time (`sequence` + 1); the raw
+/// database error is returned, as [`insert_reservation`]'s.
 pub async fn move_reservation(
     db: &impl ConnectionTrait,
     event: calendar_events::Model,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<calendar_events::Model, sea_orm::DbErr> {
     let sequence = event.sequence.saturating_add(1);
     let mut active: calendar_events::ActiveModel = event.into();
     active.starts_at = Set(start);
     active.ends_at = Set(end);
     active.sequence = Set(sequence);
+    active.moved_at = Set(Some(now));
     active.update(db).await
 }
 
@@ -230,6 +235,7 @@ fn new_event(calendar_id: CalendarId, now: DateTime<Utc>) -> calendar_events::Ac
         cancelled_at: Set(None),
         manage_token_hash: Set(None),
         sequence: Set(0),
+        moved_at: Set(None),
         cancel_reason: Set(None),
         created_at: Set(now),
         ..Default::default()

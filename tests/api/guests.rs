@@ -112,7 +112,8 @@ async fn a_visitor_reserves_reads_moves_and_cancels(app: TestApp) {
     let moved = app.reschedule_reservation(&token, &overlapping.0, &overlapping.1).await.expect(200).body;
     assert_eq!(moved["sequence"], 2);
     // A slot not offered: 400; one taken by another reservation: 409; nothing changes.
-    let odd = app.reschedule_reservation(&token, &iso(from + Duration::minutes(7)), &iso(from + Duration::minutes(37))).await;
+    let odd =
+        app.reschedule_reservation(&token, &iso(from + Duration::minutes(7)), &iso(from + Duration::minutes(37))).await;
     assert_eq!((odd.status.as_u16(), odd.code()), (400, "validation".to_string()), "{}", odd.text);
     let other = app.reserve(&link, &third.0, &third.1).await.expect(200);
     let taken = app.reschedule_reservation(&token, &third.0, &third.1).await.expect(409);
@@ -126,7 +127,11 @@ async fn a_visitor_reserves_reads_moves_and_cancels(app: TestApp) {
     let theirs = app.get_reservation(&manage_token(&other)).await.expect(200).body;
     assert_ne!(theirs["id"], id);
     let events = app
-        .list_calendar_events(cal, &format!("start={}&end={}", urlencode(&iso(from)), urlencode(&iso(from + Duration::days(1)))), Some(&owner.token))
+        .list_calendar_events(
+            cal,
+            &format!("start={}&end={}", urlencode(&iso(from)), urlencode(&iso(from + Duration::days(1)))),
+            Some(&owner.token),
+        )
         .await
         .expect(200);
     assert_eq!(events.body.as_array().unwrap().len(), 2, "moving never copies: {}", events.text);
@@ -147,9 +152,13 @@ async fn a_visitor_reserves_reads_moves_and_cancels(app: TestApp) {
     let long = "x".repeat(2001);
     app.cancel_reservation(&manage_token(&other), json!({"reason": long})).await.expect(400);
     app.cancel_reservation(&manage_token(&other), json!({"reason": "nul\u{0}"})).await.expect(400);
-    app.post(&format!("/v1/booking/reservations/{}/reschedule", manage_token(&other)), None, json!({"slot_start": "x"}))
-        .await
-        .expect(400);
+    app.post(
+        &format!("/v1/booking/reservations/{}/reschedule", manage_token(&other)),
+        None,
+        json!({"slot_start": "x"}),
+    )
+    .await
+    .expect(400);
 }
 
 async fn the_owner_cancels_and_the_guest_reads_canceled(app: TestApp) {
@@ -194,11 +203,13 @@ async fn cancel_notice_is_a_link_setting(app: TestApp) {
     let r = app.reserve(&link, &later.0, &later.1).await.expect(200);
     app.cancel_reservation(&manage_token(&r), json!({})).await.expect(200);
     // The setting changes like the others, and is validated.
-    let updated = app.update_booking_link(cal, &link, Some(&owner.token), json!({"min_cancel_notice_minutes": 0})).await;
+    let updated =
+        app.update_booking_link(cal, &link, Some(&owner.token), json!({"min_cancel_notice_minutes": 0})).await;
     assert_eq!(updated.expect(200).body["settings"]["min_cancel_notice_minutes"], 0);
     app.cancel_reservation(&token, json!({})).await.expect(200);
     for bad in [-1, 525_601] {
-        let r = app.update_booking_link(cal, &link, Some(&owner.token), json!({"min_cancel_notice_minutes": bad})).await;
+        let r =
+            app.update_booking_link(cal, &link, Some(&owner.token), json!({"min_cancel_notice_minutes": bad})).await;
         assert_eq!(r.status, 400, "{bad}: {}", r.text);
     }
     let r = app
@@ -206,7 +217,11 @@ async fn cancel_notice_is_a_link_setting(app: TestApp) {
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
     let r = app
-        .create_link(&owner, cal, json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": every_day("09:00", "10:00")}))
+        .create_link(
+            &owner,
+            cal,
+            json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": every_day("09:00", "10:00")}),
+        )
         .await
         .expect(200);
     assert_eq!(r.body["settings"]["min_cancel_notice_minutes"], 0, "default");
@@ -241,55 +256,95 @@ async fn a_reschedule_racing_a_reservation_for_one_slot(app: TestApp) {
             app.reserve(&link, &target.0, &target.1)
         );
         let codes = [moved.status.as_u16(), reserved.status.as_u16()];
-        assert!(codes == [200, 409] || codes == [409, 200], "round {round}: {codes:?} {} {}", moved.text, reserved.text);
+        assert!(
+            codes == [200, 409] || codes == [409, 200],
+            "round {round}: {codes:?} {} {}",
+            moved.text,
+            reserved.text
+        );
         reservations_won += usize::from(reserved.status == 200);
         let read = app.get_reservation(&token).await.expect(200).body;
         let expected = if moved.status == 200 { target } else { mine };
         assert_eq!(read["slot_start"], expected.0);
     }
     let events = app
-        .list_calendar_events(cal, &format!("start={}&end={}", urlencode(&iso(from)), urlencode(&iso(from + Duration::days(1)))), Some(&owner.token))
+        .list_calendar_events(
+            cal,
+            &format!("start={}&end={}", urlencode(&iso(from)), urlencode(&iso(from + Duration::days(1)))),
+            Some(&owner.token),
+        )
         .await
         .expect(200);
     let list = events.body.as_array().unwrap();
     assert_eq!(list.len(), 5 + reservations_won, "{}", events.text);
     for (i, a) in list.iter().enumerate() {
         for b in &list[i + 1..] {
-            assert!(a["end"].as_str() <= b["start"].as_str() || b["end"].as_str() <= a["start"].as_str(), "{a} overlaps {b}");
+            assert!(
+                a["end"].as_str() <= b["start"].as_str() || b["end"].as_str() <= a["start"].as_str(),
+                "{a} overlaps {b}"
+            );
         }
     }
 }
 
-/// 20 reschedules of one reservation at once, each to another free slot: it ends in exactly
-/// one of them (the last that succeeded); the others answer 409; no slot is held twice.
+/// 20 reschedules of one reservation at once, each to another free slot, each for the sequence
+/// the client read: exactly one moves it, the others answer 409; no slot is held twice. Without
+/// the sequence, a move overtaken after its request arrived is the 409: it ends where the last
+/// successful one put it, every other answer is a 409, and no slot is held twice.
 async fn concurrent_reschedules_of_one_reservation(app: TestApp) {
     let owner = app.user();
     let (cal, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
     let from = days_ahead(6);
     let slots = offered(&app, &link, from, 1).await;
     let token = manage_token(&app.reserve(&link, &slots[0].0, &slots[0].1).await.expect(200));
-    let targets: Vec<_> = (0..20).map(|i| slots[2 + 2 * i].clone()).collect();
-    let answers =
-        futures::future::join_all(targets.iter().map(|t| app.reschedule_reservation(&token, &t.0, &t.1))).await;
-    let won: Vec<&Reply> = answers.iter().filter(|r| r.status == 200).collect();
-    assert!(!won.is_empty());
-    for r in &answers {
-        assert!(r.status == 200 || r.status == 409, "{}", r.text);
+    let path = format!("/v1/booking/reservations/{token}/reschedule");
+    let mut held = slots[0].clone();
+    for (round, with_sequence) in [(0, true), (1, false), (2, true)] {
+        let sequence = app.get_reservation(&token).await.expect(200).body["sequence"].as_i64().unwrap();
+        // 20 slots (even ones, then odd ones, then even again), but the one it holds.
+        let targets: Vec<_> = (0..20).map(|i| slots[2 + 2 * i - round % 2].clone()).collect();
+        let targets: Vec<_> = targets.into_iter().filter(|t| *t != held).collect();
+        let answers = futures::future::join_all(targets.iter().map(|t| {
+            let mut body = json!({"slot_start": t.0, "slot_end": t.1});
+            if with_sequence {
+                body["sequence"] = json!(sequence);
+            }
+            app.post(&path, None, body)
+        }))
+        .await;
+        let won: Vec<&Reply> = answers.iter().filter(|r| r.status == 200).collect();
+        for r in &answers {
+            assert!(r.status == 200 || r.status == 409, "{}", r.text);
+        }
+        if with_sequence {
+            assert_eq!(won.len(), 1, "exactly one wins: {:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+        }
+        assert!(!won.is_empty());
+        let last = won.iter().max_by_key(|r| r.body["sequence"].as_i64()).unwrap();
+        let read = app.get_reservation(&token).await.expect(200).body;
+        assert_eq!(read, last.body, "it is where the last successful move put it");
+        assert_eq!(read["sequence"].as_i64(), Some(sequence + won.len() as i64), "each success moved it once");
+        let events = app
+            .list_calendar_events(
+                cal,
+                &format!("start={}&end={}", urlencode(&iso(from)), urlencode(&iso(from + Duration::days(1)))),
+                Some(&owner.token),
+            )
+            .await
+            .expect(200);
+        assert_eq!(events.body.as_array().unwrap().len(), 1, "no slot is held twice: {}", events.text);
+        let free = offered(&app, &link, from, 1).await;
+        for t in targets.iter().chain([&held]) {
+            let holds = read["slot_start"].as_str() == Some(t.0.as_str());
+            assert_eq!(free.contains(t), !holds, "{t:?}");
+        }
+        held = targets.iter().find(|t| read["slot_start"].as_str() == Some(t.0.as_str())).unwrap().clone();
     }
-    let last = won.iter().max_by_key(|r| r.body["sequence"].as_i64()).unwrap();
-    let read = app.get_reservation(&token).await.expect(200).body;
-    assert_eq!(read, last.body, "it is where the last successful move put it");
-    assert_eq!(read["sequence"].as_i64(), Some(won.len() as i64), "each success moved it once");
-    let events = app
-        .list_calendar_events(cal, &format!("start={}&end={}", urlencode(&iso(from)), urlencode(&iso(from + Duration::days(1)))), Some(&owner.token))
-        .await
-        .expect(200);
-    assert_eq!(events.body.as_array().unwrap().len(), 1, "no slot is held twice: {}", events.text);
-    let free = offered(&app, &link, from, 1).await;
-    for t in targets.iter().chain([&slots[0]]) {
-        let held = read["slot_start"].as_str() == Some(t.0.as_str());
-        assert_eq!(free.contains(t), !held, "{t:?}");
-    }
+    // A stale sequence alone is a 409, whenever it comes.
+    let target = slots[47].clone();
+    let r =
+        app.post(&path, None, json!({"slot_start": target.0, "slot_end": target.1, "sequence": 0})).await.expect(409);
+    assert!(r.error()["message"].as_str().unwrap().contains("expected"), "{}", r.text);
 }
 
 db_tests!(

@@ -100,7 +100,8 @@ async fn a_parallel_pair_with_one_key_books_once(app: TestApp) {
     for round in 0..6 {
         let body = reserve_body(&slots[round].0, &slots[round].1);
         let key = format!("pair-{round}");
-        let (a, b) = futures::join!(reserve_keyed(&app, &link, body.clone(), &key), reserve_keyed(&app, &link, body, &key));
+        let (a, b) =
+            futures::join!(reserve_keyed(&app, &link, body.clone(), &key), reserve_keyed(&app, &link, body, &key));
         let (served, other) = if replayed(&a) || a.status == 409 { (&b, &a) } else { (&a, &b) };
         assert_eq!(served.status, 200, "{}", served.text);
         assert!(!replayed(served));
@@ -180,7 +181,8 @@ async fn replays_reach_across_instances(app: TestApp) {
     assert_eq!(taken, 1, "one booking for two requests");
     // Another athlete's request with the same key is theirs alone.
     let second = app.user();
-    let r = keyed(&app, Method::POST, "/v1/bookings", Some(&second.token), order_body(second.id, &[event]), "order-1").await;
+    let r = keyed(&app, Method::POST, "/v1/bookings", Some(&second.token), order_body(second.id, &[event]), "order-1")
+        .await;
     assert!(!replayed(&r.expect(201)));
     // cancelBooking, replayed on the other server.
     let booking = only_booking(&booked.body);

@@ -101,6 +101,7 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 cancelled_at: None,
                 manage_token_hash: None,
                 sequence: 0,
+                moved_at: None,
                 cancel_reason: None,
             }
             .into_active_model()

@@ -222,6 +222,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                 cancelled_at: cancelled.then_some(t),
                 manage_token_hash: None,
                 sequence: 0,
+                moved_at: None,
                 cancel_reason: None,
             };
             insert(&conn, row.into_active_model()).await;
