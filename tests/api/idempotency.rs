@@ -97,8 +97,8 @@ async fn a_parallel_pair_with_one_key_books_once(app: TestApp) {
     let owner = app.user();
     let (cal, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
     let slots = offered(&app, &link, days_ahead(3), 1).await;
-    for round in 0..6 {
-        let body = reserve_body(&slots[round].0, &slots[round].1);
+    for (round, slot) in slots.iter().take(6).enumerate() {
+        let body = reserve_body(&slot.0, &slot.1);
         let key = format!("pair-{round}");
         let (a, b) =
             futures::join!(reserve_keyed(&app, &link, body.clone(), &key), reserve_keyed(&app, &link, body, &key));
