@@ -108,6 +108,7 @@ fn every_rule(start: DateTime<Utc>, days: i64) -> (LinkRules, DayCounts) {
         buffer_after_minutes: Some(20),
         date_overrides: Some(overrides),
         max_bookings_per_day: Some(6),
+        min_cancel_notice_minutes: None,
     })
     .expect("valid rules");
     let booked = (0..days).map(|i| (first + Duration::days(i), if i % 5 == 0 { 6 } else { 2 })).collect();

@@ -1043,6 +1043,9 @@ pub struct BookingLinkSettings {
     /// No slot starts before now plus this many minutes (default 0).
     #[oai(validator(minimum(value = "0"), maximum(value = "525600")))]
     pub min_notice_minutes: i64,
+    /// A visitor may cancel or reschedule through their manage token only until this many minutes before the reservation starts (default 0: until it starts).
+    #[oai(validator(minimum(value = "0"), maximum(value = "525600")))]
+    pub min_cancel_notice_minutes: i64,
     /// No slot starts on a local date (in the link's time zone) later than today plus this many days; 0 offers today only. Absent: no limit.
     #[oai(
         skip_serializing_if_is_none,
@@ -1093,6 +1096,10 @@ impl BookingLinkSettings {
         if let Some(v) = object.get("min_notice_minutes") {
             Shape::Int.check(v, false, &format!("{at}.{}", "min_notice_minutes"))?;
         }
+        if let Some(v) = object.get("min_cancel_notice_minutes") {
+            Shape::Int
+                .check(v, false, &format!("{at}.{}", "min_cancel_notice_minutes"))?;
+        }
         if let Some(v) = object.get("max_days_ahead") {
             Shape::Int.check(v, false, &format!("{at}.{}", "max_days_ahead"))?;
         }
@@ -1127,6 +1134,10 @@ impl WireJson for BookingLinkSettings {
         map.serialize_entry("working_hours", &Wire(&self.working_hours))?;
         map.serialize_entry("active", &Wire(&self.active))?;
         map.serialize_entry("min_notice_minutes", &Wire(&self.min_notice_minutes))?;
+        map.serialize_entry(
+            "min_cancel_notice_minutes",
+            &Wire(&self.min_cancel_notice_minutes),
+        )?;
         if let Some(value) = &self.max_days_ahead {
             map.serialize_entry("max_days_ahead", &Wire(value))?;
         }
@@ -1361,6 +1372,35 @@ impl WireJson for CancelBookingRequest {
         map.serialize_entry("reasonCode", &Wire(&self.reason_code))?;
         if let Some(value) = &self.reason_text {
             map.serialize_entry("reasonText", &Wire(value))?;
+        }
+        map.end()
+    }
+}
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "CancelReservationRequest")]
+pub struct CancelReservationRequest {
+    /// Free text; tab and newline allowed, NUL and other control characters not.
+    #[oai(skip_serializing_if_is_none, validator(max_length = 2000))]
+    pub reason: Option<String>,
+}
+impl CancelReservationRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("reason") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "reason"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for CancelReservationRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(value) = &self.reason {
+            map.serialize_entry("reason", &Wire(value))?;
         }
         map.end()
     }
@@ -2373,6 +2413,174 @@ impl WireJson for NotificationAttempt {
         map.end()
     }
 }
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "RescheduleReservationRequest")]
+pub struct RescheduleReservationRequest {
+    /// The new slot's start, as availability offered it
+    pub slot_start: chrono::DateTime<chrono::FixedOffset>,
+    /// The new slot's end
+    pub slot_end: chrono::DateTime<chrono::FixedOffset>,
+    /// The reservation's `sequence` as the client read it: when given and the reservation has been moved since (its sequence is another), the answer is 409 and nothing moves. Without it, a move that another request's move overtook after this request arrived is the 409.
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "0")))]
+    pub sequence: Option<i64>,
+}
+impl RescheduleReservationRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("slot_start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_start"))?;
+        }
+        if let Some(v) = object.get("slot_end") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_end"))?;
+        }
+        if let Some(v) = object.get("sequence") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "sequence"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for RescheduleReservationRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("slot_start", &Wire(&self.slot_start))?;
+        map.serialize_entry("slot_end", &Wire(&self.slot_end))?;
+        if let Some(value) = &self.sequence {
+            map.serialize_entry("sequence", &Wire(value))?;
+        }
+        map.end()
+    }
+}
+/// A visitor's reservation through a booking link, as its manage token shows it.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "Reservation")]
+pub struct Reservation {
+    /// The calendar event's id (reserveBookingSlot's `event.id`)
+    pub id: uuid::Uuid,
+    pub status: ReservationStatus,
+    /// The slot's start, in the link's UTC offset at that instant
+    pub slot_start: chrono::DateTime<chrono::FixedOffset>,
+    /// The slot's end, in the link's UTC offset at that instant
+    pub slot_end: chrono::DateTime<chrono::FixedOffset>,
+    /// The booking link's time zone
+    pub timezone: String,
+    /// The slot's length in minutes
+    pub duration_minutes: i64,
+    pub name: String,
+    pub email: poem_openapi::types::Email,
+    pub notes: Option<String>,
+    /// How many times the reservation was moved (0 when never)
+    pub sequence: i64,
+    pub canceled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The visitor's reason, when they canceled and gave one
+    pub cancel_reason: MaybeUndefined<String>,
+    /// The token of the reservation's booking link (its availability is getBookingAvailability's)
+    pub booking_token: String,
+}
+impl Reservation {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "id"))?;
+        }
+        if let Some(v) = object.get("status") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "status"))?;
+        }
+        if let Some(v) = object.get("slot_start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_start"))?;
+        }
+        if let Some(v) = object.get("slot_end") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_end"))?;
+        }
+        if let Some(v) = object.get("timezone") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "timezone"))?;
+        }
+        if let Some(v) = object.get("duration_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "duration_minutes"))?;
+        }
+        if let Some(v) = object.get("name") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "name"))?;
+        }
+        if let Some(v) = object.get("email") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "email"))?;
+        }
+        if let Some(v) = object.get("notes") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "notes"))?;
+        }
+        if let Some(v) = object.get("sequence") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "sequence"))?;
+        }
+        if let Some(v) = object.get("canceled_at") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "canceled_at"))?;
+        }
+        if let Some(v) = object.get("cancel_reason") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "cancel_reason"))?;
+        }
+        if let Some(v) = object.get("booking_token") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "booking_token"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for Reservation {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &Wire(&self.id))?;
+        map.serialize_entry("status", &Wire(&self.status))?;
+        map.serialize_entry("slot_start", &Wire(&self.slot_start))?;
+        map.serialize_entry("slot_end", &Wire(&self.slot_end))?;
+        map.serialize_entry("timezone", &Wire(&self.timezone))?;
+        map.serialize_entry("duration_minutes", &Wire(&self.duration_minutes))?;
+        map.serialize_entry("name", &Wire(&self.name))?;
+        map.serialize_entry("email", &Wire(&self.email))?;
+        map.serialize_entry("notes", &Wire(&self.notes))?;
+        map.serialize_entry("sequence", &Wire(&self.sequence))?;
+        map.serialize_entry("canceled_at", &Wire(&self.canceled_at))?;
+        if !self.cancel_reason.is_undefined() {
+            map.serialize_entry("cancel_reason", &Wire(&self.cancel_reason))?;
+        }
+        map.serialize_entry("booking_token", &Wire(&self.booking_token))?;
+        map.end()
+    }
+}
+/// `confirmed` while the reservation holds its time; `canceled` once the visitor or the calendar's owner canceled it.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "ReservationStatus")]
+pub enum ReservationStatus {
+    #[oai(rename = "confirmed")]
+    Confirmed,
+    #[oai(rename = "canceled")]
+    Canceled,
+}
+impl ReservationStatus {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Canceled => "canceled",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "confirmed" => Some(Self::Confirmed),
+            "canceled" => Some(Self::Canceled),
+            _ => None,
+        }
+    }
+}
+impl WireJson for ReservationStatus {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "TimeSlotSlotType")]
 pub enum TimeSlotSlotType {
@@ -2646,6 +2854,12 @@ pub struct UpdateBookingLinkRequest {
         validator(minimum(value = "0"), maximum(value = "525600"))
     )]
     pub min_notice_minutes: Option<i64>,
+    /// A visitor may cancel or reschedule through their manage token only until this many minutes before the reservation starts (default 0: until it starts).
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "525600"))
+    )]
+    pub min_cancel_notice_minutes: Option<i64>,
     /// No slot starts on a local date (in the link's time zone) later than today plus this many days; 0 offers today only. Left out: unchanged; null: no limit again.
     #[oai(validator(minimum(value = "0"), maximum(value = "730")))]
     pub max_days_ahead: MaybeUndefined<i64>,
@@ -2696,6 +2910,10 @@ impl UpdateBookingLinkRequest {
         if let Some(v) = object.get("min_notice_minutes") {
             Shape::Int.check(v, false, &format!("{at}.{}", "min_notice_minutes"))?;
         }
+        if let Some(v) = object.get("min_cancel_notice_minutes") {
+            Shape::Int
+                .check(v, false, &format!("{at}.{}", "min_cancel_notice_minutes"))?;
+        }
         if let Some(v) = object.get("max_days_ahead") {
             Shape::Int.check(v, true, &format!("{at}.{}", "max_days_ahead"))?;
         }
@@ -2739,6 +2957,9 @@ impl WireJson for UpdateBookingLinkRequest {
         }
         if let Some(value) = &self.min_notice_minutes {
             map.serialize_entry("min_notice_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.min_cancel_notice_minutes {
+            map.serialize_entry("min_cancel_notice_minutes", &Wire(value))?;
         }
         if !self.max_days_ahead.is_undefined() {
             map.serialize_entry("max_days_ahead", &Wire(&self.max_days_ahead))?;
@@ -3138,6 +3359,12 @@ pub struct CreateBookingLinkRequest {
         validator(minimum(value = "1"), maximum(value = "1000"))
     )]
     pub max_bookings_per_day: Option<i64>,
+    /// A visitor may cancel or reschedule through their manage token only until this many minutes before the reservation starts (default 0: until it starts).
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "525600"))
+    )]
+    pub min_cancel_notice_minutes: Option<i64>,
 }
 impl CreateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -3183,6 +3410,10 @@ impl CreateBookingLinkRequest {
         if let Some(v) = object.get("max_bookings_per_day") {
             Shape::Int.check(v, false, &format!("{at}.{}", "max_bookings_per_day"))?;
         }
+        if let Some(v) = object.get("min_cancel_notice_minutes") {
+            Shape::Int
+                .check(v, false, &format!("{at}.{}", "min_cancel_notice_minutes"))?;
+        }
         Ok(())
     }
 }
@@ -3215,6 +3446,9 @@ impl WireJson for CreateBookingLinkRequest {
         }
         if let Some(value) = &self.max_bookings_per_day {
             map.serialize_entry("max_bookings_per_day", &Wire(value))?;
+        }
+        if let Some(value) = &self.min_cancel_notice_minutes {
+            map.serialize_entry("min_cancel_notice_minutes", &Wire(value))?;
         }
         map.end()
     }
@@ -3277,6 +3511,12 @@ pub struct CreateBookingLink200ResponseSettings {
         validator(minimum(value = "1"), maximum(value = "1000"))
     )]
     pub max_bookings_per_day: Option<i64>,
+    /// A visitor may cancel or reschedule through their manage token only until this many minutes before the reservation starts (default 0: until it starts).
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "0"), maximum(value = "525600"))
+    )]
+    pub min_cancel_notice_minutes: Option<i64>,
 }
 impl CreateBookingLink200ResponseSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -3321,6 +3561,10 @@ impl CreateBookingLink200ResponseSettings {
         if let Some(v) = object.get("max_bookings_per_day") {
             Shape::Int.check(v, false, &format!("{at}.{}", "max_bookings_per_day"))?;
         }
+        if let Some(v) = object.get("min_cancel_notice_minutes") {
+            Shape::Int
+                .check(v, false, &format!("{at}.{}", "min_cancel_notice_minutes"))?;
+        }
         Ok(())
     }
 }
@@ -3363,6 +3607,9 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         }
         if let Some(value) = &self.max_bookings_per_day {
             map.serialize_entry("max_bookings_per_day", &Wire(value))?;
+        }
+        if let Some(value) = &self.min_cancel_notice_minutes {
+            map.serialize_entry("min_cancel_notice_minutes", &Wire(value))?;
         }
         map.end()
     }
@@ -3507,6 +3754,10 @@ impl WireJson for ReserveBookingSlotRequest {
 pub struct ReserveBookingSlot200Response {
     pub ok: bool,
     pub event: Event,
+    /// The reservation's secret manage token (URL-safe base64, 43 characters): getReservation, cancelReservation and rescheduleReservation take it. Shown only here; keep it.
+    pub manage_token: String,
+    /// <public base>/booking/manage/<manage_token>: the visitor's link to their reservation
+    pub manage_url: String,
 }
 impl ReserveBookingSlot200Response {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -3521,6 +3772,12 @@ impl ReserveBookingSlot200Response {
             Shape::Obj(Event::strict_check)
                 .check(v, false, &format!("{at}.{}", "event"))?;
         }
+        if let Some(v) = object.get("manage_token") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "manage_token"))?;
+        }
+        if let Some(v) = object.get("manage_url") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "manage_url"))?;
+        }
         Ok(())
     }
 }
@@ -3530,6 +3787,8 @@ impl WireJson for ReserveBookingSlot200Response {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("ok", &Wire(&self.ok))?;
         map.serialize_entry("event", &Wire(&self.event))?;
+        map.serialize_entry("manage_token", &Wire(&self.manage_token))?;
+        map.serialize_entry("manage_url", &Wire(&self.manage_url))?;
         map.end()
     }
 }
@@ -3953,6 +4212,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
+            (409, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
             (503, EnvelopeKind::Single),
         ],
@@ -4142,6 +4402,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::List),
             (403, EnvelopeKind::List),
             (404, EnvelopeKind::List),
+            (409, EnvelopeKind::List),
             (500, EnvelopeKind::List),
             (503, EnvelopeKind::List),
         ],
@@ -4237,6 +4498,53 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (503, EnvelopeKind::Single),
         ],
     },
+    OperationMeta {
+        operation_id: "getReservation",
+        method: "GET",
+        path: "/booking/reservations/{manageToken}",
+        route: "/booking/reservations/:param0",
+        tag: "Booking",
+        secured: false,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (429, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
+        ],
+    },
+    OperationMeta {
+        operation_id: "cancelReservation",
+        method: "POST",
+        path: "/booking/reservations/{manageToken}/cancel",
+        route: "/booking/reservations/:param0/cancel",
+        tag: "Booking",
+        secured: false,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (409, EnvelopeKind::Single),
+            (429, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
+        ],
+    },
+    OperationMeta {
+        operation_id: "rescheduleReservation",
+        method: "POST",
+        path: "/booking/reservations/{manageToken}/reschedule",
+        route: "/booking/reservations/:param0/reschedule",
+        tag: "Booking",
+        secured: false,
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (409, EnvelopeKind::Single),
+            (429, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
+        ],
+    },
 ];
 /// Every tag's API struct, ready for `poem_openapi::OpenApiService::new`.
 pub fn all_apis<H>(
@@ -4281,8 +4589,28 @@ pub trait BookingHandlers: Authenticator {
     fn reserve_booking_slot(
         &self,
         token: String,
+        idempotency_key: Option<String>,
         body: ReserveBookingSlotRequest,
     ) -> impl Future<Output = Result<ReserveBookingSlotResponse, ApiError>> + Send;
+    /// getReservation: Read a reservation by its manage token
+    fn get_reservation(
+        &self,
+        manage_token: String,
+    ) -> impl Future<Output = Result<GetReservationResponse, ApiError>> + Send;
+    /// cancelReservation: Cancel a reservation by its manage token
+    fn cancel_reservation(
+        &self,
+        manage_token: String,
+        idempotency_key: Option<String>,
+        body: CancelReservationRequest,
+    ) -> impl Future<Output = Result<CancelReservationResponse, ApiError>> + Send;
+    /// rescheduleReservation: Move a reservation to another slot
+    fn reschedule_reservation(
+        &self,
+        manage_token: String,
+        idempotency_key: Option<String>,
+        body: RescheduleReservationRequest,
+    ) -> impl Future<Output = Result<RescheduleReservationResponse, ApiError>> + Send;
 }
 /// poem-openapi routes for the `Booking` tag, delegating to a [`BookingHandlers`].
 pub struct BookingApi<H>(pub Arc<H>);
@@ -4369,6 +4697,12 @@ impl<H: BookingHandlers> BookingApi<H> {
         /// Booking link token
         #[oai(name = "token")]
         token: Path<String>,
+        /// Makes the request safe to send again (1 to 255 printable ASCII characters; a client makes a new random one, a UUID say, per intended write). The first answer is kept for 24 hours, keyed by this key, the operation and the caller (the token's subject; for the public operations the link or manage token and the client's address). A retry with the same key and the same request (path and body) gets that answer again byte for byte, with `Idempotent-Replayed: true`, and nothing is done twice; the same key with another request is a 400; a retry while the first is still being served is a 409 with Retry-After. 409, 429 and 5xx answers are not kept: the client may retry them. Without the header nothing is kept.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> ReserveBookingSlotResponse {
         if let Err(err) = check_query(request, &[]) {
@@ -4381,10 +4715,116 @@ impl<H: BookingHandlers> BookingApi<H> {
             Ok(body) => body,
             Err(err) => return ReserveBookingSlotResponse::from_api_error(err),
         };
-        let result = self.0.reserve_booking_slot(token.0, body).await;
+        let result = self.0.reserve_booking_slot(token.0, idempotency_key.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => ReserveBookingSlotResponse::from_api_error(err),
+        }
+    }
+    /// The reservation the manage token (from reserveBookingSlot's answer) was given for, live or canceled (by the visitor or by the calendar's owner). No authentication: the token is the secret. An unknown token answers 404.
+    #[oai(
+        path = "/booking/reservations/:manageToken",
+        method = "get",
+        operation_id = "getReservation",
+        transform = "get_reservation_route",
+        tag = "ApiTags::Booking"
+    )]
+    async fn get_reservation(
+        &self,
+        request: &poem::Request,
+        /// The reservation's manage token, as reserveBookingSlot answered it (URL-safe base64, 43 characters; anything else answers 404)
+        #[oai(name = "manageToken")]
+        manage_token: Path<String>,
+    ) -> GetReservationResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return GetReservationResponse::from_api_error(err);
+        }
+        let result = self.0.get_reservation(manage_token.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => GetReservationResponse::from_api_error(err),
+        }
+    }
+    /// The visitor cancels their reservation and frees its time. Cancelling a canceled reservation answers 200 with its state unchanged. Refused (400) once the reservation has started, or within the link's `min_cancel_notice_minutes` of its start. No authentication: the token is the secret.
+    #[oai(
+        path = "/booking/reservations/:manageToken/cancel",
+        method = "post",
+        operation_id = "cancelReservation",
+        transform = "cancel_reservation_route",
+        tag = "ApiTags::Booking"
+    )]
+    async fn cancel_reservation(
+        &self,
+        request: &poem::Request,
+        /// The reservation's manage token, as reserveBookingSlot answered it (URL-safe base64, 43 characters; anything else answers 404)
+        #[oai(name = "manageToken")]
+        manage_token: Path<String>,
+        /// Makes the request safe to send again (1 to 255 printable ASCII characters; a client makes a new random one, a UUID say, per intended write). The first answer is kept for 24 hours, keyed by this key, the operation and the caller (the token's subject; for the public operations the link or manage token and the client's address). A retry with the same key and the same request (path and body) gets that answer again byte for byte, with `Idempotent-Replayed: true`, and nothing is done twice; the same key with another request is a 400; a retry while the first is still being served is a 409 with Retry-After. 409, 429 and 5xx answers are not kept: the client may retry them. Without the header nothing is kept.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
+    ) -> CancelReservationResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return CancelReservationResponse::from_api_error(err);
+        }
+        let body: CancelReservationRequest = match parse_body(
+            body.0,
+            &Shape::Obj(CancelReservationRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return CancelReservationResponse::from_api_error(err),
+        };
+        let result = self
+            .0
+            .cancel_reservation(manage_token.0, idempotency_key.0, body)
+            .await;
+        match result {
+            Ok(response) => response,
+            Err(err) => CancelReservationResponse::from_api_error(err),
+        }
+    }
+    /// Moves the reservation (same id, same manage token, `sequence` + 1) to a slot its link offers. In one transaction under the calendar's lock the new slot is checked exactly as reserveBookingSlot checks a slot, every rule of the link included, with the reservation's own current time not counting as busy. Of concurrent moves of one reservation one wins: a move overtaken by another after its request arrived, or made for a `sequence` no longer current, is a 409. 400 when the slot is not offered, when the reservation has started or is within the link's `min_cancel_notice_minutes` of its start, or when the link is switched off; 409 when the slot is taken or the reservation is canceled. No authentication: the token is the secret.
+    #[oai(
+        path = "/booking/reservations/:manageToken/reschedule",
+        method = "post",
+        operation_id = "rescheduleReservation",
+        transform = "reschedule_reservation_route",
+        tag = "ApiTags::Booking"
+    )]
+    async fn reschedule_reservation(
+        &self,
+        request: &poem::Request,
+        /// The reservation's manage token, as reserveBookingSlot answered it (URL-safe base64, 43 characters; anything else answers 404)
+        #[oai(name = "manageToken")]
+        manage_token: Path<String>,
+        /// Makes the request safe to send again (1 to 255 printable ASCII characters; a client makes a new random one, a UUID say, per intended write). The first answer is kept for 24 hours, keyed by this key, the operation and the caller (the token's subject; for the public operations the link or manage token and the client's address). A retry with the same key and the same request (path and body) gets that answer again byte for byte, with `Idempotent-Replayed: true`, and nothing is done twice; the same key with another request is a 400; a retry while the first is still being served is a 409 with Retry-After. 409, 429 and 5xx answers are not kept: the client may retry them. Without the header nothing is kept.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
+    ) -> RescheduleReservationResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return RescheduleReservationResponse::from_api_error(err);
+        }
+        let body: RescheduleReservationRequest = match parse_body(
+            body.0,
+            &Shape::Obj(RescheduleReservationRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return RescheduleReservationResponse::from_api_error(err),
+        };
+        let result = self
+            .0
+            .reschedule_reservation(manage_token.0, idempotency_key.0, body)
+            .await;
+        match result {
+            Ok(response) => response,
+            Err(err) => RescheduleReservationResponse::from_api_error(err),
         }
     }
 }
@@ -4498,7 +4938,11 @@ fn get_booking_availability_bad_request(
 pub enum ReserveBookingSlotResponse {
     /// Booking confirmed
     #[oai(status = 200)]
-    Ok(Json<ReserveBookingSlot200Response>),
+    Ok(
+        Json<ReserveBookingSlot200Response>,
+        #[oai(header = "Idempotent-Replayed")]
+        Option<bool>,
+    ),
     /// Validation error
     #[oai(status = 400)]
     BadRequest(Json<Error>),
@@ -4507,7 +4951,7 @@ pub enum ReserveBookingSlotResponse {
     NotFound(Json<Error>),
     /// Slot no longer available (conflict)
     #[oai(status = 409)]
-    Conflict(Json<Error>),
+    Conflict(Json<Error>, #[oai(header = "Retry-After")] Option<u64>),
     /// Too many requests from this client; retry later
     #[oai(status = 429)]
     TooManyRequests(Json<Error>),
@@ -4530,7 +4974,7 @@ impl ReserveBookingSlotResponse {
                 Self::BadRequest(Json(envelope))
             }
             404 => Self::NotFound(Json(envelope)),
-            409 => Self::Conflict(Json(envelope)),
+            409 => Self::Conflict(Json(envelope), err.retry_after),
             429 => Self::TooManyRequests(Json(envelope)),
             503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
             _ => Self::InternalServerError(Json(envelope)),
@@ -4543,6 +4987,162 @@ fn reserve_booking_slot_route<E: poem::Endpoint + 'static>(ep: E) -> OperationEn
 }
 fn reserve_booking_slot_bad_request(err: poem::Error) -> ReserveBookingSlotResponse {
     ReserveBookingSlotResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `getReservation` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "get_reservation_bad_request")]
+pub enum GetReservationResponse {
+    /// The reservation
+    #[oai(status = 200)]
+    Ok(Json<Reservation>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// Too many requests from this client; retry later
+    #[oai(status = 429)]
+    TooManyRequests(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
+}
+impl GetReservationResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "GET /v1/booking/reservations/{manageToken}";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 404 | 429 | 500 | 503 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            404 => Self::NotFound(Json(envelope)),
+            429 => Self::TooManyRequests(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+/// `getReservation`'s route, knowing its operation (see [`OperationEndpoint`]).
+fn get_reservation_route<E: poem::Endpoint + 'static>(ep: E) -> OperationEndpoint {
+    OperationEndpoint::new("getReservation", ep)
+}
+fn get_reservation_bad_request(err: poem::Error) -> GetReservationResponse {
+    GetReservationResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `cancelReservation` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "cancel_reservation_bad_request")]
+pub enum CancelReservationResponse {
+    /// The canceled reservation
+    #[oai(status = 200)]
+    Ok(Json<Reservation>, #[oai(header = "Idempotent-Replayed")] Option<bool>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// A request with the same Idempotency-Key is still being served; send this one again after Retry-After seconds to get its answer.
+    #[oai(status = 409)]
+    Conflict(Json<Error>, #[oai(header = "Retry-After")] Option<u64>),
+    /// Too many requests from this client; retry later
+    #[oai(status = 429)]
+    TooManyRequests(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
+}
+impl CancelReservationResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/booking/reservations/{manageToken}/cancel";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 404 | 409 | 429 | 500 | 503 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            404 => Self::NotFound(Json(envelope)),
+            409 => Self::Conflict(Json(envelope), err.retry_after),
+            429 => Self::TooManyRequests(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+/// `cancelReservation`'s route, knowing its operation (see [`OperationEndpoint`]).
+fn cancel_reservation_route<E: poem::Endpoint + 'static>(ep: E) -> OperationEndpoint {
+    OperationEndpoint::new("cancelReservation", ep)
+}
+fn cancel_reservation_bad_request(err: poem::Error) -> CancelReservationResponse {
+    CancelReservationResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `rescheduleReservation` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "reschedule_reservation_bad_request")]
+pub enum RescheduleReservationResponse {
+    /// The moved reservation
+    #[oai(status = 200)]
+    Ok(Json<Reservation>, #[oai(header = "Idempotent-Replayed")] Option<bool>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// The slot is taken (busy time, another reservation, or its date is full), or the reservation is canceled or was moved by another request meanwhile (or since the `sequence` given); or a request with the same Idempotency-Key is still being served (then with Retry-After).
+    #[oai(status = 409)]
+    Conflict(Json<Error>, #[oai(header = "Retry-After")] Option<u64>),
+    /// Too many requests from this client; retry later
+    #[oai(status = 429)]
+    TooManyRequests(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
+}
+impl RescheduleReservationResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/booking/reservations/{manageToken}/reschedule";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 404 | 409 | 429 | 500 | 503 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            404 => Self::NotFound(Json(envelope)),
+            409 => Self::Conflict(Json(envelope), err.retry_after),
+            429 => Self::TooManyRequests(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+/// `rescheduleReservation`'s route, knowing its operation (see [`OperationEndpoint`]).
+fn reschedule_reservation_route<E: poem::Endpoint + 'static>(
+    ep: E,
+) -> OperationEndpoint {
+    OperationEndpoint::new("rescheduleReservation", ep)
+}
+fn reschedule_reservation_bad_request(
+    err: poem::Error,
+) -> RescheduleReservationResponse {
+    RescheduleReservationResponse::from_api_error(ApiError::from_poem(&err))
 }
 /// The operations tagged `Bookings`. The server implements this trait; the generated
 /// [`BookingsApi`] routes, parses and validates requests and calls it.
@@ -4608,6 +5208,7 @@ pub trait BookingsHandlers: Authenticator {
         &self,
         principal: Self::Principal,
         traceparent: Option<String>,
+        idempotency_key: Option<String>,
         body: BookEventRequest,
     ) -> impl Future<Output = Result<BookEventsResponse, ApiError>> + Send;
     /// deleteUserFromBookings: Delete user data from bookings
@@ -4622,6 +5223,7 @@ pub trait BookingsHandlers: Authenticator {
         &self,
         principal: Self::Principal,
         booking_id: uuid::Uuid,
+        idempotency_key: Option<String>,
         body: CancelBookingRequest,
     ) -> impl Future<Output = Result<CancelBookingResponse, ApiError>> + Send;
     /// openBookingDispute: Open a dispute on a booking
@@ -4972,6 +5574,12 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
         traceparent: Header<Option<String>>,
+        /// Makes the request safe to send again (1 to 255 printable ASCII characters; a client makes a new random one, a UUID say, per intended write). The first answer is kept for 24 hours, keyed by this key, the operation and the caller (the token's subject; for the public operations the link or manage token and the client's address). A retry with the same key and the same request (path and body) gets that answer again byte for byte, with `Idempotent-Replayed: true`, and nothing is done twice; the same key with another request is a 400; a retry while the first is still being served is a 409 with Retry-After. 409, 429 and 5xx answers are not kept: the client may retry them. Without the header nothing is kept.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> BookEventsResponse {
         if let Err(err) = check_query(request, &[]) {
@@ -4988,7 +5596,10 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Ok(body) => body,
             Err(err) => return BookEventsResponse::from_api_error(err),
         };
-        let result = self.0.book_events(principal, traceparent.0, body).await;
+        let result = self
+            .0
+            .book_events(principal, traceparent.0, idempotency_key.0, body)
+            .await;
         match result {
             Ok(response) => response,
             Err(err) => BookEventsResponse::from_api_error(err),
@@ -5052,6 +5663,12 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         /// The booking ID
         #[oai(name = "bookingId")]
         booking_id: Path<uuid::Uuid>,
+        /// Makes the request safe to send again (1 to 255 printable ASCII characters; a client makes a new random one, a UUID say, per intended write). The first answer is kept for 24 hours, keyed by this key, the operation and the caller (the token's subject; for the public operations the link or manage token and the client's address). A retry with the same key and the same request (path and body) gets that answer again byte for byte, with `Idempotent-Replayed: true`, and nothing is done twice; the same key with another request is a 400; a retry while the first is still being served is a 409 with Retry-After. 409, 429 and 5xx answers are not kept: the client may retry them. Without the header nothing is kept.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> CancelBookingResponse {
         if let Err(err) = check_query(request, &[]) {
@@ -5068,7 +5685,10 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Ok(body) => body,
             Err(err) => return CancelBookingResponse::from_api_error(err),
         };
-        let result = self.0.cancel_booking(principal, booking_id.0, body).await;
+        let result = self
+            .0
+            .cancel_booking(principal, booking_id.0, idempotency_key.0, body)
+            .await;
         match result {
             Ok(response) => response,
             Err(err) => CancelBookingResponse::from_api_error(err),
@@ -5534,7 +6154,7 @@ fn get_bookings_bad_request(err: poem::Error) -> GetBookingsResponse {
 pub enum BookEventsResponse {
     /// Booking created
     #[oai(status = 201)]
-    Created(Json<BookingOrder>),
+    Created(Json<BookingOrder>, #[oai(header = "Idempotent-Replayed")] Option<bool>),
     /// Bad Request
     #[oai(status = 400)]
     BadRequest(Json<BookEventErrorResponse>),
@@ -5544,6 +6164,9 @@ pub enum BookEventsResponse {
     /// Forbidden: the order is for another user, or the token lacks the booking:write scope (no `errors` list)
     #[oai(status = 403)]
     Forbidden(Json<BookEventErrorResponse>),
+    /// A request with the same Idempotency-Key is still being served; send this one again after Retry-After seconds to get its answer (no `errors` list).
+    #[oai(status = 409)]
+    Conflict(Json<BookEventErrorResponse>, #[oai(header = "Retry-After")] Option<u64>),
     /// Internal error, logged with the request id (no `errors` list)
     #[oai(status = 500)]
     InternalServerError(Json<BookEventErrorResponse>),
@@ -5559,11 +6182,12 @@ impl BookEventsResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 500 | 503 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 409 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(envelope.into()))
             }
             401 => Self::Unauthorized(Json(envelope.into())),
             403 => Self::Forbidden(Json(envelope.into())),
+            409 => Self::Conflict(Json(envelope.into()), err.retry_after),
             503 => {
                 Self::ServiceUnavailable(
                     Json(envelope.into()),
@@ -5648,7 +6272,7 @@ fn delete_user_from_bookings_bad_request(
 pub enum CancelBookingResponse {
     /// The canceled booking
     #[oai(status = 200)]
-    Ok(Json<Booking>),
+    Ok(Json<Booking>, #[oai(header = "Idempotent-Replayed")] Option<bool>),
     /// Bad Request, the request is not valid
     #[oai(status = 400)]
     BadRequest(Json<Errors>),
@@ -5661,6 +6285,9 @@ pub enum CancelBookingResponse {
     /// Booking not found
     #[oai(status = 404)]
     NotFound(Json<Errors>),
+    /// A request with the same Idempotency-Key is still being served; send this one again after Retry-After seconds to get its answer.
+    #[oai(status = 409)]
+    Conflict(Json<Errors>, #[oai(header = "Retry-After")] Option<u64>),
     /// Internal error (logged with the request id)
     #[oai(status = 500)]
     InternalServerError(Json<Errors>),
@@ -5676,12 +6303,15 @@ impl CancelBookingResponse {
     pub fn from_api_error(err: ApiError) -> Self {
         let envelope = err.envelope(Self::ENDPOINT);
         match err.status {
-            400..=499 if !matches!(err.status, 401 | 403 | 404 | 500 | 503 | 0) => {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 409 | 500 | 503 | 0) => {
                 Self::BadRequest(Json(Errors { errors: vec![envelope] }))
             }
             401 => Self::Unauthorized(Json(Errors { errors: vec![envelope] })),
             403 => Self::Forbidden(Json(Errors { errors: vec![envelope] })),
             404 => Self::NotFound(Json(Errors { errors: vec![envelope] })),
+            409 => {
+                Self::Conflict(Json(Errors { errors: vec![envelope] }), err.retry_after)
+            }
             503 => {
                 Self::ServiceUnavailable(
                     Json(Errors { errors: vec![envelope] }),

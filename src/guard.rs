@@ -151,7 +151,7 @@ fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
     Some(ip.to_canonical())
 }
 
-fn request_client(req: &Request, hops: usize) -> Option<IpAddr> {
+pub fn request_client(req: &Request, hops: usize) -> Option<IpAddr> {
     let forwarded = req.headers().get_all("x-forwarded-for").into_iter().filter_map(|v| v.to_str().ok());
     client_address(forwarded, req.remote_addr().as_socket_addr().map(|a| a.ip()), hops)
 }

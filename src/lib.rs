@@ -18,6 +18,7 @@ pub mod entities;
 pub mod error;
 pub mod guard;
 pub mod handlers;
+pub mod idempotency;
 pub mod notify;
 pub mod policy;
 pub mod services;

@@ -134,10 +134,13 @@ pub fn routed_spec(state: Arc<AppState>) -> String {
 }
 
 /// What runs around every routed operation, in order: the request span is told the operation,
-/// the guard's limits apply, and the answer cache answers or keeps what it may (so an answer
-/// from the cache counts against the rate limit and is logged).
+/// the guard's limits apply, then a write with an Idempotency-Key is served by the idempotency
+/// layer (stored answers, replays), and anything else by the answer cache, which answers or
+/// keeps what it may (so an answer from the cache or a replay counts against the rate limit and
+/// is logged).
 struct Edge {
     guard: crate::guard::Guard,
+    idempotency: crate::idempotency::Idempotency,
     answers: crate::answer_cache::AvailabilityAnswers,
 }
 
@@ -153,6 +156,9 @@ impl crate::api::OperationMiddleware for Edge {
             if let Some(refusal) = self.guard.admit(op, &mut req).await {
                 return Ok(refusal);
             }
+            if crate::idempotency::Idempotency::applies(op, &req) {
+                return self.idempotency.call(op, req, next).await;
+            }
             self.answers.call(op, req, next).await
         })
     }
@@ -162,6 +168,7 @@ impl crate::api::OperationMiddleware for Edge {
 pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
     let edge = Edge {
         guard: crate::guard::Guard::new(state.guard.clone()),
+        idempotency: crate::idempotency::Idempotency::new(state.clone()),
         answers: crate::answer_cache::AvailabilityAnswers::new(state.clone()),
     };
     let api = api_service(state.clone());
@@ -176,6 +183,7 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/docs", get(Docs(docs_html.clone())))
         .at("/docs/", get(Docs(docs_html)))
         .at("/booking/:token", get(PublicLink(state.clone())))
+        .at("/booking/manage/:token", get(ManageLink))
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
         .data(crate::api::OperationLayer(Arc::new(edge)))
@@ -248,6 +256,21 @@ impl poem::Endpoint for PublicLink {
             fmt(now),
             fmt(now + chrono::Duration::days(7))
         );
+        Ok(poem::web::Redirect::see_other(location).into_response())
+    }
+}
+
+/// A reservation's `manage_url`: there is no page here either, so it leads to the reservation
+/// as getReservation answers it.
+struct ManageLink;
+impl poem::Endpoint for ManageLink {
+    type Output = Response;
+    async fn call(&self, req: poem::Request) -> poem::Result<Response> {
+        let token = req.path_params::<String>().unwrap_or_default();
+        if crate::domain::reservation::ManageToken::parse(&token).is_none() {
+            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+        }
+        let location = format!("{}/booking/reservations/{token}", crate::api::BASE_PATH);
         Ok(poem::web::Redirect::see_other(location).into_response())
     }
 }

@@ -332,3 +332,88 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero_without_partial_writ
     conn.close().await.ok();
     db.drop_it().await;
 }
+
+/// A POST with an Idempotency-Key: status, whether it was a replay, the body's bytes.
+async fn keyed_post(client: &reqwest::Client, url: String, key: &str, body: &Value) -> (u16, bool, String) {
+    let r = client.post(url).header("idempotency-key", key).json(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    let replayed = r.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+    (status, replayed, r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotent_replays_across_two_processes() {
+    let Some(admin_url) = pg_url() else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let db = Database::create(&admin_url).await;
+    let a = Server::start(&db.url, None).await;
+    let b = Server::start(&db.url, None).await;
+    let client = reqwest::Client::new();
+    let owner = Uuid::new_v4();
+    let owner_token = a.token(owner, false, None);
+    let (_, cal) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/v1/calendars", a.base),
+        Some(&owner_token),
+        Some(json!({"name": "c"})),
+    )
+    .await;
+    let cal = cal["id"].as_str().unwrap().to_string();
+    let (_, link) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/v1/calendars/{cal}/booking-link", a.base),
+        Some(&owner_token),
+        Some(json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {"mon": [{"start": "09:00", "end": "12:00"}]}})),
+    )
+    .await;
+    let token = link["token"].as_str().unwrap().to_string();
+    let reserve =
+        |start: &str, end: &str| json!({"name": "V", "email": "v@example.com", "slot_start": start, "slot_end": end});
+
+    // A retry that reaches the other process gets the first answer, byte for byte.
+    let body = reserve("2027-03-08T09:00:00Z", "2027-03-08T09:30:00Z");
+    let first = keyed_post(&client, format!("{}/v1/booking/{token}/reserve", a.base), "k-1", &body).await;
+    assert_eq!((first.0, first.1), (200, false), "{}", first.2);
+    let again = keyed_post(&client, format!("{}/v1/booking/{token}/reserve", b.base), "k-1", &body).await;
+    assert_eq!(again, (200, true, first.2.clone()));
+    let manage: Value = serde_json::from_str(&first.2).unwrap();
+    let manage = manage["manage_token"].as_str().unwrap().to_string();
+
+    // 20 sends of one request with one key, alternating processes: one booking, every other
+    // answer its replay or a 409 while it is being served.
+    let body = reserve("2027-03-08T10:00:00Z", "2027-03-08T10:30:00Z");
+    let servers = [&a, &b];
+    let answers = futures::future::join_all(
+        (0..20)
+            .map(|i| keyed_post(&client, format!("{}/v1/booking/{token}/reserve", servers[i % 2].base), "k-2", &body)),
+    )
+    .await;
+    let served: Vec<_> = answers.iter().filter(|r| r.0 == 200 && !r.1).collect();
+    assert_eq!(served.len(), 1, "{answers:?}");
+    for r in &answers {
+        assert!(r.0 == 409 || (r.0 == 200 && r.2 == served[0].2), "{r:?}");
+    }
+
+    // The guest's cancel, replayed on the other process.
+    let url = |s: &Server| format!("{}/v1/booking/reservations/{manage}/cancel", s.base);
+    let first = keyed_post(&client, url(&b), "k-3", &json!({})).await;
+    assert_eq!((first.0, first.1), (200, false), "{}", first.2);
+    assert_eq!(keyed_post(&client, url(&a), "k-3", &json!({})).await, (200, true, first.2));
+
+    let (status, events) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{}/v1/calendars/{cal}/events?start=2027-03-08T00:00:00Z&end=2027-03-09T00:00:00Z", b.base),
+        Some(&owner_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(events.as_array().unwrap().len(), 1, "the cancelled one and the one booked once: {events}");
+    drop((a, b));
+    db.drop_it().await;
+}

@@ -273,8 +273,11 @@ async fn a_link_offers_slots_and_takes_one_reservation_per_slot(t: TestDb) {
     let reservation = || {
         Reservation::parse("Ada", "ada@example.com", at(10, 0).fixed_offset(), at(10, 30).fixed_offset(), None).unwrap()
     };
-    let event = links.reserve(&token, reservation()).await.unwrap();
+    let (event, manage) = links.reserve(&token, reservation()).await.unwrap();
     assert_eq!((event.calendar_id, event.title.as_str()), (cal.id, "Booking: Ada"));
+    // Only the manage token's hash is stored.
+    assert_eq!(event.manage_token_hash.as_deref(), Some(manage.hash().as_str()));
+    assert_ne!(event.manage_token_hash.as_deref(), Some(manage.as_str()));
     assert_eq!(event.booking_link_token.as_deref(), Some(link.token.as_str()));
     assert!(matches!(links.reserve(&token, reservation()).await, Err(ServiceError::Conflict(_))));
     assert_eq!(links.availability(&token, day).await.unwrap().slots.len(), 15);

@@ -7,6 +7,7 @@ mod m20261120_000001_initial;
 mod m20261121_000002_notifications;
 mod m20261122_000003_booking_indexes;
 mod m20261201_000004_link_rules;
+mod m20261202_000005_guest_self_service;
 mod m20261202_000006_webhooks;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_notifications::Migration),
             Box::new(m20261122_000003_booking_indexes::Migration),
             Box::new(m20261201_000004_link_rules::Migration),
+            Box::new(m20261202_000005_guest_self_service::Migration),
             Box::new(m20261202_000006_webhooks::Migration),
         ]
     }

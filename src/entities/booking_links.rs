@@ -28,6 +28,9 @@ pub struct Model {
     /// JSON: `[{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "12:00"}]}]`.
     #[sea_orm(column_type = "Text", nullable)]
     pub date_overrides: Option<String>,
+    /// Issue #13: guests cancel or move a reservation only until this long before its start;
+    /// NULL: not set (0).
+    pub min_cancel_notice_minutes: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -23,6 +23,16 @@ pub struct Model {
     pub cancelled: bool,
     pub created_at: DateTimeUtc,
     pub cancelled_at: Option<DateTimeUtc>,
+    /// A reservation's manage token, as the hex SHA-256 of it (the token itself is never
+    /// stored); NULL for manual events and reservations made before tokens existed.
+    pub manage_token_hash: Option<String>,
+    /// How many times the reservation was moved (rescheduleReservation).
+    pub sequence: i32,
+    /// When the reservation was last moved.
+    pub moved_at: Option<DateTimeUtc>,
+    /// The visitor's reason, when they cancelled through their manage token.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub cancel_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

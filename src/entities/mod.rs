@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod calendar_events;
 pub mod calendars;
 pub mod coach_events;
+pub mod idempotency_keys;
 pub mod ids;
 pub mod notification_attempts;
 pub mod notifications;

@@ -3,15 +3,18 @@
 use super::calendars::{
     day_windows, event_to_wire, overrides_from_wire, settings_to_wire, working_hours_from_wire, working_hours_to_json,
 };
-use super::{instant, link_token, Handlers};
+use super::{absent_if_none, instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingHandlers};
 use crate::auth::Principal;
 use crate::domain::availability::{RawSchedulingRules, SchedulingRules};
 use crate::domain::booking_link::{LinkSettings, Reservation, AVAILABILITY_RANGE};
 use crate::domain::ids::CalendarId;
-use crate::domain::input::TimeRange;
+use crate::domain::input::{FreeText, TimeRange, MAX_TEXT_CHARS};
+use crate::domain::interval::Interval;
+use crate::domain::reservation::{ManageToken, ReservationStatus};
 use crate::error::ServiceError;
+use crate::services::booking_links::{GuestReservation, Moment};
 use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
 
@@ -31,6 +34,7 @@ impl BookingHandlers for Handlers {
             buffer_after_minutes: body.buffer_after_minutes,
             date_overrides: overrides_from_wire(body.date_overrides.as_ref()),
             max_bookings_per_day: body.max_bookings_per_day,
+            min_cancel_notice_minutes: body.min_cancel_notice_minutes,
         })
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let settings = LinkSettings::parse(
@@ -61,6 +65,7 @@ impl BookingHandlers for Handlers {
                 buffer_after_minutes: Some(wire.buffer_after_minutes),
                 date_overrides: Some(wire.date_overrides),
                 max_bookings_per_day: wire.max_bookings_per_day,
+                min_cancel_notice_minutes: Some(wire.min_cancel_notice_minutes),
             },
         })))
     }
@@ -97,15 +102,87 @@ impl BookingHandlers for Handlers {
     async fn reserve_booking_slot(
         &self,
         token: String,
+        // Served at the edge (`crate::idempotency`).
+        _idempotency_key: Option<String>,
         body: api::ReserveBookingSlotRequest,
     ) -> Result<api::ReserveBookingSlotResponse, ApiError> {
         let token = link_token(&token)?;
         let reservation =
             Reservation::parse(&body.name, &body.email.0, body.slot_start, body.slot_end, body.notes.as_deref())?;
-        let event = self.links().reserve(&token, reservation).await?;
-        Ok(api::ReserveBookingSlotResponse::Ok(Json(api::ReserveBookingSlot200Response {
-            ok: true,
-            event: event_to_wire(event),
-        })))
+        let links = self.links();
+        let (event, manage) = links.reserve(&token, reservation).await?;
+        Ok(api::ReserveBookingSlotResponse::Ok(
+            Json(api::ReserveBookingSlot200Response {
+                ok: true,
+                event: event_to_wire(event),
+                manage_url: links.manage_url(&manage),
+                manage_token: manage.as_str().to_string(),
+            }),
+            None,
+        ))
+    }
+
+    async fn get_reservation(&self, manage_token: String) -> Result<api::GetReservationResponse, ApiError> {
+        let token = manage_token_of(&manage_token)?;
+        let found = self.links().reservation(&token).await?;
+        Ok(api::GetReservationResponse::Ok(Json(reservation_to_wire(found))))
+    }
+
+    async fn cancel_reservation(
+        &self,
+        manage_token: String,
+        // Served at the edge (`crate::idempotency`).
+        _idempotency_key: Option<String>,
+        body: api::CancelReservationRequest,
+    ) -> Result<api::CancelReservationResponse, ApiError> {
+        let token = manage_token_of(&manage_token)?;
+        let reason = FreeText::parse_opt("reason", body.reason.as_deref(), MAX_TEXT_CHARS)?;
+        let found = self.links().cancel_reservation(&token, reason).await?;
+        Ok(api::CancelReservationResponse::Ok(Json(reservation_to_wire(found)), None))
+    }
+
+    async fn reschedule_reservation(
+        &self,
+        manage_token: String,
+        // Served at the edge (`crate::idempotency`).
+        _idempotency_key: Option<String>,
+        body: api::RescheduleReservationRequest,
+    ) -> Result<api::RescheduleReservationResponse, ApiError> {
+        let arrived = self.state.clock.now();
+        let token = manage_token_of(&manage_token)?;
+        let (start, end) = (instant("slot_start", body.slot_start)?, instant("slot_end", body.slot_end)?);
+        let when = Moment { arrived, expected_sequence: body.sequence };
+        let found = self.links().reschedule_reservation(&token, Interval { start, end }, when).await?;
+        Ok(api::RescheduleReservationResponse::Ok(Json(reservation_to_wire(found)), None))
+    }
+}
+
+/// A manage token from a path: one not of the shape tokens are made in names no reservation, so
+/// it is the 404 an unknown token gets, answered without asking the database.
+fn manage_token_of(raw: &str) -> Result<ManageToken, ApiError> {
+    ManageToken::parse(raw).ok_or_else(|| ServiceError::not_found("reservation not found").into())
+}
+
+/// A reservation as its visitor reads it: times in its link's offset at each instant.
+fn reservation_to_wire(found: GuestReservation) -> api::Reservation {
+    let tz = found.settings.rules.tz;
+    let e = found.event;
+    api::Reservation {
+        id: e.id.into_uuid(),
+        status: match ReservationStatus::of(e.cancelled) {
+            ReservationStatus::Confirmed => api::ReservationStatus::Confirmed,
+            ReservationStatus::Canceled => api::ReservationStatus::Canceled,
+        },
+        slot_start: e.starts_at.with_timezone(&tz).fixed_offset(),
+        slot_end: e.ends_at.with_timezone(&tz).fixed_offset(),
+        timezone: found.settings.timezone,
+        duration_minutes: (e.ends_at - e.starts_at).num_minutes(),
+        name: e.attendee_name.unwrap_or_default(),
+        email: poem_openapi::types::Email(e.attendee_email.unwrap_or_default()),
+        notes: e.notes,
+        sequence: i64::from(e.sequence),
+        canceled_at: e.cancelled_at.map(wire),
+        cancel_reason: absent_if_none(e.cancel_reason),
+        booking_token: found.link_token,
     }
 }

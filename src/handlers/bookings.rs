@@ -168,6 +168,8 @@ impl BookingsHandlers for Handlers {
         &self,
         principal: Principal,
         _traceparent: Option<String>,
+        // Served at the edge (`crate::idempotency`).
+        _idempotency_key: Option<String>,
         body: api::BookEventRequest,
     ) -> Result<api::BookEventsResponse, ApiError> {
         let payment = match body.payment_method.type_ {
@@ -177,7 +179,7 @@ impl BookingsHandlers for Handlers {
         let events = body.event_ids.into_iter().map(CoachEventId::from_uuid).collect();
         let user = UserId::from_uuid(body.user_id);
         match self.orders().book(&principal, user, events, payment).await {
-            Ok(order) => Ok(api::BookEventsResponse::Created(Json(order_to_wire(order)?))),
+            Ok(order) => Ok(api::BookEventsResponse::Created(Json(order_to_wire(order)?), None)),
             Err(BookError::App(e)) => Err(e.into()),
             Err(BookError::Rejected(errors)) => {
                 let summary =
@@ -215,11 +217,13 @@ impl BookingsHandlers for Handlers {
         &self,
         principal: Principal,
         booking_id: Uuid,
+        // Served at the edge (`crate::idempotency`).
+        _idempotency_key: Option<String>,
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
         let (id, reason_code) = (BookingId::from_uuid(booking_id), body.reason_code.as_str());
         let v = self.bookings().cancel(&principal, id, reason_code, body.reason_text.as_deref()).await?;
-        Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?)))
+        Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?), None))
     }
 
     async fn open_booking_dispute(

@@ -151,6 +151,7 @@ pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSetti
             .map(|o| api::DateOverride { date: o.date(), windows: windows_to_wire(o.windows()) })
             .collect(),
         max_bookings_per_day: schedule.max_bookings_per_day().map(i64::from),
+        min_cancel_notice_minutes: schedule.min_cancel_notice().num_minutes(),
     }
 }
 
@@ -269,6 +270,7 @@ impl CalendarsHandlers for Handlers {
                 buffer_after_minutes: body.buffer_after_minutes.into(),
                 date_overrides: overrides_from_wire(body.date_overrides.as_ref()).into(),
                 max_bookings_per_day: patch(body.max_bookings_per_day),
+                min_cancel_notice_minutes: body.min_cancel_notice_minutes.into(),
             },
         };
         let links = self.links();

@@ -1,5 +1,6 @@
 //! Public booking links: create and change them (owner), compute availability and reserve a
-//! slot (anyone with the token).
+//! slot (anyone with the token); the visitor reads, cancels and moves their reservation (anyone
+//! with its manage token).
 //!
 //! Style as `services::calendars`: a small struct holding what the use cases need.
 
@@ -12,14 +13,16 @@ use crate::domain::availability::{
     self, DayCounts, Interval, LinkRules, Patch, Refusal, SchedulePatch, SchedulingRules,
 };
 use crate::domain::booking_link::{LinkSettings, Reservation, MAX_AVAILABILITY_DAYS};
-use crate::domain::ids::CalendarId;
+use crate::domain::ids::{CalendarEventId, CalendarId};
+use crate::domain::input::FreeText;
 use crate::domain::input::{self, LinkToken, TimeRange};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
+use crate::domain::reservation::{guest_may_change, ManageToken};
 use crate::entities::{booking_links, calendar_events};
 use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{require_scope, Scope};
 use crate::store::booking_links::{self as store, StoredSettings};
-use crate::store::calendars::{busy_between, insert_reservation};
+use crate::store::calendars::{self as events, busy_between, busy_between_except, insert_reservation};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -121,6 +124,7 @@ async fn day_counts(
     token: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    except: Option<CalendarEventId>,
 ) -> ServiceResult<DayCounts> {
     let mut counts = DayCounts::new();
     if rules.schedule.max_bookings_per_day().is_none() {
@@ -130,7 +134,7 @@ async fn day_counts(
     // reservation on a date some instant of the range belongs to.
     let margin = Duration::days(2);
     let (from, to) = (input::clamp(from - margin), input::clamp(to + margin));
-    for start in store::reservation_starts(db, token, from, to).await? {
+    for start in store::reservation_starts(db, token, from, to, except).await? {
         *counts.entry(rules.date_of(start)).or_insert(0) += 1;
     }
     Ok(counts)
@@ -153,6 +157,11 @@ impl<'a> BookingLinks<'a> {
     #[tracing::instrument(level = "debug", skip_all)]
     pub fn public_url(&self, token: &str) -> String {
         format!("{}/booking/{token}", self.public_base_url)
+    }
+
+    /// The visitor's link to their reservation.
+    pub fn manage_url(&self, token: &ManageToken) -> String {
+        format!("{}/booking/manage/{}", self.public_base_url, token.as_str())
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
@@ -244,7 +253,7 @@ impl<'a> BookingLinks<'a> {
         let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
         let busy = self.busy(CalendarId::from_uuid(link.calendar_id), from, to).await?;
         let busy = busy.covering(from, to);
-        let booked = day_counts(self.db, rules, &link.token, start, end).await?;
+        let booked = day_counts(self.db, rules, &link.token, start, end, None).await?;
         let mut slots = availability::slots(rules, Interval { start, end }, busy, &booked, self.clock.now());
         // Near the ends of the instants the contract carries, only slots a reservation would take.
         if start - margin < input::min_instant() || end + margin > input::max_instant() {
@@ -259,21 +268,38 @@ impl<'a> BookingLinks<'a> {
     /// inserts the event. Not offered is a 400; a full date or busy time a 409. On PostgreSQL an
     /// exclusion constraint backs it up; its violation is a 409 as well. Nothing is written on
     /// any error.
+    /// Answers the reservation and its manage token (shown only now: only its hash is stored).
     #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty, event_id = tracing::field::Empty), err(level = "info", Display))]
-    pub async fn reserve(&self, token: &LinkToken, reservation: Reservation) -> ServiceResult<calendar_events::Model> {
+    pub async fn reserve(
+        &self,
+        token: &LinkToken,
+        reservation: Reservation,
+    ) -> ServiceResult<(calendar_events::Model, ManageToken)> {
         let token = token.as_str();
         let reservation = &reservation;
-        self.writes.retrying(&[RowKey::new("booking_links", token)], || self.try_reserve(token, reservation)).await
+        let manage = ManageToken::generate();
+        let manage = &manage;
+        let event = self
+            .writes
+            .retrying(&[RowKey::new("booking_links", token)], || self.try_reserve(token, reservation, manage))
+            .await?;
+        Ok((event, manage.clone()))
     }
 
-    /// One attempt of [`Self::reserve`].
-    async fn try_reserve(&self, token: &str, reservation: &Reservation) -> ServiceResult<calendar_events::Model> {
-        let slot = Interval { start: reservation.start, end: reservation.end };
-        let txn = crate::ctx!(begin_write(self.db).await)?;
-        let link = store::lock_active_with_calendar(&txn, token).await?.ok_or_else(link_not_found)?;
-        tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
-        let settings = settings_of(&link)?;
-        let rules = &settings.rules;
+    /// Whether `slot` may be taken through `link` now, checked in `txn` after the calendar's
+    /// lock was taken: the one predicate availability uses (`availability::check_slot`: rules,
+    /// buffers, the calendar's busy time and the link's reservations on the slot's local date,
+    /// read under the lock, so the daily cap holds against concurrent requests). `moving`: the
+    /// reservation being moved, whose own time and place in its date's count do not stand in
+    /// its way. Not offered is a 400; a full date or busy time a 409.
+    async fn check_slot_locked(
+        &self,
+        txn: &impl sea_orm::ConnectionTrait,
+        link: &booking_links::Model,
+        rules: &LinkRules,
+        slot: Interval,
+        moving: Option<CalendarEventId>,
+    ) -> ServiceResult<()> {
         // Availability never offers a slot that, with its buffers, leaves the instants the
         // contract carries, or whose ends in the link's zone would be no date-time.
         if !input::slot_fits(&rules.tz, rules.buffer_before(), rules.buffer_after(), slot.start, slot.end) {
@@ -281,20 +307,35 @@ impl<'a> BookingLinks<'a> {
                 "slot_start..slot_end, with the link's buffer and in its time zone, must lie between 0001-01-01 and 9999-12-31",
             ));
         }
-        // The one predicate availability uses, over the busy time and the day's reservations
-        // read under the calendar's lock (so the daily cap holds against concurrent requests).
         let margin = widest_buffer(rules) + Duration::minutes(1);
         let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
-        let busy = busy_of(busy_between(&txn, link.calendar_id, from, to).await?);
-        let booked = day_counts(&txn, rules, &link.token, slot.start, slot.start).await?;
-        if let Err(e) = availability::check_slot(rules, slot, &busy, &booked, self.clock.now()) {
-            return Err(match e.refusal() {
-                Refusal::NotOffered => ServiceError::Invalid(e.to_string()),
-                Refusal::DateFull => ServiceError::conflict(e.to_string()),
-                Refusal::Busy => slot_taken(),
-            });
-        }
-        let event = match insert_reservation(&txn, &link, reservation, self.clock.now()).await {
+        let busy = match moving {
+            None => busy_between(txn, link.calendar_id, from, to).await?,
+            Some(id) => busy_between_except(txn, link.calendar_id, from, to, id).await?,
+        };
+        let busy = busy_of(busy);
+        let booked = day_counts(txn, rules, &link.token, slot.start, slot.start, moving).await?;
+        availability::check_slot(rules, slot, &busy, &booked, self.clock.now()).map_err(|e| match e.refusal() {
+            Refusal::NotOffered => ServiceError::Invalid(e.to_string()),
+            Refusal::DateFull => ServiceError::conflict(e.to_string()),
+            Refusal::Busy => slot_taken(),
+        })
+    }
+
+    /// One attempt of [`Self::reserve`].
+    async fn try_reserve(
+        &self,
+        token: &str,
+        reservation: &Reservation,
+        manage: &ManageToken,
+    ) -> ServiceResult<calendar_events::Model> {
+        let slot = Interval { start: reservation.start, end: reservation.end };
+        let txn = crate::ctx!(begin_write(self.db).await)?;
+        let link = store::lock_active_with_calendar(&txn, token).await?.ok_or_else(link_not_found)?;
+        tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
+        let settings = settings_of(&link)?;
+        self.check_slot_locked(&txn, &link, &settings.rules, slot, None).await?;
+        let event = match insert_reservation(&txn, &link, reservation, manage.hash(), self.clock.now()).await {
             Ok(event) => event,
             Err(e) if is_exclusion_violation(&e) => return Err(slot_taken()),
             Err(e) => return crate::ctx!(Err(e)),
@@ -309,4 +350,162 @@ impl<'a> BookingLinks<'a> {
             Err(e) => crate::ctx!(Err(e)),
         }
     }
+
+    /// The reservation whose manage token this is, live or cancelled.
+    #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn reservation(&self, token: &ManageToken) -> ServiceResult<GuestReservation> {
+        let event = events::find_by_manage_hash(self.db, &token.hash()).await?.ok_or_else(reservation_not_found)?;
+        tracing::Span::current().record("event_id", tracing::field::display(event.id));
+        let link_token = link_of(&event)?;
+        let link = store::find(self.db, &link_token).await?.ok_or_else(reservation_not_found)?;
+        Ok(GuestReservation { settings: settings_of(&link)?, link_token, event })
+    }
+
+    /// The visitor cancels their reservation, freeing its time: one transaction under the
+    /// calendar's lock (as reservations take it). A cancelled reservation (by its visitor or
+    /// the calendar's owner) is answered as it is; a live one only until the link's
+    /// `min_cancel_notice` before its start (400).
+    #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn cancel_reservation(
+        &self,
+        token: &ManageToken,
+        reason: Option<FreeText>,
+    ) -> ServiceResult<GuestReservation> {
+        let hash = token.hash();
+        let seen = events::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+        tracing::Span::current().record("event_id", tracing::field::display(seen.id));
+        let link_token = link_of(&seen)?;
+        let reason = reason.as_ref();
+        let (found, changed) = self
+            .writes
+            .retrying(&[RowKey::new("booking_links", &link_token)], || self.try_cancel(&link_token, &hash, reason))
+            .await?;
+        if changed {
+            self.cache.invalidate_calendar(found.event.calendar_id.into_uuid());
+        }
+        Ok(found)
+    }
+
+    /// One attempt of [`Self::cancel_reservation`]; whether it cancelled anything.
+    async fn try_cancel(
+        &self,
+        link_token: &str,
+        hash: &str,
+        reason: Option<&FreeText>,
+    ) -> ServiceResult<(GuestReservation, bool)> {
+        let txn = crate::ctx!(begin_write(self.db).await)?;
+        let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_found)?;
+        let event = events::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
+        let settings = settings_of(&link)?;
+        if event.cancelled {
+            return Ok((GuestReservation { event, link_token: link.token, settings }, false));
+        }
+        let now = self.clock.now();
+        guest_may_change(event.starts_at, now, settings.rules.schedule.min_cancel_notice())
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let reason = reason.map(|r| r.as_str().to_string());
+        let event = events::cancel_reservation(&txn, event, now, reason).await?;
+        crate::ctx!(txn.commit().await)?;
+        Ok((GuestReservation { event, link_token: link.token, settings }, true))
+    }
+
+    /// Moves the reservation to `slot`: one transaction under the calendar's lock, the slot
+    /// checked exactly as [`Self::reserve`] checks one (the reservation's own time and its place
+    /// in its date's count not in its way), then the same row moves (`sequence` + 1). Refused: a
+    /// cancelled reservation (409); one moved by another request after this one arrived, or
+    /// whose sequence is not the one the client expects (409: this request was made for a state
+    /// no longer current, so of concurrent moves one wins); one within the link's
+    /// `min_cancel_notice` of its start or started (400); a link switched off (400); a slot not
+    /// offered (400) or taken (409). On PostgreSQL the exclusion constraint backs it up.
+    #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn reschedule_reservation(
+        &self,
+        token: &ManageToken,
+        slot: Interval,
+        when: Moment,
+    ) -> ServiceResult<GuestReservation> {
+        let hash = token.hash();
+        let seen = events::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+        tracing::Span::current().record("event_id", tracing::field::display(seen.id));
+        let link_token = link_of(&seen)?;
+        let found = self
+            .writes
+            .retrying(&[RowKey::new("booking_links", &link_token)], || {
+                self.try_reschedule(&link_token, &hash, slot, when)
+            })
+            .await?;
+        self.cache.invalidate_calendar(found.event.calendar_id.into_uuid());
+        Ok(found)
+    }
+
+    /// One attempt of [`Self::reschedule_reservation`].
+    async fn try_reschedule(
+        &self,
+        link_token: &str,
+        hash: &str,
+        slot: Interval,
+        when: Moment,
+    ) -> ServiceResult<GuestReservation> {
+        let txn = crate::ctx!(begin_write(self.db).await)?;
+        let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_found)?;
+        let event = events::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
+        if event.cancelled {
+            return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
+        }
+        if event.moved_at.is_some_and(|moved| moved >= when.arrived) {
+            return Err(ServiceError::conflict(
+                "this reservation was moved by another request meanwhile; read it again and retry",
+            ));
+        }
+        if let Some(expected) = when.expected_sequence.filter(|s| *s != i64::from(event.sequence)) {
+            return Err(ServiceError::conflict(format!(
+                "this reservation was moved since it was read (sequence {} now, {expected} expected); read it again and retry",
+                event.sequence
+            )));
+        }
+        let settings = settings_of(&link)?;
+        let rules = &settings.rules;
+        guest_may_change(event.starts_at, self.clock.now(), rules.schedule.min_cancel_notice())
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        if !link.active {
+            return Err(ServiceError::invalid(
+                "this reservation's booking link is switched off; it offers no slot to move to",
+            ));
+        }
+        self.check_slot_locked(&txn, &link, rules, slot, Some(event.id)).await?;
+        let event = match events::move_reservation(&txn, event, slot.start, slot.end, self.clock.now()).await {
+            Ok(event) => event,
+            Err(e) if is_exclusion_violation(&e) => return Err(slot_taken()),
+            Err(e) => return crate::ctx!(Err(e)),
+        };
+        match txn.commit().await {
+            Ok(()) => Ok(GuestReservation { event, link_token: link.token, settings }),
+            Err(e) if is_exclusion_violation(&e) => Err(slot_taken()),
+            Err(e) => crate::ctx!(Err(e)),
+        }
+    }
+}
+
+/// What a reschedule was asked for: when its request arrived, and the reservation's `sequence`
+/// the client read, if it says.
+#[derive(Debug, Clone, Copy)]
+pub struct Moment {
+    pub arrived: DateTime<Utc>,
+    pub expected_sequence: Option<i64>,
+}
+
+/// A reservation as its visitor sees it, with the settings of its link (its zone).
+pub struct GuestReservation {
+    pub event: calendar_events::Model,
+    pub link_token: String,
+    pub settings: LinkSettings,
+}
+
+fn reservation_not_found() -> ServiceError {
+    ServiceError::not_found("reservation not found")
+}
+
+/// The token of the link a reservation was made through.
+fn link_of(event: &calendar_events::Model) -> ServiceResult<String> {
+    event.booking_link_token.clone().ok_or_else(|| ServiceError::internal("a reservation without its booking link"))
 }

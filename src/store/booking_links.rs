@@ -4,7 +4,7 @@
 
 use crate::domain::availability::{format_hhmm, RawDateOverride, RawSchedulingRules, SchedulingRules, WorkingHours};
 use crate::domain::booking_link::LinkSettings;
-use crate::domain::ids::CalendarId;
+use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::entities::booking_links;
 use crate::entities::calendar_events::{self, EventSource};
 use crate::error::{ServiceError, ServiceResult};
@@ -31,6 +31,7 @@ pub struct StoredSettings {
     pub max_bookings_per_day: Option<i32>,
     /// JSON: `[{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "12:00"}]}]`.
     pub date_overrides: Option<String>,
+    pub min_cancel_notice_minutes: Option<i32>,
 }
 
 fn column(v: i64) -> i32 {
@@ -108,6 +109,7 @@ impl StoredSettings {
             buffer_after_minutes: opt(raw.buffer_after_minutes),
             max_bookings_per_day: opt(raw.max_bookings_per_day),
             date_overrides: raw.date_overrides.as_deref().map(|list| overrides_to_json(list).to_string()),
+            min_cancel_notice_minutes: opt(raw.min_cancel_notice_minutes),
         }
     }
 }
@@ -135,6 +137,7 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
         buffer_after_minutes: opt(link.buffer_after_minutes),
         date_overrides,
         max_bookings_per_day: opt(link.max_bookings_per_day),
+        min_cancel_notice_minutes: opt(link.min_cancel_notice_minutes),
     };
     let schedule = SchedulingRules::parse(&raw).map_err(|e| bad("scheduling rules", e.to_string()))?;
     LinkSettings::parse(
@@ -148,16 +151,22 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
     .map_err(|e| bad("settings", e))
 }
 
-/// The start of every live reservation made through link `token` that starts in `[from, to)`.
+/// The start of every live reservation made through link `token` that starts in `[from, to)`,
+/// but for the reservation `except` (one being moved).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn reservation_starts(
     db: &impl ConnectionTrait,
     token: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    except: Option<CalendarEventId>,
 ) -> ServiceResult<Vec<DateTime<Utc>>> {
+    let mut query = calendar_events::Entity::find();
+    if let Some(except) = except {
+        query = query.filter(calendar_events::Column::Id.ne(except));
+    }
     crate::ctx!(
-        calendar_events::Entity::find()
+        query
             .filter(calendar_events::Column::BookingLinkToken.eq(token))
             .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
             .filter(calendar_events::Column::Cancelled.eq(false))
@@ -192,6 +201,7 @@ pub async fn insert(
         buffer_after_minutes: Set(settings.buffer_after_minutes),
         max_bookings_per_day: Set(settings.max_bookings_per_day),
         date_overrides: Set(settings.date_overrides),
+        min_cancel_notice_minutes: Set(settings.min_cancel_notice_minutes),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -256,6 +266,7 @@ pub async fn update_settings(
     active.buffer_after_minutes = Set(settings.buffer_after_minutes);
     active.max_bookings_per_day = Set(settings.max_bookings_per_day);
     active.date_overrides = Set(settings.date_overrides);
+    active.min_cancel_notice_minutes = Set(settings.min_cancel_notice_minutes);
     active.updated_at = Set(now);
     crate::ctx!(active.update(db).await)
 }
@@ -267,6 +278,30 @@ pub async fn find_active(db: &impl ConnectionTrait, token: &str) -> ServiceResul
         booking_links::Entity::find_by_id(token.to_string())
             .filter(booking_links::Column::Active.eq(true))
             .one(db)
+            .await
+    )
+}
+
+/// The link `token`, active or not.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn find(db: &impl ConnectionTrait, token: &str) -> ServiceResult<Option<booking_links::Model>> {
+    crate::ctx!(booking_links::Entity::find_by_id(token.to_string()).one(db).await)
+}
+
+/// The link `token`, active or not, read in the statement that locks its calendar (as
+/// [`lock_active_with_calendar`]): a reservation's visitor still cancels through a link
+/// switched off.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn lock_with_calendar(
+    txn: &impl ConnectionTrait,
+    token: &str,
+) -> ServiceResult<Option<booking_links::Model>> {
+    crate::ctx!(
+        booking_links::Entity::find()
+            .join(JoinType::InnerJoin, booking_links::Relation::Calendar.def())
+            .filter(booking_links::Column::Token.eq(token))
+            .lock_exclusive()
+            .one(txn)
             .await
     )
 }

@@ -92,6 +92,75 @@ pub async fn busy_between(
     )
 }
 
+/// [`busy_between`] without the event `except` (a reservation being moved: its own time is not
+/// in its way).
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
+pub async fn busy_between_except(
+    db: &impl ConnectionTrait,
+    calendar_id: CalendarId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    except: CalendarEventId,
+) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    crate::ctx!(
+        live_overlapping(calendar_id, start, end)
+            .filter(calendar_events::Column::Id.ne(except))
+            .select_only()
+            .columns([calendar_events::Column::StartsAt, calendar_events::Column::EndsAt])
+            .into_tuple()
+            .all(db)
+            .await
+    )
+}
+
+/// The reservation whose manage token hashes to `hash`, live or cancelled.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn find_by_manage_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> ServiceResult<Option<calendar_events::Model>> {
+    crate::ctx!(
+        calendar_events::Entity::find()
+            .filter(calendar_events::Column::ManageTokenHash.eq(hash))
+            .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
+            .one(db)
+            .await
+    )
+}
+
+/// Moves a reservation to `[start, end)` at `now`, one more time (`sequence` + 1); the raw
+/// database error is returned, as [`insert_reservation`]'s.
+pub async fn move_reservation(
+    db: &impl ConnectionTrait,
+    event: calendar_events::Model,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<calendar_events::Model, sea_orm::DbErr> {
+    let sequence = event.sequence.saturating_add(1);
+    let mut active: calendar_events::ActiveModel = event.into();
+    active.starts_at = Set(start);
+    active.ends_at = Set(end);
+    active.sequence = Set(sequence);
+    active.moved_at = Set(Some(now));
+    active.update(db).await
+}
+
+/// A reservation cancelled by its visitor at `now`, with their reason if they gave one.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event.id), err(level = "debug", Display))]
+pub async fn cancel_reservation(
+    db: &impl ConnectionTrait,
+    event: calendar_events::Model,
+    now: DateTime<Utc>,
+    reason: Option<String>,
+) -> ServiceResult<calendar_events::Model> {
+    let mut active: calendar_events::ActiveModel = event.into();
+    active.cancelled = Set(true);
+    active.cancelled_at = Set(Some(now));
+    active.cancel_reason = Set(reason);
+    crate::ctx!(active.update(db).await)
+}
+
 /// Up to `limit` live events of a calendar overlapping `range`, by start then id, after the
 /// `(start, id)` of the last one a previous page showed (keyset: inserts never shift a page).
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
@@ -133,12 +202,14 @@ pub async fn insert_event(
     crate::ctx!(model.insert(db).await)
 }
 
-/// A visitor's reservation through `link`; the raw database error is returned, for the caller
-/// to tell an exclusion violation (a slot taken meanwhile) from a failure.
+/// A visitor's reservation through `link`, found again by `manage_token_hash`; the raw database
+/// error is returned, for the caller to tell an exclusion violation (a slot taken meanwhile)
+/// from a failure.
 pub async fn insert_reservation(
     db: &impl ConnectionTrait,
     link: &booking_links::Model,
     reservation: &Reservation,
+    manage_token_hash: String,
     now: DateTime<Utc>,
 ) -> Result<calendar_events::Model, sea_orm::DbErr> {
     let model = calendar_events::ActiveModel {
@@ -150,6 +221,7 @@ pub async fn insert_reservation(
         booking_link_token: Set(Some(link.token.clone())),
         attendee_name: Set(Some(reservation.name.as_str().to_string())),
         attendee_email: Set(Some(reservation.email.as_str().to_string())),
+        manage_token_hash: Set(Some(manage_token_hash)),
         ..new_event(link.calendar_id, now)
     };
     model.insert(db).await
@@ -161,6 +233,10 @@ fn new_event(calendar_id: CalendarId, now: DateTime<Utc>) -> calendar_events::Ac
         calendar_id: Set(calendar_id),
         cancelled: Set(false),
         cancelled_at: Set(None),
+        manage_token_hash: Set(None),
+        sequence: Set(0),
+        moved_at: Set(None),
+        cancel_reason: Set(None),
         created_at: Set(now),
         ..Default::default()
     }

@@ -13,6 +13,7 @@ pub mod bookings;
 pub mod calendars;
 pub mod coach_events;
 pub mod erasure;
+pub mod idempotency;
 pub mod notification_subjects;
 pub mod orders;
 pub mod outbox;

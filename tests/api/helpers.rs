@@ -338,6 +338,25 @@ impl TestApp {
         self.post(&format!("/v1/booking/{link}/reserve"), None, body).await
     }
 
+    // ---- guests' self-service (companion)
+
+    pub async fn get_reservation(&self, manage_token: &str) -> Reply {
+        self.get(&format!("/v1/booking/reservations/{manage_token}"), None).await
+    }
+
+    pub async fn cancel_reservation(&self, manage_token: &str, body: Value) -> Reply {
+        self.post(&format!("/v1/booking/reservations/{manage_token}/cancel"), None, body).await
+    }
+
+    pub async fn reschedule_reservation(&self, manage_token: &str, start: &str, end: &str) -> Reply {
+        self.post(
+            &format!("/v1/booking/reservations/{manage_token}/reschedule"),
+            None,
+            serde_json::json!({"slot_start": start, "slot_end": end}),
+        )
+        .await
+    }
+
     // ---- LE-KO bookings (seed 003 and the companion)
 
     pub async fn book_events(&self, token: Option<&str>, body: Value) -> Reply {

@@ -99,6 +99,10 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 cancelled: false,
                 created_at: Utc::now(),
                 cancelled_at: None,
+                manage_token_hash: None,
+                sequence: 0,
+                moved_at: None,
+                cancel_reason: None,
             }
             .into_active_model()
         })
@@ -169,6 +173,7 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
                 buffer_after_minutes: None,
                 max_bookings_per_day: None,
                 date_overrides: None,
+                min_cancel_notice_minutes: None,
                 // Groups of three made at the same instant.
                 created_at: now - Duration::seconds(i / 3),
                 updated_at: now,

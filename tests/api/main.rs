@@ -15,6 +15,8 @@ mod calendars;
 mod edge;
 mod erasure;
 mod faults;
+mod guests;
+mod idempotency;
 mod input;
 mod leko;
 mod link_rules;

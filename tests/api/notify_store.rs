@@ -194,6 +194,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         buffer_after_minutes: None,
         max_bookings_per_day: None,
         date_overrides: None,
+        min_cancel_notice_minutes: None,
         created_at: now(),
         updated_at: now(),
     };
@@ -219,6 +220,10 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                 cancelled,
                 created_at: t,
                 cancelled_at: cancelled.then_some(t),
+                manage_token_hash: None,
+                sequence: 0,
+                moved_at: None,
+                cancel_reason: None,
             };
             insert(&conn, row.into_active_model()).await;
             n += 1;

@@ -113,6 +113,7 @@ async fn main() {
         buffer_after_minutes: Default::default(),
         date_overrides: Default::default(),
         max_bookings_per_day: Default::default(),
+        min_cancel_notice_minutes: Default::default(),
     };
     let link = expect(step, owner.create_booking_link(&cal.id, &body).await, 200);
     check(step, !link.token.is_empty(), || "empty token".into());
@@ -134,9 +135,14 @@ async fn main() {
         slot_end: first.end,
         slot_start: first.start,
     };
-    let res = expect(step, anon.reserve_booking_slot(&link.token, &body).await, 200);
+    // No Idempotency-Key: the header is optional.
+    let res = expect(step, anon.reserve_booking_slot(&link.token, None, &body).await, 200);
     check(step, res.ok && res.event.source == types::EventSource::Reservation, || format!("{res:?}"));
     check(step, res.event.calendar_id == cal.id, || "event on another calendar".into());
+
+    let step = "getReservation";
+    let mine = expect(step, anon.get_reservation(&res.manage_token).await, 200);
+    check(step, mine.id == res.event.id && mine.status == types::ReservationStatus::Confirmed, || format!("{mine:?}"));
 
     let step = "createCoachEvent";
     let start = (Utc::now() + Duration::days(3)).duration_trunc(Duration::hours(1)).unwrap();
@@ -171,7 +177,7 @@ async fn main() {
         payment_method: types::BookEventPaymentMethod { method_id: None, type_: types::BookEventPaymentMethodType::Cash },
         user_id: athlete_id.clone(),
     };
-    let order = expect(step, athlete.book_events(None, &body).await, 201);
+    let order = expect(step, athlete.book_events(None, None, &body).await, 201);
     check(step, order.bookings.len() == 1 && *order.bookings[0].event_id == *ev.event_id, || format!("{order:?}"));
 
     let step = "getBookings(userId)";
@@ -180,7 +186,7 @@ async fn main() {
 
     let step = "bookEvents (for someone else: 403)";
     let body = types::BookEventRequest { user_id: types::UserId(uuid::Uuid::new_v4()), ..body };
-    let err = expect_error(step, athlete.book_events(None, &body).await, 403);
+    let err = expect_error(step, athlete.book_events(None, None, &body).await, 403);
     check(step, err.code == types::BookEventErrorResponseCode::Forbidden && err.errors.is_empty(), || format!("{err:?}"));
     check(step, err.endpoint == "POST /v1/bookings", || format!("{err:?}"));
 

@@ -2532,6 +2532,7 @@ mod tests {
                     buffer_after_minutes: after.map(i64::from),
                     date_overrides: (!overrides.is_empty()).then_some(overrides),
                     max_bookings_per_day: cap.map(i64::from),
+                    min_cancel_notice_minutes: None,
                 };
                 r.schedule = SchedulingRules::parse(&raw).expect("generated rules are valid");
                 let booked: DayCounts = counts.iter().map(|(off, n)| (base + Duration::days(*off), *n)).collect();

@@ -45,6 +45,8 @@ pub struct RawSchedulingRules {
     pub buffer_after_minutes: Option<i64>,
     pub date_overrides: Option<Vec<RawDateOverride>>,
     pub max_bookings_per_day: Option<i64>,
+    /// Issue #13: how long before a reservation's start its visitor may still cancel or move it.
+    pub min_cancel_notice_minutes: Option<i64>,
 }
 
 /// One field of a partial update (`updateBookingLink`): left out keeps the value, `null` sets it
@@ -93,6 +95,7 @@ pub struct SchedulePatch {
     pub buffer_after_minutes: Patch<i64>,
     pub date_overrides: Patch<Vec<RawDateOverride>>,
     pub max_bookings_per_day: Patch<i64>,
+    pub min_cancel_notice_minutes: Patch<i64>,
 }
 
 impl SchedulePatch {
@@ -107,6 +110,7 @@ impl SchedulePatch {
             buffer_after_minutes: self.buffer_after_minutes.apply(current.buffer_after_minutes),
             date_overrides: self.date_overrides.apply(current.date_overrides),
             max_bookings_per_day: self.max_bookings_per_day.apply(current.max_bookings_per_day),
+            min_cancel_notice_minutes: self.min_cancel_notice_minutes.apply(current.min_cancel_notice_minutes),
         }
     }
 }
@@ -146,6 +150,7 @@ pub struct SchedulingRules {
     /// echo differently.
     date_overrides: Option<Vec<DateOverride>>,
     max_bookings_per_day: Option<u32>,
+    min_cancel_notice_minutes: Option<u32>,
 }
 
 /// Why scheduling rules were rejected. Messages name the field (they are
@@ -261,7 +266,10 @@ impl SchedulingRules {
             }
         };
         let max_bookings_per_day = in_range("max_bookings_per_day", raw.max_bookings_per_day, 1, MAX_BOOKINGS_PER_DAY)?;
+        let min_cancel_notice_minutes =
+            in_range("min_cancel_notice_minutes", raw.min_cancel_notice_minutes, 0, MAX_MIN_NOTICE_MINUTES)?;
         Ok(SchedulingRules {
+            min_cancel_notice_minutes,
             min_notice_minutes,
             max_days_ahead,
             slot_interval_minutes,
@@ -292,7 +300,15 @@ impl SchedulingRules {
                     .collect()
             }),
             max_bookings_per_day: n(self.max_bookings_per_day),
+            min_cancel_notice_minutes: n(self.min_cancel_notice_minutes),
         }
+    }
+
+    /// How long before a reservation's start its visitor may still cancel or move it (zero when
+    /// absent: until it starts).
+    #[must_use]
+    pub fn min_cancel_notice(&self) -> Duration {
+        Duration::minutes(self.min_cancel_notice_minutes.map_or(0, i64::from))
     }
 
     /// Minimum notice (zero when absent).
@@ -409,6 +425,7 @@ mod tests {
                 ov("2026-12-24", &[("13:00", "24:00"), ("09:00", "12:00")]),
             ]),
             max_bookings_per_day: Some(1),
+            min_cancel_notice_minutes: Some(60),
         };
         let parsed = SchedulingRules::parse(&r).unwrap();
         assert_eq!(parsed.date_overrides()[0].date().to_string(), "2026-12-24");
@@ -424,7 +441,8 @@ mod tests {
     #[test]
     fn every_range_is_checked_and_named() {
         type Setter = fn(&mut RawSchedulingRules, i64);
-        let cases: [(&str, Setter, i64, i64); 6] = [
+        let cases: [(&str, Setter, i64, i64); 7] = [
+            ("min_cancel_notice_minutes", |r, v| r.min_cancel_notice_minutes = Some(v), 0, 525_600),
             ("min_notice_minutes", |r, v| r.min_notice_minutes = Some(v), 0, 525_600),
             ("max_days_ahead", |r, v| r.max_days_ahead = Some(v), 0, 730),
             ("slot_interval_minutes", |r, v| r.slot_interval_minutes = Some(v), 5, 1440),
