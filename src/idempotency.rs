@@ -7,7 +7,8 @@
 //! operations the link or manage token and the client's address), with a fingerprint of the
 //! request (method, path and query, body bytes). A request whose key is free takes it and is
 //! served; its answer (status, headers, body) is stored for 24 hours unless it is a 409, 429
-//! or 5xx, which let the key go. A request with a taken key gets the stored answer byte for
+//! or 5xx, which let the key go. The body is stored sealed under the key itself, which is never
+//! stored (a reservation's answer holds its manage token, of which only a hash is kept). A request with a taken key gets the stored answer byte for
 //! byte with `Idempotent-Replayed: true` when it is the same request, a 400 when it is another,
 //! and a 409 with Retry-After while the first is still being served. Keys live in the database,
 //! so every instance answers alike; expired ones are purged (at most once a minute per process,
@@ -96,7 +97,13 @@ impl Idempotency {
         };
         match self.take(&claim).await {
             Ok(Outcome::Serve) => {}
-            Ok(Outcome::Replay(row)) => return Ok(replay(row)),
+            Ok(Outcome::Replay(row)) => {
+                let opened = row.response_body.as_deref().and_then(|b| rules::open(op.operation_id, &caller, &key, b));
+                return Ok(match opened {
+                    Some(body) => replay(&row, body),
+                    None => failed(&req, op, ServiceError::internal("a stored idempotent answer that does not open")),
+                });
+            }
             Ok(Outcome::Mismatch) => {
                 let message = "this Idempotency-Key was used for another request (another path or body); use a new key for a new request";
                 return Ok(refuse(&req, op, 400, message.into()));
@@ -131,7 +138,8 @@ impl Idempotency {
             }
         };
         let headers = stored_headers(&parts.headers);
-        match store::answer(&self.state.db, &key_hash, lease_until, status, headers, bytes.to_vec()).await {
+        let sealed = rules::seal(op.operation_id, &caller, &key, &bytes);
+        match store::answer(&self.state.db, &key_hash, lease_until, status, headers, sealed).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!("an idempotency key's lease ran out before its answer was stored"),
             Err(e) => {
@@ -226,8 +234,8 @@ fn stored_headers(headers: &HeaderMap) -> String {
     serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into())
 }
 
-/// A stored answer, again.
-fn replay(row: crate::entities::idempotency_keys::Model) -> Response {
+/// A stored answer, again (its body opened).
+fn replay(row: &crate::entities::idempotency_keys::Model, body: Vec<u8>) -> Response {
     let status = row.response_status.and_then(|s| u16::try_from(s).ok()).and_then(|s| StatusCode::from_u16(s).ok());
     let headers: Vec<(String, String)> =
         row.response_headers.as_deref().and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default();
@@ -235,7 +243,7 @@ fn replay(row: crate::entities::idempotency_keys::Model) -> Response {
     for (name, value) in headers {
         builder = builder.header(name, value);
     }
-    builder.header(REPLAYED_HEADER, "true").body(row.response_body.unwrap_or_default())
+    builder.header(REPLAYED_HEADER, "true").body(body)
 }
 
 fn refuse(req: &Request, op: &OperationMeta, status: u16, message: String) -> Response {

@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-const PUBLIC_OPERATIONS: [&str; 2] = ["getBookingAvailability", "reserveBookingSlot"];
+/// The public booking operations, and the guest's, in the contract's order (the manage token
+/// is their secret).
+const PUBLIC_OPERATIONS: [&str; 5] =
+    ["getBookingAvailability", "reserveBookingSlot", "getReservation", "cancelReservation", "rescheduleReservation"];
 const DOCUMENTS: [&str; 3] = ["000_calendar.json", "003_lekobookings.yaml", "100_companion.yaml"];
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 

@@ -1,5 +1,5 @@
-//! Idempotency keys (issue #13): what a key is, what it is stored under, and what a request
-//! carrying one gets given what is stored. No I/O: the edge (`crate::idempotency`) asks the store
+//! Idempotency keys (issue #13): what a key is, what it is stored under, what a request
+//! carrying one gets given what is stored, and how a stored answer is sealed. No I/O: the edge (`crate::idempotency`) asks the store
 //! and acts on [`decide`].
 
 use chrono::{DateTime, Duration, Utc};
@@ -98,6 +98,52 @@ pub fn keeps(status: u16) -> bool {
     !(status == 409 || status == 429 || status >= 500)
 }
 
+/// Bytes of the random nonce a sealed answer starts with.
+const NONCE_BYTES: usize = 16;
+
+/// The keystream that hides a stored answer: SHA-256 in counter mode over the key, the
+/// operation, the caller and a random nonce. The key itself is never stored (only
+/// [`storage_key`], a hash under another label), so an answer read from the database alone
+/// (a reservation's manage token, say) cannot be read.
+fn keystream_block(operation: &str, caller: &str, key: &IdempotencyKey, nonce: &[u8], counter: u64) -> [u8; 32] {
+    let digest = Sha256::new()
+        .chain_update(b"bookings idempotent answer v1")
+        .chain_update(sha256_hex(&[operation.as_bytes(), caller.as_bytes(), key.as_str().as_bytes(), nonce]))
+        .chain_update(counter.to_be_bytes())
+        .finalize();
+    digest.into()
+}
+
+fn xor_stream(operation: &str, caller: &str, key: &IdempotencyKey, nonce: &[u8], data: &mut [u8]) {
+    for (counter, chunk) in data.chunks_mut(32).enumerate() {
+        let block = keystream_block(operation, caller, key, nonce, counter as u64);
+        for (byte, mask) in chunk.iter_mut().zip(block) {
+            *byte ^= mask;
+        }
+    }
+}
+
+/// A stored answer's body as it is kept: a random nonce, then the body hidden by the keystream
+/// of the request's key (see [`keystream_block`]).
+pub fn seal(operation: &str, caller: &str, key: &IdempotencyKey, body: &[u8]) -> Vec<u8> {
+    let nonce: [u8; NONCE_BYTES] = rand::random();
+    let mut sealed = Vec::with_capacity(NONCE_BYTES + body.len());
+    sealed.extend_from_slice(&nonce);
+    sealed.extend_from_slice(body);
+    let (nonce, data) = sealed.split_at_mut(NONCE_BYTES);
+    xor_stream(operation, caller, key, nonce, data);
+    sealed
+}
+
+/// The body [`seal`] hid, for a request with the same key, operation and caller; `None` when
+/// what is stored is too short to be sealed.
+pub fn open(operation: &str, caller: &str, key: &IdempotencyKey, sealed: &[u8]) -> Option<Vec<u8>> {
+    let (nonce, data) = sealed.split_at_checked(NONCE_BYTES)?;
+    let mut body = data.to_vec();
+    xor_stream(operation, caller, key, nonce, &mut body);
+    Some(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +200,20 @@ mod tests {
         for status in [409, 429, 500, 503] {
             assert!(!keeps(status), "{status}");
         }
+    }
+
+    #[test]
+    fn stored_answers_are_sealed_under_the_key() {
+        let key = IdempotencyKey::parse("3f1c").unwrap();
+        let body = br#"{"ok":true,"manage_token":"secret-secret-secret-secret-secret-secret"}"#;
+        let sealed = seal("reserveBookingSlot", "public:t:127.0.0.1", &key, body);
+        assert_eq!(sealed.len(), body.len() + NONCE_BYTES);
+        assert!(!sealed.windows(6).any(|w| w == b"secret"), "the body is not readable as stored");
+        assert_eq!(open("reserveBookingSlot", "public:t:127.0.0.1", &key, &sealed).as_deref(), Some(&body[..]));
+        let other = IdempotencyKey::parse("3f1d").unwrap();
+        assert_ne!(open("reserveBookingSlot", "public:t:127.0.0.1", &other, &sealed).as_deref(), Some(&body[..]));
+        // A new nonce each time: the same body seals differently.
+        assert_ne!(seal("reserveBookingSlot", "public:t:127.0.0.1", &key, body), sealed);
+        assert_eq!(open("op", "c", &key, &[1, 2]), None);
     }
 }

@@ -17,6 +17,7 @@ pub struct Model {
     /// JSON: `[["content-type", "application/json; charset=utf-8"], ...]`.
     #[sea_orm(column_type = "Text", nullable)]
     pub response_headers: Option<String>,
+    /// Sealed under the request's key (`domain::idempotency::seal`): unreadable without it.
     #[sea_orm(column_type = "Blob", nullable)]
     pub response_body: Option<Vec<u8>>,
     pub lease_until: DateTimeUtc,

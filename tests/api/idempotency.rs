@@ -50,6 +50,14 @@ async fn stored_keys(app: &TestApp) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
+/// Every stored answer's body, as stored.
+async fn stored_bodies(app: &TestApp) -> Vec<Vec<u8>> {
+    let db = Database::connect(app.settings.database_url.clone().unwrap()).await.unwrap();
+    let stmt = Statement::from_string(db.get_database_backend(), "SELECT response_body FROM idempotency_keys");
+    let rows = db.query_all_raw(stmt).await.unwrap();
+    rows.iter().filter_map(|r| r.try_get::<Option<Vec<u8>>>("", "response_body").unwrap()).collect()
+}
+
 async fn a_replay_is_the_first_answer_byte_for_byte(app: TestApp) {
     let owner = app.user();
     let (cal, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
@@ -59,6 +67,11 @@ async fn a_replay_is_the_first_answer_byte_for_byte(app: TestApp) {
     let again = reserve_keyed(&app, &link, body.clone(), "key-1").await;
     assert_replay(&first, &again);
     assert_eq!(live_events(&app, &owner, cal).await, 1);
+    // The answer holds the manage token; as stored, it cannot be read.
+    let manage = first.body["manage_token"].as_str().unwrap().as_bytes().to_vec();
+    let bodies = stored_bodies(&app).await;
+    assert_eq!(bodies.len(), 1);
+    assert!(!bodies[0].windows(manage.len()).any(|w| w == manage), "the manage token is stored readable");
     // Without the key the same request is a new one: the slot is taken.
     app.reserve_booking_slot(&link, body.clone()).await.expect(409);
     // The key with another body: 400, and nothing is booked for it.
