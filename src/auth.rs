@@ -126,18 +126,49 @@ pub struct Verifier {
 }
 
 /// The HS256 secret: configured, or generated once and kept (mode 0600) in the data directory.
-/// A secret file that is there but unusable (short, empty, not text) is an error: it is never
-/// replaced, since tokens signed with it, or another instance reading it, would silently stop
-/// working.
 pub fn hs256_secret(settings: &KeySettings, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = &settings.secret {
+    kept_secret(&JWT_SECRET, settings.secret.as_deref(), data_dir)
+}
+
+/// A server secret that is configured (an environment variable) or else generated once and kept
+/// in the data directory (several instances share it by configuring it, or the directory).
+#[derive(Debug, Clone, Copy)]
+pub struct SecretSpec {
+    /// What it is, in messages ("JWT secret").
+    pub what: &'static str,
+    /// The variable that configures it.
+    pub env: &'static str,
+    /// The generated secret's file name in the data directory.
+    pub file: &'static str,
+    /// What stops working when it changes.
+    pub breaks: &'static str,
+}
+
+/// The JWT HS256 secret.
+pub const JWT_SECRET: SecretSpec =
+    SecretSpec { what: "JWT secret", env: "JWT_SECRET", file: SECRET_FILE, breaks: "tokens signed with the old one" };
+
+/// The secret visitors' manage tokens are made with.
+pub const MANAGE_LINK_SECRET: SecretSpec = SecretSpec {
+    what: "manage link secret",
+    env: "MANAGE_LINK_SECRET",
+    file: "manage-link-secret",
+    breaks: "manage links in later messages about earlier reservations (they are left out)",
+};
+
+/// The secret configured for `spec`, or the one kept in the data directory (generated on first
+/// use). A secret file that is there but unusable (short, empty, not text) is an error: it is
+/// never replaced, since what was made with it, or another instance reading it, would silently
+/// stop working.
+pub fn kept_secret(spec: &SecretSpec, configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = configured {
         if secret.len() < MIN_SECRET_LEN {
-            bail!("JWT_SECRET must be at least {MIN_SECRET_LEN} characters");
+            bail!("{} must be at least {MIN_SECRET_LEN} characters", spec.env);
         }
         return Ok(secret.as_bytes().to_vec());
     }
-    let path = data_dir.join(SECRET_FILE);
-    if let Some(existing) = read_secret_file(&path)? {
+    let path = data_dir.join(spec.file);
+    if let Some(existing) = read_secret_file(spec, &path)? {
         return Ok(existing);
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
@@ -145,11 +176,11 @@ pub fn hs256_secret(settings: &KeySettings, data_dir: &Path) -> anyhow::Result<V
     let bytes: [u8; 48] = rand::random();
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     if create_private(&path, &secret)? {
-        tracing::info!(path = %path.display(), "generated a new JWT signing secret");
+        tracing::info!(path = %path.display(), "generated a new {}", spec.what);
         return Ok(secret.into_bytes());
     }
     // Another process created it first: use theirs.
-    read_secret_file(&path)?.with_context(|| format!("{} disappeared while it was being created", path.display()))
+    read_secret_file(spec, &path)?.with_context(|| format!("{} disappeared while it was being created", path.display()))
 }
 
 /// The shortest HS256 secret accepted, configured or in the secret file.
@@ -159,23 +190,24 @@ pub const SECRET_FILE: &str = "jwt-secret";
 
 /// The secret in `path`: `None` when there is no such file; an error when it is there but cannot be
 /// read or holds no usable secret (at least 32 printable characters, surrounding whitespace aside).
-fn read_secret_file(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
-    let fix = "fix or remove it (a new one is then generated; tokens signed with the old one stop working), or set JWT_SECRET";
+fn read_secret_file(spec: &SecretSpec, path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    let (what, env, breaks) = (spec.what, spec.env, spec.breaks);
+    let fix = format!("fix or remove it (a new one is then generated; {breaks} stop working), or set {env}");
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading the JWT secret file {}", path.display())),
+        Err(e) => return Err(e).with_context(|| format!("reading the {what} file {}", path.display())),
     };
     let Ok(text) = std::str::from_utf8(&bytes) else {
-        bail!("the JWT secret file {} is not text (corrupt?): {fix}", path.display());
+        bail!("the {what} file {} is not text (corrupt?): {fix}", path.display());
     };
     let secret = text.trim();
     if !secret.bytes().all(|b| b.is_ascii_graphic()) {
-        bail!("the JWT secret file {} holds characters a secret never has (corrupt?): {fix}", path.display());
+        bail!("the {what} file {} holds characters a secret never has (corrupt?): {fix}", path.display());
     }
     if secret.len() < MIN_SECRET_LEN {
         bail!(
-            "the JWT secret file {} holds {} characters; a secret needs at least {MIN_SECRET_LEN}: {fix}",
+            "the {what} file {} holds {} characters; a secret needs at least {MIN_SECRET_LEN}: {fix}",
             path.display(),
             secret.len()
         );

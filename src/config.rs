@@ -80,6 +80,12 @@ pub struct Settings {
     /// Base URL the public booking links are built from; default `http://<bind>`.
     #[arg(long, env = "PUBLIC_BASE_URL", global = true)]
     pub public_base_url: Option<String>,
+    /// The secret visitors' manage tokens are made with (at least 32 characters); without one it
+    /// is generated once and kept in `<data-dir>/manage-link-secret`. Instances that share a
+    /// database share it (set it, or share the data directory): emails rendered by one carry
+    /// links the others accept.
+    #[arg(long = "manage-link-secret", env = "MANAGE_LINK_SECRET", hide_env_values = true, global = true)]
+    pub manage_link_secret: Option<String>,
     /// production, development or test.
     #[arg(long, env = "APP_ENV", value_enum, default_value = "production", global = true)]
     pub app_env: AppEnv,
@@ -319,6 +325,7 @@ impl std::fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.as_deref().map(redact_url))
             .field("public_base_url", &self.public_base_url)
+            .field("manage_link_secret", &self.manage_link_secret.as_ref().map(|_| "<redacted>"))
             .field("app_env", &self.app_env)
             .field("clock_offset_seconds", &self.clock_offset_seconds)
             .field("log_format", &self.log_format)
@@ -378,6 +385,17 @@ impl Settings {
             Some(url) => url.clone(),
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("bookings.db").display()),
         }
+    }
+
+    /// Visitors' manage links: the kept or configured secret, and the public base URL.
+    pub fn manage_links(&self) -> anyhow::Result<crate::domain::reservation::ManageLinks> {
+        use crate::domain::reservation::{ManageKey, ManageLinks};
+        let secret = crate::auth::kept_secret(
+            &crate::auth::MANAGE_LINK_SECRET,
+            self.manage_link_secret.as_deref(),
+            &self.data_dir,
+        )?;
+        Ok(ManageLinks::new(ManageKey::new(&secret), &self.public_base_url()))
     }
 
     pub fn public_base_url(&self) -> String {

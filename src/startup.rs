@@ -99,7 +99,8 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
     connect_and_migrate(settings).await?;
     let db = connect(settings).await?;
     let verifier = Verifier::from_settings(&settings.jwt.keys(), &settings.data_dir, clock)?;
-    let notifier = crate::notify::notifier::Notifier::from_settings(&settings.notify)?;
+    let manage_links = settings.manage_links()?;
+    let notifier = crate::notify::notifier::Notifier::from_settings(&settings.notify, manage_links.clone())?;
     let limits = &settings.limits;
     let guard = crate::guard::GuardSettings {
         max_body_bytes: limits.max_body_bytes,
@@ -115,6 +116,7 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         clock,
         verifier,
         public_base_url: settings.public_base_url(),
+        manage_links,
         notifier,
         guard,
         known_emails: moka::sync::Cache::new(crate::state::MAX_KNOWN_EMAILS),

@@ -15,6 +15,8 @@ pub struct AppState {
     pub verifier: Verifier,
     /// Base URL for public booking links, without a trailing slash.
     pub public_base_url: String,
+    /// Visitors' manage tokens (made with the server's secret) and links.
+    pub manage_links: crate::domain::reservation::ManageLinks,
     pub notifier: Notifier,
     pub guard: crate::guard::GuardSettings,
     /// Emails from tokens already stored, so each is written once (at most

@@ -11,7 +11,7 @@ mod webhook_sink;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use bookings::notify::ical::{self, IcalEvent, IcalStatus};
+use bookings::notify::ical::{self, IcalEvent, IcalStatus, Party};
 use bookings::notify::log::LogTransport;
 use bookings::notify::smtp::{SmtpTimeouts, SmtpTransport};
 use bookings::notify::transport::{SendError, Transport};
@@ -73,8 +73,8 @@ fn invite() -> String {
             summary: "Intro call; with notes, and a very long summary that needs folding at seventy-five octets".into(),
             description: Some("Line 1\nLine 2".into()),
             location: None,
-            organizer_email: Some("coach@example.com".into()),
-            attendee_email: None,
+            organizer: Party::new("coach@example.com", None),
+            attendees: vec![Party::new("guest@example.com", Some("Zoë".into()))],
             sequence: 0,
             status: IcalStatus::Confirmed,
         },
@@ -133,7 +133,7 @@ async fn smtp_delivers_text_html_and_ical_once() {
     let ct = a.content_type().unwrap();
     assert_eq!((ct.ctype(), ct.subtype()), ("text", Some("calendar")));
     assert_eq!(ct.attribute("charset").map(str::to_ascii_lowercase).as_deref(), Some("utf-8"));
-    assert_eq!(ct.attribute("method"), Some("PUBLISH"));
+    assert_eq!(ct.attribute("method"), Some("REQUEST"));
     assert_eq!(std::str::from_utf8(a.contents()).unwrap(), ics, "the iCalendar document, byte for byte");
 }
 

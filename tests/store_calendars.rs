@@ -16,6 +16,7 @@ use bookings::domain::calendar::{NewEvent, LIST_RANGE};
 use bookings::domain::ids::{CalendarEventId, CalendarId, UserId};
 use bookings::domain::input::{LinkToken, Name, TimeRange};
 use bookings::domain::page::PageRequest;
+use bookings::domain::reservation::{ManageKey, ManageLinks};
 use bookings::entities::{booking_links, calendar_events, calendars};
 use bookings::error::ServiceError;
 use bookings::policy::{owner_scope, OwnerScope};
@@ -254,7 +255,15 @@ async fn a_link_offers_slots_and_takes_one_reservation_per_slot(t: TestDb) {
     let db = &t.db;
     let cache = AvailabilityCache::new(std::time::Duration::from_secs(5));
     let writes = Writes::new(std::time::Duration::from_secs(5));
-    let links = BookingLinks { db, clock: clock(), cache: &cache, writes: &writes, public_base_url: "https://b.test" };
+    let manage_links = ManageLinks::new(ManageKey::new(b"store-test-secret-0123456789abcdef"), "https://b.test");
+    let links = BookingLinks {
+        db,
+        clock: clock(),
+        cache: &cache,
+        writes: &writes,
+        public_base_url: "https://b.test",
+        manage_links: &manage_links,
+    };
     let owner = user(false);
     let cal = Calendars::new(db, clock(), &cache)
         .create(CalendarWriter::authorize(&owner).unwrap(), name("Mine"))

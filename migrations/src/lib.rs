@@ -9,6 +9,7 @@ mod m20261122_000003_booking_indexes;
 mod m20261201_000004_link_rules;
 mod m20261202_000005_guest_self_service;
 mod m20261202_000006_webhooks;
+mod m20261203_000007_reservation_cancelled_by;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_link_rules::Migration),
             Box::new(m20261202_000005_guest_self_service::Migration),
             Box::new(m20261202_000006_webhooks::Migration),
+            Box::new(m20261203_000007_reservation_cancelled_by::Migration),
         ]
     }
 }

@@ -24,12 +24,17 @@ pub enum Trigger {
     BookingBeforeStart,
     BookingAfterEnd,
     ReservationCreated,
+    /// The calendar's owner cancelled it (deleteCalendarEvent).
     ReservationDeleted,
     ReservationBeforeStart,
+    /// Its visitor moved it (rescheduleReservation).
+    ReservationRescheduled,
+    /// Its visitor cancelled it (cancelReservation).
+    ReservationCanceledByGuest,
 }
 
 impl Trigger {
-    pub const ALL: [(&'static str, Trigger); 10] = [
+    pub const ALL: [(&'static str, Trigger); 12] = [
         ("booking.created", Trigger::BookingCreated),
         ("booking.canceled", Trigger::BookingCanceled),
         ("coach_event.canceled", Trigger::CoachEventCanceled),
@@ -40,6 +45,8 @@ impl Trigger {
         ("reservation.created", Trigger::ReservationCreated),
         ("reservation.deleted", Trigger::ReservationDeleted),
         ("reservation.before_start", Trigger::ReservationBeforeStart),
+        ("reservation.rescheduled", Trigger::ReservationRescheduled),
+        ("reservation.canceled_by_guest", Trigger::ReservationCanceledByGuest),
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,7 +58,32 @@ impl Trigger {
     }
 
     pub fn is_reservation(self) -> bool {
-        matches!(self, Trigger::ReservationCreated | Trigger::ReservationDeleted | Trigger::ReservationBeforeStart)
+        matches!(
+            self,
+            Trigger::ReservationCreated
+                | Trigger::ReservationDeleted
+                | Trigger::ReservationBeforeStart
+                | Trigger::ReservationRescheduled
+                | Trigger::ReservationCanceledByGuest
+        )
+    }
+
+    /// Whether it is about an event called off: an invitation it carries is a cancellation
+    /// (iTIP `METHOD:CANCEL`).
+    pub fn cancels(self) -> bool {
+        matches!(
+            self,
+            Trigger::BookingCanceled
+                | Trigger::CoachEventCanceled
+                | Trigger::ReservationDeleted
+                | Trigger::ReservationCanceledByGuest
+        )
+    }
+
+    /// Whether it happens again to one subject (a reservation is moved more than once): its
+    /// messages are keyed by the subject's version too, so each move is told.
+    pub fn repeats(self) -> bool {
+        self == Trigger::ReservationRescheduled
     }
 
     /// Time-based triggers take an offset and are subject to the late horizon.
@@ -63,7 +95,7 @@ impl Trigger {
     /// the trigger's own name, except that a deleted reservation is a canceled one to receivers.
     pub fn webhook_type(self) -> &'static str {
         match self {
-            Trigger::ReservationDeleted => "reservation.canceled",
+            Trigger::ReservationDeleted | Trigger::ReservationCanceledByGuest => "reservation.canceled",
             other => other.name(),
         }
     }
@@ -155,12 +187,24 @@ pub enum ReservationTime {
     Created,
     Cancelled,
     Starts,
+    Moved,
+}
+
+/// Who cancelled a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservationCanceller {
+    /// Its visitor, through their manage token.
+    Guest,
+    /// The calendar's owner (also every cancellation from before this was recorded).
+    Owner,
 }
 
 /// The reservations due for a trigger at some moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReservationWindow {
     pub cancelled: bool,
+    /// Only reservations cancelled by them.
+    pub cancelled_by: Option<ReservationCanceller>,
     pub time: ReservationTime,
     pub span: Span,
 }
@@ -184,7 +228,17 @@ pub fn window(trigger: Trigger, offset: Duration, horizons: Horizons, now: DateT
     let bookings = |statuses: &[Status], time, span, uncompleted_only| {
         Window::Bookings(BookingWindow { statuses: statuses.to_vec(), time, span, uncompleted_only })
     };
-    let reservations = |cancelled, time, span| Window::Reservations(ReservationWindow { cancelled, time, span });
+    let reservations =
+        |cancelled, time, span| Window::Reservations(ReservationWindow { cancelled, cancelled_by: None, time, span });
+    let cancelled_by = |by| {
+        let span = recent;
+        Window::Reservations(ReservationWindow {
+            cancelled: true,
+            cancelled_by: Some(by),
+            time: ReservationTime::Cancelled,
+            span,
+        })
+    };
     let live: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_live()).collect();
     // Before a start: due once start - offset has come, never once the start has.
     let before_start = {
@@ -208,7 +262,9 @@ pub fn window(trigger: Trigger, offset: Duration, horizons: Horizons, now: DateT
             true,
         ),
         Trigger::ReservationCreated => reservations(false, ReservationTime::Created, recent),
-        Trigger::ReservationDeleted => reservations(true, ReservationTime::Cancelled, recent),
+        Trigger::ReservationDeleted => cancelled_by(ReservationCanceller::Owner),
+        Trigger::ReservationCanceledByGuest => cancelled_by(ReservationCanceller::Guest),
+        Trigger::ReservationRescheduled => reservations(false, ReservationTime::Moved, recent),
         Trigger::ReservationBeforeStart => reservations(false, ReservationTime::Starts, before_start),
     }
 }
@@ -237,6 +293,8 @@ impl CanceledBy {
 pub struct EventFacts {
     pub id: CoachEventId,
     pub canceled: bool,
+    /// When it was cancelled (unknown for events cancelled before this was recorded).
+    pub canceled_at: Option<DateTime<Utc>>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     /// The stored local start time with its offset (`10:00:00+03:00`).
@@ -290,6 +348,16 @@ impl BookingFacts {
         }
     }
 
+    /// Whether it was cancelled by its event's cancellation: the event is cancelled, and the
+    /// booking was not cancelled before that (by its athlete or coach, told as such already).
+    pub fn canceled_with_event(&self) -> bool {
+        self.event.canceled
+            && match (self.canceled_at, self.event.canceled_at) {
+                (Some(booking), Some(event)) => booking >= event,
+                _ => true,
+            }
+    }
+
     fn email_of(&self, user: UserId) -> Option<String> {
         if user == self.user_id {
             self.athlete_email.clone()
@@ -324,6 +392,15 @@ pub struct ReservationFacts {
     pub ends_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// Who cancelled it, when it is cancelled.
+    pub cancelled_by: Option<ReservationCanceller>,
+    /// The visitor's reason, when they cancelled it.
+    pub cancel_reason: Option<String>,
+    /// How many times it was moved, and when last.
+    pub sequence: i32,
+    pub moved_at: Option<DateTime<Utc>>,
+    /// The stored hash of its manage token (for the visitor's manage link).
+    pub manage_token_hash: Option<String>,
     /// The zone of the booking link it was made through (UTC without one).
     pub timezone: chrono_tz::Tz,
 }
@@ -335,8 +412,10 @@ impl ReservationWindow {
             ReservationTime::Created => Some(r.created_at),
             ReservationTime::Cancelled => r.cancelled_at,
             ReservationTime::Starts => Some(r.starts_at),
+            ReservationTime::Moved => r.moved_at,
         };
-        r.cancelled == self.cancelled && self.span.contains(t)
+        let by = r.cancelled_by.unwrap_or(ReservationCanceller::Owner);
+        r.cancelled == self.cancelled && self.cancelled_by.is_none_or(|b| b == by) && self.span.contains(t)
     }
 }
 
@@ -352,8 +431,8 @@ pub struct Addressee {
 /// kind of cancellation, or names a reservation's recipient).
 pub fn booking_addressee(trigger: Trigger, recipient: Recipient, b: &BookingFacts) -> Option<Addressee> {
     match trigger {
-        Trigger::BookingCanceled if b.event.canceled => return None,
-        Trigger::CoachEventCanceled if !b.event.canceled => return None,
+        Trigger::BookingCanceled if b.canceled_with_event() => return None,
+        Trigger::CoachEventCanceled if !b.canceled_with_event() => return None,
         _ => {}
     }
     let user = match recipient {
@@ -375,11 +454,14 @@ pub fn reservation_addressee(recipient: Recipient, r: &ReservationFacts) -> Opti
     }
 }
 
-/// The outbox's unique key: one message per rule, subject and recipient (a webhook rule has one
-/// recipient, the webhook).
-pub fn dedupe_key(rule: &str, subject: Uuid, recipient: Recipient, webhook: bool) -> String {
+/// The outbox's unique key: one message per rule, subject (at `version`, for a trigger that
+/// [repeats](Trigger::repeats)) and recipient (a webhook rule has one recipient, the webhook).
+pub fn dedupe_key(rule: &str, subject: Uuid, version: Option<i32>, recipient: Recipient, webhook: bool) -> String {
     let to = if webhook { "webhook" } else { recipient.name() };
-    format!("{rule}:{subject}:{to}")
+    match version {
+        Some(v) => format!("{rule}:{subject}@{v}:{to}"),
+        None => format!("{rule}:{subject}:{to}"),
+    }
 }
 
 /// Why an email cannot be sent: no address is known for the recipient.
@@ -503,6 +585,7 @@ mod tests {
             event: EventFacts {
                 id: CoachEventId::from_uuid(Uuid::from_u128(20)),
                 canceled: false,
+                canceled_at: None,
                 starts_at: now() + Duration::days(3),
                 ends_at: now() + Duration::days(3) + Duration::hours(1),
                 start_time: "10:00:00+03:00".into(),
@@ -527,6 +610,11 @@ mod tests {
             ends_at: now() + Duration::hours(6),
             created_at: now() - Duration::minutes(1),
             cancelled_at: None,
+            cancelled_by: None,
+            cancel_reason: None,
+            sequence: 0,
+            moved_at: None,
+            manage_token_hash: None,
             timezone: chrono_tz::UTC,
         }
     }
@@ -597,7 +685,8 @@ mod tests {
     #[test]
     fn webhook_types_are_dotted_and_distinct() {
         let types: std::collections::BTreeSet<&str> = Trigger::ALL.iter().map(|(_, t)| t.webhook_type()).collect();
-        assert_eq!(types.len(), Trigger::ALL.len());
+        // Both cancellations of a reservation are one type to receivers (`data.trigger` tells them apart).
+        assert_eq!(types.len(), Trigger::ALL.len() - 1);
         assert!(types.iter().all(|t| t.split('.').count() == 2), "{types:?}");
         assert_eq!(Trigger::ReservationDeleted.webhook_type(), "reservation.canceled");
     }
@@ -694,6 +783,13 @@ mod tests {
             "told as an event cancellation"
         );
         assert_eq!(to(Trigger::CoachEventCanceled, Recipient::Athlete, &event_gone), Some(athlete));
+        // A booking its athlete cancelled before the event was: told as that, once.
+        let mut earlier = canceled(CanceledBy::Athlete, true);
+        earlier.event.canceled_at = earlier.canceled_at.map(|t| t + Duration::minutes(5));
+        assert_eq!(to(Trigger::CoachEventCanceled, Recipient::Athlete, &earlier), None);
+        assert_eq!(to(Trigger::BookingCanceled, Recipient::Coach, &earlier), Some(b.coach_id));
+        earlier.event.canceled_at = earlier.canceled_at;
+        assert_eq!(to(Trigger::CoachEventCanceled, Recipient::Athlete, &earlier), Some(athlete), "cancelled with it");
     }
 
     #[test]
@@ -734,6 +830,33 @@ mod tests {
     }
 
     #[test]
+    fn who_cancelled_a_reservation_picks_its_trigger() {
+        let by =
+            |who| ReservationFacts { cancelled: true, cancelled_at: Some(now()), cancelled_by: who, ..reservation() };
+        let owners = reservations_window(Trigger::ReservationDeleted, Duration::zero());
+        let guests = reservations_window(Trigger::ReservationCanceledByGuest, Duration::zero());
+        assert!(owners.admits(&by(Some(ReservationCanceller::Owner))));
+        assert!(owners.admits(&by(None)), "cancelled before it was recorded: the owner's");
+        assert!(!owners.admits(&by(Some(ReservationCanceller::Guest))));
+        assert!(guests.admits(&by(Some(ReservationCanceller::Guest))));
+        assert!(!guests.admits(&by(Some(ReservationCanceller::Owner))) && !guests.admits(&by(None)));
+        assert!(!guests.admits(&reservation()), "a live one is not cancelled");
+        assert!(Trigger::ReservationCanceledByGuest.cancels() && Trigger::ReservationDeleted.cancels());
+        assert_eq!(Trigger::ReservationCanceledByGuest.webhook_type(), "reservation.canceled");
+    }
+
+    #[test]
+    fn a_move_is_due_once_it_happened() {
+        let moved = reservations_window(Trigger::ReservationRescheduled, Duration::zero());
+        assert!(!moved.admits(&reservation()), "never moved");
+        let r = ReservationFacts { sequence: 1, moved_at: Some(now() - Duration::minutes(1)), ..reservation() };
+        assert!(moved.admits(&r));
+        assert!(!moved.admits(&ReservationFacts { cancelled: true, cancelled_at: Some(now()), ..r.clone() }));
+        assert!(Trigger::ReservationRescheduled.repeats() && !Trigger::ReservationCreated.repeats());
+        assert!(!Trigger::ReservationRescheduled.cancels());
+    }
+
+    #[test]
     fn recipients_fit_their_triggers() {
         assert!(Recipient::OtherParty.applies_to(Trigger::BookingCanceled));
         assert!(!Recipient::OtherParty.applies_to(Trigger::BookingCreated));
@@ -749,8 +872,10 @@ mod tests {
     #[test]
     fn one_key_per_rule_subject_and_recipient() {
         let s = Uuid::from_u128(7);
-        assert_eq!(dedupe_key("r", s, Recipient::Coach, false), format!("r:{s}:coach"));
-        assert_eq!(dedupe_key("r", s, Recipient::Coach, true), format!("r:{s}:webhook"));
+        assert_eq!(dedupe_key("r", s, None, Recipient::Coach, false), format!("r:{s}:coach"));
+        assert_eq!(dedupe_key("r", s, None, Recipient::Coach, true), format!("r:{s}:webhook"));
+        // A trigger that repeats: one message per version of the subject.
+        assert_eq!(dedupe_key("r", s, Some(2), Recipient::Visitor, false), format!("r:{s}@2:visitor"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! A visitor's own view of what they booked (issue #13): the manage token that stands for the
 //! reservation, its status, and when the visitor may still cancel or move it.
 
+use super::ids::CalendarEventId;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// Characters of a manage token: 32 random bytes (256 bits) in URL-safe base64, unpadded.
@@ -26,6 +28,17 @@ impl ManageToken {
         Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// The token of reservation `id` under the server's `key`: HMAC-SHA256 of the id, 256 bits
+    /// no one without the key can tell or guess. Made, not drawn, so that a message rendered
+    /// later (a reminder, a reschedule) can carry the visitor's manage link while the database
+    /// still holds only the token's hash.
+    pub fn derive(key: &ManageKey, id: CalendarEventId) -> Self {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+        mac.update(b"reservation-manage-token:v1:");
+        mac.update(id.into_uuid().as_bytes());
+        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
     /// A token as a path carries it: exactly the shape [`ManageToken::generate`] makes. Anything
     /// else names no reservation (the caller answers 404 without asking the database).
     pub fn parse(raw: &str) -> Option<Self> {
@@ -41,6 +54,55 @@ impl ManageToken {
     /// What is stored and looked up: the hex SHA-256 of the token.
     pub fn hash(&self) -> String {
         hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+/// The server's secret that manage tokens are made with (`MANAGE_LINK_SECRET`, or kept in the
+/// data directory). Never printed.
+#[derive(Clone)]
+pub struct ManageKey(Vec<u8>);
+
+impl ManageKey {
+    pub fn new(secret: &[u8]) -> Self {
+        Self(secret.to_vec())
+    }
+}
+
+impl std::fmt::Debug for ManageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ManageKey(..)")
+    }
+}
+
+/// Visitors' manage links: their tokens under the server's key, and where they lead.
+#[derive(Debug, Clone)]
+pub struct ManageLinks {
+    key: ManageKey,
+    /// The public base URL, without a trailing slash.
+    base_url: String,
+}
+
+impl ManageLinks {
+    pub fn new(key: ManageKey, base_url: &str) -> Self {
+        Self { key, base_url: base_url.trim_end_matches('/').to_string() }
+    }
+
+    /// The token of a new reservation with this id.
+    pub fn token_for(&self, id: CalendarEventId) -> ManageToken {
+        ManageToken::derive(&self.key, id)
+    }
+
+    /// `<public base>/booking/manage/<token>`.
+    pub fn url(&self, token: &ManageToken) -> String {
+        format!("{}/booking/manage/{}", self.base_url, token.as_str())
+    }
+
+    /// The manage link of reservation `id`, whose stored token hash is `stored_hash`: `None`
+    /// when its token was not made under this key (a reservation from before tokens were made
+    /// so, or the key was changed since), so no message carries a link that does not work.
+    pub fn url_of(&self, id: CalendarEventId, stored_hash: Option<&str>) -> Option<String> {
+        let token = self.token_for(id);
+        (Some(token.hash().as_str()) == stored_hash).then(|| self.url(&token))
     }
 }
 
@@ -84,8 +146,80 @@ pub fn guest_may_change(start: DateTime<Utc>, now: DateTime<Utc>, notice: Durati
     Ok(())
 }
 
+/// How long after a move another move without the client's `sequence` is refused: requests
+/// sent at once (a burst, a double click, a retry without an Idempotency-Key) reach the server
+/// over some milliseconds, so "arrived before the move committed" alone lets late members of a
+/// burst through. A client that means a second move that soon sends the `sequence` it read.
+pub const MOVE_SETTLE: Duration = Duration::seconds(1);
+
+/// Why a move of a reservation is refused as made for a state no longer current (a 409).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StaleMove {
+    #[error("this reservation was moved since it was read (sequence {current} now, {expected} expected); read it again and retry")]
+    Sequence { current: i64, expected: i64 },
+    #[error("this reservation was moved by another request meanwhile; read it again and retry (or send the sequence you read)")]
+    Overtaken,
+}
+
+/// Of concurrent moves of one reservation, exactly one wins. With the `sequence` the client read
+/// (`expected`), the move goes through only while that is still the reservation's: a strict
+/// compare-and-swap. Without it, a move is refused when another move committed after this
+/// request `arrived`, or less than [`MOVE_SETTLE`] before `now`.
+pub fn may_move(
+    current: i64,
+    moved_at: Option<DateTime<Utc>>,
+    expected: Option<i64>,
+    arrived: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StaleMove> {
+    match expected {
+        Some(expected) if expected != current => Err(StaleMove::Sequence { current, expected }),
+        Some(_) => Ok(()),
+        None if moved_at.is_some_and(|m| m >= arrived || now - m < MOVE_SETTLE) => Err(StaleMove::Overtaken),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn derived_tokens_are_per_reservation_and_per_key() {
+        let links = ManageLinks::new(ManageKey::new(b"k1-0123456789abcdef0123456789abcdef"), "https://b.example/");
+        let other = ManageLinks::new(ManageKey::new(b"k2-0123456789abcdef0123456789abcdef"), "https://b.example");
+        let (a, b) = (CalendarEventId::new(), CalendarEventId::new());
+        let ta = links.token_for(a);
+        assert_eq!(ta, links.token_for(a), "the same reservation, the same token");
+        assert_ne!(ta, links.token_for(b));
+        assert_ne!(ta, other.token_for(a), "another key, another token");
+        assert_eq!(ManageToken::parse(ta.as_str()), Some(ta.clone()), "the shape a path carries");
+        assert_eq!(links.url(&ta), format!("https://b.example/booking/manage/{}", ta.as_str()));
+        assert_eq!(links.url_of(a, Some(&ta.hash())), Some(links.url(&ta)));
+        // A token drawn before, or made under another key: no link rather than a broken one.
+        assert_eq!(links.url_of(a, Some(&ManageToken::generate().hash())), None);
+        assert_eq!(other.url_of(a, Some(&ta.hash())), None);
+        assert_eq!(links.url_of(a, None), None);
+        assert!(!format!("{links:?}").contains("k1-"), "the key is never printed");
+    }
+
+    #[test]
+    fn of_concurrent_moves_one_wins() {
+        let t = |s: i64| Utc.timestamp_opt(1_900_000_000 + s, 0).unwrap();
+        // Never moved: any move goes.
+        assert_eq!(may_move(0, None, None, t(0), t(0)), Ok(()));
+        // A move that committed after this request arrived overtook it.
+        assert_eq!(may_move(1, Some(t(1)), None, t(0), t(5)), Err(StaleMove::Overtaken));
+        // One that committed just before it arrived is part of the same burst.
+        assert_eq!(
+            may_move(1, Some(t(0)), None, t(0) + Duration::milliseconds(300), t(1) - Duration::milliseconds(1)),
+            Err(StaleMove::Overtaken)
+        );
+        // Once the burst is over, moves are served in turn.
+        assert_eq!(may_move(1, Some(t(0)), None, t(1), t(1)), Ok(()));
+        // With the sequence read: a strict compare-and-swap, however soon.
+        assert_eq!(may_move(1, Some(t(0)), Some(1), t(0), t(0)), Ok(()));
+        assert_eq!(may_move(2, Some(t(0)), Some(1), t(9), t(9)), Err(StaleMove::Sequence { current: 2, expected: 1 }));
+    }
+
     use super::*;
     use chrono::TimeZone;
 

@@ -33,6 +33,8 @@ pub struct Model {
     /// The visitor's reason, when they cancelled through their manage token.
     #[sea_orm(column_type = "Text", nullable)]
     pub cancel_reason: Option<String>,
+    /// Who cancelled it (NULL: live, or cancelled before this was recorded).
+    pub cancelled_by: Option<CancelledBy>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -68,6 +70,17 @@ pub enum EventSource {
     Reservation,
 }
 
+/// `calendar_events.cancelled_by`: the visitor through their manage token, or the calendar's
+/// owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum CancelledBy {
+    #[sea_orm(string_value = "guest")]
+    Guest,
+    #[sea_orm(string_value = "owner")]
+    Owner,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +89,6 @@ mod tests {
     #[test]
     fn sources_are_stored_as_before() {
         assert_stored_as([(EventSource::Manual, "manual"), (EventSource::Reservation, "reservation")]);
+        assert_stored_as([(CancelledBy::Guest, "guest"), (CancelledBy::Owner, "owner")]);
     }
 }

@@ -41,6 +41,7 @@ impl Handlers {
             cache: &s.availability_cache,
             writes: &s.writes,
             public_base_url: &s.public_base_url,
+            manage_links: &s.manage_links,
         }
     }
 
@@ -62,7 +63,14 @@ impl Handlers {
     /// Erasing a user, with the caches that must forget them.
     fn erasure(&self) -> crate::services::erasure::Erasure<'_> {
         let s = &*self.state;
-        crate::services::erasure::Erasure::new(&s.db, &s.writes, s.clock, &s.availability_cache, &s.known_emails)
+        crate::services::erasure::Erasure::new(
+            &s.db,
+            &s.writes,
+            s.clock,
+            &s.availability_cache,
+            &s.known_emails,
+            &s.notifier,
+        )
     }
 
     /// The notifications' use cases.

@@ -15,6 +15,7 @@ pub async fn candidates(
     db: &impl ConnectionTrait,
     rules: &Rules,
     rule: &Rule,
+    letterhead: &render::Letterhead,
     now: DateTime<Utc>,
 ) -> ServiceResult<Vec<Candidate>> {
     Ok(match decide::window(rule.trigger, rule.offset, rules.horizons(), now) {
@@ -23,14 +24,15 @@ pub async fn candidates(
             .iter()
             .filter_map(|b| {
                 let to = decide::booking_addressee(rule.trigger, rule.recipient, b)?;
-                Some(render::booking_candidate(rule, b, to))
+                Some(render::booking_candidate(rule, b, to, letterhead))
             })
             .collect(),
         Window::Reservations(window) => notification_subjects::reservations_in(db, &window)
             .await?
             .iter()
             .filter_map(|r| {
-                Some(render::reservation_candidate(rule, r, decide::reservation_addressee(rule.recipient, r)?))
+                let to = decide::reservation_addressee(rule.recipient, r)?;
+                Some(render::reservation_candidate(rule, r, to, letterhead))
             })
             .collect(),
     })

@@ -1,6 +1,9 @@
-//! iCalendar (RFC 5545) documents for confirmations.
+//! iCalendar (RFC 5545) documents for invitations, updates and cancellations (iTIP, RFC 5546).
 //!
-//! [`render`] produces one `VCALENDAR` with one `VEVENT`. Times are written in the event's own time
+//! [`render`] produces one `VCALENDAR` with one `VEVENT`: `METHOD:REQUEST` for an event that is
+//! on (its creation with `SEQUENCE:0`, each change with a higher one), `METHOD:CANCEL` with
+//! `STATUS:CANCELLED` and a higher `SEQUENCE` when it is off; one `UID` for the event's life, an
+//! `ORGANIZER` and the `ATTENDEE`s, as iTIP requires of both methods. Times are written in the event's own time
 //! zone (`DTSTART;TZID=Europe/Berlin:20250301T100000`) so calendar clients show the wall-clock time
 //! the booking was made for, and the document carries a minimal `VTIMEZONE` for that `TZID`: one
 //! observance (`STANDARD` or `DAYLIGHT`) per UTC offset in force between the event's start and end,
@@ -16,7 +19,8 @@ use chrono_tz::{OffsetComponents, OffsetName, Tz};
 /// The product identifier written as `PRODID`.
 pub const PRODID: &str = "-//bookings//bookings server//EN";
 
-/// The event's status; a cancellation is sent as `METHOD:CANCEL` with `STATUS:CANCELLED`.
+/// The event's status; an event that is on is sent as `METHOD:REQUEST`, a cancellation as
+/// `METHOD:CANCEL` with `STATUS:CANCELLED`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IcalStatus {
     Confirmed,
@@ -34,7 +38,7 @@ impl IcalStatus {
     /// The iTIP method of a document carrying an event in this status.
     pub fn method(self) -> &'static str {
         match self {
-            IcalStatus::Confirmed => "PUBLISH",
+            IcalStatus::Confirmed => "REQUEST",
             IcalStatus::Cancelled => "CANCEL",
         }
     }
@@ -52,12 +56,39 @@ pub struct IcalEvent {
     pub summary: String,
     pub description: Option<String>,
     pub location: Option<String>,
-    pub organizer_email: Option<String>,
-    /// Written only for cancellations: RFC 5546 forbids `ATTENDEE` in a `PUBLISH`.
-    pub attendee_email: Option<String>,
+    /// Who organises it (the calendar's owner, the coach; else the server's sender address).
+    pub organizer: Party,
+    /// Who is invited (the visitor, the athlete).
+    pub attendees: Vec<Party>,
     /// Incremented on every change of the event (a cancellation needs a higher one).
     pub sequence: u32,
     pub status: IcalStatus,
+}
+
+/// Someone in an event: an address, and a name to show when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    pub email: String,
+    pub name: Option<String>,
+}
+
+impl Party {
+    pub fn new(email: impl Into<String>, name: Option<String>) -> Self {
+        Self { email: email.into(), name }
+    }
+
+    /// `;CN="..."` when there is a name (RFC 5545 §3.2.2: a quoted parameter value holds no
+    /// DQUOTE and no control character), then `mailto:`.
+    fn render(&self, params: &str) -> String {
+        let cn = match &self.name {
+            Some(name) => {
+                let name: String = name.chars().filter(|c| !c.is_control() && *c != '"').collect();
+                format!(";CN=\"{name}\"")
+            }
+            None => String::new(),
+        };
+        format!("{cn}{params}:mailto:{}", strip_controls(&self.email))
+    }
 }
 
 /// Renders `event` as an RFC 5545 document; `now` becomes `DTSTAMP`.
@@ -101,13 +132,10 @@ pub fn render(event: &IcalEvent, now: DateTime<Utc>) -> String {
     if let Some(location) = &event.location {
         line(&format!("LOCATION:{}", escape_text(location)));
     }
-    if let Some(organizer) = &event.organizer_email {
-        line(&format!("ORGANIZER:mailto:{}", strip_controls(organizer)));
-    }
-    if event.status == IcalStatus::Cancelled {
-        if let Some(attendee) = &event.attendee_email {
-            line(&format!("ATTENDEE;ROLE=REQ-PARTICIPANT:mailto:{}", strip_controls(attendee)));
-        }
+    line(&format!("ORGANIZER{}", event.organizer.render("")));
+    for attendee in &event.attendees {
+        // Booked already: the invitation needs no answer.
+        line(&format!("ATTENDEE{}", attendee.render(";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE")));
     }
     line("TRANSP:OPAQUE");
     line("END:VEVENT");
@@ -310,8 +338,8 @@ mod tests {
             summary: "Coaching session".into(),
             description: Some("Bring your notes".into()),
             location: Some("Room 1".into()),
-            organizer_email: Some("coach@example.com".into()),
-            attendee_email: Some("guest@example.com".into()),
+            organizer: Party::new("coach@example.com", None),
+            attendees: vec![Party::new("guest@example.com", Some("Ann \"A\" Lee".into()))],
             sequence: 0,
             status: IcalStatus::Confirmed,
         }
@@ -367,7 +395,7 @@ mod tests {
         assert_wellformed(&doc);
         assert!(doc.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:"));
         let lines = unfold(&doc);
-        assert_eq!(prop(&lines, "VCALENDAR", "METHOD"), ["METHOD:PUBLISH"]);
+        assert_eq!(prop(&lines, "VCALENDAR", "METHOD"), ["METHOD:REQUEST"]);
         assert_eq!(prop(&lines, "VEVENT", "UID"), ["UID:booking-123@bookings.example"]);
         assert_eq!(prop(&lines, "VEVENT", "DTSTAMP"), ["DTSTAMP:20250102T030400Z"]);
         assert_eq!(prop(&lines, "VEVENT", "DTSTART"), ["DTSTART;TZID=Europe/Berlin:20250310T100000"]);
@@ -376,7 +404,10 @@ mod tests {
         assert_eq!(prop(&lines, "VEVENT", "SUMMARY"), ["SUMMARY:Coaching session"]);
         assert_eq!(prop(&lines, "VEVENT", "DESCRIPTION"), ["DESCRIPTION:Bring your notes"]);
         assert_eq!(prop(&lines, "VEVENT", "ORGANIZER"), ["ORGANIZER:mailto:coach@example.com"]);
-        assert!(prop(&lines, "VEVENT", "ATTENDEE").is_empty(), "no ATTENDEE in PUBLISH");
+        assert_eq!(
+            prop(&lines, "VEVENT", "ATTENDEE"),
+            ["ATTENDEE;CN=\"Ann A Lee\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:guest@example.com"]
+        );
         // Berlin in March before the switch: standard time since the end of October 2024.
         assert_eq!(prop(&lines, "VTIMEZONE", "TZID"), ["TZID:Europe/Berlin"]);
         assert_eq!(prop(&lines, "STANDARD", "DTSTART"), ["DTSTART:20241027T030000"]);
@@ -412,7 +443,8 @@ mod tests {
         assert_eq!(prop(&lines, "VCALENDAR", "METHOD"), ["METHOD:CANCEL"]);
         assert_eq!(prop(&lines, "VEVENT", "STATUS"), ["STATUS:CANCELLED"]);
         assert_eq!(prop(&lines, "VEVENT", "SEQUENCE"), ["SEQUENCE:2"]);
-        assert_eq!(prop(&lines, "VEVENT", "ATTENDEE"), ["ATTENDEE;ROLE=REQ-PARTICIPANT:mailto:guest@example.com"]);
+        assert_eq!(prop(&lines, "VEVENT", "ATTENDEE").len(), 1);
+        assert_eq!(prop(&lines, "VEVENT", "ORGANIZER"), ["ORGANIZER:mailto:coach@example.com"]);
     }
 
     #[test]
@@ -434,7 +466,11 @@ mod tests {
         // An injected line break cannot start a new property.
         ev.summary = "x\r\nATTENDEE:mailto:evil@example.com".into();
         let doc = render(&ev, now());
-        assert!(!unfold(&doc).iter().any(|l| l.starts_with("ATTENDEE")));
+        assert!(!unfold(&doc).iter().any(|l| l.contains("evil") && !l.starts_with("SUMMARY:")));
+        // Nor can a name or an address.
+        ev.attendees = vec![Party::new("a@example.com\r\nX-EVIL:1", Some("N\r\nX-EVIL:2\"".into()))];
+        let doc = render(&ev, now());
+        assert!(!unfold(&doc).iter().any(|l| l.starts_with("X-EVIL")), "{doc}");
     }
 
     #[test]

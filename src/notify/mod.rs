@@ -11,10 +11,12 @@
 //!   outcome with retries and backoff;
 //! - `delivery` and `transport`: where messages go (`smtp`, `webhook`, `log` for the embedded
 //!   default);
-//! - `ical`: the iCalendar (RFC 5545) attachment of confirmations.
+//! - `ical`: the iCalendar (RFC 5545, iTIP RFC 5546) part: invitations, updates, cancellations;
+//! - `erased`: the cancellations told when a user is erased (their rows go at once).
 
 pub mod delivery;
 pub mod due;
+pub mod erased;
 pub mod ical;
 pub mod log;
 pub mod notifier;
@@ -44,7 +46,7 @@ pub struct Message {
     pub subject: String,
     pub text: String,
     pub html: String,
-    /// An iCalendar document to attach (`text/calendar; method=PUBLISH`), for confirmations.
+    /// An iCalendar document to attach (`text/calendar; method=REQUEST` or `method=CANCEL`).
     pub ical: Option<String>,
     /// The webhook body (webhook channel).
     pub payload: serde_json::Value,

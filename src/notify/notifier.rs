@@ -1,22 +1,27 @@
 //! The notification service the server holds: rules, transports, delivery settings.
 
 use super::outbox::{self, DeliverySettings, EmailTransport, PassReport, Transports};
+use super::render::Letterhead;
 use super::rules::Rules;
 use crate::clock::Clock;
 use crate::config::NotifySettings;
+use crate::domain::reservation::ManageLinks;
 use crate::error::ServiceResult;
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
 pub struct Notifier {
     pub rules: Rules,
+    /// Manage links and the organizer of last resort, for rendering.
+    pub letterhead: Letterhead,
     pub transports: Transports,
     pub delivery: DeliverySettings,
 }
 
 impl Notifier {
     /// From the settings: a bad rules file, SMTP URL or webhook setting stops the server.
-    pub fn from_settings(settings: &NotifySettings) -> anyhow::Result<Self> {
+    pub fn from_settings(settings: &NotifySettings, manage_links: ManageLinks) -> anyhow::Result<Self> {
+        let letterhead = Letterhead::new(manage_links, &settings.smtp_from);
         let rules = Rules::load(settings.rules_file.as_deref()).map_err(anyhow::Error::msg)?;
         let email = match &settings.smtp_url {
             Some(url) => EmailTransport::Smtp(
@@ -41,11 +46,11 @@ impl Notifier {
             (None, None) => None,
             _ => anyhow::bail!("WEBHOOK_URLS and WEBHOOK_SECRET go together"),
         };
-        Ok(Self { rules, transports: Transports { email, webhook }, delivery: DeliverySettings::default() })
+        Ok(Self { rules, letterhead, transports: Transports { email, webhook }, delivery: DeliverySettings::default() })
     }
 
     pub async fn run_pass(&self, db: &DatabaseConnection, clock: &Clock) -> ServiceResult<PassReport> {
-        outbox::run_pass(db, &self.rules, &self.transports, &self.delivery, clock).await
+        outbox::run_pass(db, &self.rules, &self.letterhead, &self.transports, &self.delivery, clock).await
     }
 
     /// The log transport's record, when email is not configured (tests, `make run`).

@@ -72,15 +72,18 @@ pub struct PassReport {
 pub async fn enqueue_due(
     db: &DatabaseConnection,
     rules: &super::rules::Rules,
+    letterhead: &render::Letterhead,
     now: DateTime<Utc>,
     webhooks: bool,
 ) -> ServiceResult<usize> {
     let mut enqueued = 0;
     for rule in rules.rules.iter().filter(|r| webhooks || r.channel != Channel::Webhook) {
-        let candidates = due::candidates(db, rules, rule, now).await?;
+        let candidates = due::candidates(db, rules, rule, letterhead, now).await?;
         let webhook = rule.channel == Channel::Webhook;
-        let keys: Vec<String> =
-            candidates.iter().map(|c| decide::dedupe_key(&rule.name, c.subject_id, rule.recipient, webhook)).collect();
+        let keys: Vec<String> = candidates
+            .iter()
+            .map(|c| decide::dedupe_key(&rule.name, c.subject_id, c.version, rule.recipient, webhook))
+            .collect();
         let known = queue::known_keys(db, &keys).await?;
         let mut messages = Vec::new();
         for (candidate, key) in candidates.into_iter().zip(keys) {
@@ -313,13 +316,14 @@ async fn send_all(
 pub async fn run_pass(
     db: &DatabaseConnection,
     rules: &super::rules::Rules,
+    letterhead: &render::Letterhead,
     transports: &Transports,
     settings: &DeliverySettings,
     clock: &crate::clock::Clock,
 ) -> ServiceResult<PassReport> {
     let webhooks = transports.webhook.is_some();
-    let mut report =
-        PassReport { enqueued: enqueue_due(db, rules, clock.now(), webhooks).await?, ..Default::default() };
+    let enqueued = enqueue_due(db, rules, letterhead, clock.now(), webhooks).await?;
+    let mut report = PassReport { enqueued, ..Default::default() };
     for _ in 0..1000 {
         let claimed = claim(db, clock.now(), settings).await?;
         if claimed.is_empty() {

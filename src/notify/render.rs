@@ -2,21 +2,61 @@
 //! the templates' context, the rendered subject and bodies, the webhook payload and the iCalendar
 //! attachment. No queries, no sending.
 
-use super::ical::{self, IcalEvent, IcalStatus};
+use super::ical::{self, IcalEvent, IcalStatus, Party};
 use super::rules::{Rule, Rules};
 use super::Channel;
 use crate::domain::ids::UserId;
-use crate::domain::notifications::{unaddressable, Addressee, BookingFacts, ReservationFacts};
+use crate::domain::notifications::{unaddressable, Addressee, BookingFacts, Recipient, ReservationFacts};
+use crate::domain::reservation::ManageLinks;
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::outbox::NewMessage;
 use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+/// What messages are written with beyond their facts: visitors' manage links, and the address
+/// an invitation names as its organizer when the subject's own is not known (the sender's).
+#[derive(Debug, Clone)]
+pub struct Letterhead {
+    pub manage_links: ManageLinks,
+    pub sender: String,
+}
+
+impl Letterhead {
+    /// `sender` as configured (`Name <addr>` or a bare address).
+    pub fn new(manage_links: ManageLinks, sender: &str) -> Self {
+        let sender = match (sender.rfind('<'), sender.rfind('>')) {
+            (Some(open), Some(close)) if open < close => &sender[open + 1..close],
+            _ => sender,
+        };
+        Self { manage_links, sender: sender.trim().to_string() }
+    }
+
+    fn organizer(&self, email: Option<&String>, name: Option<String>) -> Party {
+        match email {
+            Some(email) => Party::new(email.clone(), name),
+            None => Party::new(self.sender.clone(), None),
+        }
+    }
+}
+
+/// The invitation's status and sequence for a message under `rule` about an event at
+/// `sequence` (changes so far): a cancellation is one change more.
+fn status_and_sequence(rule: &Rule, sequence: i32) -> (IcalStatus, u32) {
+    let sequence = u32::try_from(sequence).unwrap_or(0);
+    if rule.trigger.cancels() {
+        (IcalStatus::Cancelled, sequence + 1)
+    } else {
+        (IcalStatus::Confirmed, sequence)
+    }
+}
+
 /// A message to enqueue, before rendering.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub subject_id: Uuid,
+    /// The subject's version, for a trigger that repeats (each move of a reservation).
+    pub version: Option<i32>,
     pub addressee: Addressee,
     pub about_user_id: Option<Uuid>,
     pub about_coach_id: Option<Uuid>,
@@ -96,23 +136,28 @@ fn booking_context(b: &BookingFacts, offset: FixedOffset) -> Value {
 }
 
 /// What a booking's message would say, to whom.
-pub fn booking_candidate(rule: &Rule, b: &BookingFacts, addressee: Addressee) -> Candidate {
+/// A booking is never moved: its invitation is sequence 0, its cancellation 1.
+pub fn booking_candidate(rule: &Rule, b: &BookingFacts, addressee: Addressee, letterhead: &Letterhead) -> Candidate {
     let offset = event_offset(b);
-    let ical = rule.ical.then(|| IcalEvent {
-        uid: format!("{}@bookings", b.id),
-        start: b.event.starts_at,
-        end: b.event.ends_at,
-        tz: tz_for_offset(offset),
-        summary: "Coach event".to_string(),
-        description: Some(format!("Booking {}", b.id)),
-        location: None,
-        organizer_email: b.coach_email.clone(),
-        attendee_email: None,
-        sequence: 0,
-        status: IcalStatus::Confirmed,
+    let ical = rule.ical.then(|| {
+        let (status, sequence) = status_and_sequence(rule, 0);
+        IcalEvent {
+            uid: format!("{}@bookings", b.id),
+            start: b.event.starts_at,
+            end: b.event.ends_at,
+            tz: tz_for_offset(offset),
+            summary: "Coach event".to_string(),
+            description: Some(format!("Booking {}", b.id)),
+            location: None,
+            organizer: letterhead.organizer(b.coach_email.as_ref(), None),
+            attendees: b.athlete_email.iter().map(|e| Party::new(e.clone(), None)).collect(),
+            sequence,
+            status,
+        }
     });
     Candidate {
         subject_id: b.id.into_uuid(),
+        version: None,
         addressee,
         about_user_id: Some(b.user_id.into_uuid()),
         about_coach_id: Some(b.coach_id.into_uuid()),
@@ -121,7 +166,8 @@ pub fn booking_candidate(rule: &Rule, b: &BookingFacts, addressee: Addressee) ->
     }
 }
 
-fn reservation_context(r: &ReservationFacts) -> Value {
+/// `manage_url`: the visitor's link, only in what is sent to the visitor (it stands for them).
+fn reservation_context(r: &ReservationFacts, manage_url: Option<&str>) -> Value {
     let fmt = |t: DateTime<Utc>| t.with_timezone(&r.timezone).format(LOCAL).to_string();
     json!({
         "reservation": {
@@ -129,31 +175,54 @@ fn reservation_context(r: &ReservationFacts) -> Value {
             "name": r.attendee_name.clone().unwrap_or_default(), "email": r.attendee_email.clone().unwrap_or_default(),
             "notes": r.notes, "start": r.starts_at.to_rfc3339(), "end": r.ends_at.to_rfc3339(),
             "start_local": fmt(r.starts_at), "end_local": fmt(r.ends_at), "timezone": r.timezone.name(),
+            "sequence": r.sequence, "cancel_reason": r.cancel_reason, "manage_url": manage_url,
         },
     })
 }
 
-/// What a reservation's message would say, to whom.
-pub fn reservation_candidate(rule: &Rule, r: &ReservationFacts, addressee: Addressee) -> Candidate {
-    let ical = rule.ical.then(|| IcalEvent {
-        uid: format!("{}@bookings", r.id),
-        start: r.starts_at,
-        end: r.ends_at,
-        tz: r.timezone,
-        summary: r.title.clone(),
-        description: r.notes.clone(),
-        location: None,
-        organizer_email: r.owner_email.clone(),
-        attendee_email: None,
-        sequence: 0,
-        status: IcalStatus::Confirmed,
+/// What a reservation's message would say, to whom. The visitor's email carries their manage
+/// link (in the text and in the invitation's DESCRIPTION); the owner's names the visitor.
+pub fn reservation_candidate(
+    rule: &Rule,
+    r: &ReservationFacts,
+    addressee: Addressee,
+    letterhead: &Letterhead,
+) -> Candidate {
+    let to_visitor = rule.recipient == Recipient::Visitor && rule.channel == Channel::Email;
+    let manage_url = to_visitor.then(|| letterhead.manage_links.url_of(r.id, r.manage_token_hash.as_deref())).flatten();
+    let ical = rule.ical.then(|| {
+        let (status, sequence) = status_and_sequence(rule, r.sequence);
+        let mut description: Vec<String> = r.notes.iter().cloned().collect();
+        match (&manage_url, to_visitor) {
+            (Some(url), _) => description.push(format!("View, reschedule or cancel: {url}")),
+            (None, false) => description.push(format!(
+                "Reserved by {} <{}>",
+                r.attendee_name.as_deref().unwrap_or("a visitor"),
+                r.attendee_email.as_deref().unwrap_or("no address")
+            )),
+            (None, true) => {}
+        }
+        IcalEvent {
+            uid: format!("{}@bookings", r.id),
+            start: r.starts_at,
+            end: r.ends_at,
+            tz: r.timezone,
+            summary: r.title.clone(),
+            description: (!description.is_empty()).then(|| description.join("\n\n")),
+            location: None,
+            organizer: letterhead.organizer(r.owner_email.as_ref(), None),
+            attendees: r.attendee_email.iter().map(|e| Party::new(e.clone(), r.attendee_name.clone())).collect(),
+            sequence,
+            status,
+        }
     });
     Candidate {
         subject_id: r.id.into_uuid(),
+        version: rule.trigger.repeats().then_some(r.sequence),
         addressee,
         about_user_id: None,
         about_coach_id: Some(r.owner_id.into_uuid()),
-        context: reservation_context(r),
+        context: reservation_context(r, manage_url.as_deref()),
         ical,
     }
 }

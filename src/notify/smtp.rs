@@ -15,7 +15,8 @@
 //!
 //! Each message is `multipart/alternative` (text + HTML); with an iCalendar document it becomes
 //! `multipart/mixed` with the alternative part plus `invite.ics`
-//! (`text/calendar; charset=utf-8; method=PUBLISH`, or `method=CANCEL` when the document says so).
+//! (`text/calendar; method=REQUEST; charset=UTF-8`, the method being the document's own
+//! `METHOD`: `CANCEL` for a cancellation, as Gmail and Outlook need to act on it).
 //! Every email carries `X-Idempotency-Key: <message id>` and `Message-ID: <message id@sender domain>`
 //! (both stable across retries of the same message).
 //!
@@ -34,8 +35,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::message::header::{ContentDisposition, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::{ClientId, Extension};
@@ -352,10 +353,10 @@ impl SmtpTransport {
         let built = match &message.ical {
             None => builder.multipart(alternative),
             Some(ics) => {
-                let content_type =
-                    ContentType::parse(&format!("text/calendar; charset=utf-8; method={}", ical_method(ics)))
-                        .expect("a valid content type");
-                let attachment = Attachment::new(ICAL_FILENAME.to_owned()).body(ics.clone(), content_type);
+                let attachment = SinglePart::builder()
+                    .header(ContentDisposition::attachment(ICAL_FILENAME))
+                    .header(CalendarContentType(ical_method(ics).to_string()))
+                    .body(ics.clone());
                 builder.multipart(MultiPart::mixed().multipart(alternative).singlepart(attachment))
             }
         };
@@ -446,6 +447,27 @@ fn map_error(e: &lettre::transport::smtp::Error, endpoint: &str) -> SendError {
         SendError::Transient(format!("SMTP {endpoint}: timed out: {what}"))
     } else {
         SendError::Transient(format!("SMTP {endpoint}: {what}"))
+    }
+}
+
+/// The iCalendar part's `Content-Type: text/calendar; method=<METHOD>; charset=UTF-8`, written
+/// as is: lettre's `ContentType` goes through the `mime` crate, which lowercases the charset,
+/// and some clients (and checkers) look for `charset=UTF-8` as RFC 6047's examples spell it.
+#[derive(Debug, Clone)]
+struct CalendarContentType(String);
+
+impl Header for CalendarContentType {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Content-Type")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let method = s.split(';').find_map(|p| p.trim().strip_prefix("method=")).ok_or("no method")?;
+        Ok(Self(method.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("text/calendar; method={}; charset=UTF-8", self.0))
     }
 }
 

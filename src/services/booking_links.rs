@@ -17,7 +17,7 @@ use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::domain::input::FreeText;
 use crate::domain::input::{self, LinkToken, TimeRange};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
-use crate::domain::reservation::{guest_may_change, ManageToken};
+use crate::domain::reservation::{guest_may_change, may_move, ManageLinks, ManageToken};
 use crate::entities::{booking_links, calendar_events};
 use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{require_scope, Scope};
@@ -36,6 +36,8 @@ pub struct BookingLinks<'a> {
     pub writes: &'a Writes,
     /// Base URL of public booking links, without a trailing slash.
     pub public_base_url: &'a str,
+    /// Visitors' manage tokens and links.
+    pub manage_links: &'a ManageLinks,
 }
 
 /// A stored link's settings, parsed.
@@ -161,7 +163,7 @@ impl<'a> BookingLinks<'a> {
 
     /// The visitor's link to their reservation.
     pub fn manage_url(&self, token: &ManageToken) -> String {
-        format!("{}/booking/manage/{}", self.public_base_url, token.as_str())
+        self.manage_links.url(token)
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
@@ -277,11 +279,13 @@ impl<'a> BookingLinks<'a> {
     ) -> ServiceResult<(calendar_events::Model, ManageToken)> {
         let token = token.as_str();
         let reservation = &reservation;
-        let manage = ManageToken::generate();
+        // The id is chosen here, so the token can be made from it (see `ManageToken::derive`).
+        let id = CalendarEventId::new();
+        let manage = self.manage_links.token_for(id);
         let manage = &manage;
         let event = self
             .writes
-            .retrying(&[RowKey::new("booking_links", token)], || self.try_reserve(token, reservation, manage))
+            .retrying(&[RowKey::new("booking_links", token)], || self.try_reserve(id, token, reservation, manage))
             .await?;
         Ok((event, manage.clone()))
     }
@@ -325,6 +329,7 @@ impl<'a> BookingLinks<'a> {
     /// One attempt of [`Self::reserve`].
     async fn try_reserve(
         &self,
+        id: CalendarEventId,
         token: &str,
         reservation: &Reservation,
         manage: &ManageToken,
@@ -335,7 +340,7 @@ impl<'a> BookingLinks<'a> {
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
         self.check_slot_locked(&txn, &link, &settings.rules, slot, None).await?;
-        let event = match insert_reservation(&txn, &link, reservation, manage.hash(), self.clock.now()).await {
+        let event = match insert_reservation(&txn, id, &link, reservation, manage.hash(), self.clock.now()).await {
             Ok(event) => event,
             Err(e) if is_exclusion_violation(&e) => return Err(slot_taken()),
             Err(e) => return crate::ctx!(Err(e)),
@@ -412,9 +417,8 @@ impl<'a> BookingLinks<'a> {
     /// Moves the reservation to `slot`: one transaction under the calendar's lock, the slot
     /// checked exactly as [`Self::reserve`] checks one (the reservation's own time and its place
     /// in its date's count not in its way), then the same row moves (`sequence` + 1). Refused: a
-    /// cancelled reservation (409); one moved by another request after this one arrived, or
-    /// whose sequence is not the one the client expects (409: this request was made for a state
-    /// no longer current, so of concurrent moves one wins); one within the link's
+    /// cancelled reservation (409); one made for a state no longer current (409,
+    /// `reservation::may_move`: of concurrent moves one wins); one within the link's
     /// `min_cancel_notice` of its start or started (400); a link switched off (400); a slot not
     /// offered (400) or taken (409). On PostgreSQL the exclusion constraint backs it up.
     #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
@@ -452,17 +456,8 @@ impl<'a> BookingLinks<'a> {
         if event.cancelled {
             return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
         }
-        if event.moved_at.is_some_and(|moved| moved >= when.arrived) {
-            return Err(ServiceError::conflict(
-                "this reservation was moved by another request meanwhile; read it again and retry",
-            ));
-        }
-        if let Some(expected) = when.expected_sequence.filter(|s| *s != i64::from(event.sequence)) {
-            return Err(ServiceError::conflict(format!(
-                "this reservation was moved since it was read (sequence {} now, {expected} expected); read it again and retry",
-                event.sequence
-            )));
-        }
+        may_move(i64::from(event.sequence), event.moved_at, when.expected_sequence, when.arrived, self.clock.now())
+            .map_err(|e| ServiceError::conflict(e.to_string()))?;
         let settings = settings_of(&link)?;
         let rules = &settings.rules;
         guest_may_change(event.starts_at, self.clock.now(), rules.schedule.min_cancel_notice())

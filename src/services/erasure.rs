@@ -6,9 +6,10 @@ use crate::ctx;
 use crate::db::{begin_write, RowKey, Writes};
 use crate::domain::ids::{OrderId, UserId};
 use crate::error::{ServiceError, ServiceResult};
+use crate::notify::notifier::Notifier;
 use crate::policy;
 use crate::services::availability_cache::AvailabilityCache;
-use crate::store::{bookings, coach_events, erasure, orders};
+use crate::store::{bookings, coach_events, erasure, notification_subjects, orders};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use std::collections::BTreeSet;
@@ -22,6 +23,8 @@ pub struct Erasure<'a> {
     pub clock: Clock,
     pub availability_cache: &'a AvailabilityCache,
     pub known_emails: &'a moka::sync::Cache<UserId, String>,
+    /// The rules and letterhead the cancellations the erasure causes are written with.
+    pub notifier: &'a Notifier,
 }
 
 impl<'a> Erasure<'a> {
@@ -31,8 +34,9 @@ impl<'a> Erasure<'a> {
         clock: Clock,
         availability_cache: &'a AvailabilityCache,
         known_emails: &'a moka::sync::Cache<UserId, String>,
+        notifier: &'a Notifier,
     ) -> Self {
-        Self { db, writes, clock, availability_cache, known_emails }
+        Self { db, writes, clock, availability_cache, known_emails, notifier }
     }
 
     /// Deletes everything held about a user, in one transaction: their bookings as athlete;
@@ -69,7 +73,7 @@ impl<'a> Erasure<'a> {
 
     async fn delete_once(&self, target: UserId) -> ServiceResult<erasure::CalendarsErased> {
         let txn = ctx!(begin_write(self.db).await)?;
-        match erase(&txn, target, self.clock.now()).await? {
+        match erase(&txn, target, self.notifier, self.clock.now()).await? {
             Some(erased) => {
                 ctx!(txn.commit().await)?;
                 Ok(erased)
@@ -86,6 +90,7 @@ impl<'a> Erasure<'a> {
 async fn erase(
     txn: &DatabaseTransaction,
     target: UserId,
+    notifier: &Notifier,
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<erasure::CalendarsErased>> {
     let mut removed: u64 = 0;
@@ -96,6 +101,18 @@ async fn erase(
     } else {
         orders::lock_athlete(txn, target, now).await?;
     }
+    // Everyone else invited to what goes is told it is off: read under the locks, before it goes.
+    let bookings = notification_subjects::live_bookings_of(txn, target).await?;
+    let calendars = erasure::lock_calendars_of(txn, target).await?;
+    let reservations = notification_subjects::live_reservations_on(txn, &calendars).await?;
+    let told = crate::notify::erased::cancellations(
+        &notifier.rules,
+        &notifier.letterhead,
+        target,
+        &bookings,
+        &reservations,
+        now,
+    )?;
     let (touched, gone) = erase_bookings(txn, target).await?;
     removed += gone;
     // Re-checked in this transaction: every order this touched that has no booking left goes.
@@ -113,6 +130,7 @@ async fn erase(
     // Anything queued to or about them goes too (not counted: a queue alone is not data the
     // user gave us).
     ctx!(crate::store::outbox::forget_user(txn, target).await)?;
+    crate::store::outbox::insert_in(txn, &told, now).await?;
     erasure::delete_user_row(txn, target).await?;
     erased.removed = removed;
     Ok((removed > 0).then_some(erased))

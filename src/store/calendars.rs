@@ -158,6 +158,7 @@ pub async fn cancel_reservation(
     active.cancelled = Set(true);
     active.cancelled_at = Set(Some(now));
     active.cancel_reason = Set(reason);
+    active.cancelled_by = Set(Some(calendar_events::CancelledBy::Guest));
     crate::ctx!(active.update(db).await)
 }
 
@@ -207,6 +208,7 @@ pub async fn insert_event(
 /// from a failure.
 pub async fn insert_reservation(
     db: &impl ConnectionTrait,
+    id: CalendarEventId,
     link: &booking_links::Model,
     reservation: &Reservation,
     manage_token_hash: String,
@@ -222,6 +224,7 @@ pub async fn insert_reservation(
         attendee_name: Set(Some(reservation.name.as_str().to_string())),
         attendee_email: Set(Some(reservation.email.as_str().to_string())),
         manage_token_hash: Set(Some(manage_token_hash)),
+        id: Set(id),
         ..new_event(link.calendar_id, now)
     };
     model.insert(db).await
@@ -237,6 +240,7 @@ fn new_event(calendar_id: CalendarId, now: DateTime<Utc>) -> calendar_events::Ac
         sequence: Set(0),
         moved_at: Set(None),
         cancel_reason: Set(None),
+        cancelled_by: Set(None),
         created_at: Set(now),
         ..Default::default()
     }
@@ -268,5 +272,6 @@ pub async fn cancel_event(
     let mut active: calendar_events::ActiveModel = event.into();
     active.cancelled = Set(true);
     active.cancelled_at = Set(Some(now));
+    active.cancelled_by = Set(Some(calendar_events::CancelledBy::Owner));
     crate::ctx!(active.update(db).await)
 }

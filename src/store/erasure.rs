@@ -32,6 +32,22 @@ pub struct CalendarsErased {
     pub calendar_events: Vec<Uuid>,
 }
 
+/// The ids of their calendars, locked (in id order, as [`delete_calendars_of`] takes them), so
+/// no reservation lands on one until the erasure ends.
+pub async fn lock_calendars_of(db: &impl ConnectionTrait, owner: UserId) -> ServiceResult<Vec<Uuid>> {
+    Ok(ctx!(
+        calendars::Entity::find()
+            .select_only()
+            .column(calendars::Column::Id)
+            .filter(calendars::Column::OwnerId.eq(owner.into_uuid()))
+            .order_by_asc(calendars::Column::Id)
+            .lock_exclusive()
+            .into_tuple()
+            .all(db)
+            .await
+    )?)
+}
+
 /// Their calendars, locked as a reservation locks one, with everything on them.
 pub async fn delete_calendars_of(txn: &DatabaseTransaction, owner: UserId) -> ServiceResult<CalendarsErased> {
     let calendars: Vec<Uuid> = ctx!(

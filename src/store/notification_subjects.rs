@@ -6,16 +6,16 @@
 use crate::domain::bookings::Status;
 use crate::domain::ids::{CalendarId, CoachEventId, UserId};
 use crate::domain::notifications::{
-    BookingFacts, BookingTime, BookingWindow, CanceledBy, EventFacts, ReservationFacts, ReservationTime,
-    ReservationWindow, Span,
+    BookingFacts, BookingTime, BookingWindow, CanceledBy, EventFacts, ReservationCanceller, ReservationFacts,
+    ReservationTime, ReservationWindow, Span,
 };
 use crate::entities::bookings::{BookingStatus, CanceledByRole};
-use crate::entities::calendar_events::EventSource;
+use crate::entities::calendar_events::{CancelledBy, EventSource};
 use crate::entities::coach_events::EventStatus;
 use crate::entities::{booking_links, bookings, calendar_events, calendars, coach_events, users};
 use crate::error::ServiceResult;
 use crate::store::bookings::{events_by_id, places_taken_of};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The most subjects one rule looks at in one pass.
@@ -71,6 +71,7 @@ fn event_facts(e: &coach_events::Model, taken: &BTreeMap<CoachEventId, i64>) -> 
     EventFacts {
         id: e.id,
         canceled: e.status == EventStatus::Canceled,
+        canceled_at: e.canceled_at,
         starts_at: e.starts_at,
         ends_at: e.ends_at,
         start_time: e.start_time.clone(),
@@ -90,6 +91,25 @@ pub async fn bookings_in(db: &impl ConnectionTrait, window: &BookingWindow) -> S
     }
     let query = in_span(query, booking_column(window.time), &window.span);
     let list = query.order_by_asc(bookings::Column::Id).limit(MAX_SUBJECTS).all(db).await?;
+    booking_facts(db, list).await
+}
+
+/// The live bookings `user` has as athlete or as coach, as the rules see them (an erasure tells
+/// the other side before they go).
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn live_bookings_of(db: &impl ConnectionTrait, user: UserId) -> ServiceResult<Vec<BookingFacts>> {
+    let live: Vec<BookingStatus> = Status::ALL.into_iter().filter(|s| s.is_live()).map(BookingStatus::from).collect();
+    let list = bookings::Entity::find()
+        .filter(bookings::Column::Status.is_in(live))
+        .filter(Condition::any().add(bookings::Column::UserId.eq(user)).add(bookings::Column::CoachId.eq(user)))
+        .order_by_asc(bookings::Column::Id)
+        .all(db)
+        .await?;
+    booking_facts(db, list).await
+}
+
+/// Each booking with its event and its people's addresses; one whose event is gone is left out.
+async fn booking_facts(db: &impl ConnectionTrait, list: Vec<bookings::Model>) -> ServiceResult<Vec<BookingFacts>> {
     let events = events_by_id(db, list.iter().map(|b| b.event_id)).await?;
     let taken = places_taken_of(db, events.keys().copied()).await?;
     let addresses = emails(db, list.iter().flat_map(|b| [b.user_id, b.coach_id])).await?;
@@ -125,6 +145,7 @@ fn reservation_column(time: ReservationTime) -> calendar_events::Column {
         ReservationTime::Created => calendar_events::Column::CreatedAt,
         ReservationTime::Cancelled => calendar_events::Column::CancelledAt,
         ReservationTime::Starts => calendar_events::Column::StartsAt,
+        ReservationTime::Moved => calendar_events::Column::MovedAt,
     }
 }
 
@@ -167,8 +188,44 @@ pub async fn reservations_in(
     let query = calendar_events::Entity::find()
         .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
         .filter(calendar_events::Column::Cancelled.eq(window.cancelled));
+    let query = match window.cancelled_by {
+        None => query,
+        Some(ReservationCanceller::Guest) => query.filter(calendar_events::Column::CancelledBy.eq(CancelledBy::Guest)),
+        // Cancellations from before who cancelled was recorded count as the owner's.
+        Some(ReservationCanceller::Owner) => query.filter(
+            Condition::any()
+                .add(calendar_events::Column::CancelledBy.is_null())
+                .add(calendar_events::Column::CancelledBy.eq(CancelledBy::Owner)),
+        ),
+    };
     let query = in_span(query, reservation_column(window.time), &window.span);
     let list = query.order_by_asc(calendar_events::Column::Id).limit(MAX_SUBJECTS).all(db).await?;
+    reservation_facts(db, list).await
+}
+
+/// The live reservations on these calendars, as the rules see them (an erasure tells their
+/// visitors before the calendars go).
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn live_reservations_on(
+    db: &impl ConnectionTrait,
+    calendars: &[uuid::Uuid],
+) -> ServiceResult<Vec<ReservationFacts>> {
+    let list = calendar_events::Entity::find()
+        .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
+        .filter(calendar_events::Column::Cancelled.eq(false))
+        .filter(calendar_events::Column::CalendarId.is_in(calendars.iter().copied()))
+        .order_by_asc(calendar_events::Column::Id)
+        .all(db)
+        .await?;
+    reservation_facts(db, list).await
+}
+
+/// Each reservation with its calendar's owner and their address, and the zone of the link it
+/// was made through; one whose calendar is gone is left out.
+async fn reservation_facts(
+    db: &impl ConnectionTrait,
+    list: Vec<calendar_events::Model>,
+) -> ServiceResult<Vec<ReservationFacts>> {
     let owners = owners_of(db, list.iter().map(|e| e.calendar_id).collect()).await?;
     let zones = zones_of(db, list.iter().filter_map(|e| e.booking_link_token.clone()).collect()).await?;
     let addresses = emails(db, owners.values().copied()).await?;
@@ -191,6 +248,14 @@ pub async fn reservations_in(
                 ends_at: e.ends_at,
                 created_at: e.created_at,
                 cancelled_at: e.cancelled_at,
+                cancelled_by: e.cancelled_by.map(|by| match by {
+                    CancelledBy::Guest => ReservationCanceller::Guest,
+                    CancelledBy::Owner => ReservationCanceller::Owner,
+                }),
+                cancel_reason: e.cancel_reason,
+                sequence: e.sequence,
+                moved_at: e.moved_at,
+                manage_token_hash: e.manage_token_hash,
                 timezone,
             })
         })

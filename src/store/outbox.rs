@@ -155,6 +155,26 @@ pub async fn insert_while_subjects_exist(
     Ok(inserted)
 }
 
+/// Inserts rendered messages in `txn` (a key queued already is left as it is): for messages whose
+/// subject this transaction is deleting (an erasure's cancellations), so no subject is checked.
+#[tracing::instrument(level = "debug", skip_all, fields(messages = messages.len()), err(level = "debug", Display))]
+pub async fn insert_in(txn: &DatabaseTransaction, messages: &[NewMessage], now: DateTime<Utc>) -> ServiceResult<u64> {
+    let mut inserted = 0;
+    for chunk in messages.chunks(200) {
+        let rows: Vec<notifications::ActiveModel> = chunk.iter().map(|m| m.row(now)).collect();
+        match notifications::Entity::insert_many(rows)
+            .on_conflict(OnConflict::column(notifications::Column::DedupeKey).do_nothing().to_owned())
+            .exec_without_returning(txn)
+            .await
+        {
+            Ok(n) => inserted += n,
+            Err(DbErr::RecordNotInserted) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(inserted)
+}
+
 /// PostgreSQL: one statement; concurrent claims skip each other's rows.
 async fn claim_postgres(
     db: &DatabaseConnection,

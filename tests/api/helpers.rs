@@ -10,6 +10,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+pub const MANAGE_LINK_SECRET: &str = "test-manage-link-secret-0123456789abcdef";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -97,6 +98,9 @@ async fn start(
         database_url,
         "--jwt-secret",
         SECRET,
+        // Shared like the JWT secret, so apps on one database make and accept the same links.
+        "--manage-link-secret",
+        MANAGE_LINK_SECRET,
         "--app-env",
         "test",
         "--public-base-url",

@@ -103,6 +103,7 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 sequence: 0,
                 moved_at: None,
                 cancel_reason: None,
+                cancelled_by: None,
             }
             .into_active_model()
         })

@@ -18,6 +18,7 @@ mod faults;
 mod guests;
 mod idempotency;
 mod input;
+mod invitations;
 mod leko;
 mod link_rules;
 mod lists;

@@ -221,9 +221,17 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                 created_at: t,
                 cancelled_at: cancelled.then_some(t),
                 manage_token_hash: None,
-                sequence: 0,
-                moved_at: None,
+                // Every other live one was moved then; cancelled ones by the owner, the guest,
+                // or from before who cancelled was recorded.
+                sequence: i32::from(!cancelled && n % 2 == 0),
+                moved_at: (!cancelled && n % 2 == 0).then_some(t),
                 cancel_reason: None,
+                cancelled_by: match (cancelled, (n / 3) % 3) {
+                    (false, _) => None,
+                    (true, 0) => None,
+                    (true, 1) => Some(calendar_events::CancelledBy::Guest),
+                    (true, _) => Some(calendar_events::CancelledBy::Owner),
+                },
             };
             insert(&conn, row.into_active_model()).await;
             n += 1;
@@ -232,6 +240,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
 
     let everything = |cancelled| ReservationWindow {
         cancelled,
+        cancelled_by: None,
         time: ReservationTime::Created,
         span: Span { after: now() - Duration::days(100), until: None },
     };
