@@ -3947,6 +3947,8 @@ pub struct OperationMeta {
     pub route: &'static str,
     pub tag: &'static str,
     pub secured: bool,
+    /// The header parameters it declares, lowercased.
+    pub headers: &'static [&'static str],
     /// The declared error statuses and the envelope each carries.
     pub errors: &'static [(u16, EnvelopeKind)],
 }
@@ -4052,6 +4054,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/calendars/:param0/booking-link",
         tag: "Booking",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4068,6 +4071,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/booking/:param0/availability",
         tag: "Booking",
         secured: false,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
@@ -4083,6 +4087,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/booking/:param0/reserve",
         tag: "Booking",
         secured: false,
+        headers: &["idempotency-key"],
         errors: &[
             (400, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
@@ -4099,6 +4104,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/notify",
         tag: "Bookings",
         secured: true,
+        headers: &["traceparent"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4114,6 +4120,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/:param0/completed",
         tag: "Bookings",
         secured: true,
+        headers: &["traceparent"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4130,6 +4137,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/:param0/note",
         tag: "Bookings",
         secured: true,
+        headers: &["traceparent"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4146,6 +4154,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/:param0/dismiss",
         tag: "Bookings",
         secured: true,
+        headers: &["traceparent"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4162,6 +4171,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/orders",
         tag: "Bookings",
         secured: true,
+        headers: &["traceparent"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4177,6 +4187,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/:param0",
         tag: "Bookings",
         secured: true,
+        headers: &["traceparent"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4192,6 +4203,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings",
         tag: "Bookings",
         secured: true,
+        headers: &["traceparent"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4208,6 +4220,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings",
         tag: "Bookings",
         secured: true,
+        headers: &["traceparent", "idempotency-key"],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4224,6 +4237,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/users",
         tag: "Bookings",
         secured: true,
+        headers: &["x-current-user-id"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4240,6 +4254,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/calendars",
         tag: "Calendars",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4255,6 +4270,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/calendars/:param0",
         tag: "Calendars",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4271,6 +4287,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/calendars/:param0/events",
         tag: "Calendars",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4287,6 +4304,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/calendars/:param0/events",
         tag: "Calendars",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4303,6 +4321,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/calendars/:param0/events/:param1",
         tag: "Calendars",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4319,6 +4338,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/calendars/:param0/booking-links",
         tag: "Calendars",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4335,6 +4355,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/calendars/:param0/booking-links/:param1",
         tag: "Calendars",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4351,6 +4372,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/coach-events",
         tag: "Coach events",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4366,6 +4388,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/coach-events/:param0",
         tag: "Coach events",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4381,6 +4404,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/coach-events/:param0/cancel",
         tag: "Coach events",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4397,6 +4421,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/:param0/cancel",
         tag: "Bookings",
         secured: true,
+        headers: &["idempotency-key"],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4414,6 +4439,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/:param0/dispute",
         tag: "Bookings",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4430,6 +4456,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/bookings/:param0/dispute/resolve",
         tag: "Bookings",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::List),
             (401, EnvelopeKind::List),
@@ -4446,6 +4473,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/notifications",
         tag: "Notifications",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4461,6 +4489,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/users/:param0/email",
         tag: "Notifications",
         secured: true,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (401, EnvelopeKind::Single),
@@ -4476,6 +4505,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/webhook-endpoints",
         tag: "Notifications",
         secured: true,
+        headers: &[],
         errors: &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
@@ -4490,6 +4520,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/webhook-endpoints/:param0/enable",
         tag: "Notifications",
         secured: true,
+        headers: &[],
         errors: &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
@@ -4505,6 +4536,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/booking/reservations/:param0",
         tag: "Booking",
         secured: false,
+        headers: &[],
         errors: &[
             (400, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
@@ -4520,6 +4552,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/booking/reservations/:param0/cancel",
         tag: "Booking",
         secured: false,
+        headers: &["idempotency-key"],
         errors: &[
             (400, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
@@ -4536,6 +4569,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/booking/reservations/:param0/reschedule",
         tag: "Booking",
         secured: false,
+        headers: &["idempotency-key"],
         errors: &[
             (400, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),

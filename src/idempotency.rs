@@ -2,7 +2,8 @@
 //! operation (see [`crate::api::OperationEndpoint`]), as the answer cache does. The decisions are
 //! pure ([`crate::domain::idempotency`]); the rows are [`crate::store::idempotency`]'s.
 //!
-//! For the operations in [`OPERATIONS`], a request carrying one valid key is served like this:
+//! For the operations whose contract declares the `Idempotency-Key` header, a request carrying
+//! one valid key is served like this:
 //! the key is stored under its operation and caller (the bearer token's subject; for the public
 //! operations the link or manage token and the client's address), with a fingerprint of the
 //! request (method, path and query, body bytes). A request whose key is free takes it and is
@@ -34,9 +35,6 @@ use std::sync::Arc;
 pub const KEY_HEADER: &str = "idempotency-key";
 /// The header a replayed answer carries (`true`).
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
-/// The operations that take a key (the contract declares the header on exactly these).
-pub const OPERATIONS: &[&str] =
-    &["reserveBookingSlot", "bookEvents", "cancelBooking", "cancelReservation", "rescheduleReservation"];
 /// Seconds between purges of expired keys, per process.
 const PURGE_EVERY_SECONDS: i64 = 60;
 /// Response headers never stored: they describe the connection or this exchange.
@@ -65,7 +63,7 @@ impl Idempotency {
 
     /// Whether `req` to `op` is this layer's to serve.
     pub fn applies(op: &OperationMeta, req: &Request) -> bool {
-        OPERATIONS.contains(&op.operation_id) && req.headers().contains_key(KEY_HEADER)
+        op.headers.contains(&KEY_HEADER) && req.headers().contains_key(KEY_HEADER)
     }
 
     pub async fn call(

@@ -101,6 +101,8 @@ pub struct OperationSummary {
     pub route: String,
     pub tag: String,
     pub secured: bool,
+    /// The header parameters it declares, lowercased (HTTP names are case-insensitive).
+    pub headers: Vec<String>,
     /// The declared error statuses with their envelope: `Single` (Error, or an allOf of it)
     /// or `List` (Errors).
     pub errors: Vec<(u16, &'static str)>,
@@ -772,6 +774,11 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
             route: router_path,
             tag: tag_name.clone(),
             secured,
+            headers: params
+                .iter()
+                .filter(|p| p.extractor == "Header")
+                .map(|p| p.wire_name.to_ascii_lowercase())
+                .collect(),
             errors: responses
                 .iter()
                 .filter_map(|r| r.error_kind.map(|k| (r.status, if k == "list" { "List" } else { "Single" })))
