@@ -50,17 +50,7 @@ pub async fn lock_calendars_of(db: &impl ConnectionTrait, owner: UserId) -> Serv
 
 /// Their calendars, locked as a reservation locks one, with everything on them.
 pub async fn delete_calendars_of(txn: &DatabaseTransaction, owner: UserId) -> ServiceResult<CalendarsErased> {
-    let calendars: Vec<Uuid> = ctx!(
-        calendars::Entity::find()
-            .select_only()
-            .column(calendars::Column::Id)
-            .filter(calendars::Column::OwnerId.eq(owner.into_uuid()))
-            .order_by_asc(calendars::Column::Id)
-            .lock_exclusive()
-            .into_tuple()
-            .all(txn)
-            .await
-    )?;
+    let calendars = lock_calendars_of(txn, owner).await?;
     let mut erased = CalendarsErased::default();
     for chunk in calendars.chunks(500) {
         let ids = || chunk.iter().copied();

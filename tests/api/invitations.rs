@@ -74,6 +74,20 @@ fn invitation(m: &Received) -> Invitation {
     }
 }
 
+/// A visitor's reservation of `slot` through `link`: its id and the answer.
+async fn reserve_as(app: &TestApp, link: &str, name: &str, email: &str, slot: &(String, String)) -> (String, Reply) {
+    let body = json!({"name": name, "email": email, "slot_start": slot.0, "slot_end": slot.1});
+    let r = app.reserve_booking_slot(link, body).await.expect(200);
+    (r.body["event"]["id"].as_str().unwrap().to_string(), r)
+}
+
+/// An SMTP sink, and a server on `app`'s database that sends to it.
+async fn mailing(app: &TestApp) -> (SmtpSink, TestApp) {
+    let smtp = SmtpSink::start().await;
+    let server = spawn_app_sharing_with(app, 0, &["--smtp-url", &smtp.url()]).await;
+    (smtp, server)
+}
+
 fn person(app: &TestApp, email: &str) -> User {
     let id = Uuid::new_v4();
     User { id, token: app.token_for(id, bookings::policy::DEFAULT_SCOPES, false, Some(email)) }
@@ -111,21 +125,12 @@ fn assert_cancel(inv: &Invitation, uid: &str, sequence: u32) {
 
 /// A reservation made, moved twice and cancelled by its guest; another cancelled by the owner.
 async fn a_reservation_through_its_life(app: TestApp) {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let server = spawn_app_sharing_with(&app, 0, &["--smtp-url", &url]).await;
+    let (smtp, server) = mailing(&app).await;
     let mut seen = 0;
     let owner = person(&app, "owner@example.com");
     let (cal, link) = all_day_link(&app, &owner, "America/Asuncion", json!({})).await;
     let slots = offered(&app, &link, days_ahead(5), 1).await;
-    let reserved = app
-        .reserve_booking_slot(
-            &link,
-            json!({"name": "Vera Díaz", "email": "vera@example.com", "slot_start": slots[20].0, "slot_end": slots[20].1}),
-        )
-        .await
-        .expect(200);
-    let id = reserved.body["event"]["id"].as_str().unwrap().to_string();
+    let (id, reserved) = reserve_as(&app, &link, "Vera Díaz", "vera@example.com", &slots[20]).await;
     let manage_token = reserved.body["manage_token"].as_str().unwrap().to_string();
     let manage_url = reserved.body["manage_url"].as_str().unwrap().to_string();
     let uid = format!("{id}@bookings");
@@ -174,14 +179,7 @@ async fn a_reservation_through_its_life(app: TestApp) {
     assert!(own[0].data.contains("sick"), "the owner reads the reason");
 
     // Another reservation, cancelled by the owner: CANCEL, SEQUENCE 1, to the visitor and the owner.
-    let other = app
-        .reserve_booking_slot(
-            &link,
-            json!({"name": "Bo", "email": "bo@example.com", "slot_start": slots[22].0, "slot_end": slots[22].1}),
-        )
-        .await
-        .expect(200);
-    let other_id: Uuid = other.body["event"]["id"].as_str().unwrap().parse().unwrap();
+    let other_id: Uuid = reserve_as(&app, &link, "Bo", "bo@example.com", &slots[22]).await.0.parse().unwrap();
     let sent = pass(&server, &smtp, &mut seen).await;
     assert_request(&invitation(to(&sent, "bo@example.com")[0]), &format!("{other_id}@bookings"), 0, &slots[22]);
     app.delete_calendar_event(cal, other_id, Some(&owner.token)).await.expect(204);
@@ -192,14 +190,7 @@ async fn a_reservation_through_its_life(app: TestApp) {
     assert_cancel(&invitation(own[0]), &format!("{other_id}@bookings"), 1);
 
     // A third, on the calendar of an owner who is then erased: the visitor's calendar drops it.
-    let third = app
-        .reserve_booking_slot(
-            &link,
-            json!({"name": "Cy", "email": "cy@example.com", "slot_start": slots[24].0, "slot_end": slots[24].1}),
-        )
-        .await
-        .expect(200);
-    let third_id = third.body["event"]["id"].as_str().unwrap().to_string();
+    let (third_id, _) = reserve_as(&app, &link, "Cy", "cy@example.com", &slots[24]).await;
     pass(&server, &smtp, &mut seen).await;
     app.delete_user_from_bookings(owner.id, "", Some(&owner.token)).await.expect(204);
     let sent = pass(&server, &smtp, &mut seen).await;
@@ -210,9 +201,7 @@ async fn a_reservation_through_its_life(app: TestApp) {
 /// A booking made and cancelled by its athlete; one cancelled with its coach event; one whose
 /// athlete is erased.
 async fn a_booking_through_its_life(app: TestApp) {
-    let smtp = SmtpSink::start().await;
-    let url = smtp.url();
-    let server = spawn_app_sharing_with(&app, 0, &["--smtp-url", &url]).await;
+    let (smtp, server) = mailing(&app).await;
     let mut seen = 0;
     let coach = person(&app, "coach@example.com");
     let athlete = person(&app, "athlete@example.com");
