@@ -568,7 +568,57 @@ async fn without_webhook_urls_webhook_rules_are_not_enqueued(app: TestApp) {
     assert_eq!(endpoints.body, json!([]));
 }
 
+/// A reservation's life as webhook receivers see it: created, rescheduled (once per move, with
+/// its sequence), canceled by its guest (with the reason and the trigger that tells who).
+async fn a_reservations_life_in_webhooks(app: TestApp) {
+    let env = Env::start().await;
+    let owner = person(&app, "hook-owner@example.com");
+    let (_, link) = crate::guests::all_day_link(&app, &owner, "Europe/Berlin", json!({})).await;
+    let slots = crate::guests::offered(&app, &link, crate::guests::days_ahead(4), 1).await;
+    let r = app.reserve(&link, &slots[10].0, &slots[10].1).await.expect(200);
+    let (id, token) = (r.body["event"]["id"].clone(), r.body["manage_token"].as_str().unwrap().to_string());
+    let server = env.notifier(&app, Duration::zero()).await;
+    notify(&server).await;
+    app.reschedule_reservation(&token, &slots[12].0, &slots[12].1).await.expect(200);
+    notify(&server).await;
+    let path = format!("/v1/booking/reservations/{token}/reschedule");
+    app.post(&path, None, json!({"slot_start": slots[14].0, "slot_end": slots[14].1, "sequence": 1})).await.expect(200);
+    notify(&server).await;
+    app.cancel_reservation(&token, json!({"reason": "away"})).await.expect(200);
+    notify(&server).await;
+    notify(&server).await;
+    let hooks = env.hooks.wait_for(4, std::time::Duration::from_secs(10)).await;
+    let receiver = crate::standard_webhooks::Webhook::from_raw(WEBHOOK_SECRET.as_bytes());
+    let mut seen = Vec::new();
+    for h in &hooks {
+        assert_eq!(receiver.verify(&h.body, |n| h.header(n), Utc::now().timestamp()), Ok(()));
+        let body = h.json();
+        assert_eq!(body["data"]["reservation"]["id"], id);
+        seen.push((
+            body["type"].as_str().unwrap().to_string(),
+            body["data"]["trigger"].as_str().unwrap().to_string(),
+            body["data"]["reservation"]["sequence"].as_i64().unwrap(),
+        ));
+    }
+    let seen: Vec<(&str, &str, i64)> = seen.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), *c)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("reservation.created", "reservation.created", 0),
+            ("reservation.rescheduled", "reservation.rescheduled", 1),
+            ("reservation.rescheduled", "reservation.rescheduled", 2),
+            ("reservation.canceled", "reservation.canceled_by_guest", 2),
+        ]
+    );
+    assert_eq!(hooks[3].json()["data"]["reservation"]["cancel_reason"], "away");
+    assert!(
+        !hooks.iter().any(|h| String::from_utf8_lossy(&h.body).contains(&token)),
+        "a webhook never carries the guest's token"
+    );
+}
+
 db_tests!(
+    a_reservations_life_in_webhooks,
     webhooks_retry_on_the_schedule_honour_retry_after_and_a_410_disables_the_endpoint,
     without_webhook_urls_webhook_rules_are_not_enqueued,
     a_webhook_retry_goes_only_to_the_endpoints_that_failed,
