@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bookings");
 const SECRET: &str = "instances-secret-0123456789-0123456789";
+/// Shared by the instances, as the README asks: a link one renders, another accepts.
+const MANAGE_LINK_SECRET: &str = "instances-manage-link-secret-0123456789";
 
 fn pg_url() -> Option<String> {
     std::env::var("TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())
@@ -27,6 +29,16 @@ struct Database {
 }
 
 impl Database {
+    /// A database of its own on `TEST_DATABASE_URL`'s server; `None` (the test is skipped) when
+    /// it is not set. `make test` always sets it, so there it fails when PostgreSQL is down.
+    async fn for_test() -> Option<Self> {
+        let Some(admin) = pg_url() else {
+            eprintln!("skipped: TEST_DATABASE_URL is not set");
+            return None;
+        };
+        Some(Self::create(&admin).await)
+    }
+
     async fn create(admin: &str) -> Self {
         use sea_orm::{ConnectionTrait, Database as Db};
         let name = format!("bookings_inst_{}", Uuid::new_v4().simple());
@@ -60,6 +72,7 @@ impl Server {
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", database_url)
             .env("JWT_SECRET", SECRET)
+            .env("MANAGE_LINK_SECRET", MANAGE_LINK_SECRET)
             .env("APP_ENV", "test")
             .env("RUST_LOG", "warn")
             .env("PUBLIC_RATE_LIMIT_PER_MINUTE", "0")
@@ -143,11 +156,7 @@ fn event_body(start: chrono::DateTime<chrono::Utc>, places: i64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_never_double_book_overbook_or_double_send() {
-    let Some(admin_url) = pg_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    };
-    let db = Database::create(&admin_url).await;
+    let Some(db) = Database::for_test().await else { return };
     let sink = smtp_sink::SmtpSink::start().await;
     let smtp = sink.url();
     let a = Server::start(&db.url, Some(&smtp)).await;
@@ -190,6 +199,7 @@ async fn two_instances_never_double_book_overbook_or_double_send() {
     let codes: Vec<u16> = results.iter().map(|r| r.0).collect();
     assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == 409).count(), 39, "{codes:?}");
+    let manage_url = results.iter().find(|r| r.0 == 200).unwrap().1["manage_url"].as_str().unwrap().to_string();
 
     // 20 athletes, alternating instances, for 5 places: exactly 5 bookings.
     let coach = Uuid::new_v4();
@@ -236,6 +246,11 @@ async fn two_instances_never_double_book_overbook_or_double_send() {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 12);
+    // Whichever instance rendered it, the visitor's email carries the manage link the reserving
+    // instance answered (quoted-printable may break it over lines).
+    let visitor = mails.iter().find(|m| m.to == ["v@example.com"]).unwrap();
+    let unbroken = visitor.data.replace("=\r\n", "");
+    assert!(unbroken.contains(manage_url.split('/').next_back().unwrap()), "{}", visitor.data);
     drop((a, b));
     db.drop_it().await;
 }
@@ -253,11 +268,7 @@ impl WholeSeconds for chrono::DateTime<chrono::Utc> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_finishes_in_flight_requests_and_exits_zero_without_partial_writes() {
-    let Some(admin_url) = pg_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    };
-    let db = Database::create(&admin_url).await;
+    let Some(db) = Database::for_test().await else { return };
     let mut server = Server::start(&db.url, None).await;
     let client = reqwest::Client::new();
     let coach = Uuid::new_v4();
@@ -343,11 +354,7 @@ async fn keyed_post(client: &reqwest::Client, url: String, key: &str, body: &Val
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idempotent_replays_across_two_processes() {
-    let Some(admin_url) = pg_url() else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set");
-        return;
-    };
-    let db = Database::create(&admin_url).await;
+    let Some(db) = Database::for_test().await else { return };
     let a = Server::start(&db.url, None).await;
     let b = Server::start(&db.url, None).await;
     let client = reqwest::Client::new();

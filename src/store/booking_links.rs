@@ -313,13 +313,7 @@ pub async fn lock_active_with_calendar(
     txn: &impl ConnectionTrait,
     token: &str,
 ) -> ServiceResult<Option<booking_links::Model>> {
-    crate::ctx!(
-        booking_links::Entity::find()
-            .join(JoinType::InnerJoin, booking_links::Relation::Calendar.def())
-            .filter(booking_links::Column::Token.eq(token))
-            .filter(booking_links::Column::Active.eq(true))
-            .lock_exclusive()
-            .one(txn)
-            .await
-    )
+    // An inactive link's calendar stays locked until the caller's transaction ends: harmless,
+    // it answers 404 at once.
+    Ok(lock_with_calendar(txn, token).await?.filter(|link| link.active))
 }
