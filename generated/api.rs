@@ -4709,7 +4709,9 @@ pub trait BookingHandlers: Authenticator {
 pub struct BookingApi<H>(pub Arc<H>);
 #[OpenApi]
 impl<H: BookingHandlers> BookingApi<H> {
-    /// Creates a public booking link for a calendar with configurable duration, buffer time, working hours, and timezone. Only the calendar owner can create booking links. Requires `booking:write` scope.
+    /** Creates a public booking link for a calendar with configurable duration, buffer time, working hours, and timezone. Only the calendar owner can create booking links. Requires `booking:write` scope.
+
+ Who may call it: the calendar's owner (or an admin) with the `booking:write` scope. Refused: 400 when a setting breaks its rule (an unknown time zone, overlapping or out-of-order working-hour windows, a value out of its range), 403 without the scope or for another user's calendar, 404 for an unknown calendar.*/
     #[oai(
         path = "/calendars/:id/booking-link",
         method = "post",
@@ -4746,7 +4748,9 @@ impl<H: BookingHandlers> BookingApi<H> {
             Err(err) => CreateBookingLinkResponse::from_api_error(err),
         }
     }
-    /// Returns available time slots for a public booking link within a date range. No authentication required. Computes available slots by subtracting busy blocks and applying buffer time to the working hour windows.
+    /** Returns available time slots for a public booking link within a date range. No authentication required. Computes available slots by subtracting busy blocks and applying buffer time to the working hour windows.
+
+ Who may call it: anyone; no authentication, rate limited per client (429). Refused: 400 for a malformed range or an `end` not after `start`, 404 for an unknown or switched-off link.*/
     #[oai(
         path = "/booking/:token/availability",
         method = "get",
@@ -4776,7 +4780,9 @@ impl<H: BookingHandlers> BookingApi<H> {
             Err(err) => GetBookingAvailabilityResponse::from_api_error(err),
         }
     }
-    /// Reserves a time slot on a public booking link. Creates an event on the calendar. Uses a database transaction with row locking to prevent double-booking. No authentication required.
+    /** Reserves a time slot on a public booking link. Creates an event on the calendar. Uses a database transaction with row locking to prevent double-booking. No authentication required.
+
+ Who may call it: anyone; no authentication, rate limited per client (429). Refused: 400 when a field breaks its rule or the slot is not one the link offers, 404 for an unknown or switched-off link, 409 when the slot was taken meanwhile (or a request with the same Idempotency-Key is still being served).*/
     #[oai(
         path = "/booking/:token/reserve",
         method = "post",
@@ -5337,7 +5343,9 @@ pub struct BookingsApi<H>(pub Arc<H>);
 #[OpenApi]
 impl<H: BookingsHandlers> BookingsApi<H> {
     /** ✨ Sends booking notifications according to the defined notification rules.
- This endpoint is intended to be called periodically (cron-like) to trigger the sending of notifications as part of the booking flow.*/
+ This endpoint is intended to be called periodically (cron-like) to trigger the sending of notifications as part of the booking flow.
+
+ Who may call it: an admin, or a token with the `notifications:send` scope; 403 otherwise.*/
     #[oai(
         path = "/bookings/notify",
         method = "post",
@@ -5369,7 +5377,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => NotifyBookingsResponse::from_api_error(err),
         }
     }
-    /// ✨ Mark a specific booking as completed. The booking must have already happened.
+    /** ✨ Mark a specific booking as completed. The booking must have already happened.
+
+ Who may call it: the event's coach or an admin; 403 otherwise. Refused: 400 before the event has ended or for a booking that is canceled or rejected, 404 for a booking the caller cannot see.*/
     #[oai(
         path = "/bookings/:bookingId/completed",
         method = "patch",
@@ -5415,7 +5425,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => MarkBookingAsCompletedResponse::from_api_error(err),
         }
     }
-    /// ✨ Add a note to a specific booking that has already happened.
+    /** ✨ Add a note to a specific booking that has already happened.
+
+ Who may call it: the booking's athlete or the event's coach; 403 otherwise. Refused: 400 for a note over 2,000 characters or with control characters, or before the event has ended; 404 for a booking the caller cannot see.*/
     #[oai(
         path = "/bookings/:bookingId/note",
         method = "patch",
@@ -5463,7 +5475,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     }
     /** ✨ Dismiss a canceled booking from the user's calendar view.
  Only the booking owner can dismiss their own bookings, and only canceled bookings can be dismissed.
- This action is permanent and helps keep the calendar UI clean.*/
+ This action is permanent and helps keep the calendar UI clean.
+
+ Who may call it: the booking's athlete, for themselves (`userId` is the token's subject); 403 otherwise. Refused: 400 for a booking that is not canceled, 404 for a booking the caller cannot see.*/
     #[oai(
         path = "/bookings/:bookingId/dismiss",
         method = "post",
@@ -5504,7 +5518,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => DismissBookingResponse::from_api_error(err),
         }
     }
-    /// ✨ Get all booking orders of a specific user.
+    /** ✨ Get all booking orders of a specific user.
+
+ Who may call it: the user themselves (`userId` is the token's subject) or an admin; 403 otherwise. Refused: 400 for an `endAt` not after `startAt`. At most 1000 orders (`X-Truncated`).*/
     #[oai(
         path = "/bookings/orders",
         method = "get",
@@ -5554,7 +5570,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => GetUserBookingOrdersResponse::from_api_error(err),
         }
     }
-    /// ✨ Get details of a specific booking by its ID.
+    /** ✨ Get details of a specific booking by its ID.
+
+ Who may call it: the booking's athlete, the event's coach or an admin; anyone else gets 404, as for an unknown booking.*/
     #[oai(
         path = "/bookings/:bookingId",
         method = "get",
@@ -5592,7 +5610,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => GetBookingByIdResponse::from_api_error(err),
         }
     }
-    /// ✨ Get all bookings of a specific user or event. The user must provide either `eventId` or `userId`. If `userId` is provided, `startAt` and `endAt` can be used to filter the results.
+    /** ✨ Get all bookings of a specific user or event. The user must provide either `eventId` or `userId`. If `userId` is provided, `startAt` and `endAt` can be used to filter the results.
+
+ Who may call it: by `userId`, that user or an admin; by `eventId`, the event's coach or an admin; 403 otherwise. Refused: 400 without either (or with both), or for an `endAt` not after `startAt`; 404 for an unknown event. At most 1000 bookings (`X-Truncated`).*/
     #[oai(
         path = "/bookings",
         method = "get",
@@ -5649,7 +5669,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => GetBookingsResponse::from_api_error(err),
         }
     }
-    /// ✨ Create an order for booking events.
+    /** ✨ Create an order for booking events.
+
+ Who may call it: a token with the `booking:write` scope, for its own user (an admin for anyone); 403 otherwise. Refused: 400 listing every event of the order that cannot be booked (nothing is booked then), or for a `Card` payment (not enabled yet); 409 while a request with the same Idempotency-Key is still being served.*/
     #[oai(
         path = "/bookings",
         method = "post",
@@ -5705,7 +5727,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
  - User's dispute records
 
  If userId parameter is provided, deletes the specified user (admin only).
- If userId is not provided, deletes the current user (from x-current-user-id header).*/
+ If userId is not provided, deletes the current user (from x-current-user-id header).
+
+ Who may call it: a user for themselves (`x-current-user-id` is the token's subject), an admin for anyone; 403 otherwise. Refused: 404 when nothing is held about the user.*/
     #[oai(
         path = "/users",
         method = "delete",
