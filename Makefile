@@ -7,7 +7,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run build test lint unit conformance generate check-generated bench bench-http bench-notify sdk-check browser-test
+.PHONY: run build test lint contract-lint unit conformance generate check-generated bench bench-http bench-notify sdk-check browser-test
 
 ## Serve on http://127.0.0.1:8080 with an embedded SQLite database under ./data.
 run:
@@ -16,14 +16,21 @@ run:
 build:
 	$(CARGO) build --workspace --all-targets
 
-## fmt and clippy, then unit, golden-file and HTTP tests on SQLite and PostgreSQL, then schemathesis, the generated
-## SDKs (Python, TypeScript, Rust) against the live server, and Swagger UI in headless Chromium.
-test: lint unit conformance sdk-check browser-test
+## fmt and clippy, the served contract through Redocly CLI and Spectral, then unit, golden-file and HTTP tests on
+## SQLite and PostgreSQL, then schemathesis, the generated SDKs (Python, TypeScript, Rust) against the live server,
+## and Swagger UI in headless Chromium.
+test: lint contract-lint unit conformance sdk-check browser-test
 
 ## One style (rustfmt.toml) and no clippy warning anywhere in the workspace.
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## The served /openapi.json through Redocly CLI (recommended) and Spectral (spectral:oas): no error, no
+## warning (installs both from lint/package-lock.json with npm ci; they run offline).
+contract-lint:
+	$(CARGO) build -q --bin bookings
+	scripts/contract-lint.sh
 
 unit:
 	$(CARGO) test --workspace

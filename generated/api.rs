@@ -411,7 +411,9 @@ impl<T: WireJson> WireJson for Vec<T> {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "AvailableSlot")]
 pub struct AvailableSlot {
+    /// The slot's start, in the link's UTC offset at that instant
     pub start: chrono::DateTime<chrono::FixedOffset>,
+    /// The slot's end (start plus the link's duration)
     pub end: chrono::DateTime<chrono::FixedOffset>,
 }
 impl AvailableSlot {
@@ -991,9 +993,12 @@ impl WireJson for BookingCancellationReasonCode {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingLink")]
 pub struct BookingLink {
+    /// The link's token: getBookingAvailability and reserveBookingSlot take it
     pub token: String,
+    /// <public base>/booking/<token>: the page a visitor is sent to
     pub public_url: String,
     pub settings: BookingLinkSettings,
+    /// When the link was created
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
 impl BookingLink {
@@ -1033,12 +1038,15 @@ impl WireJson for BookingLink {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingLinkSettings")]
 pub struct BookingLinkSettings {
+    /// How long each slot lasts, in minutes
     pub duration_minutes: i64,
     /// Present while the buffers before and after are equal.
     #[oai(skip_serializing_if_is_none)]
     pub buffer_minutes: Option<i64>,
+    /// The IANA time zone the working hours are in
     pub timezone: String,
     pub working_hours: WorkingHours,
+    /// Whether the link offers slots and takes reservations (false: switched off)
     pub active: bool,
     /// No slot starts before now plus this many minutes (default 0).
     #[oai(validator(minimum(value = "0"), maximum(value = "525600")))]
@@ -1299,10 +1307,13 @@ impl WireJson for BookingStatus {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Calendar")]
 pub struct Calendar {
+    /// The calendar's id
     pub id: uuid::Uuid,
     /// The user who owns the calendar
     pub owner_id: uuid::Uuid,
+    /// The calendar's name
     pub name: String,
+    /// When the calendar was created
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
 impl Calendar {
@@ -1410,25 +1421,32 @@ impl WireJson for CancelReservationRequest {
 pub struct CoachEvent {
     #[oai(rename = "eventId")]
     pub event_id: uuid::Uuid,
+    /// The coach who created the event (the token's subject)
     #[oai(rename = "coachId")]
     pub coach_id: uuid::Uuid,
     #[oai(rename = "sportId")]
     pub sport_id: uuid::Uuid,
+    /// When the event starts
     #[oai(rename = "startAt")]
     pub start_at: chrono::DateTime<chrono::FixedOffset>,
+    /// When the event ends
     #[oai(rename = "endAt")]
     pub end_at: chrono::DateTime<chrono::FixedOffset>,
     pub status: CoachEventStatus,
     pub timeslot: TimeSlot,
+    /// The number of places (the time slot's numberOfParticipants)
     #[oai(rename = "placesTotal")]
     pub places_total: i64,
     /// Places held by live bookings (not Canceled or Rejected)
     #[oai(rename = "placesTaken")]
     pub places_taken: i64,
+    /// Places still free: placesTotal minus placesTaken
     #[oai(rename = "placesLeft")]
     pub places_left: i64,
+    /// When the event was canceled; null while it is scheduled
     #[oai(rename = "canceledAt")]
     pub canceled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// When the event was created
     #[oai(rename = "createdAt")]
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
@@ -1497,6 +1515,7 @@ impl WireJson for CoachEvent {
         map.end()
     }
 }
+/// Scheduled until its coach or an admin cancels it: then Canceled (and every live booking of it too).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "CoachEventStatus")]
 pub enum CoachEventStatus {
@@ -1602,19 +1621,23 @@ impl WireJson for CreateCalendarRequest {
         map.end()
     }
 }
+/// A new coach event. Its time slot goes in `timeslot`, the name CoachEvent and Booking answer it under; `timeSlot` is the same field's former name, still accepted until the contract's next major version (see docs/contract-changes.md). Exactly one of the two must be given: neither, or both, is a 400.
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateCoachEventRequest")]
 pub struct CreateCoachEventRequest {
     #[oai(rename = "sportId")]
     pub sport_id: uuid::Uuid,
-    /// In the future, at most 9999-12-31T23:59:59Z.
+    /// When the event starts: in the future, at most 9999-12-31T23:59:59Z.
     #[oai(rename = "startAt")]
     pub start_at: chrono::DateTime<chrono::FixedOffset>,
-    /// After startAt, at most 9999-12-31T23:59:59Z.
+    /// When the event ends: after startAt, at most 9999-12-31T23:59:59Z.
     #[oai(rename = "endAt")]
     pub end_at: chrono::DateTime<chrono::FixedOffset>,
-    #[oai(rename = "timeSlot")]
-    pub time_slot: NewTimeSlot,
+    #[oai(skip_serializing_if_is_none)]
+    pub timeslot: Option<NewTimeSlot>,
+    /// Deprecated since contract 2.0.0, kept until the next major version: the former name of `timeslot`. Send `timeslot` instead; giving both is a 400.
+    #[oai(rename = "timeSlot", skip_serializing_if_is_none)]
+    pub time_slot: Option<NewTimeSlot>,
 }
 impl CreateCoachEventRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -1631,6 +1654,10 @@ impl CreateCoachEventRequest {
         if let Some(v) = object.get("endAt") {
             Shape::Str.check(v, false, &format!("{at}.{}", "endAt"))?;
         }
+        if let Some(v) = object.get("timeslot") {
+            Shape::Obj(NewTimeSlot::strict_check)
+                .check(v, false, &format!("{at}.{}", "timeslot"))?;
+        }
         if let Some(v) = object.get("timeSlot") {
             Shape::Obj(NewTimeSlot::strict_check)
                 .check(v, false, &format!("{at}.{}", "timeSlot"))?;
@@ -1645,10 +1672,16 @@ impl WireJson for CreateCoachEventRequest {
         map.serialize_entry("sportId", &Wire(&self.sport_id))?;
         map.serialize_entry("startAt", &Wire(&self.start_at))?;
         map.serialize_entry("endAt", &Wire(&self.end_at))?;
-        map.serialize_entry("timeSlot", &Wire(&self.time_slot))?;
+        if let Some(value) = &self.timeslot {
+            map.serialize_entry("timeslot", &Wire(value))?;
+        }
+        if let Some(value) = &self.time_slot {
+            map.serialize_entry("timeSlot", &Wire(value))?;
+        }
         map.end()
     }
 }
+/// The currency of a price (ISO 4217); only RUB for now.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "Currency")]
 pub enum Currency {
@@ -1679,7 +1712,9 @@ impl WireJson for Currency {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "DateOverride")]
 pub struct DateOverride {
+    /// The local date (in the link's time zone) whose working hours this replaces
     pub date: chrono::NaiveDate,
+    /// That date's working-hour windows; empty: closed that date
     #[oai(validator(max_items = 48))]
     pub windows: Vec<WorkingHourSlot>,
 }
@@ -1812,17 +1847,27 @@ impl WireJson for EventSource {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Event")]
 pub struct Event {
+    /// The event's id (for a reservation, also the reservation's id)
     pub id: uuid::Uuid,
+    /// The calendar the event belongs to
     pub calendar_id: uuid::Uuid,
+    /// The event's title (for a reservation, made from the visitor's name)
     pub title: String,
+    /// When the event starts
     pub start: chrono::DateTime<chrono::FixedOffset>,
+    /// When the event ends
     pub end: chrono::DateTime<chrono::FixedOffset>,
+    /// Free text; null when none was given
     pub notes: Option<String>,
     /// How the event was made
     pub source: EventSource,
+    /// The booking link a reservation was made through; null for manual busy time
     pub booking_link_token: MaybeUndefined<String>,
+    /// The visitor's name (reservations only; null otherwise)
     pub attendee_name: MaybeUndefined<String>,
+    /// The visitor's address (reservations only; null otherwise)
     pub attendee_email: MaybeUndefined<poem_openapi::types::Email>,
+    /// When the event was created
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
 impl Event {
@@ -1891,6 +1936,7 @@ impl WireJson for Event {
         map.end()
     }
 }
+/// Whether the event takes place online or at an address
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NewTimeSlotSlotType")]
 pub enum NewTimeSlotSlotType {
@@ -1921,6 +1967,7 @@ impl WireJson for NewTimeSlotSlotType {
         serializer.serialize_str(self.as_str())
     }
 }
+/// How athletes pay: only Cash for now
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NewTimeSlotPaymentMethod")]
 pub enum NewTimeSlotPaymentMethod {
@@ -1947,6 +1994,7 @@ impl WireJson for NewTimeSlotPaymentMethod {
         serializer.serialize_str(self.as_str())
     }
 }
+/// The level the event is for
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NewTimeSlotLevel")]
 pub enum NewTimeSlotLevel {
@@ -1985,6 +2033,7 @@ impl WireJson for NewTimeSlotLevel {
         serializer.serialize_str(self.as_str())
     }
 }
+/// Who may take part
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NewTimeSlotEligibility")]
 pub enum NewTimeSlotEligibility {
@@ -2033,27 +2082,35 @@ pub struct NewTimeSlot {
         validator(minimum(value = "1"), maximum(value = "10000"))
     )]
     pub number_of_participants: i64,
+    /// Whether the event takes place online or at an address
     #[oai(rename = "slotType")]
     pub slot_type: NewTimeSlotSlotType,
+    /// The youngest age the event is for (18 to 99, at most ageTo)
     #[oai(rename = "ageFrom", validator(minimum(value = "18"), maximum(value = "99")))]
     pub age_from: i64,
+    /// The oldest age the event is for (18 to 99, at least ageFrom)
     #[oai(rename = "ageTo", validator(minimum(value = "18"), maximum(value = "99")))]
     pub age_to: i64,
     /// Minutes from startAt to endAt
     #[oai(validator(minimum(value = "15"), maximum(value = "1440")))]
     pub duration: i64,
+    /// The price per place, in priceCurrency's minor-less unit (whole roubles); not negative
     #[oai(validator(minimum(value = "0")))]
     pub price: i64,
     #[oai(rename = "priceCurrency")]
     pub price_currency: Currency,
+    /// How athletes pay: only Cash for now
     #[oai(rename = "paymentMethod")]
     pub payment_method: NewTimeSlotPaymentMethod,
     #[oai(rename = "addressId", skip_serializing_if_is_none)]
     pub address_id: Option<uuid::Uuid>,
+    /// Whether the event is listed publicly
     #[oai(skip_serializing_if_is_none)]
     pub public: Option<bool>,
+    /// The level the event is for
     #[oai(skip_serializing_if_is_none)]
     pub level: Option<NewTimeSlotLevel>,
+    /// Who may take part
     #[oai(skip_serializing_if_is_none)]
     pub eligibility: Option<NewTimeSlotEligibility>,
 }
@@ -2140,6 +2197,7 @@ impl WireJson for NewTimeSlot {
         map.end()
     }
 }
+/// How it is delivered: an email to the recipient, or a webhook POST to every configured endpoint
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NotificationChannel")]
 pub enum NotificationChannel {
@@ -2170,6 +2228,7 @@ impl WireJson for NotificationChannel {
         serializer.serialize_str(self.as_str())
     }
 }
+/// pending (waiting for its next attempt), sending (claimed by a pass), sent, failed (retries exhausted or refused for good) or skipped (no address)
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NotificationStatus")]
 pub enum NotificationStatus {
@@ -2212,6 +2271,7 @@ impl WireJson for NotificationStatus {
         serializer.serialize_str(self.as_str())
     }
 }
+/// Whom it is for, by their part in what happened
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "NotificationRecipientRole")]
 pub enum NotificationRecipientRole {
@@ -2257,25 +2317,35 @@ impl WireJson for NotificationRecipientRole {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Notification")]
 pub struct Notification {
+    /// The message's id
     pub id: uuid::Uuid,
     /// The rule that made it
     pub rule: String,
+    /// How it is delivered: an email to the recipient, or a webhook POST to every configured endpoint
     pub channel: NotificationChannel,
+    /// pending (waiting for its next attempt), sending (claimed by a pass), sent, failed (retries exhausted or refused for good) or skipped (no address)
     pub status: NotificationStatus,
+    /// Whom it is for, by their part in what happened
     #[oai(rename = "recipientRole")]
     pub recipient_role: NotificationRecipientRole,
+    /// The address it goes to (email only); null for webhooks and when no address is known
     #[oai(rename = "recipientEmail")]
     pub recipient_email: Option<String>,
     /// The booking or calendar event it is about
     #[oai(rename = "subjectId")]
     pub subject_id: uuid::Uuid,
+    /// How many sends were tried
     pub attempts: i64,
+    /// Why the last send failed; null when none failed
     #[oai(rename = "lastError")]
     pub last_error: Option<String>,
+    /// When the message was made
     #[oai(rename = "createdAt")]
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
+    /// When it is (or was) due to be sent next
     #[oai(rename = "nextAttemptAt")]
     pub next_attempt_at: chrono::DateTime<chrono::FixedOffset>,
+    /// When it was delivered; null until then
     #[oai(rename = "sentAt")]
     pub sent_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Every send of this message, oldest first: for a webhook one entry per endpoint posted to, for an email one per send.
@@ -2356,6 +2426,7 @@ impl WireJson for Notification {
 pub struct NotificationAttempt {
     /// The send it was part of: 1 for the first
     pub attempt: i64,
+    /// When this send was made
     pub at: chrono::DateTime<chrono::FixedOffset>,
     /// The webhook endpoint posted to (webhooks only)
     #[oai(rename = "endpointId")]
@@ -2363,7 +2434,9 @@ pub struct NotificationAttempt {
     /// The HTTP status answered (webhooks); null when none came (a network error, a timeout)
     #[oai(rename = "statusCode")]
     pub status_code: Option<i64>,
+    /// Whether the send was accepted (a 2xx from the endpoint, or the SMTP server's acceptance)
     pub delivered: bool,
+    /// Why the send failed; null when it was delivered
     pub error: Option<String>,
     /// When the message is tried again after this send; null when it is not
     #[oai(rename = "nextAttemptAt")]
@@ -2469,11 +2542,15 @@ pub struct Reservation {
     pub timezone: String,
     /// The slot's length in minutes
     pub duration_minutes: i64,
+    /// The visitor's name, as they gave it
     pub name: String,
+    /// The visitor's address, as they gave it
     pub email: poem_openapi::types::Email,
+    /// The visitor's notes; null when they gave none
     pub notes: Option<String>,
     /// How many times the reservation was moved (0 when never)
     pub sequence: i64,
+    /// When the reservation was canceled (by the visitor or the calendar's owner); null while it is confirmed
     pub canceled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// The visitor's reason, when they canceled and gave one
     pub cancel_reason: MaybeUndefined<String>,
@@ -2709,6 +2786,7 @@ impl WireJson for TimeSlotEligibility {
         serializer.serialize_str(self.as_str())
     }
 }
+/// A coach event's time slot: its wall-clock times, places, kind, ages, length and price. `timeSlotId` is the server's.
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "TimeSlot")]
 pub struct TimeSlot {
@@ -2832,20 +2910,24 @@ impl WireJson for TimeSlot {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "UpdateBookingLinkRequest")]
 pub struct UpdateBookingLinkRequest {
+    /// How long each slot lasts, in minutes (5 to 1440). Left out: unchanged
     #[oai(
         skip_serializing_if_is_none,
         validator(minimum(value = "5"), maximum(value = "1440"))
     )]
     pub duration_minutes: Option<i64>,
+    /// Sets both buffer_before_minutes and buffer_after_minutes. Left out: unchanged
     #[oai(
         skip_serializing_if_is_none,
         validator(minimum(value = "0"), maximum(value = "1440"))
     )]
     pub buffer_minutes: Option<i64>,
+    /// An IANA time zone name the working hours are in. Left out: unchanged
     #[oai(skip_serializing_if_is_none)]
     pub timezone: Option<String>,
     #[oai(skip_serializing_if_is_none)]
     pub working_hours: Option<WorkingHours>,
+    /// false switches the link off (no slots, no reservations; its visitors may still cancel); true on again. Left out: unchanged
     #[oai(skip_serializing_if_is_none)]
     pub active: Option<bool>,
     /// No slot starts before now plus this many minutes (default 0).
@@ -2988,6 +3070,7 @@ impl WireJson for UpdateBookingLinkRequest {
         map.end()
     }
 }
+/// enabled: messages are posted to it; disabled: it answered 410 Gone and gets none until an admin enables it
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "WebhookEndpointState")]
 pub enum WebhookEndpointState {
@@ -3025,9 +3108,12 @@ pub struct WebhookEndpoint {
     pub id: String,
     /// The URL's scheme, host and port
     pub target: String,
+    /// enabled: messages are posted to it; disabled: it answered 410 Gone and gets none until an admin enables it
     pub state: WebhookEndpointState,
+    /// When it was disabled; null while enabled
     #[oai(rename = "disabledAt")]
     pub disabled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Why it was disabled; null while enabled
     #[oai(rename = "disabledReason")]
     pub disabled_reason: Option<String>,
 }
@@ -3106,18 +3192,25 @@ impl WireJson for WorkingHourSlot {
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "WorkingHours", deny_unknown_fields)]
 pub struct WorkingHours {
+    /// Monday's windows; absent or empty: no slots that day
     #[oai(skip_serializing_if_is_none)]
     pub mon: Option<Vec<WorkingHourSlot>>,
+    /// Tuesday's windows; absent or empty: no slots that day
     #[oai(skip_serializing_if_is_none)]
     pub tue: Option<Vec<WorkingHourSlot>>,
+    /// Wednesday's windows; absent or empty: no slots that day
     #[oai(skip_serializing_if_is_none)]
     pub wed: Option<Vec<WorkingHourSlot>>,
+    /// Thursday's windows; absent or empty: no slots that day
     #[oai(skip_serializing_if_is_none)]
     pub thu: Option<Vec<WorkingHourSlot>>,
+    /// Friday's windows; absent or empty: no slots that day
     #[oai(skip_serializing_if_is_none)]
     pub fri: Option<Vec<WorkingHourSlot>>,
+    /// Saturday's windows; absent or empty: no slots that day
     #[oai(skip_serializing_if_is_none)]
     pub sat: Option<Vec<WorkingHourSlot>>,
+    /// Sunday's windows; absent or empty: no slots that day
     #[oai(skip_serializing_if_is_none)]
     pub sun: Option<Vec<WorkingHourSlot>>,
 }
@@ -4532,8 +4625,8 @@ pub const OPERATIONS: &[OperationMeta] = &[
     OperationMeta {
         operation_id: "getReservation",
         method: "GET",
-        path: "/booking/reservations/{manageToken}",
-        route: "/booking/reservations/:param0",
+        path: "/reservations/{manageToken}",
+        route: "/reservations/:param0",
         tag: "Booking",
         secured: false,
         headers: &[],
@@ -4548,8 +4641,8 @@ pub const OPERATIONS: &[OperationMeta] = &[
     OperationMeta {
         operation_id: "cancelReservation",
         method: "POST",
-        path: "/booking/reservations/{manageToken}/cancel",
-        route: "/booking/reservations/:param0/cancel",
+        path: "/reservations/{manageToken}/cancel",
+        route: "/reservations/:param0/cancel",
         tag: "Booking",
         secured: false,
         headers: &["idempotency-key"],
@@ -4565,8 +4658,8 @@ pub const OPERATIONS: &[OperationMeta] = &[
     OperationMeta {
         operation_id: "rescheduleReservation",
         method: "POST",
-        path: "/booking/reservations/{manageToken}/reschedule",
-        route: "/booking/reservations/:param0/reschedule",
+        path: "/reservations/{manageToken}/reschedule",
+        route: "/reservations/:param0/reschedule",
         tag: "Booking",
         secured: false,
         headers: &["idempotency-key"],
@@ -4650,7 +4743,9 @@ pub trait BookingHandlers: Authenticator {
 pub struct BookingApi<H>(pub Arc<H>);
 #[OpenApi]
 impl<H: BookingHandlers> BookingApi<H> {
-    /// Creates a public booking link for a calendar with configurable duration, buffer time, working hours, and timezone. Only the calendar owner can create booking links. Requires `booking:write` scope.
+    /** Creates a public booking link for a calendar with configurable duration, buffer time, working hours, and timezone. Only the calendar owner can create booking links. Requires `booking:write` scope.
+
+ Who may call it: the calendar's owner (or an admin) with the `booking:write` scope. Refused: 400 when a setting breaks its rule (an unknown time zone, overlapping or out-of-order working-hour windows, a value out of its range), 403 without the scope or for another user's calendar, 404 for an unknown calendar.*/
     #[oai(
         path = "/calendars/:id/booking-link",
         method = "post",
@@ -4687,7 +4782,9 @@ impl<H: BookingHandlers> BookingApi<H> {
             Err(err) => CreateBookingLinkResponse::from_api_error(err),
         }
     }
-    /// Returns available time slots for a public booking link within a date range. No authentication required. Computes available slots by subtracting busy blocks and applying buffer time to the working hour windows.
+    /** Returns available time slots for a public booking link within a date range. No authentication required. Computes available slots by subtracting busy blocks and applying buffer time to the working hour windows.
+
+ Who may call it: anyone; no authentication, rate limited per client (429). Refused: 400 for a malformed range or an `end` not after `start`, 404 for an unknown or switched-off link.*/
     #[oai(
         path = "/booking/:token/availability",
         method = "get",
@@ -4717,7 +4814,9 @@ impl<H: BookingHandlers> BookingApi<H> {
             Err(err) => GetBookingAvailabilityResponse::from_api_error(err),
         }
     }
-    /// Reserves a time slot on a public booking link. Creates an event on the calendar. Uses a database transaction with row locking to prevent double-booking. No authentication required.
+    /** Reserves a time slot on a public booking link. Creates an event on the calendar. Uses a database transaction with row locking to prevent double-booking. No authentication required.
+
+ Who may call it: anyone; no authentication, rate limited per client (429). Refused: 400 when a field breaks its rule or the slot is not one the link offers, 404 for an unknown or switched-off link, 409 when the slot was taken meanwhile (or a request with the same Idempotency-Key is still being served).*/
     #[oai(
         path = "/booking/:token/reserve",
         method = "post",
@@ -4757,7 +4856,7 @@ impl<H: BookingHandlers> BookingApi<H> {
     }
     /// The reservation the manage token (from reserveBookingSlot's answer) was given for, live or canceled (by the visitor or by the calendar's owner). No authentication: the token is the secret. An unknown token answers 404.
     #[oai(
-        path = "/booking/reservations/:manageToken",
+        path = "/reservations/:manageToken",
         method = "get",
         operation_id = "getReservation",
         transform = "get_reservation_route",
@@ -4781,7 +4880,7 @@ impl<H: BookingHandlers> BookingApi<H> {
     }
     /// The visitor cancels their reservation and frees its time. Cancelling a canceled reservation answers 200 with its state unchanged. Refused (400) once the reservation has started, or within the link's `min_cancel_notice_minutes` of its start. No authentication: the token is the secret.
     #[oai(
-        path = "/booking/reservations/:manageToken/cancel",
+        path = "/reservations/:manageToken/cancel",
         method = "post",
         operation_id = "cancelReservation",
         transform = "cancel_reservation_route",
@@ -4822,7 +4921,7 @@ impl<H: BookingHandlers> BookingApi<H> {
     }
     /// Moves the reservation (same id, same manage token, `sequence` + 1) to a slot its link offers. In one transaction under the calendar's lock the new slot is checked exactly as reserveBookingSlot checks a slot, every rule of the link included, with the reservation's own current time not counting as busy. Of concurrent moves of one reservation one wins: a move overtaken by another after its request arrived, or made for a `sequence` no longer current, is a 409. 400 when the slot is not offered, when the reservation has started or is within the link's `min_cancel_notice_minutes` of its start, or when the link is switched off; 409 when the slot is taken or the reservation is canceled. No authentication: the token is the secret.
     #[oai(
-        path = "/booking/reservations/:manageToken/reschedule",
+        path = "/reservations/:manageToken/reschedule",
         method = "post",
         operation_id = "rescheduleReservation",
         transform = "reschedule_reservation_route",
@@ -5047,7 +5146,7 @@ pub enum GetReservationResponse {
 }
 impl GetReservationResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
-    pub const ENDPOINT: &'static str = "GET /v1/booking/reservations/{manageToken}";
+    pub const ENDPOINT: &'static str = "GET /v1/reservations/{manageToken}";
     /// The declared error response for `err.status`; an undeclared client error becomes the
     /// declared 400, anything else the 500.
     pub fn from_api_error(err: ApiError) -> Self {
@@ -5098,7 +5197,7 @@ pub enum CancelReservationResponse {
 }
 impl CancelReservationResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
-    pub const ENDPOINT: &'static str = "POST /v1/booking/reservations/{manageToken}/cancel";
+    pub const ENDPOINT: &'static str = "POST /v1/reservations/{manageToken}/cancel";
     /// The declared error response for `err.status`; an undeclared client error becomes the
     /// declared 400, anything else the 500.
     pub fn from_api_error(err: ApiError) -> Self {
@@ -5150,7 +5249,7 @@ pub enum RescheduleReservationResponse {
 }
 impl RescheduleReservationResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.
-    pub const ENDPOINT: &'static str = "POST /v1/booking/reservations/{manageToken}/reschedule";
+    pub const ENDPOINT: &'static str = "POST /v1/reservations/{manageToken}/reschedule";
     /// The declared error response for `err.status`; an undeclared client error becomes the
     /// declared 400, anything else the 500.
     pub fn from_api_error(err: ApiError) -> Self {
@@ -5278,7 +5377,9 @@ pub struct BookingsApi<H>(pub Arc<H>);
 #[OpenApi]
 impl<H: BookingsHandlers> BookingsApi<H> {
     /** ✨ Sends booking notifications according to the defined notification rules.
- This endpoint is intended to be called periodically (cron-like) to trigger the sending of notifications as part of the booking flow.*/
+ This endpoint is intended to be called periodically (cron-like) to trigger the sending of notifications as part of the booking flow.
+
+ Who may call it: an admin, or a token with the `notifications:send` scope; 403 otherwise.*/
     #[oai(
         path = "/bookings/notify",
         method = "post",
@@ -5310,7 +5411,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => NotifyBookingsResponse::from_api_error(err),
         }
     }
-    /// ✨ Mark a specific booking as completed. The booking must have already happened.
+    /** ✨ Mark a specific booking as completed. The booking must have already happened.
+
+ Who may call it: the event's coach or an admin; 403 otherwise. Refused: 400 before the event has ended or for a booking that is canceled or rejected, 404 for a booking the caller cannot see.*/
     #[oai(
         path = "/bookings/:bookingId/completed",
         method = "patch",
@@ -5356,7 +5459,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => MarkBookingAsCompletedResponse::from_api_error(err),
         }
     }
-    /// ✨ Add a note to a specific booking that has already happened.
+    /** ✨ Add a note to a specific booking that has already happened.
+
+ Who may call it: the booking's athlete or the event's coach; 403 otherwise. Refused: 400 for a note over 2,000 characters or with control characters, or before the event has ended; 404 for a booking the caller cannot see.*/
     #[oai(
         path = "/bookings/:bookingId/note",
         method = "patch",
@@ -5404,7 +5509,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
     }
     /** ✨ Dismiss a canceled booking from the user's calendar view.
  Only the booking owner can dismiss their own bookings, and only canceled bookings can be dismissed.
- This action is permanent and helps keep the calendar UI clean.*/
+ This action is permanent and helps keep the calendar UI clean.
+
+ Who may call it: the booking's athlete, for themselves (`userId` is the token's subject); 403 otherwise. Refused: 400 for a booking that is not canceled, 404 for a booking the caller cannot see.*/
     #[oai(
         path = "/bookings/:bookingId/dismiss",
         method = "post",
@@ -5445,7 +5552,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => DismissBookingResponse::from_api_error(err),
         }
     }
-    /// ✨ Get all booking orders of a specific user.
+    /** ✨ Get all booking orders of a specific user.
+
+ Who may call it: the user themselves (`userId` is the token's subject) or an admin; 403 otherwise. Refused: 400 for an `endAt` not after `startAt`. At most 1000 orders (`X-Truncated`).*/
     #[oai(
         path = "/bookings/orders",
         method = "get",
@@ -5495,7 +5604,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => GetUserBookingOrdersResponse::from_api_error(err),
         }
     }
-    /// ✨ Get details of a specific booking by its ID.
+    /** ✨ Get details of a specific booking by its ID.
+
+ Who may call it: the booking's athlete, the event's coach or an admin; anyone else gets 404, as for an unknown booking.*/
     #[oai(
         path = "/bookings/:bookingId",
         method = "get",
@@ -5533,7 +5644,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => GetBookingByIdResponse::from_api_error(err),
         }
     }
-    /// ✨ Get all bookings of a specific user or event. The user must provide either `eventId` or `userId`. If `userId` is provided, `startAt` and `endAt` can be used to filter the results.
+    /** ✨ Get all bookings of a specific user or event. The user must provide either `eventId` or `userId`. If `userId` is provided, `startAt` and `endAt` can be used to filter the results.
+
+ Who may call it: by `userId`, that user or an admin; by `eventId`, the event's coach or an admin; 403 otherwise. Refused: 400 without either (or with both), or for an `endAt` not after `startAt`; 404 for an unknown event. At most 1000 bookings (`X-Truncated`).*/
     #[oai(
         path = "/bookings",
         method = "get",
@@ -5590,7 +5703,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Err(err) => GetBookingsResponse::from_api_error(err),
         }
     }
-    /// ✨ Create an order for booking events.
+    /** ✨ Create an order for booking events.
+
+ Who may call it: a token with the `booking:write` scope, for its own user (an admin for anyone); 403 otherwise. Refused: 400 listing every event of the order that cannot be booked (nothing is booked then), or for a `Card` payment (not enabled yet); 409 while a request with the same Idempotency-Key is still being served.*/
     #[oai(
         path = "/bookings",
         method = "post",
@@ -5646,7 +5761,9 @@ impl<H: BookingsHandlers> BookingsApi<H> {
  - User's dispute records
 
  If userId parameter is provided, deletes the specified user (admin only).
- If userId is not provided, deletes the current user (from x-current-user-id header).*/
+ If userId is not provided, deletes the current user (from x-current-user-id header).
+
+ Who may call it: a user for themselves (`x-current-user-id` is the token's subject), an admin for anyone; 403 otherwise. Refused: 404 when nothing is held about the user.*/
     #[oai(
         path = "/users",
         method = "delete",

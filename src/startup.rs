@@ -272,7 +272,7 @@ impl poem::Endpoint for ManageLink {
         if crate::domain::reservation::ManageToken::parse(&token).is_none() {
             return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
         }
-        let location = format!("{}/booking/reservations/{token}", crate::api::BASE_PATH);
+        let location = format!("{}/reservations/{token}", crate::api::BASE_PATH);
         Ok(poem::web::Redirect::see_other(location).into_response())
     }
 }

@@ -148,7 +148,7 @@ fn event_body(start: chrono::DateTime<chrono::Utc>, places: i64) -> Value {
     let end = start + chrono::Duration::hours(1);
     json!({
         "sportId": Uuid::new_v4(), "startAt": start.to_rfc3339(), "endAt": end.to_rfc3339(),
-        "timeSlot": {"startTime": start.format("%H:%M:%S+00:00").to_string(), "endTime": end.format("%H:%M:%S+00:00").to_string(),
+        "timeslot": {"startTime": start.format("%H:%M:%S+00:00").to_string(), "endTime": end.format("%H:%M:%S+00:00").to_string(),
             "numberOfParticipants": places, "slotType": "Offline", "ageFrom": 18, "ageTo": 99, "duration": 60,
             "price": 0, "priceCurrency": "RUB", "paymentMethod": "Cash"}
     })
@@ -406,7 +406,7 @@ async fn idempotent_replays_across_two_processes() {
     }
 
     // The guest's cancel, replayed on the other process.
-    let url = |s: &Server| format!("{}/v1/booking/reservations/{manage}/cancel", s.base);
+    let url = |s: &Server| format!("{}/v1/reservations/{manage}/cancel", s.base);
     let first = keyed_post(&client, url(&b), "k-3", &json!({})).await;
     assert_eq!((first.0, first.1), (200, false), "{}", first.2);
     assert_eq!(keyed_post(&client, url(&a), "k-3", &json!({})).await, (200, true, first.2));

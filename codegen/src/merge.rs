@@ -13,7 +13,10 @@
 //!   override stops the build instead of being silently overridden.
 //!
 //! Order: the documents are merged (renames applied), then `overrides` in their order, then
-//! `response_additions`, then `additions`.
+//! `response_additions`, then `additions`, then `error_examples`: every error response of every
+//! operation is written out in the operation (no longer a `$ref`) with an example in the error
+//! envelope stamped with that operation's `endpoint` and a request id, as the server answers it;
+//! the shared responses no operation references any more are then dropped.
 //!
 //! Output order is deterministic: paths in the order of the documents and of each document,
 //! components sorted by name.
@@ -45,6 +48,30 @@ pub struct Settings {
     pub additions: Vec<Addition>,
     #[serde(default)]
     pub overrides: Vec<Override>,
+    #[serde(default)]
+    pub error_examples: Option<ErrorExamples>,
+}
+
+/// How each operation's error responses get their examples (see the module's Order).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorExamples {
+    pub why: String,
+    /// The `requestId` every example shows.
+    pub request_id: String,
+    /// By status: the code and message of the example of a response that gives none itself.
+    pub defaults: BTreeMap<String, ExampleError>,
+    /// By operationId, then status: the code and message where that operation's answer says
+    /// something more specific (they win over the response's own example).
+    #[serde(default)]
+    pub operations: BTreeMap<String, BTreeMap<String, ExampleError>>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleError {
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -319,6 +346,13 @@ pub fn merge(spec_dir: &Path) -> Result<Merged> {
     for addition in &settings.additions {
         apply_addition(&mut doc, addition)?;
     }
+    if let Some(examples) = &settings.error_examples {
+        if examples.why.trim().is_empty() {
+            bail!("error_examples needs a `why`");
+        }
+        apply_error_examples(&mut doc, &settings, examples)?;
+        drop_unreferenced_responses(&mut doc);
+    }
     check_refs(&doc)?;
     check_tags(&doc)?;
     check_no_nulls(&doc, "")?;
@@ -436,6 +470,142 @@ fn apply_override(doc: &mut Value, o: &Override) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes every error response (status 400 and up, with a JSON body) out in its operation, its
+/// example in the error envelope: the response's own example if it has one, else the default for
+/// its status, wrapped in the list envelope where the body is that; every error object in it
+/// then gets the operation's `endpoint` (`METHOD /base/path`, as the server fills it) and the
+/// request id.
+fn apply_error_examples(doc: &mut Value, settings: &Settings, examples: &ErrorExamples) -> Result<()> {
+    let base = settings
+        .servers
+        .first()
+        .and_then(|s| s.get("url"))
+        .and_then(Value::as_str)
+        .filter(|u| u.starts_with('/'))
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_string();
+    let snapshot = doc.clone();
+    let envelope = &settings.error_envelope;
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    for (path, item) in paths.iter_mut() {
+        for (method, op) in item.as_object_mut().expect("path item").iter_mut() {
+            if !HTTP_METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            let endpoint = format!("{} {base}{path}", method.to_uppercase());
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+            for (status, response) in responses.iter_mut() {
+                if status.parse::<u16>().map_or(true, |code| code < 400) {
+                    continue;
+                }
+                let mut resolved = response.clone();
+                let mut hops = 0;
+                while let Some(reference) = resolved.get("$ref").and_then(Value::as_str) {
+                    hops += 1;
+                    if hops > 8 {
+                        bail!("{id} {status}: $ref loop at {reference}");
+                    }
+                    resolved = pointer(&snapshot, reference)
+                        .ok_or_else(|| anyhow!("{id} {status}: unresolved $ref {reference}"))?
+                        .clone();
+                }
+                let Some(media) = resolved.pointer_mut("/content/application~1json").and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                if media.contains_key("examples") {
+                    bail!("{id} {status}: give an error response one `example`, not `examples`");
+                }
+                let list = match envelope_kind(&snapshot, envelope, media.get("schema")) {
+                    Some(list) => list,
+                    None => bail!("{id} {status}: an error response's body must be the error envelope"),
+                };
+                let specific = examples.operations.get(&id).and_then(|by_status| by_status.get(status));
+                let example = match (specific, media.get("example")) {
+                    (None, Some(example)) => example.clone(),
+                    (specific, _) => {
+                        let default = specific.or_else(|| examples.defaults.get(status)).ok_or_else(|| {
+                            anyhow!("{id} {status}: no example, and error_examples has no default for {status}")
+                        })?;
+                        let error = serde_json::json!({"code": default.code, "message": default.message});
+                        if list {
+                            serde_json::json!({"errors": [error]})
+                        } else {
+                            error
+                        }
+                    }
+                };
+                media.insert("example".into(), stamp(example, &endpoint, &examples.request_id));
+                *response = resolved;
+            }
+        }
+    }
+    for (id, by_status) in &examples.operations {
+        for status in by_status.keys() {
+            let declared = operations(doc).any(|op| op.id == id && op.op["responses"].get(status).is_some());
+            if !declared {
+                bail!("error_examples.operations: {id} declares no {status}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether an error body is the list envelope (`Some(true)`), the single one or an `allOf` that
+/// extends it (`Some(false)`), or neither (`None`).
+fn envelope_kind(doc: &Value, envelope: &ErrorEnvelope, schema: Option<&Value>) -> Option<bool> {
+    let name = schema?.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")?;
+    if name == envelope.list {
+        return Some(true);
+    }
+    if name == envelope.error {
+        return Some(false);
+    }
+    let single = format!("#/components/schemas/{}", envelope.error);
+    let extends = doc
+        .pointer(&format!("/components/schemas/{name}/allOf"))?
+        .as_array()?
+        .iter()
+        .any(|part| part.get("$ref").and_then(Value::as_str) == Some(single.as_str()));
+    extends.then_some(false)
+}
+
+/// Every object with a `code` and a `message` (an error) gets `endpoint` and `requestId`.
+fn stamp(mut example: Value, endpoint: &str, request_id: &str) -> Value {
+    fn walk(value: &mut Value, endpoint: &str, request_id: &str) {
+        match value {
+            Value::Object(map) => {
+                if map.contains_key("code") && map.contains_key("message") {
+                    map.insert("endpoint".into(), Value::String(endpoint.to_string()));
+                    map.insert("requestId".into(), Value::String(request_id.to_string()));
+                }
+                map.values_mut().for_each(|v| walk(v, endpoint, request_id));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, endpoint, request_id)),
+            _ => {}
+        }
+    }
+    walk(&mut example, endpoint, request_id);
+    example
+}
+
+/// Drops the shared responses nothing references any more (every error response is written out
+/// in its operation by `apply_error_examples`).
+fn drop_unreferenced_responses(doc: &mut Value) {
+    let mut refs = Vec::new();
+    collect_refs(doc, &mut refs);
+    let Some(responses) = doc.pointer_mut("/components/responses").and_then(Value::as_object_mut) else { return };
+    responses.retain(|name, _| {
+        let escaped = name.replace('~', "~0").replace('/', "~1");
+        refs.iter().any(|r| r == &format!("#/components/responses/{escaped}"))
+    });
+    if responses.is_empty() {
+        doc["components"].as_object_mut().expect("components").remove("responses");
+    }
 }
 
 fn check_refs(doc: &Value) -> Result<()> {

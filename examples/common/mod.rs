@@ -31,7 +31,7 @@ pub fn coach_event_body(start: DateTime<Utc>) -> Value {
         "sportId": Uuid::new_v4(),
         "startAt": rfc(start),
         "endAt": rfc(end),
-        "timeSlot": {
+        "timeslot": {
             "startTime": start.format("%H:%M:%S+00:00").to_string(),
             "endTime": end.format("%H:%M:%S+00:00").to_string(),
             "numberOfParticipants": 10000,

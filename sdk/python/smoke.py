@@ -188,7 +188,7 @@ def main() -> None:
                 sport_id=uuid.uuid4(),
                 start_at=start,
                 end_at=end,
-                time_slot=NewTimeSlot(
+                timeslot=NewTimeSlot(
                     start_time=start.strftime("%H:%M:%S+00:00"),
                     end_time=end.strftime("%H:%M:%S+00:00"),
                     number_of_participants=2,

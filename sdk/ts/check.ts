@@ -131,7 +131,7 @@ export async function scenario(baseUrl: string): Promise<void> {
         sportId: crypto.randomUUID(),
         startAt: start.toISOString(),
         endAt: end.toISOString(),
-        timeSlot: {
+        timeslot: {
           startTime: utcTime(start),
           endTime: utcTime(end),
           numberOfParticipants: 2,

@@ -56,10 +56,20 @@ fn event_to_wire(view: EventView) -> Result<api::CoachEvent, ApiError> {
 }
 
 /// The wire's new event as the domain's fields, unchecked (the service checks them after the
-/// caller's scope).
-fn fields_of(body: api::CreateCoachEventRequest) -> CoachEventFields {
-    let slot = body.time_slot;
-    CoachEventFields {
+/// caller's scope). The time slot comes as `timeslot` or as its deprecated former name
+/// `timeSlot` (contract 2.0.0), exactly one of them.
+fn fields_of(body: api::CreateCoachEventRequest) -> Result<CoachEventFields, ApiError> {
+    let slot = match (body.timeslot, body.time_slot) {
+        (Some(slot), None) | (None, Some(slot)) => slot,
+        (None, None) => return Err(ServiceError::invalid("timeslot is required").into()),
+        (Some(_), Some(_)) => {
+            return Err(ServiceError::invalid(
+                "timeslot and timeSlot (its deprecated former name) were both given; send timeslot only",
+            )
+            .into())
+        }
+    };
+    Ok(CoachEventFields {
         sport_id: body.sport_id,
         start: body.start_at,
         end: body.end_at,
@@ -79,7 +89,7 @@ fn fields_of(body: api::CreateCoachEventRequest) -> CoachEventFields {
         public: slot.public,
         level: slot.level.map(|l| l.as_str().into()),
         eligibility: slot.eligibility.map(|e| e.as_str().into()),
-    }
+    })
 }
 
 impl CoachEventsHandlers for Handlers {
@@ -88,7 +98,7 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCoachEventRequest,
     ) -> Result<api::CreateCoachEventResponse, ApiError> {
-        let view = self.coach_events().create(&principal, fields_of(body)).await?;
+        let view = self.coach_events().create(&principal, fields_of(body)?).await?;
         Ok(api::CreateCoachEventResponse::Created(Json(event_to_wire(view)?)))
     }
 

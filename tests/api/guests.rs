@@ -159,13 +159,9 @@ async fn a_visitor_reserves_reads_moves_and_cancels(app: TestApp) {
     let long = "x".repeat(2001);
     app.cancel_reservation(&manage_token(&other), json!({"reason": long})).await.expect(400);
     app.cancel_reservation(&manage_token(&other), json!({"reason": "nul\u{0}"})).await.expect(400);
-    app.post(
-        &format!("/v1/booking/reservations/{}/reschedule", manage_token(&other)),
-        None,
-        json!({"slot_start": "x"}),
-    )
-    .await
-    .expect(400);
+    app.post(&format!("/v1/reservations/{}/reschedule", manage_token(&other)), None, json!({"slot_start": "x"}))
+        .await
+        .expect(400);
 }
 
 async fn the_owner_cancels_and_the_guest_reads_canceled(app: TestApp) {
@@ -303,7 +299,7 @@ async fn concurrent_reschedules_of_one_reservation(app: TestApp) {
     let from = days_ahead(6);
     let slots = offered(&app, &link, from, 1).await;
     let token = manage_token(&app.reserve(&link, &slots[0].0, &slots[0].1).await.expect(200));
-    let path = format!("/v1/booking/reservations/{token}/reschedule");
+    let path = format!("/v1/reservations/{token}/reschedule");
     let mut held = slots[0].clone();
     for (round, with_sequence) in [(0, true), (1, false), (2, true)] {
         let sequence = app.get_reservation(&token).await.expect(200).body["sequence"].as_i64().unwrap();
@@ -369,5 +365,5 @@ async fn the_guest_operations_are_rate_limited_per_client() {
     let r = app.get_reservation(&stranger_token()).await.expect(429);
     assert!(r.headers.contains_key("retry-after"));
     let r = app.cancel_reservation(&stranger_token(), json!({})).await.expect(429);
-    assert_eq!(r.error()["endpoint"], "POST /v1/booking/reservations/{manageToken}/cancel");
+    assert_eq!(r.error()["endpoint"], "POST /v1/reservations/{manageToken}/cancel");
 }

@@ -345,16 +345,16 @@ impl TestApp {
     // ---- guests' self-service (companion)
 
     pub async fn get_reservation(&self, manage_token: &str) -> Reply {
-        self.get(&format!("/v1/booking/reservations/{manage_token}"), None).await
+        self.get(&format!("/v1/reservations/{manage_token}"), None).await
     }
 
     pub async fn cancel_reservation(&self, manage_token: &str, body: Value) -> Reply {
-        self.post(&format!("/v1/booking/reservations/{manage_token}/cancel"), None, body).await
+        self.post(&format!("/v1/reservations/{manage_token}/cancel"), None, body).await
     }
 
     pub async fn reschedule_reservation(&self, manage_token: &str, start: &str, end: &str) -> Reply {
         self.post(
-            &format!("/v1/booking/reservations/{manage_token}/reschedule"),
+            &format!("/v1/reservations/{manage_token}/reschedule"),
             None,
             serde_json::json!({"slot_start": start, "slot_end": end}),
         )

@@ -92,13 +92,13 @@ async fn a_replay_is_the_first_answer_byte_for_byte(app: TestApp) {
 
     // The guest's writes take keys too: a replayed move does not move it again.
     let token = first.body["manage_token"].as_str().unwrap().to_string();
-    let path = format!("/v1/booking/reservations/{token}/reschedule");
+    let path = format!("/v1/reservations/{token}/reschedule");
     let to = json!({"slot_start": slots[20].0, "slot_end": slots[20].1});
     let moved = keyed(&app, Method::POST, &path, None, to.clone(), "move-1").await.expect(200);
     assert_eq!(moved.body["sequence"], 1);
     assert_replay(&moved, &keyed(&app, Method::POST, &path, None, to.clone(), "move-1").await);
     assert_eq!(app.get_reservation(&token).await.expect(200).body["sequence"], 1);
-    let path = format!("/v1/booking/reservations/{token}/cancel");
+    let path = format!("/v1/reservations/{token}/cancel");
     let canceled = keyed(&app, Method::POST, &path, None, json!({"reason": "r"}), "cancel-1").await.expect(200);
     assert_replay(&canceled, &keyed(&app, Method::POST, &path, None, json!({"reason": "r"}), "cancel-1").await);
     keyed(&app, Method::POST, &path, None, json!({"reason": "other"}), "cancel-1").await.expect(400);

@@ -139,7 +139,7 @@ async fn nul_in_any_string_is_refused_and_nothing_is_stored(app: TestApp) {
     // Checked before anything else: even a booking that does not exist answers the 400.
     refused(app.add_booking_note(Uuid::new_v4(), Some(&athlete.token), json!({"note": "good\u{0}"})).await, "note");
     let mut body = event_body(at, at + Duration::hours(1), 5);
-    body["timeSlot"]["startTime"] = json!(format!("{}\u{0}", body["timeSlot"]["startTime"].as_str().unwrap()));
+    body["timeslot"]["startTime"] = json!(format!("{}\u{0}", body["timeslot"]["startTime"].as_str().unwrap()));
     app.create_coach_event(Some(&coach.token), body).await.expect(400).error();
 
     let admin = app.admin();

@@ -151,7 +151,8 @@ async fn main() {
         end_at: end,
         sport_id: types::Id(uuid::Uuid::new_v4()),
         start_at: start,
-        time_slot: types::NewTimeSlot {
+        time_slot: None,
+        timeslot: Some(types::NewTimeSlot {
             address_id: None,
             age_from: 18,
             age_to: 99,
@@ -166,7 +167,7 @@ async fn main() {
             public: None,
             slot_type: types::NewTimeSlotSlotType::Offline,
             start_time: utc_time(start),
-        },
+        }),
     };
     let ev = expect(step, coach.create_coach_event(&body).await, 201);
     check(step, ev.places_left == 2 && ev.status == types::CoachEventStatus::Scheduled, || format!("{ev:?}"));
