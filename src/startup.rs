@@ -189,12 +189,45 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
         .data(crate::api::OperationLayer(Arc::new(edge)))
+        .around(moved_paths)
         .with(CatchPanic::new().with_handler(|_| {
             crate::telemetry::error_response("", "", &poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
         }))
         .before(head_as_get)
         .with(crate::telemetry::RequestTracing)
         .map_to_response()
+}
+
+/// Paths the contract moved, still served until its next major version: contract 2.0.0 moved
+/// the guest's operations from `/v1/booking/reservations/` (ambiguous with the seed's
+/// `/v1/booking/{token}/availability`) to `/v1/reservations/`. Clients written against 1.x (and
+/// links already shared) keep working: a request at an old path is served as the one at its
+/// new path, and its answer says so with `Deprecation: true` and a `Link` to the successor
+/// (RFC 8288 `successor-version`). The contract documents only the new paths.
+const MOVED_PATHS: &[(&str, &str)] = &[("/v1/booking/reservations/", "/v1/reservations/")];
+
+async fn moved_paths<E: poem::Endpoint>(next: Arc<E>, mut req: poem::Request) -> poem::Result<Response> {
+    let path = req.uri().path();
+    let Some(new_path) =
+        MOVED_PATHS.iter().find_map(|(old, new)| path.strip_prefix(old).map(|rest| format!("{new}{rest}")))
+    else {
+        return next.call(req).await.map(IntoResponse::into_response);
+    };
+    let target = match req.uri().query() {
+        Some(query) => format!("{new_path}?{query}"),
+        None => new_path.clone(),
+    };
+    match target.parse() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return Err(poem::Error::from_status(StatusCode::NOT_FOUND)),
+    }
+    let mut response = next.call(req).await?.into_response();
+    let headers = response.headers_mut();
+    headers.insert("deprecation", poem::http::HeaderValue::from_static("true"));
+    if let Ok(link) = poem::http::HeaderValue::from_str(&format!("<{new_path}>; rel=\"successor-version\"")) {
+        headers.insert(poem::http::header::LINK, link);
+    }
+    Ok(response)
 }
 
 /// A `HEAD` is served as its `GET` (so it is limited, cached and logged as that operation); hyper,

@@ -113,7 +113,7 @@ async fn a_visitor_reserves_reads_moves_and_cancels(app: TestApp) {
     // with it, it goes.
     let soon = app.reschedule_reservation(&token, &overlapping.0, &overlapping.1).await.expect(409);
     assert!(soon.error()["message"].as_str().unwrap().contains("sequence you read"), "{}", soon.text);
-    let path = format!("/v1/booking/reservations/{token}/reschedule");
+    let path = format!("/v1/reservations/{token}/reschedule");
     let body = json!({"slot_start": overlapping.0, "slot_end": overlapping.1, "sequence": 1});
     let moved = app.post(&path, None, body).await.expect(200).body;
     assert_eq!(moved["sequence"], 2);
@@ -347,7 +347,43 @@ async fn concurrent_reschedules_of_one_reservation(app: TestApp) {
     assert!(r.error()["message"].as_str().unwrap().contains("expected"), "{}", r.text);
 }
 
+/// The paths contract 2.0.0 moved (`/v1/booking/reservations/...`) still serve 1.x clients and
+/// links shared before: the same answers, marked deprecated with a link to the new path.
+async fn the_moved_guest_paths_still_work(app: TestApp) {
+    let owner = app.user();
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
+    let slots = offered(&app, &link, days_ahead(2), 1).await;
+    let token = manage_token(&app.reserve(&link, &slots[3].0, &slots[3].1).await.expect(200));
+    let old = app.get(&format!("/v1/booking/reservations/{token}"), None).await.expect(200);
+    assert_eq!(old.body, app.get_reservation(&token).await.expect(200).body);
+    assert_eq!(old.headers["deprecation"], "true");
+    assert_eq!(old.headers["link"], format!("</v1/reservations/{token}>; rel=\"successor-version\"").as_str());
+    let body = json!({"slot_start": slots[5].0, "slot_end": slots[5].1});
+    let moved = app.post(&format!("/v1/booking/reservations/{token}/reschedule"), None, body).await.expect(200);
+    assert_eq!(
+        (moved.body["sequence"].as_i64(), moved.body["slot_start"].as_str()),
+        (Some(1), Some(slots[5].0.as_str()))
+    );
+    let canceled = app.post(&format!("/v1/booking/reservations/{token}/cancel"), None, json!({})).await.expect(200);
+    assert_eq!(canceled.body["status"], "canceled");
+    // Errors are the new operation's, and an unknown token is still a 404.
+    let missing = app.get(&format!("/v1/booking/reservations/{}", stranger_token()), None).await.expect(404);
+    assert_eq!(missing.error()["endpoint"], "GET /v1/reservations/{manageToken}");
+    // The seed's availability path is untouched by the move.
+    app.get(
+        &format!(
+            "/v1/booking/{link}/availability?start={}&end={}",
+            urlencode(&iso(days_ahead(2))),
+            urlencode(&iso(days_ahead(3)))
+        ),
+        None,
+    )
+    .await
+    .expect(200);
+}
+
 db_tests!(
+    the_moved_guest_paths_still_work,
     a_visitor_reserves_reads_moves_and_cancels,
     the_owner_cancels_and_the_guest_reads_canceled,
     cancel_notice_is_a_link_setting,

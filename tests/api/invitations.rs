@@ -159,7 +159,7 @@ async fn a_reservation_through_its_life(app: TestApp) {
     assert_request(&invitation(vera[0]), &uid, 1, &slots[30]);
     assert_request(&invitation(own[0]), &uid, 1, &slots[30]);
     assert!(vera[0].header("Subject").unwrap().starts_with("Moved"));
-    let path = format!("/v1/booking/reservations/{manage_token}/reschedule");
+    let path = format!("/v1/reservations/{manage_token}/reschedule");
     app.post(&path, None, json!({"slot_start": slots[40].0, "slot_end": slots[40].1, "sequence": 1})).await.expect(200);
     let sent = pass(&server, &smtp, &mut seen).await;
     assert_eq!(sent.len(), 2, "{sent:?}");

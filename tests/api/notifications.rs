@@ -581,7 +581,7 @@ async fn a_reservations_life_in_webhooks(app: TestApp) {
     notify(&server).await;
     app.reschedule_reservation(&token, &slots[12].0, &slots[12].1).await.expect(200);
     notify(&server).await;
-    let path = format!("/v1/booking/reservations/{token}/reschedule");
+    let path = format!("/v1/reservations/{token}/reschedule");
     app.post(&path, None, json!({"slot_start": slots[14].0, "slot_end": slots[14].1, "sequence": 1})).await.expect(200);
     notify(&server).await;
     app.cancel_reservation(&token, json!({"reason": "away"})).await.expect(200);
