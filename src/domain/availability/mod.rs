@@ -1100,6 +1100,13 @@ pub fn slots(
                 }
                 // Dates only grow from here.
                 Err(SlotError::TooFarAhead { .. }) => return out,
+                Err(SlotError::DateFull { .. }) => {
+                    // Every later grid point of this piece is on the same date.
+                    if p.end > s + iv {
+                        s += ceil_div(p.end - s, iv) * iv;
+                        continue;
+                    }
+                }
                 Err(SlotError::Busy) => {
                     // Every later grid point before the end of the busy block
                     // in the way overlaps it too (it starts later and ends
