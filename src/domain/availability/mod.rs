@@ -1050,10 +1050,12 @@ impl<'a> Judge<'a> {
 /// instant `now`. Sorted by start, no duplicates; slots overlap each other
 /// only when the interval is shorter than the duration.
 ///
-/// Cost: O(days × windows per day + overrides + busy × log busy + output and
-/// rejected grid points). Busy intervals are widened by the buffers, sorted
-/// and merged once; grid points are then judged in order against them with a
-/// moving pointer.
+/// Cost: O(days × windows per day + overrides + busy + output and rejected
+/// grid points) when busy intervals come sorted or spread out (bucket sort;
+/// busy × log busy at worst, all of them starting together). Busy intervals
+/// are widened by the buffers, sorted and merged once; grid points are then
+/// judged in order against them with a moving pointer, skipping the rest of a
+/// busy block or of a full date at once.
 #[must_use]
 pub fn slots(
     rules: &LinkRules,
