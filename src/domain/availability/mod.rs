@@ -541,8 +541,10 @@ const UNIX_EPOCH_DAY_CE: i64 = 719_163;
 
 /// Instants back from nanoseconds, in order, remembering the last UTC date:
 /// slots come sorted, many on one date, so most need only a time of day. The
-/// same instant as `start_at + (t − start)` with chrono's `checked_add_signed`
-/// (its date arithmetic is most of a slot's cost); `None` outside chrono's range.
+/// same instant as `DateTime::from_timestamp`, or as the window start's
+/// `DateTime` plus the offset with `checked_add_signed` (the way slots were
+/// built before; its date arithmetic was most of a slot's cost); `None`
+/// outside chrono's range.
 struct Instants {
     day: i64,
     date: NaiveDate,
