@@ -7,7 +7,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run build test lint contract-lint unit conformance generate check-generated bench bench-http bench-notify sdk-check browser-test
+.PHONY: run build test lint contract-lint unit conformance generate check-generated bench bench-engine-count bench-http bench-notify sdk-check browser-test
 
 ## Serve on http://127.0.0.1:8080 with an embedded SQLite database under ./data.
 run:
@@ -53,6 +53,11 @@ conformance: $(VENV)/bin/schemathesis
 
 bench:
 	$(CARGO) bench --bench availability
+
+## Instructions per call of the availability engine's bench cases (callgrind; not disturbed by
+## other load on the machine). See docs/benchmarks.md.
+bench-engine-count:
+	bench/engine_count.sh
 
 ## Generate Python, TypeScript and Rust clients from the served contract and exercise them
 ## (see sdk/README.md; installs its pinned tools under sdk/).

@@ -1,139 +1,30 @@
-//! Availability engine benchmarks.
-//!
-//! Rules: 30-minute slots, 10-minute buffer, Europe/Berlin, Mon-Fri
-//! 09:00-17:00 plus a split Saturday (10:00-12:00, 14:00-16:00). Busy blocks
-//! are 15-120 minutes long at pseudo-random 5-minute positions across the
-//! range, passed unsorted (so the sort is measured too).
-//!
-//! The "every rule" cases add all scheduling rules of issue #12 on top: 4 h
-//! notice, 300 days ahead, a 15-minute grid, buffers 5 min before and 20 min
-//! after, 60 date overrides (closed days, changed days, overnight
-//! Saturday-Sunday ranges) and a cap of 6 a day with every fifth date full.
+//! Availability engine benchmarks: the cases of `benches/common/availability_cases.rs`
+//! (see there). `examples/engine_count.rs` runs the same cases a fixed number of times, for
+//! instruction counts under callgrind.
 
 use std::hint::black_box;
 
-use bookings::domain::availability::{
-    available_slots, slots, DayCounts, Interval, LinkRules, RawDateOverride, RawSchedulingRules, SchedulingRules,
-    WorkingHours,
-};
-use chrono::{DateTime, Duration, Utc};
+use bookings::domain::availability::slots;
 use criterion::{criterion_group, criterion_main, Criterion};
 
-fn rules() -> LinkRules {
-    let day = vec![("09:00", "17:00")];
-    let hours = WorkingHours::parse([
-        ("mon", day.clone()),
-        ("tue", day.clone()),
-        ("wed", day.clone()),
-        ("thu", day.clone()),
-        ("fri", day),
-        ("sat", vec![("10:00", "12:00"), ("14:00", "16:00")]),
-    ])
-    .expect("valid working hours");
-    LinkRules {
-        duration: Duration::minutes(30),
-        buffer: Duration::minutes(10),
-        tz: chrono_tz::Europe::Berlin,
-        hours,
-        schedule: SchedulingRules::default(),
-    }
-}
-
-/// Deterministic xorshift64* so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> i64 {
-        i64::try_from(self.next() % n).expect("small")
-    }
-}
-
-fn busy_blocks(range: Interval, count: usize, seed: u64) -> Vec<Interval> {
-    let mut rng = Rng(seed);
-    let fives = u64::try_from((range.end - range.start).num_minutes() / 5).expect("positive");
-    (0..count)
-        .map(|_| {
-            let start = range.start + Duration::minutes(5 * rng.below(fives));
-            let end = start + Duration::minutes(15 + 5 * rng.below(22));
-            Interval { start, end }
-        })
-        .collect()
-}
-
-fn case(c: &mut Criterion, name: &str, from: &str, days: i64, blocks: usize) {
-    let rules = rules();
-    let start: DateTime<Utc> = from.parse().expect("valid instant");
-    let range = Interval { start, end: start + Duration::days(days) };
-    let busy = busy_blocks(range, blocks, 0x9E37_79B9_7F4A_7C15 ^ blocks as u64);
-    let now = start;
-    let slots = available_slots(&rules, range, &busy, now);
-    eprintln!("{name}: {} slots offered", slots.len());
-    c.bench_function(name, |b| {
-        b.iter(|| available_slots(black_box(&rules), black_box(range), black_box(&busy), black_box(now)))
-    });
-}
-
-fn every_rule(start: DateTime<Utc>, days: i64) -> (LinkRules, DayCounts) {
-    let mut rules = rules();
-    let first = start.date_naive();
-    let text = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
-    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
-    let overrides = (0..60)
-        .map(|i| {
-            let date = first + Duration::days(i * 6 + 1);
-            let windows = match i % 3 {
-                0 => vec![],
-                1 => vec![pair("07:00", "11:00"), pair("12:00", "15:00")],
-                _ => vec![pair("20:00", "24:00")],
-            };
-            RawDateOverride { date: text(date), windows }
-        })
-        .chain((0..60).filter(|i| i % 3 == 2).map(|i| RawDateOverride {
-            date: text(first + Duration::days(i * 6 + 2)),
-            windows: vec![pair("00:00", "02:00")],
-        }))
-        .collect::<Vec<_>>();
-    rules.schedule = SchedulingRules::parse(&RawSchedulingRules {
-        min_notice_minutes: Some(240),
-        max_days_ahead: Some(300),
-        slot_interval_minutes: Some(15),
-        buffer_before_minutes: Some(5),
-        buffer_after_minutes: Some(20),
-        date_overrides: Some(overrides),
-        max_bookings_per_day: Some(6),
-        min_cancel_notice_minutes: None,
-    })
-    .expect("valid rules");
-    let booked = (0..days).map(|i| (first + Duration::days(i), if i % 5 == 0 { 6 } else { 2 })).collect();
-    (rules, booked)
-}
-
-fn case_every_rule(c: &mut Criterion, name: &str, from: &str, days: i64, blocks: usize) {
-    let start: DateTime<Utc> = from.parse().expect("valid instant");
-    let (rules, booked) = every_rule(start, days);
-    let range = Interval { start, end: start + Duration::days(days) };
-    let busy = busy_blocks(range, blocks, 0x9E37_79B9_7F4A_7C15 ^ blocks as u64);
-    let now = start;
-    let offered = slots(&rules, range, &busy, &booked, now);
-    eprintln!("{name}: {} slots offered", offered.len());
-    c.bench_function(name, |b| {
-        b.iter(|| slots(black_box(&rules), black_box(range), black_box(&busy), black_box(&booked), black_box(now)))
-    });
-}
+#[path = "common/availability_cases.rs"]
+mod cases;
 
 fn benches(c: &mut Criterion) {
-    // Includes the Berlin spring-forward on 2026-03-29.
-    case(c, "31 days, 500 busy blocks", "2026-03-01T08:17:00Z", 31, 500);
-    case(c, "366 days, 10,000 busy blocks", "2026-01-01T00:00:00Z", 366, 10_000);
-    case_every_rule(c, "31 days, 500 busy blocks, every rule", "2026-03-01T08:17:00Z", 31, 500);
-    case_every_rule(c, "366 days, 10,000 busy blocks, every rule", "2026-01-01T00:00:00Z", 366, 10_000);
+    for case in cases::cases() {
+        eprintln!("{}: {} slots offered", case.name, case.run().len());
+        c.bench_function(case.name, |b| {
+            b.iter(|| {
+                slots(
+                    black_box(&case.rules),
+                    black_box(case.range),
+                    black_box(&case.busy),
+                    black_box(&case.booked),
+                    black_box(case.now),
+                )
+            })
+        });
+    }
 }
 
 criterion_group!(availability, benches);

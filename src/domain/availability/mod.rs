@@ -92,7 +92,10 @@ use std::cmp::{max, min};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+    Weekday,
+};
 use chrono_tz::Tz;
 use thiserror::Error;
 
@@ -475,6 +478,28 @@ fn resolve_boundary(tz: Tz, date: NaiveDate, minutes: u16) -> Option<DateTime<Ut
     resolve_local(tz, local_boundary(date, minutes)?)
 }
 
+/// [`resolve_boundary`] in nanoseconds since the epoch, for the engine's hot
+/// path (two per window per date): the same rule, computed from the zone's
+/// offset(s) at that local time (`offset_from_local_datetime`, one lookup in
+/// the zone's table) rather than through `from_local_datetime`, which builds
+/// and converts a `DateTime<Tz>` per candidate offset. Local times in a gap,
+/// and dates near the ends of chrono's range (where subtracting an offset
+/// could leave it), take [`resolve_local`] itself.
+fn resolve_boundary_ns(tz: Tz, date: NaiveDate, minutes: u16) -> Option<Ns> {
+    let t = local_boundary(date, minutes)?;
+    if date.year().abs() < 200_000 {
+        let local = instant_nanos(t.and_utc());
+        let at =
+            |o: <Tz as TimeZone>::Offset| local - i128::from(o.fix().local_minus_utc()) * i128::from(NANOS_PER_SEC);
+        match tz.offset_from_local_datetime(&t) {
+            LocalResult::Single(o) => return Some(at(o)),
+            LocalResult::Ambiguous(a, b) => return Some(min(at(a), at(b))),
+            LocalResult::None => {}
+        }
+    }
+    resolve_local(tz, t).map(instant_nanos)
+}
+
 /// The wall-clock date of `t` in `tz`.
 fn local_date(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&tz).date_naive()
@@ -499,9 +524,52 @@ fn instant_nanos(t: DateTime<Utc>) -> Ns {
     i128::from(t.timestamp()) * i128::from(NANOS_PER_SEC) + i128::from(t.timestamp_subsec_nanos())
 }
 
-/// `ceil(a / b)` for `b > 0`, any sign of `a`.
+/// `ceil(a / b)` for `b > 0`, any sign of `a`. In `i64` when both fit (every
+/// instant from 1678 to 2261): a 128-bit division is a library call, many
+/// times slower.
 fn ceil_div(a: Ns, b: Ns) -> Ns {
-    -(-a).div_euclid(b)
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) if a > i64::MIN => Ns::from(-(-a).div_euclid(b)),
+        _ => -(-a).div_euclid(b),
+    }
+}
+
+const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SEC;
+
+/// Days from 0001-01-01 (day 1) to 1970-01-01, as `NaiveDate::from_num_days_from_ce_opt` counts.
+const UNIX_EPOCH_DAY_CE: i64 = 719_163;
+
+/// Instants back from nanoseconds, in order, remembering the last UTC date:
+/// slots come sorted, many on one date, so most need only a time of day. The
+/// same instant as `DateTime::from_timestamp`, or as the window start's
+/// `DateTime` plus the offset with `checked_add_signed` (the way slots were
+/// built before; its date arithmetic was most of a slot's cost); `None`
+/// outside chrono's range.
+struct Instants {
+    day: i64,
+    date: NaiveDate,
+}
+
+impl Instants {
+    fn new() -> Instants {
+        Instants { day: 0, date: DateTime::UNIX_EPOCH.date_naive() }
+    }
+
+    fn at(&mut self, t: Ns) -> Option<DateTime<Utc>> {
+        let Ok(t) = i64::try_from(t) else {
+            let secs = i64::try_from(t.div_euclid(i128::from(NANOS_PER_SEC))).ok()?;
+            let sub = u32::try_from(t.rem_euclid(i128::from(NANOS_PER_SEC))).ok()?;
+            return DateTime::from_timestamp(secs, sub);
+        };
+        let (day, in_day) = (t.div_euclid(NANOS_PER_DAY), t.rem_euclid(NANOS_PER_DAY));
+        if day != self.day {
+            self.date = NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + UNIX_EPOCH_DAY_CE).ok()?)?;
+            self.day = day;
+        }
+        let secs = u32::try_from(in_day / NANOS_PER_SEC).ok()?;
+        let sub = u32::try_from(in_day % NANOS_PER_SEC).ok()?;
+        Some(self.date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(secs, sub)?).and_utc())
+    }
 }
 
 /// The grid origin of a run of windows with no beginning (every day before it
@@ -520,7 +588,6 @@ struct Piece {
     date: NaiveDate,
     start: Ns,
     end: Ns,
-    start_at: DateTime<Utc>,
     /// The date's first window, starting at 00:00.
     from_midnight: bool,
     /// Ends at "24:00".
@@ -608,11 +675,11 @@ impl LinkRules {
             match ws.last() {
                 Some(w) if w.end == MINUTES_PER_DAY && ws.len() == 1 && w.start == 0 => d = p,
                 Some(w) if w.end == MINUTES_PER_DAY => {
-                    let s = instant_nanos(resolve_boundary(self.tz, p, w.start)?);
+                    let s = resolve_boundary_ns(self.tz, p, w.start)?;
                     return Some((s, s));
                 }
                 _ => {
-                    let s = instant_nanos(resolve_boundary(self.tz, d, 0)?);
+                    let s = resolve_boundary_ns(self.tz, d, 0)?;
                     return Some((s, s));
                 }
             }
@@ -651,15 +718,14 @@ impl LinkRules {
             };
             for (wi, w) in windows.iter().enumerate() {
                 let (Some(s), Some(e)) =
-                    (resolve_boundary(self.tz, date, w.start), resolve_boundary(self.tz, date, w.end))
+                    (resolve_boundary_ns(self.tz, date, w.start), resolve_boundary_ns(self.tz, date, w.end))
                 else {
                     break 'dates;
                 };
                 let piece = Piece {
                     date,
-                    start: instant_nanos(s),
-                    end: max(instant_nanos(s), instant_nanos(e)),
-                    start_at: s,
+                    start: s,
+                    end: max(s, e),
                     from_midnight: wi == 0 && w.start == 0,
                     to_midnight: w.end == MINUTES_PER_DAY,
                 };
@@ -705,46 +771,198 @@ impl LinkRules {
 /// as [`LinkRules::date_of`] gives them). A missing date counts zero.
 pub type DayCounts = BTreeMap<NaiveDate, u32>;
 
-/// Busy time widened for the link's buffers, sorted and merged: a slot
-/// `[s, e)` is blocked when `[s − before, e + after)` overlaps a busy
-/// interval `[c, d)`, i.e. when `[s, e)` overlaps `[c − after, d + before)`.
+/// Busy time widened for the link's buffers, clipped to `[lo, hi]`, sorted
+/// and merged: a slot `[s, e)` is blocked when `[s − before, e + after)`
+/// overlaps a busy interval `[c, d)`, i.e. when `[s, e)` overlaps
+/// `[c − after, d + before)`.
+///
+/// Clipping changes no answer for slots inside `[lo, hi]` (a block reaching
+/// past an edge still reaches it). It lets the blocks be kept as `u64`
+/// nanoseconds from `lo` (16 bytes a block instead of 32, cheaper to sort)
+/// whenever `hi − lo` fits (584 years); wider spans keep `Ns`.
 struct Busy {
-    blocks: Vec<(Ns, Ns)>,
+    lo: Ns,
+    span: Ns,
+    blocks: Blocks,
+}
+
+enum Blocks {
+    Narrow(Vec<(u64, u64)>),
+    Wide(Vec<(Ns, Ns)>),
+}
+
+/// Sorts `v` by start and merges overlapping and touching blocks in place:
+/// for half-open intervals the union overlaps exactly what one of the parts
+/// overlaps. Busy time usually comes sorted (from the store), so that is
+/// checked first (O(n)).
+fn sort_and_merge<T: Copy + Ord>(v: &mut Vec<(T, T)>, sort: impl FnOnce(&mut Vec<(T, T)>)) {
+    if !v.windows(2).all(|w| w[0].0 <= w[1].0) {
+        sort(v);
+    }
+    let mut merged = 0;
+    for i in 0..v.len() {
+        if merged > 0 && v[i].0 <= v[merged - 1].1 {
+            v[merged - 1].1 = max(v[merged - 1].1, v[i].1);
+        } else {
+            v[merged] = v[i];
+            merged += 1;
+        }
+    }
+    v.truncate(merged);
+}
+
+/// `num_days_from_ce` of dates, remembered by day of the year: busy blocks
+/// fall on few dates, and the calendar arithmetic is most of the cost of
+/// turning a block into nanoseconds.
+struct DayNumbers {
+    seen: [(NaiveDate, i32); 512],
+}
+
+impl DayNumbers {
+    fn new() -> DayNumbers {
+        let d = NaiveDate::MIN;
+        DayNumbers { seen: [(d, d.num_days_from_ce()); 512] }
+    }
+
+    #[inline]
+    fn of(&mut self, d: NaiveDate) -> i32 {
+        let seen = &mut self.seen[d.ordinal0() as usize % 512];
+        if seen.0 != d {
+            *seen = (d, d.num_days_from_ce());
+        }
+        seen.1
+    }
+}
+
+/// A non-empty busy interval widened by the buffers, in nanoseconds (`None`
+/// when empty): [`instant_nanos`] of both ends, minus `after` and plus `before`.
+#[inline]
+fn widened(days: &mut DayNumbers, b: &Interval, before: Ns, after: Ns) -> Option<(Ns, Ns)> {
+    if b.start >= b.end {
+        return None;
+    }
+    let at = |days: &mut DayNumbers, t: NaiveDateTime| {
+        let day = i64::from(days.of(t.date())) - UNIX_EPOCH_DAY_CE;
+        let secs = day * 86_400 + i64::from(t.time().num_seconds_from_midnight());
+        i128::from(secs) * i128::from(NANOS_PER_SEC) + i128::from(t.time().nanosecond())
+    };
+    Some((at(days, b.start.naive_utc()) - after, at(days, b.end.naive_utc()) + before))
+}
+
+/// Sorts by start in O(n) when the starts are spread out, where
+/// `sort_unstable` takes O(n log n) (a third of the engine's time with 10,000
+/// blocks): a counting sort into about n buckets by the top bits of the start,
+/// then each bucket sorted on its own (`sort_unstable` still: insertion sort
+/// for the usual one or two blocks, O(k log k) for a crowded bucket, so the
+/// worst case stays O(n log n)).
+fn bucket_sort(v: &mut Vec<(u64, u64)>) {
+    let n = v.len();
+    let top = v.iter().map(|b| b.0).max().unwrap_or(0);
+    if n < 32 || top == 0 || u32::try_from(n).is_err() {
+        v.sort_unstable_by_key(|&(c, _)| c);
+        return;
+    }
+    // Starts have `bits` significant bits; keep the top log2(n) of them (at
+    // most n buckets).
+    let bits = u64::BITS - top.leading_zeros();
+    let shift = bits.saturating_sub(usize::BITS - 1 - n.leading_zeros());
+    let bucket = |c: u64| usize::try_from(c >> shift).expect("at most n buckets");
+    let buckets = bucket(top) + 1;
+    // first[k]: where bucket k begins, then (after the scatter) where it ends.
+    let mut first = vec![0u32; buckets + 1];
+    for b in v.iter() {
+        first[bucket(b.0) + 1] += 1;
+    }
+    for k in 1..=buckets {
+        first[k] += first[k - 1];
+    }
+    let mut out = vec![(0, 0); n];
+    for &b in v.iter() {
+        let k = bucket(b.0);
+        out[first[k] as usize] = b;
+        first[k] += 1;
+    }
+    let mut begin = 0;
+    for &end in &first[..buckets] {
+        let bucket = &mut out[begin..end as usize];
+        if bucket.len() > 8 {
+            bucket.sort_unstable_by_key(|&(c, _)| c);
+        } else {
+            // Insertion sort: the library's small-slice sort costs more per
+            // call than the one to three blocks a bucket usually holds.
+            for i in 1..bucket.len() {
+                let mut j = i;
+                while j > 0 && bucket[j - 1].0 > bucket[j].0 {
+                    bucket.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+        }
+        begin = end as usize;
+    }
+    *v = out;
+}
+
+/// Whether `[s, e)` overlaps a block of sorted, merged `v`, moving `cursor`
+/// forward past the blocks that end at or before `s`.
+fn overlaps_from<T: Copy + Ord>(v: &[(T, T)], cursor: &mut usize, s: T, e: T) -> bool {
+    while *cursor < v.len() && v[*cursor].1 <= s {
+        *cursor += 1;
+    }
+    *cursor < v.len() && v[*cursor].0 < e
 }
 
 impl Busy {
     /// Keeps only the blocks that can meet a slot inside `[lo, hi)`.
     fn new(rules: &LinkRules, busy: &[Interval], lo: Ns, hi: Ns) -> Busy {
         let (before, after) = (nanos(rules.buffer_before()), nanos(rules.buffer_after()));
-        let mut blocks: Vec<(Ns, Ns)> = busy
-            .iter()
-            .filter(|b| b.start < b.end)
-            .map(|b| (instant_nanos(b.start) - after, instant_nanos(b.end) + before))
-            .filter(|&(c, d)| d > lo && c < hi)
-            .collect();
-        blocks.sort_unstable_by_key(|&(c, _)| c);
-        // Merge overlapping and touching ones: for half-open intervals the
-        // union overlaps exactly what one of the parts overlaps.
-        let mut merged = 0;
-        for i in 0..blocks.len() {
-            if merged > 0 && blocks[i].0 <= blocks[merged - 1].1 {
-                blocks[merged - 1].1 = max(blocks[merged - 1].1, blocks[i].1);
-            } else {
-                blocks[merged] = blocks[i];
-                merged += 1;
+        let span = max(hi - lo, 0);
+        let mut days = DayNumbers::new();
+        let blocks = if u64::try_from(span).is_ok() {
+            let mut v = Vec::with_capacity(busy.len());
+            for b in busy {
+                if let Some((c, d)) = widened(&mut days, b, before, after) {
+                    if d > lo && c < hi {
+                        // In [0, span] by the clip, so the casts are exact.
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        v.push(((max(c, lo) - lo) as u64, (min(d, hi) - lo) as u64));
+                    }
+                }
             }
-        }
-        blocks.truncate(merged);
-        Busy { blocks }
+            sort_and_merge(&mut v, bucket_sort);
+            Blocks::Narrow(v)
+        } else {
+            let mut v: Vec<(Ns, Ns)> = busy
+                .iter()
+                .filter_map(|b| widened(&mut days, b, before, after))
+                .filter(|&(c, d)| d > lo && c < hi)
+                .collect();
+            sort_and_merge(&mut v, |v| v.sort_unstable_by_key(|&(c, _)| c));
+            Blocks::Wide(v)
+        };
+        Busy { lo, span, blocks }
     }
 
-    /// Whether `[s, e)` overlaps a block. `cursor` only moves forward, so
-    /// calls must come in order of `s` (amortised O(1) each).
+    /// Whether `[s, e)` (inside `[lo, hi]`) overlaps a block. `cursor` only
+    /// moves forward, so calls must come in order of `s` (amortised O(1)
+    /// each).
     fn overlaps(&self, cursor: &mut usize, s: Ns, e: Ns) -> bool {
-        while *cursor < self.blocks.len() && self.blocks[*cursor].1 <= s {
-            *cursor += 1;
+        match &self.blocks {
+            Blocks::Narrow(v) => {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let at = |t: Ns| (t - self.lo).clamp(0, self.span) as u64;
+                overlaps_from(v, cursor, at(s), at(e))
+            }
+            Blocks::Wide(v) => overlaps_from(v, cursor, s, e),
         }
-        *cursor < self.blocks.len() && self.blocks[*cursor].0 < e
+    }
+
+    /// The end of block `cursor` (after [`Busy::overlaps`] found it in the way).
+    fn end_at(&self, cursor: usize) -> Ns {
+        match &self.blocks {
+            Blocks::Narrow(v) => self.lo + Ns::from(v[cursor].1),
+            Blocks::Wide(v) => v[cursor].1,
+        }
     }
 }
 
@@ -834,10 +1052,12 @@ impl<'a> Judge<'a> {
 /// instant `now`. Sorted by start, no duplicates; slots overlap each other
 /// only when the interval is shorter than the duration.
 ///
-/// Cost: O(days × windows per day + overrides + busy × log busy + output and
-/// rejected grid points). Busy intervals are widened by the buffers, sorted
-/// and merged once; grid points are then judged in order against them with a
-/// moving pointer.
+/// Cost: O(days × windows per day + overrides + busy + output and rejected
+/// grid points) when busy intervals come sorted or spread out (bucket sort;
+/// busy × log busy at worst, all of them starting together). Busy intervals
+/// are widened by the buffers, sorted and merged once; grid points are then
+/// judged in order against them with a moving pointer, skipping the rest of a
+/// busy block or of a full date at once.
 #[must_use]
 pub fn slots(
     rules: &LinkRules,
@@ -862,6 +1082,7 @@ pub fn slots(
     let last = local_date(rules.tz, range.end).succ_opt().unwrap_or(NaiveDate::MAX);
     let mut judge = Judge::new(rules, busy, lo, re, booked, now);
     let (pieces, runs) = rules.runs(first, last);
+    let mut instants = Instants::new();
     for run in &runs {
         let hi = min(run.end, re);
         let from = max(lo, run.start);
@@ -877,16 +1098,29 @@ pub fn slots(
             let p = &pieces[j];
             match judge.judge(s, s + dur, p.date) {
                 Ok(()) => {
-                    let start = i64::try_from(s - p.start)
-                        .ok()
-                        .and_then(|off| p.start_at.checked_add_signed(Duration::nanoseconds(off)));
-                    let Some(start) = start else { return out };
-                    let Some(end) = start.checked_add_signed(rules.duration) else { return out };
+                    let (Some(start), Some(end)) = (instants.at(s), instants.at(s + dur)) else { return out };
                     debug_assert!(out.last().is_none_or(|l: &Interval| l.start < start));
                     out.push(Interval { start, end });
                 }
                 // Dates only grow from here.
                 Err(SlotError::TooFarAhead { .. }) => return out,
+                Err(SlotError::DateFull { .. }) => {
+                    // Every later grid point of this piece is on the same date.
+                    if p.end > s + iv {
+                        s += ceil_div(p.end - s, iv) * iv;
+                        continue;
+                    }
+                }
+                Err(SlotError::Busy) => {
+                    // Every later grid point before the end of the busy block
+                    // in the way overlaps it too (it starts later and ends
+                    // later than this one): go to the first one at or after it.
+                    let until = judge.busy.end_at(judge.cursor);
+                    if until > s + iv {
+                        s += ceil_div(until - s, iv) * iv;
+                        continue;
+                    }
+                }
                 Err(_) => {}
             }
             s += iv;
@@ -2370,6 +2604,101 @@ mod tests {
                     && b.start < slot.end + Duration::minutes(buf)
             });
             prop_assert_eq!(overlaps_busy(&r, slot, &busy), expect);
+        }
+    }
+
+    // -----------------------------------------------------------------------
+    // The engine's fast paths against the calls they replace
+    // -----------------------------------------------------------------------
+
+    /// Instants from 1600 to 2400 (outside `i64` nanoseconds at both ends), some
+    /// at a leap second, some far out in chrono's range.
+    fn arb_instant() -> impl Strategy<Value = DateTime<Utc>> {
+        let near = (-370i64 * 365 * 86_400..=430 * 365 * 86_400, 0u32..2_000_000_000).prop_map(|(secs, sub)| {
+            let t = DateTime::from_timestamp(secs, sub % 1_000_000_000).unwrap();
+            if sub >= 1_000_000_000 && t.time().second() == 59 {
+                // A leap second (nanoseconds >= 1e9), as chrono represents it.
+                t.date_naive().and_time(NaiveTime::from_hms_nano_opt(t.hour(), t.minute(), 59, sub).unwrap()).and_utc()
+            } else {
+                t
+            }
+        });
+        let far = (-8_000_000_000_000i64..=8_000_000_000_000).prop_map(|s| DateTime::from_timestamp(s, 7).unwrap());
+        prop_oneof![4 => near, 1 => far]
+    }
+
+    proptest! {
+        /// `Instants::at` gives the instant chrono gives, in order and out of order.
+        #[test]
+        fn instants_match_chrono(ts in prop::collection::vec(arb_instant(), 1..20)) {
+            let mut sorted = ts.clone();
+            sorted.sort();
+            for list in [ts, sorted] {
+                let mut at = Instants::new();
+                for t in list {
+                    let ns = instant_nanos(t);
+                    let want = DateTime::from_timestamp(
+                        i64::try_from(ns.div_euclid(1_000_000_000)).unwrap(),
+                        u32::try_from(ns.rem_euclid(1_000_000_000)).unwrap(),
+                    );
+                    prop_assert_eq!(at.at(ns), want);
+                }
+            }
+        }
+
+        /// `widened` is `instant_nanos` of both ends, minus and plus the buffers.
+        #[test]
+        fn widened_matches_instant_nanos(a in arb_instant(), b in arb_instant(), before in 0i64..=86_400, after in 0i64..=86_400) {
+            let (before, after) = (Ns::from(before) * 1_000_000_000, Ns::from(after) * 1_000_000_000);
+            let want = (a < b).then(|| (instant_nanos(a) - after, instant_nanos(b) + before));
+            let mut days = DayNumbers::new();
+            prop_assert_eq!(widened(&mut days, &Interval { start: a, end: b }, before, after), want);
+            let same_day = a.date_naive().and_hms_opt(23, 59, 59).unwrap().and_utc();
+            let want = (a < same_day).then(|| (instant_nanos(a) - after, instant_nanos(same_day) + before));
+            prop_assert_eq!(widened(&mut days, &Interval { start: a, end: same_day }, before, after), want);
+            // Remembered dates: the same answers again.
+            prop_assert_eq!(widened(&mut days, &Interval { start: a, end: same_day }, before, after), want);
+        }
+
+        /// `bucket_sort` orders by start like `sort_by_key` (blocks with equal
+        /// starts in any order): spread out, crowded, or all in one bucket.
+        #[test]
+        fn bucket_sort_sorts(
+            starts in prop::collection::vec(prop_oneof![0u64..=u64::MAX, 0u64..=100, 1u64 << 40..=(1u64 << 40) + 50], 0..300),
+        ) {
+            let mut v: Vec<(u64, u64)> = starts.iter().enumerate().map(|(i, &c)| (c, i as u64)).collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            bucket_sort(&mut v);
+            v.sort_by_key(|&(c, i)| (c, i)); // only equal starts may have moved
+            prop_assert_eq!(v.iter().map(|b| b.0).collect::<Vec<_>>(), want.iter().map(|b| b.0).collect::<Vec<_>>());
+            prop_assert_eq!(v, want);
+        }
+
+        /// `resolve_boundary_ns` is `resolve_boundary`, in nanoseconds, for
+        /// every boundary of a day around the test zones' DST changes.
+        #[test]
+        fn resolve_boundary_ns_matches(tz in arb_zone(), day in 0i64..3 * 366, minutes in 0u16..=MINUTES_PER_DAY) {
+            let date = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + Duration::days(day);
+            prop_assert_eq!(resolve_boundary_ns(tz, date, minutes), resolve_boundary(tz, date, minutes).map(instant_nanos));
+        }
+    }
+
+    #[test]
+    fn bucket_sort_of_sorted_presorted_and_far_dates() {
+        let mut v: Vec<(u64, u64)> = (0..100).rev().map(|i| (i * 7, i)).collect();
+        bucket_sort(&mut v);
+        assert!(v.windows(2).all(|w| w[0].0 <= w[1].0));
+        for date in [NaiveDate::MIN, NaiveDate::MAX, NaiveDate::from_ymd_opt(-200_001, 3, 1).unwrap()] {
+            for tz in [Tz::UTC, chrono_tz::Europe::Berlin, chrono_tz::America::New_York] {
+                for minutes in [0, 60, 1439, MINUTES_PER_DAY] {
+                    assert_eq!(
+                        resolve_boundary_ns(tz, date, minutes),
+                        resolve_boundary(tz, date, minutes).map(instant_nanos),
+                        "{tz} {date} {minutes}"
+                    );
+                }
+            }
         }
     }
 
