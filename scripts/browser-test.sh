@@ -34,35 +34,9 @@ node -e 'if (+process.versions.node.split(".")[0] < 20) { console.error("node >=
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 # --- The server.
-if [ -z "${BIN:-}" ]; then
-  "${CARGO:-cargo}" build -q --bin bookings
-  BIN=target/debug/bookings
-fi
-work="$(mktemp -d)"
-port="$(node -e 'const s=require("net").createServer(); s.listen(0,"127.0.0.1",()=>{console.log(s.address().port); s.close()})')"
-base="http://127.0.0.1:$port"
-export RUST_LOG="${RUST_LOG:-warn}" DATA_DIR="$work/data" APP_ENV=test BIND_ADDR="127.0.0.1:$port" \
-  JWT_SECRET="browser-test-secret-$(date +%s%N)-0123456789"
-mkdir -p "$DATA_DIR"
-"$BIN" serve >"$work/server.log" 2>&1 &
-pid=$!
-status=1
-cleanup() {
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  if [ "$status" -ne 0 ] && [ -s "$work/server.log" ]; then
-    echo "--- server log (last 50 lines)"
-    tail -n 50 "$work/server.log"
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 1 150); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { echo "the server exited during start" >&2; exit 1; }
-  sleep 0.1
-done
-curl -fsS "$base/healthz" >/dev/null
+# shellcheck source=lib/serve.sh
+. scripts/lib/serve.sh
+serve_start browser-test
 
 # --- Data, through the API.
 sub=4b72d209-debd-45e1-93cc-7640bf7d39bf

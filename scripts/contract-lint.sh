@@ -13,23 +13,9 @@ root="$PWD"
 node -e 'if (+process.versions.node.split(".")[0] < 20) { console.error("node >= 20 is needed, found " + process.version); process.exit(1) }'
 (cd lint && npm ci --no-audit --no-fund --loglevel=error)
 
-if [ -z "${BIN:-}" ]; then
-  "${CARGO:-cargo}" build -q --bin bookings
-  BIN=target/debug/bookings
-fi
-work="$(mktemp -d)"
-port="$(node -e 'const s=require("net").createServer(); s.listen(0,"127.0.0.1",()=>{console.log(s.address().port); s.close()})')"
-export RUST_LOG="${RUST_LOG:-warn}" DATA_DIR="$work/data" APP_ENV=test BIND_ADDR="127.0.0.1:$port" \
-  JWT_SECRET="contract-lint-secret-$(date +%s%N)-0123456789"
-mkdir -p "$DATA_DIR"
-"$BIN" serve >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 150); do
-  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { echo "the server exited during start" >&2; cat "$work/server.log" >&2; exit 1; }
-  sleep 0.1
-done
+# shellcheck source=lib/serve.sh
+. scripts/lib/serve.sh
+serve_start contract-lint
 contract="$work/openapi.json"
 curl -fsS "http://127.0.0.1:$port/openapi.json" -o "$contract"
 
