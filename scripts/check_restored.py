@@ -2,11 +2,11 @@
 """Self-check for spec/003_lekobookings.yaml (restored from a flattened seed).
 
 Usage (from the repo root, or anywhere):
-    python3 spec/check_restored.py [YAML] [SEED] [--report]
+    python3 scripts/check_restored.py [YAML] [SEED] [--report]
 
 Defaults (resolved relative to the repo root = parent of this script's dir):
     YAML = spec/003_lekobookings.yaml
-    SEED = ../shared/seeds/003_d11363c82bcf96cc.txt
+    SEED = spec/seeds/003_d11363c82bcf96cc.txt (the repository's verbatim copy)
 
 Checks:
   1. whitespace-split token sequence of YAML == that of SEED
@@ -22,7 +22,7 @@ import yaml
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_YAML = os.path.join(REPO_ROOT, "spec", "003_lekobookings.yaml")
-DEFAULT_SEED = os.path.join(REPO_ROOT, "..", "shared", "seeds", "003_d11363c82bcf96cc.txt")
+DEFAULT_SEED = os.path.join(REPO_ROOT, "spec", "seeds", "003_d11363c82bcf96cc.txt")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
