@@ -453,26 +453,14 @@ pub async fn page(
 /// Removes everything queued to or about a user (their data is being deleted).
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug", Display))]
 pub async fn forget_user(db: &impl ConnectionTrait, user: UserId) -> Result<u64, DbErr> {
-    let theirs = || {
+    delete_where(
+        db,
         Condition::any()
             .add(notifications::Column::RecipientUserId.eq(user))
             .add(notifications::Column::AboutUserId.eq(user))
-            .add(notifications::Column::AboutCoachId.eq(user))
-    };
-    // Their messages' attempts first (an error may quote an address).
-    notification_attempts::Entity::delete_many()
-        .filter(
-            notification_attempts::Column::NotificationId.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(notifications::Column::Id)
-                    .from(notifications::Entity)
-                    .cond_where(theirs())
-                    .to_owned(),
-            ),
-        )
-        .exec(db)
-        .await?;
-    Ok(notifications::Entity::delete_many().filter(theirs()).exec(db).await?.rows_affected)
+            .add(notifications::Column::AboutCoachId.eq(user)),
+    )
+    .await
 }
 
 /// Deletes every message about these subjects (bookings or calendar events), whoever it is
@@ -482,23 +470,27 @@ pub async fn forget_user(db: &impl ConnectionTrait, user: UserId) -> Result<u64,
 pub async fn forget_subjects(db: &impl ConnectionTrait, subject_ids: &[Uuid]) -> Result<u64, DbErr> {
     let mut removed = 0;
     for chunk in subject_ids.chunks(500) {
-        notification_attempts::Entity::delete_many()
-            .filter(
-                notification_attempts::Column::NotificationId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(notifications::Column::Id)
-                        .from(notifications::Entity)
-                        .and_where(notifications::Column::SubjectId.is_in(chunk.iter().copied()))
-                        .to_owned(),
-                ),
-            )
-            .exec(db)
-            .await?;
-        removed += notifications::Entity::delete_many()
-            .filter(notifications::Column::SubjectId.is_in(chunk.iter().copied()))
-            .exec(db)
-            .await?
-            .rows_affected;
+        removed +=
+            delete_where(db, Condition::all().add(notifications::Column::SubjectId.is_in(chunk.iter().copied())))
+                .await?;
     }
     Ok(removed)
+}
+
+/// Deletes the messages matching `which` with their attempts (those first: an error may quote
+/// an address); the number of messages deleted.
+async fn delete_where(db: &impl ConnectionTrait, which: Condition) -> Result<u64, DbErr> {
+    notification_attempts::Entity::delete_many()
+        .filter(
+            notification_attempts::Column::NotificationId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(notifications::Column::Id)
+                    .from(notifications::Entity)
+                    .cond_where(which.clone())
+                    .to_owned(),
+            ),
+        )
+        .exec(db)
+        .await?;
+    Ok(notifications::Entity::delete_many().filter(which).exec(db).await?.rows_affected)
 }

@@ -292,13 +292,20 @@ async fn row(conn: &DatabaseConnection, id: Uuid) -> notifications::Model {
     notifications::Entity::find_by_id(id).one(conn).await.unwrap().expect("the message")
 }
 
+/// An athlete with an address, a coach without one, and a booking of theirs to queue messages
+/// about.
+async fn queued_booking(conn: &DatabaseConnection) -> (UserId, UserId, BookingId) {
+    let athlete = user(conn, Some("athlete@example.com")).await;
+    let coach = user(conn, None).await;
+    let event = coach_event(conn, coach, EventStatus::Scheduled, 200).await;
+    booking_grid(conn, athlete, coach, [event, event]).await;
+    let subject = booking_rows::Entity::find().one(conn).await.unwrap().unwrap().id;
+    (athlete, coach, subject)
+}
+
 async fn the_queue_enqueues_once_claims_with_a_lease_and_records(app: TestApp) {
     let conn = db(&app).await;
-    let athlete = user(&conn, Some("athlete@example.com")).await;
-    let coach = user(&conn, None).await;
-    let event = coach_event(&conn, coach, EventStatus::Scheduled, 200).await;
-    booking_grid(&conn, athlete, coach, [event, event]).await;
-    let subject = booking_rows::Entity::find().one(&conn).await.unwrap().unwrap().id;
+    let (athlete, coach, subject) = queued_booking(&conn).await;
 
     // Only while the subject exists, and once per key.
     let first = message(subject, "r:1", athlete, None);
@@ -371,11 +378,7 @@ async fn sends_are_recorded_with_their_attempts_and_gone_endpoints(app: TestApp)
     use bookings::store::outbox::{Gone, NewAttempt};
     use bookings::store::webhook_endpoints as endpoints;
     let conn = db(&app).await;
-    let athlete = user(&conn, Some("athlete@example.com")).await;
-    let coach = user(&conn, None).await;
-    let event = coach_event(&conn, coach, EventStatus::Scheduled, 200).await;
-    booking_grid(&conn, athlete, coach, [event, event]).await;
-    let subject = booking_rows::Entity::find().one(&conn).await.unwrap().unwrap().id;
+    let (athlete, _, subject) = queued_booking(&conn).await;
     let m = message(subject, "w:1", athlete, None);
     queue::insert_while_subjects_exist(&conn, Subjects::Bookings, std::slice::from_ref(&m), now()).await.unwrap();
 
