@@ -23,13 +23,14 @@ pub struct Letterhead {
 }
 
 impl Letterhead {
-    /// `sender` as configured (`Name <addr>` or a bare address).
+    /// `sender` as configured (`Name <addr>` or a bare address), read as the SMTP transport
+    /// reads it; kept as given when it is no mailbox.
     pub fn new(manage_links: ManageLinks, sender: &str) -> Self {
-        let sender = match (sender.rfind('<'), sender.rfind('>')) {
-            (Some(open), Some(close)) if open < close => &sender[open + 1..close],
-            _ => sender,
+        let sender = match sender.trim().parse::<lettre::message::Mailbox>() {
+            Ok(mailbox) => mailbox.email.to_string(),
+            Err(_) => sender.trim().to_string(),
         };
-        Self { manage_links, sender: sender.trim().to_string() }
+        Self { manage_links, sender }
     }
 
     fn organizer(&self, email: Option<&String>, name: Option<String>) -> Party {
@@ -268,6 +269,14 @@ pub fn message(rules: &Rules, rule: &Rule, c: Candidate, key: String, now: DateT
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_organizer_of_last_resort_is_the_senders_address() {
+        use crate::domain::reservation::{ManageKey, ManageLinks};
+        let links = || ManageLinks::new(ManageKey::new(b"k-0123456789abcdef0123456789abcdef"), "https://b.example");
+        assert_eq!(Letterhead::new(links(), "Bookings <bookings@example.com>").sender, "bookings@example.com");
+        assert_eq!(Letterhead::new(links(), " bookings@example.com ").sender, "bookings@example.com");
+    }
 
     #[test]
     fn fixed_offsets_map_to_etc_zones() {
