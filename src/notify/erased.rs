@@ -53,13 +53,9 @@ pub fn cancellations(
         b.canceled_by = Some(CanceledBy::System);
         for rule in email_rules(trigger) {
             let Some(to) = decide::booking_addressee(rule.trigger, rule.recipient, &b) else { continue };
-            if to.user_id == Some(erased) {
-                continue;
+            if to.user_id != Some(erased) {
+                messages.push(anonymous(rules, rule, render::booking_candidate(rule, &b, to, letterhead), now)?);
             }
-            let mut c = render::booking_candidate(rule, &b, to, letterhead);
-            (c.about_user_id, c.about_coach_id) = (None, None);
-            let key = decide::dedupe_key(&rule.name, c.subject_id, c.version, rule.recipient, false);
-            messages.push(render::message(rules, rule, c, key, now)?);
         }
     }
     for r in reservations {
@@ -72,14 +68,18 @@ pub fn cancellations(
         };
         for rule in email_rules(Trigger::ReservationDeleted) {
             let Some(to) = decide::reservation_addressee(rule.recipient, &r) else { continue };
-            if to.user_id == Some(erased) {
-                continue;
+            if to.user_id != Some(erased) {
+                messages.push(anonymous(rules, rule, render::reservation_candidate(rule, &r, to, letterhead), now)?);
             }
-            let mut c = render::reservation_candidate(rule, &r, to, letterhead);
-            (c.about_user_id, c.about_coach_id) = (None, None);
-            let key = decide::dedupe_key(&rule.name, c.subject_id, c.version, rule.recipient, false);
-            messages.push(render::message(rules, rule, c, key, now)?);
         }
     }
     Ok(messages)
+}
+
+/// `c` rendered under its rule and keyed as the pass would key it, about no one (so it outlives
+/// the erasure that made it).
+fn anonymous(rules: &Rules, rule: &Rule, mut c: render::Candidate, now: DateTime<Utc>) -> ServiceResult<NewMessage> {
+    (c.about_user_id, c.about_coach_id) = (None, None);
+    let key = decide::dedupe_key(&rule.name, c.subject_id, c.version, rule.recipient, false);
+    render::message(rules, rule, c, key, now)
 }
