@@ -89,8 +89,10 @@ impl ApiError {
 pub trait Authenticator: Send + Sync + 'static {
     /// Who is calling, as the handlers see it.
     type Principal: Send + 'static;
+    /// `request` may carry what the server's edge already verified of it.
     fn authenticate(
         &self,
+        request: &poem::Request,
         bearer_token: &str,
     ) -> impl Future<Output = Result<Self::Principal, ApiError>> + Send;
 }
@@ -4716,7 +4718,6 @@ pub trait BookingHandlers: Authenticator {
     fn reserve_booking_slot(
         &self,
         token: String,
-        idempotency_key: Option<String>,
         body: ReserveBookingSlotRequest,
     ) -> impl Future<Output = Result<ReserveBookingSlotResponse, ApiError>> + Send;
     /// getReservation: Read a reservation by its manage token
@@ -4728,14 +4729,12 @@ pub trait BookingHandlers: Authenticator {
     fn cancel_reservation(
         &self,
         manage_token: String,
-        idempotency_key: Option<String>,
         body: CancelReservationRequest,
     ) -> impl Future<Output = Result<CancelReservationResponse, ApiError>> + Send;
     /// rescheduleReservation: Move a reservation to another slot
     fn reschedule_reservation(
         &self,
         manage_token: String,
-        idempotency_key: Option<String>,
         body: RescheduleReservationRequest,
     ) -> impl Future<Output = Result<RescheduleReservationResponse, ApiError>> + Send;
 }
@@ -4765,7 +4764,7 @@ impl<H: BookingHandlers> BookingApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return CreateBookingLinkResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CreateBookingLinkResponse::from_api_error(err),
         };
@@ -4835,7 +4834,7 @@ impl<H: BookingHandlers> BookingApi<H> {
             name = "Idempotency-Key",
             validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
         )]
-        idempotency_key: Header<Option<String>>,
+        _idempotency_key: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> ReserveBookingSlotResponse {
         if let Err(err) = check_query(request, &[]) {
@@ -4848,7 +4847,7 @@ impl<H: BookingHandlers> BookingApi<H> {
             Ok(body) => body,
             Err(err) => return ReserveBookingSlotResponse::from_api_error(err),
         };
-        let result = self.0.reserve_booking_slot(token.0, idempotency_key.0, body).await;
+        let result = self.0.reserve_booking_slot(token.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => ReserveBookingSlotResponse::from_api_error(err),
@@ -4897,7 +4896,7 @@ impl<H: BookingHandlers> BookingApi<H> {
             name = "Idempotency-Key",
             validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
         )]
-        idempotency_key: Header<Option<String>>,
+        _idempotency_key: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> CancelReservationResponse {
         if let Err(err) = check_query(request, &[]) {
@@ -4910,10 +4909,7 @@ impl<H: BookingHandlers> BookingApi<H> {
             Ok(body) => body,
             Err(err) => return CancelReservationResponse::from_api_error(err),
         };
-        let result = self
-            .0
-            .cancel_reservation(manage_token.0, idempotency_key.0, body)
-            .await;
+        let result = self.0.cancel_reservation(manage_token.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => CancelReservationResponse::from_api_error(err),
@@ -4938,7 +4934,7 @@ impl<H: BookingHandlers> BookingApi<H> {
             name = "Idempotency-Key",
             validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
         )]
-        idempotency_key: Header<Option<String>>,
+        _idempotency_key: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> RescheduleReservationResponse {
         if let Err(err) = check_query(request, &[]) {
@@ -4951,10 +4947,7 @@ impl<H: BookingHandlers> BookingApi<H> {
             Ok(body) => body,
             Err(err) => return RescheduleReservationResponse::from_api_error(err),
         };
-        let result = self
-            .0
-            .reschedule_reservation(manage_token.0, idempotency_key.0, body)
-            .await;
+        let result = self.0.reschedule_reservation(manage_token.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => RescheduleReservationResponse::from_api_error(err),
@@ -5284,14 +5277,12 @@ pub trait BookingsHandlers: Authenticator {
     fn notify_bookings(
         &self,
         principal: Self::Principal,
-        traceparent: Option<String>,
     ) -> impl Future<Output = Result<NotifyBookingsResponse, ApiError>> + Send;
     /// markBookingAsCompleted: Mark a booking as completed
     fn mark_booking_as_completed(
         &self,
         principal: Self::Principal,
         booking_id: uuid::Uuid,
-        traceparent: Option<String>,
         body: MarkBookingAsCompletedRequest,
     ) -> impl Future<Output = Result<MarkBookingAsCompletedResponse, ApiError>> + Send;
     /// addBookingNote: Add a note to a booking
@@ -5299,7 +5290,6 @@ pub trait BookingsHandlers: Authenticator {
         &self,
         principal: Self::Principal,
         booking_id: uuid::Uuid,
-        traceparent: Option<String>,
         body: AddBookingNoteRequest,
     ) -> impl Future<Output = Result<AddBookingNoteResponse, ApiError>> + Send;
     /// dismissBooking: Dismiss a canceled booking
@@ -5308,7 +5298,6 @@ pub trait BookingsHandlers: Authenticator {
         principal: Self::Principal,
         booking_id: uuid::Uuid,
         user_id: uuid::Uuid,
-        traceparent: Option<String>,
     ) -> impl Future<Output = Result<DismissBookingResponse, ApiError>> + Send;
     /// getUserBookingOrders: Get all booking orders for a user
     fn get_user_booking_orders(
@@ -5317,14 +5306,12 @@ pub trait BookingsHandlers: Authenticator {
         user_id: uuid::Uuid,
         start_at: Option<chrono::DateTime<chrono::FixedOffset>>,
         end_at: Option<chrono::DateTime<chrono::FixedOffset>>,
-        traceparent: Option<String>,
     ) -> impl Future<Output = Result<GetUserBookingOrdersResponse, ApiError>> + Send;
     /// getBookingById: Get a specific booking
     fn get_booking_by_id(
         &self,
         principal: Self::Principal,
         booking_id: uuid::Uuid,
-        traceparent: Option<String>,
     ) -> impl Future<Output = Result<GetBookingByIdResponse, ApiError>> + Send;
     /// getBookings: Get all bookings for a user or event
     fn get_bookings(
@@ -5334,14 +5321,11 @@ pub trait BookingsHandlers: Authenticator {
         event_id: Option<uuid::Uuid>,
         start_at: Option<chrono::DateTime<chrono::FixedOffset>>,
         end_at: Option<chrono::DateTime<chrono::FixedOffset>>,
-        traceparent: Option<String>,
     ) -> impl Future<Output = Result<GetBookingsResponse, ApiError>> + Send;
     /// bookEvents: Create an order for booking events
     fn book_events(
         &self,
         principal: Self::Principal,
-        traceparent: Option<String>,
-        idempotency_key: Option<String>,
         body: BookEventRequest,
     ) -> impl Future<Output = Result<BookEventsResponse, ApiError>> + Send;
     /// deleteUserFromBookings: Delete user data from bookings
@@ -5356,7 +5340,6 @@ pub trait BookingsHandlers: Authenticator {
         &self,
         principal: Self::Principal,
         booking_id: uuid::Uuid,
-        idempotency_key: Option<String>,
         body: CancelBookingRequest,
     ) -> impl Future<Output = Result<CancelBookingResponse, ApiError>> + Send;
     /// openBookingDispute: Open a dispute on a booking
@@ -5396,16 +5379,16 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "traceparent",
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
-        traceparent: Header<Option<String>>,
+        _traceparent: Header<Option<String>>,
     ) -> NotifyBookingsResponse {
         if let Err(err) = check_query(request, &[]) {
             return NotifyBookingsResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return NotifyBookingsResponse::from_api_error(err),
         };
-        let result = self.0.notify_bookings(principal, traceparent.0).await;
+        let result = self.0.notify_bookings(principal).await;
         match result {
             Ok(response) => response,
             Err(err) => NotifyBookingsResponse::from_api_error(err),
@@ -5433,13 +5416,13 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "traceparent",
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
-        traceparent: Header<Option<String>>,
+        _traceparent: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> MarkBookingAsCompletedResponse {
         if let Err(err) = check_query(request, &[]) {
             return MarkBookingAsCompletedResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return MarkBookingAsCompletedResponse::from_api_error(err),
         };
@@ -5452,7 +5435,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         };
         let result = self
             .0
-            .mark_booking_as_completed(principal, booking_id.0, traceparent.0, body)
+            .mark_booking_as_completed(principal, booking_id.0, body)
             .await;
         match result {
             Ok(response) => response,
@@ -5481,13 +5464,13 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "traceparent",
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
-        traceparent: Header<Option<String>>,
+        _traceparent: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> AddBookingNoteResponse {
         if let Err(err) = check_query(request, &[]) {
             return AddBookingNoteResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return AddBookingNoteResponse::from_api_error(err),
         };
@@ -5498,10 +5481,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Ok(body) => body,
             Err(err) => return AddBookingNoteResponse::from_api_error(err),
         };
-        let result = self
-            .0
-            .add_booking_note(principal, booking_id.0, traceparent.0, body)
-            .await;
+        let result = self.0.add_booking_note(principal, booking_id.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => AddBookingNoteResponse::from_api_error(err),
@@ -5534,19 +5514,16 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "traceparent",
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
-        traceparent: Header<Option<String>>,
+        _traceparent: Header<Option<String>>,
     ) -> DismissBookingResponse {
         if let Err(err) = check_query(request, &["userId"]) {
             return DismissBookingResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return DismissBookingResponse::from_api_error(err),
         };
-        let result = self
-            .0
-            .dismiss_booking(principal, booking_id.0, user_id.0, traceparent.0)
-            .await;
+        let result = self.0.dismiss_booking(principal, booking_id.0, user_id.0).await;
         match result {
             Ok(response) => response,
             Err(err) => DismissBookingResponse::from_api_error(err),
@@ -5580,24 +5557,18 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "traceparent",
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
-        traceparent: Header<Option<String>>,
+        _traceparent: Header<Option<String>>,
     ) -> GetUserBookingOrdersResponse {
         if let Err(err) = check_query(request, &["userId", "startAt", "endAt"]) {
             return GetUserBookingOrdersResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetUserBookingOrdersResponse::from_api_error(err),
         };
         let result = self
             .0
-            .get_user_booking_orders(
-                principal,
-                user_id.0,
-                start_at.0,
-                end_at.0,
-                traceparent.0,
-            )
+            .get_user_booking_orders(principal, user_id.0, start_at.0, end_at.0)
             .await;
         match result {
             Ok(response) => response,
@@ -5626,19 +5597,16 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "traceparent",
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
-        traceparent: Header<Option<String>>,
+        _traceparent: Header<Option<String>>,
     ) -> GetBookingByIdResponse {
         if let Err(err) = check_query(request, &[]) {
             return GetBookingByIdResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetBookingByIdResponse::from_api_error(err),
         };
-        let result = self
-            .0
-            .get_booking_by_id(principal, booking_id.0, traceparent.0)
-            .await;
+        let result = self.0.get_booking_by_id(principal, booking_id.0).await;
         match result {
             Ok(response) => response,
             Err(err) => GetBookingByIdResponse::from_api_error(err),
@@ -5675,7 +5643,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "traceparent",
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
-        traceparent: Header<Option<String>>,
+        _traceparent: Header<Option<String>>,
     ) -> GetBookingsResponse {
         if let Err(err) = check_query(
             request,
@@ -5683,20 +5651,13 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         ) {
             return GetBookingsResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetBookingsResponse::from_api_error(err),
         };
         let result = self
             .0
-            .get_bookings(
-                principal,
-                user_id.0,
-                event_id.0,
-                start_at.0,
-                end_at.0,
-                traceparent.0,
-            )
+            .get_bookings(principal, user_id.0, event_id.0, start_at.0, end_at.0)
             .await;
         match result {
             Ok(response) => response,
@@ -5722,19 +5683,19 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "traceparent",
             validator(pattern = "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
         )]
-        traceparent: Header<Option<String>>,
+        _traceparent: Header<Option<String>>,
         /// Makes the request safe to send again (1 to 255 printable ASCII characters; a client makes a new random one, a UUID say, per intended write). The first answer is kept for 24 hours, keyed by this key, the operation and the caller (the token's subject; for the public operations the link or manage token and the client's address). A retry with the same key and the same request (path and body) gets that answer again byte for byte, with `Idempotent-Replayed: true`, and nothing is done twice; the same key with another request is a 400; a retry while the first is still being served is a 409 with Retry-After. 409, 429 and 5xx answers are not kept: the client may retry them. Without the header nothing is kept.
         #[oai(
             name = "Idempotency-Key",
             validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
         )]
-        idempotency_key: Header<Option<String>>,
+        _idempotency_key: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> BookEventsResponse {
         if let Err(err) = check_query(request, &[]) {
             return BookEventsResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return BookEventsResponse::from_api_error(err),
         };
@@ -5745,10 +5706,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Ok(body) => body,
             Err(err) => return BookEventsResponse::from_api_error(err),
         };
-        let result = self
-            .0
-            .book_events(principal, traceparent.0, idempotency_key.0, body)
-            .await;
+        let result = self.0.book_events(principal, body).await;
         match result {
             Ok(response) => response,
             Err(err) => BookEventsResponse::from_api_error(err),
@@ -5786,7 +5744,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         if let Err(err) = check_query(request, &["userId"]) {
             return DeleteUserFromBookingsResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return DeleteUserFromBookingsResponse::from_api_error(err),
         };
@@ -5819,13 +5777,13 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             name = "Idempotency-Key",
             validator(min_length = 1, max_length = 255, pattern = "^[ -~]+$")
         )]
-        idempotency_key: Header<Option<String>>,
+        _idempotency_key: Header<Option<String>>,
         body: poem_openapi::payload::Json<serde_json::Value>,
     ) -> CancelBookingResponse {
         if let Err(err) = check_query(request, &[]) {
             return CancelBookingResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CancelBookingResponse::from_api_error(err),
         };
@@ -5836,10 +5794,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
             Ok(body) => body,
             Err(err) => return CancelBookingResponse::from_api_error(err),
         };
-        let result = self
-            .0
-            .cancel_booking(principal, booking_id.0, idempotency_key.0, body)
-            .await;
+        let result = self.0.cancel_booking(principal, booking_id.0, body).await;
         match result {
             Ok(response) => response,
             Err(err) => CancelBookingResponse::from_api_error(err),
@@ -5864,7 +5819,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return OpenBookingDisputeResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return OpenBookingDisputeResponse::from_api_error(err),
         };
@@ -5893,7 +5848,7 @@ impl<H: BookingsHandlers> BookingsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return ResolveBookingDisputeResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ResolveBookingDisputeResponse::from_api_error(err),
         };
@@ -6675,7 +6630,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return CreateCalendarResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CreateCalendarResponse::from_api_error(err),
         };
@@ -6711,7 +6666,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return GetCalendarResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetCalendarResponse::from_api_error(err),
         };
@@ -6741,7 +6696,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return CreateCalendarEventResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CreateCalendarEventResponse::from_api_error(err),
         };
@@ -6789,7 +6744,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         if let Err(err) = check_query(request, &["start", "end", "limit", "cursor"]) {
             return ListCalendarEventsResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListCalendarEventsResponse::from_api_error(err),
         };
@@ -6824,7 +6779,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return DeleteCalendarEventResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return DeleteCalendarEventResponse::from_api_error(err),
         };
@@ -6859,7 +6814,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         if let Err(err) = check_query(request, &["limit", "cursor"]) {
             return ListBookingLinksResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListBookingLinksResponse::from_api_error(err),
         };
@@ -6892,7 +6847,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return UpdateBookingLinkResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return UpdateBookingLinkResponse::from_api_error(err),
         };
@@ -7325,7 +7280,7 @@ impl<H: CoachEventsHandlers> CoachEventsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return CreateCoachEventResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CreateCoachEventResponse::from_api_error(err),
         };
@@ -7361,7 +7316,7 @@ impl<H: CoachEventsHandlers> CoachEventsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return GetCoachEventResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return GetCoachEventResponse::from_api_error(err),
         };
@@ -7390,7 +7345,7 @@ impl<H: CoachEventsHandlers> CoachEventsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return CancelCoachEventResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return CancelCoachEventResponse::from_api_error(err),
         };
@@ -7608,7 +7563,7 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
         if let Err(err) = check_query(request, &["status", "limit", "cursor"]) {
             return ListNotificationsResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListNotificationsResponse::from_api_error(err),
         };
@@ -7641,7 +7596,7 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return SetUserEmailResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return SetUserEmailResponse::from_api_error(err),
         };
@@ -7674,7 +7629,7 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return ListWebhookEndpointsResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return ListWebhookEndpointsResponse::from_api_error(err),
         };
@@ -7703,7 +7658,7 @@ impl<H: NotificationsHandlers> NotificationsApi<H> {
         if let Err(err) = check_query(request, &[]) {
             return EnableWebhookEndpointResponse::from_api_error(err);
         }
-        let principal = match self.0.authenticate(&auth.0.token).await {
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
             Ok(principal) => principal,
             Err(err) => return EnableWebhookEndpointResponse::from_api_error(err),
         };

@@ -30,6 +30,29 @@ pub struct Principal {
     pub email: Option<String>,
 }
 
+/// A bearer token the edge verified for a secured operation, kept on the request so the
+/// operation's authenticator and the idempotency layer use this one verification.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub token: String,
+    pub principal: Principal,
+}
+
+impl Authenticated {
+    /// The request's `Authorization: Bearer <token>` when `verifier` accepts it (else `None`:
+    /// the operation answers its 401 with the reason).
+    pub fn from_request(verifier: &Verifier, req: &poem::Request) -> Option<Self> {
+        let value = req.headers().get(poem::http::header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let token = token.trim();
+        let principal = verifier.verify(token).ok()?;
+        Some(Self { token: token.to_string(), principal })
+    }
+}
+
 impl Principal {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.contains(scope)

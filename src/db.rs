@@ -4,7 +4,6 @@
 //! [`Writes`], which runs a write transaction with retries inside a time budget and bounds how
 //! many of this process's requests wait at the database for one row.
 
-use crate::error::ServiceError;
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
@@ -82,19 +81,16 @@ pub fn is_exclusion_violation(err: &DbErr) -> bool {
     error_code(err).as_deref() == Some("23P01")
 }
 
-/// An error that may say "transient: try again" (see [`is_transient`]).
+/// An error that may say "transient: try again" (see [`is_transient`]), and the transient
+/// fault [`Writes`] answers when a request waited for a row past its budget.
 pub trait Transient {
     fn is_transient(&self) -> bool;
-}
-
-impl Transient for ServiceError {
-    fn is_transient(&self) -> bool {
-        matches!(self, ServiceError::Unavailable { .. })
-    }
+    fn unavailable(cause: String) -> Self;
 }
 
 /// A row a write transaction locks, as a key for [`Writes`]: the table and the row's id (or
-/// another unique column it is reached by, such as a booking link's token).
+/// another unique column it is reached by, such as a booking link's token). Made from an id by
+/// [`Locks::row_key`], which the entities implement, so the table is the entity's own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RowKey {
     table: &'static str,
@@ -107,8 +103,13 @@ impl RowKey {
     }
 }
 
+/// An id (or token) that names one row a write may lock.
+pub trait Locks {
+    fn row_key(&self) -> RowKey;
+}
+
 /// The most times one write is tried.
-const MAX_TRIES: u32 = 5;
+pub(crate) const MAX_TRIES: u32 = 5;
 
 /// Runs write transactions: at most one request of this process at a time waits at the database
 /// for a given row (the others wait here, holding no connection, so requests held up by one row
@@ -130,7 +131,7 @@ impl Writes {
         Self { budget, gates: std::sync::Mutex::new(Gates { by_key: HashMap::new(), prune_at: 1024 }) }
     }
 
-    fn gate(&self, key: &RowKey) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn gate(&self, key: &RowKey) -> Arc<tokio::sync::Mutex<()>> {
         let mut gates = self.gates.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(gate) = gates.by_key.get(key).and_then(Weak::upgrade) {
             return gate;
@@ -150,7 +151,7 @@ impl Writes {
     /// against the budget and ends in a 503 too.
     pub async fn retrying<T, E, F, Fut>(&self, keys: &[RowKey], mut attempt: F) -> Result<T, E>
     where
-        E: Transient + From<ServiceError>,
+        E: Transient,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -164,11 +165,10 @@ impl Writes {
             match tokio::time::timeout_at(deadline, self.gate(key).lock_owned()).await {
                 Ok(guard) => held.push(guard),
                 Err(_) => {
-                    return Err(ServiceError::unavailable(format!(
+                    return Err(E::unavailable(format!(
                         "{} {} is held by another request past the retry budget",
                         key.table, key.id
-                    ))
-                    .into())
+                    )))
                 }
             }
         }
@@ -184,56 +184,5 @@ impl Writes {
                 other => return other,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn transient_faults_are_retried_then_answered() {
-        let writes = Writes::new(Duration::from_secs(5));
-        let mut calls = 0;
-        let result: Result<(), ServiceError> = writes
-            .retrying(&[], || {
-                calls += 1;
-                async { Err(ServiceError::unavailable("busy")) }
-            })
-            .await;
-        assert!(matches!(result, Err(ServiceError::Unavailable { .. })));
-        assert_eq!(calls, MAX_TRIES);
-        let mut calls = 0;
-        let result: Result<(), ServiceError> = writes
-            .retrying(&[], || {
-                calls += 1;
-                async { Err(ServiceError::conflict("taken")) }
-            })
-            .await;
-        assert!(matches!(result, Err(ServiceError::Conflict(_))));
-        assert_eq!(calls, 1);
-    }
-
-    #[tokio::test]
-    async fn a_request_waiting_for_a_row_held_here_gives_up_at_the_budget() {
-        let writes = Writes::new(Duration::from_millis(200));
-        let key = RowKey::new("calendars", "a");
-        // Another request of this process holds the row's gate: this one waits, then answers
-        // Unavailable without having run its transaction.
-        let gate = writes.gate(&key);
-        let _held = gate.lock().await;
-        let mut ran = false;
-        let result: Result<(), ServiceError> = writes
-            .retrying(std::slice::from_ref(&key), || {
-                ran = true;
-                async { Ok(()) }
-            })
-            .await;
-        assert!(matches!(result, Err(ServiceError::Unavailable { .. })), "{result:?}");
-        assert!(!ran);
-        // Another row is not held up.
-        let other: Result<(), ServiceError> =
-            writes.retrying(&[RowKey::new("calendars", "b")], || async { Ok(()) }).await;
-        assert!(other.is_ok());
     }
 }

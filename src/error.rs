@@ -1,7 +1,7 @@
 //! What a use case can fail with, in the service's words: the input is invalid, the caller is
 //! not allowed, the thing is missing or in a conflicting state, the database is unavailable, or
 //! something broke inside. It knows no HTTP; the edge maps it once onto the contract's Error
-//! envelope (`crate::handlers::errors`).
+//! envelope (`crate::edge::errors`).
 //!
 //! A failure from below (a query, a stored value that does not parse) carries **where** it
 //! happened: `ctx!(expr)` wraps a `Result` so its error records the file and line of the call,
@@ -44,10 +44,6 @@ fn at_suffix(at: Option<&'static str>) -> String {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// How soon a client may retry after `Unavailable`: the faults it answers (a row held past the
-/// lock timeout, a lost connection, SQLite busy) are worth another try this soon.
-pub const RETRY_AFTER_SECONDS: u64 = 1;
-
 impl ServiceError {
     pub fn invalid(msg: impl Into<String>) -> Self {
         Self::Invalid(msg.into())
@@ -85,6 +81,16 @@ impl ServiceError {
     /// Whether a retry may succeed (the database was busy or unreachable).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Unavailable { .. })
+    }
+}
+
+impl crate::db::Transient for ServiceError {
+    fn is_transient(&self) -> bool {
+        ServiceError::is_transient(self)
+    }
+
+    fn unavailable(cause: String) -> Self {
+        ServiceError::unavailable(cause)
     }
 }
 
@@ -132,5 +138,55 @@ mod tests {
         let err = ServiceError::internal("x").at("a.rs:1").at("b.rs:2");
         assert!(err.to_string().ends_with("at a.rs:1: x"), "{err}");
         assert_eq!(ServiceError::invalid("bad").at("c.rs:3").to_string(), "bad");
+    }
+
+    // `Writes` retries by what these errors say (`crate::db::Transient`).
+    use crate::db::{RowKey, Writes, MAX_TRIES};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn transient_faults_are_retried_then_answered() {
+        let writes = Writes::new(Duration::from_secs(5));
+        let mut calls = 0;
+        let result: Result<(), ServiceError> = writes
+            .retrying(&[], || {
+                calls += 1;
+                async { Err(ServiceError::unavailable("busy")) }
+            })
+            .await;
+        assert!(matches!(result, Err(ServiceError::Unavailable { .. })));
+        assert_eq!(calls, MAX_TRIES);
+        let mut calls = 0;
+        let result: Result<(), ServiceError> = writes
+            .retrying(&[], || {
+                calls += 1;
+                async { Err(ServiceError::conflict("taken")) }
+            })
+            .await;
+        assert!(matches!(result, Err(ServiceError::Conflict(_))));
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_waiting_for_a_row_held_here_gives_up_at_the_budget() {
+        let writes = Writes::new(Duration::from_millis(200));
+        let key = RowKey::new("calendars", "a");
+        // Another request of this process holds the row's gate: this one waits, then answers
+        // Unavailable without having run its transaction.
+        let gate = writes.gate(&key);
+        let _held = gate.lock().await;
+        let mut ran = false;
+        let result: Result<(), ServiceError> = writes
+            .retrying(std::slice::from_ref(&key), || {
+                ran = true;
+                async { Ok(()) }
+            })
+            .await;
+        assert!(matches!(result, Err(ServiceError::Unavailable { .. })), "{result:?}");
+        assert!(!ran);
+        // Another row is not held up.
+        let other: Result<(), ServiceError> =
+            writes.retrying(&[RowKey::new("calendars", "b")], || async { Ok(()) }).await;
+        assert!(other.is_ok());
     }
 }

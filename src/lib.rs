@@ -7,18 +7,15 @@ pub mod api {
     include!(concat!(env!("OUT_DIR"), "/api.rs"));
 }
 
-pub mod answer_cache;
 pub mod auth;
 pub mod clock;
 pub mod config;
-pub mod connections;
 pub mod db;
 pub mod domain;
+pub mod edge;
 pub mod entities;
 pub mod error;
-pub mod guard;
 pub mod handlers;
-pub mod idempotency;
 pub mod notify;
 pub mod policy;
 pub mod services;

@@ -1,7 +1,7 @@
 //! config -> telemetry -> build the app -> serve until a signal.
 
 use bookings::config::{Cli, Command};
-use bookings::{auth, startup, telemetry};
+use bookings::{auth, edge, startup, telemetry};
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -45,7 +45,7 @@ async fn migrate(settings: &bookings::config::Settings) -> anyhow::Result<()> {
 async fn serve(settings: &bookings::config::Settings) -> anyhow::Result<()> {
     tracing::info!(settings = ?settings, "starting");
     let state = startup::build_state(settings).await?;
-    let bound = startup::bind(settings, state).await?;
+    let bound = edge::bind(settings, state).await?;
     let base = format!("http://{}:{}", settings.bind.ip(), bound.port);
     tracing::info!(
         api = %format!("{base}/v1"),

@@ -18,7 +18,8 @@ pub struct AppState {
     /// Visitors' manage tokens (made with the server's secret) and links.
     pub manage_links: crate::domain::reservation::ManageLinks,
     pub notifier: Notifier,
-    pub guard: crate::guard::GuardSettings,
+    /// The request limits the edge enforces.
+    pub limits: crate::config::LimitSettings,
     /// Emails from tokens already stored, so each is written once (at most
     /// [`MAX_KNOWN_EMAILS`]; one forgotten is written again).
     pub known_emails: moka::sync::Cache<crate::domain::ids::UserId, String>,

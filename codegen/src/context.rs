@@ -131,6 +131,8 @@ pub struct Operation {
 #[derive(Debug, Serialize)]
 pub struct Param {
     pub wire_name: String,
+    /// Whether the handler trait takes it (false for a header the edge consumes).
+    pub to_handler: bool,
     pub rust_name: String,
     pub extractor: &'static str,
     pub ty: String,
@@ -569,7 +571,9 @@ fn status_variant(status: u16) -> String {
     }
 }
 
-pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
+/// `edge_headers`: header parameters (any case) the server's edge consumes; their routes parse
+/// them, their handlers are not given them.
+pub fn build(doc: &Value, envelope: &ErrorEnvelope, edge_headers: &[&str]) -> Result<Context> {
     let mut b = Builder { doc, envelope, models: vec![], names: Default::default() };
     check_envelope(doc, envelope)?;
     b.component_models()?;
@@ -641,6 +645,7 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope) -> Result<Context> {
                 attrs.push(format!("validator({})", info.validators.join(", ")));
             }
             params.push(Param {
+                to_handler: !(location == "header" && edge_headers.iter().any(|h| h.eq_ignore_ascii_case(wire))),
                 wire_name: wire.to_string(),
                 rust_name: rust_ident(wire),
                 extractor,

@@ -22,8 +22,9 @@ pub struct Output {
 
 pub fn generate(spec_dir: &Path, templates_dir: &Path) -> Result<Output> {
     let merged = merge::merge(spec_dir).context("merging the contract")?;
-    let ctx =
-        context::build(&merged.document, &merged.settings.error_envelope).context("building the template context")?;
+    let edge_headers: Vec<&str> = merged.settings.edge_headers.iter().map(|h| h.name.as_str()).collect();
+    let ctx = context::build(&merged.document, &merged.settings.error_envelope, &edge_headers)
+        .context("building the template context")?;
     let body = render::render(&ctx, templates_dir)?;
     let openapi_yaml = serde_yaml::to_string(&merged.document)?;
     Ok(Output { openapi_yaml, api_rs: format!("{HEADER}\n{body}") })

@@ -50,6 +50,20 @@ pub struct Settings {
     pub overrides: Vec<Override>,
     #[serde(default)]
     pub error_examples: Option<ErrorExamples>,
+    /// Header parameters the server's edge consumes before an operation runs (see
+    /// [`EdgeHeader`]).
+    #[serde(default)]
+    pub edge_headers: Vec<EdgeHeader>,
+}
+
+/// A header parameter served by the edge, not by the operation (a trace context, an
+/// Idempotency-Key): it stays declared in the contract, and the generated route still parses
+/// and validates it, but the handler trait does not take it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeHeader {
+    pub name: String,
+    pub why: String,
 }
 
 /// How each operation's error responses get their examples (see the module's Order).

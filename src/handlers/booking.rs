@@ -14,6 +14,7 @@ use crate::domain::input::{FreeText, TimeRange, MAX_TEXT_CHARS};
 use crate::domain::interval::Interval;
 use crate::domain::reservation::{ManageToken, ReservationStatus};
 use crate::error::ServiceError;
+use crate::policy::BookingWriter;
 use crate::services::booking_links::{GuestReservation, Moment};
 use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
@@ -25,6 +26,7 @@ impl BookingHandlers for Handlers {
         id: Uuid,
         body: api::CreateBookingLinkRequest,
     ) -> Result<api::CreateBookingLinkResponse, ApiError> {
+        let writer = BookingWriter::authorize(&principal)?;
         let hours = working_hours_from_wire(day_windows!(&body.working_hours))?;
         let schedule = SchedulingRules::parse(&RawSchedulingRules {
             min_notice_minutes: body.min_notice_minutes,
@@ -47,11 +49,11 @@ impl BookingHandlers for Handlers {
         )
         .map_err(ServiceError::Invalid)?;
         let links = self.links();
-        let link = links.create_link(&principal, CalendarId::from_uuid(id), settings.clone()).await?;
+        let link = links.create_link(writer, CalendarId::from_uuid(id), settings.clone()).await?;
         let wire = settings_to_wire(&settings);
         Ok(api::CreateBookingLinkResponse::Ok(Json(api::CreateBookingLink200Response {
             public_url: Some(links.public_url(&link.token)),
-            token: link.token,
+            token: link.token.to_string(),
             settings: api::CreateBookingLink200ResponseSettings {
                 duration_minutes: Some(wire.duration_minutes),
                 buffer_minutes: wire.buffer_minutes,
@@ -92,7 +94,7 @@ impl BookingHandlers for Handlers {
             })
             .collect();
         Ok(api::GetBookingAvailabilityResponse::Ok(Json(api::GetBookingAvailability200Response {
-            token: found.link.token.clone(),
+            token: found.link.token.to_string(),
             timezone: settings.timezone.clone(),
             duration_minutes: settings.duration_minutes,
             slots,
@@ -102,8 +104,6 @@ impl BookingHandlers for Handlers {
     async fn reserve_booking_slot(
         &self,
         token: String,
-        // Served at the edge (`crate::idempotency`).
-        _idempotency_key: Option<String>,
         body: api::ReserveBookingSlotRequest,
     ) -> Result<api::ReserveBookingSlotResponse, ApiError> {
         let token = link_token(&token)?;
@@ -131,8 +131,6 @@ impl BookingHandlers for Handlers {
     async fn cancel_reservation(
         &self,
         manage_token: String,
-        // Served at the edge (`crate::idempotency`).
-        _idempotency_key: Option<String>,
         body: api::CancelReservationRequest,
     ) -> Result<api::CancelReservationResponse, ApiError> {
         let token = manage_token_of(&manage_token)?;
@@ -144,8 +142,6 @@ impl BookingHandlers for Handlers {
     async fn reschedule_reservation(
         &self,
         manage_token: String,
-        // Served at the edge (`crate::idempotency`).
-        _idempotency_key: Option<String>,
         body: api::RescheduleReservationRequest,
     ) -> Result<api::RescheduleReservationResponse, ApiError> {
         let arrived = self.state.clock.now();
@@ -183,6 +179,6 @@ fn reservation_to_wire(found: GuestReservation) -> api::Reservation {
         sequence: i64::from(e.sequence),
         canceled_at: e.cancelled_at.map(wire),
         cancel_reason: absent_if_none(e.cancel_reason),
-        booking_token: found.link_token,
+        booking_token: found.link_token.to_string(),
     }
 }

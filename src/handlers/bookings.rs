@@ -7,8 +7,9 @@ use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
 use crate::domain::bookings::{BookingsQuery, OrderError, PaymentMethod, Window, MAX_NOTE_CHARS};
 use crate::domain::ids::{BookingId, CoachEventId, UserId};
-use crate::domain::input::FreeText;
+use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
 use crate::error::ServiceError;
+use crate::policy::{BookingWriter, NotificationSender};
 use crate::services::bookings::BookingView;
 use crate::services::orders::{BookError, OrderView};
 use chrono::{DateTime, FixedOffset};
@@ -76,12 +77,8 @@ fn order_error(e: OrderError) -> api::BookEventErrorBookingError {
 }
 
 impl BookingsHandlers for Handlers {
-    async fn notify_bookings(
-        &self,
-        principal: Principal,
-        _traceparent: Option<String>,
-    ) -> Result<api::NotifyBookingsResponse, ApiError> {
-        self.notifications().run_pass(&principal).await?;
+    async fn notify_bookings(&self, principal: Principal) -> Result<api::NotifyBookingsResponse, ApiError> {
+        self.notifications().run_pass(NotificationSender::authorize(&principal)?).await?;
         Ok(api::NotifyBookingsResponse::NoContent)
     }
 
@@ -89,7 +86,6 @@ impl BookingsHandlers for Handlers {
         &self,
         principal: Principal,
         booking_id: Uuid,
-        _traceparent: Option<String>,
         body: api::MarkBookingAsCompletedRequest,
     ) -> Result<api::MarkBookingAsCompletedResponse, ApiError> {
         let id = BookingId::from_uuid(booking_id);
@@ -101,7 +97,6 @@ impl BookingsHandlers for Handlers {
         &self,
         principal: Principal,
         booking_id: Uuid,
-        _traceparent: Option<String>,
         body: api::AddBookingNoteRequest,
     ) -> Result<api::AddBookingNoteResponse, ApiError> {
         let note = FreeText::parse("note", &body.note, MAX_NOTE_CHARS)?;
@@ -114,7 +109,6 @@ impl BookingsHandlers for Handlers {
         principal: Principal,
         booking_id: Uuid,
         user_id: Uuid,
-        _traceparent: Option<String>,
     ) -> Result<api::DismissBookingResponse, ApiError> {
         let (id, user) = (BookingId::from_uuid(booking_id), UserId::from_uuid(user_id));
         self.bookings().dismiss(&principal, id, user).await?;
@@ -127,7 +121,6 @@ impl BookingsHandlers for Handlers {
         user_id: Uuid,
         start_at: Option<DateTime<FixedOffset>>,
         end_at: Option<DateTime<FixedOffset>>,
-        _traceparent: Option<String>,
     ) -> Result<api::GetUserBookingOrdersResponse, ApiError> {
         let window = window(start_at, end_at)?;
         let orders = self.orders().list(&principal, UserId::from_uuid(user_id), window).await?;
@@ -140,7 +133,6 @@ impl BookingsHandlers for Handlers {
         &self,
         principal: Principal,
         booking_id: Uuid,
-        _traceparent: Option<String>,
     ) -> Result<api::GetBookingByIdResponse, ApiError> {
         let v = self.bookings().get(&principal, BookingId::from_uuid(booking_id)).await?;
         Ok(api::GetBookingByIdResponse::Ok(Json(booking_to_wire(v)?)))
@@ -153,7 +145,6 @@ impl BookingsHandlers for Handlers {
         event_id: Option<Uuid>,
         start_at: Option<DateTime<FixedOffset>>,
         end_at: Option<DateTime<FixedOffset>>,
-        _traceparent: Option<String>,
     ) -> Result<api::GetBookingsResponse, ApiError> {
         let window = window(start_at, end_at)?;
         let (user, event) = (user_id.map(UserId::from_uuid), event_id.map(CoachEventId::from_uuid));
@@ -167,18 +158,16 @@ impl BookingsHandlers for Handlers {
     async fn book_events(
         &self,
         principal: Principal,
-        _traceparent: Option<String>,
-        // Served at the edge (`crate::idempotency`).
-        _idempotency_key: Option<String>,
         body: api::BookEventRequest,
     ) -> Result<api::BookEventsResponse, ApiError> {
+        let writer = BookingWriter::authorize(&principal)?;
         let payment = match body.payment_method.type_ {
             api::BookEventPaymentMethodType::Cash => PaymentMethod::Cash,
             api::BookEventPaymentMethodType::Card => PaymentMethod::Card,
         };
         let events = body.event_ids.into_iter().map(CoachEventId::from_uuid).collect();
         let user = UserId::from_uuid(body.user_id);
-        match self.orders().book(&principal, user, events, payment).await {
+        match self.orders().book(writer, user, events, payment).await {
             Ok(order) => Ok(api::BookEventsResponse::Created(Json(order_to_wire(order)?), None)),
             Err(BookError::App(e)) => Err(e.into()),
             Err(BookError::Rejected(errors)) => {
@@ -217,12 +206,12 @@ impl BookingsHandlers for Handlers {
         &self,
         principal: Principal,
         booking_id: Uuid,
-        // Served at the edge (`crate::idempotency`).
-        _idempotency_key: Option<String>,
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
+        let writer = BookingWriter::authorize(&principal)?;
         let (id, reason_code) = (BookingId::from_uuid(booking_id), body.reason_code.as_str());
-        let v = self.bookings().cancel(&principal, id, reason_code, body.reason_text.as_deref()).await?;
+        let reason_text = FreeText::parse_opt("reasonText", body.reason_text.as_deref(), MAX_TEXT_CHARS)?;
+        let v = self.bookings().cancel(writer, id, reason_code, reason_text).await?;
         Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?), None))
     }
 

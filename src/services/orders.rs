@@ -4,7 +4,7 @@
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
-use crate::db::{begin_write, RowKey, Transient, Writes};
+use crate::db::{begin_write, Locks, RowKey, Transient, Writes};
 use crate::domain::bookings::{
     self as rules, EventFacts, Interval, OrderError, OrderRequest, OrderStatus, PaymentMethod, Window,
 };
@@ -13,7 +13,7 @@ use crate::domain::page::Page;
 use crate::entities::booking_orders;
 use crate::entities::coach_events::{self, EventStatus};
 use crate::error::{ServiceError, ServiceResult};
-use crate::policy::{self, Scope};
+use crate::policy::{self, BookingWriter};
 use crate::store::bookings::{self as bookings_store, BookingView};
 use crate::store::{coach_events as events, orders as store};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
@@ -61,6 +61,10 @@ impl Transient for BookError {
     fn is_transient(&self) -> bool {
         matches!(self, BookError::App(e) if e.is_transient())
     }
+
+    fn unavailable(cause: String) -> Self {
+        BookError::App(ServiceError::unavailable(cause))
+    }
 }
 
 fn facts(e: &coach_events::Model, taken: &BTreeMap<CoachEventId, i64>) -> EventFacts {
@@ -89,26 +93,24 @@ impl<'a> Orders<'a> {
 
     /// Books the events for `user` in one order, all or nothing. Places and schedule conflicts
     /// hold under concurrent orders: the user's row and the events are locked (in id order)
-    /// before they are counted. The request is checked after who may make it (403 before 400).
-    #[tracing::instrument(name = "book_events", level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user, events = event_ids.len()))]
+    /// before they are counted.
+    #[tracing::instrument(name = "book_events", level = "info", skip_all, fields(user_id = %writer.principal().user_id, for_user_id = %user, events = event_ids.len()))]
     pub async fn book(
         &self,
-        principal: &Principal,
+        writer: BookingWriter<'_>,
         user: UserId,
         event_ids: Vec<CoachEventId>,
         payment: PaymentMethod,
     ) -> Result<OrderView, BookError> {
-        policy::require_scope(principal, Scope::BookingWrite)?;
-        policy::require_self_or_admin(principal, user, "you may only book for yourself")?;
+        policy::require_self_or_admin(writer.principal(), user, "you may only book for yourself")?;
         let request = OrderRequest::parse(user, event_ids, payment)?;
-        let rows: Vec<RowKey> = std::iter::once(RowKey::new("users", user))
-            .chain(request.event_ids.iter().map(|id| RowKey::new("coach_events", id)))
-            .collect();
-        self.writes.retrying(&rows, || self.book_once(&request)).await
+        let rows: Vec<RowKey> =
+            std::iter::once(user.row_key()).chain(request.event_ids.iter().map(|id| id.row_key())).collect();
+        self.writes.retrying(&rows, || self.attempt_book(&request)).await
     }
 
     /// One try of [`Orders::book`]: lock, gather the facts, let the rules decide, write.
-    async fn book_once(&self, request: &OrderRequest) -> Result<OrderView, BookError> {
+    async fn attempt_book(&self, request: &OrderRequest) -> Result<OrderView, BookError> {
         let txn = ctx!(begin_write(self.db).await)?;
         let now = self.clock.now();
         store::lock_athlete(&txn, request.user, now).await?;

@@ -3,7 +3,7 @@
 //! Who imports whom: `domain` <- `store` <- `services` <- `handlers`; `notify` uses `store` and
 //! `domain`, never `services`. A query here knows sea-orm and the entities, and no use case: who
 //! may do what is decided in `services` (through `policy`); finders on a caller's behalf take
-//! the caller's [`OwnerScope`](crate::policy::OwnerScope) so they cannot show what it may not see.
+//! the caller's [`Visibility`](crate::policy::Visibility) so they cannot show what it may not see.
 //!
 //! Timestamps come from the app's clock, passed in as `now` (the entities' `before_save` sets
 //! ids, and refuses a write whose timestamps were forgotten).
@@ -19,3 +19,13 @@ pub mod orders;
 pub mod outbox;
 pub mod users;
 pub mod webhook_endpoints;
+
+/// Whether the database takes a write now: a transaction that deletes nothing from the
+/// migrations table and rolls back (a read-only or locked database, or one out of reach, fails
+/// it within the configured timeouts). The readiness check asks it.
+pub async fn can_write(db: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    let txn = crate::db::begin_write(db).await?;
+    txn.execute_unprepared("DELETE FROM seaql_migrations WHERE version = ''").await?;
+    txn.rollback().await
+}

@@ -110,7 +110,7 @@ async fn start(
     let cli = Cli::try_parse_from(args).expect("test settings parse");
     let settings = cli.settings;
     let state = startup::build_state(&settings).await.expect("app state");
-    let bound = startup::bind(&settings, state).await.expect("bind");
+    let bound = bookings::edge::bind(&settings, state).await.expect("bind");
     let address = format!("http://127.0.0.1:{}", bound.port);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {

@@ -23,7 +23,7 @@ async fn get_booking_by_id_reads_the_database(app: TestApp) {
 db_tests!(health_and_readiness, get_booking_by_id_reads_the_database);
 
 fn contract() -> Value {
-    serde_yaml::from_str(bookings::startup::CONTRACT_YAML).unwrap()
+    serde_yaml::from_str(bookings::edge::CONTRACT_YAML).unwrap()
 }
 
 #[tokio::test]
@@ -35,10 +35,10 @@ async fn serves_the_merged_contract() {
     assert_eq!(served.body["openapi"], "3.0.3");
     assert_eq!(served.body["servers"][0]["url"], "/v1");
     let yaml = app.get("/openapi.yaml", None).await.expect(200);
-    assert_eq!(yaml.text, bookings::startup::CONTRACT_YAML);
+    assert_eq!(yaml.text, bookings::edge::CONTRACT_YAML);
     // The committed copy is what build.rs emitted.
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/generated/openapi.yaml")).unwrap();
-    assert_eq!(committed, bookings::startup::CONTRACT_YAML, "generated/openapi.yaml drifted: run `make generate`");
+    assert_eq!(committed, bookings::edge::CONTRACT_YAML, "generated/openapi.yaml drifted: run `make generate`");
 }
 
 #[test]
@@ -231,7 +231,7 @@ fn operations_of(doc: &Value) -> Shape {
 async fn poem_openapi_routes_exactly_the_contracts_operations() {
     let app = spawn_app(Backend::Sqlite).await;
     let state = bookings::startup::build_state(&app.settings).await.unwrap();
-    let routed: Value = serde_json::from_str(&bookings::startup::routed_spec(state)).unwrap();
+    let routed: Value = serde_json::from_str(&bookings::edge::routed_spec(state)).unwrap();
     let contract = contract();
     let routed_ops = operations_of(&routed);
     let contract_ops = operations_of(&contract);

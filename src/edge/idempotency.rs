@@ -20,13 +20,14 @@
 //! goes straight to the operation.
 
 use crate::api::OperationMeta;
+use crate::api::{ApiError, ErrorCode};
 use crate::domain::idempotency::{self as rules, Decision, IdempotencyKey};
+use crate::edge::errors::{refusal, RETRY_AFTER_SECONDS};
 use crate::error::ServiceError;
 use crate::state::AppState;
 use crate::store::idempotency::{self as store, Claim};
-use crate::telemetry::envelope_response;
 use poem::endpoint::DynEndpoint;
-use poem::http::{header, HeaderMap, HeaderValue, StatusCode};
+use poem::http::{HeaderMap, StatusCode};
 use poem::{Body, Request, Response};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -104,13 +105,12 @@ impl Idempotency {
             }
             Ok(Outcome::Mismatch) => {
                 let message = "this Idempotency-Key was used for another request (another path or body); use a new key for a new request";
-                return Ok(refuse(&req, op, 400, message.into()));
+                return Ok(refusal(&req, op, ApiError::new(400, ErrorCode::Validation, message)));
             }
             Ok(Outcome::InFlight) => {
                 let message = "a request with this Idempotency-Key is still being served; send it again after Retry-After seconds for its answer";
-                let mut response = refuse(&req, op, 409, message.into());
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return Ok(response);
+                let err = ApiError::new(409, ErrorCode::Conflict, message).with_retry_after(RETRY_AFTER_SECONDS);
+                return Ok(refusal(&req, op, err));
             }
             Err(e) => return Ok(failed(&req, op, e)),
         }
@@ -153,16 +153,11 @@ impl Idempotency {
     /// answers the 401).
     fn caller(&self, op: &OperationMeta, req: &Request) -> Option<String> {
         if op.secured {
-            let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-            let (scheme, token) = value.split_once(' ')?;
-            if !scheme.eq_ignore_ascii_case("bearer") {
-                return None;
-            }
-            let principal = self.state.verifier.verify(token.trim()).ok()?;
-            Some(format!("user:{}", principal.user_id))
+            let verified = req.data::<crate::auth::Authenticated>()?;
+            Some(format!("user:{}", verified.principal.user_id))
         } else {
             let token = op.raw_path_param(req, "token").or_else(|| op.raw_path_param(req, "manageToken"))?;
-            let client = crate::guard::request_client(req, self.state.guard.trusted_proxy_hops)
+            let client = crate::edge::guard::request_client(req, self.state.limits.trusted_proxy_hops)
                 .map(|ip| ip.to_string())
                 .unwrap_or_default();
             Some(format!("public:{token}:{client}"))
@@ -244,20 +239,8 @@ fn replay(row: &crate::entities::idempotency_keys::Model, body: Vec<u8>) -> Resp
     builder.header(REPLAYED_HEADER, "true").body(body)
 }
 
-fn refuse(req: &Request, op: &OperationMeta, status: u16, message: String) -> Response {
-    envelope_response(req.method().as_str(), req.uri().path(), Some(op), status, message)
-}
-
 /// The store failed: a transient fault is the 503 the operation declares (with Retry-After),
-/// anything else its 500.
+/// anything else its 500 (logged by the mapping).
 fn failed(req: &Request, op: &OperationMeta, e: ServiceError) -> Response {
-    if e.is_transient() {
-        tracing::warn!(error = %e, "idempotency key store unavailable");
-        let mut response = refuse(req, op, 503, "the database could not serve the request in time; retry later".into());
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        response
-    } else {
-        tracing::error!(error = %e, "idempotency key store failed");
-        refuse(req, op, 500, "internal error".into())
-    }
+    refusal(req, op, ApiError::from(e))
 }

@@ -2,10 +2,11 @@
 //! body read timeout on every operation, and per-client rate limits on the public operations
 //! (availability, reserve; `HEAD` counts as the `GET` it is answered as). Refusals answer in the
 //! envelope and with a status the operation declares. The connection-level limits (how long a
-//! request's head may take, connections per client) are in [`crate::connections`].
+//! request's head may take, connections per client) are in [`crate::edge::listener`].
 
 use crate::api::OperationMeta;
-use crate::telemetry::envelope_response;
+use crate::api::{ApiError, ErrorCode};
+use crate::edge::errors::refusal;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -30,6 +31,18 @@ pub struct GuardSettings {
     pub trusted_proxy_hops: usize,
     /// How long an operation's request body may take to arrive.
     pub body_read_timeout: Duration,
+}
+
+impl From<&crate::config::LimitSettings> for GuardSettings {
+    fn from(limits: &crate::config::LimitSettings) -> Self {
+        Self {
+            max_body_bytes: limits.max_body_bytes,
+            public_per_minute: limits.public_per_minute,
+            public_burst: limits.public_burst,
+            trusted_proxy_hops: limits.trusted_proxy_hops,
+            body_read_timeout: limits.body_read_timeout(),
+        }
+    }
 }
 
 /// A token bucket per client address (governor's keyed GCRA limiter: `burst` at once, then
@@ -110,12 +123,9 @@ impl Guard {
         if let (false, Some(limiter)) = (op.secured, &self.limiter) {
             if let Some(client) = request_client(req, self.settings.trusted_proxy_hops) {
                 if let Err(wait) = limiter.check(client) {
-                    let mut response = refuse(req, op, 429, "too many requests from this client; retry later".into());
-                    let seconds = wait.as_secs().max(1).to_string();
-                    if let Ok(value) = HeaderValue::from_str(&seconds) {
-                        response.headers_mut().insert(header::RETRY_AFTER, value);
-                    }
-                    return Some(response);
+                    let message = "too many requests from this client; retry later";
+                    let err = ApiError::new(429, ErrorCode::TooManyRequests, message).with_retry_after(wait.as_secs());
+                    return Some(refusal(req, op, err));
                 }
             }
         }
@@ -157,7 +167,7 @@ pub fn request_client(req: &Request, hops: usize) -> Option<IpAddr> {
 }
 
 fn refuse(req: &Request, op: &OperationMeta, status: u16, message: String) -> Response {
-    envelope_response(req.method().as_str(), req.uri().path(), Some(op), status, message)
+    refusal(req, op, ApiError::new(status, ApiError::code_for_status(status), message))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! Only answers whose range starts later than now plus the cache's time to live are kept: within
 //! that time no slot of the range can pass into the past, so the answer is exactly what the
 //! handler would compute. Anything that is not a plain `GET` (a `HEAD` is served as its `GET`, see
-//! `startup::app`) with exactly one `start` and one `end` goes to the handler, which also answers
+//! `crate::edge::router`) with exactly one `start` and one `end` goes to the handler, which also answers
 //! every error. The token is the router's path parameter. The query is decoded and the instants parsed by the very functions the
 //! handler's extractors use (`+` is a space, as in any form-encoded query), so the cache answers
 //! exactly when the handler would answer 200, never a request the handler refuses.
@@ -19,6 +19,7 @@
 //! [`AvailabilityCache`]: crate::services::availability_cache::AvailabilityCache
 
 use crate::api::OperationMeta;
+use crate::domain::input::LinkToken;
 use crate::services::availability_cache::{AvailabilityCache, BusyWindow, CachedLink, Ticket, TtlMap};
 use crate::state::AppState;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -53,7 +54,7 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// token and the range (instants, however they were written).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AnswerKey {
-    pub token: String,
+    pub token: LinkToken,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
@@ -180,11 +181,9 @@ pub fn cacheable(op: &OperationMeta, req: &Request, now: DateTime<Utc>, ttl: std
     if ttl.is_zero() || !(req.method() == Method::GET || req.method() == Method::HEAD) {
         return None;
     }
-    // The router's `{token}`, as it matched it (not decoded).
-    let token = op.raw_path_param(req, "token")?;
-    if token.is_empty() || token.contains('/') || token.contains('%') {
-        return None;
-    }
+    // The router's `{token}`, as it matched it (not decoded); one that is not a token is the
+    // handler's 404.
+    let token = LinkToken::parse(op.raw_path_param(req, "token")?)?;
     let (mut start, mut end) = (None, None);
     // What poem-openapi's `Query` extractors read (`OpenApiService` decodes the query with
     // `Request::params`) ...
@@ -204,17 +203,17 @@ pub fn cacheable(op: &OperationMeta, req: &Request, now: DateTime<Utc>, ttl: std
     }
     let (start, end) = (start?, end?);
     let settled = now + chrono::Duration::from_std(ttl).ok()?;
-    (start > settled).then(|| AnswerKey { token: token.to_string(), start, end })
+    (start > settled).then_some(AnswerKey { token, start, end })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::availability::Interval;
+    use crate::domain::ids::CalendarId;
     use chrono::TimeZone;
     use poem::{EndpointExt, Route};
     use std::time::Duration;
-    use uuid::Uuid;
 
     /// The key of `req` as the cache sees it behind the router: `None` where the request is not
     /// routed to the cached operation.
@@ -245,7 +244,7 @@ mod tests {
     fn only_plain_future_ranges_are_kept() {
         let k =
             key("/v1/booking/abc/availability?start=2030-03-04T00%3A00%3A00Z&end=2030-03-05T00:00:00%2B01:00").unwrap();
-        assert_eq!(k.token, "abc");
+        assert_eq!(k.token.as_str(), "abc");
         assert_eq!(k.start, Utc.with_ymd_and_hms(2030, 3, 4, 0, 0, 0).unwrap());
         assert_eq!(k.end, Utc.with_ymd_and_hms(2030, 3, 4, 23, 0, 0).unwrap());
         // The same instants written otherwise are the same answer.
@@ -281,7 +280,7 @@ mod tests {
     fn an_answer_is_worth_keeping_from_its_second_request() {
         let answers = RenderedAnswers::new(Duration::from_secs(1));
         let key = |day: u32| AnswerKey {
-            token: "t".into(),
+            token: token("t"),
             start: Utc.with_ymd_and_hms(2030, 1, day, 0, 0, 0).unwrap(),
             end: Utc.with_ymd_and_hms(2030, 1, day + 1, 0, 0, 0).unwrap(),
         };
@@ -291,6 +290,10 @@ mod tests {
         assert!(answers.worth_keeping(&key(1)));
         assert!(answers.worth_keeping(&key(2)));
         assert!(!answers.worth_keeping(&key(3)));
+    }
+
+    fn token(raw: &str) -> LinkToken {
+        LinkToken::parse(raw).unwrap()
     }
 
     fn at(h: u32) -> DateTime<Utc> {
@@ -309,7 +312,7 @@ mod tests {
     fn an_answer_lives_only_as_long_as_what_it_was_computed_from() {
         let cache = AvailabilityCache::new(Duration::from_secs(60));
         let answers = RenderedAnswers::new(cache.ttl());
-        let calendar = Uuid::new_v4();
+        let calendar = CalendarId::new();
         let settings = crate::domain::booking_link::LinkSettings::parse(
             30,
             0,
@@ -319,8 +322,8 @@ mod tests {
             Default::default(),
         )
         .unwrap();
-        let link = Arc::new(CachedLink { token: "t".into(), calendar_id: calendar, settings });
-        let key = AnswerKey { token: "t".into(), start: at(0), end: at(20) };
+        let link = Arc::new(CachedLink { token: token("t"), calendar_id: calendar, settings });
+        let key = AnswerKey { token: token("t"), start: at(0), end: at(20) };
         let body = bytes::Bytes::from_static(b"{}");
 
         // Nothing to tie it to: not kept.
@@ -339,7 +342,7 @@ mod tests {
 
         // Rendered while a write happened: not kept.
         let ticket = cache.ticket();
-        cache.invalidate_link("other");
+        cache.invalidate_link(&token("other"));
         answers.put_answer(&cache, ticket, key.clone(), body.clone());
         assert!(answers.answer(&cache, &key).is_none());
 

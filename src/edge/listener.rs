@@ -12,7 +12,7 @@
 //!   otherwise the read fails and hyper drops the connection. The deadline does not move while
 //!   bytes trickle in, so a client sending a byte at a time is closed too, and so is a keep-alive
 //!   connection left idle that long. The body is the application's business
-//!   ([`crate::guard`] reads it under its own timeout). HTTP/2 (prior knowledge) has no heads to
+//!   ([`crate::edge::guard`] reads it under its own timeout). HTTP/2 (prior knowledge) has no heads to
 //!   watch here: its connection is closed after `header_read_timeout` without traffic either way.
 //! - **Hyper's own answers**: a request hyper cannot parse (a URI over 65,534 bytes: 414; over
 //!   100 headers or a head over ~400 KiB: 431; a malformed head: 400) is answered by hyper with an
@@ -20,7 +20,7 @@
 //!   without the `x-request-id` every application answer carries) and writes the same status
 //!   with the Error envelope instead.
 
-use crate::telemetry::raw_error_response;
+use crate::edge::errors::{raw_error_response, RETRY_AFTER_SECONDS};
 use poem::http::uri::Scheme;
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::web::{LocalAddr, RemoteAddr};
@@ -129,7 +129,7 @@ fn refuse(stream: TcpStream, ip: IpAddr, open: usize) {
         429,
         format!("too many open connections from this client ({open}); close some and retry"),
         "",
-        &[("retry-after", "1")],
+        Some(RETRY_AFTER_SECONDS),
     );
     let _ = stream.try_write(&answer);
 }
@@ -262,7 +262,7 @@ impl GuardedStream {
             431 => "the request headers are too large (at most 100 headers)",
             _ => "the request is not valid HTTP",
         };
-        Some(raw_error_response(status, message.into(), &self.endpoint(), &[]))
+        Some(raw_error_response(status, message.into(), &self.endpoint(), None))
     }
 
     /// `METHOD target` of the request line kept, the target cut short if it was too long.
