@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(name = "bookings", version, about = "Spec-first bookings server")]
@@ -94,12 +95,15 @@ pub struct Settings {
     pub clock_offset_seconds: Option<i64>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
-    /// How long availability may reuse a link's settings and its calendar's busy time, in
-    /// milliseconds (0: read them on every request). Writes through this process show at once;
-    /// writes through another process sharing the database, within this time. Reservations
-    /// always check under a lock.
-    #[arg(long = "availability-cache-ms", env = "AVAILABILITY_CACHE_MS", default_value = "1000", global = true)]
-    pub availability_cache_ms: u64,
+    /// How long availability may reuse a link's settings and its calendar's busy time (`1s`;
+    /// `0`: read them on every request). Writes through this process show at once; writes
+    /// through another process sharing the database, within this time. Reservations always
+    /// check under a lock.
+    #[arg(long = "availability-cache", env = "AVAILABILITY_CACHE", value_parser = parse_duration_or_zero, global = true)]
+    availability_cache: Option<Duration>,
+    /// Deprecated: AVAILABILITY_CACHE in milliseconds.
+    #[arg(long = "availability-cache-ms", env = "AVAILABILITY_CACHE_MS", hide = true, global = true)]
+    availability_cache_ms: Option<u64>,
     #[command(flatten)]
     pub jwt: JwtSettings,
     #[command(flatten)]
@@ -111,43 +115,108 @@ pub struct Settings {
 }
 
 /// How long the server waits on the database before it answers 503 (with Retry-After) instead.
+/// Every length of time is a humantime duration (`1s`, `500ms`, `2m`); the `*_MS` names that took
+/// milliseconds are still read, deprecated (see [`Setting`]).
 #[derive(Args, Clone, Debug)]
 pub struct DbSettings {
-    /// PostgreSQL `lock_timeout` of every statement, in milliseconds: how long one waits for a
-    /// row another transaction holds.
-    #[arg(long = "db-lock-timeout-ms", env = "DB_LOCK_TIMEOUT_MS", default_value = "1000", value_parser = clap::value_parser!(u64).range(1..), global = true)]
-    pub lock_timeout_ms: u64,
-    /// PostgreSQL `statement_timeout` of every statement, in milliseconds.
-    #[arg(long = "db-statement-timeout-ms", env = "DB_STATEMENT_TIMEOUT_MS", default_value = "5000", value_parser = clap::value_parser!(u64).range(1..), global = true)]
-    pub statement_timeout_ms: u64,
-    /// SQLite `busy_timeout`, in milliseconds: how long a write waits for another connection
-    /// or process holding the database's write lock.
-    #[arg(long = "db-busy-timeout-ms", env = "DB_BUSY_TIMEOUT_MS", default_value = "1000", global = true)]
-    pub busy_timeout_ms: u64,
-    /// How long a request waits for a pooled connection, in milliseconds.
-    #[arg(long = "db-acquire-timeout-ms", env = "DB_ACQUIRE_TIMEOUT_MS", default_value = "2000", value_parser = clap::value_parser!(u64).range(1..), global = true)]
-    pub acquire_timeout_ms: u64,
+    /// PostgreSQL `lock_timeout` of every statement: how long one waits for a row another
+    /// transaction holds.
+    #[arg(long = "db-lock-timeout", env = "DB_LOCK_TIMEOUT", value_parser = parse_duration, global = true)]
+    lock_timeout: Option<Duration>,
+    /// Deprecated: DB_LOCK_TIMEOUT in milliseconds.
+    #[arg(long = "db-lock-timeout-ms", env = "DB_LOCK_TIMEOUT_MS", hide = true, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    lock_timeout_ms: Option<u64>,
+    /// PostgreSQL `statement_timeout` of every statement.
+    #[arg(long = "db-statement-timeout", env = "DB_STATEMENT_TIMEOUT", value_parser = parse_duration, global = true)]
+    statement_timeout: Option<Duration>,
+    /// Deprecated: DB_STATEMENT_TIMEOUT in milliseconds.
+    #[arg(long = "db-statement-timeout-ms", env = "DB_STATEMENT_TIMEOUT_MS", hide = true, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    statement_timeout_ms: Option<u64>,
+    /// SQLite `busy_timeout`: how long a write waits for another connection or process holding
+    /// the database's write lock.
+    #[arg(long = "db-busy-timeout", env = "DB_BUSY_TIMEOUT", value_parser = parse_duration_or_zero, global = true)]
+    busy_timeout: Option<Duration>,
+    /// Deprecated: DB_BUSY_TIMEOUT in milliseconds.
+    #[arg(long = "db-busy-timeout-ms", env = "DB_BUSY_TIMEOUT_MS", hide = true, global = true)]
+    busy_timeout_ms: Option<u64>,
+    /// How long a request waits for a pooled connection.
+    #[arg(long = "db-acquire-timeout", env = "DB_ACQUIRE_TIMEOUT", value_parser = parse_duration, global = true)]
+    acquire_timeout: Option<Duration>,
+    /// Deprecated: DB_ACQUIRE_TIMEOUT in milliseconds.
+    #[arg(long = "db-acquire-timeout-ms", env = "DB_ACQUIRE_TIMEOUT_MS", hide = true, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    acquire_timeout_ms: Option<u64>,
     /// How long a write keeps retrying transient faults (a held row, a lost connection, SQLite
-    /// busy) before it answers 503, in milliseconds: no new attempt starts after this.
-    #[arg(long = "db-retry-budget-ms", env = "DB_RETRY_BUDGET_MS", default_value = "2000", global = true)]
-    pub retry_budget_ms: u64,
+    /// busy) before it answers 503: no new attempt starts after this.
+    #[arg(long = "db-retry-budget", env = "DB_RETRY_BUDGET", value_parser = parse_duration_or_zero, global = true)]
+    retry_budget: Option<Duration>,
+    /// Deprecated: DB_RETRY_BUDGET in milliseconds.
+    #[arg(long = "db-retry-budget-ms", env = "DB_RETRY_BUDGET_MS", hide = true, global = true)]
+    retry_budget_ms: Option<u64>,
 }
 
 impl DbSettings {
-    pub fn lock_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.lock_timeout_ms)
+    pub fn lock_timeout(&self) -> Duration {
+        Setting::new("DB_LOCK_TIMEOUT", self.lock_timeout, self.lock_timeout_ms).or(Duration::from_secs(1))
     }
-    pub fn statement_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.statement_timeout_ms)
+    pub fn statement_timeout(&self) -> Duration {
+        Setting::new("DB_STATEMENT_TIMEOUT", self.statement_timeout, self.statement_timeout_ms)
+            .or(Duration::from_secs(5))
     }
-    pub fn busy_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.busy_timeout_ms)
+    pub fn busy_timeout(&self) -> Duration {
+        Setting::new("DB_BUSY_TIMEOUT", self.busy_timeout, self.busy_timeout_ms).or(Duration::from_secs(1))
     }
-    pub fn acquire_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.acquire_timeout_ms)
+    pub fn acquire_timeout(&self) -> Duration {
+        Setting::new("DB_ACQUIRE_TIMEOUT", self.acquire_timeout, self.acquire_timeout_ms).or(Duration::from_secs(2))
     }
-    pub fn retry_budget(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.retry_budget_ms)
+    pub fn retry_budget(&self) -> Duration {
+        Setting::new("DB_RETRY_BUDGET", self.retry_budget, self.retry_budget_ms).or(Duration::from_secs(2))
+    }
+
+    fn settings(&self) -> [Setting; 5] {
+        [
+            Setting::new("DB_LOCK_TIMEOUT", self.lock_timeout, self.lock_timeout_ms),
+            Setting::new("DB_STATEMENT_TIMEOUT", self.statement_timeout, self.statement_timeout_ms),
+            Setting::new("DB_BUSY_TIMEOUT", self.busy_timeout, self.busy_timeout_ms),
+            Setting::new("DB_ACQUIRE_TIMEOUT", self.acquire_timeout, self.acquire_timeout_ms),
+            Setting::new("DB_RETRY_BUDGET", self.retry_budget, self.retry_budget_ms),
+        ]
+    }
+}
+
+/// A length of time given by its name (a humantime duration) or by its deprecated `<NAME>_MS`
+/// (milliseconds); both at once is a mistake [`Settings::validate`] refuses.
+struct Setting {
+    name: &'static str,
+    value: Option<Duration>,
+    deprecated_ms: Option<u64>,
+}
+
+impl Setting {
+    fn new(name: &'static str, value: Option<Duration>, deprecated_ms: Option<u64>) -> Self {
+        Self { name, value, deprecated_ms }
+    }
+
+    fn or(&self, default: Duration) -> Duration {
+        self.value.or(self.deprecated_ms.map(Duration::from_millis)).unwrap_or(default)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        match (self.value, self.deprecated_ms) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+                "{name} and {name}_MS are both set: set {name} (a duration such as 1s or 500ms) only",
+                name = self.name
+            ))),
+            (None, Some(_)) => {
+                tracing::warn!(
+                    setting = self.name,
+                    "{}_MS is deprecated: set {} (a duration such as 500ms)",
+                    self.name,
+                    self.name
+                );
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -167,15 +236,21 @@ pub struct LimitSettings {
     /// connection's peer; the header is ignored).
     #[arg(long = "trusted-proxy-hops", env = "TRUSTED_PROXY_HOPS", default_value = "0", global = true)]
     pub trusted_proxy_hops: usize,
-    /// How long a connection may take to send a request's head, in milliseconds, counted from
-    /// its opening or from the previous response (an idle keep-alive connection is closed then too).
-    #[arg(long = "header-read-timeout-ms", env = "HEADER_READ_TIMEOUT_MS", default_value = "10000",
+    /// How long a connection may take to send a request's head, counted from its opening or
+    /// from the previous response (an idle keep-alive connection is closed then too).
+    #[arg(long = "header-read-timeout", env = "HEADER_READ_TIMEOUT", value_parser = parse_duration, global = true)]
+    header_read_timeout: Option<Duration>,
+    /// Deprecated: HEADER_READ_TIMEOUT in milliseconds.
+    #[arg(long = "header-read-timeout-ms", env = "HEADER_READ_TIMEOUT_MS", hide = true,
           value_parser = clap::value_parser!(u64).range(1..), global = true)]
-    pub header_read_timeout_ms: u64,
-    /// How long an operation's request body may take to arrive, in milliseconds.
-    #[arg(long = "body-read-timeout-ms", env = "BODY_READ_TIMEOUT_MS", default_value = "30000",
+    header_read_timeout_ms: Option<u64>,
+    /// How long an operation's request body may take to arrive.
+    #[arg(long = "body-read-timeout", env = "BODY_READ_TIMEOUT", value_parser = parse_duration, global = true)]
+    body_read_timeout: Option<Duration>,
+    /// Deprecated: BODY_READ_TIMEOUT in milliseconds.
+    #[arg(long = "body-read-timeout-ms", env = "BODY_READ_TIMEOUT_MS", hide = true,
           value_parser = clap::value_parser!(u64).range(1..), global = true)]
-    pub body_read_timeout_ms: u64,
+    body_read_timeout_ms: Option<u64>,
     /// Connections one client address may hold open at once (0: no cap).
     #[arg(
         long = "max-connections-per-client",
@@ -188,6 +263,22 @@ pub struct LimitSettings {
     /// at start rather than silently limited by its proxy's address.
     #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", hide = true, global = true)]
     pub trust_forwarded_for: bool,
+}
+
+impl LimitSettings {
+    pub fn header_read_timeout(&self) -> Duration {
+        self.settings()[0].or(Duration::from_secs(10))
+    }
+    pub fn body_read_timeout(&self) -> Duration {
+        self.settings()[1].or(Duration::from_secs(30))
+    }
+
+    fn settings(&self) -> [Setting; 2] {
+        [
+            Setting::new("HEADER_READ_TIMEOUT", self.header_read_timeout, self.header_read_timeout_ms),
+            Setting::new("BODY_READ_TIMEOUT", self.body_read_timeout, self.body_read_timeout_ms),
+        ]
+    }
 }
 
 #[derive(Args, Clone)]
@@ -328,6 +419,7 @@ impl std::fmt::Debug for Settings {
             .field("manage_link_secret", &self.manage_link_secret.as_ref().map(|_| "<redacted>"))
             .field("app_env", &self.app_env)
             .field("clock_offset_seconds", &self.clock_offset_seconds)
+            .field("availability_cache", &self.availability_cache())
             .field("log_format", &self.log_format)
             .field("jwt", &self.jwt)
             .field("notify", &self.notify)
@@ -370,6 +462,11 @@ impl Settings {
                     .into(),
             ));
         }
+        for setting in
+            self.db.settings().iter().chain(&self.limits.settings()).chain([&self.availability_cache_setting()])
+        {
+            setting.check()?;
+        }
         if let Some(url) = &self.public_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!(
@@ -378,6 +475,15 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// How long availability may reuse a link's settings and busy time (zero: off).
+    pub fn availability_cache(&self) -> Duration {
+        self.availability_cache_setting().or(Duration::from_secs(1))
+    }
+
+    fn availability_cache_setting(&self) -> Setting {
+        Setting::new("AVAILABILITY_CACHE", self.availability_cache, self.availability_cache_ms)
     }
 
     pub fn database_url(&self) -> String {
@@ -421,6 +527,15 @@ pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
         return Err(format!("{value:?} is not a positive duration"));
     }
     Ok(duration)
+}
+
+/// [`parse_duration`], or zero (`0`, `0s`): "off" for the settings that allow it.
+pub fn parse_duration_or_zero(value: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(value.trim()) {
+        Ok(duration) if duration.is_zero() => Ok(duration),
+        _ if value.trim() == "0" => Ok(Duration::ZERO),
+        _ => parse_duration(value),
+    }
 }
 
 /// Parses `3600`, `90s`, `90m`, `12h`, `30d` into seconds: [`parse_duration`] restricted to
@@ -485,6 +600,38 @@ mod tests {
         assert!(cli.settings.validate().is_ok());
         assert_eq!(cli.settings.limits.trusted_proxy_hops, 2);
         assert!(Cli::try_parse_from(["bookings", "--header-read-timeout-ms", "0"]).is_err());
+    }
+
+    #[test]
+    fn lengths_of_time_are_durations_and_the_ms_names_still_read() {
+        let cli = Cli::try_parse_from(["bookings"]).unwrap();
+        assert_eq!(cli.settings.db.lock_timeout(), Duration::from_secs(1));
+        assert_eq!(cli.settings.limits.header_read_timeout(), Duration::from_secs(10));
+        assert_eq!(cli.settings.availability_cache(), Duration::from_secs(1));
+        let cli = Cli::try_parse_from([
+            "bookings",
+            "--db-lock-timeout",
+            "1500ms",
+            "--body-read-timeout",
+            "2m",
+            "--availability-cache",
+            "0",
+        ])
+        .unwrap();
+        assert!(cli.settings.validate().is_ok());
+        assert_eq!(cli.settings.db.lock_timeout(), Duration::from_millis(1500));
+        assert_eq!(cli.settings.limits.body_read_timeout(), Duration::from_secs(120));
+        assert_eq!(cli.settings.availability_cache(), Duration::ZERO);
+        let old =
+            Cli::try_parse_from(["bookings", "--db-lock-timeout-ms", "1500", "--availability-cache-ms", "0"]).unwrap();
+        assert!(old.settings.validate().is_ok());
+        assert_eq!(old.settings.db.lock_timeout(), Duration::from_millis(1500));
+        assert_eq!(old.settings.availability_cache(), Duration::ZERO);
+        let both =
+            Cli::try_parse_from(["bookings", "--db-lock-timeout", "1s", "--db-lock-timeout-ms", "1000"]).unwrap();
+        let err = both.settings.validate().unwrap_err().to_string();
+        assert!(err.contains("DB_LOCK_TIMEOUT and DB_LOCK_TIMEOUT_MS"), "{err}");
+        assert!(Cli::try_parse_from(["bookings", "--header-read-timeout", "0"]).is_err());
     }
 
     #[test]
