@@ -21,7 +21,6 @@ use chrono::{TimeZone, Utc};
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::json;
 use smtp_sink::SmtpSink;
-use uuid::Uuid;
 use webhook_sink::WebhookSink;
 
 const FROM: &str = "Bookings <bookings@localhost>";
@@ -31,7 +30,7 @@ const WAIT: Duration = Duration::from_secs(10);
 const BOUND: Duration = Duration::from_secs(20);
 
 fn email(to: &str) -> Message {
-    let id = Uuid::new_v4();
+    let id = bookings::domain::ids::NotificationId::new();
     Message {
         id,
         key: format!("confirmation:{id}:{to}"),
@@ -47,7 +46,7 @@ fn email(to: &str) -> Message {
 }
 
 fn webhook_message() -> Message {
-    let id = Uuid::new_v4();
+    let id = bookings::domain::ids::NotificationId::new();
     Message {
         id,
         key: format!("booking.created:{id}:webhook"),

@@ -208,8 +208,9 @@ impl EmailAddress {
 }
 
 /// A booking link token: 1 to [`MAX_TOKEN_CHARS`] characters of the URL-safe base64 alphabet
-/// tokens are made of. Anything else names no link (the caller answers 404).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// tokens are made of. Anything else names no link (the caller answers 404). The store keeps
+/// it as its text (`crate::entities::ids`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LinkToken(String);
 
 impl LinkToken {
@@ -220,8 +221,20 @@ impl LinkToken {
         ok.then(|| Self(raw.to_string()))
     }
 
+    /// A new token from 24 random bytes (192 bits): 32 characters of URL-safe base64.
+    pub fn from_random_bytes(bytes: [u8; 24]) -> Self {
+        use base64::Engine;
+        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::fmt::Display for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

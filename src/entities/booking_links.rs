@@ -2,6 +2,7 @@
 //! calendar.
 
 use crate::domain::ids::CalendarId;
+use crate::domain::input::LinkToken;
 use sea_orm::entity::prelude::*;
 use sea_orm::ActiveValue::Set;
 
@@ -9,7 +10,7 @@ use sea_orm::ActiveValue::Set;
 #[sea_orm(table_name = "booking_links")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub token: String,
+    pub token: LinkToken,
     pub calendar_id: CalendarId,
     pub duration_minutes: i32,
     pub buffer_minutes: i32,
@@ -52,10 +53,8 @@ impl Related<super::calendars::Entity> for Entity {
 }
 
 /// A new unguessable token: 192 random bits, URL-safe.
-pub fn new_token() -> String {
-    use base64::Engine;
-    let bytes: [u8; 24] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+pub fn new_token() -> LinkToken {
+    LinkToken::from_random_bytes(rand::random())
 }
 
 super::ids_and_timestamps! {

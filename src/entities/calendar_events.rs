@@ -2,6 +2,7 @@
 //! booking link. It belongs to a calendar.
 
 use crate::domain::ids::{CalendarEventId, CalendarId};
+use crate::domain::input::LinkToken;
 use sea_orm::entity::prelude::*;
 use sea_orm::ActiveValue::Set;
 
@@ -17,7 +18,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub notes: Option<String>,
     pub source: EventSource,
-    pub booking_link_token: Option<String>,
+    pub booking_link_token: Option<LinkToken>,
     pub attendee_name: Option<String>,
     pub attendee_email: Option<String>,
     pub cancelled: bool,

@@ -8,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub notification_id: Uuid,
+    pub notification_id: crate::domain::ids::NotificationId,
     pub attempt: i32,
     pub attempted_at: DateTimeUtc,
     /// The webhook endpoint (`webhook_endpoints.id`, a hash of its URL); `None` for an email.

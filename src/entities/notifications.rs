@@ -1,3 +1,4 @@
+use crate::domain::ids::{NotificationId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One message of the outbox. `dedupe_key` (`rule:subject:recipient`) makes enqueueing
@@ -6,17 +7,17 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "notifications")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: NotificationId,
     #[sea_orm(unique)]
     pub dedupe_key: String,
     pub rule: String,
     pub channel: Channel,
     pub subject_id: Uuid,
     pub recipient_role: String,
-    pub recipient_user_id: Option<Uuid>,
+    pub recipient_user_id: Option<UserId>,
     pub recipient_email: Option<String>,
-    pub about_user_id: Option<Uuid>,
-    pub about_coach_id: Option<Uuid>,
+    pub about_user_id: Option<UserId>,
+    pub about_coach_id: Option<UserId>,
     #[sea_orm(column_type = "Text")]
     pub subject: String,
     #[sea_orm(column_type = "Text")]

@@ -79,11 +79,10 @@ impl Transport for LogTransport {
 mod tests {
     use super::*;
     use crate::notify::Channel;
-    use uuid::Uuid;
 
     fn message(n: usize) -> Message {
         Message {
-            id: Uuid::new_v4(),
+            id: crate::domain::ids::NotificationId::new(),
             key: format!("rule:{n}:a@example.com"),
             rule: "rule".into(),
             channel: Channel::Email,

@@ -27,7 +27,7 @@ pub mod smtp;
 pub mod transport;
 pub mod webhook;
 
-use uuid::Uuid;
+use crate::domain::ids::NotificationId;
 
 /// Where a message goes (the stored column type; see the entity).
 pub use crate::entities::notifications::Channel;
@@ -36,7 +36,7 @@ pub use crate::entities::notifications::Channel;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// The outbox row; also the idempotency key receivers see.
-    pub id: Uuid,
+    pub id: NotificationId,
     /// The outbox's unique key: `rule:subject:recipient`.
     pub key: String,
     pub rule: String,

@@ -14,6 +14,7 @@ use super::delivery::Sent;
 use super::transport::SendError;
 use super::webhook::{self, Answer, EndpointId};
 use super::{due, render, Channel, Message};
+use crate::domain::ids::NotificationId;
 use crate::domain::notifications::{self as decide, AfterFailure};
 use crate::entities::notifications;
 use crate::error::ServiceResult;
@@ -23,7 +24,6 @@ use futures::StreamExt;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use uuid::Uuid;
 
 pub use super::delivery::{EmailTransport, Transports};
 pub use crate::domain::notifications::backoff;
@@ -167,9 +167,9 @@ async fn owed(
     db: &DatabaseConnection,
     transports: &Transports,
     claimed: &[notifications::Model],
-) -> ServiceResult<BTreeMap<Uuid, Owed>> {
+) -> ServiceResult<BTreeMap<NotificationId, Owed>> {
     let Some(transport) = &transports.webhook else { return Ok(BTreeMap::new()) };
-    let ids: Vec<Uuid> = claimed.iter().filter(|n| n.channel == Channel::Webhook).map(|n| n.id).collect();
+    let ids: Vec<NotificationId> = claimed.iter().filter(|n| n.channel == Channel::Webhook).map(|n| n.id).collect();
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -231,7 +231,7 @@ pub fn settle(
                         .filter_map(|p| p.retry_after)
                         .max()
                         .map(|d| Duration::from_std(d).unwrap_or(decide::MAX_RETRY_AFTER));
-                    let jitter = decide::jitter_of(n.id, n.attempts);
+                    let jitter = decide::jitter_of(n.id.into_uuid(), n.attempts);
                     match decide::webhook_after_failure(n.attempts, jitter, retry_after, now) {
                         AfterFailure::RetryAt(at) => Outcome::RetryAt { at, error: e.message().to_string() },
                         AfterFailure::GiveUp => Outcome::Failed { error: e.to_string() },
@@ -290,7 +290,7 @@ async fn record(
 async fn send_all(
     transports: &Transports,
     claimed: Vec<notifications::Model>,
-    owed: &BTreeMap<Uuid, Owed>,
+    owed: &BTreeMap<NotificationId, Owed>,
     concurrency: usize,
 ) -> Vec<(notifications::Model, Result<Sent, Outcome>)> {
     let everyone = BTreeSet::new();

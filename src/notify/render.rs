@@ -5,7 +5,7 @@
 use super::ical::{self, IcalEvent, IcalStatus, Party};
 use super::rules::{Rule, Rules};
 use super::Channel;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{NotificationId, UserId};
 use crate::domain::notifications::{unaddressable, Addressee, BookingFacts, Recipient, ReservationFacts};
 use crate::domain::reservation::ManageLinks;
 use crate::error::{ServiceError, ServiceResult};
@@ -59,8 +59,8 @@ pub struct Candidate {
     /// The subject's version, for a trigger that repeats (each move of a reservation).
     pub version: Option<i32>,
     pub addressee: Addressee,
-    pub about_user_id: Option<Uuid>,
-    pub about_coach_id: Option<Uuid>,
+    pub about_user_id: Option<UserId>,
+    pub about_coach_id: Option<UserId>,
     pub context: Value,
     pub ical: Option<IcalEvent>,
 }
@@ -160,8 +160,8 @@ pub fn booking_candidate(rule: &Rule, b: &BookingFacts, addressee: Addressee, le
         subject_id: b.id.into_uuid(),
         version: None,
         addressee,
-        about_user_id: Some(b.user_id.into_uuid()),
-        about_coach_id: Some(b.coach_id.into_uuid()),
+        about_user_id: Some(b.user_id),
+        about_coach_id: Some(b.coach_id),
         context: booking_context(b, offset),
         ical,
     }
@@ -222,7 +222,7 @@ pub fn reservation_candidate(
         version: rule.trigger.repeats().then_some(r.sequence),
         addressee,
         about_user_id: None,
-        about_coach_id: Some(r.owner_id.into_uuid()),
+        about_coach_id: Some(r.owner_id),
         context: reservation_context(r, manage_url.as_deref()),
         ical,
     }
@@ -231,7 +231,7 @@ pub fn reservation_candidate(
 /// Renders a candidate under its rule: the template with the rule's context, the webhook payload,
 /// the attachment; an email without an address is queued as skipped.
 pub fn message(rules: &Rules, rule: &Rule, c: Candidate, key: String, now: DateTime<Utc>) -> ServiceResult<NewMessage> {
-    let id = Uuid::new_v4();
+    let id = NotificationId::new();
     let recipient = json!({"role": rule.recipient.name(), "user_id": c.addressee.user_id});
     let mut context = c.context;
     context["rule"] = json!(rule.name);
@@ -254,7 +254,7 @@ pub fn message(rules: &Rules, rule: &Rule, c: Candidate, key: String, now: DateT
         subject_id: c.subject_id,
         recipient_role: rule.recipient.name().into(),
         skipped: unaddressable(rule.channel == Channel::Email, rule.recipient, &c.addressee),
-        recipient_user_id: c.addressee.user_id.map(UserId::into_uuid),
+        recipient_user_id: c.addressee.user_id,
         recipient_email: c.addressee.email,
         about_user_id: c.about_user_id,
         about_coach_id: c.about_coach_id,

@@ -489,11 +489,10 @@ fn is_loopback(host: &str) -> bool {
 mod tests {
     use super::*;
     use crate::notify::Channel;
-    use uuid::Uuid;
 
     fn message(to: &str, ical: Option<&str>) -> Message {
         Message {
-            id: Uuid::new_v4(),
+            id: crate::domain::ids::NotificationId::new(),
             key: "k".into(),
             rule: "confirmation".into(),
             channel: Channel::Email,

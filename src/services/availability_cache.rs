@@ -6,19 +6,20 @@
 //! Correctness does not rest on it: `reserveBookingSlot` never reads the cache, it re-checks the
 //! slot under the calendar's row lock. What the cache may do is show a slot that was taken (the
 //! reservation then answers 409) or hide one that was freed, and only when another server process
-//! wrote it, for at most the time to live (`AVAILABILITY_CACHE_MS`, 0 turns the cache off). Writes
+//! wrote it, for at most the time to live (`AVAILABILITY_CACHE`, 0 turns the cache off). Writes
 //! through this process invalidate at once: every writer of calendar events or links calls
 //! [`AvailabilityCache::invalidate_calendar`] / [`AvailabilityCache::invalidate_link`] after its
 //! commit, and a load that overlapped such a write is not kept (a generation counter).
 
 use crate::domain::availability::Interval;
 use crate::domain::booking_link::LinkSettings;
+use crate::domain::ids::CalendarId;
+use crate::domain::input::LinkToken;
 use chrono::{DateTime, Utc};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 /// At most this many links and this many calendars are kept; beyond it, the least used go (the
 /// next requests reload what they need).
@@ -27,8 +28,8 @@ pub const MAX_ENTRIES: usize = 10_000;
 /// A link as availability needs it.
 #[derive(Debug)]
 pub struct CachedLink {
-    pub token: String,
-    pub calendar_id: Uuid,
+    pub token: LinkToken,
+    pub calendar_id: CalendarId,
     pub settings: LinkSettings,
 }
 
@@ -137,8 +138,8 @@ impl Ticket {
 pub struct AvailabilityCache {
     ttl: Duration,
     generation: AtomicU64,
-    links: TtlMap<String, CachedLink>,
-    busy: TtlMap<Uuid, BusyWindow>,
+    links: TtlMap<LinkToken, CachedLink>,
+    busy: TtlMap<CalendarId, BusyWindow>,
 }
 
 impl AvailabilityCache {
@@ -169,7 +170,7 @@ impl AvailabilityCache {
         self.enabled() && self.generation.load(Ordering::Acquire) == ticket.generation
     }
 
-    pub fn link(&self, token: &str) -> Option<Arc<CachedLink>> {
+    pub fn link(&self, token: &LinkToken) -> Option<Arc<CachedLink>> {
         self.enabled().then(|| self.links.get(token)).flatten()
     }
 
@@ -180,24 +181,24 @@ impl AvailabilityCache {
         }
     }
 
-    pub fn busy(&self, calendar_id: Uuid) -> Option<Arc<BusyWindow>> {
+    pub fn busy(&self, calendar_id: CalendarId) -> Option<Arc<BusyWindow>> {
         self.enabled().then(|| self.busy.get(&calendar_id)).flatten()
     }
 
-    pub fn put_busy(&self, ticket: Ticket, calendar_id: Uuid, window: Arc<BusyWindow>) {
+    pub fn put_busy(&self, ticket: Ticket, calendar_id: CalendarId, window: Arc<BusyWindow>) {
         if self.current(ticket) {
             self.busy.put(calendar_id, window, ticket.started);
         }
     }
 
     /// After a committed change to a calendar's events.
-    pub fn invalidate_calendar(&self, calendar_id: Uuid) {
+    pub fn invalidate_calendar(&self, calendar_id: CalendarId) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.busy.remove(&calendar_id);
     }
 
     /// After a committed change to a link.
-    pub fn invalidate_link(&self, token: &str) {
+    pub fn invalidate_link(&self, token: &LinkToken) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.links.remove(token);
     }
@@ -231,9 +232,9 @@ mod tests {
     #[test]
     fn a_load_overlapping_an_invalidation_is_not_kept() {
         let cache = AvailabilityCache::new(Duration::from_secs(60));
-        let id = Uuid::new_v4();
+        let id = CalendarId::new();
         let ticket = cache.ticket();
-        cache.invalidate_calendar(Uuid::new_v4());
+        cache.invalidate_calendar(CalendarId::new());
         cache.put_busy(ticket, id, window());
         assert!(cache.busy(id).is_none());
         cache.put_busy(cache.ticket(), id, window());
@@ -245,7 +246,7 @@ mod tests {
     #[test]
     fn entries_expire_and_a_zero_ttl_keeps_nothing() {
         let cache = AvailabilityCache::new(Duration::from_millis(30));
-        let id = Uuid::new_v4();
+        let id = CalendarId::new();
         cache.put_busy(cache.ticket(), id, window());
         assert!(cache.busy(id).is_some());
         std::thread::sleep(Duration::from_millis(40));
@@ -260,7 +261,7 @@ mod tests {
     fn the_number_of_entries_is_bounded() {
         let cache = AvailabilityCache::new(Duration::from_secs(60));
         for _ in 0..MAX_ENTRIES + 5 {
-            cache.put_busy(cache.ticket(), Uuid::new_v4(), window());
+            cache.put_busy(cache.ticket(), CalendarId::new(), window());
         }
         assert!(cache.busy.len() <= MAX_ENTRIES as u64);
     }

@@ -5,6 +5,7 @@
 use crate::domain::availability::{format_hhmm, RawDateOverride, RawSchedulingRules, SchedulingRules, WorkingHours};
 use crate::domain::booking_link::LinkSettings;
 use crate::domain::ids::{CalendarEventId, CalendarId};
+use crate::domain::input::LinkToken;
 use crate::entities::booking_links;
 use crate::entities::calendar_events::{self, EventSource};
 use crate::error::{ServiceError, ServiceResult};
@@ -156,7 +157,7 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn reservation_starts(
     db: &impl ConnectionTrait,
-    token: &str,
+    token: &LinkToken,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     except: Option<CalendarEventId>,
@@ -167,7 +168,7 @@ pub async fn reservation_starts(
     }
     crate::ctx!(
         query
-            .filter(calendar_events::Column::BookingLinkToken.eq(token))
+            .filter(calendar_events::Column::BookingLinkToken.eq(token.clone()))
             .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
             .filter(calendar_events::Column::Cancelled.eq(false))
             .filter(calendar_events::Column::StartsAt.gte(from))
@@ -235,10 +236,10 @@ pub async fn page_of_calendar(
 pub async fn find_in_calendar(
     db: &impl ConnectionTrait,
     calendar_id: CalendarId,
-    token: &str,
+    token: &LinkToken,
 ) -> ServiceResult<Option<booking_links::Model>> {
     crate::ctx!(
-        booking_links::Entity::find_by_id(token.to_string())
+        booking_links::Entity::find_by_id(token.clone())
             .filter(booking_links::Column::CalendarId.eq(calendar_id))
             .one(db)
             .await
@@ -273,19 +274,16 @@ pub async fn update_settings(
 
 /// The link `token` if it is active (the public side: anyone holding the token).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn find_active(db: &impl ConnectionTrait, token: &str) -> ServiceResult<Option<booking_links::Model>> {
+pub async fn find_active(db: &impl ConnectionTrait, token: &LinkToken) -> ServiceResult<Option<booking_links::Model>> {
     crate::ctx!(
-        booking_links::Entity::find_by_id(token.to_string())
-            .filter(booking_links::Column::Active.eq(true))
-            .one(db)
-            .await
+        booking_links::Entity::find_by_id(token.clone()).filter(booking_links::Column::Active.eq(true)).one(db).await
     )
 }
 
 /// The link `token`, active or not.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn find(db: &impl ConnectionTrait, token: &str) -> ServiceResult<Option<booking_links::Model>> {
-    crate::ctx!(booking_links::Entity::find_by_id(token.to_string()).one(db).await)
+pub async fn find(db: &impl ConnectionTrait, token: &LinkToken) -> ServiceResult<Option<booking_links::Model>> {
+    crate::ctx!(booking_links::Entity::find_by_id(token.clone()).one(db).await)
 }
 
 /// The link `token`, active or not, read in the statement that locks its calendar (as
@@ -294,12 +292,12 @@ pub async fn find(db: &impl ConnectionTrait, token: &str) -> ServiceResult<Optio
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn lock_with_calendar(
     txn: &impl ConnectionTrait,
-    token: &str,
+    token: &LinkToken,
 ) -> ServiceResult<Option<booking_links::Model>> {
     crate::ctx!(
         booking_links::Entity::find()
             .join(JoinType::InnerJoin, booking_links::Relation::Calendar.def())
-            .filter(booking_links::Column::Token.eq(token))
+            .filter(booking_links::Column::Token.eq(token.clone()))
             .lock_exclusive()
             .one(txn)
             .await
@@ -311,7 +309,7 @@ pub async fn lock_with_calendar(
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn lock_active_with_calendar(
     txn: &impl ConnectionTrait,
-    token: &str,
+    token: &LinkToken,
 ) -> ServiceResult<Option<booking_links::Model>> {
     // An inactive link's calendar stays locked until the caller's transaction ends: harmless,
     // it answers 404 at once.

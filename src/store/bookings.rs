@@ -12,6 +12,7 @@ use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
 use crate::entities::bookings::{self, BookingStatus, CanceledByRole};
 use crate::entities::coach_events;
 use crate::error::{ServiceError, ServiceResult};
+use crate::policy::Visibility;
 use crate::{ctx, domain::bookings::Window};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
@@ -91,19 +92,19 @@ pub async fn places_taken(db: &impl ConnectionTrait, event_id: CoachEventId) -> 
 
 // ------------------------------------------------------------------ finding, scoped
 
-/// Bookings the caller may see: every one (`party` None: an admin), else those whose athlete or
-/// coach `party` is. The one place that scopes a read of bookings.
-pub fn visible_to(party: Option<UserId>) -> Select<bookings::Entity> {
+/// Bookings the caller may see: every one (an admin), else those whose athlete or coach the
+/// caller is. The one place that scopes a read of bookings.
+pub fn visible_to(party: Visibility) -> Select<bookings::Entity> {
     let query = bookings::Entity::find();
     match party {
-        None => query,
-        Some(user) => query
+        Visibility::Everyone => query,
+        Visibility::Of(user) => query
             .filter(Condition::any().add(bookings::Column::UserId.eq(user)).add(bookings::Column::CoachId.eq(user))),
     }
 }
 
 /// The booking `id` among those `party` may see (see [`visible_to`]).
-pub fn secure_find(id: BookingId, party: Option<UserId>) -> Select<bookings::Entity> {
+pub fn secure_find(id: BookingId, party: Visibility) -> Select<bookings::Entity> {
     visible_to(party).filter(bookings::Column::Id.eq(id))
 }
 
@@ -115,7 +116,7 @@ fn not_found(id: BookingId) -> ServiceError {
 pub async fn find_visible(
     db: &impl ConnectionTrait,
     id: BookingId,
-    party: Option<UserId>,
+    party: Visibility,
 ) -> ServiceResult<bookings::Model> {
     ctx!(secure_find(id, party).one(db).await)?.ok_or_else(|| not_found(id))
 }
@@ -124,7 +125,7 @@ pub async fn find_visible(
 pub async fn find_visible_for_update(
     db: &impl ConnectionTrait,
     id: BookingId,
-    party: Option<UserId>,
+    party: Visibility,
 ) -> ServiceResult<bookings::Model> {
     ctx!(secure_find(id, party).lock_exclusive().one(db).await)?.ok_or_else(|| not_found(id))
 }

@@ -7,7 +7,7 @@ use crate::domain::input::TimeRange;
 use crate::entities::calendar_events::{self, EventSource};
 use crate::entities::{booking_links, calendars};
 use crate::error::ServiceResult;
-use crate::policy::OwnerScope;
+use crate::policy::Visibility;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -16,11 +16,11 @@ use sea_orm::{
 
 /// The calendar `id` if `scope` may see it: an admin any, anyone else only their own. Every
 /// read of a calendar on a caller's behalf starts here.
-pub fn secure_find(scope: OwnerScope, id: CalendarId) -> Select<calendars::Entity> {
+pub fn secure_find(scope: Visibility, id: CalendarId) -> Select<calendars::Entity> {
     let query = calendars::Entity::find_by_id(id);
     match scope {
-        OwnerScope::Everyone => query,
-        OwnerScope::Owner(owner) => query.filter(calendars::Column::OwnerId.eq(owner)),
+        Visibility::Everyone => query,
+        Visibility::Of(owner) => query.filter(calendars::Column::OwnerId.eq(owner)),
     }
 }
 
@@ -28,7 +28,7 @@ pub fn secure_find(scope: OwnerScope, id: CalendarId) -> Select<calendars::Entit
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %id), err(level = "debug", Display))]
 pub async fn find_visible(
     db: &impl ConnectionTrait,
-    scope: OwnerScope,
+    scope: Visibility,
     id: CalendarId,
 ) -> ServiceResult<Option<calendars::Model>> {
     crate::ctx!(secure_find(scope, id).one(db).await)

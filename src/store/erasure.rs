@@ -1,14 +1,13 @@
 //! What erasing a user removes beyond the LE-KO tables: their calendars with the busy time and
-//! links on them, and the remembered email (the user row). These queries belong with
-//! `store::calendars`, `store::booking_links` and `store::users` (written in parallel); they sit
-//! here until those are merged.
+//! links on them, and the remembered email (the user row). One erasure crosses these aggregates
+//! in one transaction, in the lock order a reservation uses, so its queries are kept together.
 
 use crate::ctx;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{CalendarEventId, CalendarId, UserId};
+use crate::domain::input::LinkToken;
 use crate::entities::{booking_links, calendar_events, calendars, users};
 use crate::error::ServiceResult;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
 
 /// The user's row, locked, if it exists.
 pub async fn lock_user_row(db: &impl ConnectionTrait, user: UserId) -> ServiceResult<bool> {
@@ -25,16 +24,16 @@ pub async fn delete_user_row(db: &impl ConnectionTrait, user: UserId) -> Service
 #[derive(Debug, Default)]
 pub struct CalendarsErased {
     pub removed: u64,
-    pub calendars: Vec<Uuid>,
-    pub link_tokens: Vec<String>,
+    pub calendars: Vec<CalendarId>,
+    pub link_tokens: Vec<LinkToken>,
     /// The busy blocks that went: messages about them are forgotten next (by the caller: the
     /// store does not call `notify`).
-    pub calendar_events: Vec<Uuid>,
+    pub calendar_events: Vec<CalendarEventId>,
 }
 
 /// The ids of their calendars, locked (in id order, as [`delete_calendars_of`] takes them), so
 /// no reservation lands on one until the erasure ends.
-pub async fn lock_calendars_of(db: &impl ConnectionTrait, owner: UserId) -> ServiceResult<Vec<Uuid>> {
+pub async fn lock_calendars_of(db: &impl ConnectionTrait, owner: UserId) -> ServiceResult<Vec<CalendarId>> {
     Ok(ctx!(
         calendars::Entity::find()
             .select_only()
@@ -59,11 +58,11 @@ pub async fn delete_calendars_of(txn: &DatabaseTransaction, owner: UserId) -> Se
                 .select_only()
                 .column(booking_links::Column::Token)
                 .filter(booking_links::Column::CalendarId.is_in(ids()))
-                .into_tuple::<String>()
+                .into_tuple::<LinkToken>()
                 .all(txn)
                 .await
         )?);
-        let events: Vec<Uuid> = ctx!(
+        let events: Vec<CalendarEventId> = ctx!(
             calendar_events::Entity::find()
                 .select_only()
                 .column(calendar_events::Column::Id)

@@ -5,6 +5,7 @@
 
 use crate::domain::bookings::Status;
 use crate::domain::ids::{CalendarId, CoachEventId, UserId};
+use crate::domain::input::LinkToken;
 use crate::domain::notifications::{
     BookingFacts, BookingTime, BookingWindow, CanceledBy, EventFacts, ReservationCanceller, ReservationFacts,
     ReservationTime, ReservationWindow, Span,
@@ -166,8 +167,8 @@ async fn owners_of(
 /// The zone of each of these booking links (UTC for a zone that does not parse).
 async fn zones_of(
     db: &impl ConnectionTrait,
-    tokens: BTreeSet<String>,
-) -> ServiceResult<BTreeMap<String, chrono_tz::Tz>> {
+    tokens: BTreeSet<LinkToken>,
+) -> ServiceResult<BTreeMap<LinkToken, chrono_tz::Tz>> {
     Ok(booking_links::Entity::find()
         .filter(booking_links::Column::Token.is_in(tokens))
         .all(db)
@@ -208,7 +209,7 @@ pub async fn reservations_in(
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn live_reservations_on(
     db: &impl ConnectionTrait,
-    calendars: &[uuid::Uuid],
+    calendars: &[CalendarId],
 ) -> ServiceResult<Vec<ReservationFacts>> {
     let list = calendar_events::Entity::find()
         .filter(calendar_events::Column::Source.eq(EventSource::Reservation))

@@ -5,7 +5,7 @@
 //! SQLite) and a claimed message is leased.
 
 use crate::db::begin_write;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{NotificationId, UserId};
 use crate::entities::notification_attempts;
 use crate::entities::notifications::{self, Channel, NotificationStatus};
 use crate::entities::{bookings, calendar_events};
@@ -22,16 +22,16 @@ use uuid::Uuid;
 /// A rendered message to enqueue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
-    pub id: Uuid,
+    pub id: NotificationId,
     pub dedupe_key: String,
     pub rule: String,
     pub channel: Channel,
     pub subject_id: Uuid,
     pub recipient_role: String,
-    pub recipient_user_id: Option<Uuid>,
+    pub recipient_user_id: Option<UserId>,
     pub recipient_email: Option<String>,
-    pub about_user_id: Option<Uuid>,
-    pub about_coach_id: Option<Uuid>,
+    pub about_user_id: Option<UserId>,
+    pub about_coach_id: Option<UserId>,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
@@ -313,7 +313,7 @@ pub struct Gone {
 #[tracing::instrument(level = "debug", skip_all, fields(notification_id = %id), err(level = "debug", Display))]
 pub async fn record_send(
     db: &DatabaseConnection,
-    id: Uuid,
+    id: NotificationId,
     attempt: i32,
     outcome: &Outcome,
     attempts: &[NewAttempt],
@@ -352,11 +352,11 @@ pub async fn record_send(
 #[tracing::instrument(level = "debug", skip_all, fields(messages = ids.len()), err(level = "debug", Display))]
 pub async fn delivered_endpoints(
     db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> ServiceResult<BTreeMap<Uuid, BTreeSet<String>>> {
-    let mut out: BTreeMap<Uuid, BTreeSet<String>> = BTreeMap::new();
+    ids: &[NotificationId],
+) -> ServiceResult<BTreeMap<NotificationId, BTreeSet<String>>> {
+    let mut out: BTreeMap<NotificationId, BTreeSet<String>> = BTreeMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(Uuid, Option<String>)> = notification_attempts::Entity::find()
+        let rows: Vec<(NotificationId, Option<String>)> = notification_attempts::Entity::find()
             .select_only()
             .column(notification_attempts::Column::NotificationId)
             .column(notification_attempts::Column::EndpointId)
@@ -378,9 +378,9 @@ pub async fn delivered_endpoints(
 #[tracing::instrument(level = "debug", skip_all, fields(messages = ids.len()), err(level = "debug", Display))]
 pub async fn attempts_of(
     db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> ServiceResult<BTreeMap<Uuid, Vec<notification_attempts::Model>>> {
-    let mut out: BTreeMap<Uuid, Vec<notification_attempts::Model>> = BTreeMap::new();
+    ids: &[NotificationId],
+) -> ServiceResult<BTreeMap<NotificationId, Vec<notification_attempts::Model>>> {
+    let mut out: BTreeMap<NotificationId, Vec<notification_attempts::Model>> = BTreeMap::new();
     for chunk in ids.chunks(500) {
         let rows = notification_attempts::Entity::find()
             .filter(notification_attempts::Column::NotificationId.is_in(chunk.iter().copied()))
@@ -398,7 +398,12 @@ pub async fn attempts_of(
 /// Records a send's outcome, if the claim is still ours (the lease did not run out meanwhile
 /// and another pass took the message over); whether it was.
 #[tracing::instrument(level = "debug", skip_all, fields(notification_id = %id), err(level = "debug", Display))]
-pub async fn record(db: &impl ConnectionTrait, id: Uuid, outcome: &Outcome, now: DateTime<Utc>) -> ServiceResult<bool> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    id: NotificationId,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> ServiceResult<bool> {
     let update = notifications::Entity::update_many()
         .filter(notifications::Column::Id.eq(id))
         .filter(notifications::Column::Status.eq(NotificationStatus::Sending))
@@ -429,7 +434,7 @@ pub async fn record(db: &impl ConnectionTrait, id: Uuid, outcome: &Outcome, now:
 pub async fn page(
     db: &impl ConnectionTrait,
     status: Option<NotificationStatus>,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<(DateTime<Utc>, NotificationId)>,
     limit: u64,
 ) -> ServiceResult<Vec<notifications::Model>> {
     let mut query = notifications::Entity::find();
@@ -467,12 +472,14 @@ pub async fn forget_user(db: &impl ConnectionTrait, user: UserId) -> Result<u64,
 /// addressed to; for erasing a user. Call it after the subjects are deleted (see
 /// [`insert_while_subjects_exist`]).
 #[tracing::instrument(level = "debug", skip_all, fields(subjects = subject_ids.len()), err(level = "debug", Display))]
-pub async fn forget_subjects(db: &impl ConnectionTrait, subject_ids: &[Uuid]) -> Result<u64, DbErr> {
+pub async fn forget_subjects<Id: Into<Uuid> + Copy>(
+    db: &impl ConnectionTrait,
+    subject_ids: &[Id],
+) -> Result<u64, DbErr> {
     let mut removed = 0;
     for chunk in subject_ids.chunks(500) {
-        removed +=
-            delete_where(db, Condition::all().add(notifications::Column::SubjectId.is_in(chunk.iter().copied())))
-                .await?;
+        let ids = chunk.iter().map(|&id| id.into());
+        removed += delete_where(db, Condition::all().add(notifications::Column::SubjectId.is_in(ids))).await?;
     }
     Ok(removed)
 }

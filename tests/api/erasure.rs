@@ -214,7 +214,7 @@ async fn erasing_a_calendar_owner(app: TestApp) {
 async fn attempts_and_orphans(conn: &sea_orm::DatabaseConnection) -> (usize, usize) {
     use bookings::entities::{notification_attempts, notifications};
     use sea_orm::EntityTrait;
-    let messages: std::collections::BTreeSet<Uuid> =
+    let messages: std::collections::BTreeSet<bookings::domain::ids::NotificationId> =
         notifications::Entity::find().all(conn).await.unwrap().into_iter().map(|n| n.id).collect();
     let attempts = notification_attempts::Entity::find().all(conn).await.unwrap();
     let orphans = attempts.iter().filter(|a| !messages.contains(&a.notification_id)).count();

@@ -160,7 +160,7 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
             let token = format!("seeded-{i:05}-{}", Uuid::new_v4().simple());
             expected.insert(token.clone());
             booking_links::Model {
-                token,
+                token: bookings::domain::input::LinkToken::parse(&token).unwrap(),
                 calendar_id: CalendarId::from_uuid(cal),
                 duration_minutes: 30,
                 buffer_minutes: 0,
@@ -231,7 +231,7 @@ async fn notifications_are_paginated(app: TestApp) {
             let id = Uuid::new_v4();
             expected.insert(id.to_string());
             notifications::Model {
-                id,
+                id: bookings::domain::ids::NotificationId::from_uuid(id),
                 dedupe_key: format!("seeded:{id}"),
                 rule: "seeded".into(),
                 channel: notifications::Channel::Email,

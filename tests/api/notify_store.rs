@@ -5,7 +5,8 @@
 use crate::db_tests;
 use crate::helpers::*;
 use bookings::domain::bookings::Status;
-use bookings::domain::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, OrderId, UserId};
+use bookings::domain::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, NotificationId, OrderId, UserId};
+use bookings::domain::input::LinkToken;
 use bookings::domain::notifications::{
     window, BookingTime, BookingWindow, Horizons, ReservationTime, ReservationWindow, Span, Trigger, Window,
 };
@@ -180,7 +181,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
     )
     .await;
     let link = booking_links::Model {
-        token: "link-token".into(),
+        token: LinkToken::parse("link-token").unwrap(),
         calendar_id: CalendarId::from_uuid(calendar),
         duration_minutes: 30,
         buffer_minutes: 0,
@@ -214,7 +215,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                 ends_at: t + Duration::seconds(30),
                 notes: None,
                 source,
-                booking_link_token: (n % 2 == 0).then(|| "link-token".into()),
+                booking_link_token: (n % 2 == 0).then(|| LinkToken::parse("link-token").unwrap()),
                 attendee_name: Some("Visitor".into()),
                 attendee_email: Some("visitor@example.com".into()),
                 cancelled,
@@ -267,9 +268,9 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
 }
 
 fn message(subject: impl Into<Uuid>, key: &str, about: UserId, skipped: Option<&str>) -> NewMessage {
-    let (subject, about) = (subject.into(), about.into_uuid());
+    let subject = subject.into();
     NewMessage {
-        id: Uuid::new_v4(),
+        id: NotificationId::new(),
         dedupe_key: key.into(),
         rule: "r".into(),
         channel: Channel::Email,
@@ -288,7 +289,7 @@ fn message(subject: impl Into<Uuid>, key: &str, about: UserId, skipped: Option<&
     }
 }
 
-async fn row(conn: &DatabaseConnection, id: Uuid) -> notifications::Model {
+async fn row(conn: &DatabaseConnection, id: NotificationId) -> notifications::Model {
     notifications::Entity::find_by_id(id).one(conn).await.unwrap().expect("the message")
 }
 

@@ -85,7 +85,7 @@ async fn raw_text_reads_as_before(app: TestApp) {
     let now = Utc::now();
     let id = Uuid::new_v4();
     let message = notifications::Model {
-        id,
+        id: bookings::domain::ids::NotificationId::from_uuid(id),
         dedupe_key: format!("seeded:{id}"),
         rule: "seeded".into(),
         channel: Channel::Email,
