@@ -89,17 +89,87 @@ pub fn require_owner_or_admin(principal: &Principal, owner: UserId, why: &str) -
 /// Which owners' things a caller may see: an admin's scope is everyone's, anyone else's their
 /// own. The store filters finders by it (`store::calendars::secure_find`), so a forgotten check
 /// cannot show someone else's calendar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OwnerScope {
-    Everyone,
-    Owner(UserId),
+/// A caller the policy allowed to do one kind of thing (a scope or the admin role): the one way
+/// "who may act" is answered before "what did they send". The handler asks for it first, so a
+/// caller without the permission hears 403 whatever they sent (403 before 400); the use case
+/// takes it, so none can forget to ask. Which rows the caller may touch is still decided per
+/// row (owner, party, self).
+pub struct Allowed<'p, P: Permission> {
+    principal: &'p Principal,
+    permission: std::marker::PhantomData<P>,
 }
 
-pub fn owner_scope(principal: &Principal) -> OwnerScope {
+impl<'p, P: Permission> Allowed<'p, P> {
+    pub fn authorize(principal: &'p Principal) -> ServiceResult<Self> {
+        P::check(principal)?;
+        Ok(Self { principal, permission: std::marker::PhantomData })
+    }
+
+    pub fn principal(&self) -> &'p Principal {
+        self.principal
+    }
+}
+
+impl<P: Permission> Clone for Allowed<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P: Permission> Copy for Allowed<'_, P> {}
+
+/// One kind of thing a caller may be allowed to do.
+pub trait Permission {
+    fn check(principal: &Principal) -> ServiceResult<()>;
+}
+
+/// `calendar:write`.
+pub struct CalendarWrite;
+/// `booking:write`.
+pub struct BookingWrite;
+/// `notifications:send` (or the admin role).
+pub struct NotificationsSend;
+/// The admin role.
+pub struct AdminRole;
+
+impl Permission for CalendarWrite {
+    fn check(principal: &Principal) -> ServiceResult<()> {
+        require_scope(principal, Scope::CalendarWrite)
+    }
+}
+impl Permission for BookingWrite {
+    fn check(principal: &Principal) -> ServiceResult<()> {
+        require_scope(principal, Scope::BookingWrite)
+    }
+}
+impl Permission for NotificationsSend {
+    fn check(principal: &Principal) -> ServiceResult<()> {
+        require_admin_or_scope(principal, Scope::NotificationsSend)
+    }
+}
+impl Permission for AdminRole {
+    fn check(principal: &Principal) -> ServiceResult<()> {
+        require_admin(principal)
+    }
+}
+
+pub type CalendarWriter<'p> = Allowed<'p, CalendarWrite>;
+pub type BookingWriter<'p> = Allowed<'p, BookingWrite>;
+pub type NotificationSender<'p> = Allowed<'p, NotificationsSend>;
+pub type Admin<'p> = Allowed<'p, AdminRole>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Everyone,
+    /// What this user owns or is a party to (a calendar they own; a booking they are the
+    /// athlete or the coach of).
+    Of(UserId),
+}
+
+pub fn visibility(principal: &Principal) -> Visibility {
     if principal.admin {
-        OwnerScope::Everyone
+        Visibility::Everyone
     } else {
-        OwnerScope::Owner(principal.user_id)
+        Visibility::Of(principal.user_id)
     }
 }
 
@@ -139,12 +209,6 @@ pub fn require_party(principal: &Principal, athlete: UserId, coach: UserId, why:
     } else {
         Err(ServiceError::denied(why))
     }
-}
-
-/// Whose bookings the caller may see: `None` for every booking (an admin), else the bookings
-/// of which they are a party (what `store::bookings::secure_find` scopes a query to).
-pub fn booking_party_scope(principal: &Principal) -> Option<UserId> {
-    (!principal.admin).then_some(principal.user_id)
 }
 
 #[cfg(test)]
@@ -188,8 +252,8 @@ mod tests {
         assert_eq!(require_party(&p, p.user_id, other, "no").unwrap(), Party::Athlete);
         assert_eq!(require_party(&p, other, p.user_id, "no").unwrap(), Party::Coach);
         assert!(require_party(&admin, other, UserId::new(), "no").is_err());
-        assert_eq!(booking_party_scope(&admin), None);
-        assert_eq!(booking_party_scope(&p), Some(p.user_id));
+        assert_eq!(visibility(&admin), Visibility::Everyone);
+        assert_eq!(visibility(&p), Visibility::Of(p.user_id));
     }
 
     #[test]

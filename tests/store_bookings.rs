@@ -14,8 +14,10 @@ use bookings::domain::bookings::{
     BookingsQuery, CoachEventFields, EventPaymentMethod, OrderError, PaymentMethod, Window,
 };
 use bookings::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
+use bookings::domain::input::FreeText;
 use bookings::entities::{booking_orders, bookings as booking_rows, coach_events};
 use bookings::error::ServiceError;
+use bookings::policy::BookingWriter;
 use bookings::policy::DEFAULT_SCOPES;
 use bookings::services::bookings::Bookings;
 use bookings::services::coach_events::CoachEvents;
@@ -55,12 +57,21 @@ impl Fixture {
     /// A coach's event `days` from now, an hour long, with `places` places.
     async fn event(&self, coach: &Principal, days: i64, places: i64) -> coach_events::Model {
         let start = (Utc::now() + Duration::days(days)).trunc_subsecs(0);
-        self.events().create(coach, fields(start, places)).await.expect("event created").event
+        self.events().create(writer(coach), fields(start, places)).await.expect("event created").event
     }
 
     async fn book(&self, athlete: &Principal, events: &[CoachEventId]) -> Result<OrderView, BookError> {
-        self.orders().book(athlete, athlete.user_id, events.to_vec(), PaymentMethod::Cash).await
+        self.orders().book(writer(athlete), athlete.user_id, events.to_vec(), PaymentMethod::Cash).await
     }
+}
+
+/// The caller allowed to write bookings (every person here has the scope).
+fn writer(who: &Principal) -> BookingWriter<'_> {
+    BookingWriter::authorize(who).expect("booking:write")
+}
+
+fn text(s: &str) -> FreeText {
+    FreeText::parse_opt("reasonText", Some(s), bookings::domain::input::MAX_TEXT_CHARS).unwrap().unwrap()
 }
 
 fn person(admin: bool) -> Principal {
@@ -162,7 +173,7 @@ async fn secure_find_scopes_bookings_to_their_parties(app: TestApp) {
     let id = order.bookings[0].booking.id;
 
     for (who, sees) in [(&athlete, true), (&coach, true), (&stranger, false), (&admin, true)] {
-        let scope = bookings::policy::booking_party_scope(who);
+        let scope = bookings::policy::visibility(who);
         let found = store::secure_find(id, scope).one(&f.db).await.unwrap();
         assert_eq!(found.map(|b| b.id), sees.then_some(id), "admin {} sees: {sees}", who.admin);
         assert_eq!(f.bookings().get(who, id).await.is_ok(), sees);
@@ -175,8 +186,8 @@ async fn secure_find_scopes_bookings_to_their_parties(app: TestApp) {
     assert!(is_not_found(f.bookings().dismiss(&stranger, id, stranger.user_id).await));
     assert!(is_denied(f.bookings().dismiss(&coach, id, coach.user_id).await));
     // Changes are scoped the same way, inside their transaction.
-    assert!(is_not_found(f.bookings().cancel(&stranger, id, "Other", None).await));
-    assert!(is_denied(f.bookings().cancel(&admin, id, "Other", None).await), "an admin is no party");
+    assert!(is_not_found(f.bookings().cancel(writer(&stranger), id, "Other", None).await));
+    assert!(is_denied(f.bookings().cancel(writer(&admin), id, "Other", None).await), "an admin is no party");
 
     // Listings: one's own, or an event's for its coach and admins.
     let mine = BookingsQuery::OfUser(athlete.user_id, Window::default());
@@ -210,14 +221,14 @@ async fn places_are_the_live_bookings(app: TestApp) {
         other => panic!("a full event is refused: {other:?}"),
     }
     let id = first.bookings[0].booking.id;
-    let canceled = f.bookings().cancel(&a, id, "Other", Some("can't come")).await.expect("canceled");
+    let canceled = f.bookings().cancel(writer(&a), id, "Other", Some(text("can't come"))).await.expect("canceled");
     assert_eq!(canceled.booking.cancellation_reason_text.as_deref(), Some("can't come"));
     assert!(canceled.booking.updated_at >= canceled.booking.created_at);
     assert_eq!(store::places_taken(&f.db, event.id).await.unwrap(), 1);
     f.book(&c, &[event.id]).await.expect("the place given back is taken");
     assert_eq!(f.events().get(&c, event.id).await.unwrap().taken, 2);
     // The coach cancels the event: every live booking goes with it, and no place is held.
-    let view = f.events().cancel(&coach, event.id).await.expect("event canceled");
+    let view = f.events().cancel(writer(&coach), event.id).await.expect("event canceled");
     assert_eq!(view.taken, 0);
     assert!(is_not_found(f.events().get(&c, CoachEventId::new()).await));
 }

@@ -12,8 +12,8 @@ use crate::domain::input::{Name, TimeRange, MAX_NAME_CHARS};
 use crate::domain::page::{ListKind, Page, PageRequest, MAX_ITEMS};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::ServiceError;
+use crate::policy::{BookingWriter, CalendarWriter};
 use crate::services::booking_links::{settings_of, BookingLinks, LinkChanges};
-use crate::services::calendars::CalendarWriter;
 use chrono::Weekday;
 use poem_openapi::types::MaybeUndefined;
 use uuid::Uuid;
@@ -41,7 +41,7 @@ pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
         end: wire(e.ends_at),
         notes: e.notes,
         source: e.source.into(),
-        booking_link_token: absent_if_none(e.booking_link_token),
+        booking_link_token: absent_if_none(e.booking_link_token.map(|t| t.to_string())),
         attendee_name: absent_if_none(e.attendee_name),
         attendee_email: absent_if_none(e.attendee_email.map(poem_openapi::types::Email)),
         created_at: wire(e.created_at),
@@ -160,7 +160,7 @@ pub(crate) fn link_to_wire(links: &BookingLinks<'_>, link: booking_links::Model)
     Ok(api::BookingLink {
         public_url: links.public_url(&link.token),
         settings: settings_to_wire(&settings),
-        token: link.token,
+        token: link.token.to_string(),
         created_at: wire(link.created_at),
     })
 }
@@ -171,7 +171,6 @@ impl CalendarsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCalendarRequest,
     ) -> Result<api::CreateCalendarResponse, ApiError> {
-        // Who may act is answered before what they sent (403 before 400).
         let writer = CalendarWriter::authorize(&principal)?;
         let name = Name::parse("name", &body.name, MAX_NAME_CHARS)?;
         let calendar = self.calendars().create(writer, name).await?;
@@ -223,8 +222,9 @@ impl CalendarsHandlers for Handlers {
         id: Uuid,
         event_id: Uuid,
     ) -> Result<api::DeleteCalendarEventResponse, ApiError> {
+        let writer = CalendarWriter::authorize(&principal)?;
         let (id, event_id) = (CalendarId::from_uuid(id), CalendarEventId::from_uuid(event_id));
-        self.calendars().delete_event(&principal, id, event_id).await?;
+        self.calendars().delete_event(writer, id, event_id).await?;
         Ok(api::DeleteCalendarEventResponse::NoContent)
     }
 
@@ -251,6 +251,7 @@ impl CalendarsHandlers for Handlers {
         token: String,
         body: api::UpdateBookingLinkRequest,
     ) -> Result<api::UpdateBookingLinkResponse, ApiError> {
+        let writer = BookingWriter::authorize(&principal)?;
         let token = link_token(&token)?;
         let working_hours = match &body.working_hours {
             Some(h) => Some(working_hours_from_wire(day_windows!(h))?),
@@ -274,7 +275,7 @@ impl CalendarsHandlers for Handlers {
             },
         };
         let links = self.links();
-        let link = links.update_link(&principal, CalendarId::from_uuid(id), &token, changes).await?;
+        let link = links.update_link(writer, CalendarId::from_uuid(id), &token, changes).await?;
         Ok(api::UpdateBookingLinkResponse::Ok(Json(link_to_wire(&links, link)?)))
     }
 }

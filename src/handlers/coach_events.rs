@@ -7,6 +7,7 @@ use crate::auth::Principal;
 use crate::domain::bookings::{CoachEventFields, EventPaymentMethod};
 use crate::domain::ids::CoachEventId;
 use crate::error::ServiceError;
+use crate::policy::BookingWriter;
 use crate::services::coach_events::EventView;
 use uuid::Uuid;
 
@@ -98,7 +99,8 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         body: api::CreateCoachEventRequest,
     ) -> Result<api::CreateCoachEventResponse, ApiError> {
-        let view = self.coach_events().create(&principal, fields_of(body)?).await?;
+        let writer = BookingWriter::authorize(&principal)?;
+        let view = self.coach_events().create(writer, fields_of(body)?).await?;
         Ok(api::CreateCoachEventResponse::Created(Json(event_to_wire(view)?)))
     }
 
@@ -116,7 +118,8 @@ impl CoachEventsHandlers for Handlers {
         principal: Principal,
         event_id: Uuid,
     ) -> Result<api::CancelCoachEventResponse, ApiError> {
-        let view = self.coach_events().cancel(&principal, CoachEventId::from_uuid(event_id)).await?;
+        let writer = BookingWriter::authorize(&principal)?;
+        let view = self.coach_events().cancel(writer, CoachEventId::from_uuid(event_id)).await?;
         Ok(api::CancelCoachEventResponse::Ok(Json(event_to_wire(view)?)))
     }
 }

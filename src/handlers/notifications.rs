@@ -7,6 +7,7 @@ use crate::auth::Principal;
 use crate::domain::input::EmailAddress;
 use crate::domain::page::{ListKind, PageRequest};
 use crate::error::ServiceError;
+use crate::policy::Admin;
 use crate::services::notifications as svc;
 use uuid::Uuid;
 
@@ -18,9 +19,10 @@ impl NotificationsHandlers for Handlers {
         limit: Option<i64>,
         cursor: Option<String>,
     ) -> Result<api::ListNotificationsResponse, ApiError> {
+        let admin = Admin::authorize(&principal)?;
         let page = PageRequest::parse(ListKind::Notifications, limit, cursor.as_deref(), svc::DEFAULT_LIST)
             .map_err(ServiceError::Invalid)?;
-        let rows = self.notifications().list(&principal, status.map(Into::into), page).await?;
+        let rows = self.notifications().list(admin, status.map(Into::into), page).await?;
         let (truncated, next) = super::calendars::page_headers(&rows);
         let wire = rows
             .items
@@ -28,7 +30,7 @@ impl NotificationsHandlers for Handlers {
             .map(|svc::Listed { message: n, attempts }| {
                 Ok(api::Notification {
                     attempt_log: attempts.into_iter().map(attempt).collect(),
-                    id: n.id,
+                    id: n.id.into_uuid(),
                     rule: n.rule,
                     channel: n.channel.into(),
                     status: n.status.into(),
@@ -50,7 +52,7 @@ impl NotificationsHandlers for Handlers {
         &self,
         principal: Principal,
     ) -> Result<api::ListWebhookEndpointsResponse, ApiError> {
-        let endpoints = self.notifications().webhook_endpoints(&principal).await?;
+        let endpoints = self.notifications().webhook_endpoints(Admin::authorize(&principal)?).await?;
         Ok(api::ListWebhookEndpointsResponse::Ok(Json(endpoints.into_iter().map(endpoint).collect())))
     }
 
@@ -59,7 +61,7 @@ impl NotificationsHandlers for Handlers {
         principal: Principal,
         endpoint_id: String,
     ) -> Result<api::EnableWebhookEndpointResponse, ApiError> {
-        let enabled = self.notifications().enable_webhook_endpoint(&principal, &endpoint_id).await?;
+        let enabled = self.notifications().enable_webhook_endpoint(Admin::authorize(&principal)?, &endpoint_id).await?;
         Ok(api::EnableWebhookEndpointResponse::Ok(Json(endpoint(enabled))))
     }
 
@@ -69,10 +71,9 @@ impl NotificationsHandlers for Handlers {
         user_id: Uuid,
         body: api::SetUserEmailRequest,
     ) -> Result<api::SetUserEmailResponse, ApiError> {
-        // Who may act is answered before what they sent (403 before 400).
-        crate::policy::require_admin(&principal)?;
+        let admin = Admin::authorize(&principal)?;
         let email = EmailAddress::parse("email", &body.email.0)?;
-        self.notifications().set_email(&principal, crate::domain::ids::UserId::from_uuid(user_id), &email).await?;
+        self.notifications().set_email(admin, crate::domain::ids::UserId::from_uuid(user_id), &email).await?;
         Ok(api::SetUserEmailResponse::NoContent)
     }
 }

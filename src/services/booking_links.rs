@@ -8,7 +8,7 @@ use super::availability_cache::{AvailabilityCache, BusyWindow, CachedLink};
 use super::calendars::find_owned;
 use crate::auth::Principal;
 use crate::clock::Clock;
-use crate::db::{begin_write, is_exclusion_violation, RowKey, Writes};
+use crate::db::{begin_write, is_exclusion_violation, Locks, Writes};
 use crate::domain::availability::{
     self, DayCounts, Interval, LinkRules, Patch, Refusal, SchedulePatch, SchedulingRules,
 };
@@ -20,7 +20,7 @@ use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::domain::reservation::{guest_may_change, may_move, ManageLinks, ManageToken};
 use crate::entities::{booking_links, calendar_events};
 use crate::error::{ServiceError, ServiceResult};
-use crate::policy::{require_scope, Scope};
+use crate::policy::BookingWriter;
 use crate::store::booking_links::{self as store, StoredSettings};
 use crate::store::calendars::{self as events, busy_between, busy_between_except, insert_reservation};
 use chrono::{DateTime, Duration, Utc};
@@ -123,7 +123,7 @@ impl Busy {
 async fn day_counts(
     db: &impl sea_orm::ConnectionTrait,
     rules: &LinkRules,
-    token: &str,
+    token: &LinkToken,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     except: Option<CalendarEventId>,
@@ -157,7 +157,7 @@ fn link_not_found() -> ServiceError {
 
 impl<'a> BookingLinks<'a> {
     #[tracing::instrument(level = "debug", skip_all)]
-    pub fn public_url(&self, token: &str) -> String {
+    pub fn public_url(&self, token: &LinkToken) -> String {
         format!("{}/booking/{token}", self.public_base_url)
     }
 
@@ -166,15 +166,14 @@ impl<'a> BookingLinks<'a> {
         self.manage_links.url(token)
     }
 
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal().user_id, calendar_id = %calendar_id), err(level = "info", Display))]
     pub async fn create_link(
         &self,
-        principal: &Principal,
+        writer: BookingWriter<'_>,
         calendar_id: CalendarId,
         settings: LinkSettings,
     ) -> ServiceResult<booking_links::Model> {
-        require_scope(principal, Scope::BookingWrite)?;
-        find_owned(self.db, principal, calendar_id).await?;
+        find_owned(self.db, writer.principal(), calendar_id).await?;
         store::insert(self.db, calendar_id, StoredSettings::of(&settings), self.clock.now()).await
     }
 
@@ -190,20 +189,19 @@ impl<'a> BookingLinks<'a> {
         find_owned(self.db, principal, calendar_id).await?;
         let after = page.after.as_ref().map(|c| (c.at, c.key.as_str()));
         let rows = store::page_of_calendar(self.db, calendar_id, after, page.fetch()).await?;
-        Ok(Page::cut(rows, &page, |l| Some(Cursor::new(ListKind::BookingLinks, l.created_at, l.token.clone()))))
+        Ok(Page::cut(rows, &page, |l| Some(Cursor::new(ListKind::BookingLinks, l.created_at, l.token.to_string()))))
     }
 
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id), err(level = "info", Display))]
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal().user_id, calendar_id = %calendar_id), err(level = "info", Display))]
     pub async fn update_link(
         &self,
-        principal: &Principal,
+        writer: BookingWriter<'_>,
         calendar_id: CalendarId,
         token: &LinkToken,
         changes: LinkChanges,
     ) -> ServiceResult<booking_links::Model> {
-        require_scope(principal, Scope::BookingWrite)?;
-        find_owned(self.db, principal, calendar_id).await?;
-        let link = store::find_in_calendar(self.db, calendar_id, token.as_str())
+        find_owned(self.db, writer.principal(), calendar_id).await?;
+        let link = store::find_in_calendar(self.db, calendar_id, token)
             .await?
             .ok_or_else(|| ServiceError::not_found("booking link not found in this calendar"))?;
         let merged = changes.apply(settings_of(&link)?)?;
@@ -212,14 +210,14 @@ impl<'a> BookingLinks<'a> {
         Ok(updated)
     }
 
-    async fn cached_link(&self, token: &str) -> ServiceResult<Arc<CachedLink>> {
+    async fn cached_link(&self, token: &LinkToken) -> ServiceResult<Arc<CachedLink>> {
         if let Some(link) = self.cache.link(token) {
             return Ok(link);
         }
         let ticket = self.cache.ticket();
         let model = store::find_active(self.db, token).await?.ok_or_else(link_not_found)?;
         let settings = settings_of(&model)?;
-        let link = Arc::new(CachedLink { settings, token: model.token, calendar_id: model.calendar_id.into_uuid() });
+        let link = Arc::new(CachedLink { settings, token: model.token, calendar_id: model.calendar_id });
         self.cache.put_link(ticket, link.clone());
         Ok(link)
     }
@@ -227,7 +225,7 @@ impl<'a> BookingLinks<'a> {
     /// Busy time of the link's calendar over `[from, to)`: from the cache when it covers it,
     /// else loaded (a whole cache window when that covers it, for the requests to come).
     async fn busy(&self, calendar_id: CalendarId, from: DateTime<Utc>, to: DateTime<Utc>) -> ServiceResult<Busy> {
-        if let Some(window) = self.cache.busy(calendar_id.into_uuid()) {
+        if let Some(window) = self.cache.busy(calendar_id) {
             if window.covering(from, to).is_some() {
                 return Ok(Busy::Window(window));
             }
@@ -237,7 +235,7 @@ impl<'a> BookingLinks<'a> {
             let ticket = self.cache.ticket();
             let spans = busy_of(busy_between(self.db, calendar_id, window_from, window_to).await?);
             let window = Arc::new(BusyWindow { from: window_from, to: window_to, spans });
-            self.cache.put_busy(ticket, calendar_id.into_uuid(), window.clone());
+            self.cache.put_busy(ticket, calendar_id, window.clone());
             Ok(Busy::Window(window))
         } else {
             Ok(Busy::Loaded(busy_of(busy_between(self.db, calendar_id, from, to).await?)))
@@ -247,13 +245,13 @@ impl<'a> BookingLinks<'a> {
     #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn availability(&self, token: &LinkToken, range: TimeRange) -> ServiceResult<Availability> {
         let (start, end) = (range.start(), range.end());
-        let link = self.cached_link(token.as_str()).await?;
+        let link = self.cached_link(token).await?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let rules = &link.settings.rules;
         // Busy time that can touch a slot of the range, buffer included.
         let margin = widest_buffer(rules) + Duration::days(1);
         let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
-        let busy = self.busy(CalendarId::from_uuid(link.calendar_id), from, to).await?;
+        let busy = self.busy(link.calendar_id, from, to).await?;
         let busy = busy.covering(from, to);
         let booked = day_counts(self.db, rules, &link.token, start, end, None).await?;
         let mut slots = availability::slots(rules, Interval { start, end }, busy, &booked, self.clock.now());
@@ -277,16 +275,13 @@ impl<'a> BookingLinks<'a> {
         token: &LinkToken,
         reservation: Reservation,
     ) -> ServiceResult<(calendar_events::Model, ManageToken)> {
-        let token = token.as_str();
         let reservation = &reservation;
         // The id is chosen here, so the token can be made from it (see `ManageToken::derive`).
         let id = CalendarEventId::new();
         let manage = self.manage_links.token_for(id);
         let manage = &manage;
-        let event = self
-            .writes
-            .retrying(&[RowKey::new("booking_links", token)], || self.try_reserve(id, token, reservation, manage))
-            .await?;
+        let event =
+            self.writes.retrying(&[token.row_key()], || self.attempt_reserve(id, token, reservation, manage)).await?;
         Ok((event, manage.clone()))
     }
 
@@ -327,10 +322,10 @@ impl<'a> BookingLinks<'a> {
     }
 
     /// One attempt of [`Self::reserve`].
-    async fn try_reserve(
+    async fn attempt_reserve(
         &self,
         id: CalendarEventId,
-        token: &str,
+        token: &LinkToken,
         reservation: &Reservation,
         manage: &ManageToken,
     ) -> ServiceResult<calendar_events::Model> {
@@ -348,7 +343,7 @@ impl<'a> BookingLinks<'a> {
         match txn.commit().await {
             Ok(()) => {
                 tracing::Span::current().record("event_id", tracing::field::display(event.id));
-                self.cache.invalidate_calendar(link.calendar_id.into_uuid());
+                self.cache.invalidate_calendar(link.calendar_id);
                 Ok(event)
             }
             Err(e) if is_exclusion_violation(&e) => Err(slot_taken()),
@@ -381,20 +376,18 @@ impl<'a> BookingLinks<'a> {
         tracing::Span::current().record("event_id", tracing::field::display(seen.id));
         let link_token = link_of(&seen)?;
         let reason = reason.as_ref();
-        let (found, changed) = self
-            .writes
-            .retrying(&[RowKey::new("booking_links", &link_token)], || self.try_cancel(&link_token, &hash, reason))
-            .await?;
+        let (found, changed) =
+            self.writes.retrying(&[link_token.row_key()], || self.attempt_cancel(&link_token, &hash, reason)).await?;
         if changed {
-            self.cache.invalidate_calendar(found.event.calendar_id.into_uuid());
+            self.cache.invalidate_calendar(found.event.calendar_id);
         }
         Ok(found)
     }
 
     /// One attempt of [`Self::cancel_reservation`]; whether it cancelled anything.
-    async fn try_cancel(
+    async fn attempt_cancel(
         &self,
-        link_token: &str,
+        link_token: &LinkToken,
         hash: &str,
         reason: Option<&FreeText>,
     ) -> ServiceResult<(GuestReservation, bool)> {
@@ -434,18 +427,16 @@ impl<'a> BookingLinks<'a> {
         let link_token = link_of(&seen)?;
         let found = self
             .writes
-            .retrying(&[RowKey::new("booking_links", &link_token)], || {
-                self.try_reschedule(&link_token, &hash, slot, when)
-            })
+            .retrying(&[link_token.row_key()], || self.attempt_reschedule(&link_token, &hash, slot, when))
             .await?;
-        self.cache.invalidate_calendar(found.event.calendar_id.into_uuid());
+        self.cache.invalidate_calendar(found.event.calendar_id);
         Ok(found)
     }
 
     /// One attempt of [`Self::reschedule_reservation`].
-    async fn try_reschedule(
+    async fn attempt_reschedule(
         &self,
-        link_token: &str,
+        link_token: &LinkToken,
         hash: &str,
         slot: Interval,
         when: Moment,
@@ -492,7 +483,7 @@ pub struct Moment {
 /// A reservation as its visitor sees it, with the settings of its link (its zone).
 pub struct GuestReservation {
     pub event: calendar_events::Model,
-    pub link_token: String,
+    pub link_token: LinkToken,
     pub settings: LinkSettings,
 }
 
@@ -501,6 +492,6 @@ fn reservation_not_found() -> ServiceError {
 }
 
 /// The token of the link a reservation was made through.
-fn link_of(event: &calendar_events::Model) -> ServiceResult<String> {
+fn link_of(event: &calendar_events::Model) -> ServiceResult<LinkToken> {
     event.booking_link_token.clone().ok_or_else(|| ServiceError::internal("a reservation without its booking link"))
 }

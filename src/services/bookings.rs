@@ -5,7 +5,7 @@
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
-use crate::db::{begin_write, RowKey, Writes};
+use crate::db::{begin_write, Locks, Writes};
 use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, Interval, Refusal};
 use crate::domain::ids::{BookingId, UserId};
 use crate::domain::input::FreeText;
@@ -13,7 +13,7 @@ use crate::domain::page::Page;
 use crate::entities::bookings::{self, CanceledByRole};
 use crate::entities::coach_events;
 use crate::error::{ServiceError, ServiceResult};
-use crate::policy::{self, Party, Scope};
+use crate::policy::{self, BookingWriter, Party};
 use crate::store::bookings as store;
 use crate::store::coach_events as events;
 use chrono::{DateTime, Utc};
@@ -47,7 +47,7 @@ impl<'a> Bookings<'a> {
     /// A booking, visible to its athlete, its coach and admins; anyone else gets 404.
     #[tracing::instrument(name = "get_visible", level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]
     pub async fn get(&self, principal: &Principal, id: BookingId) -> ServiceResult<BookingView> {
-        let booking = store::find_visible(self.db, id, policy::booking_party_scope(principal)).await?;
+        let booking = store::find_visible(self.db, id, policy::visibility(principal)).await?;
         Ok(store::views_of(self.db, vec![booking]).await?.remove(0))
     }
 
@@ -101,19 +101,15 @@ impl<'a> Bookings<'a> {
         .await
     }
 
-    /// Who may act is answered before what they sent (403 before 400): the reason text is
-    /// checked after the scope.
-    #[tracing::instrument(name = "cancel_booking", level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, reason_code = %reason_code), err(level = "info", Display))]
+    #[tracing::instrument(name = "cancel_booking", level = "info", skip_all, fields(user_id = %writer.principal().user_id, booking_id = %id, reason_code = %reason_code), err(level = "info", Display))]
     pub async fn cancel(
         &self,
-        principal: &Principal,
+        writer: BookingWriter<'_>,
         id: BookingId,
         reason_code: &str,
-        reason_text: Option<&str>,
+        reason_text: Option<FreeText>,
     ) -> ServiceResult<BookingView> {
-        policy::require_scope(principal, Scope::BookingWrite)?;
-        let reason_text = FreeText::parse_opt("reasonText", reason_text, crate::domain::input::MAX_TEXT_CHARS)
-            .map_err(|e| ServiceError::invalid(e.to_string()))?;
+        let principal = writer.principal();
         self.change(principal, id, |b, e, now| {
             let why = "only the athlete or the coach may cancel a booking";
             let role = match policy::require_party(principal, b.user_id, b.coach_id, why)? {
@@ -153,7 +149,7 @@ impl<'a> Bookings<'a> {
     pub async fn resolve_dispute(&self, principal: &Principal, id: BookingId) -> ServiceResult<BookingView> {
         if policy::require_admin(principal).is_err() {
             // Admins only; say 404 to anyone who may not even see the booking.
-            store::find_visible(self.db, id, policy::booking_party_scope(principal)).await?;
+            store::find_visible(self.db, id, policy::visibility(principal)).await?;
             return Err(ServiceError::denied("only an admin may resolve a dispute"));
         }
         self.change(principal, id, |b, e, _| {
@@ -168,7 +164,7 @@ impl<'a> Bookings<'a> {
     /// The athlete hides a canceled booking from their views, for good. Again is a no-op.
     #[tracing::instrument(name = "dismiss", level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id, for_user_id = %user), err(level = "info", Display))]
     pub async fn dismiss(&self, principal: &Principal, id: BookingId, user: UserId) -> ServiceResult<()> {
-        let booking = store::find_visible(self.db, id, policy::booking_party_scope(principal)).await?;
+        let booking = store::find_visible(self.db, id, policy::visibility(principal)).await?;
         let why = "only the booking's athlete may dismiss it";
         policy::require_self(principal, user, why)?;
         policy::require_self(principal, booking.user_id, why)?;
@@ -188,9 +184,9 @@ impl<'a> Bookings<'a> {
         F: Fn(&bookings::Model, &coach_events::Model, DateTime<Utc>) -> ServiceResult<bookings::ActiveModel>,
     {
         let apply = &apply;
-        let party = policy::booking_party_scope(principal);
+        let party = policy::visibility(principal);
         self.writes
-            .retrying(&[RowKey::new("bookings", id)], || async move {
+            .retrying(&[id.row_key()], || async move {
                 let txn = ctx!(begin_write(self.db).await)?;
                 let booking = store::find_visible_for_update(&txn, id, party).await?;
                 let event = events::find(&txn, booking.event_id).await?;

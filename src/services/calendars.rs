@@ -12,7 +12,7 @@ use crate::domain::input::{Name, TimeRange};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{calendar_events, calendars};
 use crate::error::{ServiceError, ServiceResult};
-use crate::policy::{owner_scope, require_scope, Scope};
+use crate::policy::{visibility, CalendarWriter};
 use crate::services::availability_cache::AvailabilityCache;
 use crate::store::calendars as store;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -24,20 +24,6 @@ pub struct Calendars<'a> {
     pub cache: &'a AvailabilityCache,
 }
 
-/// A caller the policy allowed to write calendars (`calendar:write`): asked for before the
-/// request's input is read, so a caller without the scope hears 403 whatever they sent.
-pub struct CalendarWriter<'p> {
-    principal: &'p Principal,
-}
-
-impl<'p> CalendarWriter<'p> {
-    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %principal.user_id), err(level = "debug", Display))]
-    pub fn authorize(principal: &'p Principal) -> ServiceResult<Self> {
-        require_scope(principal, Scope::CalendarWrite)?;
-        Ok(Self { principal })
-    }
-}
-
 /// The calendar, if the caller owns it (or is an admin): 404 when it does not exist, 403 when
 /// it is someone else's. Read through [`store::find_visible`], so only what the caller may see
 /// is ever loaded.
@@ -47,7 +33,7 @@ pub async fn find_owned(
     principal: &Principal,
     id: CalendarId,
 ) -> ServiceResult<calendars::Model> {
-    if let Some(calendar) = store::find_visible(db, owner_scope(principal), id).await? {
+    if let Some(calendar) = store::find_visible(db, visibility(principal), id).await? {
         return Ok(calendar);
     }
     if store::exists(db, id).await? {
@@ -67,24 +53,24 @@ impl<'a> Calendars<'a> {
         find_owned(self.db, principal, id).await
     }
 
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal.user_id, calendar_id = tracing::field::Empty), err(level = "info", Display))]
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal().user_id, calendar_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn create(&self, writer: CalendarWriter<'_>, name: Name) -> ServiceResult<calendars::Model> {
-        let calendar = store::insert(self.db, writer.principal.user_id, name.as_str(), self.clock.now()).await?;
+        let calendar = store::insert(self.db, writer.principal().user_id, name.as_str(), self.clock.now()).await?;
         tracing::Span::current().record("calendar_id", tracing::field::display(calendar.id));
         Ok(calendar)
     }
 
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal.user_id, calendar_id = %calendar_id, event_id = tracing::field::Empty), err(level = "info", Display))]
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal().user_id, calendar_id = %calendar_id, event_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn create_event(
         &self,
         writer: CalendarWriter<'_>,
         calendar_id: CalendarId,
         event: NewEvent,
     ) -> ServiceResult<calendar_events::Model> {
-        find_owned(self.db, writer.principal, calendar_id).await?;
+        find_owned(self.db, writer.principal(), calendar_id).await?;
         let event = store::insert_event(self.db, calendar_id, &event, self.clock.now()).await?;
         tracing::Span::current().record("event_id", tracing::field::display(event.id));
-        self.cache.invalidate_calendar(calendar_id.into_uuid());
+        self.cache.invalidate_calendar(calendar_id);
         Ok(event)
     }
 
@@ -107,20 +93,19 @@ impl<'a> Calendars<'a> {
         Ok(Page::cut(rows, &page, |e| Some(Cursor::new(ListKind::CalendarEvents, e.starts_at, e.id.to_string()))))
     }
 
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, calendar_id = %calendar_id, event_id = %event_id), err(level = "info", Display))]
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal().user_id, calendar_id = %calendar_id, event_id = %event_id), err(level = "info", Display))]
     pub async fn delete_event(
         &self,
-        principal: &Principal,
+        writer: CalendarWriter<'_>,
         calendar_id: CalendarId,
         event_id: CalendarEventId,
     ) -> ServiceResult<()> {
-        require_scope(principal, Scope::CalendarWrite)?;
-        find_owned(self.db, principal, calendar_id).await?;
+        find_owned(self.db, writer.principal(), calendar_id).await?;
         let event = store::find_live_event(self.db, calendar_id, event_id)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("event {event_id} not found in calendar {calendar_id}")))?;
         store::cancel_event(self.db, event, self.clock.now()).await?;
-        self.cache.invalidate_calendar(calendar_id.into_uuid());
+        self.cache.invalidate_calendar(calendar_id);
         Ok(())
     }
 }

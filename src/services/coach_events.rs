@@ -4,13 +4,13 @@
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
-use crate::db::{begin_write, RowKey, Writes};
+use crate::db::{begin_write, Locks, Writes};
 use crate::domain::bookings::{self as rules, CoachEventFields, NewCoachEvent};
 use crate::domain::ids::CoachEventId;
 use crate::entities::bookings::CanceledByRole;
 use crate::entities::coach_events::{self, EventStatus};
 use crate::error::ServiceResult;
-use crate::policy::{self, Scope};
+use crate::policy::{self, BookingWriter};
 use crate::store::bookings::places_taken;
 use crate::store::coach_events as events;
 use sea_orm::DatabaseConnection;
@@ -35,14 +35,12 @@ impl<'a> CoachEvents<'a> {
         Self { db, writes, clock }
     }
 
-    /// The caller's new event. Who may act is answered before what they sent (403 before 400),
-    /// so the fields are checked here, after the scope.
-    #[tracing::instrument(name = "create_coach_event", level = "info", skip_all, fields(user_id = %principal.user_id, event_id = tracing::field::Empty), err(level = "info", Display))]
-    pub async fn create(&self, principal: &Principal, fields: CoachEventFields) -> ServiceResult<EventView> {
-        policy::require_scope(principal, Scope::BookingWrite)?;
+    /// The caller's new event (its fields are checked against the clock here).
+    #[tracing::instrument(name = "create_coach_event", level = "info", skip_all, fields(user_id = %writer.principal().user_id, event_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn create(&self, writer: BookingWriter<'_>, fields: CoachEventFields) -> ServiceResult<EventView> {
         let now = self.clock.now();
         let new = NewCoachEvent::parse(fields, now)?;
-        let event = events::insert(self.db, principal.user_id, new, now).await?;
+        let event = events::insert(self.db, writer.principal().user_id, new, now).await?;
         tracing::Span::current().record("event_id", tracing::field::display(event.id));
         Ok(EventView { event, taken: 0 })
     }
@@ -55,13 +53,12 @@ impl<'a> CoachEvents<'a> {
     }
 
     /// Its coach or an admin cancels the event; every live booking becomes Canceled.
-    #[tracing::instrument(name = "cancel_coach_event", level = "info", skip_all, fields(user_id = %principal.user_id, event_id = %id), err(level = "info", Display))]
-    pub async fn cancel(&self, principal: &Principal, id: CoachEventId) -> ServiceResult<EventView> {
-        policy::require_scope(principal, Scope::BookingWrite)?;
-        self.writes.retrying(&[RowKey::new("coach_events", id)], || self.cancel_once(principal, id)).await
+    #[tracing::instrument(name = "cancel_coach_event", level = "info", skip_all, fields(user_id = %writer.principal().user_id, event_id = %id), err(level = "info", Display))]
+    pub async fn cancel(&self, writer: BookingWriter<'_>, id: CoachEventId) -> ServiceResult<EventView> {
+        self.writes.retrying(&[id.row_key()], || self.attempt_cancel(writer.principal(), id)).await
     }
 
-    async fn cancel_once(&self, principal: &Principal, id: CoachEventId) -> ServiceResult<EventView> {
+    async fn attempt_cancel(&self, principal: &Principal, id: CoachEventId) -> ServiceResult<EventView> {
         let txn = ctx!(begin_write(self.db).await)?;
         let event = events::find_for_update(&txn, id).await?;
         policy::require_owner_or_admin(principal, event.coach_id, "only the event's coach or an admin may cancel it")?;

@@ -3,7 +3,7 @@
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
-use crate::db::{begin_write, RowKey, Writes};
+use crate::db::{begin_write, Locks, Writes};
 use crate::domain::ids::{OrderId, UserId};
 use crate::error::{ServiceError, ServiceResult};
 use crate::notify::notifier::Notifier;
@@ -60,7 +60,7 @@ impl<'a> Erasure<'a> {
         policy::require_self(principal, current, "x-current-user-id must be the token's subject")?;
         let target = target.unwrap_or(current);
         policy::require_self_or_admin(principal, target, "only an admin may delete another user")?;
-        let erased = self.writes.retrying(&[RowKey::new("users", target)], || self.delete_once(target)).await?;
+        let erased = self.writes.retrying(&[target.row_key()], || self.attempt_delete(target)).await?;
         for calendar in &erased.calendars {
             self.availability_cache.invalidate_calendar(*calendar);
         }
@@ -71,7 +71,7 @@ impl<'a> Erasure<'a> {
         Ok(())
     }
 
-    async fn delete_once(&self, target: UserId) -> ServiceResult<erasure::CalendarsErased> {
+    async fn attempt_delete(&self, target: UserId) -> ServiceResult<erasure::CalendarsErased> {
         let txn = ctx!(begin_write(self.db).await)?;
         match erase(&txn, target, self.notifier, self.clock.now()).await? {
             Some(erased) => {

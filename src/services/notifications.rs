@@ -4,14 +4,14 @@
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::db::Writes;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{NotificationId, UserId};
 use crate::domain::input::EmailAddress;
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::entities::{notification_attempts, notifications};
 use crate::error::{ServiceError, ServiceResult};
 use crate::notify::notifier::Notifier;
 use crate::notify::outbox::PassReport;
-use crate::policy::{require_admin, require_admin_or_scope, Scope};
+use crate::policy::{Admin, NotificationSender};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -50,9 +50,8 @@ pub const MAX_LIST: u64 = 500;
 
 impl Notifications<'_> {
     /// The cron's call: an admin, or a token with `notifications:send`.
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id), err(level = "info", Display))]
-    pub async fn run_pass(&self, principal: &Principal) -> ServiceResult<PassReport> {
-        require_admin_or_scope(principal, Scope::NotificationsSend)?;
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %sender.principal().user_id), err(level = "info", Display))]
+    pub async fn run_pass(&self, sender: NotificationSender<'_>) -> ServiceResult<PassReport> {
         // A pass may run again from the start: enqueueing is keyed, claims are leased. So a
         // transient fault (SQLite busy while another pass writes, a lock timeout) is retried within
         // the write budget before it is answered 503.
@@ -62,34 +61,36 @@ impl Notifications<'_> {
     }
 
     /// One page of the outbox, newest first then by id; keyset after `page.after`, cut in the query.
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, status = ?status), err(level = "info", Display))]
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %admin.principal().user_id, status = ?status), err(level = "info", Display))]
     pub async fn list(
         &self,
-        principal: &Principal,
+        admin: Admin<'_>,
         status: Option<notifications::NotificationStatus>,
         page: PageRequest,
     ) -> ServiceResult<Page<Listed>> {
-        require_admin(principal)?;
         let page = PageRequest { limit: page.limit.min(MAX_LIST), ..page };
         let after = match &page.after {
             Some(after) => Some((
                 after.at,
-                after.key.parse::<Uuid>().map_err(|_| ServiceError::invalid("cursor is not one this list answered"))?,
+                after
+                    .key
+                    .parse::<Uuid>()
+                    .map(NotificationId::from_uuid)
+                    .map_err(|_| ServiceError::invalid("cursor is not one this list answered"))?,
             )),
             None => None,
         };
         let rows = crate::store::outbox::page(self.db, status, after, page.fetch()).await?;
         let page =
             Page::cut(rows, &page, |n| Some(Cursor::new(ListKind::Notifications, n.created_at, n.id.to_string())));
-        let ids: Vec<Uuid> = page.items.iter().map(|n| n.id).collect();
+        let ids: Vec<NotificationId> = page.items.iter().map(|n| n.id).collect();
         let mut attempts = crate::store::outbox::attempts_of(self.db, &ids).await?;
         Ok(page.map(|message| Listed { attempts: attempts.remove(&message.id).unwrap_or_default(), message }))
     }
 
     /// The configured webhook endpoints with their state, in configured order.
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id), err(level = "info", Display))]
-    pub async fn webhook_endpoints(&self, principal: &Principal) -> ServiceResult<Vec<EndpointState>> {
-        require_admin(principal)?;
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %admin.principal().user_id), err(level = "info", Display))]
+    pub async fn webhook_endpoints(&self, admin: Admin<'_>) -> ServiceResult<Vec<EndpointState>> {
         let Some(transport) = &self.notifier.transports.webhook else { return Ok(vec![]) };
         let mut stored = crate::store::webhook_endpoints::all(self.db).await?;
         Ok(transport
@@ -108,9 +109,8 @@ impl Notifications<'_> {
     }
 
     /// Enables a configured webhook endpoint again (one that answered 410 Gone); unknown: 404.
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, endpoint = id), err(level = "info", Display))]
-    pub async fn enable_webhook_endpoint(&self, principal: &Principal, id: &str) -> ServiceResult<EndpointState> {
-        require_admin(principal)?;
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %admin.principal().user_id, endpoint = id), err(level = "info", Display))]
+    pub async fn enable_webhook_endpoint(&self, admin: Admin<'_>, id: &str) -> ServiceResult<EndpointState> {
         let known = self
             .notifier
             .transports
@@ -131,9 +131,8 @@ impl Notifications<'_> {
         Ok(())
     }
 
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user), err(level = "info", Display))]
-    pub async fn set_email(&self, principal: &Principal, user: UserId, email: &EmailAddress) -> ServiceResult<()> {
-        require_admin(principal)?;
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %admin.principal().user_id, for_user_id = %user), err(level = "info", Display))]
+    pub async fn set_email(&self, admin: Admin<'_>, user: UserId, email: &EmailAddress) -> ServiceResult<()> {
         self.store_email(user, email).await
     }
 

@@ -39,6 +39,23 @@ async fn writing_needs_the_scope(app: TestApp) {
     assert_eq!(r.status, 403, "scope is checked before anything else");
 }
 
+/// Every operation that needs a scope or the admin role says so (403) whatever the request
+/// carries: who may act is answered before what they sent.
+async fn permission_is_answered_before_the_input(app: TestApp) {
+    let owner = app.user();
+    let cal = app.new_calendar(&owner).await;
+    let read_only = app.token_for(owner.id, "", false, None);
+    // Bodies of the contract's shape whose values break a rule (a 400 for a caller allowed).
+    let link = json!({"duration_minutes": 30, "buffer_minutes": 0, "timezone": "Mars/Olympus", "working_hours": {}});
+    app.create_booking_link(cal, Some(&owner.token), link.clone()).await.expect(400);
+    app.create_booking_link(cal, Some(&read_only), link).await.expect(403);
+    let change = json!({"timezone": "Mars/Olympus"});
+    app.update_booking_link(cal, "abc", Some(&read_only), change).await.expect(403);
+    // Admin only: a bad cursor from anyone else is still their 403.
+    app.list_notifications("cursor=not-a-cursor", Some(&app.admin().token)).await.expect(400);
+    app.list_notifications("cursor=not-a-cursor", Some(&owner.token)).await.expect(403);
+}
+
 async fn busy_time_lifecycle(app: TestApp) {
     let owner = app.user();
     let cal = app.new_calendar(&owner).await;
@@ -87,4 +104,9 @@ async fn busy_time_lifecycle(app: TestApp) {
     assert_eq!(r.body.as_array().unwrap().len(), 0);
 }
 
-db_tests!(calendars_are_owner_only, writing_needs_the_scope, busy_time_lifecycle);
+db_tests!(
+    calendars_are_owner_only,
+    writing_needs_the_scope,
+    permission_is_answered_before_the_input,
+    busy_time_lifecycle
+);
