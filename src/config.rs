@@ -538,17 +538,6 @@ pub fn parse_duration_or_zero(value: &str) -> Result<Duration, String> {
     }
 }
 
-/// Parses `3600`, `90s`, `90m`, `12h`, `30d` into seconds: [`parse_duration`] restricted to
-/// seconds, minutes, hours and days.
-pub fn parse_ttl(value: &str) -> Result<i64, String> {
-    let value = value.trim();
-    if !value.ends_with(|c: char| c.is_ascii_digit() || "smhd".contains(c)) || value.ends_with("ms") {
-        return Err(format!("bad ttl unit in {value:?} (use s, m, h or d)"));
-    }
-    let duration = parse_duration(value).map_err(|e| format!("bad ttl {value:?}: {e}"))?;
-    i64::try_from(duration.as_secs()).map_err(|_| format!("bad ttl {value:?}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,15 +547,6 @@ mod tests {
         assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:<redacted>@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
-    }
-
-    #[test]
-    fn parses_ttls() {
-        assert_eq!(parse_ttl("3600"), Ok(3600));
-        assert_eq!(parse_ttl("90m"), Ok(5400));
-        assert_eq!(parse_ttl("2d"), Ok(172800));
-        assert!(parse_ttl("0").is_err());
-        assert!(parse_ttl("5y").is_err());
     }
 
     #[test]

@@ -63,9 +63,15 @@ struct RawTemplate {
     html: String,
 }
 
-/// `90s`, `90m`, `24h`, `7d`.
+/// `3600`, `90s`, `90m`, `24h`, `7d`: the settings' durations ([`crate::config::parse_duration`])
+/// in whole seconds, minutes, hours or days, as a rules file counts time.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::config::parse_ttl(s).map(Duration::seconds)
+    let value = s.trim();
+    if !value.ends_with(|c: char| c.is_ascii_digit() || "smhd".contains(c)) || value.ends_with("ms") {
+        return Err(format!("bad duration unit in {value:?} (use s, m, h or d)"));
+    }
+    let duration = crate::config::parse_duration(value).map_err(|e| format!("bad duration {value:?}: {e}"))?;
+    Duration::from_std(duration).map_err(|_| format!("bad duration {value:?}"))
 }
 
 /// Rendered subject, text and HTML.
@@ -163,6 +169,16 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_whole_seconds_minutes_hours_or_days() {
+        assert_eq!(parse_duration("3600"), Ok(Duration::seconds(3600)));
+        assert_eq!(parse_duration("90m"), Ok(Duration::seconds(5400)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::seconds(172800)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("5y").is_err());
+        assert!(parse_duration("500ms").is_err());
+    }
 
     #[test]
     fn the_shipped_rules_load() {

@@ -14,10 +14,10 @@ use crate::entities::bookings::{self, CanceledByRole};
 use crate::entities::coach_events;
 use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{self, BookingWriter, Party};
-use crate::store::bookings as store;
+use crate::store::bookings::{self as store, Change};
 use crate::store::coach_events as events;
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, Set};
+use sea_orm::DatabaseConnection;
 
 pub use crate::store::bookings::BookingView;
 
@@ -82,9 +82,7 @@ impl<'a> Bookings<'a> {
             let why = "only the event's coach or an admin may mark a booking completed";
             policy::require_owner_or_admin(principal, b.coach_id, why)?;
             rules::check_completion(facts(b, e), now)?;
-            let mut a: bookings::ActiveModel = b.clone().into();
-            a.completed = Set(completed);
-            Ok(a)
+            Ok(Change::Completed(completed))
         })
         .await
     }
@@ -94,9 +92,7 @@ impl<'a> Bookings<'a> {
         self.change(principal, id, |b, e, now| {
             policy::require_party(principal, b.user_id, b.coach_id, "only the athlete or the coach may add a note")?;
             rules::check_note(facts(b, e), now)?;
-            let mut a: bookings::ActiveModel = b.clone().into();
-            a.note = Set(Some(note.as_str().to_string()));
-            Ok(a)
+            Ok(Change::Note(note.clone()))
         })
         .await
     }
@@ -117,13 +113,8 @@ impl<'a> Bookings<'a> {
                 Party::Coach => CanceledByRole::Coach,
             };
             let to = rules::cancel(facts(b, e), now)?;
-            let mut a: bookings::ActiveModel = b.clone().into();
-            a.status = Set(to.into());
-            a.canceled_at = Set(Some(now));
-            a.canceled_by_role = Set(Some(role));
-            a.cancellation_reason_code = Set(Some(reason_code.to_string()));
-            a.cancellation_reason_text = Set(reason_text.as_ref().map(|t| t.as_str().to_string()));
-            Ok(a)
+            let (reason_code, reason_text) = (reason_code.to_string(), reason_text.clone());
+            Ok(Change::Canceled { to, by: role, reason_code, reason_text })
         })
         .await
     }
@@ -137,10 +128,7 @@ impl<'a> Bookings<'a> {
                 b.coach_id,
                 "only the athlete or the coach may open a dispute",
             )?;
-            let to = rules::open_dispute(facts(b, e), now)?;
-            let mut a: bookings::ActiveModel = b.clone().into();
-            a.status = Set(to.into());
-            Ok(a)
+            Ok(Change::Status(rules::open_dispute(facts(b, e), now)?))
         })
         .await
     }
@@ -152,13 +140,7 @@ impl<'a> Bookings<'a> {
             store::find_visible(self.db, id, policy::visibility(principal)).await?;
             return Err(ServiceError::denied("only an admin may resolve a dispute"));
         }
-        self.change(principal, id, |b, e, _| {
-            let to = rules::resolve_dispute(facts(b, e))?;
-            let mut a: bookings::ActiveModel = b.clone().into();
-            a.status = Set(to.into());
-            Ok(a)
-        })
-        .await
+        self.change(principal, id, |b, e, _| Ok(Change::Status(rules::resolve_dispute(facts(b, e))?))).await
     }
 
     /// The athlete hides a canceled booking from their views, for good. Again is a no-op.
@@ -170,9 +152,7 @@ impl<'a> Bookings<'a> {
         policy::require_self(principal, booking.user_id, why)?;
         rules::check_dismissal(booking.status.into())?;
         if !booking.dismissed {
-            let mut a: bookings::ActiveModel = booking.into();
-            a.dismissed = Set(true);
-            store::update(self.db, a, self.clock.now()).await?;
+            store::update(self.db, booking, Change::Dismissed, self.clock.now()).await?;
         }
         Ok(())
     }
@@ -181,7 +161,7 @@ impl<'a> Bookings<'a> {
     /// (who may, what the rules allow) and says what changes.
     async fn change<F>(&self, principal: &Principal, id: BookingId, apply: F) -> ServiceResult<BookingView>
     where
-        F: Fn(&bookings::Model, &coach_events::Model, DateTime<Utc>) -> ServiceResult<bookings::ActiveModel>,
+        F: Fn(&bookings::Model, &coach_events::Model, DateTime<Utc>) -> ServiceResult<Change>,
     {
         let apply = &apply;
         let party = policy::visibility(principal);
@@ -191,7 +171,8 @@ impl<'a> Bookings<'a> {
                 let booking = store::find_visible_for_update(&txn, id, party).await?;
                 let event = events::find(&txn, booking.event_id).await?;
                 let now = self.clock.now();
-                let updated = store::update(&txn, apply(&booking, &event, now)?, now).await?;
+                let change = apply(&booking, &event, now)?;
+                let updated = store::update(&txn, booking, change, now).await?;
                 let view = store::views_of(&txn, vec![updated]).await?.remove(0);
                 ctx!(txn.commit().await)?;
                 Ok(view)

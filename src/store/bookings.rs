@@ -8,6 +8,7 @@
 
 use crate::domain::bookings::{Interval, Status, MAX_EVENT_HOURS};
 use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
+use crate::domain::input::FreeText;
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
 use crate::entities::bookings::{self, BookingStatus, CanceledByRole};
 use crate::entities::coach_events;
@@ -323,13 +324,46 @@ pub async fn insert_for_order(
 }
 
 /// Writes a change to a booking; `updated_at` is `now` (the one place it is set).
+/// What a use case changes of one booking (the rules decided it may).
+#[derive(Debug, Clone)]
+pub enum Change {
+    Completed(bool),
+    Note(FreeText),
+    /// A new status (a dispute opened or resolved).
+    Status(Status),
+    Canceled {
+        to: Status,
+        by: CanceledByRole,
+        reason_code: String,
+        reason_text: Option<FreeText>,
+    },
+    /// Hidden from its athlete's views.
+    Dismissed,
+}
+
+/// Writes `change` to `booking`, stamped `now`.
 pub async fn update(
     db: &impl ConnectionTrait,
-    mut change: bookings::ActiveModel,
+    booking: bookings::Model,
+    change: Change,
     now: DateTime<Utc>,
 ) -> ServiceResult<bookings::Model> {
-    change.updated_at = Set(now);
-    ctx!(change.update(db).await)
+    let mut row: bookings::ActiveModel = booking.into();
+    match change {
+        Change::Completed(completed) => row.completed = Set(completed),
+        Change::Note(note) => row.note = Set(Some(note.as_str().to_string())),
+        Change::Status(to) => row.status = Set(to.into()),
+        Change::Canceled { to, by, reason_code, reason_text } => {
+            row.status = Set(to.into());
+            row.canceled_at = Set(Some(now));
+            row.canceled_by_role = Set(Some(by));
+            row.cancellation_reason_code = Set(Some(reason_code));
+            row.cancellation_reason_text = Set(reason_text.map(|t| t.as_str().to_string()));
+        }
+        Change::Dismissed => row.dismissed = Set(true),
+    }
+    row.updated_at = Set(now);
+    ctx!(row.update(db).await)
 }
 
 /// Cancels every booking of `event` that is Pending or Accepted.
