@@ -11,7 +11,7 @@ use bookings::auth::Principal;
 use bookings::clock::Clock;
 use bookings::db::Writes;
 use bookings::domain::bookings::{
-    BookingsQuery, CoachEventFields, EventPaymentMethod, OrderError, PaymentMethod, Window,
+    BookingsQuery, CoachEventFields, EventPaymentMethod, ListWindow, OrderError, PaymentMethod,
 };
 use bookings::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
 use bookings::domain::input::FreeText;
@@ -190,7 +190,7 @@ async fn secure_find_scopes_bookings_to_their_parties(app: TestApp) {
     assert!(is_denied(f.bookings().cancel(writer(&admin), id, "Other", None).await), "an admin is no party");
 
     // Listings: one's own, or an event's for its coach and admins.
-    let mine = BookingsQuery::OfUser(athlete.user_id, Window::default());
+    let mine = BookingsQuery::OfUser(athlete.user_id, ListWindow::default());
     assert_eq!(f.bookings().list(&athlete, mine).await.unwrap().items.len(), 1);
     assert!(is_denied(f.bookings().list(&stranger, mine).await));
     let of_event = BookingsQuery::OfEvent(event.id, None);
@@ -198,8 +198,8 @@ async fn secure_find_scopes_bookings_to_their_parties(app: TestApp) {
     assert!(is_denied(f.bookings().list(&stranger, of_event).await));
     let own_of_event = BookingsQuery::OfEvent(event.id, Some(stranger.user_id));
     assert!(f.bookings().list(&stranger, own_of_event).await.unwrap().items.is_empty());
-    assert!(is_denied(f.orders().list(&stranger, athlete.user_id, Window::default()).await));
-    assert_eq!(f.orders().list(&admin, athlete.user_id, Window::default()).await.unwrap().items.len(), 1);
+    assert!(is_denied(f.orders().list(&stranger, athlete.user_id, ListWindow::default()).await));
+    assert_eq!(f.orders().list(&admin, athlete.user_id, ListWindow::default()).await.unwrap().items.len(), 1);
 }
 
 /// Places taken are the live bookings: a full event refuses the next order, a cancellation gives

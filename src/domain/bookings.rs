@@ -365,13 +365,14 @@ pub fn schedule_window(spans: impl IntoIterator<Item = Interval>) -> Option<Inte
 /// A listing's optional window: when both ends are given the end is after the start.
 pub const LIST_RANGE: RangeRule = RangeRule { start_field: "startAt", end_field: "endAt", max: None };
 
+/// The time window a listing is cut to (`startAt`, `endAt`), each end optional.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Window {
+pub struct ListWindow {
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
 }
 
-impl Window {
+impl ListWindow {
     pub fn parse(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Result<Self, Refusal> {
         if let (Some(s), Some(e)) = (start, end) {
             TimeRange::parse(&LIST_RANGE, s, e)?;
@@ -387,12 +388,12 @@ impl Window {
 /// Which bookings a listing asks for: an athlete's, or an event's (optionally one athlete's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BookingsQuery {
-    OfUser(UserId, Window),
+    OfUser(UserId, ListWindow),
     OfEvent(CoachEventId, Option<UserId>),
 }
 
 impl BookingsQuery {
-    pub fn parse(user: Option<UserId>, event: Option<CoachEventId>, window: Window) -> Result<Self, Refusal> {
+    pub fn parse(user: Option<UserId>, event: Option<CoachEventId>, window: ListWindow) -> Result<Self, Refusal> {
         match (user, event) {
             (None, None) => refuse("give userId or eventId"),
             (Some(user), None) => Ok(Self::OfUser(user, window)),
@@ -553,8 +554,8 @@ mod tests {
         assert_eq!(check_completion(before, now).unwrap_err().0, "the event has not ended yet");
         assert!(check_note(BookingFacts { status: Status::Canceled, ..after }, now).is_err());
         assert!(check_dismissal(Status::Canceled).is_ok() && check_dismissal(Status::Accepted).is_err());
-        assert!(Window::parse(Some(now), Some(now)).is_err());
-        assert_eq!(BookingsQuery::parse(None, None, Window::default()).unwrap_err().0, "give userId or eventId");
+        assert!(ListWindow::parse(Some(now), Some(now)).is_err());
+        assert_eq!(BookingsQuery::parse(None, None, ListWindow::default()).unwrap_err().0, "give userId or eventId");
     }
 
     #[test]

@@ -209,8 +209,9 @@ pub struct ReservationWindow {
     pub span: Span,
 }
 
+/// What a trigger is due for at some moment: bookings or reservations in a window.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Window {
+pub enum DueWindow {
     Bookings(BookingWindow),
     Reservations(ReservationWindow),
 }
@@ -222,17 +223,18 @@ fn timed(moment_ref: DateTime<Utc>, late: Duration) -> Span {
 }
 
 /// Which subjects a trigger (with its offset) is due for at `now`.
-pub fn window(trigger: Trigger, offset: Duration, horizons: Horizons, now: DateTime<Utc>) -> Window {
+pub fn window(trigger: Trigger, offset: Duration, horizons: Horizons, now: DateTime<Utc>) -> DueWindow {
     let recent = Span { after: now - horizons.event, until: Some(now) };
     let since = Span { until: None, ..recent };
     let bookings = |statuses: &[Status], time, span, uncompleted_only| {
-        Window::Bookings(BookingWindow { statuses: statuses.to_vec(), time, span, uncompleted_only })
+        DueWindow::Bookings(BookingWindow { statuses: statuses.to_vec(), time, span, uncompleted_only })
     };
-    let reservations =
-        |cancelled, time, span| Window::Reservations(ReservationWindow { cancelled, cancelled_by: None, time, span });
+    let reservations = |cancelled, time, span| {
+        DueWindow::Reservations(ReservationWindow { cancelled, cancelled_by: None, time, span })
+    };
     let cancelled_by = |by| {
         let span = recent;
-        Window::Reservations(ReservationWindow {
+        DueWindow::Reservations(ReservationWindow {
             cancelled: true,
             cancelled_by: Some(by),
             time: ReservationTime::Cancelled,
@@ -621,14 +623,14 @@ mod tests {
 
     fn bookings_window(trigger: Trigger, offset: Duration) -> BookingWindow {
         match window(trigger, offset, HORIZONS, now()) {
-            Window::Bookings(w) => w,
+            DueWindow::Bookings(w) => w,
             w => panic!("{trigger:?} is about bookings: {w:?}"),
         }
     }
 
     fn reservations_window(trigger: Trigger, offset: Duration) -> ReservationWindow {
         match window(trigger, offset, HORIZONS, now()) {
-            Window::Reservations(w) => w,
+            DueWindow::Reservations(w) => w,
             w => panic!("{trigger:?} is about reservations: {w:?}"),
         }
     }
@@ -695,7 +697,7 @@ mod tests {
     fn every_trigger_looks_at_its_own_kind_of_subject() {
         for (_, trigger) in Trigger::ALL {
             let is_reservation =
-                matches!(window(trigger, Duration::hours(1), HORIZONS, now()), Window::Reservations(_));
+                matches!(window(trigger, Duration::hours(1), HORIZONS, now()), DueWindow::Reservations(_));
             assert_eq!(is_reservation, trigger.is_reservation(), "{trigger:?}");
         }
     }
@@ -903,7 +905,7 @@ mod tests {
             offset_min in 0i64..3000, start_in_min in -600i64..6000, late_min in 1i64..600,
         ) {
             let horizons = Horizons { late: Duration::minutes(late_min), ..HORIZONS };
-            let Window::Bookings(w) = window(Trigger::BookingBeforeStart, Duration::minutes(offset_min), horizons, now()) else {
+            let DueWindow::Bookings(w) = window(Trigger::BookingBeforeStart, Duration::minutes(offset_min), horizons, now()) else {
                 panic!("bookings")
             };
             let start = now() + Duration::minutes(start_in_min);

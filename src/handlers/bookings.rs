@@ -5,7 +5,7 @@ use super::{absent_if_none, instant_opt, stored, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
-use crate::domain::bookings::{BookingsQuery, OrderError, PaymentMethod, Window, MAX_NOTE_CHARS};
+use crate::domain::bookings::{BookingsQuery, ListWindow, OrderError, PaymentMethod, MAX_NOTE_CHARS};
 use crate::domain::ids::{BookingId, CoachEventId, UserId};
 use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
 use crate::error::ServiceError;
@@ -16,9 +16,12 @@ use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
 
 /// A listing's window from the wire: each end a valid instant, the end after the start.
-fn window(start_at: Option<DateTime<FixedOffset>>, end_at: Option<DateTime<FixedOffset>>) -> Result<Window, ApiError> {
+fn window(
+    start_at: Option<DateTime<FixedOffset>>,
+    end_at: Option<DateTime<FixedOffset>>,
+) -> Result<ListWindow, ApiError> {
     let (start_at, end_at) = (instant_opt("startAt", start_at)?, instant_opt("endAt", end_at)?);
-    Ok(Window::parse(start_at, end_at).map_err(ServiceError::from)?)
+    Ok(ListWindow::parse(start_at, end_at).map_err(ServiceError::from)?)
 }
 
 pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> {

@@ -4,7 +4,7 @@ use super::{absent_if_none, instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
-use crate::domain::availability::{format_hhmm, Patch, RawDateOverride, SchedulePatch, Window, WorkingHours};
+use crate::domain::availability::{format_hhmm, HoursWindow, Patch, RawDateOverride, SchedulePatch, WorkingHours};
 use crate::domain::booking_link::LinkSettings;
 use crate::domain::calendar::{NewEvent, LIST_RANGE};
 use crate::domain::ids::{CalendarEventId, CalendarId};
@@ -75,7 +75,7 @@ pub(crate) fn working_hours_from_wire(
     WorkingHours::parse(days).map_err(|e| ServiceError::Invalid(e.to_string()).into())
 }
 
-fn windows_to_wire(windows: &[Window]) -> Vec<api::WorkingHourSlot> {
+fn windows_to_wire(windows: &[HoursWindow]) -> Vec<api::WorkingHourSlot> {
     windows.iter().map(|w| api::WorkingHourSlot { start: format_hhmm(w.start), end: format_hhmm(w.end) }).collect()
 }
 

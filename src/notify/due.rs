@@ -3,7 +3,7 @@
 
 use super::render::{self, Candidate};
 use super::rules::{Rule, Rules};
-use crate::domain::notifications::{self as decide, Window};
+use crate::domain::notifications::{self as decide, DueWindow};
 use crate::error::ServiceResult;
 use crate::store::notification_subjects;
 use chrono::{DateTime, Utc};
@@ -19,7 +19,7 @@ pub async fn candidates(
     now: DateTime<Utc>,
 ) -> ServiceResult<Vec<Candidate>> {
     Ok(match decide::window(rule.trigger, rule.offset, rules.horizons(), now) {
-        Window::Bookings(window) => notification_subjects::bookings_in(db, &window)
+        DueWindow::Bookings(window) => notification_subjects::bookings_in(db, &window)
             .await?
             .iter()
             .filter_map(|b| {
@@ -27,7 +27,7 @@ pub async fn candidates(
                 Some(render::booking_candidate(rule, b, to, letterhead))
             })
             .collect(),
-        Window::Reservations(window) => notification_subjects::reservations_in(db, &window)
+        DueWindow::Reservations(window) => notification_subjects::reservations_in(db, &window)
             .await?
             .iter()
             .filter_map(|r| {

@@ -104,16 +104,16 @@ fn cache_window(from: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// Busy time for availability: a cached window, or spans loaded for this request alone.
-enum Busy {
-    Window(Arc<BusyWindow>),
+enum BusySource {
+    Cached(Arc<BusyWindow>),
     Loaded(Vec<Interval>),
 }
 
-impl Busy {
+impl BusySource {
     fn covering(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> &[Interval] {
         match self {
-            Busy::Window(window) => window.covering(from, to).unwrap_or(&[]),
-            Busy::Loaded(spans) => spans,
+            BusySource::Cached(window) => window.covering(from, to).unwrap_or(&[]),
+            BusySource::Loaded(spans) => spans,
         }
     }
 }
@@ -128,18 +128,11 @@ async fn day_counts(
     to: DateTime<Utc>,
     except: Option<CalendarEventId>,
 ) -> ServiceResult<DayCounts> {
-    let mut counts = DayCounts::new();
-    if rules.schedule.max_bookings_per_day().is_none() {
-        return Ok(counts);
-    }
-    // A local date spans at most ~26 hours of real time: two days either side cover every
-    // reservation on a date some instant of the range belongs to.
-    let margin = Duration::days(2);
-    let (from, to) = (input::clamp(from - margin), input::clamp(to + margin));
-    for start in store::reservation_starts(db, token, from, to, except).await? {
-        *counts.entry(rules.date_of(start)).or_insert(0) += 1;
-    }
-    Ok(counts)
+    let Some((from, to)) = availability::counted_span(rules, from, to) else {
+        return Ok(DayCounts::new());
+    };
+    let starts = store::reservation_starts(db, token, from, to, except).await?;
+    Ok(availability::count_per_date(rules, starts))
 }
 
 /// The widest buffer: busy time farther than this from a slot cannot block it.
@@ -224,10 +217,10 @@ impl<'a> BookingLinks<'a> {
 
     /// Busy time of the link's calendar over `[from, to)`: from the cache when it covers it,
     /// else loaded (a whole cache window when that covers it, for the requests to come).
-    async fn busy(&self, calendar_id: CalendarId, from: DateTime<Utc>, to: DateTime<Utc>) -> ServiceResult<Busy> {
+    async fn busy(&self, calendar_id: CalendarId, from: DateTime<Utc>, to: DateTime<Utc>) -> ServiceResult<BusySource> {
         if let Some(window) = self.cache.busy(calendar_id) {
             if window.covering(from, to).is_some() {
-                return Ok(Busy::Window(window));
+                return Ok(BusySource::Cached(window));
             }
         }
         let (window_from, window_to) = cache_window(from);
@@ -236,9 +229,9 @@ impl<'a> BookingLinks<'a> {
             let spans = busy_of(busy_between(self.db, calendar_id, window_from, window_to).await?);
             let window = Arc::new(BusyWindow { from: window_from, to: window_to, spans });
             self.cache.put_busy(ticket, calendar_id, window.clone());
-            Ok(Busy::Window(window))
+            Ok(BusySource::Cached(window))
         } else {
-            Ok(Busy::Loaded(busy_of(busy_between(self.db, calendar_id, from, to).await?)))
+            Ok(BusySource::Loaded(busy_of(busy_between(self.db, calendar_id, from, to).await?)))
         }
     }
 

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, Locks, RowKey, Transient, Writes};
 use crate::domain::bookings::{
-    self as rules, EventFacts, Interval, OrderError, OrderRequest, OrderStatus, PaymentMethod, Window,
+    self as rules, EventFacts, Interval, ListWindow, OrderError, OrderRequest, OrderStatus, PaymentMethod,
 };
 use crate::domain::ids::{CoachEventId, OrderId, UserId};
 use crate::domain::page::Page;
@@ -148,7 +148,12 @@ impl<'a> Orders<'a> {
     }
 
     #[tracing::instrument(name = "list_orders", level = "info", skip_all, fields(user_id = %principal.user_id, for_user_id = %user), err(level = "info", Display))]
-    pub async fn list(&self, principal: &Principal, user: UserId, window: Window) -> ServiceResult<Page<OrderView>> {
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        window: ListWindow,
+    ) -> ServiceResult<Page<OrderView>> {
         policy::require_self_or_admin(principal, user, "you may only list your own orders")?;
         let orders = store::list_of_user(self.db, user, window).await?;
         let ids: Vec<OrderId> = orders.items.iter().map(|o| o.id).collect();

@@ -14,7 +14,7 @@ use crate::entities::bookings::{self, BookingStatus, CanceledByRole};
 use crate::entities::coach_events;
 use crate::error::{ServiceError, ServiceResult};
 use crate::policy::Visibility;
-use crate::{ctx, domain::bookings::Window};
+use crate::{ctx, domain::bookings::ListWindow};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -131,7 +131,7 @@ pub async fn find_visible_for_update(
     ctx!(secure_find(id, party).lock_exclusive().one(db).await)?.ok_or_else(|| not_found(id))
 }
 
-fn overlapping(window: Window) -> Condition {
+fn overlapping(window: ListWindow) -> Condition {
     let mut c = Condition::all();
     if let Some(end) = window.end {
         c = c.add(bookings::Column::StartsAt.lt(end));
@@ -146,7 +146,7 @@ fn overlapping(window: Window) -> Condition {
 pub async fn list_of_user(
     db: &impl ConnectionTrait,
     user: UserId,
-    window: Window,
+    window: ListWindow,
 ) -> ServiceResult<Page<bookings::Model>> {
     let query = bookings::Entity::find()
         .filter(bookings::Column::UserId.eq(user))
@@ -208,7 +208,7 @@ pub async fn schedule_of(
     events: &[CoachEventId],
     window: Interval,
 ) -> ServiceResult<Vec<(CoachEventId, Interval)>> {
-    let near = overlapping(Window { start: Some(window.start), end: Some(window.end) })
+    let near = overlapping(ListWindow { start: Some(window.start), end: Some(window.end) })
         // Bounds the index range: no booking lasts longer (see MAX_EVENT_HOURS).
         .add(bookings::Column::StartsAt.gt(window.start - Duration::hours(MAX_EVENT_HOURS)));
     let rows: Vec<(CoachEventId, DateTime<Utc>, DateTime<Utc>)> = ctx!(

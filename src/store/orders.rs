@@ -2,7 +2,7 @@
 //! locks first.
 
 use crate::ctx;
-use crate::domain::bookings::Window;
+use crate::domain::bookings::ListWindow;
 use crate::domain::ids::{OrderId, UserId};
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
 use crate::entities::booking_orders::{self, PaymentStatus};
@@ -47,7 +47,7 @@ pub async fn insert(
 pub async fn list_of_user(
     db: &impl ConnectionTrait,
     user: UserId,
-    window: Window,
+    window: ListWindow,
 ) -> ServiceResult<Page<booking_orders::Model>> {
     let mut query = booking_orders::Entity::find().filter(booking_orders::Column::UserId.eq(user));
     if !window.is_open() {

@@ -8,7 +8,7 @@ use bookings::domain::bookings::Status;
 use bookings::domain::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, NotificationId, OrderId, UserId};
 use bookings::domain::input::LinkToken;
 use bookings::domain::notifications::{
-    window, BookingTime, BookingWindow, Horizons, ReservationTime, ReservationWindow, Span, Trigger, Window,
+    window, BookingTime, BookingWindow, DueWindow, Horizons, ReservationTime, ReservationWindow, Span, Trigger,
 };
 use bookings::entities::booking_orders::PaymentStatus;
 use bookings::entities::bookings::{BookingStatus, CanceledByRole};
@@ -159,7 +159,7 @@ async fn booking_windows_select_what_the_domain_admits(app: TestApp) {
 
     for (name, trigger) in Trigger::ALL.into_iter().filter(|(_, t)| !t.is_reservation()) {
         for offset in [Duration::zero(), Duration::hours(1), Duration::hours(24)] {
-            let Window::Bookings(w) = window(trigger, offset, HORIZONS, now()) else { panic!("{name}: bookings") };
+            let DueWindow::Bookings(w) = window(trigger, offset, HORIZONS, now()) else { panic!("{name}: bookings") };
             let got = ids(&bookings_in(&conn, &w).await.unwrap(), |b| b.id);
             let expected: BTreeSet<_> = all.iter().filter(|b| w.admits(b)).map(|b| b.id).collect();
             assert_eq!(got, expected, "{name} with offset {offset}");
@@ -256,7 +256,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
 
     for (name, trigger) in Trigger::ALL.into_iter().filter(|(_, t)| t.is_reservation()) {
         for offset in [Duration::zero(), Duration::hours(1), Duration::hours(24)] {
-            let Window::Reservations(w) = window(trigger, offset, HORIZONS, now()) else { panic!("{name}") };
+            let DueWindow::Reservations(w) = window(trigger, offset, HORIZONS, now()) else { panic!("{name}") };
             let got = ids(&reservations_in(&conn, &w).await.unwrap(), |r| r.id);
             let expected: BTreeSet<_> = all.iter().filter(|r| w.admits(r)).map(|r| r.id).collect();
             assert_eq!(got, expected, "{name} with offset {offset}");

@@ -7,7 +7,7 @@
 use chrono::{Duration, NaiveDate};
 use thiserror::Error;
 
-use super::{format_hhmm, parse_windows, Window, WindowError};
+use super::hours::{format_hhmm, parse_windows, HoursWindow, HoursWindowError};
 
 /// `min_notice_minutes`: 0..=525600 (one year).
 pub const MAX_MIN_NOTICE_MINUTES: i64 = 525_600;
@@ -120,7 +120,7 @@ impl SchedulePatch {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DateOverride {
     date: NaiveDate,
-    windows: Vec<Window>,
+    windows: Vec<HoursWindow>,
 }
 
 impl DateOverride {
@@ -132,7 +132,7 @@ impl DateOverride {
 
     /// The windows, sorted, non-overlapping; empty when the day is closed.
     #[must_use]
-    pub fn windows(&self) -> &[Window] {
+    pub fn windows(&self) -> &[HoursWindow] {
         &self.windows
     }
 }
@@ -198,7 +198,7 @@ pub enum ScheduleError {
         /// The override's date.
         date: NaiveDate,
         /// What is wrong with which window.
-        error: WindowError,
+        error: HoursWindowError,
     },
 }
 
@@ -431,7 +431,7 @@ mod tests {
         assert_eq!(parsed.date_overrides()[0].date().to_string(), "2026-12-24");
         assert_eq!(
             parsed.date_overrides()[0].windows(),
-            [Window { start: 540, end: 720 }, Window { start: 780, end: 1440 }]
+            [HoursWindow { start: 540, end: 720 }, HoursWindow { start: 780, end: 1440 }]
         );
         assert!(parsed.override_on(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()).unwrap().windows().is_empty());
         assert_eq!(SchedulingRules::parse(&parsed.to_raw()), Ok(parsed.clone()));
@@ -529,7 +529,7 @@ mod tests {
         let r = RawSchedulingRules { date_overrides: Some(vec![ov("2026-12-24", &[("12:00", "24:01")])]), ..raw() };
         assert!(matches!(
             SchedulingRules::parse(&r),
-            Err(ScheduleError::Window { error: WindowError::BadEnd { .. }, .. })
+            Err(ScheduleError::Window { error: HoursWindowError::BadEnd { .. }, .. })
         ));
         // Touching windows are fine.
         let r = RawSchedulingRules {
