@@ -20,6 +20,7 @@ pub mod guard;
 pub mod handlers;
 pub mod idempotency;
 pub mod notify;
+pub mod pages;
 pub mod policy;
 pub mod services;
 pub mod startup;

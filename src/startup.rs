@@ -122,6 +122,7 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         known_emails: moka::sync::Cache::new(crate::state::MAX_KNOWN_EMAILS),
         availability_cache: cache,
         writes,
+        pages: settings.pages.clone(),
     }))
 }
 
@@ -184,8 +185,7 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/openapi.yaml", get(ContractYaml))
         .at("/docs", get(Docs(docs_html.clone())))
         .at("/docs/", get(Docs(docs_html)))
-        .at("/booking/:token", get(PublicLink(state.clone())))
-        .at("/booking/manage/:token", get(ManageLink))
+        .nest("/booking", crate::pages::routes(state.clone()))
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
         .data(crate::api::OperationLayer(Arc::new(edge)))
@@ -269,44 +269,6 @@ impl poem::Endpoint for Docs {
     type Output = Response;
     async fn call(&self, _req: poem::Request) -> poem::Result<Response> {
         Ok(Html(self.0.clone()).into_response())
-    }
-}
-
-/// A booking link's `public_url`: there is no page here, so it leads to the link's availability
-/// for the coming week (the API a booking page would call).
-struct PublicLink(Arc<AppState>);
-impl poem::Endpoint for PublicLink {
-    type Output = Response;
-    async fn call(&self, req: poem::Request) -> poem::Result<Response> {
-        let token = req.path_params::<String>().unwrap_or_default();
-        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
-        }
-        let now = self.0.clock.now();
-        let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let location = format!(
-            "{}/booking/{}/availability?start={}&end={}",
-            crate::api::BASE_PATH,
-            token,
-            fmt(now),
-            fmt(now + chrono::Duration::days(7))
-        );
-        Ok(poem::web::Redirect::see_other(location).into_response())
-    }
-}
-
-/// A reservation's `manage_url`: there is no page here either, so it leads to the reservation
-/// as getReservation answers it.
-struct ManageLink;
-impl poem::Endpoint for ManageLink {
-    type Output = Response;
-    async fn call(&self, req: poem::Request) -> poem::Result<Response> {
-        let token = req.path_params::<String>().unwrap_or_default();
-        if crate::domain::reservation::ManageToken::parse(&token).is_none() {
-            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
-        }
-        let location = format!("{}/reservations/{token}", crate::api::BASE_PATH);
-        Ok(poem::web::Redirect::see_other(location).into_response())
     }
 }
 
