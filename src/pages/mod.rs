@@ -277,7 +277,7 @@ impl Common {
         if embed {
             keep.push(("embed".into(), "1".into()));
         }
-        Self { lang, embed, private, path: req.uri().path().to_string(), keep }
+        Self { lang, embed, private, path: req.original_uri().path().to_string(), keep }
     }
 
     fn context(&self) -> serde_json::Value {

@@ -348,7 +348,7 @@ mod tests {
         let tz: Tz = "Pacific/Auckland".parse().unwrap();
         let now = Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap();
         let window = Window::new(tz, now, None);
-        // 22:00 UTC on 3 April is 11:00 on 4 April in Auckland (NZDT ends at 03:00 that day).
+        // 22:00 UTC on 3 April is 10:00 NZST on 4 April in Auckland (NZDT ended at 03:00 that day).
         let slot = Interval {
             start: Utc.with_ymd_and_hms(2027, 4, 3, 22, 0, 0).unwrap(),
             end: Utc.with_ymd_and_hms(2027, 4, 3, 22, 30, 0).unwrap(),
@@ -369,7 +369,7 @@ mod tests {
         let selected: Vec<&Cell> = p.weeks.iter().flatten().filter(|c| c.selected).collect();
         assert_eq!(selected.len(), 1);
         assert_eq!(selected[0].name, "Sunday 4 April 2027, 1 time free");
-        assert_eq!(p.slots[0].name, "11:00\u{a0}am to 11:30\u{a0}am, Sunday 4 April, Pacific/Auckland");
+        assert_eq!(p.slots[0].name, "10:00\u{a0}am to 10:30\u{a0}am, Sunday 4 April, Pacific/Auckland");
         assert!(p.slots[0].url.contains("slot=20270403T220000Z"));
     }
 }
