@@ -221,18 +221,19 @@ impl Pages {
 }
 
 /// Whether a form's POST comes from a page of this server: refused when the browser says it
-/// comes from another site (`Sec-Fetch-Site`) or another origin (`Origin` naming another host
-/// than `Host`); a request without either header (not a browser's, or an old one) passes.
+/// comes from another site or origin (`Sec-Fetch-Site`), or, from a browser that does not send
+/// that, when `Origin` names another host than `Host`. (Pages send no referrer, so a browser
+/// may send `Origin: null` for their own forms; a request without either header, not a
+/// browser's, passes: the CSRF token and the form key do the rest.)
 fn same_origin(req: &Request) -> bool {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if header("sec-fetch-site").is_some_and(|site| site == "cross-site" || site == "same-site") {
-        return false;
+    if let Some(site) = header("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
     }
     match (header("origin"), header("host")) {
-        (Some("null"), _) => false,
+        (None | Some("null"), _) => true,
         (Some(origin), Some(host)) => origin.split_once("://").map(|(_, authority)| authority) == Some(host),
         (Some(_), None) => false,
-        (None, _) => true,
     }
 }
 

@@ -293,7 +293,11 @@ pub(crate) fn picker(input: &PickerInput<'_>) -> Picker {
                     SlotLink {
                         url: input.link(&[("slot", slot_param(s.start))]),
                         text: format!("{from} – {to} {}", start.format("%Z")),
-                        name: lang.fill("slot_name", &[("start", &from), ("end", &to), ("date", &date), ("zone", zone)]),
+                        // The zone's abbreviation too: where clocks go back, one hour is shown twice.
+                        name: lang.fill(
+                            "slot_name",
+                            &[("start", &from), ("end", &to), ("date", &date), ("zone", &format!("{zone} ({})", start.format("%Z")))],
+                        ),
                     }
                 })
                 .collect()
@@ -369,7 +373,7 @@ mod tests {
         let selected: Vec<&Cell> = p.weeks.iter().flatten().filter(|c| c.selected).collect();
         assert_eq!(selected.len(), 1);
         assert_eq!(selected[0].name, "Sunday 4 April 2027, 1 time free");
-        assert_eq!(p.slots[0].name, "10:00\u{a0}am to 10:30\u{a0}am, Sunday 4 April, Pacific/Auckland");
+        assert_eq!(p.slots[0].name, "10:00\u{a0}am to 10:30\u{a0}am, Sunday 4 April, Pacific/Auckland (NZST)");
         assert!(p.slots[0].url.contains("slot=20270403T220000Z"));
     }
 }

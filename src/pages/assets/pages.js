@@ -95,7 +95,7 @@ async function go(href, { focusDay = null, push = true } = {}) {
     document.title = doc.title;
     setupGrid();
     const newMonth = fresh.querySelector('#month-title')?.textContent || '';
-    const live = fresh.querySelector('[data-live]');
+    const live = document.querySelector('[data-live]');
     if (live && newMonth !== oldMonth) live.textContent = newMonth;
     const cells = days();
     let target = null;
