@@ -195,6 +195,57 @@ describe('booking pages', { timeout: 240_000 }, () => {
     await ctx.close();
   });
 
+  it('axe finds no violation in any state, in English and in Spanish', async () => {
+    const words = {
+      en: { next: 'Next month', book: 'Book this time', problem: 'There is a problem', booked: 'You are booked', name: 'Name',
+        email: 'Email', resched: 'Reschedule', move: 'Move my booking to this time', moved: 'Your booking was moved.',
+        cancel: 'Cancel this booking', yes: 'Yes, cancel it', canceled: 'This booking is canceled.' },
+      es: { next: 'Mes siguiente', book: 'Reservar esta hora', problem: 'Hay un problema', booked: 'Reserva confirmada', name: 'Nombre',
+        email: 'Correo electrónico', resched: 'Cambiar la hora', move: 'Mover mi reserva a esta hora', moved: 'Su reserva se ha movido.',
+        cancel: 'Cancelar esta reserva', yes: 'Sí, cancelarla', canceled: 'Esta reserva está cancelada.' },
+    };
+    for (const [lang, w] of Object.entries(words)) {
+      for (const scheme of ['light', 'dark']) {
+        const link = await newLink();
+        const ctx = await context({ colorScheme: scheme, viewport: { width: 390, height: 844 } });
+        const page = await ctx.newPage();
+        const state = (name) => check(page, `${name}-${lang}-${scheme}`);
+        await page.goto(`${BASE_URL}/booking/${link}?tz=America%2FAsuncion&lang=${lang}`);
+        await state('axe-picker');
+        await page.getByRole('link', { name: w.next }).click();
+        await page.locator('.grid a.day').nth(1).click();
+        await page.waitForFunction(() => document.querySelector('[aria-busy]') === null);
+        await state('axe-day');
+        await page.locator('.slot').first().click();
+        await state('axe-form');
+        await page.getByRole('button', { name: w.book }).click();
+        await page.getByRole('heading', { name: w.problem }).waitFor();
+        await state('axe-errors');
+        await page.getByLabel(w.name).fill('Axe');
+        await page.getByLabel(w.email).fill('axe@example.com');
+        await page.getByRole('button', { name: w.book }).click();
+        await page.getByRole('heading', { name: w.booked, level: 1 }).waitFor();
+        await state('axe-confirmation');
+        await page.locator('a.long').click();
+        await state('axe-manage');
+        await page.getByRole('link', { name: w.resched }).click();
+        await state('axe-reschedule');
+        await page.locator('.slot').nth(1).click();
+        await state('axe-move');
+        await page.getByRole('button', { name: w.move }).click();
+        await page.getByText(w.moved).waitFor();
+        await page.getByRole('link', { name: w.cancel }).click();
+        await state('axe-cancel');
+        await page.getByRole('button', { name: w.yes }).click();
+        await page.getByText(w.canceled).waitFor();
+        await state('axe-canceled');
+        await page.goto(`${BASE_URL}/booking/no-such-link?lang=${lang}`);
+        await state('axe-not-found');
+        await ctx.close();
+      }
+    }
+  });
+
   it('books with the keyboard only', async () => {
     const link = await newLink();
     const ctx = await context({ timezoneId: 'Pacific/Auckland' });
