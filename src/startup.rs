@@ -180,7 +180,7 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
     let docs_html = swagger_html(&api, &contract_json_text);
     let db_for_ready = state.db.clone();
     Route::new()
-        .nest(crate::api::BASE_PATH, api)
+        .nest(crate::api::BASE_PATH, crate::pages::cors::around(api, &state.pages.cors_allowed_origins))
         .at("/openapi.json", get(ContractJson(contract_json_text)))
         .at("/openapi.yaml", get(ContractYaml))
         .at("/docs", get(Docs(docs_html.clone())))

@@ -17,6 +17,7 @@
 
 mod assets;
 mod booking;
+pub mod cors;
 pub mod i18n;
 mod manage;
 mod view;

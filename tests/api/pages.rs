@@ -321,6 +321,41 @@ async fn assets_are_served_with_long_cache_headers(app: TestApp) {
     assert_eq!(get(&app, "/booking/assets/pages.0.css").await.status, 404);
 }
 
+/// `CORS_ALLOWED_ORIGINS` opens the public operations to those origins' scripts, and only them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allowed_origins_open_the_public_operations() {
+    let app = spawn_app_with(Backend::Sqlite, &["--cors-allowed-origins", "https://shop.example"]).await;
+    let owner = app.user();
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
+    let url = format!("{}/v1/booking/{link}/reserve", app.address);
+    let preflight = browser()
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type, idempotency-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://shop.example");
+    let other = browser()
+        .get(format!("{}/v1/booking/{link}/availability?start=2030-01-01T00:00:00Z&end=2030-01-02T00:00:00Z", app.address))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // Without the setting: no CORS header for anyone.
+    let plain = spawn_app(Backend::Sqlite).await;
+    let (_, link) = all_day_link(&plain, &plain.user(), "UTC", json!({})).await;
+    let r = browser()
+        .get(format!("{}/v1/booking/{link}/availability?start=2030-01-01T00:00:00Z&end=2030-01-02T00:00:00Z", plain.address))
+        .header("origin", "https://shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
 db_tests!(
     booking_page_shows_the_month_and_books_without_javascript,
     form_errors_are_listed_and_the_values_kept,
