@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Browser test of the Swagger UI at /docs (`make browser-test`, part of `make test`).
+# Browser tests of the Swagger UI at /docs and of the visitor's booking pages (`make browser-test`,
+# part of `make test`).
 #
-# Installs Chromium with apt-get when /usr/bin/chromium is missing, installs playwright-core from
+# Installs Chromium with apt-get when /usr/bin/chromium is missing, installs playwright-core and
+# @axe-core/playwright from
 # e2e/package-lock.json (npm ci; never downloads a browser), starts the server on a free port with
 # a fresh SQLite database, creates a calendar and a booking link (Mon-Fri 09:00-17:00,
 # Europe/Berlin) through the API, and runs e2e/swagger.test.mjs with node's test runner in
-# headless Chromium. The screenshot lands in e2e/artifacts/swagger.png.
+# headless Chromium, then e2e/booking.test.mjs (the booking and manage pages, with axe) in the
+# same node test run against the same server. Screenshots land in e2e/artifacts/.
 #
 # Environment: BIN (a built server; default: cargo build, then target/debug/bookings),
 # CHROMIUM_PATH (default /usr/bin/chromium), NODE_TEST_REPORTER (default spec).
@@ -53,7 +56,7 @@ link_token="$(api -d "{\"duration_minutes\":30,\"buffer_minutes\":0,\"timezone\"
 set +e
 (cd e2e && TMPDIR="$work" BASE_URL="$base" API_TOKEN="$token" BOOKING_LINK_TOKEN="$link_token" \
   CALENDAR_ID="$calendar_id" CHROMIUM_PATH="$CHROMIUM_PATH" ARTIFACTS_DIR="$root/e2e/artifacts" \
-  node --test --test-reporter="${NODE_TEST_REPORTER:-spec}" swagger.test.mjs)
+  node --test --test-concurrency=1 --test-reporter="${NODE_TEST_REPORTER:-spec}" swagger.test.mjs booking.test.mjs)
 status=$?
 set -e
 exit $status

@@ -112,6 +112,22 @@ pub struct Settings {
     pub limits: LimitSettings,
     #[command(flatten)]
     pub db: DbSettings,
+    #[command(flatten)]
+    pub pages: PageSettings,
+}
+
+/// The visitor's pages (`/booking/...`): who may frame them, and which other origins' browsers
+/// may call the public operations.
+#[derive(Args, Clone, Debug)]
+pub struct PageSettings {
+    /// Who may frame the booking page's embed view (`?embed=1`): CSP `frame-ancestors` sources
+    /// separated by spaces (`*`: anyone). Every other page may only be framed by itself.
+    #[arg(long = "embed-frame-ancestors", env = "EMBED_FRAME_ANCESTORS", default_value = "*", global = true)]
+    pub embed_frame_ancestors: String,
+    /// Origins (comma-separated, e.g. `https://shop.example`) whose browser scripts may call the
+    /// public operations (availability, reserve, the guest's reservation); default none.
+    #[arg(long = "cors-allowed-origins", env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// How long the server waits on the database before it answers 503 (with Retry-After) instead.
@@ -425,6 +441,7 @@ impl std::fmt::Debug for Settings {
             .field("notify", &self.notify)
             .field("limits", &self.limits)
             .field("db", &self.db)
+            .field("pages", &self.pages)
             .finish()
     }
 }

@@ -17,6 +17,7 @@ pub mod entities;
 pub mod error;
 pub mod handlers;
 pub mod notify;
+pub mod pages;
 pub mod policy;
 pub mod services;
 pub mod startup;

@@ -103,6 +103,7 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
         known_emails: moka::sync::Cache::new(crate::state::MAX_KNOWN_EMAILS),
         availability_cache: cache,
         writes,
+        pages: settings.pages.clone(),
     }))
 }
 

@@ -27,4 +27,6 @@ pub struct AppState {
     pub availability_cache: AvailabilityCache,
     /// Runs write transactions: retries within a budget, one waiter per row (see the module).
     pub writes: crate::db::Writes,
+    /// The visitor's pages' settings (framing, CORS).
+    pub pages: crate::config::PageSettings,
 }

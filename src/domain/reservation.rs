@@ -97,6 +97,16 @@ impl ManageLinks {
         format!("{}/booking/manage/{}", self.base_url, token.as_str())
     }
 
+    /// The CSRF token the manage page's forms carry for reservation `token`: HMAC-SHA256 of the
+    /// token under the server's key, so a form posted from elsewhere cannot carry it and no
+    /// state is kept for it.
+    pub fn form_token(&self, token: &ManageToken) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key.0).expect("HMAC takes a key of any length");
+        mac.update(b"manage-page-form:v1:");
+        mac.update(token.as_str().as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
     /// The manage link of reservation `id`, whose stored token hash is `stored_hash`: `None`
     /// when its token was not made under this key (a reservation from before tokens were made
     /// so, or the key was changed since), so no message carries a link that does not work.

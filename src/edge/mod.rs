@@ -6,6 +6,7 @@
 //! translate; services decide; nothing here holds a rule or a query.
 
 pub mod answer_cache;
+pub mod cors;
 pub mod errors;
 pub mod guard;
 pub mod idempotency;

@@ -3,7 +3,7 @@
 //! docs, the visitor's links, and the health checks.
 
 use crate::auth::Authenticated;
-use crate::edge::{answer_cache, errors, guard, idempotency, trace};
+use crate::edge::{answer_cache, cors, errors, guard, idempotency, trace};
 use crate::handlers::Handlers;
 use crate::state::AppState;
 use poem::middleware::CatchPanic;
@@ -85,13 +85,12 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
     let docs_html = swagger_html(&api, &contract_json_text);
     let db_for_ready = state.db.clone();
     Route::new()
-        .nest(crate::api::BASE_PATH, api)
+        .nest(crate::api::BASE_PATH, cors::around(api, &state.pages.cors_allowed_origins))
         .at("/openapi.json", get(ContractJson(contract_json_text)))
         .at("/openapi.yaml", get(ContractYaml))
         .at("/docs", get(Docs(docs_html.clone())))
         .at("/docs/", get(Docs(docs_html)))
-        .at("/booking/:token", get(PublicLink(state.clone())))
-        .at("/booking/manage/:token", get(ManageLink))
+        .nest("/booking", crate::pages::routes(state.clone()))
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
         .data(crate::api::OperationLayer(Arc::new(layers)))
@@ -175,44 +174,6 @@ impl poem::Endpoint for Docs {
     type Output = Response;
     async fn call(&self, _req: poem::Request) -> poem::Result<Response> {
         Ok(Html(self.0.clone()).into_response())
-    }
-}
-
-/// A booking link's `public_url`: there is no page here, so it leads to the link's availability
-/// for the coming week (the API a booking page would call).
-struct PublicLink(Arc<AppState>);
-impl poem::Endpoint for PublicLink {
-    type Output = Response;
-    async fn call(&self, req: poem::Request) -> poem::Result<Response> {
-        let token = req.path_params::<String>().unwrap_or_default();
-        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
-        }
-        let now = self.0.clock.now();
-        let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let location = format!(
-            "{}/booking/{}/availability?start={}&end={}",
-            crate::api::BASE_PATH,
-            token,
-            fmt(now),
-            fmt(now + chrono::Duration::days(7))
-        );
-        Ok(poem::web::Redirect::see_other(location).into_response())
-    }
-}
-
-/// A reservation's `manage_url`: there is no page here either, so it leads to the reservation
-/// as getReservation answers it.
-struct ManageLink;
-impl poem::Endpoint for ManageLink {
-    type Output = Response;
-    async fn call(&self, req: poem::Request) -> poem::Result<Response> {
-        let token = req.path_params::<String>().unwrap_or_default();
-        if crate::domain::reservation::ManageToken::parse(&token).is_none() {
-            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
-        }
-        let location = format!("{}/reservations/{token}", crate::api::BASE_PATH);
-        Ok(poem::web::Redirect::see_other(location).into_response())
     }
 }
 

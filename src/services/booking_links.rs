@@ -344,6 +344,20 @@ impl<'a> BookingLinks<'a> {
         }
     }
 
+    /// An active link by its token (its settings; the cache's copy when it has one), for a page
+    /// to show before it asks for availability.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+    pub async fn active_link(&self, token: &LinkToken) -> ServiceResult<Arc<CachedLink>> {
+        self.cached_link(token).await
+    }
+
+    /// The name of a link's calendar (`calendar_id`), which its visitors read as the link's title.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+    pub async fn link_title(&self, calendar_id: CalendarId) -> ServiceResult<String> {
+        let calendar = events::find_visible(self.db, crate::policy::Visibility::Everyone, calendar_id).await?;
+        Ok(calendar.map(|c| c.name).unwrap_or_default())
+    }
+
     /// The reservation whose manage token this is, live or cancelled.
     #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn reservation(&self, token: &ManageToken) -> ServiceResult<GuestReservation> {

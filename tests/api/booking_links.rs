@@ -25,17 +25,10 @@ async fn create_booking_link_validates_and_echoes(app: TestApp) {
     let token = r.body["token"].as_str().unwrap();
     assert!(token.len() >= 22, "at least 128 bits of randomness: {token}");
     assert_eq!(r.body["public_url"], format!("https://book.example.test/booking/{token}"));
-    // The public URL's path, on this server, leads to the link's availability.
-    let followed = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .build()
-        .unwrap()
-        .get(format!("{}/booking/{token}", app.address))
-        .send()
-        .await
-        .unwrap();
+    // The public URL's path, on this server, is the link's booking page (tests/api/pages.rs).
+    let followed = reqwest::get(format!("{}/booking/{token}", app.address)).await.unwrap();
     assert_eq!(followed.status(), 200);
-    assert!(followed.url().path().ends_with("/availability"), "{}", followed.url());
+    assert!(followed.text().await.unwrap().contains("<h1>Work</h1>"));
     assert_eq!(r.body["settings"]["duration_minutes"], 30);
     assert_eq!(r.body["settings"]["buffer_minutes"], 10);
     assert_eq!(r.body["settings"]["timezone"], "America/Asuncion");

@@ -24,5 +24,6 @@ mod link_rules;
 mod lists;
 mod notifications;
 mod notify_store;
+mod pages;
 mod spine;
 mod stored;
