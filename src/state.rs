@@ -30,3 +30,18 @@ pub struct AppState {
     /// The visitor's pages' settings (framing, CORS).
     pub pages: crate::config::PageSettings,
 }
+
+impl AppState {
+    /// The booking links' use cases (the API's handlers and the visitor's pages call the same),
+    /// over what they need of the state.
+    pub fn booking_links(&self) -> crate::services::booking_links::BookingLinks<'_> {
+        crate::services::booking_links::BookingLinks {
+            db: &self.db,
+            clock: self.clock,
+            cache: &self.availability_cache,
+            writes: &self.writes,
+            public_base_url: &self.public_base_url,
+            manage_links: &self.manage_links,
+        }
+    }
+}

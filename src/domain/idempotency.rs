@@ -1,5 +1,5 @@
 //! Idempotency keys (issue #13): what a key is, what it is stored under, what a request
-//! carrying one gets given what is stored, and how a stored answer is sealed. No I/O: the edge (`crate::edge::idempotency`) asks the store
+//! carrying one gets given what is stored, and how a stored answer is sealed. No I/O: the edge's idempotency layer asks the store
 //! and acts on [`decide`].
 
 use chrono::{DateTime, Duration, Utc};

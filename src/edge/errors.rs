@@ -19,12 +19,18 @@ pub const RETRY_AFTER_SECONDS: u64 = 1;
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
+        ApiError::from(&err)
+    }
+}
+
+impl From<&ServiceError> for ApiError {
+    fn from(err: &ServiceError) -> Self {
         match err {
-            ServiceError::Invalid(m) => ApiError::new(400, ErrorCode::Validation, m),
-            ServiceError::Unauthenticated(m) => ApiError::new(401, ErrorCode::Unauthorized, m),
-            ServiceError::Denied(m) => ApiError::new(403, ErrorCode::Forbidden, m),
-            ServiceError::NotFound(m) => ApiError::new(404, ErrorCode::NotFound, m),
-            ServiceError::Conflict(m) => ApiError::new(409, ErrorCode::Conflict, m),
+            ServiceError::Invalid(m) => ApiError::new(400, ErrorCode::Validation, m.clone()),
+            ServiceError::Unauthenticated(m) => ApiError::new(401, ErrorCode::Unauthorized, m.clone()),
+            ServiceError::Denied(m) => ApiError::new(403, ErrorCode::Forbidden, m.clone()),
+            ServiceError::NotFound(m) => ApiError::new(404, ErrorCode::NotFound, m.clone()),
+            ServiceError::Conflict(m) => ApiError::new(409, ErrorCode::Conflict, m.clone()),
             ServiceError::RateLimited => {
                 ApiError::new(429, ErrorCode::TooManyRequests, "too many requests; retry later")
             }

@@ -8,6 +8,7 @@
 pub mod answer_cache;
 pub mod cors;
 pub mod errors;
+pub mod forms;
 pub mod guard;
 pub mod idempotency;
 pub mod listener;

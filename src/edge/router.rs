@@ -3,7 +3,7 @@
 //! docs, the visitor's links, and the health checks.
 
 use crate::auth::Authenticated;
-use crate::edge::{answer_cache, cors, errors, guard, idempotency, trace};
+use crate::edge::{answer_cache, cors, errors, forms, guard, idempotency, trace};
 use crate::handlers::Handlers;
 use crate::state::AppState;
 use poem::middleware::CatchPanic;
@@ -79,6 +79,10 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         idempotency: idempotency::Idempotency::new(state.clone()),
         answers: answer_cache::AvailabilityAnswers::new(state.clone()),
     };
+    let forms = Arc::new(forms::FormGate {
+        guard: guard::Guard::new(guard::GuardSettings::from(&state.limits)),
+        idempotency: idempotency::Idempotency::new(state.clone()),
+    });
     let api = api_service(state.clone());
     let contract = contract_json();
     let contract_json_text = serde_json::to_string(&contract).expect("serialisable");
@@ -90,7 +94,7 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/openapi.yaml", get(ContractYaml))
         .at("/docs", get(Docs(docs_html.clone())))
         .at("/docs/", get(Docs(docs_html)))
-        .nest("/booking", crate::pages::routes(state.clone()))
+        .nest("/booking", crate::pages::routes(state.clone(), forms))
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
         .data(crate::api::OperationLayer(Arc::new(layers)))

@@ -33,15 +33,7 @@ impl Handlers {
 
     /// The booking links' use cases, over what they need of the state.
     fn links(&self) -> crate::services::booking_links::BookingLinks<'_> {
-        let s = &*self.state;
-        crate::services::booking_links::BookingLinks {
-            db: &s.db,
-            clock: s.clock,
-            cache: &s.availability_cache,
-            writes: &s.writes,
-            public_base_url: &s.public_base_url,
-            manage_links: &s.manage_links,
-        }
+        self.state.booking_links()
     }
 
     /// The coach events' use cases.
@@ -88,7 +80,7 @@ impl Handlers {
 impl Authenticator for Handlers {
     type Principal = Principal;
 
-    /// The principal the edge verified for this request's token (see `crate::edge::router`), or
+    /// The principal the edge verified for this request's token (see the edge's router), or
     /// the token verified here when the edge could not (the error says why).
     async fn authenticate(&self, request: &poem::Request, bearer_token: &str) -> Result<Principal, ApiError> {
         let verified = request.data::<Authenticated>().filter(|a| a.token == bearer_token.trim());

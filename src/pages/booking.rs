@@ -2,15 +2,14 @@
 //! the form, which reserves through the service `reserveBookingSlot` uses.
 //!
 //! A double submit books once: the form carries a fresh random key that is used as an
-//! `Idempotency-Key` through the API's own layer and store ([`crate::edge::idempotency`], under an
-//! operation of its own): the first request is served and its answer (the confirmation page,
+//! `Idempotency-Key` through the API's own layer and store (the edge's, through [`super::Gate`],
+//! under an operation of its own): the first request is served and its answer (the confirmation page,
 //! stored sealed under the key, so its manage token is never stored readable) is replayed to a
 //! repeat; a form shown again after an error carries a new key.
 
 use super::i18n::Lang;
 use super::view::{self, PageQuery, PickerInput, Window};
-use super::{Common, Pages};
-use crate::api::{EnvelopeKind, OperationMeta};
+use super::{Common, Form, Pages};
 use crate::domain::availability::Interval;
 use crate::domain::booking_link::{Reservation, AVAILABILITY_RANGE};
 use crate::domain::input::{
@@ -24,27 +23,6 @@ use chrono_tz::Tz;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{Endpoint, Request, Response};
 use std::sync::Arc;
-
-/// The form's POST as the guard and the idempotency layer see it: a public operation with an
-/// `Idempotency-Key`, rate limited like `reserveBookingSlot`.
-pub(super) static BOOK_FORM: OperationMeta = OperationMeta {
-    operation_id: "bookingPageReserve",
-    method: "POST",
-    path: "/booking/{token}",
-    route: "/:token",
-    tag: "Pages",
-    secured: false,
-    headers: &["idempotency-key"],
-    errors: &[
-        (400, EnvelopeKind::Single),
-        (408, EnvelopeKind::Single),
-        (409, EnvelopeKind::Single),
-        (413, EnvelopeKind::Single),
-        (429, EnvelopeKind::Single),
-        (500, EnvelopeKind::Single),
-        (503, EnvelopeKind::Single),
-    ],
-};
 
 pub struct Show(pub Arc<Pages>);
 
@@ -367,7 +345,7 @@ impl Endpoint for Submit {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let pages = &self.0;
-        let refusal = pages.guard.admit(&BOOK_FORM, &mut req).await;
+        let refusal = pages.gate.admit(Form::Book, &mut req).await;
         let body = req.take_body().into_bytes().await.unwrap_or_default();
         let posted = Posted::parse(&body);
         let common = Common::new(&req, &posted.query(), true);
@@ -386,9 +364,8 @@ impl Endpoint for Submit {
         req.set_body(body);
         let key = HeaderValue::from_str(&posted.key).ok().filter(|_| !posted.key.is_empty());
         let Some(key) = key else { return Reserve(pages.clone()).call(req).await };
-        req.headers_mut().insert(crate::edge::idempotency::KEY_HEADER, key);
         let inner = poem::endpoint::ToDynEndpoint(Reserve(pages.clone()));
-        let response = pages.idempotency.call(&BOOK_FORM, req, &inner).await?;
+        let response = pages.gate.once(Form::Book, key, req, &inner).await?;
         Ok(if is_envelope(&response) { refused(pages, &common, &response) } else { response })
     }
 }

@@ -7,8 +7,7 @@
 
 use super::booking::pick;
 use super::view::{self, PageQuery};
-use super::{Common, Pages};
-use crate::api::{EnvelopeKind, OperationMeta};
+use super::{Common, Form, Pages};
 use crate::domain::availability::Interval;
 use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
 use crate::domain::reservation::{guest_may_change, ManageToken, TooLate};
@@ -19,25 +18,6 @@ use poem::http::{header, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-
-/// The manage page's POSTs as the guard sees them: public, rate limited like the API's guest
-/// operations.
-static MANAGE_FORM: OperationMeta = OperationMeta {
-    operation_id: "bookingPageManage",
-    method: "POST",
-    path: "/booking/manage/{manageToken}",
-    route: "/manage/:token",
-    tag: "Pages",
-    secured: false,
-    headers: &[],
-    errors: &[
-        (400, EnvelopeKind::Single),
-        (408, EnvelopeKind::Single),
-        (413, EnvelopeKind::Single),
-        (429, EnvelopeKind::Single),
-        (500, EnvelopeKind::Single),
-    ],
-};
 
 fn manage_token(req: &Request) -> Option<ManageToken> {
     req.raw_path_param("token").and_then(ManageToken::parse)
@@ -266,7 +246,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 /// What a manage POST starts with: the guard, the body, the token, the CSRF check; or the page
 /// that refuses it.
 async fn admit(pages: &Pages, req: &mut Request) -> Result<(ManageToken, Posted, Common), Response> {
-    let refusal = pages.guard.admit(&MANAGE_FORM, req).await;
+    let refusal = pages.gate.admit(Form::Manage, req).await;
     let body = req.take_body().into_bytes().await.unwrap_or_default();
     let posted = Posted::parse(&body);
     let common = Common::new(req, &posted.query(), true);

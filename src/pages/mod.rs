@@ -21,18 +21,50 @@ pub mod i18n;
 mod manage;
 mod view;
 
+use crate::error::ServiceError;
 use crate::services::booking_links::BookingLinks;
 use crate::state::AppState;
+use futures::future::BoxFuture;
 use i18n::Lang;
 use minijinja::Environment;
+use poem::endpoint::DynEndpoint;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::web::Html;
 use poem::{get, handler, IntoResponse, Request, Response, Route};
 use std::sync::Arc;
 
+/// What the edge does for the pages' form POSTs, handed to them by the router so that the pages
+/// import nothing of the edge: the limits and the rate limit a public operation has, the
+/// Idempotency-Key store, and the status (and Retry-After) a service's failure is answered with.
+pub trait Gate: Send + Sync + 'static {
+    /// Reads `req`'s body within the limits and takes a rate-limit token for `form`; or the
+    /// edge's refusal (its status, and `Retry-After` when it names one).
+    fn admit<'a>(&'a self, form: Form, req: &'a mut Request) -> BoxFuture<'a, Option<Response>>;
+    /// Serves `req` through `next` once for `key`: a repeat of the same form gets the first
+    /// answer again; a refusal of the store is an envelope (see [`is_refusal`]).
+    fn once<'a>(
+        &'a self,
+        form: Form,
+        key: HeaderValue,
+        req: Request,
+        next: &'a dyn DynEndpoint<Output = Response>,
+    ) -> BoxFuture<'a, poem::Result<Response>>;
+    /// The status the API answers `err` with, and its Retry-After seconds if it names one.
+    fn status_of(&self, err: &ServiceError) -> (StatusCode, Option<u64>);
+}
+
+/// The pages' POSTs, as the edge's layers count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The booking form: rate limited like `reserveBookingSlot`, idempotent by its key.
+    Book,
+    /// The manage page's cancel and reschedule: rate limited like the guest's operations.
+    Manage,
+}
+
 /// The pages' routes, to be nested at `/booking`.
-pub fn routes(state: Arc<AppState>) -> Route {
-    let pages = Arc::new(Pages::new(state));
+pub fn routes(state: Arc<AppState>, gate: Arc<dyn Gate>) -> Route {
+    let pages = Arc::new(Pages::new(state, gate));
     Route::new()
         .at("/assets/:name", get(asset))
         .at("/manage/:token", get(manage::Show(pages.clone())))
@@ -51,8 +83,7 @@ fn asset(req: &Request) -> Response {
 pub struct Pages {
     state: Arc<AppState>,
     templates: Environment<'static>,
-    guard: crate::edge::guard::Guard,
-    idempotency: crate::edge::idempotency::Idempotency,
+    gate: Arc<dyn Gate>,
     /// `frame-ancestors` of the embed view.
     embed_ancestors: String,
 }
@@ -68,7 +99,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 impl Pages {
-    fn new(state: Arc<AppState>) -> Self {
+    fn new(state: Arc<AppState>, gate: Arc<dyn Gate>) -> Self {
         let mut templates = Environment::new();
         for (name, source) in TEMPLATES {
             templates.add_template(name, source).expect("the pages' templates parse (checked by the tests)");
@@ -76,25 +107,11 @@ impl Pages {
         // Whitespace between tags is ours; values are escaped (the `.html` names turn it on).
         templates.set_trim_blocks(true);
         let embed_ancestors = frame_ancestors(&state.pages.embed_frame_ancestors);
-        Self {
-            guard: crate::edge::guard::Guard::new(crate::edge::guard::GuardSettings::from(&state.limits)),
-            idempotency: crate::edge::idempotency::Idempotency::new(state.clone()),
-            state,
-            templates,
-            embed_ancestors,
-        }
+        Self { gate, state, templates, embed_ancestors }
     }
 
     fn links(&self) -> BookingLinks<'_> {
-        let s = &*self.state;
-        BookingLinks {
-            db: &s.db,
-            clock: s.clock,
-            cache: &s.availability_cache,
-            writes: &s.writes,
-            public_base_url: &s.public_base_url,
-            manage_links: &s.manage_links,
-        }
+        self.state.booking_links()
     }
 
     /// Renders `template` with `ctx` and the context every page shares; a template that fails
@@ -176,44 +193,29 @@ impl Pages {
         response
     }
 
-    /// A service error as its page: missing 404, database unavailable 503 with Retry-After,
-    /// anything unexpected 500 (logged). Conflicts and refusals are each page's to explain.
-    fn failure(&self, common: &Common, e: &crate::error::ServiceError) -> Response {
-        use crate::error::ServiceError as E;
+    /// A service error as its page, with the status (and Retry-After) the API answers it with
+    /// (the edge decides them, and logs what it must): missing 404, too many requests 429,
+    /// database unavailable 503, a refusal 400 or 409 saying why, anything unexpected 500.
+    /// Conflicts a page can explain better (a slot taken) are that page's to show first.
+    fn failure(&self, common: &Common, e: &ServiceError) -> Response {
         let l = common.lang;
-        match e {
-            E::NotFound(_) => self.not_found(common),
-            E::RateLimited => self.rate_limited(common, "1"),
-            E::Unavailable { .. } => {
-                tracing::warn!(error = %e, "a page's service is unavailable");
-                let mut response = self.message(
-                    common,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    l.text("unavailable_title"),
-                    &[l.text("unavailable_body").into()],
-                );
-                let retry = crate::edge::errors::RETRY_AFTER_SECONDS.to_string();
-                if let Ok(value) = HeaderValue::from_str(&retry) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                response
+        let (status, retry_after) = self.gate.status_of(e);
+        let retry = retry_after.unwrap_or(1).to_string();
+        let mut response = match (status, e) {
+            (StatusCode::NOT_FOUND, _) => return self.not_found(common),
+            (StatusCode::TOO_MANY_REQUESTS, _) => return self.rate_limited(common, &retry),
+            (StatusCode::SERVICE_UNAVAILABLE, _) => {
+                self.message(common, status, l.text("unavailable_title"), &[l.text("unavailable_body").into()])
             }
-            E::Invalid(why) | E::Conflict(why) => self.message(
-                common,
-                StatusCode::BAD_REQUEST,
-                l.text("error_title"),
-                &[l.fill("refused", &[("why", why)])],
-            ),
-            _ => {
-                tracing::error!(error = %e, "a page's service failed");
-                self.message(
-                    common,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    l.text("error_title"),
-                    &[l.text("error_body").into()],
-                )
+            (_, ServiceError::Invalid(why) | ServiceError::Conflict(why)) => {
+                self.message(common, status, l.text("error_title"), &[l.fill("refused", &[("why", why)])])
             }
+            _ => self.message(common, status, l.text("error_title"), &[l.text("error_body").into()]),
+        };
+        if let Some(value) = retry_after.map(HeaderValue::from) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        response
     }
 }
 
