@@ -119,11 +119,10 @@ async fn serve(cache_ms: &str) -> Served {
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let client = reqwest::Client::new();
-    for (name, cache_ms) in
-        [("booking_page_month_200_busy", "1000"), ("booking_page_month_200_busy_uncached", "0")]
-    {
+    for (name, cache_ms) in [("booking_page_month_200_busy", "1000"), ("booking_page_month_200_busy_uncached", "0")] {
         let served = rt.block_on(serve(cache_ms));
-        let first = rt.block_on(async { client.get(&served.url).send().await.expect("get").text().await.expect("body") });
+        let first =
+            rt.block_on(async { client.get(&served.url).send().await.expect("get").text().await.expect("body") });
         assert!(first.contains("times free"), "the page shows free days");
         eprintln!("{name}: {} bytes", first.len());
         c.bench_function(name, |b| {

@@ -22,8 +22,7 @@ fn asset(stem: &str, ext: &str, body: &'static str, content_type: &'static str) 
 }
 
 pub static STYLES: LazyLock<Asset> = LazyLock::new(|| asset("pages", "css", CSS, "text/css; charset=utf-8"));
-pub static SCRIPT: LazyLock<Asset> =
-    LazyLock::new(|| asset("pages", "js", JS, "text/javascript; charset=utf-8"));
+pub static SCRIPT: LazyLock<Asset> = LazyLock::new(|| asset("pages", "js", JS, "text/javascript; charset=utf-8"));
 
 /// Where the pages link them.
 pub fn url(asset: &Asset) -> String {

@@ -275,7 +275,8 @@ impl Page<'_> {
             errors.iter().map(|(f, key)| (f.to_string(), l.text(key).into())).collect();
         let error_list: Vec<serde_json::Value> =
             errors.iter().map(|(f, key)| serde_json::json!({"field": f, "message": l.text(key)})).collect();
-        let title_text = if errors.is_empty() { title.clone() } else { format!("{}: {title}", l.text("error_summary")) };
+        let title_text =
+            if errors.is_empty() { title.clone() } else { format!("{}: {title}", l.text("error_summary")) };
         let ctx = merge(
             serde_json::json!({
                 "title": title_text, "link_title": title,
@@ -375,9 +376,12 @@ impl Endpoint for Submit {
         }
         if !super::same_origin(&req) {
             let l = common.lang;
-            return Ok(pages.message(&common, StatusCode::FORBIDDEN, l.text("forbidden_title"), &[l
-                .text("forbidden_body")
-                .into()]));
+            return Ok(pages.message(
+                &common,
+                StatusCode::FORBIDDEN,
+                l.text("forbidden_title"),
+                &[l.text("forbidden_body").into()],
+            ));
         }
         req.set_body(body);
         let key = HeaderValue::from_str(&posted.key).ok().filter(|_| !posted.key.is_empty());

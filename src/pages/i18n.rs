@@ -87,12 +87,32 @@ impl Lang {
 
     fn month_name(self, month: u32) -> &'static str {
         const EN_MONTHS: [&str; 12] = [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-            "November", "December",
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
         ];
         const ES_MONTHS: [&str; 12] = [
-            "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-            "noviembre", "diciembre",
+            "enero",
+            "febrero",
+            "marzo",
+            "abril",
+            "mayo",
+            "junio",
+            "julio",
+            "agosto",
+            "septiembre",
+            "octubre",
+            "noviembre",
+            "diciembre",
         ];
         let i = (month.clamp(1, 12) - 1) as usize;
         match self {
@@ -124,9 +144,17 @@ impl Lang {
     /// "Tuesday 4 March 2027", "martes, 4 de marzo de 2027".
     pub fn date_long(self, d: NaiveDate) -> String {
         match self {
-            Lang::En => format!("{} {} {} {}", self.weekday_name(d.weekday()), d.day(), self.month_name(d.month()), d.year()),
+            Lang::En => {
+                format!("{} {} {} {}", self.weekday_name(d.weekday()), d.day(), self.month_name(d.month()), d.year())
+            }
             Lang::Es => {
-                format!("{}, {} de {} de {}", self.weekday_name(d.weekday()), d.day(), self.month_name(d.month()), d.year())
+                format!(
+                    "{}, {} de {} de {}",
+                    self.weekday_name(d.weekday()),
+                    d.day(),
+                    self.month_name(d.month()),
+                    d.year()
+                )
             }
         }
     }

@@ -105,10 +105,7 @@ impl Pages {
         if let (serde_json::Value::Object(all), serde_json::Value::Object(more)) = (&mut all, ctx) {
             all.extend(more);
         }
-        let html = self
-            .templates
-            .get_template(template)
-            .and_then(|t| t.render(minijinja::Value::from_serialize(&all)));
+        let html = self.templates.get_template(template).and_then(|t| t.render(minijinja::Value::from_serialize(&all)));
         let response = match html {
             Ok(html) => Html(html).with_status(status).into_response(),
             Err(e) => {
@@ -245,7 +242,9 @@ fn frame_ancestors(configured: &str) -> String {
     let sources: Vec<&str> = configured.split_whitespace().collect();
     let valid = |s: &&str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"*:/.-_'[]".contains(&b));
     if sources.is_empty() || !sources.iter().all(valid) {
-        tracing::warn!("EMBED_FRAME_ANCESTORS is not a list of CSP sources; the embed view is framed by this origin only");
+        tracing::warn!(
+            "EMBED_FRAME_ANCESTORS is not a list of CSP sources; the embed view is framed by this origin only"
+        );
         return "'self'".into();
     }
     sources.join(" ")

@@ -86,7 +86,8 @@ pub(crate) fn start_of_day(tz: Tz, d: NaiveDate) -> DateTime<Utc> {
 /// 10:30 am – 11:00 am (NZDT)".
 pub(crate) fn when(lang: Lang, tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     let (s, e) = (start.with_timezone(&tz), end.with_timezone(&tz));
-    let end_date = if e.date_naive() != s.date_naive() { format!("{}, ", lang.date_short(e.date_naive())) } else { String::new() };
+    let end_date =
+        if e.date_naive() != s.date_naive() { format!("{}, ", lang.date_short(e.date_naive())) } else { String::new() };
     format!(
         "{}, {} – {}{} ({}, {})",
         lang.date_long(s.date_naive()),
@@ -215,8 +216,7 @@ pub(crate) struct PickerInput<'a> {
 
 impl PickerInput<'_> {
     fn link(&self, more: &[(&str, String)]) -> String {
-        let params: Vec<(&str, &str)> =
-            self.keep.iter().chain(more.iter()).map(|(k, v)| (*k, v.as_str())).collect();
+        let params: Vec<(&str, &str)> = self.keep.iter().chain(more.iter()).map(|(k, v)| (*k, v.as_str())).collect();
         url(self.path, &params)
     }
 
@@ -257,7 +257,7 @@ pub(crate) fn picker(input: &PickerInput<'_>) -> Picker {
             selected: Some(date) == day,
         });
     }
-    while cells.len() % 7 != 0 {
+    while !cells.len().is_multiple_of(7) {
         cells.push(Cell::default());
     }
     let mut weeks = Vec::new();
@@ -296,7 +296,12 @@ pub(crate) fn picker(input: &PickerInput<'_>) -> Picker {
                         // The zone's abbreviation too: where clocks go back, one hour is shown twice.
                         name: lang.fill(
                             "slot_name",
-                            &[("start", &from), ("end", &to), ("date", &date), ("zone", &format!("{zone} ({})", start.format("%Z")))],
+                            &[
+                                ("start", &from),
+                                ("end", &to),
+                                ("date", &date),
+                                ("zone", &format!("{zone} ({})", start.format("%Z"))),
+                            ],
                         ),
                     }
                 })

@@ -67,7 +67,9 @@ fn unescape(s: &str) -> String {
 #[track_caller]
 fn assert_safe(p: &Page, private: bool) {
     let csp = p.header("content-security-policy");
-    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && csp.contains("style-src 'self'"));
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && csp.contains("style-src 'self'")
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
     assert_eq!(p.header("x-frame-options"), "SAMEORIGIN");
@@ -147,8 +149,14 @@ async fn form_errors_are_listed_and_the_values_kept(app: TestApp) {
     let slot = slot_of(&page.link_containing("slot="));
     let form = get(&app, &format!("/booking/{link}?slot={slot}&lang=es")).await;
     let key = form.input("key");
-    let fields =
-        [("slot", slot.as_str()), ("key", key.as_str()), ("lang", "es"), ("name", "  "), ("email", "ada@<b>"), ("notes", "")];
+    let fields = [
+        ("slot", slot.as_str()),
+        ("key", key.as_str()),
+        ("lang", "es"),
+        ("name", "  "),
+        ("email", "ada@<b>"),
+        ("notes", ""),
+    ];
     let bad = post(&app, &format!("/booking/{link}"), &fields).await;
     assert_eq!(bad.status, 422);
     assert!(bad.html.contains("Hay un problema"), "the summary, in Spanish");
@@ -179,7 +187,9 @@ async fn a_slot_taken_meanwhile_brings_back_the_picker(app: TestApp) {
 }
 
 async fn unknown_links_and_tokens_are_404_pages(app: TestApp) {
-    for path in ["/booking/nope", "/booking/no%20such", &format!("/booking/manage/{}", "A".repeat(43)), "/booking/manage/short"] {
+    for path in
+        ["/booking/nope", "/booking/no%20such", &format!("/booking/manage/{}", "A".repeat(43)), "/booking/manage/short"]
+    {
         let p = get(&app, path).await;
         assert_eq!(p.status, 404, "{path}");
         assert!(p.header("content-type").starts_with("text/html"));
@@ -196,7 +206,11 @@ async fn a_link_without_free_time_says_so(app: TestApp) {
     let owner = app.user();
     let cal = app.new_calendar(&owner).await;
     let r = app
-        .create_link(&owner, cal, json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {}, "max_days_ahead": 10}))
+        .create_link(
+            &owner,
+            cal,
+            json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {}, "max_days_ahead": 10}),
+        )
         .await
         .expect(200);
     let link = r.body["token"].as_str().unwrap();
@@ -256,7 +270,8 @@ async fn manage_page_reschedules(app: TestApp) {
     let token = reservation(&app, &link).await;
     let day = days_ahead(3);
     let (month, date) = (day.format("%Y-%m"), day.format("%Y-%m-%d"));
-    let picker = get(&app, &format!("/booking/manage/{token}?action=reschedule&lang=es&month={month}&day={date}")).await;
+    let picker =
+        get(&app, &format!("/booking/manage/{token}?action=reschedule&lang=es&month={month}&day={date}")).await;
     assert!(picker.html.contains("Elija una nueva hora"));
     assert!(picker.html.contains("60 minutos"), "the notice rule is explained");
     let slot_link = picker.links().into_iter().filter(|l| l.contains("slot=")).nth(3).unwrap();
@@ -300,7 +315,12 @@ async fn language_follows_the_query_then_accept_language(app: TestApp) {
     assert!(es.html.contains("<html lang=\"es\""));
     assert!(es.html.contains("horas libres"));
     let en = page(
-        browser().get(format!("{}/booking/{link}?lang=en", app.address)).header("accept-language", "es").send().await.unwrap(),
+        browser()
+            .get(format!("{}/booking/{link}?lang=en", app.address))
+            .header("accept-language", "es")
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert!(en.html.contains("<html lang=\"en\""));
@@ -310,9 +330,12 @@ async fn assets_are_served_with_long_cache_headers(app: TestApp) {
     let owner = app.user();
     let (_, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
     let p = get(&app, &format!("/booking/{link}")).await;
-    for asset in p.links().into_iter().filter(|l| l.starts_with("/booking/assets/")).chain(
-        p.html.split("src=\"").skip(1).map(|s| unescape(&s[..s.find('"').unwrap()])),
-    ) {
+    for asset in p
+        .links()
+        .into_iter()
+        .filter(|l| l.starts_with("/booking/assets/"))
+        .chain(p.html.split("src=\"").skip(1).map(|s| unescape(&s[..s.find('"').unwrap()])))
+    {
         let r = browser().get(format!("{}{asset}", app.address)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{asset}");
         assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
@@ -338,7 +361,10 @@ async fn cors_allowed_origins_open_the_public_operations() {
         .unwrap();
     assert_eq!(preflight.headers()["access-control-allow-origin"], "https://shop.example");
     let other = browser()
-        .get(format!("{}/v1/booking/{link}/availability?start=2030-01-01T00:00:00Z&end=2030-01-02T00:00:00Z", app.address))
+        .get(format!(
+            "{}/v1/booking/{link}/availability?start=2030-01-01T00:00:00Z&end=2030-01-02T00:00:00Z",
+            app.address
+        ))
         .header("origin", "https://evil.example")
         .send()
         .await
@@ -348,7 +374,10 @@ async fn cors_allowed_origins_open_the_public_operations() {
     let plain = spawn_app(Backend::Sqlite).await;
     let (_, link) = all_day_link(&plain, &plain.user(), "UTC", json!({})).await;
     let r = browser()
-        .get(format!("{}/v1/booking/{link}/availability?start=2030-01-01T00:00:00Z&end=2030-01-02T00:00:00Z", plain.address))
+        .get(format!(
+            "{}/v1/booking/{link}/availability?start=2030-01-01T00:00:00Z&end=2030-01-02T00:00:00Z",
+            plain.address
+        ))
         .header("origin", "https://shop.example")
         .send()
         .await
