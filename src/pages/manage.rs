@@ -152,7 +152,7 @@ impl View<'_> {
                 Some(link_token) => {
                     let path = self.path();
                     let extra = [("action", "reschedule".to_string())];
-                    match pick(pages, common, &link_token, self.query, &path, &extra).await {
+                    match pick(pages, common, &link_token, self.query, &path, &extra, Some(e)).await {
                         Ok(picked) => {
                             let mut hidden = vec![("lang", l.code().to_string()), ("action", "reschedule".into())];
                             if common.embed {

@@ -244,8 +244,20 @@ impl<'a> BookingLinks<'a> {
         }
     }
 
-    #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn availability(&self, token: &LinkToken, range: TimeRange) -> ServiceResult<Availability> {
+        self.availability_moving(token, range, None).await
+    }
+
+    /// The availability of a link; with `moving`, as the visitor moving that reservation sees it:
+    /// its own time and its place in its date's count are not in its way (as
+    /// [`Self::reschedule_reservation`] checks a slot).
+    #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn availability_moving(
+        &self,
+        token: &LinkToken,
+        range: TimeRange,
+        moving: Option<&calendar_events::Model>,
+    ) -> ServiceResult<Availability> {
         let (start, end) = (range.start(), range.end());
         let link = self.cached_link(token.as_str()).await?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
@@ -254,8 +266,22 @@ impl<'a> BookingLinks<'a> {
         let margin = widest_buffer(rules) + Duration::days(1);
         let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
         let busy = self.busy(CalendarId::from_uuid(link.calendar_id), from, to).await?;
-        let busy = busy.covering(from, to);
-        let booked = day_counts(self.db, rules, &link.token, start, end, None).await?;
+        let mut busy = busy.covering(from, to);
+        let without_own: Vec<Interval>;
+        if let Some(own) = moving {
+            let mut skipped = false;
+            without_own = busy
+                .iter()
+                .filter(|s| {
+                    let own_span = !skipped && s.start == own.starts_at && s.end == own.ends_at;
+                    skipped |= own_span;
+                    !own_span
+                })
+                .copied()
+                .collect();
+            busy = &without_own;
+        }
+        let booked = day_counts(self.db, rules, &link.token, start, end, moving.map(|e| e.id)).await?;
         let mut slots = availability::slots(rules, Interval { start, end }, busy, &booked, self.clock.now());
         // Near the ends of the instants the contract carries, only slots a reservation would take.
         if start - margin < input::min_instant() || end + margin > input::max_instant() {

@@ -274,6 +274,18 @@ async fn manage_page_reschedules(app: TestApp) {
         get(&app, &format!("/booking/manage/{token}?action=reschedule&lang=es&month={month}&day={date}")).await;
     assert!(picker.html.contains("Elija una nueva hora"));
     assert!(picker.html.contains("60 minutos"), "the notice rule is explained");
+    // The reservation's own time is offered (counted free), as the move would take it.
+    let own_start = app.get_reservation(&token).await.expect(200).body["slot_start"].as_str().unwrap().to_string();
+    let own = DateTime::parse_from_rfc3339(&own_start).unwrap().with_timezone(&Utc);
+    let own_day = own.with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let own_picker = get(
+        &app,
+        &format!("/booking/manage/{token}?action=reschedule&month={}&day={own_day}", own_day.format("%Y-%m")),
+    )
+    .await;
+    let own_param = format!("slot={}", own.format("%Y%m%dT%H%M%SZ"));
+    assert!(own_picker.links().iter().any(|l| l.contains(&own_param)), "its own time is offered");
+    assert!(!offered(&app, &link, own - chrono::Duration::hours(1), 1).await.iter().any(|(s, _)| s == &own_start));
     let slot_link = picker.links().into_iter().filter(|l| l.contains("slot=")).nth(3).unwrap();
     let confirm = get(&app, &slot_link).await;
     let (csrf, slot, sequence) = (confirm.input("csrf"), confirm.input("slot"), confirm.input("sequence"));
@@ -342,6 +354,23 @@ async fn assets_are_served_with_long_cache_headers(app: TestApp) {
         assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     }
     assert_eq!(get(&app, "/booking/assets/pages.0.css").await.status, 404);
+}
+
+/// The form's POST is rate limited like reserve: a 429 page saying when to retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_form_says_when_to_retry() {
+    let app = spawn_app_with(Backend::Sqlite, &["--public-rate-limit", "1", "--public-rate-burst", "1"]).await;
+    let owner = app.user();
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
+    let form = [("slot", "20300101T000000Z"), ("name", ""), ("email", "")];
+    let first = post(&app, &format!("/booking/{link}"), &form).await;
+    assert_ne!(first.status, 429);
+    let second = post(&app, &format!("/booking/{link}?lang=es"), &[("lang", "es"), ("slot", "x")]).await;
+    assert_eq!(second.status, 429, "{}", second.html);
+    let retry: u64 = second.header("retry-after").parse().unwrap();
+    assert!(retry >= 1);
+    assert!(second.html.contains(&format!("Espere {retry} segundos")), "{}", second.html);
+    assert_safe(&second, true);
 }
 
 /// `CORS_ALLOWED_ORIGINS` opens the public operations to those origins' scripts, and only them.
