@@ -397,6 +397,17 @@ impl<'a> BookingLinks<'a> {
         Ok(calendar.map(|c| c.name).unwrap_or_default())
     }
 
+    /// The address of the owner of a link's calendar (`calendar_id`), when stored: the organizer
+    /// a reservation's invitation names.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+    pub async fn host_email(&self, calendar_id: uuid::Uuid) -> ServiceResult<Option<String>> {
+        let id = CalendarId::from_uuid(calendar_id);
+        let Some(calendar) = events::find_visible(self.db, crate::policy::OwnerScope::Everyone, id).await? else {
+            return Ok(None);
+        };
+        Ok(crate::store::users::find(self.db, calendar.owner_id).await?.and_then(|u| u.email))
+    }
+
     /// The reservation whose manage token this is, live or cancelled.
     #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn reservation(&self, token: &ManageToken) -> ServiceResult<GuestReservation> {

@@ -356,6 +356,55 @@ async fn assets_are_served_with_long_cache_headers(app: TestApp) {
     assert_eq!(get(&app, "/booking/assets/pages.0.css").await.status, 404);
 }
 
+/// The confirmation's .ics is the invitation the visitor's email carries (all but `DTSTAMP`).
+async fn the_ics_download_is_the_emails_invitation(app: TestApp) {
+    let smtp = crate::smtp_sink::SmtpSink::start().await;
+    let server = spawn_app_sharing_with(&app, 0, &["--smtp-url", &smtp.url()]).await;
+    let id = uuid::Uuid::new_v4();
+    let owner =
+        User { id, token: app.token_for(id, bookings::policy::DEFAULT_SCOPES, false, Some("host@example.com")) };
+    let (_, link) = all_day_link(&app, &owner, "America/Asuncion", json!({})).await;
+    let page = get(&app, &format!("/booking/{link}?tz=Pacific/Auckland")).await;
+    let slot = slot_of(&page.link_containing("slot="));
+    let form = get(&app, &format!("/booking/{link}?slot={slot}")).await;
+    let key = form.input("key");
+    let fields = [
+        ("slot", slot.as_str()),
+        ("key", key.as_str()),
+        ("name", "Vera"),
+        ("email", "vera@example.com"),
+        ("notes", "hola"),
+    ];
+    let booked = post(&app, &format!("/booking/{link}"), &fields).await;
+    assert_eq!(booked.status, 200);
+    let ics_path = booked.link_containing("event.ics");
+    let download = browser().get(format!("{}{ics_path}", app.address)).send().await.unwrap().text().await.unwrap();
+    server.notify_bookings(Some(&server.admin().token)).await.expect(204);
+    let mail = smtp.messages().into_iter().find(|m| m.to == ["vera@example.com"]).expect("the visitor's email");
+    let emailed = crate::notify_ics::extract(&mail.data).expect("an invitation");
+    let unfolded = |ics: &str| -> Vec<String> {
+        ics.replace("\r\n ", "").lines().filter(|l| !l.starts_with("DTSTAMP")).map(str::to_string).collect()
+    };
+    assert_eq!(unfolded(&download), unfolded(&emailed));
+}
+
+/// `EMBED_FRAME_ANCESTORS` names who may frame the embed view, and only it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embed_frame_ancestors_are_configurable() {
+    let app =
+        spawn_app_with(Backend::Sqlite, &["--embed-frame-ancestors", "https://shop.example https://*.shop.example"])
+            .await;
+    let owner = app.user();
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
+    let embed = get(&app, &format!("/booking/{link}?embed=1")).await;
+    assert!(embed
+        .header("content-security-policy")
+        .ends_with("frame-ancestors https://shop.example https://*.shop.example"));
+    let plain = get(&app, &format!("/booking/{link}")).await;
+    assert!(plain.header("content-security-policy").ends_with("frame-ancestors 'self'"));
+    assert_eq!(plain.header("x-frame-options"), "SAMEORIGIN");
+}
+
 /// The form's POST is rate limited like reserve: a 429 page saying when to retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_form_says_when_to_retry() {
@@ -425,4 +474,5 @@ db_tests!(
     embed_view_may_be_framed_by_the_configured_ancestors,
     language_follows_the_query_then_accept_language,
     assets_are_served_with_long_cache_headers,
+    the_ics_download_is_the_emails_invitation,
 );
