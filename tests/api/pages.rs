@@ -202,6 +202,19 @@ async fn unknown_links_and_tokens_are_404_pages(app: TestApp) {
     assert_eq!(get(&app, &format!("/booking/{link}")).await.status, 404);
 }
 
+async fn a_month_without_free_time_offers_the_first_month_with_some(app: TestApp) {
+    let owner = app.user();
+    // 45 days' notice: nothing this month, free time from a later month on.
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({"min_notice_minutes": 45 * 24 * 60})).await;
+    let p = get(&app, &format!("/booking/{link}")).await;
+    assert_eq!(p.status, 200);
+    assert!(p.html.contains("There is no free time in"), "{}", p.html);
+    let jump = p.link_containing("month=");
+    assert!(p.html.contains("the first month with free time"));
+    let later = get(&app, &p.links().into_iter().rev().find(|l| l.contains("month=")).unwrap()).await;
+    assert!(later.html.contains("times free</span>") || later.html.contains("time free</span>"), "{jump}");
+}
+
 async fn a_link_without_free_time_says_so(app: TestApp) {
     let owner = app.user();
     let cal = app.new_calendar(&owner).await;
@@ -469,6 +482,7 @@ db_tests!(
     a_slot_taken_meanwhile_brings_back_the_picker,
     unknown_links_and_tokens_are_404_pages,
     a_link_without_free_time_says_so,
+    a_month_without_free_time_offers_the_first_month_with_some,
     manage_page_get_changes_nothing_and_posts_need_the_csrf_token,
     manage_page_reschedules,
     embed_view_may_be_framed_by_the_configured_ancestors,
