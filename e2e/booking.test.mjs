@@ -83,11 +83,18 @@ describe('booking pages', { timeout: 240_000 }, () => {
 
   /** axe, a horizontal-scroll check and a screenshot of the state `name`. */
   async function check(page, name, { axe = true } = {}) {
+    // A click on a link returns once the navigation starts: wait for the page and its stylesheet.
+    await page.waitForLoadState('load');
     if (axe) await runAxe(page, name);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth).catch(() => null);
-    if (overflow !== null) assert.ok(overflow <= 0, `${name}: horizontal scroll of ${overflow}px`);
     fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, `booking-${name}.png`), fullPage: true });
+    const overflow = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > width + 1)
+        .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().right)}px)`);
+      return { by: document.documentElement.scrollWidth - width, wide };
+    }).catch(() => null);
+    if (overflow !== null) assert.ok(overflow.by <= 0, `${name}: horizontal scroll of ${overflow.by}px: ${overflow.wide.join(', ')}`);
   }
 
   async function runAxe(page, name) {
@@ -269,6 +276,20 @@ describe('booking pages', { timeout: 240_000 }, () => {
     assert.equal((Date.parse(nextWeek) - Date.parse(startDay)) / 86400000, 7, 'ArrowDown moves a week');
     await page.keyboard.press('ArrowLeft');
     await page.keyboard.press('ArrowRight');
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.date), nextWeek);
+    // Home and End: the first and last day of that week (Monday, Sunday).
+    await page.keyboard.press('Home');
+    const monday = await page.evaluate(() => document.activeElement.dataset.date);
+    assert.equal(new Date(`${monday}T12:00:00Z`).getUTCDay(), 1, `Home: ${monday}`);
+    await page.keyboard.press('End');
+    const sunday = await page.evaluate(() => document.activeElement.dataset.date);
+    assert.ok(new Date(`${sunday}T12:00:00Z`).getUTCDay() === 0 || sunday.endsWith(String(new Date(Date.UTC(+sunday.slice(0, 4), +sunday.slice(5, 7), 0)).getUTCDate())), `End: ${sunday}`);
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowLeft');
+    // Back to the day the test means to choose.
+    for (let i = 0; i < 7 && (await page.evaluate(() => document.activeElement.dataset.date)) !== nextWeek; i += 1) {
+      await page.keyboard.press('ArrowLeft');
+    }
     assert.equal(await page.evaluate(() => document.activeElement.dataset.date), nextWeek);
     await page.keyboard.press('Enter');
     await page.waitForFunction((d) => document.querySelector('.grid a.sel')?.dataset.date === d, nextWeek);

@@ -72,6 +72,7 @@ pub(super) async fn pick(
     query: &PageQuery,
     path: &str,
     extra: &[(&'static str, String)],
+    moving: Option<&crate::entities::calendar_events::Model>,
 ) -> Result<Picked, ServiceError> {
     let links = pages.links();
     let link = links.active_link(token).await?;
@@ -82,12 +83,12 @@ pub(super) async fn pick(
     let now = pages.state.clock.now();
     let window = Window::new(tz, now, link.settings.rules.schedule.max_days_ahead());
     let month = window.clamp(query.month.as_deref().and_then(view::parse_month));
-    let slots = month_slots(pages, token, tz, window, month).await?;
+    let slots = month_slots(pages, token, tz, window, month, moving).await?;
     let mut jump = None;
     let mut none_at_all = false;
     if slots.is_empty() {
         for later in window.months_after(month) {
-            if !month_slots(pages, token, tz, window, later).await?.is_empty() {
+            if !month_slots(pages, token, tz, window, later, moving).await?.is_empty() {
                 jump = Some(later);
                 break;
             }
@@ -114,17 +115,18 @@ pub(super) async fn pick(
     Ok(Picked { link, tz, auto, picker, none_at_all })
 }
 
-/// The free slots of `month` in `tz` from now on.
+/// The free slots of `month` in `tz` from now on (with `moving`'s own time counted free).
 async fn month_slots(
     pages: &Pages,
     token: &LinkToken,
     tz: Tz,
     window: Window,
     month: chrono::NaiveDate,
+    moving: Option<&crate::entities::calendar_events::Model>,
 ) -> Result<Vec<Interval>, ServiceError> {
     let (start, end) = window.range(tz, month);
     let range = TimeRange::parse(&AVAILABILITY_RANGE, start, end).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-    Ok(pages.links().availability(token, range).await?.slots)
+    Ok(pages.links().availability_moving(token, range, moving).await?.slots)
 }
 
 /// The slot starting at `start` if the link offers it now.
@@ -165,7 +167,7 @@ impl Page<'_> {
     async fn picker(&self, notice: Option<&str>, status: StatusCode) -> Response {
         let (pages, common) = (self.pages, self.common);
         let path = self.path();
-        let picked = match pick(pages, common, self.token, self.query, &path, &[]).await {
+        let picked = match pick(pages, common, self.token, self.query, &path, &[], None).await {
             Ok(picked) => picked,
             Err(e) => return pages.failure(common, &e),
         };

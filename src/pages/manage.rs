@@ -131,7 +131,7 @@ impl View<'_> {
             let link_token = &found.link_token;
             let path = self.path();
             let extra = [("action", "reschedule".to_string())];
-            match pick(pages, common, link_token, self.query, &path, &extra).await {
+            match pick(pages, common, link_token, self.query, &path, &extra, Some(e)).await {
                 Ok(picked) => {
                     let mut hidden = vec![("lang", l.code().to_string()), ("action", "reschedule".into())];
                     if common.embed {
@@ -399,6 +399,15 @@ impl Endpoint for Ics {
             }
         };
         let e = found.event;
+        // The organizer as the email's invitation names it: the calendar's owner when their
+        // address is known, else the server's sender.
+        let host = match pages.links().host_email(e.calendar_id).await {
+            Ok(host) => host,
+            Err(err) => {
+                tracing::warn!(error = %err, "reading a reservation's host for its .ics failed");
+                None
+            }
+        };
         let manage_url = pages.state.manage_links.url(&token);
         let mut description: Vec<String> = e.notes.iter().cloned().collect();
         description.push(format!("View, reschedule or cancel: {manage_url}"));
@@ -412,7 +421,7 @@ impl Endpoint for Ics {
             summary: e.title.clone(),
             description: Some(description.join("\n\n")),
             location: None,
-            organizer: Party::new(pages.state.notifier.letterhead.sender.clone(), None),
+            organizer: Party::new(host.unwrap_or_else(|| pages.state.notifier.letterhead.sender.clone()), None),
             attendees: e.attendee_email.iter().map(|m| Party::new(m.clone(), e.attendee_name.clone())).collect(),
             sequence,
             status,

@@ -235,8 +235,20 @@ impl<'a> BookingLinks<'a> {
         }
     }
 
-    #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn availability(&self, token: &LinkToken, range: TimeRange) -> ServiceResult<Availability> {
+        self.availability_moving(token, range, None).await
+    }
+
+    /// The availability of a link; with `moving`, as the visitor moving that reservation sees it:
+    /// its own time and its place in its date's count are not in its way (as
+    /// [`Self::reschedule_reservation`] checks a slot).
+    #[tracing::instrument(level = "info", skip_all, fields(calendar_id = tracing::field::Empty), err(level = "info", Display))]
+    pub async fn availability_moving(
+        &self,
+        token: &LinkToken,
+        range: TimeRange,
+        moving: Option<&calendar_events::Model>,
+    ) -> ServiceResult<Availability> {
         let (start, end) = (range.start(), range.end());
         let link = self.cached_link(token).await?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
@@ -245,8 +257,22 @@ impl<'a> BookingLinks<'a> {
         let margin = widest_buffer(rules) + Duration::days(1);
         let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
         let busy = self.busy(link.calendar_id, from, to).await?;
-        let busy = busy.covering(from, to);
-        let booked = day_counts(self.db, rules, &link.token, start, end, None).await?;
+        let mut busy = busy.covering(from, to);
+        let without_own: Vec<Interval>;
+        if let Some(own) = moving {
+            let mut skipped = false;
+            without_own = busy
+                .iter()
+                .filter(|s| {
+                    let own_span = !skipped && s.start == own.starts_at && s.end == own.ends_at;
+                    skipped |= own_span;
+                    !own_span
+                })
+                .copied()
+                .collect();
+            busy = &without_own;
+        }
+        let booked = day_counts(self.db, rules, &link.token, start, end, moving.map(|e| e.id)).await?;
         let mut slots = availability::slots(rules, Interval { start, end }, busy, &booked, self.clock.now());
         // Near the ends of the instants the contract carries, only slots a reservation would take.
         if start - margin < input::min_instant() || end + margin > input::max_instant() {
@@ -356,6 +382,17 @@ impl<'a> BookingLinks<'a> {
     pub async fn link_title(&self, calendar_id: CalendarId) -> ServiceResult<String> {
         let calendar = events::find_visible(self.db, crate::policy::Visibility::Everyone, calendar_id).await?;
         Ok(calendar.map(|c| c.name).unwrap_or_default())
+    }
+
+    /// The address of the owner of a link's calendar (`calendar_id`), when stored: the organizer
+    /// a reservation's invitation names.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+    pub async fn host_email(&self, calendar_id: CalendarId) -> ServiceResult<Option<String>> {
+        let Some(calendar) = events::find_visible(self.db, crate::policy::Visibility::Everyone, calendar_id).await?
+        else {
+            return Ok(None);
+        };
+        Ok(crate::store::users::find(self.db, calendar.owner_id).await?.and_then(|u| u.email))
     }
 
     /// The reservation whose manage token this is, live or cancelled.

@@ -202,6 +202,19 @@ async fn unknown_links_and_tokens_are_404_pages(app: TestApp) {
     assert_eq!(get(&app, &format!("/booking/{link}")).await.status, 404);
 }
 
+async fn a_month_without_free_time_offers_the_first_month_with_some(app: TestApp) {
+    let owner = app.user();
+    // 45 days' notice: nothing this month, free time from a later month on.
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({"min_notice_minutes": 45 * 24 * 60})).await;
+    let p = get(&app, &format!("/booking/{link}")).await;
+    assert_eq!(p.status, 200);
+    assert!(p.html.contains("There is no free time in"), "{}", p.html);
+    let jump = p.link_containing("month=");
+    assert!(p.html.contains("the first month with free time"));
+    let later = get(&app, &p.links().into_iter().rev().find(|l| l.contains("month=")).unwrap()).await;
+    assert!(later.html.contains("times free</span>") || later.html.contains("time free</span>"), "{jump}");
+}
+
 async fn a_link_without_free_time_says_so(app: TestApp) {
     let owner = app.user();
     let cal = app.new_calendar(&owner).await;
@@ -274,6 +287,18 @@ async fn manage_page_reschedules(app: TestApp) {
         get(&app, &format!("/booking/manage/{token}?action=reschedule&lang=es&month={month}&day={date}")).await;
     assert!(picker.html.contains("Elija una nueva hora"));
     assert!(picker.html.contains("60 minutos"), "the notice rule is explained");
+    // The reservation's own time is offered (counted free), as the move would take it.
+    let own_start = app.get_reservation(&token).await.expect(200).body["slot_start"].as_str().unwrap().to_string();
+    let own = DateTime::parse_from_rfc3339(&own_start).unwrap().with_timezone(&Utc);
+    let own_day = own.with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let own_picker = get(
+        &app,
+        &format!("/booking/manage/{token}?action=reschedule&month={}&day={own_day}", own_day.format("%Y-%m")),
+    )
+    .await;
+    let own_param = format!("slot={}", own.format("%Y%m%dT%H%M%SZ"));
+    assert!(own_picker.links().iter().any(|l| l.contains(&own_param)), "its own time is offered");
+    assert!(!offered(&app, &link, own - chrono::Duration::hours(1), 1).await.iter().any(|(s, _)| s == &own_start));
     let slot_link = picker.links().into_iter().filter(|l| l.contains("slot=")).nth(3).unwrap();
     let confirm = get(&app, &slot_link).await;
     let (csrf, slot, sequence) = (confirm.input("csrf"), confirm.input("slot"), confirm.input("sequence"));
@@ -344,6 +369,72 @@ async fn assets_are_served_with_long_cache_headers(app: TestApp) {
     assert_eq!(get(&app, "/booking/assets/pages.0.css").await.status, 404);
 }
 
+/// The confirmation's .ics is the invitation the visitor's email carries (all but `DTSTAMP`).
+async fn the_ics_download_is_the_emails_invitation(app: TestApp) {
+    let smtp = crate::smtp_sink::SmtpSink::start().await;
+    let server = spawn_app_sharing_with(&app, 0, &["--smtp-url", &smtp.url()]).await;
+    let id = uuid::Uuid::new_v4();
+    let owner =
+        User { id, token: app.token_for(id, bookings::policy::DEFAULT_SCOPES, false, Some("host@example.com")) };
+    let (_, link) = all_day_link(&app, &owner, "America/Asuncion", json!({})).await;
+    let page = get(&app, &format!("/booking/{link}?tz=Pacific/Auckland")).await;
+    let slot = slot_of(&page.link_containing("slot="));
+    let form = get(&app, &format!("/booking/{link}?slot={slot}")).await;
+    let key = form.input("key");
+    let fields = [
+        ("slot", slot.as_str()),
+        ("key", key.as_str()),
+        ("name", "Vera"),
+        ("email", "vera@example.com"),
+        ("notes", "hola"),
+    ];
+    let booked = post(&app, &format!("/booking/{link}"), &fields).await;
+    assert_eq!(booked.status, 200);
+    let ics_path = booked.link_containing("event.ics");
+    let download = browser().get(format!("{}{ics_path}", app.address)).send().await.unwrap().text().await.unwrap();
+    server.notify_bookings(Some(&server.admin().token)).await.expect(204);
+    let mail = smtp.messages().into_iter().find(|m| m.to == ["vera@example.com"]).expect("the visitor's email");
+    let emailed = crate::notify_ics::extract(&mail.data).expect("an invitation");
+    let unfolded = |ics: &str| -> Vec<String> {
+        ics.replace("\r\n ", "").lines().filter(|l| !l.starts_with("DTSTAMP")).map(str::to_string).collect()
+    };
+    assert_eq!(unfolded(&download), unfolded(&emailed));
+}
+
+/// `EMBED_FRAME_ANCESTORS` names who may frame the embed view, and only it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embed_frame_ancestors_are_configurable() {
+    let app =
+        spawn_app_with(Backend::Sqlite, &["--embed-frame-ancestors", "https://shop.example https://*.shop.example"])
+            .await;
+    let owner = app.user();
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
+    let embed = get(&app, &format!("/booking/{link}?embed=1")).await;
+    assert!(embed
+        .header("content-security-policy")
+        .ends_with("frame-ancestors https://shop.example https://*.shop.example"));
+    let plain = get(&app, &format!("/booking/{link}")).await;
+    assert!(plain.header("content-security-policy").ends_with("frame-ancestors 'self'"));
+    assert_eq!(plain.header("x-frame-options"), "SAMEORIGIN");
+}
+
+/// The form's POST is rate limited like reserve: a 429 page saying when to retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_form_says_when_to_retry() {
+    let app = spawn_app_with(Backend::Sqlite, &["--public-rate-limit", "1", "--public-rate-burst", "1"]).await;
+    let owner = app.user();
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({})).await;
+    let form = [("slot", "20300101T000000Z"), ("name", ""), ("email", "")];
+    let first = post(&app, &format!("/booking/{link}"), &form).await;
+    assert_ne!(first.status, 429);
+    let second = post(&app, &format!("/booking/{link}?lang=es"), &[("lang", "es"), ("slot", "x")]).await;
+    assert_eq!(second.status, 429, "{}", second.html);
+    let retry: u64 = second.header("retry-after").parse().unwrap();
+    assert!(retry >= 1);
+    assert!(second.html.contains(&format!("Espere {retry} segundos")), "{}", second.html);
+    assert_safe(&second, true);
+}
+
 /// `CORS_ALLOWED_ORIGINS` opens the public operations to those origins' scripts, and only them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_allowed_origins_open_the_public_operations() {
@@ -391,9 +482,11 @@ db_tests!(
     a_slot_taken_meanwhile_brings_back_the_picker,
     unknown_links_and_tokens_are_404_pages,
     a_link_without_free_time_says_so,
+    a_month_without_free_time_offers_the_first_month_with_some,
     manage_page_get_changes_nothing_and_posts_need_the_csrf_token,
     manage_page_reschedules,
     embed_view_may_be_framed_by_the_configured_ancestors,
     language_follows_the_query_then_accept_language,
     assets_are_served_with_long_cache_headers,
+    the_ics_download_is_the_emails_invitation,
 );

@@ -50,7 +50,8 @@ document.addEventListener('keydown', (event) => {
   if (!cell) return;
   const cells = days();
   const i = cells.indexOf(cell);
-  const weekStart = i - ((i + (7 - (cells.length ? firstOffset() : 0))) % 7);
+  // The day's column (Monday 0): the month's first day sits after firstOffset() empty cells.
+  const weekStart = i - ((i + firstOffset()) % 7);
   let delta = null;
   switch (event.key) {
     case 'ArrowLeft': delta = -1; break;
