@@ -94,7 +94,9 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/openapi.yaml", get(ContractYaml))
         .at("/docs", get(Docs(docs_html.clone())))
         .at("/docs/", get(Docs(docs_html)))
-        .nest("/booking", crate::pages::routes(state.clone(), forms))
+        // Pages and their assets compressed as the browser accepts (a page with its stylesheet
+        // and script is a tenth of its size gzipped).
+        .nest("/booking", crate::pages::routes(state.clone(), forms).with(poem::middleware::Compression::new()))
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
         .data(crate::api::OperationLayer(Arc::new(layers)))

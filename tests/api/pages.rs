@@ -369,6 +369,39 @@ async fn assets_are_served_with_long_cache_headers(app: TestApp) {
     assert_eq!(get(&app, "/booking/assets/pages.0.css").await.status, 404);
 }
 
+/// A page with its stylesheet and script weighs under 30 KB as a browser that takes gzip gets it.
+async fn a_page_with_its_assets_weighs_under_30_kb_compressed(app: TestApp) {
+    let owner = app.user();
+    let (_, link) = all_day_link(&app, &owner, "America/Asuncion", json!({})).await;
+    let address = app.address.clone();
+    let fetch = |path: String| {
+        let url = format!("{address}{path}");
+        async move { gzipped(&url).await }
+    };
+    let plain = get(&app, &format!("/booking/{link}")).await;
+    let mut total = fetch(format!("/booking/{link}")).await;
+    let assets: Vec<String> = plain
+        .links()
+        .into_iter()
+        .filter(|l| l.starts_with("/booking/assets/"))
+        .chain(plain.html.split("src=\"").skip(1).map(|s| unescape(&s[..s.find('"').unwrap()])))
+        .collect();
+    assert_eq!(assets.len(), 2, "a stylesheet and a script: {assets:?}");
+    for asset in assets {
+        total += fetch(asset).await;
+    }
+    println!("booking page with its assets, gzipped: {total} bytes");
+    assert!(total < 30 * 1024, "{total} bytes");
+}
+
+/// The length of `url`'s body as a browser that takes gzip receives it.
+async fn gzipped(url: &str) -> usize {
+    let r = browser().get(url).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    assert_eq!(r.headers()["content-encoding"], "gzip", "{url}");
+    r.bytes().await.unwrap().len()
+}
+
 /// The confirmation's .ics is the invitation the visitor's email carries (all but `DTSTAMP`).
 async fn the_ics_download_is_the_emails_invitation(app: TestApp) {
     let smtp = crate::smtp_sink::SmtpSink::start().await;
@@ -488,5 +521,6 @@ db_tests!(
     embed_view_may_be_framed_by_the_configured_ancestors,
     language_follows_the_query_then_accept_language,
     assets_are_served_with_long_cache_headers,
+    a_page_with_its_assets_weighs_under_30_kb_compressed,
     the_ics_download_is_the_emails_invitation,
 );
