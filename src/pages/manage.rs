@@ -5,7 +5,7 @@
 //! ([`crate::domain::reservation::ManageLinks::form_token`]) and refused from another origin.
 //! `GET .../event.ics`: the reservation's iCalendar document.
 
-use super::booking::pick;
+use super::picker::pick;
 use super::view::{self, PageQuery};
 use super::{Common, Form, Pages};
 use crate::domain::availability::Interval;

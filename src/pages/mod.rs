@@ -19,6 +19,7 @@ mod assets;
 mod booking;
 pub mod i18n;
 mod manage;
+mod picker;
 mod view;
 
 use crate::error::ServiceError;
