@@ -1,7 +1,7 @@
 //! `Bookings` tag (seed 003, plus the companion's cancel and dispute operations).
 
 use super::coach_events::time_slot_to_wire;
-use super::{absent_if_none, instant_opt, stored, wire, Handlers};
+use super::{absent_if_none, instant_opt, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
@@ -40,12 +40,7 @@ pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> 
         // Nullable and not required: left out while not set, as always.
         canceled_at: absent_if_none(b.canceled_at.map(wire)),
         canceled_by_role: absent_if_none(b.canceled_by_role.map(Into::into)),
-        cancellation_reason_code: absent_if_none(
-            b.cancellation_reason_code
-                .as_deref()
-                .map(|r| stored(r, api::BookingCancellationReasonCode::from_wire))
-                .transpose()?,
-        ),
+        cancellation_reason_code: absent_if_none(b.cancellation_reason_code.map(Into::into)),
         cancellation_reason_text: absent_if_none(b.cancellation_reason_text),
         sport_id: Some(v.event.sport_id),
         service_cardinality: absent_if_none(v.cardinality),
@@ -224,7 +219,7 @@ impl BookingsHandlers for Handlers {
         _idempotency_key: Option<String>,
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
-        let (id, reason_code) = (BookingId::from_uuid(booking_id), body.reason_code.as_str());
+        let (id, reason_code) = (BookingId::from_uuid(booking_id), body.reason_code.into());
         let v = self.bookings().cancel(&principal, id, reason_code, body.reason_text.as_deref()).await?;
         Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?), None))
     }

@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, RowKey, Writes};
-use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, Interval, Refusal};
+use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, CancellationReason, Interval, Refusal};
 use crate::domain::ids::{BookingId, UserId};
 use crate::domain::input::FreeText;
 use crate::domain::page::Page;
@@ -108,7 +108,7 @@ impl<'a> Bookings<'a> {
         &self,
         principal: &Principal,
         id: BookingId,
-        reason_code: &str,
+        reason_code: CancellationReason,
         reason_text: Option<&str>,
     ) -> ServiceResult<BookingView> {
         policy::require_scope(principal, Scope::BookingWrite)?;
@@ -125,7 +125,7 @@ impl<'a> Bookings<'a> {
             a.status = Set(to.into());
             a.canceled_at = Set(Some(now));
             a.canceled_by_role = Set(Some(role));
-            a.cancellation_reason_code = Set(Some(reason_code.to_string()));
+            a.cancellation_reason_code = Set(Some(reason_code));
             a.cancellation_reason_text = Set(reason_text.as_ref().map(|t| t.as_str().to_string()));
             Ok(a)
         })
