@@ -6,7 +6,9 @@ use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, RowKey, Writes};
-use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, CancellationReason, Interval, Refusal};
+use crate::domain::bookings::{
+    self as booking_rules, BookingFacts, BookingsQuery, CancellationReason, Interval, Refusal,
+};
 use crate::domain::ids::{BookingId, UserId};
 use crate::domain::input::FreeText;
 use crate::domain::page::Page;
@@ -81,7 +83,7 @@ impl<'a> Bookings<'a> {
         self.change(principal, id, |b, e, now| {
             let why = "only the event's coach or an admin may mark a booking completed";
             policy::require_owner_or_admin(principal, b.coach_id, why)?;
-            rules::check_completion(facts(b, e), now)?;
+            booking_rules::check_completion(facts(b, e), now)?;
             let mut a: bookings::ActiveModel = b.clone().into();
             a.completed = Set(completed);
             Ok(a)
@@ -93,7 +95,7 @@ impl<'a> Bookings<'a> {
     pub async fn add_note(&self, principal: &Principal, id: BookingId, note: FreeText) -> ServiceResult<BookingView> {
         self.change(principal, id, |b, e, now| {
             policy::require_party(principal, b.user_id, b.coach_id, "only the athlete or the coach may add a note")?;
-            rules::check_note(facts(b, e), now)?;
+            booking_rules::check_note(facts(b, e), now)?;
             let mut a: bookings::ActiveModel = b.clone().into();
             a.note = Set(Some(note.as_str().to_string()));
             Ok(a)
@@ -120,7 +122,7 @@ impl<'a> Bookings<'a> {
                 Party::Athlete => CanceledByRole::Athlete,
                 Party::Coach => CanceledByRole::Coach,
             };
-            let to = rules::cancel(facts(b, e), now)?;
+            let to = booking_rules::cancel(facts(b, e), now)?;
             let mut a: bookings::ActiveModel = b.clone().into();
             a.status = Set(to.into());
             a.canceled_at = Set(Some(now));
@@ -141,7 +143,7 @@ impl<'a> Bookings<'a> {
                 b.coach_id,
                 "only the athlete or the coach may open a dispute",
             )?;
-            let to = rules::open_dispute(facts(b, e), now)?;
+            let to = booking_rules::open_dispute(facts(b, e), now)?;
             let mut a: bookings::ActiveModel = b.clone().into();
             a.status = Set(to.into());
             Ok(a)
@@ -157,7 +159,7 @@ impl<'a> Bookings<'a> {
             return Err(ServiceError::denied("only an admin may resolve a dispute"));
         }
         self.change(principal, id, |b, e, _| {
-            let to = rules::resolve_dispute(facts(b, e))?;
+            let to = booking_rules::resolve_dispute(facts(b, e))?;
             let mut a: bookings::ActiveModel = b.clone().into();
             a.status = Set(to.into());
             Ok(a)
@@ -172,7 +174,7 @@ impl<'a> Bookings<'a> {
         let why = "only the booking's athlete may dismiss it";
         policy::require_self(principal, user, why)?;
         policy::require_self(principal, booking.user_id, why)?;
-        rules::check_dismissal(booking.status.into())?;
+        booking_rules::check_dismissal(booking.status.into())?;
         if !booking.dismissed {
             let mut a: bookings::ActiveModel = booking.into();
             a.dismissed = Set(true);
