@@ -15,6 +15,7 @@ use bookings::domain::bookings::{
 };
 use bookings::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
 use bookings::domain::input::FreeText;
+use bookings::domain::kinds::{CancellationReason, Currency, SlotType};
 use bookings::entities::{booking_orders, bookings as booking_rows, coach_events};
 use bookings::error::ServiceError;
 use bookings::policy::BookingWriter;
@@ -93,12 +94,12 @@ fn fields(start: DateTime<Utc>, places: i64) -> CoachEventFields {
         start_time: (start.time(), utc),
         end_time: (end.time(), utc),
         places,
-        slot_type: "Offline".into(),
+        slot_type: SlotType::Offline,
         age_from: 18,
         age_to: 99,
         duration_minutes: 60,
         price: 1000,
-        price_currency: "RUB".into(),
+        price_currency: Currency::Rub,
         payment_method: EventPaymentMethod::Cash,
         address_id: None,
         public: Some(true),
@@ -186,8 +187,11 @@ async fn secure_find_scopes_bookings_to_their_parties(app: TestApp) {
     assert!(is_not_found(f.bookings().dismiss(&stranger, id, stranger.user_id).await));
     assert!(is_denied(f.bookings().dismiss(&coach, id, coach.user_id).await));
     // Changes are scoped the same way, inside their transaction.
-    assert!(is_not_found(f.bookings().cancel(writer(&stranger), id, "Other", None).await));
-    assert!(is_denied(f.bookings().cancel(writer(&admin), id, "Other", None).await), "an admin is no party");
+    assert!(is_not_found(f.bookings().cancel(writer(&stranger), id, CancellationReason::Other, None).await));
+    assert!(
+        is_denied(f.bookings().cancel(writer(&admin), id, CancellationReason::Other, None).await),
+        "an admin is no party"
+    );
 
     // Listings: one's own, or an event's for its coach and admins.
     let mine = BookingsQuery::OfUser(athlete.user_id, ListWindow::default());
@@ -221,7 +225,11 @@ async fn places_are_the_live_bookings(app: TestApp) {
         other => panic!("a full event is refused: {other:?}"),
     }
     let id = first.bookings[0].booking.id;
-    let canceled = f.bookings().cancel(writer(&a), id, "Other", Some(text("can't come"))).await.expect("canceled");
+    let canceled = f
+        .bookings()
+        .cancel(writer(&a), id, CancellationReason::Other, Some(text("can't come")))
+        .await
+        .expect("canceled");
     assert_eq!(canceled.booking.cancellation_reason_text.as_deref(), Some("can't come"));
     assert!(canceled.booking.updated_at >= canceled.booking.created_at);
     assert_eq!(store::places_taken(&f.db, event.id).await.unwrap(), 1);

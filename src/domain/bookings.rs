@@ -3,6 +3,7 @@
 
 use crate::domain::ids::{CoachEventId, UserId};
 use crate::domain::input::{InputError, Instant, RangeRule, TimeRange};
+pub use crate::domain::kinds::{CancellationReason, Currency, Eligibility, Level, SlotType};
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Utc};
 use std::collections::BTreeSet;
 
@@ -236,17 +237,17 @@ pub struct CoachEventFields {
     pub start_time: WallClock,
     pub end_time: WallClock,
     pub places: i64,
-    pub slot_type: String,
+    pub slot_type: SlotType,
     pub age_from: i64,
     pub age_to: i64,
     pub duration_minutes: i64,
     pub price: i64,
-    pub price_currency: String,
+    pub price_currency: Currency,
     pub payment_method: EventPaymentMethod,
     pub address_id: Option<uuid::Uuid>,
     pub public: Option<bool>,
-    pub level: Option<String>,
-    pub eligibility: Option<String>,
+    pub level: Option<Level>,
+    pub eligibility: Option<Eligibility>,
 }
 
 /// How an event's places are paid.
@@ -266,6 +267,34 @@ pub struct NewCoachEvent {
 /// `12:00:00+03:00`: how a wall-clock time is written and stored.
 pub fn format_time(t: WallClock) -> String {
     format!("{}{}", t.0.format("%H:%M:%S%.f"), t.1)
+}
+
+/// A wall-clock time with its offset as [`format_time`] writes it (RFC 3339 `partial-time
+/// time-offset`: `10:00:00+03:00`, `10:00:00.250-05:30`, `10:00:00Z`); `None` when it is not one.
+/// The one reading of a stored `coach_events.start_time` / `end_time`.
+pub fn parse_time(value: &str) -> Option<WallClock> {
+    let split = value.rfind(['+', '-', 'Z', 'z'])?;
+    let (time, offset) = value.split_at(split);
+    let offset = if offset.eq_ignore_ascii_case("z") {
+        FixedOffset::east_opt(0)?
+    } else {
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let hm = &offset[1..];
+        if hm.len() != 5 || hm.as_bytes()[2] != b':' {
+            return None;
+        }
+        let h: i32 = hm[..2].parse().ok()?;
+        let m: i32 = hm[3..].parse().ok()?;
+        if h > 23 || m > 59 {
+            return None;
+        }
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60))?
+    };
+    if time.len() < 8 || time.as_bytes()[2] != b':' || time.as_bytes()[5] != b':' {
+        return None;
+    }
+    let time = NaiveTime::parse_from_str(time, "%H:%M:%S%.f").ok()?;
+    Some((time, offset))
 }
 
 impl NewCoachEvent {
@@ -491,17 +520,31 @@ mod tests {
             start_time: (start.time(), utc),
             end_time: (end.time(), utc),
             places: 3,
-            slot_type: "Offline".into(),
+            slot_type: SlotType::Offline,
             age_from: 18,
             age_to: 99,
             duration_minutes: minutes,
             price: 0,
-            price_currency: "RUB".into(),
+            price_currency: Currency::Rub,
             payment_method: EventPaymentMethod::Cash,
             address_id: None,
             public: None,
             level: None,
             eligibility: None,
+        }
+    }
+
+    #[test]
+    fn stored_times_read_back_as_written() {
+        let east = |h: i32, m: i32| FixedOffset::east_opt(h * 3600 + m * 60).unwrap();
+        let at = |h, m, s, ms| NaiveTime::from_hms_milli_opt(h, m, s, ms).unwrap();
+        for t in [(at(10, 0, 0, 0), east(3, 0)), (at(23, 59, 59, 250), east(-5, -30)), (at(0, 0, 0, 0), east(0, 0))] {
+            assert_eq!(parse_time(&format_time(t)), Some(t), "{}", format_time(t));
+        }
+        assert_eq!(parse_time("10:00:00Z"), Some((at(10, 0, 0, 0), east(0, 0))));
+        assert_eq!(parse_time("10:00:00.250-05:30"), Some((at(10, 0, 0, 250), east(-5, -30))));
+        for bad in ["", "10:00:00", "10:00+03:00", "10:00:00+3:00", "10:00:00+24:00", "25:00:00+01:00", "nonsense"] {
+            assert_eq!(parse_time(bad), None, "{bad}");
         }
     }
 

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod interval;
+pub mod kinds;
 pub mod notifications;
 pub mod page;
 pub mod reservation;

@@ -11,6 +11,7 @@
 
 use super::bookings::Status;
 use super::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, OrderId, UserId};
+use super::kinds::CancellationReason;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
@@ -327,7 +328,7 @@ pub struct BookingFacts {
     pub updated_at: DateTime<Utc>,
     pub canceled_at: Option<DateTime<Utc>>,
     pub canceled_by: Option<CanceledBy>,
-    pub reason_code: Option<String>,
+    pub reason_code: Option<CancellationReason>,
     pub reason_text: Option<String>,
     pub athlete_email: Option<String>,
     pub coach_email: Option<String>,
@@ -337,7 +338,7 @@ pub struct BookingFacts {
 impl BookingFacts {
     /// The reason given: the free text, else the code.
     pub fn reason(&self) -> Option<&str> {
-        self.reason_text.as_deref().or(self.reason_code.as_deref())
+        self.reason_text.as_deref().or(self.reason_code.map(CancellationReason::as_str))
     }
 
     fn time(&self, time: BookingTime) -> Option<DateTime<Utc>> {

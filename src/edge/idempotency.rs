@@ -21,7 +21,7 @@
 
 use crate::api::OperationMeta;
 use crate::api::{ApiError, ErrorCode};
-use crate::domain::idempotency::{self as rules, Decision, IdempotencyKey};
+use crate::domain::idempotency::{self as key_rules, Decision, IdempotencyKey};
 use crate::edge::errors::{refusal, RETRY_AFTER_SECONDS};
 use crate::error::ServiceError;
 use crate::state::AppState;
@@ -84,20 +84,21 @@ impl Idempotency {
         let now = self.state.clock.now();
         self.purge_if_due(now).await;
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        let fingerprint = rules::fingerprint(req.method().as_str(), path, &body);
-        let key_hash = rules::storage_key(op.operation_id, &caller, &key);
+        let fingerprint = key_rules::fingerprint(req.method().as_str(), path, &body);
+        let key_hash = key_rules::storage_key(op.operation_id, &caller, &key);
         let claim = Claim {
             key_hash: &key_hash,
             operation: op.operation_id,
             fingerprint: &fingerprint,
             now,
-            lease_until: now + rules::lease(),
-            expires_at: now + rules::retention(),
+            lease_until: now + key_rules::lease(),
+            expires_at: now + key_rules::retention(),
         };
         match self.take(&claim).await {
             Ok(Outcome::Serve) => {}
             Ok(Outcome::Replay(row)) => {
-                let opened = row.response_body.as_deref().and_then(|b| rules::open(op.operation_id, &caller, &key, b));
+                let opened =
+                    row.response_body.as_deref().and_then(|b| key_rules::open(op.operation_id, &caller, &key, b));
                 return Ok(match opened {
                     Some(body) => replay(&row, body),
                     None => failed(&req, op, ServiceError::internal("a stored idempotent answer that does not open")),
@@ -123,7 +124,7 @@ impl Idempotency {
             }
         };
         let status = response.status().as_u16();
-        if !rules::keeps(status) {
+        if !key_rules::keeps(status) {
             self.let_go(&key_hash, lease_until).await;
             return Ok(response);
         }
@@ -136,7 +137,7 @@ impl Idempotency {
             }
         };
         let headers = stored_headers(&parts.headers);
-        let sealed = rules::seal(op.operation_id, &caller, &key, &bytes);
+        let sealed = key_rules::seal(op.operation_id, &caller, &key, &bytes);
         match store::answer(&self.state.db, &key_hash, lease_until, status, headers, sealed).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!("an idempotency key's lease ran out before its answer was stored"),
@@ -171,7 +172,7 @@ impl Idempotency {
         for _ in 0..3 {
             let row = store::find(db, claim.key_hash).await?;
             let held = row.as_ref().map(store::held);
-            match (rules::decide(held.as_ref(), claim.fingerprint, claim.now), row) {
+            match (key_rules::decide(held.as_ref(), claim.fingerprint, claim.now), row) {
                 (Decision::Claim, _) => {
                     if store::insert(db, claim).await? {
                         return Ok(Outcome::Serve);

@@ -1,5 +1,6 @@
 use crate::domain::bookings::Status;
 use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
+use crate::domain::kinds::CancellationReason;
 use sea_orm::entity::prelude::*;
 use sea_orm::Set;
 
@@ -20,7 +21,7 @@ pub struct Model {
     pub note: Option<String>,
     pub canceled_at: Option<DateTimeUtc>,
     pub canceled_by_role: Option<CanceledByRole>,
-    pub cancellation_reason_code: Option<String>,
+    pub cancellation_reason_code: Option<CancellationReason>,
     #[sea_orm(column_type = "Text", nullable)]
     pub cancellation_reason_text: Option<String>,
     pub dismissed: bool,

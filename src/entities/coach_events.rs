@@ -1,4 +1,5 @@
 use crate::domain::ids::{CoachEventId, UserId};
+use crate::domain::kinds::{Currency, Eligibility, Level, SlotType};
 use sea_orm::entity::prelude::*;
 use sea_orm::Set;
 
@@ -14,17 +15,17 @@ pub struct Model {
     pub status: EventStatus,
     pub time_slot_id: Uuid,
     pub places: i32,
-    pub slot_type: String,
+    pub slot_type: SlotType,
     pub age_from: i32,
     pub age_to: i32,
     pub duration_minutes: i32,
     pub price: i64,
-    pub price_currency: String,
+    pub price_currency: Currency,
     pub payment_method: PaymentMethod,
     pub address_id: Option<Uuid>,
     pub public: Option<bool>,
-    pub level: Option<String>,
-    pub eligibility: Option<String>,
+    pub level: Option<Level>,
+    pub eligibility: Option<Eligibility>,
     /// RFC 3339 `partial-time time-offset`, e.g. `12:00:00+03:00`.
     pub start_time: String,
     pub end_time: String,

@@ -8,6 +8,7 @@ pub mod calendars;
 pub mod coach_events;
 pub mod idempotency_keys;
 pub mod ids;
+pub mod kinds;
 pub mod notification_attempts;
 pub mod notifications;
 pub mod users;

@@ -1,4 +1,5 @@
 use crate::domain::ids::{NotificationId, UserId};
+use crate::domain::notifications::Recipient;
 use sea_orm::entity::prelude::*;
 
 /// One message of the outbox. `dedupe_key` (`rule:subject:recipient`) makes enqueueing
@@ -13,7 +14,7 @@ pub struct Model {
     pub rule: String,
     pub channel: Channel,
     pub subject_id: Uuid,
-    pub recipient_role: String,
+    pub recipient_role: Recipient,
     pub recipient_user_id: Option<UserId>,
     pub recipient_email: Option<String>,
     pub about_user_id: Option<UserId>,

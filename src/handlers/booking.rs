@@ -1,8 +1,6 @@
 //! `Booking` tag (seed 000): create a public booking link, read its availability, reserve.
 
-use super::calendars::{
-    day_windows, event_to_wire, overrides_from_wire, settings_to_wire, working_hours_from_wire, working_hours_to_json,
-};
+use super::calendars::{day_windows, event_to_wire, overrides_from_wire, settings_to_wire, working_hours_from_wire};
 use super::{absent_if_none, instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingHandlers};
@@ -58,7 +56,8 @@ impl BookingHandlers for Handlers {
                 duration_minutes: Some(wire.duration_minutes),
                 buffer_minutes: wire.buffer_minutes,
                 timezone: Some(wire.timezone),
-                working_hours: Some(working_hours_to_json(&settings.rules.hours)),
+                // `WorkingHours`' `Serialize`: every day present, as stored.
+                working_hours: Some(serde_json::json!(settings.rules.hours)),
                 active: Some(wire.active),
                 min_notice_minutes: Some(wire.min_notice_minutes),
                 max_days_ahead: wire.max_days_ahead,

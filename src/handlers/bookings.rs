@@ -1,7 +1,7 @@
 //! `Bookings` tag (seed 003, plus the companion's cancel and dispute operations).
 
 use super::coach_events::time_slot_to_wire;
-use super::{absent_if_none, instant_opt, stored, wire, Handlers};
+use super::{absent_if_none, instant_opt, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingsHandlers};
 use crate::auth::Principal;
@@ -41,12 +41,7 @@ pub(crate) fn booking_to_wire(v: BookingView) -> Result<api::Booking, ApiError> 
         // Nullable and not required: left out while not set, as always.
         canceled_at: absent_if_none(b.canceled_at.map(wire)),
         canceled_by_role: absent_if_none(b.canceled_by_role.map(Into::into)),
-        cancellation_reason_code: absent_if_none(
-            b.cancellation_reason_code
-                .as_deref()
-                .map(|r| stored(r, api::BookingCancellationReasonCode::from_wire))
-                .transpose()?,
-        ),
+        cancellation_reason_code: absent_if_none(b.cancellation_reason_code.map(Into::into)),
         cancellation_reason_text: absent_if_none(b.cancellation_reason_text),
         sport_id: Some(v.event.sport_id),
         service_cardinality: absent_if_none(v.cardinality),
@@ -212,7 +207,7 @@ impl BookingsHandlers for Handlers {
         body: api::CancelBookingRequest,
     ) -> Result<api::CancelBookingResponse, ApiError> {
         let writer = BookingWriter::authorize(&principal)?;
-        let (id, reason_code) = (BookingId::from_uuid(booking_id), body.reason_code.as_str());
+        let (id, reason_code) = (BookingId::from_uuid(booking_id), body.reason_code.into());
         let reason_text = FreeText::parse_opt("reasonText", body.reason_text.as_deref(), MAX_TEXT_CHARS)?;
         let v = self.bookings().cancel(writer, id, reason_code, reason_text).await?;
         Ok(api::CancelBookingResponse::Ok(Json(booking_to_wire(v)?), None))

@@ -93,22 +93,6 @@ fn working_hours_to_wire(hours: &WorkingHours) -> api::WorkingHours {
     }
 }
 
-/// Working hours as `{"mon": [{"start": "09:00", "end": "17:00"}], ...}`, every day present (the
-/// created link's untyped echo).
-pub(crate) fn working_hours_to_json(hours: &WorkingHours) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = hours
-        .iter()
-        .map(|(key, windows)| {
-            let windows: Vec<serde_json::Value> = windows
-                .iter()
-                .map(|w| serde_json::json!({"start": format_hhmm(w.start), "end": format_hhmm(w.end)}))
-                .collect();
-            (key.to_string(), serde_json::Value::Array(windows))
-        })
-        .collect();
-    serde_json::Value::Object(map)
-}
-
 /// Date overrides as the domain takes them.
 pub(crate) fn overrides_from_wire(list: Option<&Vec<api::DateOverride>>) -> Option<Vec<RawDateOverride>> {
     list.map(|list| {

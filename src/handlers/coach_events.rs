@@ -1,10 +1,10 @@
 //! `Coach events` tag (companion document).
 
-use super::{stored, wire, Handlers};
+use super::{wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CoachEventsHandlers};
 use crate::auth::Principal;
-use crate::domain::bookings::{CoachEventFields, EventPaymentMethod};
+use crate::domain::bookings::{parse_time, CoachEventFields, EventPaymentMethod};
 use crate::domain::ids::CoachEventId;
 use crate::error::ServiceError;
 use crate::policy::BookingWriter;
@@ -12,8 +12,9 @@ use crate::services::coach_events::EventView;
 use uuid::Uuid;
 
 fn rfc_time(stored: &str) -> Result<api::RfcTime, ApiError> {
-    api::RfcTime::parse(stored)
-        .ok_or_else(|| ServiceError::internal(format!("stored time {stored:?} does not parse")).into())
+    let (time, offset) =
+        parse_time(stored).ok_or_else(|| ServiceError::internal(format!("stored time {stored:?} does not parse")))?;
+    Ok(api::RfcTime { time, offset })
 }
 
 /// 003's `TimeSlot` of a stored coach event.
@@ -23,17 +24,17 @@ pub(crate) fn time_slot_to_wire(e: &crate::entities::coach_events::Model) -> Res
         start_time: rfc_time(&e.start_time)?,
         end_time: rfc_time(&e.end_time)?,
         number_of_participants: e.places.into(),
-        slot_type: stored(&e.slot_type, api::TimeSlotSlotType::from_wire)?,
+        slot_type: e.slot_type.into(),
         age_from: e.age_from.into(),
         age_to: e.age_to.into(),
         duration: e.duration_minutes.into(),
         price: e.price,
-        price_currency: stored(&e.price_currency, api::Currency::from_wire)?,
+        price_currency: e.price_currency.into(),
         payment_method: e.payment_method.into(),
         address_id: e.address_id,
         public: e.public,
-        level: e.level.as_deref().map(|l| stored(l, api::TimeSlotLevel::from_wire)).transpose()?,
-        eligibility: e.eligibility.as_deref().map(|l| stored(l, api::TimeSlotEligibility::from_wire)).transpose()?,
+        level: e.level.map(Into::into),
+        eligibility: e.eligibility.map(Into::into),
     })
 }
 
@@ -77,19 +78,19 @@ fn fields_of(body: api::CreateCoachEventRequest) -> Result<CoachEventFields, Api
         start_time: (slot.start_time.time, slot.start_time.offset),
         end_time: (slot.end_time.time, slot.end_time.offset),
         places: slot.number_of_participants,
-        slot_type: slot.slot_type.as_str().into(),
+        slot_type: slot.slot_type.into(),
         age_from: slot.age_from,
         age_to: slot.age_to,
         duration_minutes: slot.duration,
         price: slot.price,
-        price_currency: slot.price_currency.as_str().into(),
+        price_currency: slot.price_currency.into(),
         payment_method: match slot.payment_method {
             api::NewTimeSlotPaymentMethod::Cash => EventPaymentMethod::Cash,
         },
         address_id: slot.address_id,
         public: slot.public,
-        level: slot.level.map(|l| l.as_str().into()),
-        eligibility: slot.eligibility.map(|e| e.as_str().into()),
+        level: slot.level.map(Into::into),
+        eligibility: slot.eligibility.map(Into::into),
     })
 }
 

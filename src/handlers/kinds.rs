@@ -5,6 +5,8 @@
 
 use crate::api;
 use crate::domain::bookings::OrderStatus;
+use crate::domain::kinds::{CancellationReason, Currency, Eligibility, Level, SlotType};
+use crate::domain::notifications::Recipient;
 use crate::entities::booking_orders::PaymentStatus;
 use crate::entities::bookings::{BookingStatus, CanceledByRole};
 use crate::entities::calendar_events::EventSource;
@@ -130,6 +132,114 @@ impl From<Channel> for api::NotificationChannel {
     }
 }
 
+impl From<SlotType> for api::TimeSlotSlotType {
+    fn from(t: SlotType) -> Self {
+        match t {
+            SlotType::Online => Self::Online,
+            SlotType::Offline => Self::Offline,
+        }
+    }
+}
+
+impl From<api::NewTimeSlotSlotType> for SlotType {
+    fn from(t: api::NewTimeSlotSlotType) -> Self {
+        match t {
+            api::NewTimeSlotSlotType::Online => Self::Online,
+            api::NewTimeSlotSlotType::Offline => Self::Offline,
+        }
+    }
+}
+
+impl From<Currency> for api::Currency {
+    fn from(c: Currency) -> Self {
+        match c {
+            Currency::Rub => Self::Rub,
+        }
+    }
+}
+
+impl From<api::Currency> for Currency {
+    fn from(c: api::Currency) -> Self {
+        match c {
+            api::Currency::Rub => Self::Rub,
+        }
+    }
+}
+
+impl From<Level> for api::TimeSlotLevel {
+    fn from(l: Level) -> Self {
+        match l {
+            Level::Any => Self::Any,
+            Level::Beginner => Self::Beginner,
+            Level::Medium => Self::Medium,
+            Level::Pro => Self::Pro,
+        }
+    }
+}
+
+impl From<api::NewTimeSlotLevel> for Level {
+    fn from(l: api::NewTimeSlotLevel) -> Self {
+        match l {
+            api::NewTimeSlotLevel::Any => Self::Any,
+            api::NewTimeSlotLevel::Beginner => Self::Beginner,
+            api::NewTimeSlotLevel::Medium => Self::Medium,
+            api::NewTimeSlotLevel::Pro => Self::Pro,
+        }
+    }
+}
+
+impl From<Eligibility> for api::TimeSlotEligibility {
+    fn from(e: Eligibility) -> Self {
+        match e {
+            Eligibility::All => Self::All,
+            Eligibility::Men => Self::Men,
+            Eligibility::Women => Self::Women,
+        }
+    }
+}
+
+impl From<api::NewTimeSlotEligibility> for Eligibility {
+    fn from(e: api::NewTimeSlotEligibility) -> Self {
+        match e {
+            api::NewTimeSlotEligibility::All => Self::All,
+            api::NewTimeSlotEligibility::Men => Self::Men,
+            api::NewTimeSlotEligibility::Women => Self::Women,
+        }
+    }
+}
+
+impl From<CancellationReason> for api::BookingCancellationReasonCode {
+    fn from(r: CancellationReason) -> Self {
+        match r {
+            CancellationReason::NotFeelingWell => Self::NotFeelingWell,
+            CancellationReason::NoTime => Self::NoTime,
+            CancellationReason::Other => Self::Other,
+        }
+    }
+}
+
+impl From<api::BookingCancellationReasonCode> for CancellationReason {
+    fn from(r: api::BookingCancellationReasonCode) -> Self {
+        match r {
+            api::BookingCancellationReasonCode::NotFeelingWell => Self::NotFeelingWell,
+            api::BookingCancellationReasonCode::NoTime => Self::NoTime,
+            api::BookingCancellationReasonCode::Other => Self::Other,
+        }
+    }
+}
+
+impl From<Recipient> for api::NotificationRecipientRole {
+    fn from(r: Recipient) -> Self {
+        match r {
+            Recipient::Athlete => Self::Athlete,
+            Recipient::Coach => Self::Coach,
+            Recipient::OtherParty => Self::OtherParty,
+            Recipient::Owner => Self::Owner,
+            Recipient::Visitor => Self::Visitor,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +274,36 @@ mod tests {
         }
         for c in Channel::iter() {
             assert_eq!(api::NotificationChannel::from(c).as_str(), c.to_value());
+        }
+    }
+
+    /// The domain's kinds (stored as their `as_str`, `entities::kinds`) are spelled so on the
+    /// wire, both ways.
+    #[test]
+    fn the_wire_spells_the_kinds_as_stored() {
+        for &t in SlotType::ALL {
+            assert_eq!(api::TimeSlotSlotType::from(t).as_str(), t.as_str());
+            assert_eq!(SlotType::from(api::NewTimeSlotSlotType::from_wire(t.as_str()).expect("a new slot's type")), t);
+        }
+        for &c in Currency::ALL {
+            assert_eq!(api::Currency::from(c).as_str(), c.as_str());
+            assert_eq!(Currency::from(api::Currency::from(c)), c);
+        }
+        for &l in Level::ALL {
+            assert_eq!(api::TimeSlotLevel::from(l).as_str(), l.as_str());
+            assert_eq!(Level::from(api::NewTimeSlotLevel::from_wire(l.as_str()).expect("a new slot's level")), l);
+        }
+        for &e in Eligibility::ALL {
+            assert_eq!(api::TimeSlotEligibility::from(e).as_str(), e.as_str());
+            let wire = api::NewTimeSlotEligibility::from_wire(e.as_str()).expect("a new slot's eligibility");
+            assert_eq!(Eligibility::from(wire), e);
+        }
+        for &r in CancellationReason::ALL {
+            assert_eq!(api::BookingCancellationReasonCode::from(r).as_str(), r.as_str());
+            assert_eq!(CancellationReason::from(api::BookingCancellationReasonCode::from(r)), r);
+        }
+        for r in Recipient::ALL {
+            assert_eq!(api::NotificationRecipientRole::from(r).as_str(), r.name());
         }
     }
 }

@@ -120,12 +120,6 @@ pub(crate) fn link_token(raw: &str) -> Result<crate::domain::input::LinkToken, A
         .ok_or_else(|| ServiceError::not_found("booking link not found or inactive").into())
 }
 
-/// A column still stored as free text (a reason code, a recipient role, a slot's kinds) as the
-/// contract's enum; a value outside the contract is ours to fix, so a 500.
-pub(crate) fn stored<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
-    parse(value).ok_or_else(|| ServiceError::internal(format!("stored value {value:?} is not in the contract")).into())
-}
-
 pub(crate) fn wire(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.fixed_offset()
 }

@@ -1,6 +1,6 @@
 //! `Notifications` tag (companion document): the admin's outbox view and users' addresses.
 
-use super::{stored, wire, Handlers};
+use super::{wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, NotificationsHandlers};
 use crate::auth::Principal;
@@ -34,7 +34,7 @@ impl NotificationsHandlers for Handlers {
                     rule: n.rule,
                     channel: n.channel.into(),
                     status: n.status.into(),
-                    recipient_role: stored(&n.recipient_role, api::NotificationRecipientRole::from_wire)?,
+                    recipient_role: n.recipient_role.into(),
                     recipient_email: n.recipient_email,
                     subject_id: n.subject_id,
                     attempts: n.attempts.into(),

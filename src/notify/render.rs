@@ -5,12 +5,13 @@
 use super::ical::{self, IcalEvent, IcalStatus, Party};
 use super::rules::{Rule, Rules};
 use super::Channel;
+use crate::domain::bookings::parse_time;
 use crate::domain::ids::{NotificationId, UserId};
 use crate::domain::notifications::{unaddressable, Addressee, BookingFacts, Recipient, ReservationFacts};
 use crate::domain::reservation::ManageLinks;
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::outbox::NewMessage;
-use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -90,28 +91,7 @@ pub fn tz_for_offset(offset: FixedOffset) -> chrono_tz::Tz {
 /// The offset of a stored local time with its offset (`coach_events.start_time`, RFC 3339
 /// `partial-time time-offset`: `10:00:00+03:00`, `10:00:00Z`); `None` when it is not one.
 pub fn stored_offset(value: &str) -> Option<FixedOffset> {
-    let split = value.rfind(['+', '-', 'Z', 'z'])?;
-    let (time, offset) = value.split_at(split);
-    let offset = if offset.eq_ignore_ascii_case("z") {
-        FixedOffset::east_opt(0)?
-    } else {
-        let sign = if offset.starts_with('-') { -1 } else { 1 };
-        let hm = &offset[1..];
-        if hm.len() != 5 || hm.as_bytes()[2] != b':' {
-            return None;
-        }
-        let h: i32 = hm[..2].parse().ok()?;
-        let m: i32 = hm[3..].parse().ok()?;
-        if h > 23 || m > 59 {
-            return None;
-        }
-        FixedOffset::east_opt(sign * (h * 3600 + m * 60))?
-    };
-    if time.len() < 8 || time.as_bytes()[2] != b':' || time.as_bytes()[5] != b':' {
-        return None;
-    }
-    NaiveTime::parse_from_str(time, "%H:%M:%S%.f").ok()?;
-    Some(offset)
+    parse_time(value).map(|(_, offset)| offset)
 }
 
 /// The offset a booking's event is shown in (UTC when its stored time has none).
@@ -252,7 +232,7 @@ pub fn message(rules: &Rules, rule: &Rule, c: Candidate, key: String, now: DateT
         rule: rule.name.clone(),
         channel: rule.channel,
         subject_id: c.subject_id,
-        recipient_role: rule.recipient.name().into(),
+        recipient_role: rule.recipient,
         skipped: unaddressable(rule.channel == Channel::Email, rule.recipient, &c.addressee),
         recipient_user_id: c.addressee.user_id,
         recipient_email: c.addressee.email,

@@ -22,7 +22,7 @@ use crate::entities::{booking_links, calendar_events};
 use crate::error::{ServiceError, ServiceResult};
 use crate::policy::BookingWriter;
 use crate::store::booking_links::{self as store, StoredSettings};
-use crate::store::calendars::{self as events, busy_between, busy_between_except, insert_reservation};
+use crate::store::calendars::{self as calendar_store, busy_between, insert_reservation};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -144,6 +144,16 @@ fn slot_taken() -> ServiceError {
     ServiceError::conflict("this slot is no longer available")
 }
 
+/// A write of a reservation's time (its insert or its move, and the commit after it): on
+/// PostgreSQL an exclusion constraint backs the slot check up, and its violation, at the write
+/// or at the commit, is the slot taken (409); any other error stays what it is.
+fn slot_write<T>(result: Result<T, sea_orm::DbErr>) -> ServiceResult<T> {
+    match result {
+        Err(e) if is_exclusion_violation(&e) => Err(slot_taken()),
+        other => crate::ctx!(other),
+    }
+}
+
 fn link_not_found() -> ServiceError {
     ServiceError::not_found("booking link not found or inactive")
 }
@@ -226,12 +236,12 @@ impl<'a> BookingLinks<'a> {
         let (window_from, window_to) = cache_window(from);
         if self.cache.enabled() && from >= window_from && to <= window_to {
             let ticket = self.cache.ticket();
-            let spans = busy_of(busy_between(self.db, calendar_id, window_from, window_to).await?);
+            let spans = busy_of(busy_between(self.db, calendar_id, window_from, window_to, None).await?);
             let window = Arc::new(BusyWindow { from: window_from, to: window_to, spans });
             self.cache.put_busy(ticket, calendar_id, window.clone());
             Ok(BusySource::Cached(window))
         } else {
-            Ok(BusySource::Loaded(busy_of(busy_between(self.db, calendar_id, from, to).await?)))
+            Ok(BusySource::Loaded(busy_of(busy_between(self.db, calendar_id, from, to, None).await?)))
         }
     }
 
@@ -327,11 +337,7 @@ impl<'a> BookingLinks<'a> {
         }
         let margin = widest_buffer(rules) + Duration::minutes(1);
         let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
-        let busy = match moving {
-            None => busy_between(txn, link.calendar_id, from, to).await?,
-            Some(id) => busy_between_except(txn, link.calendar_id, from, to, id).await?,
-        };
-        let busy = busy_of(busy);
+        let busy = busy_of(busy_between(txn, link.calendar_id, from, to, moving).await?);
         let booked = day_counts(txn, rules, &link.token, slot.start, slot.start, moving).await?;
         availability::check_slot(rules, slot, &busy, &booked, self.clock.now()).map_err(|e| match e.refusal() {
             Refusal::NotOffered => ServiceError::Invalid(e.to_string()),
@@ -354,20 +360,12 @@ impl<'a> BookingLinks<'a> {
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
         self.check_slot_locked(&txn, &link, &settings.rules, slot, None).await?;
-        let event = match insert_reservation(&txn, id, &link, reservation, manage.hash(), self.clock.now()).await {
-            Ok(event) => event,
-            Err(e) if is_exclusion_violation(&e) => return Err(slot_taken()),
-            Err(e) => return crate::ctx!(Err(e)),
-        };
-        match txn.commit().await {
-            Ok(()) => {
-                tracing::Span::current().record("event_id", tracing::field::display(event.id));
-                self.cache.invalidate_calendar(link.calendar_id);
-                Ok(event)
-            }
-            Err(e) if is_exclusion_violation(&e) => Err(slot_taken()),
-            Err(e) => crate::ctx!(Err(e)),
-        }
+        let event =
+            slot_write(insert_reservation(&txn, id, &link, reservation, manage.hash(), self.clock.now()).await)?;
+        slot_write(txn.commit().await)?;
+        tracing::Span::current().record("event_id", tracing::field::display(event.id));
+        self.cache.invalidate_calendar(link.calendar_id);
+        Ok(event)
     }
 
     /// An active link by its token (its settings; the cache's copy when it has one), for a page
@@ -380,7 +378,7 @@ impl<'a> BookingLinks<'a> {
     /// The name of a link's calendar (`calendar_id`), which its visitors read as the link's title.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
     pub async fn link_title(&self, calendar_id: CalendarId) -> ServiceResult<String> {
-        let calendar = events::find_visible(self.db, crate::policy::Visibility::Everyone, calendar_id).await?;
+        let calendar = calendar_store::find_visible(self.db, crate::policy::Visibility::Everyone, calendar_id).await?;
         Ok(calendar.map(|c| c.name).unwrap_or_default())
     }
 
@@ -388,7 +386,8 @@ impl<'a> BookingLinks<'a> {
     /// a reservation's invitation names.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
     pub async fn host_email(&self, calendar_id: CalendarId) -> ServiceResult<Option<String>> {
-        let Some(calendar) = events::find_visible(self.db, crate::policy::Visibility::Everyone, calendar_id).await?
+        let Some(calendar) =
+            calendar_store::find_visible(self.db, crate::policy::Visibility::Everyone, calendar_id).await?
         else {
             return Ok(None);
         };
@@ -398,7 +397,8 @@ impl<'a> BookingLinks<'a> {
     /// The reservation whose manage token this is, live or cancelled.
     #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn reservation(&self, token: &ManageToken) -> ServiceResult<GuestReservation> {
-        let event = events::find_by_manage_hash(self.db, &token.hash()).await?.ok_or_else(reservation_not_found)?;
+        let event =
+            calendar_store::find_by_manage_hash(self.db, &token.hash()).await?.ok_or_else(reservation_not_found)?;
         tracing::Span::current().record("event_id", tracing::field::display(event.id));
         let link_token = link_of(&event)?;
         let link = store::find(self.db, &link_token).await?.ok_or_else(reservation_not_found)?;
@@ -416,7 +416,7 @@ impl<'a> BookingLinks<'a> {
         reason: Option<FreeText>,
     ) -> ServiceResult<GuestReservation> {
         let hash = token.hash();
-        let seen = events::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+        let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
         tracing::Span::current().record("event_id", tracing::field::display(seen.id));
         let link_token = link_of(&seen)?;
         let reason = reason.as_ref();
@@ -437,7 +437,7 @@ impl<'a> BookingLinks<'a> {
     ) -> ServiceResult<(GuestReservation, bool)> {
         let txn = crate::ctx!(begin_write(self.db).await)?;
         let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_found)?;
-        let event = events::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
+        let event = calendar_store::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
         let settings = settings_of(&link)?;
         if event.cancelled {
             return Ok((GuestReservation { event, link_token: link.token, settings }, false));
@@ -446,7 +446,7 @@ impl<'a> BookingLinks<'a> {
         guest_may_change(event.starts_at, now, settings.rules.schedule.min_cancel_notice())
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let reason = reason.map(|r| r.as_str().to_string());
-        let event = events::cancel_reservation(&txn, event, now, reason).await?;
+        let event = calendar_store::cancel_reservation(&txn, event, now, reason).await?;
         crate::ctx!(txn.commit().await)?;
         Ok((GuestReservation { event, link_token: link.token, settings }, true))
     }
@@ -466,7 +466,7 @@ impl<'a> BookingLinks<'a> {
         when: Moment,
     ) -> ServiceResult<GuestReservation> {
         let hash = token.hash();
-        let seen = events::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+        let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
         tracing::Span::current().record("event_id", tracing::field::display(seen.id));
         let link_token = link_of(&seen)?;
         let found = self
@@ -487,7 +487,7 @@ impl<'a> BookingLinks<'a> {
     ) -> ServiceResult<GuestReservation> {
         let txn = crate::ctx!(begin_write(self.db).await)?;
         let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_found)?;
-        let event = events::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
+        let event = calendar_store::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
         if event.cancelled {
             return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
         }
@@ -503,16 +503,10 @@ impl<'a> BookingLinks<'a> {
             ));
         }
         self.check_slot_locked(&txn, &link, rules, slot, Some(event.id)).await?;
-        let event = match events::move_reservation(&txn, event, slot.start, slot.end, self.clock.now()).await {
-            Ok(event) => event,
-            Err(e) if is_exclusion_violation(&e) => return Err(slot_taken()),
-            Err(e) => return crate::ctx!(Err(e)),
-        };
-        match txn.commit().await {
-            Ok(()) => Ok(GuestReservation { event, link_token: link.token, settings }),
-            Err(e) if is_exclusion_violation(&e) => Err(slot_taken()),
-            Err(e) => crate::ctx!(Err(e)),
-        }
+        let now = self.clock.now();
+        let event = slot_write(calendar_store::move_reservation(&txn, event, slot.start, slot.end, now).await)?;
+        slot_write(txn.commit().await)?;
+        Ok(GuestReservation { event, link_token: link.token, settings })
     }
 }
 

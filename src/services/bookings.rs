@@ -6,7 +6,9 @@ use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, Locks, Writes};
-use crate::domain::bookings::{self as rules, BookingFacts, BookingsQuery, Interval, Refusal};
+use crate::domain::bookings::{
+    self as booking_rules, BookingFacts, BookingsQuery, CancellationReason, Interval, Refusal,
+};
 use crate::domain::ids::{BookingId, UserId};
 use crate::domain::input::FreeText;
 use crate::domain::page::Page;
@@ -81,7 +83,7 @@ impl<'a> Bookings<'a> {
         self.change(principal, id, |b, e, now| {
             let why = "only the event's coach or an admin may mark a booking completed";
             policy::require_owner_or_admin(principal, b.coach_id, why)?;
-            rules::check_completion(facts(b, e), now)?;
+            booking_rules::check_completion(facts(b, e), now)?;
             Ok(Change::Completed(completed))
         })
         .await
@@ -91,7 +93,7 @@ impl<'a> Bookings<'a> {
     pub async fn add_note(&self, principal: &Principal, id: BookingId, note: FreeText) -> ServiceResult<BookingView> {
         self.change(principal, id, |b, e, now| {
             policy::require_party(principal, b.user_id, b.coach_id, "only the athlete or the coach may add a note")?;
-            rules::check_note(facts(b, e), now)?;
+            booking_rules::check_note(facts(b, e), now)?;
             Ok(Change::Note(note.clone()))
         })
         .await
@@ -102,7 +104,7 @@ impl<'a> Bookings<'a> {
         &self,
         writer: BookingWriter<'_>,
         id: BookingId,
-        reason_code: &str,
+        reason_code: CancellationReason,
         reason_text: Option<FreeText>,
     ) -> ServiceResult<BookingView> {
         let principal = writer.principal();
@@ -112,9 +114,8 @@ impl<'a> Bookings<'a> {
                 Party::Athlete => CanceledByRole::Athlete,
                 Party::Coach => CanceledByRole::Coach,
             };
-            let to = rules::cancel(facts(b, e), now)?;
-            let (reason_code, reason_text) = (reason_code.to_string(), reason_text.clone());
-            Ok(Change::Canceled { to, by: role, reason_code, reason_text })
+            let to = booking_rules::cancel(facts(b, e), now)?;
+            Ok(Change::Canceled { to, by: role, reason_code, reason_text: reason_text.clone() })
         })
         .await
     }
@@ -128,7 +129,7 @@ impl<'a> Bookings<'a> {
                 b.coach_id,
                 "only the athlete or the coach may open a dispute",
             )?;
-            Ok(Change::Status(rules::open_dispute(facts(b, e), now)?))
+            Ok(Change::Status(booking_rules::open_dispute(facts(b, e), now)?))
         })
         .await
     }
@@ -140,7 +141,7 @@ impl<'a> Bookings<'a> {
             store::find_visible(self.db, id, policy::visibility(principal)).await?;
             return Err(ServiceError::denied("only an admin may resolve a dispute"));
         }
-        self.change(principal, id, |b, e, _| Ok(Change::Status(rules::resolve_dispute(facts(b, e))?))).await
+        self.change(principal, id, |b, e, _| Ok(Change::Status(booking_rules::resolve_dispute(facts(b, e))?))).await
     }
 
     /// The athlete hides a canceled booking from their views, for good. Again is a no-op.
@@ -150,7 +151,7 @@ impl<'a> Bookings<'a> {
         let why = "only the booking's athlete may dismiss it";
         policy::require_self(principal, user, why)?;
         policy::require_self(principal, booking.user_id, why)?;
-        rules::check_dismissal(booking.status.into())?;
+        booking_rules::check_dismissal(booking.status.into())?;
         if !booking.dismissed {
             store::update(self.db, booking, Change::Dismissed, self.clock.now()).await?;
         }

@@ -5,7 +5,7 @@ use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, Locks, Writes};
-use crate::domain::bookings::{self as rules, CoachEventFields, NewCoachEvent};
+use crate::domain::bookings::{self as booking_rules, CoachEventFields, NewCoachEvent};
 use crate::domain::ids::CoachEventId;
 use crate::entities::bookings::CanceledByRole;
 use crate::entities::coach_events::{self, EventStatus};
@@ -63,7 +63,7 @@ impl<'a> CoachEvents<'a> {
         let event = events::find_for_update(&txn, id).await?;
         policy::require_owner_or_admin(principal, event.coach_id, "only the event's coach or an admin may cancel it")?;
         let now = self.clock.now();
-        rules::check_event_cancel(event.status == EventStatus::Canceled, event.starts_at, now)?;
+        booking_rules::check_event_cancel(event.status == EventStatus::Canceled, event.starts_at, now)?;
         let role = if principal.user_id == event.coach_id { CanceledByRole::Coach } else { CanceledByRole::System };
         let event = events::cancel(&txn, event, role, now).await?;
         let taken = places_taken(&txn, id).await?;

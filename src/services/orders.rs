@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, Locks, RowKey, Transient, Writes};
 use crate::domain::bookings::{
-    self as rules, EventFacts, Interval, ListWindow, OrderError, OrderRequest, OrderStatus, PaymentMethod,
+    self as booking_rules, EventFacts, Interval, ListWindow, OrderError, OrderRequest, OrderStatus, PaymentMethod,
 };
 use crate::domain::ids::{CoachEventId, OrderId, UserId};
 use crate::domain::page::Page;
@@ -28,7 +28,7 @@ pub struct OrderView {
 impl OrderView {
     /// The order's lifecycle, derived from its bookings (see BookingOrderStatus in the contract).
     pub fn status(&self) -> OrderStatus {
-        rules::order_status(self.bookings.iter().map(|v| (v.booking.status.into(), v.booking.completed)))
+        booking_rules::order_status(self.bookings.iter().map(|v| (v.booking.status.into(), v.booking.completed)))
     }
 }
 
@@ -51,8 +51,8 @@ impl From<DbErr> for BookError {
     }
 }
 
-impl From<rules::Refusal> for BookError {
-    fn from(e: rules::Refusal) -> Self {
+impl From<booking_rules::Refusal> for BookError {
+    fn from(e: booking_rules::Refusal) -> Self {
         BookError::App(e.into())
     }
 }
@@ -119,11 +119,11 @@ impl<'a> Orders<'a> {
         let taken = bookings_store::places_taken_of(&txn, events.keys().copied()).await?;
         let requested: Vec<(CoachEventId, Option<EventFacts>)> =
             request.event_ids.iter().map(|id| (*id, events.get(id).map(|e| facts(e, &taken)))).collect();
-        let schedule = match rules::schedule_window(events.values().map(|e| facts(e, &taken).span)) {
+        let schedule = match booking_rules::schedule_window(events.values().map(|e| facts(e, &taken).span)) {
             Some(window) => bookings_store::schedule_of(&txn, request.user, &sorted, window).await?,
             None => Vec::new(),
         };
-        let errors = rules::check_order(request.user, now, &requested, &schedule);
+        let errors = booking_rules::check_order(request.user, now, &requested, &schedule);
         if !errors.is_empty() {
             ctx!(txn.rollback().await)?;
             return Err(BookError::Rejected(errors));

@@ -2,7 +2,7 @@
 //! calendar is decided by `store::calendars::secure_find` before any of these run on a caller's
 //! behalf (a link's token is its own secret on the public side).
 
-use crate::domain::availability::{format_hhmm, RawDateOverride, RawSchedulingRules, SchedulingRules, WorkingHours};
+use crate::domain::availability::{RawDateOverride, RawSchedulingRules, SchedulingRules, WorkingHours};
 use crate::domain::booking_link::LinkSettings;
 use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::domain::input::LinkToken;
@@ -54,19 +54,7 @@ fn windows_from_json(what: &str, value: &serde_json::Value) -> Result<Vec<(Strin
         .collect()
 }
 
-/// Working hours as `{"mon": [{"start": "09:00", "end": "17:00"}], ...}`, every day present.
-fn working_hours_to_json(hours: &WorkingHours) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = hours
-        .iter()
-        .map(|(key, windows)| {
-            let windows: Vec<_> = windows.iter().map(|w| (format_hhmm(w.start), format_hhmm(w.end))).collect();
-            (key.to_string(), windows_to_json(&windows))
-        })
-        .collect();
-    serde_json::Value::Object(map)
-}
-
-/// The inverse of [`working_hours_to_json`]; also validates.
+/// Working hours as stored (`WorkingHours`' `Serialize`), parsed and validated.
 fn working_hours_from_json(value: &serde_json::Value) -> Result<WorkingHours, String> {
     let map = value.as_object().ok_or("working hours must be an object")?;
     let mut days = Vec::new();
@@ -101,7 +89,7 @@ impl StoredSettings {
             duration_minutes: column(settings.duration_minutes),
             buffer_minutes: column(settings.buffer_minutes),
             timezone: settings.timezone.clone(),
-            working_hours: working_hours_to_json(&settings.rules.hours).to_string(),
+            working_hours: serde_json::json!(settings.rules.hours).to_string(),
             active: settings.active,
             min_notice_minutes: opt(raw.min_notice_minutes),
             max_days_ahead: opt(raw.max_days_ahead),
@@ -314,4 +302,38 @@ pub async fn lock_active_with_calendar(
     // An inactive link's calendar stays locked until the caller's transaction ends: harmless,
     // it answers 404 at once.
     Ok(lock_with_calendar(txn, token).await?.filter(|link| link.active))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How the column was written before `WorkingHours` serialized itself.
+    fn as_before(hours: &WorkingHours) -> String {
+        use crate::domain::availability::format_hhmm;
+        let map: serde_json::Map<String, serde_json::Value> = hours
+            .iter()
+            .map(|(key, windows)| {
+                let windows: Vec<_> = windows.iter().map(|w| (format_hhmm(w.start), format_hhmm(w.end))).collect();
+                (key.to_string(), windows_to_json(&windows))
+            })
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    }
+
+    #[test]
+    fn working_hours_are_stored_as_before() {
+        let hours = WorkingHours::parse([
+            ("mon", vec![("13:00", "17:00"), ("09:00", "12:00")]),
+            ("sun", vec![("00:00", "24:00")]),
+            ("wed", vec![]),
+        ])
+        .unwrap();
+        for hours in [hours, WorkingHours::default()] {
+            let stored = serde_json::json!(hours).to_string();
+            assert_eq!(stored, as_before(&hours));
+            let read = serde_json::from_str(&stored).unwrap();
+            assert_eq!(working_hours_from_json(&read), Ok(hours));
+        }
+    }
 }

@@ -9,6 +9,7 @@
 use crate::domain::bookings::{Interval, Status, MAX_EVENT_HOURS};
 use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
 use crate::domain::input::FreeText;
+use crate::domain::kinds::CancellationReason;
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
 use crate::entities::bookings::{self, BookingStatus, CanceledByRole};
 use crate::entities::coach_events;
@@ -334,7 +335,7 @@ pub enum Change {
     Canceled {
         to: Status,
         by: CanceledByRole,
-        reason_code: String,
+        reason_code: CancellationReason,
         reason_text: Option<FreeText>,
     },
     /// Hidden from its athlete's views.

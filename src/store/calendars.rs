@@ -75,36 +75,22 @@ fn live_overlapping(
 }
 
 /// Only the spans of the live events that overlap [start, end): busy time, ordered by start.
+/// Without the event `except` when one is given (a reservation being moved: its own time is not
+/// in its way).
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
 pub async fn busy_between(
     db: &impl ConnectionTrait,
     calendar_id: CalendarId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    except: Option<CalendarEventId>,
 ) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    let mut query = live_overlapping(calendar_id, start, end);
+    if let Some(except) = except {
+        query = query.filter(calendar_events::Column::Id.ne(except));
+    }
     crate::ctx!(
-        live_overlapping(calendar_id, start, end)
-            .select_only()
-            .columns([calendar_events::Column::StartsAt, calendar_events::Column::EndsAt])
-            .into_tuple()
-            .all(db)
-            .await
-    )
-}
-
-/// [`busy_between`] without the event `except` (a reservation being moved: its own time is not
-/// in its way).
-#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
-pub async fn busy_between_except(
-    db: &impl ConnectionTrait,
-    calendar_id: CalendarId,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    except: CalendarEventId,
-) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-    crate::ctx!(
-        live_overlapping(calendar_id, start, end)
-            .filter(calendar_events::Column::Id.ne(except))
+        query
             .select_only()
             .columns([calendar_events::Column::StartsAt, calendar_events::Column::EndsAt])
             .into_tuple()

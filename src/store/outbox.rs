@@ -6,6 +6,7 @@
 
 use crate::db::begin_write;
 use crate::domain::ids::{NotificationId, UserId};
+use crate::domain::notifications::Recipient;
 use crate::entities::notification_attempts;
 use crate::entities::notifications::{self, Channel, NotificationStatus};
 use crate::entities::{bookings, calendar_events};
@@ -27,7 +28,7 @@ pub struct NewMessage {
     pub rule: String,
     pub channel: Channel,
     pub subject_id: Uuid,
-    pub recipient_role: String,
+    pub recipient_role: Recipient,
     pub recipient_user_id: Option<UserId>,
     pub recipient_email: Option<String>,
     pub about_user_id: Option<UserId>,
@@ -51,7 +52,7 @@ impl NewMessage {
             rule: Set(self.rule.clone()),
             channel: Set(self.channel),
             subject_id: Set(self.subject_id),
-            recipient_role: Set(self.recipient_role.clone()),
+            recipient_role: Set(self.recipient_role),
             recipient_user_id: Set(self.recipient_user_id),
             recipient_email: Set(self.recipient_email.clone()),
             about_user_id: Set(self.about_user_id),

@@ -8,6 +8,7 @@ use crate::db_tests;
 use crate::helpers::*;
 use crate::leko::{book, create_event, uuid_of};
 use bookings::domain::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, OrderId, UserId};
+use bookings::domain::notifications::Recipient;
 use bookings::entities::{
     booking_links, booking_orders, bookings as booking_rows, calendar_events, coach_events, notifications,
 };
@@ -236,7 +237,7 @@ async fn notifications_are_paginated(app: TestApp) {
                 rule: "seeded".into(),
                 channel: notifications::Channel::Email,
                 subject_id: Uuid::new_v4(),
-                recipient_role: "athlete".into(),
+                recipient_role: Recipient::Athlete,
                 recipient_user_id: None,
                 recipient_email: Some(format!("n{i}@example.com")),
                 about_user_id: None,

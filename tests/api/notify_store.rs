@@ -7,8 +7,10 @@ use crate::helpers::*;
 use bookings::domain::bookings::Status;
 use bookings::domain::ids::{BookingId, CalendarEventId, CalendarId, CoachEventId, NotificationId, OrderId, UserId};
 use bookings::domain::input::LinkToken;
+use bookings::domain::kinds::{CancellationReason, Currency, SlotType};
 use bookings::domain::notifications::{
-    window, BookingTime, BookingWindow, DueWindow, Horizons, ReservationTime, ReservationWindow, Span, Trigger,
+    window, BookingTime, BookingWindow, DueWindow, Horizons, Recipient, ReservationTime, ReservationWindow, Span,
+    Trigger,
 };
 use bookings::entities::booking_orders::PaymentStatus;
 use bookings::entities::bookings::{BookingStatus, CanceledByRole};
@@ -66,12 +68,12 @@ async fn coach_event(conn: &DatabaseConnection, coach: UserId, status: EventStat
         status,
         time_slot_id: Uuid::new_v4(),
         places,
-        slot_type: "group".into(),
+        slot_type: SlotType::Offline,
         age_from: 0,
         age_to: 99,
         duration_minutes: 60,
         price: 100,
-        price_currency: "EUR".into(),
+        price_currency: Currency::Rub,
         payment_method: PaymentMethod::Cash,
         address_id: None,
         public: None,
@@ -112,7 +114,7 @@ async fn booking_grid(conn: &DatabaseConnection, athlete: UserId, coach: UserId,
                 note: None,
                 canceled_at: canceled.then_some(t),
                 canceled_by_role: canceled.then_some(role),
-                cancellation_reason_code: canceled.then(|| "other".into()),
+                cancellation_reason_code: canceled.then_some(CancellationReason::Other),
                 cancellation_reason_text: None,
                 dismissed: false,
                 created_at: t,
@@ -275,7 +277,7 @@ fn message(subject: impl Into<Uuid>, key: &str, about: UserId, skipped: Option<&
         rule: "r".into(),
         channel: Channel::Email,
         subject_id: subject,
-        recipient_role: "athlete".into(),
+        recipient_role: Recipient::Athlete,
         recipient_user_id: Some(about),
         recipient_email: skipped.is_none().then(|| "a@example.com".into()),
         about_user_id: Some(about),

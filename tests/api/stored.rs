@@ -4,7 +4,9 @@
 
 use crate::db_tests;
 use crate::helpers::*;
-use crate::leko::{book, create_event, uuid_of};
+use crate::leko::{book, cancel, create_event, uuid_of};
+use bookings::domain::kinds::{CancellationReason, Currency, Eligibility, Level, SlotType};
+use bookings::domain::notifications::Recipient;
 use bookings::entities::bookings::{BookingStatus, CanceledByRole};
 use bookings::entities::calendar_events::EventSource;
 use bookings::entities::coach_events::{EventStatus, PaymentMethod};
@@ -90,7 +92,7 @@ async fn raw_text_reads_as_before(app: TestApp) {
         rule: "seeded".into(),
         channel: Channel::Email,
         subject_id: Uuid::new_v4(),
-        recipient_role: "athlete".into(),
+        recipient_role: Recipient::Athlete,
         recipient_user_id: None,
         recipient_email: Some("n@example.com".into()),
         about_user_id: None,
@@ -123,3 +125,85 @@ async fn raw_text_reads_as_before(app: TestApp) {
 }
 
 db_tests!(raw_text_reads_as_before);
+
+/// The kinds typed after the statuses (`domain::kinds`, `entities::kinds`): a coach event's slot
+/// type, currency, level and eligibility, a booking's cancellation reason and a notification's
+/// recipient role. Written as the text they always were, read back from raw text through the
+/// entities and the API.
+async fn kinds_raw_text_reads_as_before(app: TestApp) {
+    let coach = app.user();
+    let athlete = app.user();
+    let start = Utc.with_ymd_and_hms(2030, 1, 8, 10, 0, 0).unwrap();
+    let event = create_event(&app, &coach, start, start + Duration::minutes(30), 5).await;
+    let order = book(&app, &athlete, &[event]).await.expect(201).body;
+    let booking = uuid_of(&order["bookings"][0]["bookingId"]);
+    cancel(&app, &athlete, booking, "NoTime", None).await.expect(200);
+    let conn = db(&app).await;
+
+    // What the typed code writes is the text stored before.
+    assert_eq!(raw(&conn, "coach_events", "slot_type").await, "Offline");
+    assert_eq!(raw(&conn, "coach_events", "price_currency").await, "RUB");
+    assert_eq!(raw(&conn, "coach_events", "level").await, "Any");
+    assert_eq!(raw(&conn, "coach_events", "eligibility").await, "All");
+    assert_eq!(raw(&conn, "bookings", "cancellation_reason_code").await, "NoTime");
+
+    // Rows changed with raw text, as an older server left them, read through the entities...
+    exec(&conn, "UPDATE coach_events SET slot_type = 'Online', level = 'Pro', eligibility = 'Women'").await;
+    exec(&conn, "UPDATE bookings SET cancellation_reason_code = 'NotFeelingWell'").await;
+    let row = coach_events::Entity::find().one(&conn).await.unwrap().unwrap();
+    assert_eq!(
+        (row.slot_type, row.price_currency, row.level, row.eligibility),
+        (SlotType::Online, Currency::Rub, Some(Level::Pro), Some(Eligibility::Women))
+    );
+    let row = booking_rows::Entity::find().one(&conn).await.unwrap().unwrap();
+    assert_eq!(row.cancellation_reason_code, Some(CancellationReason::NotFeelingWell));
+    // ... and through the API.
+    let e = app.get(&format!("/v1/coach-events/{event}"), Some(&coach.token)).await.expect(200).body;
+    assert_eq!(e["timeslot"]["slotType"], "Online", "{e}");
+    assert_eq!(e["timeslot"]["priceCurrency"], "RUB", "{e}");
+    assert_eq!(e["timeslot"]["level"], "Pro", "{e}");
+    assert_eq!(e["timeslot"]["eligibility"], "Women", "{e}");
+    let b = app.get(&format!("/v1/bookings/{booking}"), Some(&athlete.token)).await.expect(200).body;
+    assert_eq!(b["cancellationReasonCode"], "NotFeelingWell", "{b}");
+
+    // A notification's recipient role: written typed, then changed in raw text.
+    let now = Utc::now();
+    let id = bookings::domain::ids::NotificationId::new();
+    let message = notifications::Model {
+        id,
+        dedupe_key: format!("seeded:{id}"),
+        rule: "seeded".into(),
+        channel: Channel::Email,
+        subject_id: Uuid::new_v4(),
+        recipient_role: Recipient::Athlete,
+        recipient_user_id: None,
+        recipient_email: Some("n@example.com".into()),
+        about_user_id: None,
+        about_coach_id: None,
+        subject: "s".into(),
+        body_text: "t".into(),
+        body_html: "h".into(),
+        ical: None,
+        payload: "{}".into(),
+        status: NotificationStatus::Skipped,
+        attempts: 0,
+        next_attempt_at: now + Duration::days(365),
+        lease_until: None,
+        last_error: None,
+        created_at: now,
+        sent_at: None,
+        updated_at: now,
+    };
+    notifications::Entity::insert(message.into_active_model()).exec_without_returning(&conn).await.unwrap();
+    assert_eq!(raw(&conn, "notifications", "recipient_role").await, "athlete");
+    exec(&conn, "UPDATE notifications SET recipient_role = 'other_party'").await;
+    let row = notifications::Entity::find_by_id(id).one(&conn).await.unwrap().unwrap();
+    assert_eq!(row.recipient_role, Recipient::OtherParty);
+    let admin = app.admin();
+    let list = app.get("/v1/notifications?status=skipped", Some(&admin.token)).await.expect(200).body;
+    let seeded: Vec<_> = list.as_array().unwrap().iter().filter(|n| n["id"] == json!(id)).collect();
+    assert_eq!(seeded.len(), 1, "{list}");
+    assert_eq!(seeded[0]["recipientRole"], "other_party", "{list}");
+}
+
+db_tests!(kinds_raw_text_reads_as_before);

@@ -227,6 +227,30 @@ impl WorkingHours {
     }
 }
 
+/// `{"start": "09:00", "end": "17:00"}`.
+impl serde::Serialize for HoursWindow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut window = serializer.serialize_struct("HoursWindow", 2)?;
+        window.serialize_field("start", &format_hhmm(self.start))?;
+        window.serialize_field("end", &format_hhmm(self.end))?;
+        window.end()
+    }
+}
+
+/// `{"mon": [{"start": "09:00", "end": "17:00"}], ...}`, every day present (an empty list when
+/// it has no window), Monday first: how a link's working hours are stored and echoed.
+impl serde::Serialize for WorkingHours {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut days = serializer.serialize_map(Some(DAY_KEYS.len()))?;
+        for (key, windows) in self.iter() {
+            days.serialize_entry(key, windows)?;
+        }
+        days.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,7 +102,9 @@ pub(super) fn instant_nanos(t: DateTime<Utc>) -> Ns {
 
 /// `ceil(a / b)` for `b > 0`, any sign of `a`. In `i64` when both fit (every
 /// instant from 1678 to 2261): a 128-bit division is a library call, many
-/// times slower.
+/// times slower. `#[inline]`: the engine walks its grids with it, from another module (so,
+/// without it, possibly another codegen unit, where it would be a call per grid step).
+#[inline]
 pub(super) fn ceil_div(a: Ns, b: Ns) -> Ns {
     match (i64::try_from(a), i64::try_from(b)) {
         (Ok(a), Ok(b)) if a > i64::MIN => Ns::from(-(-a).div_euclid(b)),
