@@ -212,9 +212,7 @@ struct FormValues {
 struct Posted {
     slot: String,
     key: String,
-    tz: Option<String>,
-    lang: Option<String>,
-    embed: bool,
+    carried: view::Carried,
     values: FormValues,
 }
 
@@ -222,13 +220,13 @@ impl Posted {
     fn parse(body: &[u8]) -> Self {
         let mut posted = Posted::default();
         for (name, value) in url::form_urlencoded::parse(body) {
+            if posted.carried.take(&name, &value) {
+                continue;
+            }
             let value = value.into_owned();
             match name.as_ref() {
                 "slot" => posted.slot = value,
                 "key" => posted.key = value,
-                "tz" => posted.tz = Some(value),
-                "lang" => posted.lang = Some(value),
-                "embed" => posted.embed = value == "1",
                 "name" => posted.values.name = value,
                 "email" => posted.values.email = value,
                 "notes" => posted.values.notes = value,
@@ -239,12 +237,7 @@ impl Posted {
     }
 
     fn query(&self) -> PageQuery {
-        PageQuery {
-            tz: self.tz.clone(),
-            lang: self.lang.clone(),
-            embed: self.embed.then(|| "1".to_string()),
-            ..PageQuery::default()
-        }
+        self.carried.query()
     }
 
     /// Each field's rule, checked as the API checks it; the catalog key of each error.

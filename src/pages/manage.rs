@@ -201,9 +201,7 @@ impl View<'_> {
 #[derive(Default)]
 struct Posted {
     csrf: String,
-    tz: Option<String>,
-    lang: Option<String>,
-    embed: bool,
+    carried: view::Carried,
     reason: String,
     slot: String,
     sequence: String,
@@ -213,12 +211,12 @@ impl Posted {
     fn parse(body: &[u8]) -> Self {
         let mut posted = Posted::default();
         for (name, value) in url::form_urlencoded::parse(body) {
+            if posted.carried.take(&name, &value) {
+                continue;
+            }
             let value = value.into_owned();
             match name.as_ref() {
                 "csrf" => posted.csrf = value,
-                "tz" => posted.tz = Some(value),
-                "lang" => posted.lang = Some(value),
-                "embed" => posted.embed = value == "1",
                 "reason" => posted.reason = value,
                 "slot" => posted.slot = value,
                 "sequence" => posted.sequence = value,
@@ -229,12 +227,7 @@ impl Posted {
     }
 
     fn query(&self) -> PageQuery {
-        PageQuery {
-            tz: self.tz.clone(),
-            lang: self.lang.clone(),
-            embed: self.embed.then(|| "1".to_string()),
-            ..PageQuery::default()
-        }
+        self.carried.query()
     }
 }
 
@@ -275,7 +268,7 @@ async fn admit(pages: &Pages, req: &mut Request) -> Result<(ManageToken, Posted,
 /// After a change, the manage page again (303: a reload does not post twice).
 fn see_manage(token: &ManageToken, posted: &Posted, common: &Common, done: &str) -> Response {
     let mut params = vec![("lang", common.lang.code()), ("done", done)];
-    if let Some(tz) = posted.tz.as_deref() {
+    if let Some(tz) = posted.carried.tz.as_deref() {
         params.push(("tz", tz));
     }
     if common.embed {

@@ -26,6 +26,38 @@ pub(crate) struct PageQuery {
     pub done: Option<String>,
 }
 
+/// What every page's form posts back besides its own fields: the zone shown, the language and
+/// whether the page is embedded.
+#[derive(Debug, Default)]
+pub(crate) struct Carried {
+    pub tz: Option<String>,
+    pub lang: Option<String>,
+    pub embed: bool,
+}
+
+impl Carried {
+    /// Keeps `name=value` if it is one of these fields; whether it was.
+    pub fn take(&mut self, name: &str, value: &str) -> bool {
+        match name {
+            "tz" => self.tz = Some(value.to_string()),
+            "lang" => self.lang = Some(value.to_string()),
+            "embed" => self.embed = value == "1",
+            _ => return false,
+        }
+        true
+    }
+
+    /// The query a page shown again after the POST keeps.
+    pub fn query(&self) -> PageQuery {
+        PageQuery {
+            tz: self.tz.clone(),
+            lang: self.lang.clone(),
+            embed: self.embed.then(|| "1".to_string()),
+            ..PageQuery::default()
+        }
+    }
+}
+
 /// `path?name=value&...`, each value percent-encoded.
 pub(crate) fn url(path: &str, params: &[(&str, &str)]) -> String {
     if params.is_empty() {

@@ -84,33 +84,8 @@ async fn raw_text_reads_as_before(app: TestApp) {
     assert_eq!(list[0]["source"], "reservation", "{list}");
 
     // A notification: written typed (stored as `email`, `pending`), then changed in raw text.
-    let now = Utc::now();
-    let id = Uuid::new_v4();
-    let message = notifications::Model {
-        id: bookings::domain::ids::NotificationId::from_uuid(id),
-        dedupe_key: format!("seeded:{id}"),
-        rule: "seeded".into(),
-        channel: Channel::Email,
-        subject_id: Uuid::new_v4(),
-        recipient_role: Recipient::Athlete,
-        recipient_user_id: None,
-        recipient_email: Some("n@example.com".into()),
-        about_user_id: None,
-        about_coach_id: None,
-        subject: "s".into(),
-        body_text: "t".into(),
-        body_html: "h".into(),
-        ical: None,
-        payload: "{}".into(),
-        status: NotificationStatus::Pending,
-        attempts: 0,
-        next_attempt_at: now + Duration::days(365),
-        lease_until: None,
-        last_error: None,
-        created_at: now,
-        sent_at: None,
-        updated_at: now,
-    };
+    let id = bookings::domain::ids::NotificationId::new();
+    let message = seeded_message(id, NotificationStatus::Pending);
     notifications::Entity::insert(message.into_active_model()).exec_without_returning(&conn).await.unwrap();
     assert_eq!(raw(&conn, "notifications", "channel").await, "email");
     assert_eq!(raw(&conn, "notifications", "status").await, "pending");
@@ -167,9 +142,26 @@ async fn kinds_raw_text_reads_as_before(app: TestApp) {
     assert_eq!(b["cancellationReasonCode"], "NotFeelingWell", "{b}");
 
     // A notification's recipient role: written typed, then changed in raw text.
-    let now = Utc::now();
     let id = bookings::domain::ids::NotificationId::new();
-    let message = notifications::Model {
+    let message = seeded_message(id, NotificationStatus::Skipped);
+    notifications::Entity::insert(message.into_active_model()).exec_without_returning(&conn).await.unwrap();
+    assert_eq!(raw(&conn, "notifications", "recipient_role").await, "athlete");
+    exec(&conn, "UPDATE notifications SET recipient_role = 'other_party'").await;
+    let row = notifications::Entity::find_by_id(id).one(&conn).await.unwrap().unwrap();
+    assert_eq!(row.recipient_role, Recipient::OtherParty);
+    let admin = app.admin();
+    let list = app.get("/v1/notifications?status=skipped", Some(&admin.token)).await.expect(200).body;
+    let seeded: Vec<_> = list.as_array().unwrap().iter().filter(|n| n["id"] == json!(id)).collect();
+    assert_eq!(seeded.len(), 1, "{list}");
+    assert_eq!(seeded[0]["recipientRole"], "other_party", "{list}");
+}
+
+db_tests!(kinds_raw_text_reads_as_before);
+
+/// An email to an athlete in the outbox, due in a year, written as the store writes one.
+fn seeded_message(id: bookings::domain::ids::NotificationId, status: NotificationStatus) -> notifications::Model {
+    let now = Utc::now();
+    notifications::Model {
         id,
         dedupe_key: format!("seeded:{id}"),
         rule: "seeded".into(),
@@ -185,7 +177,7 @@ async fn kinds_raw_text_reads_as_before(app: TestApp) {
         body_html: "h".into(),
         ical: None,
         payload: "{}".into(),
-        status: NotificationStatus::Skipped,
+        status,
         attempts: 0,
         next_attempt_at: now + Duration::days(365),
         lease_until: None,
@@ -193,17 +185,5 @@ async fn kinds_raw_text_reads_as_before(app: TestApp) {
         created_at: now,
         sent_at: None,
         updated_at: now,
-    };
-    notifications::Entity::insert(message.into_active_model()).exec_without_returning(&conn).await.unwrap();
-    assert_eq!(raw(&conn, "notifications", "recipient_role").await, "athlete");
-    exec(&conn, "UPDATE notifications SET recipient_role = 'other_party'").await;
-    let row = notifications::Entity::find_by_id(id).one(&conn).await.unwrap().unwrap();
-    assert_eq!(row.recipient_role, Recipient::OtherParty);
-    let admin = app.admin();
-    let list = app.get("/v1/notifications?status=skipped", Some(&admin.token)).await.expect(200).body;
-    let seeded: Vec<_> = list.as_array().unwrap().iter().filter(|n| n["id"] == json!(id)).collect();
-    assert_eq!(seeded.len(), 1, "{list}");
-    assert_eq!(seeded[0]["recipientRole"], "other_party", "{list}");
+    }
 }
-
-db_tests!(kinds_raw_text_reads_as_before);
