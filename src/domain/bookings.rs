@@ -273,28 +273,9 @@ pub fn format_time(t: WallClock) -> String {
 /// time-offset`: `10:00:00+03:00`, `10:00:00.250-05:30`, `10:00:00Z`); `None` when it is not one.
 /// The one reading of a stored `coach_events.start_time` / `end_time`.
 pub fn parse_time(value: &str) -> Option<WallClock> {
-    let split = value.rfind(['+', '-', 'Z', 'z'])?;
-    let (time, offset) = value.split_at(split);
-    let offset = if offset.eq_ignore_ascii_case("z") {
-        FixedOffset::east_opt(0)?
-    } else {
-        let sign = if offset.starts_with('-') { -1 } else { 1 };
-        let hm = &offset[1..];
-        if hm.len() != 5 || hm.as_bytes()[2] != b':' {
-            return None;
-        }
-        let h: i32 = hm[..2].parse().ok()?;
-        let m: i32 = hm[3..].parse().ok()?;
-        if h > 23 || m > 59 {
-            return None;
-        }
-        FixedOffset::east_opt(sign * (h * 3600 + m * 60))?
-    };
-    if time.len() < 8 || time.as_bytes()[2] != b':' || time.as_bytes()[5] != b':' {
-        return None;
-    }
-    let time = NaiveTime::parse_from_str(time, "%H:%M:%S%.f").ok()?;
-    Some((time, offset))
+    // RFC 3339's full-time, read by chrono's RFC 3339 parser on a date of no account.
+    let at = DateTime::parse_from_rfc3339(&format!("2000-01-01T{value}")).ok()?;
+    Some((at.time(), *at.offset()))
 }
 
 impl NewCoachEvent {
