@@ -159,24 +159,8 @@ pub(super) fn arb_zone() -> impl Strategy<Value = Tz> {
 /// within five hours of midnight, where DST changes happen. All values are
 /// rounded to multiples of `grain` minutes.
 pub(super) fn build_hours(days: &[Vec<(u16, u16)>; 7], grain: u16) -> WorkingHours {
-    let texts: Vec<(&str, Vec<(String, String)>)> = days
-        .iter()
-        .zip(DAY_KEYS)
-        .map(|(pairs, key)| {
-            let mut cur = 0u16;
-            let mut ws = Vec::new();
-            for &(gap, len) in pairs {
-                let start = cur + gap / grain * grain;
-                if start >= MINUTES_PER_DAY {
-                    break;
-                }
-                let end = min(start + max(grain, len / grain * grain), MINUTES_PER_DAY);
-                ws.push((format_hhmm(start), format_hhmm(end)));
-                cur = end;
-            }
-            (key, ws)
-        })
-        .collect();
+    let texts: Vec<(&str, Vec<(String, String)>)> =
+        days.iter().zip(DAY_KEYS).map(|(pairs, key)| (key, day_texts(pairs, grain))).collect();
     WorkingHours::parse(texts.iter().map(|(k, ws)| (*k, ws.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect())))
         .expect("generated hours are valid")
 }
