@@ -50,6 +50,9 @@ const HIT: &str = "bookings; hit";
 const MISS: &str = "bookings; fwd=miss";
 const MISS_STORED: &str = "bookings; fwd=miss; stored";
 
+/// The longest `If-None-Match` the contract takes (its `maxLength`).
+const MAX_IF_NONE_MATCH: usize = 8192;
+
 /// The operation whose answers are kept.
 pub const CACHED_OPERATION: &str = "getBookingAvailability";
 /// At most this many rendered answers, each at most [`MAX_ANSWER_BYTES`] (64 MiB in all).
@@ -294,6 +297,11 @@ pub fn cacheable(op: &OperationMeta, req: &Request, now: DateTime<Utc>, ttl: std
     if ttl.is_zero() || !(req.method() == Method::GET || req.method() == Method::HEAD) {
         return None;
     }
+    // An `If-None-Match` the route refuses (not text, over the contract's 8192 characters) is
+    // the handler's 400.
+    if req.headers().get_all(header::IF_NONE_MATCH).iter().any(|v| v.len() > MAX_IF_NONE_MATCH || v.to_str().is_err()) {
+        return None;
+    }
     // The router's `{token}`, as it matched it (not decoded); one that is not a token is the
     // handler's 404.
     let token = LinkToken::parse(op.raw_path_param(req, "token")?)?;
@@ -365,6 +373,18 @@ mod tests {
             key("/v1/booking/abc/availability?end=2030-03-04T23:00:00Z&start=2030-03-04T01:00:00%2B01:00"),
             Some(k.clone())
         );
+        // Validators to revalidate with do not change the answer; one the route refuses is its 400.
+        let revalidating = |value: &[u8]| {
+            Request::builder()
+                .uri(
+                    "/v1/booking/abc/availability?start=2030-03-04T00:00:00Z&end=2030-03-04T23:00:00Z".parse().unwrap(),
+                )
+                .header(header::IF_NONE_MATCH, HeaderValue::from_bytes(value).unwrap())
+                .finish()
+        };
+        assert_eq!(key_of(revalidating(b"\"a\", W/\"b\"")), Some(k.clone()));
+        assert_eq!(key_of(revalidating(&vec![b'a'; MAX_IF_NONE_MATCH + 1])), None);
+        assert_eq!(key_of(revalidating(b"\"\xff\"")), None);
         // A HEAD is its GET.
         let head = Request::builder()
             .method(Method::HEAD)
