@@ -4166,7 +4166,7 @@ pub const OPERATIONS: &[OperationMeta] = &[
         route: "/booking/:param0/availability",
         tag: "Booking",
         secured: false,
-        headers: &[],
+        headers: &["if-none-match"],
         errors: &[
             (400, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
@@ -4803,6 +4803,9 @@ impl<H: BookingHandlers> BookingApi<H> {
         /// Range end (RFC3339)
         #[oai(name = "end")]
         end: Query<chrono::DateTime<chrono::FixedOffset>>,
+        /// The ETag (or a comma-separated list of them, or `*`) of an answer the client holds (RFC 9110, weak comparison: a `W/` prefix is ignored). When one of them is the current answer's ETag (`*`: any current answer) the answer is 304 with no body, carrying the ETag and Cache-Control of the 200 it stands for.
+        #[oai(name = "If-None-Match", validator(min_length = 1, max_length = 8192))]
+        _if_none_match: Header<Option<String>>,
     ) -> GetBookingAvailabilityResponse {
         if let Err(err) = check_query(request, &["start", "end"]) {
             return GetBookingAvailabilityResponse::from_api_error(err);
@@ -5012,7 +5015,13 @@ fn create_booking_link_bad_request(err: poem::Error) -> CreateBookingLinkRespons
 pub enum GetBookingAvailabilityResponse {
     /// Available booking slots
     #[oai(status = 200)]
-    Ok(Json<GetBookingAvailability200Response>),
+    Ok(
+        Json<GetBookingAvailability200Response>,
+        #[oai(header = "ETag")]
+        Option<String>,
+        #[oai(header = "Cache-Control")]
+        Option<String>,
+    ),
     /// Validation error
     #[oai(status = 400)]
     BadRequest(Json<Error>),
@@ -5028,6 +5037,14 @@ pub enum GetBookingAvailabilityResponse {
     /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
     #[oai(status = 503)]
     ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
+    /// Not modified: an If-None-Match ETag is the current answer's. No body; the ETag and Cache-Control are those of the 200 it stands for.
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "ETag")]
+        Option<String>,
+        #[oai(header = "Cache-Control")]
+        Option<String>,
+    ),
 }
 impl GetBookingAvailabilityResponse {
     /// `METHOD path` of this operation, as it appears in error envelopes.

@@ -90,7 +90,14 @@ pub async fn build_state(settings: &Settings) -> anyhow::Result<Arc<AppState>> {
     let verifier = Verifier::from_settings(&settings.jwt.keys(), &settings.data_dir, clock)?;
     let manage_links = settings.manage_links()?;
     let notifier = crate::notify::notifier::Notifier::from_settings(&settings.notify, manage_links.clone())?;
-    let cache = AvailabilityCache::new(settings.availability_cache());
+    let cache = Arc::new(AvailabilityCache::new(settings.availability_cache()));
+    // Instances sharing a PostgreSQL database tell each other what they changed (nothing on
+    // SQLite: one process). Started with the cache off: nothing to tell or listen for.
+    if cache.ttl() > Duration::ZERO {
+        if let Some(signal) = crate::store::availability_signal::start(&db, cache.clone()) {
+            cache.set_signal(signal);
+        }
+    }
     let writes = crate::db::Writes::new(settings.db.retry_budget());
     Ok(Arc::new(AppState {
         db,

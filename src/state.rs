@@ -24,7 +24,7 @@ pub struct AppState {
     /// [`MAX_KNOWN_EMAILS`]; one forgotten is written again).
     pub known_emails: moka::sync::Cache<crate::domain::ids::UserId, String>,
     /// Links and busy time for availability (see the module for what it may and may not do).
-    pub availability_cache: AvailabilityCache,
+    pub availability_cache: std::sync::Arc<AvailabilityCache>,
     /// Runs write transactions: retries within a budget, one waiter per row (see the module).
     pub writes: crate::db::Writes,
     /// The visitor's pages' settings (framing, CORS).

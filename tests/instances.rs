@@ -64,6 +64,10 @@ struct Server {
 
 impl Server {
     async fn start(database_url: &str, smtp: Option<&str>) -> Self {
+        Self::start_with(database_url, smtp, &[]).await
+    }
+
+    async fn start_with(database_url: &str, smtp: Option<&str>, envs: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut cmd = Command::new(BIN);
@@ -81,6 +85,7 @@ impl Server {
         if let Some(smtp) = smtp {
             cmd.env("SMTP_URL", smtp);
         }
+        cmd.envs(envs.iter().copied());
         let child = cmd.spawn().unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
@@ -422,5 +427,191 @@ async fn idempotent_replays_across_two_processes() {
     assert_eq!(status, 200);
     assert_eq!(events.as_array().unwrap().len(), 1, "the cancelled one and the one booked once: {events}");
     drop((a, b));
+    db.drop_it().await;
+}
+
+// ---- availability caches that act as one
+
+/// Long, so only the change signal can make another instance's change show in time.
+const LONG_CACHE: &[(&str, &str)] = &[("AVAILABILITY_CACHE", "60s")];
+/// Generous: without the signal a change shows after the 60 s cache time.
+const SIGNAL_DEADLINE: Duration = Duration::from_secs(3);
+
+/// A link open 09:00-12:00 UTC on Mondays (30 minutes), made through `server`; its token and the
+/// availability path of a Monday one to two weeks ahead (a range the answer cache keeps).
+async fn monday_link(client: &reqwest::Client, server: &Server) -> (String, String, chrono::NaiveDate) {
+    use chrono::Datelike;
+    let owner = server.token(Uuid::new_v4(), false, None);
+    let (s, cal) = call(
+        client,
+        reqwest::Method::POST,
+        format!("{}/v1/calendars", server.base),
+        Some(&owner),
+        Some(json!({"name": "Work"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{cal}");
+    let body = json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {"mon": [{"start": "09:00", "end": "12:00"}]}});
+    let url = format!("{}/v1/calendars/{}/booking-link", server.base, cal["id"].as_str().unwrap());
+    let (s, link) = call(client, reqwest::Method::POST, url, Some(&owner), Some(body)).await;
+    assert_eq!(s, 200, "{link}");
+    let token = link["token"].as_str().unwrap().to_string();
+    let today = chrono::Utc::now().date_naive();
+    let monday = today + chrono::Duration::days(7 + (7 - i64::from(today.weekday().num_days_from_monday())) % 7);
+    let next = monday + chrono::Duration::days(1);
+    let path = format!("/v1/booking/{token}/availability?start={monday}T00:00:00Z&end={next}T00:00:00Z");
+    (token, path, monday)
+}
+
+/// Whether `server`'s availability at `path` still offers a slot starting at `start` (and the
+/// answer's Cache-Status).
+async fn offers(client: &reqwest::Client, server: &Server, path: &str, start: &str) -> (bool, String) {
+    let r = client.get(format!("{}{path}", server.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let status = r.headers().get("cache-status").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let body: Value = r.json().await.unwrap();
+    let starts: Vec<String> = body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap().to_utc().to_rfc3339())
+        .collect();
+    (starts.iter().any(|s| s == start), status)
+}
+
+/// Asks `server` for `path` until its answer cache serves it (a hit), offering `start`.
+async fn warm(client: &reqwest::Client, server: &Server, path: &str, start: &str) {
+    for _ in 0..10 {
+        let (offered, status) = offers(client, server, path, start).await;
+        assert!(offered);
+        if status == "bookings; hit" {
+            return;
+        }
+    }
+    panic!("{path} was never served from the answer cache");
+}
+
+/// Reserves the slot at `start` (30 minutes) through `server`.
+async fn reserve(client: &reqwest::Client, server: &Server, token: &str, start: chrono::DateTime<chrono::Utc>) {
+    let body = json!({"name": "Ada", "email": "ada@example.com", "slot_start": start.to_rfc3339(),
+        "slot_end": (start + chrono::Duration::minutes(30)).to_rfc3339()});
+    let (s, r) =
+        call(client, reqwest::Method::POST, format!("{}/v1/booking/{token}/reserve", server.base), None, Some(body))
+            .await;
+    assert_eq!(s, 200, "{r}");
+}
+
+/// Polls `server` until the slot at `start` is gone; how long that took (fails past the deadline).
+async fn until_gone(client: &reqwest::Client, server: &Server, path: &str, start: &str, since: Instant) -> Duration {
+    loop {
+        let (offered, _) = offers(client, server, path, start).await;
+        if !offered {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < SIGNAL_DEADLINE,
+            "the other instance still offers the taken slot {:?} after the reservation",
+            since.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reservation_through_one_instance_is_gone_from_the_others_availability_at_once() {
+    let Some(db) = Database::for_test().await else { return };
+    let a = Server::start_with(&db.url, None, LONG_CACHE).await;
+    let b = Server::start_with(&db.url, None, LONG_CACHE).await;
+    let client = reqwest::Client::new();
+    let (token, path, monday) = monday_link(&client, &a).await;
+    let slot = monday.and_hms_opt(9, 0, 0).unwrap().and_utc();
+    let start = slot.to_rfc3339();
+
+    // B's cache is warm: the second identical request keeps the answer, the third is a hit.
+    warm(&client, &b, &path, &start).await;
+    let since = Instant::now();
+    reserve(&client, &a, &token, slot).await;
+    let reserved = since.elapsed();
+    let seen = until_gone(&client, &b, &path, &start, since).await;
+    eprintln!("the reservation through A (answered in {reserved:?}) was gone from B's availability after {seen:?}");
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lost_listener_connection_leaves_no_stale_availability() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let Some(db) = Database::for_test().await else { return };
+    let a = Server::start_with(&db.url, None, LONG_CACHE).await;
+    let b = Server::start_with(&db.url, None, LONG_CACHE).await;
+    let client = reqwest::Client::new();
+    let (token, path, monday) = monday_link(&client, &a).await;
+    let slot = monday.and_hms_opt(9, 30, 0).unwrap().and_utc();
+    let start = slot.to_rfc3339();
+    warm(&client, &b, &path, &start).await;
+
+    // B's listener: its connection's application_name names B's process.
+    let admin = sea_orm::Database::connect(&db.url).await.unwrap();
+    let name = format!("bookings-availability-listener {}", b.child.id());
+    let listener_pid = || {
+        let admin = &admin;
+        let name = name.clone();
+        async move {
+            let rows = admin
+                .query_all_raw(Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 \
+                     AND query ILIKE 'LISTEN%'",
+                    [name.into()],
+                ))
+                .await
+                .unwrap();
+            rows.first().map(|r| r.try_get_by_index::<i32>(0).unwrap())
+        }
+    };
+    let started = Instant::now();
+    let pid = loop {
+        if let Some(pid) = listener_pid().await {
+            break pid;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "B's listener never showed in pg_stat_activity");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let terminated = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend($1)",
+            [pid.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<bool>(0)
+        .unwrap();
+    assert!(terminated);
+
+    // At once: the notice may well be sent while B is not listening.
+    let since = Instant::now();
+    reserve(&client, &a, &token, slot).await;
+    let seen = until_gone(&client, &b, &path, &start, since).await;
+    eprintln!("with B's listener connection terminated, the reservation through A was gone from B after {seen:?}");
+
+    // And B listens again, on a new connection.
+    let started = Instant::now();
+    loop {
+        match listener_pid().await {
+            Some(new) if new != pid => break,
+            _ => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "B's listener did not reconnect");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A change after the reconnection reaches B through the signal again.
+    let next = monday.and_hms_opt(10, 0, 0).unwrap().and_utc();
+    warm(&client, &b, &path, &next.to_rfc3339()).await;
+    let since = Instant::now();
+    reserve(&client, &a, &token, next).await;
+    let seen = until_gone(&client, &b, &path, &next.to_rfc3339(), since).await;
+    eprintln!("after B's listener reconnected, a reservation through A was gone from B after {seen:?}");
+    admin.close().await.ok();
     db.drop_it().await;
 }

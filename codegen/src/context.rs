@@ -557,6 +557,7 @@ fn status_variant(status: u16) -> String {
         201 => "Created".into(),
         202 => "Accepted".into(),
         204 => "NoContent".into(),
+        304 => "NotModified".into(),
         400 => "BadRequest".into(),
         401 => "Unauthorized".into(),
         403 => "Forbidden".into(),
@@ -712,8 +713,8 @@ pub fn build(doc: &Value, envelope: &ErrorEnvelope, edge_headers: &[&str]) -> Re
                     retry_after = true;
                     continue;
                 }
-                if ty.is_none() {
-                    bail!("{id} {status}: response headers need a response body");
+                if ty.is_none() && !(300..400).contains(&code) {
+                    bail!("{id} {status}: response headers need a response body (a 3xx may have them alone)");
                 }
                 let header = match header.get("$ref").and_then(Value::as_str) {
                     Some(r) => b.resolve_ref(r)?,

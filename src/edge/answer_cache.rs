@@ -16,6 +16,12 @@
 //! handler's extractors use (`+` is a space, as in any form-encoded query), so the cache answers
 //! exactly when the handler would answer 200, never a request the handler refuses.
 //!
+//! Every 200 of the operation carries HTTP validators ([`crate::validators`]): a strong `ETag`
+//! (a digest of the body; for a kept answer computed once, when it is stored, not per hit) and
+//! `Cache-Control: public, max-age=<the cache's time to live>`; a request whose `If-None-Match`
+//! matches is answered 304 with those headers and no body (a kept answer is compared without
+//! touching its body, so a revalidation costs less than a hit).
+//!
 //! [`AvailabilityCache`]: crate::services::availability_cache::AvailabilityCache
 
 use crate::api::OperationMeta;
@@ -24,7 +30,7 @@ use crate::services::availability_cache::{AvailabilityCache, BusyWindow, CachedL
 use crate::state::AppState;
 use chrono::{DateTime, FixedOffset, Utc};
 use poem::endpoint::DynEndpoint;
-use poem::http::{HeaderValue, Method, StatusCode};
+use poem::http::{header, HeaderValue, Method, StatusCode};
 use poem::{Body, Request, Response};
 use poem_openapi::types::ParseFromParameter;
 use std::hash::BuildHasher;
@@ -43,6 +49,9 @@ const CACHE_STATUS: &str = "cache-status";
 const HIT: &str = "bookings; hit";
 const MISS: &str = "bookings; fwd=miss";
 const MISS_STORED: &str = "bookings; fwd=miss; stored";
+
+/// The longest `If-None-Match` the contract takes (its `maxLength`).
+const MAX_IF_NONE_MATCH: usize = 8192;
 
 /// The operation whose answers are kept.
 pub const CACHED_OPERATION: &str = "getBookingAvailability";
@@ -65,6 +74,15 @@ struct Answer {
     link: Arc<CachedLink>,
     busy: Arc<BusyWindow>,
     body: bytes::Bytes,
+    /// The body's ETag, computed when it was stored.
+    etag: HeaderValue,
+}
+
+/// A kept answer as served: its body and its ETag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub body: bytes::Bytes,
+    pub etag: HeaderValue,
 }
 
 /// Which answers were asked for lately, so an answer is kept only when asked for a second time
@@ -107,22 +125,30 @@ impl RenderedAnswers {
     }
 
     /// A rendered answer, if the link and busy time it was computed from are still current.
-    pub fn answer(&self, cache: &AvailabilityCache, key: &AnswerKey) -> Option<bytes::Bytes> {
+    pub fn answer(&self, cache: &AvailabilityCache, key: &AnswerKey) -> Option<Kept> {
         let answer = self.answers.get(key)?;
         let link = cache.link(&key.token)?;
         let busy = cache.busy(link.calendar_id)?;
-        (Arc::ptr_eq(&link, &answer.link) && Arc::ptr_eq(&busy, &answer.busy)).then(|| answer.body.clone())
+        (Arc::ptr_eq(&link, &answer.link) && Arc::ptr_eq(&busy, &answer.busy))
+            .then(|| Kept { body: answer.body.clone(), etag: answer.etag.clone() })
     }
 
     /// Keeps an answer rendered since `ticket` was taken, tied to the current link and busy time.
     /// Whether it was kept.
-    pub fn put_answer(&self, cache: &AvailabilityCache, ticket: Ticket, key: AnswerKey, body: bytes::Bytes) -> bool {
+    pub fn put_answer(
+        &self,
+        cache: &AvailabilityCache,
+        ticket: Ticket,
+        key: AnswerKey,
+        body: bytes::Bytes,
+        etag: HeaderValue,
+    ) -> bool {
         if !cache.current(ticket) || body.len() > MAX_ANSWER_BYTES {
             return false;
         }
         let Some(link) = cache.link(&key.token) else { return false };
         let Some(busy) = cache.busy(link.calendar_id) else { return false };
-        self.answers.put(key, Arc::new(Answer { link, busy, body }), ticket.started());
+        self.answers.put(key, Arc::new(Answer { link, busy, body, etag }), ticket.started());
         true
     }
 }
@@ -131,54 +157,149 @@ impl RenderedAnswers {
 pub struct AvailabilityAnswers {
     state: Arc<AppState>,
     rendered: RenderedAnswers,
+    /// `public, max-age=<the cache's time to live>`.
+    cache_control: HeaderValue,
 }
 
 impl AvailabilityAnswers {
     pub fn new(state: Arc<AppState>) -> Self {
-        let rendered = RenderedAnswers::new(state.availability_cache.ttl());
-        Self { state, rendered }
+        let ttl = state.availability_cache.ttl();
+        let rendered = RenderedAnswers::new(ttl);
+        let cache_control =
+            HeaderValue::from_str(&crate::validators::cache_control(ttl)).expect("a Cache-Control value is ASCII");
+        Self { state, rendered, cache_control }
     }
 
-    /// Answers `req` for `op` from the cache, or by `next` (keeping a cacheable answer).
+    /// Answers `req` for `op` from the cache, or by `next` (keeping a cacheable answer); every
+    /// 200 of [`CACHED_OPERATION`] with its validators, a matching `If-None-Match` with a 304.
     pub async fn call(
         &self,
         op: &'static OperationMeta,
         req: Request,
         next: &dyn DynEndpoint<Output = Response>,
     ) -> poem::Result<Response> {
-        let cache = &self.state.availability_cache;
-        let key = if op.operation_id == CACHED_OPERATION {
-            cacheable(op, &req, self.state.clock.now(), cache.ttl())
-        } else {
-            None
-        };
-        let Some(key) = key else { return next.call(req).await };
-        if let Some(body) = self.rendered.answer(cache, &key) {
-            return Ok(Response::builder().content_type(JSON).header(CACHE_STATUS, HIT).body(body));
+        if op.operation_id != CACHED_OPERATION {
+            return next.call(req).await;
         }
-        if !self.rendered.worth_keeping(&key) {
-            let mut response = next.call(req).await?;
-            if response.status() == StatusCode::OK {
-                response.headers_mut().insert(CACHE_STATUS, HeaderValue::from_static(MISS));
+        let cache = &self.state.availability_cache;
+        let Some(key) = cacheable(op, &req, self.state.clock.now(), cache.ttl()) else {
+            let revalidating = if_none_match(&req);
+            let response = next.call(req).await?;
+            return validated(response, revalidating, &self.cache_control, None).await;
+        };
+        if let Some(kept) = self.rendered.answer(cache, &key) {
+            metrics::counter!("answer_cache_requests_total", "result" => "hit").increment(1);
+            let status = HeaderValue::from_static(HIT);
+            if matches(if_none_match(&req).as_ref(), &kept.etag) {
+                return Ok(not_modified(kept.etag, self.cache_control.clone(), status));
             }
-            return Ok(response);
+            return Ok(Response::builder()
+                .content_type(JSON)
+                .header(header::ETAG, kept.etag)
+                .header(header::CACHE_CONTROL, self.cache_control.clone())
+                .header(CACHE_STATUS, status)
+                .body(kept.body));
+        }
+        metrics::counter!("answer_cache_requests_total", "result" => "miss").increment(1);
+        let revalidating = if_none_match(&req);
+        if !self.rendered.worth_keeping(&key) {
+            let response = next.call(req).await?;
+            return validated(response, revalidating, &self.cache_control, Some(MISS)).await;
         }
         let ticket = cache.ticket();
         let response = next.call(req).await?;
         if response.status() != StatusCode::OK {
             return Ok(response);
         }
-        let (mut parts, body) = response.into_parts();
+        let (parts, body) = response.into_parts();
         let bytes = body.into_bytes().await?;
-        let stored = self.rendered.put_answer(cache, ticket, key, bytes.clone());
-        parts.headers.insert(CACHE_STATUS, HeaderValue::from_static(if stored { MISS_STORED } else { MISS }));
-        Ok(Response::from_parts(parts, Body::from(bytes)))
+        let etag = etag_header(&bytes);
+        let stored = self.rendered.put_answer(cache, ticket, key, bytes.clone(), etag.clone());
+        if stored {
+            metrics::counter!("answer_cache_requests_total", "result" => "stored").increment(1);
+        }
+        let status = if stored { MISS_STORED } else { MISS };
+        Ok(finish(parts, bytes, etag, revalidating, &self.cache_control, Some(status)))
     }
+}
+
+/// The field lines of the request's `If-None-Match`, if it has any.
+fn if_none_match(req: &Request) -> Option<Vec<HeaderValue>> {
+    let fields: Vec<HeaderValue> = req.headers().get_all(header::IF_NONE_MATCH).iter().cloned().collect();
+    (!fields.is_empty()).then_some(fields)
+}
+
+fn etag_header(body: &[u8]) -> HeaderValue {
+    HeaderValue::from_str(&crate::validators::etag_of(body)).expect("an ETag is quoted base64")
+}
+
+fn etag_str(etag: &HeaderValue) -> &str {
+    etag.to_str().unwrap_or_default()
+}
+
+fn matches(revalidating: Option<&Vec<HeaderValue>>, etag: &HeaderValue) -> bool {
+    revalidating
+        .is_some_and(|fields| crate::validators::none_match(fields.iter().map(HeaderValue::as_bytes), etag_str(etag)))
+}
+
+/// A 304 for a kept answer: its validators, no body.
+fn not_modified(etag: HeaderValue, cache_control: HeaderValue, cache_status: HeaderValue) -> Response {
+    Response::builder()
+        .status(StatusCode::NOT_MODIFIED)
+        .header(header::ETAG, etag)
+        .header(header::CACHE_CONTROL, cache_control)
+        .header(CACHE_STATUS, cache_status)
+        .finish()
+}
+
+/// A computed answer with its validators (a 200; anything else as it is), or a 304 when the
+/// request's `If-None-Match` matches it.
+async fn validated(
+    response: Response,
+    revalidating: Option<Vec<HeaderValue>>,
+    cache_control: &HeaderValue,
+    cache_status: Option<&'static str>,
+) -> poem::Result<Response> {
+    if response.status() != StatusCode::OK {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = body.into_bytes().await?;
+    let etag = etag_header(&bytes);
+    Ok(finish(parts, bytes, etag, revalidating, cache_control, cache_status))
+}
+
+fn finish(
+    mut parts: poem::ResponseParts,
+    bytes: bytes::Bytes,
+    etag: HeaderValue,
+    revalidating: Option<Vec<HeaderValue>>,
+    cache_control: &HeaderValue,
+    cache_status: Option<&'static str>,
+) -> Response {
+    let not_modified = matches(revalidating.as_ref(), &etag);
+    parts.headers.insert(header::ETAG, etag);
+    parts.headers.insert(header::CACHE_CONTROL, cache_control.clone());
+    if let Some(status) = cache_status {
+        parts.headers.insert(CACHE_STATUS, HeaderValue::from_static(status));
+    }
+    if not_modified {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::empty());
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The answer's key, if this request's answer may be kept or served from the cache.
 pub fn cacheable(op: &OperationMeta, req: &Request, now: DateTime<Utc>, ttl: std::time::Duration) -> Option<AnswerKey> {
     if ttl.is_zero() || !(req.method() == Method::GET || req.method() == Method::HEAD) {
+        return None;
+    }
+    // An `If-None-Match` the route refuses (not text, over the contract's 8192 characters) is
+    // the handler's 400.
+    if req.headers().get_all(header::IF_NONE_MATCH).iter().any(|v| v.len() > MAX_IF_NONE_MATCH || v.to_str().is_err()) {
         return None;
     }
     // The router's `{token}`, as it matched it (not decoded); one that is not a token is the
@@ -252,6 +373,18 @@ mod tests {
             key("/v1/booking/abc/availability?end=2030-03-04T23:00:00Z&start=2030-03-04T01:00:00%2B01:00"),
             Some(k.clone())
         );
+        // Validators to revalidate with do not change the answer; one the route refuses is its 400.
+        let revalidating = |value: &[u8]| {
+            Request::builder()
+                .uri(
+                    "/v1/booking/abc/availability?start=2030-03-04T00:00:00Z&end=2030-03-04T23:00:00Z".parse().unwrap(),
+                )
+                .header(header::IF_NONE_MATCH, HeaderValue::from_bytes(value).unwrap())
+                .finish()
+        };
+        assert_eq!(key_of(revalidating(b"\"a\", W/\"b\"")), Some(k.clone()));
+        assert_eq!(key_of(revalidating(&vec![b'a'; MAX_IF_NONE_MATCH + 1])), None);
+        assert_eq!(key_of(revalidating(b"\"\xff\"")), None);
         // A HEAD is its GET.
         let head = Request::builder()
             .method(Method::HEAD)
@@ -325,15 +458,16 @@ mod tests {
         let link = Arc::new(CachedLink { token: token("t"), calendar_id: calendar, settings });
         let key = AnswerKey { token: token("t"), start: at(0), end: at(20) };
         let body = bytes::Bytes::from_static(b"{}");
+        let etag = etag_header(&body);
 
         // Nothing to tie it to: not kept.
-        answers.put_answer(&cache, cache.ticket(), key.clone(), body.clone());
+        answers.put_answer(&cache, cache.ticket(), key.clone(), body.clone(), etag.clone());
         assert!(answers.answer(&cache, &key).is_none());
 
         cache.put_link(cache.ticket(), link.clone());
         cache.put_busy(cache.ticket(), calendar, window());
-        answers.put_answer(&cache, cache.ticket(), key.clone(), body.clone());
-        assert_eq!(answers.answer(&cache, &key), Some(body.clone()));
+        answers.put_answer(&cache, cache.ticket(), key.clone(), body.clone(), etag.clone());
+        assert_eq!(answers.answer(&cache, &key), Some(Kept { body: body.clone(), etag: etag.clone() }));
 
         // New busy time (a write through this process): the answer is gone with it.
         cache.invalidate_calendar(calendar);
@@ -343,11 +477,17 @@ mod tests {
         // Rendered while a write happened: not kept.
         let ticket = cache.ticket();
         cache.invalidate_link(&token("other"));
-        answers.put_answer(&cache, ticket, key.clone(), body.clone());
+        answers.put_answer(&cache, ticket, key.clone(), body.clone(), etag.clone());
         assert!(answers.answer(&cache, &key).is_none());
 
         // Too big to keep.
-        answers.put_answer(&cache, cache.ticket(), key.clone(), bytes::Bytes::from(vec![b' '; MAX_ANSWER_BYTES + 1]));
+        answers.put_answer(
+            &cache,
+            cache.ticket(),
+            key.clone(),
+            bytes::Bytes::from(vec![b' '; MAX_ANSWER_BYTES + 1]),
+            etag.clone(),
+        );
         assert!(answers.answer(&cache, &key).is_none());
     }
 }

@@ -96,7 +96,12 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
         .at("/docs/", get(Docs(docs_html)))
         // Pages and their assets compressed as the browser accepts (a page with its stylesheet
         // and script is a tenth of its size gzipped).
-        .nest("/booking", crate::pages::routes(state.clone(), forms).with(poem::middleware::Compression::new()))
+        .nest(
+            "/booking",
+            crate::pages::routes(state.clone(), forms)
+                .with(poem::middleware::Compression::new())
+                .around(coded_validators),
+        )
         .at("/healthz", get(healthz))
         .at("/readyz", get(Readyz(db_for_ready)))
         .data(crate::api::OperationLayer(Arc::new(layers)))
@@ -116,6 +121,31 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
 /// new path, and its answer says so with `Deprecation: true` and a `Link` to the successor
 /// (RFC 8288 `successor-version`). The contract documents only the new paths.
 const MOVED_PATHS: &[(&str, &str)] = &[("/v1/booking/reservations/", "/v1/reservations/")];
+
+/// The pages' validators once compressed: a compressed page is another representation than the
+/// plain one, so its strong `ETag` becomes weak (`If-None-Match` compares weakly: either
+/// revalidates); a 304 has no body to compress, so it says no content coding.
+async fn coded_validators<E: poem::Endpoint>(next: Arc<E>, req: poem::Request) -> poem::Result<Response> {
+    use poem::http::{header, HeaderValue};
+    let mut response = next.call(req).await?.into_response();
+    if response.status() == StatusCode::NOT_MODIFIED {
+        response.headers_mut().remove(header::CONTENT_ENCODING);
+        response.set_body(poem::Body::empty());
+        return Ok(response);
+    }
+    let headers = response.headers_mut();
+    if headers.contains_key(header::CONTENT_ENCODING) {
+        let weak = headers
+            .get(header::ETAG)
+            .and_then(|tag| tag.to_str().ok())
+            .filter(|tag| tag.starts_with('"'))
+            .and_then(|tag| HeaderValue::from_str(&format!("W/{tag}")).ok());
+        if let Some(weak) = weak {
+            headers.insert(header::ETAG, weak);
+        }
+    }
+    Ok(response)
+}
 
 async fn moved_paths<E: poem::Endpoint>(next: Arc<E>, mut req: poem::Request) -> poem::Result<Response> {
     let path = req.uri().path();

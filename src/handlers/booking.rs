@@ -92,12 +92,17 @@ impl BookingHandlers for Handlers {
                 end: s.end.with_timezone(&tz).fixed_offset(),
             })
             .collect();
-        Ok(api::GetBookingAvailabilityResponse::Ok(Json(api::GetBookingAvailability200Response {
-            token: found.link.token.to_string(),
-            timezone: settings.timezone.clone(),
-            duration_minutes: settings.duration_minutes,
-            slots,
-        })))
+        // The validators (ETag, Cache-Control) are the edge's answer cache's: it digests the bytes.
+        Ok(api::GetBookingAvailabilityResponse::Ok(
+            Json(api::GetBookingAvailability200Response {
+                token: found.link.token.to_string(),
+                timezone: settings.timezone.clone(),
+                duration_minutes: settings.duration_minutes,
+                slots,
+            }),
+            None,
+            None,
+        ))
     }
 
     async fn reserve_booking_slot(

@@ -40,7 +40,11 @@ impl Endpoint for Show {
         let page = Page { pages, common: &common, token: &token, query: &query };
         Ok(match query.slot.as_deref() {
             Some(raw) => page.form(raw).await,
-            None => page.picker(None, StatusCode::OK).await,
+            None => {
+                let if_none_match: Vec<HeaderValue> =
+                    req.headers().get_all(header::IF_NONE_MATCH).iter().cloned().collect();
+                pages.validated(&if_none_match, page.picker(None, StatusCode::OK).await).await
+            }
         })
     }
 }

@@ -157,6 +157,36 @@ impl Pages {
         response
     }
 
+    /// A page of free times (the picker): the same for everyone asking its URL in the same
+    /// language, so it carries validators as `getBookingAvailability` does: a strong `ETag` of
+    /// its bytes and `Cache-Control: public, max-age=<the availability cache time>` (instead of
+    /// `no-cache`); a request whose `If-None-Match` matches gets a 304 with them and no body.
+    /// The script's month and day changes fetch these same URLs, so they revalidate too.
+    async fn validated(&self, if_none_match: &[HeaderValue], response: Response) -> Response {
+        if response.status() != StatusCode::OK {
+            return response;
+        }
+        let (mut parts, body) = response.into_parts();
+        let Ok(bytes) = body.into_bytes().await else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let etag = crate::validators::etag_of(&bytes);
+        let matched = crate::validators::none_match(if_none_match.iter().map(HeaderValue::as_bytes), &etag);
+        let cache_control = crate::validators::cache_control(self.state.availability_cache.ttl());
+        for (name, value) in [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                parts.headers.insert(name, value);
+            }
+        }
+        if matched {
+            parts.status = StatusCode::NOT_MODIFIED;
+            parts.headers.remove(header::CONTENT_TYPE);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            return Response::from_parts(parts, poem::Body::empty());
+        }
+        Response::from_parts(parts, poem::Body::from(bytes))
+    }
+
     /// A page that only says something: an error or a state.
     fn message(&self, common: &Common, status: StatusCode, heading: &str, paragraphs: &[String]) -> Response {
         self.message_with(common, status, heading, paragraphs, None)

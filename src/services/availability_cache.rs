@@ -10,15 +10,23 @@
 //! through this process invalidate at once: every writer of calendar events or links calls
 //! [`AvailabilityCache::invalidate_calendar`] / [`AvailabilityCache::invalidate_link`] after its
 //! commit, and a load that overlapped such a write is not kept (a generation counter).
+//!
+//! On PostgreSQL those invalidations also reach the other instances sharing the database: the
+//! cache tells its [`ChangeSignal`] (after the commit, without waiting), and the other
+//! instances' listeners drop that calendar's busy time and links ([`AvailabilityCache::drop_calendars`];
+//! the rendered answers tied to them go with them). While a listener is not listening the cache
+//! is suspended (serves and keeps nothing), and it is emptied when it listens again
+//! (`crate::store::availability_signal`).
 
 use crate::domain::availability::Interval;
 use crate::domain::booking_link::LinkSettings;
 use crate::domain::ids::CalendarId;
 use crate::domain::input::LinkToken;
+use crate::store::availability_signal::{ChangeSignal, ChangeSink};
 use chrono::{DateTime, Utc};
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// At most this many links and this many calendars are kept; beyond it, the least used go (the
@@ -109,6 +117,19 @@ impl<K: Eq + Hash + Send + Sync + 'static, T: Send + Sync + 'static> TtlMap<K, T
         self.entries.invalidate(key);
     }
 
+    /// Removes every entry whose value `drop` picks.
+    pub fn remove_where(&self, drop: impl Fn(&T) -> bool) {
+        for (key, entry) in self.entries.iter() {
+            if drop(&entry.value) {
+                self.entries.invalidate(key.as_ref());
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        self.entries.invalidate_all();
+    }
+
     /// How many entries are kept, once pending evictions are done.
     pub fn len(&self) -> u64 {
         self.entries.run_pending_tasks();
@@ -140,6 +161,10 @@ pub struct AvailabilityCache {
     generation: AtomicU64,
     links: TtlMap<LinkToken, CachedLink>,
     busy: TtlMap<CalendarId, BusyWindow>,
+    /// Tells the other instances of a committed change (PostgreSQL); unset: one process.
+    signal: OnceLock<Arc<dyn ChangeSignal>>,
+    /// Set while the other instances' changes cannot reach this one (the listener is down).
+    suspended: AtomicBool,
 }
 
 impl AvailabilityCache {
@@ -149,11 +174,18 @@ impl AvailabilityCache {
             generation: AtomicU64::new(0),
             links: TtlMap::new(MAX_ENTRIES, ttl),
             busy: TtlMap::new(MAX_ENTRIES, ttl),
+            signal: OnceLock::new(),
+            suspended: AtomicBool::new(false),
         }
     }
 
+    /// Where committed changes are told from now on (set once, at start).
+    pub fn set_signal(&self, signal: Arc<dyn ChangeSignal>) {
+        let _ = self.signal.set(signal);
+    }
+
     pub fn enabled(&self) -> bool {
-        !self.ttl.is_zero()
+        !self.ttl.is_zero() && !self.suspended.load(Ordering::Acquire)
     }
 
     pub fn ttl(&self) -> Duration {
@@ -191,16 +223,59 @@ impl AvailabilityCache {
         }
     }
 
-    /// After a committed change to a calendar's events.
+    /// After a committed change to a calendar's events (told to the other instances).
     pub fn invalidate_calendar(&self, calendar_id: CalendarId) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.busy.remove(&calendar_id);
+        self.tell(calendar_id);
     }
 
-    /// After a committed change to a link.
+    /// After a committed change to a link, here only (its calendar's invalidation tells the
+    /// others: see [`Self::invalidate_link_of`]).
     pub fn invalidate_link(&self, token: &LinkToken) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.links.remove(token);
+    }
+
+    /// After a committed change to a link of `calendar_id` (told to the other instances, which
+    /// drop that calendar's links).
+    pub fn invalidate_link_of(&self, token: &LinkToken, calendar_id: CalendarId) {
+        self.invalidate_link(token);
+        self.tell(calendar_id);
+    }
+
+    fn tell(&self, calendar_id: CalendarId) {
+        if let Some(signal) = self.signal.get() {
+            signal.calendar_changed(calendar_id);
+        }
+    }
+
+    /// Another instance changed these calendars: their busy time and links go (and with them
+    /// the rendered answers tied to them); loads under way are not kept.
+    pub fn drop_calendars(&self, calendars: &[CalendarId]) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        for calendar in calendars {
+            self.busy.remove(calendar);
+        }
+        self.links.remove_where(|link| calendars.contains(&link.calendar_id));
+    }
+
+    /// Everything goes; `suspended`: nothing is served or kept until called again with `false`.
+    pub fn drop_all(&self, suspended: bool) {
+        self.suspended.store(suspended, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.busy.clear();
+        self.links.clear();
+    }
+}
+
+impl ChangeSink for AvailabilityCache {
+    fn calendars_changed(&self, calendars: &[CalendarId]) {
+        self.drop_calendars(calendars);
+    }
+
+    fn notices_missed(&self, listening: bool) {
+        self.drop_all(!listening);
     }
 }
 
@@ -255,6 +330,41 @@ mod tests {
         let off = AvailabilityCache::new(Duration::ZERO);
         off.put_busy(off.ticket(), id, window());
         assert!(off.busy(id).is_none());
+    }
+
+    #[test]
+    fn another_instances_change_drops_the_calendar_and_its_links_and_a_gap_everything() {
+        let cache = AvailabilityCache::new(Duration::from_secs(60));
+        let (mine, other) = (CalendarId::new(), CalendarId::new());
+        let link = |raw: &str, calendar_id| {
+            let settings = crate::domain::booking_link::LinkSettings::parse(
+                30,
+                0,
+                "Europe/Berlin",
+                crate::domain::availability::WorkingHours::default(),
+                true,
+                Default::default(),
+            )
+            .unwrap();
+            Arc::new(CachedLink { token: LinkToken::parse(raw).unwrap(), calendar_id, settings })
+        };
+        for (raw, calendar) in [("a", mine), ("b", other)] {
+            cache.put_link(cache.ticket(), link(raw, calendar));
+            cache.put_busy(cache.ticket(), calendar, window());
+        }
+        let ticket = cache.ticket();
+        cache.drop_calendars(&[mine]);
+        assert!(cache.busy(mine).is_none() && cache.link(&LinkToken::parse("a").unwrap()).is_none());
+        assert!(cache.busy(other).is_some() && cache.link(&LinkToken::parse("b").unwrap()).is_some());
+        assert!(!cache.current(ticket), "a load under way is not kept");
+
+        cache.drop_all(true);
+        assert!(cache.busy(other).is_none());
+        cache.put_busy(cache.ticket(), other, window());
+        assert!(cache.busy(other).is_none(), "suspended: nothing kept");
+        cache.drop_all(false);
+        cache.put_busy(cache.ticket(), other, window());
+        assert!(cache.busy(other).is_some());
     }
 
     #[test]

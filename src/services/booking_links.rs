@@ -209,7 +209,7 @@ impl<'a> BookingLinks<'a> {
             .ok_or_else(|| ServiceError::not_found("booking link not found in this calendar"))?;
         let merged = changes.apply(settings_of(&link)?)?;
         let updated = store::update_settings(self.db, link, StoredSettings::of(&merged), self.clock.now()).await?;
-        self.cache.invalidate_link(&updated.token);
+        self.cache.invalidate_link_of(&updated.token, updated.calendar_id);
         Ok(updated)
     }
 

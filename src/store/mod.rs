@@ -8,6 +8,7 @@
 //! Timestamps come from the app's clock, passed in as `now` (the entities' `before_save` sets
 //! ids, and refuses a write whose timestamps were forgotten).
 
+pub mod availability_signal;
 pub mod booking_links;
 pub mod bookings;
 pub mod calendars;

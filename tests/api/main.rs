@@ -27,3 +27,4 @@ mod notify_store;
 mod pages;
 mod spine;
 mod stored;
+mod validators;
