@@ -279,6 +279,34 @@ pub struct LimitSettings {
     /// at start rather than silently limited by its proxy's address.
     #[arg(long = "trust-forwarded-for", env = "TRUST_FORWARDED_FOR", hide = true, global = true)]
     pub trust_forwarded_for: bool,
+    #[command(flatten)]
+    pub redis: RedisSettings,
+}
+
+/// The Redis the public rate limits are shared through (several instances admit the limit once);
+/// without `REDIS_URL` each instance counts alone. `Debug` redacts the URL's password.
+#[derive(Args, Clone)]
+pub struct RedisSettings {
+    /// `redis://[:password@]host:port[/db]` (or `rediss://`); unset: each instance counts alone.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true, global = true)]
+    pub url: Option<String>,
+    /// How long one call to Redis may take before the instance counts alone (and asks again a
+    /// second later).
+    #[arg(long = "redis-timeout", env = "REDIS_TIMEOUT", default_value = "100ms", value_parser = parse_duration, global = true)]
+    pub timeout: Duration,
+    /// The start of every key the limits write (`<prefix>:<scope>:<client address>`).
+    #[arg(long = "redis-key-prefix", env = "REDIS_KEY_PREFIX", default_value = "bookings:ratelimit", global = true)]
+    pub key_prefix: String,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("timeout", &self.timeout)
+            .field("key_prefix", &self.key_prefix)
+            .finish()
+    }
 }
 
 impl LimitSettings {
@@ -484,6 +512,11 @@ impl Settings {
         {
             setting.check()?;
         }
+        if let Some(url) = &self.limits.redis.url {
+            if let Err(e) = redis::Client::open(url.as_str()) {
+                return Err(ConfigError::Invalid(format!("REDIS_URL {} is not a Redis URL: {e}", redact_url(url))));
+            }
+        }
         if let Some(url) = &self.public_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!(
@@ -641,9 +674,13 @@ mod tests {
             "smtps://mailer:smtp-password@mail.example:465",
             "--webhook-secret",
             "webhook-secret-value",
+            "--redis-url",
+            "redis://:redis-password@cache.example:6379/2",
         ])
         .unwrap();
         let printed = format!("{:?}", cli.settings);
+        assert!(printed.contains("redis://:<redacted>@cache.example:6379/2"), "{printed}");
+        assert!(!printed.contains("redis-password"));
         assert!(!printed.contains("hunter2"));
         assert!(!printed.contains("smtp-password"));
         assert!(!printed.contains("webhook-secret-value"));

@@ -1,5 +1,6 @@
 //! Several server processes on one PostgreSQL: reservations, orders and notify calls raced
-//! across two instances; graceful shutdown on SIGTERM.
+//! across two instances; graceful shutdown on SIGTERM; public rate limits shared through Redis
+//! (and what happens when Redis stops); the README's two instances, started as written.
 
 #[path = "support/smtp_sink.rs"]
 mod smtp_sink;
@@ -60,6 +61,7 @@ struct Server {
     child: Child,
     base: String,
     dir: tempfile::TempDir,
+    jwt_secret: String,
 }
 
 impl Server {
@@ -68,37 +70,62 @@ impl Server {
     }
 
     async fn start_with(database_url: &str, smtp: Option<&str>, envs: &[(&str, &str)]) -> Self {
+
+        let mut env = vec![
+            ("DATABASE_URL", database_url.to_string()),
+            ("JWT_SECRET", SECRET.to_string()),
+            ("MANAGE_LINK_SECRET", MANAGE_LINK_SECRET.to_string()),
+            ("PUBLIC_RATE_LIMIT_PER_MINUTE", "0".to_string()),
+        ];
+        if let Some(smtp) = smtp {
+            env.push(("SMTP_URL", smtp.to_string()));
+        }
+        Self::start_with(&env).await
+    }
+
+    /// A server on a port of its own with `env` (and a data directory, `APP_ENV=test`); its
+    /// log (stderr) goes to a file [`Server::log`] reads.
+    async fn start_with(env: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let given = |name: &str| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+        let bind = given("BIND_ADDR").unwrap_or_else(|| format!("127.0.0.1:{}", free_port()));
+        let jwt_secret = given("JWT_SECRET").unwrap_or_else(|| SECRET.to_string());
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .env("DATA_DIR", dir.path())
-            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", database_url)
-            .env("JWT_SECRET", SECRET)
-            .env("MANAGE_LINK_SECRET", MANAGE_LINK_SECRET)
+            .env("BIND_ADDR", &bind)
             .env("APP_ENV", "test")
-            .env("RUST_LOG", "warn")
-            .env("PUBLIC_RATE_LIMIT_PER_MINUTE", "0")
+            .env("RUST_LOG", "warn,bookings::edge::rate_limit=info")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if let Some(smtp) = smtp {
             cmd.env("SMTP_URL", smtp);
         }
         cmd.envs(envs.iter().copied());
+
+            .stderr(log);
         let child = cmd.spawn().unwrap();
-        let base = format!("http://127.0.0.1:{port}");
+        let base = format!("http://{bind}");
         let started = Instant::now();
         while reqwest::get(format!("{base}/healthz")).await.is_err() {
             assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Server { child, base, dir }
+        Server { child, base, dir, jwt_secret }
+    }
+
+    /// What the server has logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
     fn token(&self, sub: Uuid, admin: bool, email: Option<&str>) -> String {
         let mut cmd = Command::new(BIN);
-        cmd.args(["token", "--sub", &sub.to_string()]).env("DATA_DIR", self.dir.path()).env("JWT_SECRET", SECRET);
+        cmd.args(["token", "--sub", &sub.to_string()])
+            .env("DATA_DIR", self.dir.path())
+            .env("JWT_SECRET", &self.jwt_secret);
         if admin {
             cmd.arg("--admin");
         }
@@ -614,4 +641,317 @@ async fn a_lost_listener_connection_leaves_no_stale_availability() {
     eprintln!("after B's listener reconnected, a reservation through A was gone from B after {seen:?}");
     admin.close().await.ok();
     db.drop_it().await;
+}
+
+/// Redis at 127.0.0.1:6379, as on the CI machines; `None` (the test is skipped) when it is
+/// unreachable, except with `CI` set: there the test fails.
+fn shared_redis() -> Option<String> {
+    let addr: std::net::SocketAddr = "127.0.0.1:6379".parse().unwrap();
+    if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
+        return Some(format!("redis://{addr}"));
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI is set but Redis at {addr} is unreachable");
+    eprintln!("skipped: Redis at {addr} is unreachable");
+    None
+}
+
+/// A `redis-server` of the test's own (a port of its own, nothing written to disk), which the
+/// test may stop and start again on the same port.
+struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// `None` (skipped) when there is no `redis-server` to run, except with `CI` set.
+    fn start() -> Option<Self> {
+        let mut server = RedisServer { port: free_port(), child: None };
+        if let Err(e) = server.run() {
+            assert!(std::env::var_os("CI").is_none(), "CI is set but redis-server does not start: {e}");
+            eprintln!("skipped: redis-server does not start: {e}");
+            return None;
+        }
+        Some(server)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn run(&mut self) -> std::io::Result<()> {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(std::io::Error::other("redis-server did not listen within 10 s"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A booking link on `server`, made by a new owner; its token.
+async fn a_link(client: &reqwest::Client, server: &Server) -> String {
+    let owner_token = server.token(Uuid::new_v4(), false, None);
+    let (status, cal) = call(
+        client,
+        reqwest::Method::POST,
+        format!("{}/v1/calendars", server.base),
+        Some(&owner_token),
+        Some(json!({"name": "c"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{cal}");
+    let cal = cal["id"].as_str().unwrap().to_string();
+    let (status, link) = call(
+        client,
+        reqwest::Method::POST,
+        format!("{}/v1/calendars/{cal}/booking-link", server.base),
+        Some(&owner_token),
+        Some(json!({"duration_minutes": 30, "timezone": "UTC", "working_hours": {"mon": [{"start": "09:00", "end": "12:00"}]}})),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{status} {link}");
+    link["token"].as_str().unwrap().to_string()
+}
+
+/// One availability request, as the balancer forwards it for `client_ip`: its status, and how
+/// long the answer took. A 429 must say when to retry.
+async fn availability(client: &reqwest::Client, server: &Server, link: &str, client_ip: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let r = client
+        .get(format!(
+            "{}/v1/booking/{link}/availability?start=2027-03-01T00:00:00Z&end=2027-03-08T00:00:00Z",
+            server.base
+        ))
+        .header("x-forwarded-for", client_ip)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    if status == 429 {
+        let retry_after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+    }
+    (status, started.elapsed())
+}
+
+/// `n` requests from `client_ip`, alternating between `servers`, all at once: how many were
+/// admitted (every other answer is a 429).
+async fn hammer(client: &reqwest::Client, servers: [&Server; 2], link: &str, client_ip: &str, n: usize) -> usize {
+    let answers =
+        futures::future::join_all((0..n).map(|i| availability(client, servers[i % 2], link, client_ip))).await;
+    let codes: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    assert!(codes.iter().all(|c| *c == 200 || *c == 429), "{codes:?}");
+    codes.iter().filter(|c| **c == 200).count()
+}
+
+/// Burst 5 and one token a minute: over a test of seconds, a client's admissions are exactly the
+/// burst.
+const BURST: usize = 5;
+
+fn limited_env(database_url: &str, redis_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", database_url.to_string()),
+        ("JWT_SECRET", SECRET.to_string()),
+        ("MANAGE_LINK_SECRET", MANAGE_LINK_SECRET.to_string()),
+        ("REDIS_URL", redis_url.to_string()),
+        // Runs never share buckets.
+        ("REDIS_KEY_PREFIX", format!("bookings-test:{}", Uuid::new_v4().simple())),
+        ("REDIS_TIMEOUT", "100ms".to_string()),
+        ("PUBLIC_RATE_LIMIT_PER_MINUTE", "1".to_string()),
+        ("PUBLIC_RATE_LIMIT_BURST", BURST.to_string()),
+        ("TRUSTED_PROXY_HOPS", "1".to_string()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_with_redis_admit_a_client_the_public_limit_once() {
+    let Some(redis) = shared_redis() else { return };
+    let Some(db) = Database::for_test().await else { return };
+    let env = limited_env(&db.url, &redis);
+    let a = Server::start_with(&env).await;
+    let b = Server::start_with(&env).await;
+    let client = reqwest::Client::new();
+    let link = a_link(&client, &a).await;
+
+    // 40 requests of one client, half through each instance, at once: the burst, not twice it.
+    assert_eq!(hammer(&client, [&a, &b], &link, "198.51.100.7", 40).await, BURST);
+    // Through either instance alone, still nothing more.
+    assert_eq!(availability(&client, &b, &link, "198.51.100.7").await.0, 429);
+    // Another client has a bucket of its own, shared too.
+    assert_eq!(hammer(&client, [&b, &a], &link, "198.51.100.8", 20).await, BURST);
+    for server in [&a, &b] {
+        assert!(!server.log().contains("Redis does not answer"), "{}", server.log());
+    }
+    drop((a, b));
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_stopped_mid_run_each_instance_counts_alone_then_shares_again() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let Some(db) = Database::for_test().await else { return };
+    let env = limited_env(&db.url, &redis.url());
+    let a = Server::start_with(&env).await;
+    let b = Server::start_with(&env).await;
+    let client = reqwest::Client::new();
+    let link = a_link(&client, &a).await;
+    assert_eq!(hammer(&client, [&a, &b], &link, "198.51.100.7", 20).await, BURST);
+
+    // Redis stops: both keep answering, each within a bounded time and with no 5xx, and each
+    // counts alone: a new client gets the burst from each instance.
+    redis.kill();
+    let mut admitted = 0;
+    for i in 0..20 {
+        let server = [&a, &b][i % 2];
+        let (status, took) = availability(&client, server, &link, "198.51.100.9").await;
+        assert!(status == 200 || status == 429, "{status}");
+        assert!(took < Duration::from_secs(2), "an answer took {took:?} while Redis was down");
+        admitted += usize::from(status == 200);
+    }
+    assert_eq!(admitted, 2 * BURST);
+    for server in [&a, &b] {
+        let log = server.log();
+        assert_eq!(log.matches("Redis does not answer").count(), 1, "said once: {log}");
+        assert!(!log.contains("redis-password") && !log.contains(&link), "{log}");
+    }
+
+    // Redis is back on its port: within a few back-offs each instance says so and shares again.
+    redis.run().unwrap();
+    let started = Instant::now();
+    let mut round = 0u32;
+    while ![&a, &b].iter().all(|s| s.log().contains("Redis answers again")) {
+        assert!(started.elapsed() < Duration::from_secs(15), "not back on Redis: {}\n{}", a.log(), b.log());
+        round += 1;
+        // Requests of passing clients make each instance ask Redis again after its back-off.
+        for server in [&a, &b] {
+            let (status, _) = availability(&client, server, &link, &format!("203.0.113.{}", round % 250)).await;
+            assert!(status == 200 || status == 429, "{status}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(hammer(&client, [&a, &b], &link, "198.51.100.10", 20).await, BURST);
+    drop((a, b));
+    db.drop_it().await;
+}
+
+/// The lines of README.md's code block after `marker` (comments and blank lines left out).
+fn readme_block(marker: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let after = &readme[readme.find(marker).unwrap_or_else(|| panic!("README.md has no {marker}"))..];
+    let block = after.split("```").nth(1).expect("a code block after the marker");
+    block
+        .lines()
+        .skip(1) // the language
+        .map(|line| line.split(" #").next().unwrap().trim().to_string())
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_readme_two_instances_serve_as_written() {
+    let lines = readme_block("<!-- instances-env");
+    let pairs: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or_else(|| panic!("{l}")))
+        .collect();
+    let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "JWT_SECRET",
+            "MANAGE_LINK_SECRET",
+            "TRUSTED_PROXY_HOPS",
+            "MAX_CONNECTIONS_PER_CLIENT",
+            "BIND_ADDR",
+            "BIND_ADDR"
+        ]
+    );
+    let binds: Vec<&str> = pairs.iter().filter(|(k, _)| k == "BIND_ADDR").map(|(_, v)| v.as_str()).collect();
+    // Prometheus scrapes both instances where they listen.
+    let scrape = readme_block("<!-- instances-scrape").join("\n");
+    assert!(scrape.contains("metrics_path: /metrics"), "{scrape}");
+    let targets = format!("targets: [{}]", binds.iter().map(|b| format!("\"{b}\"")).collect::<Vec<_>>().join(", "));
+    assert!(scrape.contains(&targets), "{scrape} lacks {targets}");
+
+    let Some(redis) = shared_redis() else { return };
+    let Some(db) = Database::for_test().await else { return };
+    // As written, but for the hosts this machine has: the test's database, Redis and ports
+    // (the README's URL path, the Redis database number, is kept).
+    let redis_db = pairs.iter().find(|(k, _)| k == "REDIS_URL").unwrap().1.rsplit_once('/').unwrap().1.to_string();
+    let redis_url = format!("{redis}/{redis_db}");
+    let env_for = |bind: String| readme_env(&pairs, &db.url, &redis_url, bind);
+    let a = Server::start_with(&env_for(format!("127.0.0.1:{}", free_port()))).await;
+    let b = Server::start_with(&env_for(format!("127.0.0.1:{}", free_port()))).await;
+    let client = reqwest::Client::new();
+    for server in [&a, &b] {
+        for path in ["/healthz", "/readyz"] {
+            let status = client.get(format!("{}{path}", server.base)).send().await.unwrap().status();
+            assert_eq!(status, 200, "{path}");
+        }
+    }
+    // A token signed with the README's JWT_SECRET works on both; the link made on one is served
+    // by the other, and a reservation made through one is managed through the other.
+    let link = a_link(&client, &a).await;
+    let visitor = format!("10.{}.{}.{}", rand_octet(), rand_octet(), rand_octet());
+    assert_eq!(availability(&client, &b, &link, &visitor).await.0, 200);
+    let reserve = json!({"name": "V", "email": "v@example.com", "slot_start": "2027-03-01T09:00:00Z", "slot_end": "2027-03-01T09:30:00Z"});
+    let (status, reservation) =
+        call(&client, reqwest::Method::POST, format!("{}/v1/booking/{link}/reserve", b.base), None, Some(reserve))
+            .await;
+    assert_eq!(status, 200, "{reservation}");
+    let manage = reservation["manage_token"].as_str().unwrap();
+    let (status, body) =
+        call(&client, reqwest::Method::GET, format!("{}/v1/reservations/{manage}", a.base), None, None).await;
+    assert_eq!(status, 200, "{body}");
+    for server in [&a, &b] {
+        assert!(!server.log().contains("Redis does not answer"), "{}", server.log());
+    }
+    drop((a, b));
+    db.drop_it().await;
+}
+
+/// The README's environment, with this machine's database, Redis and address in place of its
+/// hosts.
+fn readme_env<'a>(pairs: &'a [(String, String)], database: &str, redis: &str, bind: String) -> Vec<(&'a str, String)> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k != "BIND_ADDR")
+        .map(|(k, v)| {
+            let value = match k.as_str() {
+                "DATABASE_URL" => database.to_string(),
+                "REDIS_URL" => redis.to_string(),
+                _ => v.clone(),
+            };
+            (k.as_str(), value)
+        })
+        .chain([("BIND_ADDR", bind)])
+        .collect()
+}
+
+fn rand_octet() -> u8 {
+    Uuid::new_v4().as_bytes()[0]
 }

@@ -1,20 +1,17 @@
 //! Limits that keep one client from exhausting the server: a request body size limit and a
 //! body read timeout on every operation, and per-client rate limits on the public operations
-//! (availability, reserve; `HEAD` counts as the `GET` it is answered as). Refusals answer in the
-//! envelope and with a status the operation declares. The connection-level limits (how long a
+//! (availability, reserve; `HEAD` counts as the `GET` it is answered as), counted in this process
+//! or, with `REDIS_URL`, in Redis across instances ([`crate::edge::rate_limit`]). Refusals answer
+//! in the envelope and with a status the operation declares. The connection-level limits (how long a
 //! request's head may take, connections per client) are in [`crate::edge::listener`].
 
 use crate::api::OperationMeta;
 use crate::api::{ApiError, ErrorCode};
 use crate::edge::errors::refusal;
-use governor::clock::{Clock, DefaultClock};
-use governor::middleware::NoOpMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::Quota;
+use crate::edge::rate_limit::{Limiter, Rate, Redis};
 use poem::http::{header, HeaderValue};
 use poem::{Request, Response};
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,53 +42,19 @@ impl From<&crate::config::LimitSettings> for GuardSettings {
     }
 }
 
-/// A token bucket per client address (governor's keyed GCRA limiter: `burst` at once, then
-/// `per_minute` spread evenly).
-pub struct RateLimiter<C: Clock = DefaultClock> {
-    limiter: governor::RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, C, NoOpMiddleware<C::Instant>>,
-    clock: C,
-}
-
-/// Clients kept before those whose bucket has refilled are forgotten.
-const MAX_CLIENTS: usize = 100_000;
-
-impl RateLimiter {
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        Self::with_clock(per_minute, burst, DefaultClock::default())
-    }
-}
-
-impl<C: Clock + Clone> RateLimiter<C> {
-    pub fn with_clock(per_minute: u32, burst: u32, clock: C) -> Self {
-        let period = Duration::from_secs_f64(60.0 / f64::from(per_minute.max(1)));
-        let quota = Quota::with_period(period)
-            .expect("a positive period")
-            .allow_burst(NonZeroU32::new(burst.max(1)).expect("at least 1"));
-        let limiter = governor::RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone());
-        Self { limiter, clock }
-    }
-
-    /// Takes a token for `client`, or says how long until one is there.
-    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        if self.limiter.len() > MAX_CLIENTS {
-            // Forget clients whose bucket has refilled: they are as good as new.
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&client).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
-    }
-}
-
 /// The request limits of every operation: body size and read time, and the public operations'
 /// rate limit.
 pub struct Guard {
     settings: GuardSettings,
-    limiter: Option<Arc<RateLimiter>>,
+    limiter: Option<Limiter>,
 }
 
 impl Guard {
-    pub fn new(settings: GuardSettings) -> Self {
-        let limiter = (settings.public_per_minute > 0)
-            .then(|| Arc::new(RateLimiter::new(settings.public_per_minute, settings.public_burst)));
+    /// The limits of `settings`; the rate limit is counted as `scope` (its metric label and part
+    /// of its Redis key), in `redis` when given (shared by the instances), else in this process.
+    pub fn new(settings: GuardSettings, scope: &'static str, redis: Option<Arc<Redis>>) -> Self {
+        let rate = Rate { per_minute: settings.public_per_minute, burst: settings.public_burst };
+        let limiter = (settings.public_per_minute > 0).then(|| Limiter::new(scope, rate, redis));
         Self { settings, limiter }
     }
 
@@ -122,7 +85,7 @@ impl Guard {
         }
         if let (false, Some(limiter)) = (op.secured, &self.limiter) {
             if let Some(client) = request_client(req, self.settings.trusted_proxy_hops) {
-                if let Err(wait) = limiter.check(client) {
+                if let Err(wait) = limiter.check(client).await {
                     let message = "too many requests from this client; retry later";
                     let err = ApiError::new(429, ErrorCode::TooManyRequests, message).with_retry_after(wait.as_secs());
                     return Some(refusal(req, op, err));
@@ -173,22 +136,6 @@ fn refuse(req: &Request, op: &OperationMeta, status: u16, message: String) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_bucket_allows_its_burst_then_its_rate() {
-        let clock = governor::clock::FakeRelativeClock::default();
-        let limiter = RateLimiter::with_clock(60, 3, clock.clone());
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..3 {
-            assert!(limiter.check(ip).is_ok());
-        }
-        let wait = limiter.check(ip).unwrap_err();
-        assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(900), "{wait:?}");
-        clock.advance(Duration::from_secs(1));
-        assert!(limiter.check(ip).is_ok());
-        // Another client has its own bucket.
-        assert!(limiter.check("10.0.0.1".parse().unwrap()).is_ok());
-    }
 
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().unwrap())

@@ -1,6 +1,6 @@
 //! Everything HTTP that is not a handler: the listener and its connection limits
 //! ([`listener`]), the router and the layers around each operation ([`router`]: request tracing
-//! ([`trace`]), the request limits ([`guard`]), `Idempotency-Key` ([`idempotency`]), the
+//! ([`trace`]), the request limits ([`guard`], counted by [`rate_limit`]), `Idempotency-Key` ([`idempotency`]), the
 //! availability answer cache ([`answer_cache`])), and the one module where an error becomes a
 //! status, a `Retry-After` and an envelope ([`errors`]). Handlers (`crate::handlers`) and pages
 //! translate; services decide; nothing here holds a rule or a query.
@@ -12,6 +12,7 @@ pub mod forms;
 pub mod guard;
 pub mod idempotency;
 pub mod listener;
+pub mod rate_limit;
 pub mod router;
 pub mod trace;
 

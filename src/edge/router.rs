@@ -3,7 +3,7 @@
 //! docs, the visitor's links, and the health checks.
 
 use crate::auth::Authenticated;
-use crate::edge::{answer_cache, cors, errors, forms, guard, idempotency, trace};
+use crate::edge::{answer_cache, cors, errors, forms, guard, idempotency, rate_limit, trace};
 use crate::handlers::Handlers;
 use crate::state::AppState;
 use poem::middleware::CatchPanic;
@@ -73,14 +73,23 @@ impl crate::api::OperationMiddleware for Layers {
 
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
+    // One Redis connection for both scopes of the public rate limit (when it is configured).
+    let redis = state.limits.redis.url.as_deref().and_then(|url| {
+        let redis = &state.limits.redis;
+        rate_limit::Redis::new(url, redis.timeout, &redis.key_prefix)
+            .inspect_err(
+                |e| tracing::error!(error = %e, "REDIS_URL is not usable: the rate limits are counted per instance"),
+            )
+            .ok()
+    });
     let layers = Layers {
         state: state.clone(),
-        guard: guard::Guard::new(guard::GuardSettings::from(&state.limits)),
+        guard: guard::Guard::new(guard::GuardSettings::from(&state.limits), "public", redis.clone()),
         idempotency: idempotency::Idempotency::new(state.clone()),
         answers: answer_cache::AvailabilityAnswers::new(state.clone()),
     };
     let forms = Arc::new(forms::FormGate {
-        guard: guard::Guard::new(guard::GuardSettings::from(&state.limits)),
+        guard: guard::Guard::new(guard::GuardSettings::from(&state.limits), "pages", redis),
         idempotency: idempotency::Idempotency::new(state.clone()),
     });
     let api = api_service(state.clone());
