@@ -139,26 +139,3 @@ pub fn continue_trace(span: &tracing::Span, incoming: Option<&TraceParent>) -> O
     let trace_id = span.context().span().span_context().trace_id();
     (trace_id != TraceId::INVALID).then(|| trace_id.to_string())
 }
-
-/// The W3C `traceparent` of the span now current, when spans are exported (stored with an
-/// outbox message, so its delivery can link back to the trace that queued it).
-pub fn current_traceparent() -> Option<String> {
-    if !exporting() {
-        return None;
-    }
-    let context = tracing::Span::current().context();
-    let span = context.span();
-    let sc = span.span_context();
-    sc.is_valid().then(|| format!("00-{}-{}-{:02x}", sc.trace_id(), sc.span_id(), sc.trace_flags().to_u8()))
-}
-
-/// Links `span` to the trace a stored `traceparent` names (a message's delivery to the request
-/// or pass that queued it). Nothing when spans are not exported or the value does not parse.
-pub fn link_to(span: &tracing::Span, traceparent: Option<&str>) {
-    if !exporting() {
-        return;
-    }
-    if let Some(remote) = traceparent.and_then(parse_traceparent).as_ref().and_then(remote_context) {
-        span.add_link(remote);
-    }
-}
