@@ -95,6 +95,12 @@ pub struct Settings {
     pub clock_offset_seconds: Option<i64>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
+    /// Serve `GET /metrics` on this address only (and not on `--bind`); default: on `--bind`.
+    #[arg(long = "metrics-bind", env = "METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Export traces over OTLP (HTTP, protobuf) to `<this>/v1/traces`; default: not exported.
+    #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
     /// How long availability may reuse a link's settings and its calendar's busy time (`1s`;
     /// `0`: read them on every request). Writes through this process show at once; writes
     /// through another process sharing the database, within this time. Reservations always
@@ -465,6 +471,8 @@ impl std::fmt::Debug for Settings {
             .field("clock_offset_seconds", &self.clock_offset_seconds)
             .field("availability_cache", &self.availability_cache())
             .field("log_format", &self.log_format)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("otlp_endpoint", &self.otlp_endpoint.as_deref().map(redact_url))
             .field("jwt", &self.jwt)
             .field("notify", &self.notify)
             .field("limits", &self.limits)

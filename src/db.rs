@@ -2,7 +2,9 @@
 //! no read-then-upgrade deadlock), a plain transaction with row locks on PostgreSQL; the
 //! classification of database errors (transient: worth a retry, then a 503; conflicts); and
 //! [`Writes`], which runs a write transaction with retries inside a time budget and bounds how
-//! many of this process's requests wait at the database for one row.
+//! many of this process's requests wait at the database for one row. Its metrics: retried and
+//! given-up transactions, statements run and slow ones ([`count_statements`]), the pool's
+//! connections ([`pool_stats`]).
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
@@ -106,6 +108,32 @@ impl SqliteWriter {
         tokio::time::timeout(self.wait, self.turns.clone().lock_owned())
             .await
             .map_err(|_| DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout))
+    }
+}
+
+/// Counts every statement `db` runs, and those over [`crate::metrics::SLOW_STATEMENT`] (sea-orm
+/// times each statement and calls back).
+pub fn count_statements(db: &mut DatabaseConnection) {
+    db.set_metric_callback(|info| {
+        metrics::counter!(crate::metrics::DB_STATEMENTS).increment(1);
+        if info.elapsed > crate::metrics::SLOW_STATEMENT {
+            metrics::counter!(crate::metrics::DB_SLOW_STATEMENTS).increment(1);
+        }
+    });
+}
+
+/// The pool's connections now: how many it holds, how many of those are idle, and its most.
+pub fn pool_stats(db: &DatabaseConnection) -> Option<(u32, usize, u32)> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            Some((pool.size(), pool.num_idle(), pool.options().get_max_connections()))
+        }
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            Some((pool.size(), pool.num_idle(), pool.options().get_max_connections()))
+        }
+        _ => None,
     }
 }
 
@@ -247,10 +275,11 @@ impl Writes {
             match tokio::time::timeout_at(deadline, self.gate(key).lock_owned()).await {
                 Ok(guard) => held.push(guard),
                 Err(_) => {
+                    metrics::counter!(crate::metrics::DB_TRANSACTIONS_TIMED_OUT).increment(1);
                     return Err(E::unavailable(format!(
                         "{} {} is held by another request past the retry budget",
                         key.table, key.id
-                    )))
+                    )));
                 }
             }
         }
@@ -260,8 +289,13 @@ impl Writes {
             match attempt().await {
                 Err(e) if e.is_transient() && tries < MAX_TRIES && Instant::now() < deadline => {
                     tracing::debug!(tries, "retrying a transaction after a transient fault");
+                    metrics::counter!(crate::metrics::DB_TRANSACTIONS_RETRIED).increment(1);
                     let pause = Duration::from_millis(5 * tries as u64 + rand::random::<u64>() % 10);
                     tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
+                }
+                Err(e) if e.is_transient() => {
+                    metrics::counter!(crate::metrics::DB_TRANSACTIONS_TIMED_OUT).increment(1);
+                    return Err(e);
                 }
                 other => return other,
             }

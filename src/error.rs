@@ -105,6 +105,9 @@ macro_rules! ctx {
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
+        if matches!(err, DbErr::ConnectionAcquire(_)) {
+            metrics::counter!(crate::metrics::DB_ACQUIRE_TIMEOUTS).increment(1);
+        }
         if crate::db::is_transient(&err) {
             Self::Unavailable { cause: err.to_string(), at: None }
         } else {

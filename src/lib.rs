@@ -16,6 +16,7 @@ pub mod edge;
 pub mod entities;
 pub mod error;
 pub mod handlers;
+pub mod metrics;
 pub mod notify;
 pub mod pages;
 pub mod policy;

@@ -9,9 +9,10 @@ use std::time::Duration;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.settings.log_format);
+    let telemetry = telemetry::init(cli.settings.log_format, cli.settings.otlp_endpoint.as_deref());
     if let Err(err) = cli.settings.validate() {
         eprintln!("error: {err}");
+        telemetry.shutdown();
         return ExitCode::from(2);
     }
     let result = match cli.command.unwrap_or(Command::Serve) {
@@ -27,6 +28,8 @@ async fn main() -> ExitCode {
             println!("{token}");
         }),
     };
+    // The batch exporter's last spans go out before the process ends.
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -63,9 +63,12 @@ async fn connect_with(settings: &Settings, bounded: bool) -> anyhow::Result<Data
             opts.options([("lock_timeout", format!("{lock}ms")), ("statement_timeout", format!("{statement}ms"))])
         });
     }
-    let db = Database::connect(options)
+    let mut db = Database::connect(options)
         .await
         .with_context(|| format!("connecting to {}", crate::config::redact_url(&url)))?;
+    if bounded {
+        crate::db::count_statements(&mut db);
+    }
     Ok(db)
 }
 

@@ -66,11 +66,11 @@ struct Server {
 
 impl Server {
     async fn start(database_url: &str, smtp: Option<&str>) -> Self {
-        Self::start_with(database_url, smtp, &[]).await
+        Self::start_extra(database_url, smtp, &[]).await
     }
 
-    async fn start_with(database_url: &str, smtp: Option<&str>, envs: &[(&str, &str)]) -> Self {
-
+    /// [`Server::start`] with `extra` settings besides.
+    async fn start_extra(database_url: &str, smtp: Option<&str>, extra: &[(&str, &str)]) -> Self {
         let mut env = vec![
             ("DATABASE_URL", database_url.to_string()),
             ("JWT_SECRET", SECRET.to_string()),
@@ -80,6 +80,7 @@ impl Server {
         if let Some(smtp) = smtp {
             env.push(("SMTP_URL", smtp.to_string()));
         }
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         Self::start_with(&env).await
     }
 
@@ -99,12 +100,6 @@ impl Server {
             .env("RUST_LOG", "warn,bookings::edge::rate_limit=info")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Some(smtp) = smtp {
-            cmd.env("SMTP_URL", smtp);
-        }
-        cmd.envs(envs.iter().copied());
-
             .stderr(log);
         let child = cmd.spawn().unwrap();
         let base = format!("http://{bind}");
@@ -547,8 +542,8 @@ async fn until_gone(client: &reqwest::Client, server: &Server, path: &str, start
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_reservation_through_one_instance_is_gone_from_the_others_availability_at_once() {
     let Some(db) = Database::for_test().await else { return };
-    let a = Server::start_with(&db.url, None, LONG_CACHE).await;
-    let b = Server::start_with(&db.url, None, LONG_CACHE).await;
+    let a = Server::start_extra(&db.url, None, LONG_CACHE).await;
+    let b = Server::start_extra(&db.url, None, LONG_CACHE).await;
     let client = reqwest::Client::new();
     let (token, path, monday) = monday_link(&client, &a).await;
     let slot = monday.and_hms_opt(9, 0, 0).unwrap().and_utc();
@@ -568,8 +563,8 @@ async fn a_reservation_through_one_instance_is_gone_from_the_others_availability
 async fn a_lost_listener_connection_leaves_no_stale_availability() {
     use sea_orm::{ConnectionTrait, Statement};
     let Some(db) = Database::for_test().await else { return };
-    let a = Server::start_with(&db.url, None, LONG_CACHE).await;
-    let b = Server::start_with(&db.url, None, LONG_CACHE).await;
+    let a = Server::start_extra(&db.url, None, LONG_CACHE).await;
+    let b = Server::start_extra(&db.url, None, LONG_CACHE).await;
     let client = reqwest::Client::new();
     let (token, path, monday) = monday_link(&client, &a).await;
     let slot = monday.and_hms_opt(9, 30, 0).unwrap().and_utc();

@@ -90,6 +90,10 @@ async fn reserving_a_slot_runs_in_a_reserve_span_without_secrets(backend: Backen
     app.reserve(&token, "2027-03-01T09:00:00Z", "2027-03-01T10:00:00Z").await.expect(200);
     // A failing reservation records its error in the span, still without the token.
     app.reserve(&token, "2027-03-01T09:00:00Z", "2027-03-01T10:00:00Z").await.expect(409);
+    // The reservation's messages go out in a pass; each send is a span naming its message.
+    let admin = app.admin();
+    app.notify_bookings(Some(&admin.token)).await.expect(204);
+    let listed = app.list_notifications("limit=50", Some(&admin.token)).await.expect(200);
 
     let spans: Vec<SpanSeen> = recorder.spans.lock().unwrap().values().cloned().collect();
     let reserves: Vec<&SpanSeen> = spans.iter().filter(|s| s.name == "reserve").collect();
@@ -103,6 +107,17 @@ async fn reserving_a_slot_runs_in_a_reserve_span_without_secrets(backend: Backen
     assert_eq!(creates.len(), 1, "{spans:#?}");
     assert_eq!(creates[0].fields.get("user_id"), Some(&owner.id.to_string()));
     assert_eq!(creates[0].fields.get("calendar_id"), Some(&cal.to_string()));
+
+    let delivers: Vec<&SpanSeen> = spans.iter().filter(|s| s.name == "deliver").collect();
+    assert!(!delivers.is_empty(), "the pass sent the reservation's messages in deliver spans: {spans:#?}");
+    let ids: Vec<String> =
+        listed.body.as_array().into_iter().flatten().filter_map(|n| n["id"].as_str().map(str::to_string)).collect();
+    for span in &delivers {
+        assert_eq!(span.parent.as_deref(), Some("run_pass"), "a send is part of its pass: {span:?}");
+        let id = span.fields.get("notification_id").expect("the message's id");
+        assert!(ids.contains(id), "{id} is one of the listed messages {ids:?}");
+        assert!(span.fields.contains_key("rule") && span.fields.contains_key("attempt"), "{span:?}");
+    }
 
     let events = recorder.events.lock().unwrap().clone();
     let values = spans.iter().flat_map(|s| s.fields.values()).chain(events.iter().flat_map(|e| e.values()));

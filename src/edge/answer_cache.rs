@@ -188,7 +188,7 @@ impl AvailabilityAnswers {
             return validated(response, revalidating, &self.cache_control, None).await;
         };
         if let Some(kept) = self.rendered.answer(cache, &key) {
-            metrics::counter!("answer_cache_requests_total", "result" => "hit").increment(1);
+            metrics::counter!(crate::metrics::ANSWER_CACHE_REQUESTS, "result" => "hit").increment(1);
             let status = HeaderValue::from_static(HIT);
             if matches(if_none_match(&req).as_ref(), &kept.etag) {
                 return Ok(not_modified(kept.etag, self.cache_control.clone(), status));
@@ -200,7 +200,7 @@ impl AvailabilityAnswers {
                 .header(CACHE_STATUS, status)
                 .body(kept.body));
         }
-        metrics::counter!("answer_cache_requests_total", "result" => "miss").increment(1);
+        metrics::counter!(crate::metrics::ANSWER_CACHE_REQUESTS, "result" => "miss").increment(1);
         let revalidating = if_none_match(&req);
         if !self.rendered.worth_keeping(&key) {
             let response = next.call(req).await?;
@@ -216,7 +216,7 @@ impl AvailabilityAnswers {
         let etag = etag_header(&bytes);
         let stored = self.rendered.put_answer(cache, ticket, key, bytes.clone(), etag.clone());
         if stored {
-            metrics::counter!("answer_cache_requests_total", "result" => "stored").increment(1);
+            metrics::counter!(crate::metrics::ANSWER_CACHE_REQUESTS, "result" => "stored").increment(1);
         }
         let status = if stored { MISS_STORED } else { MISS };
         Ok(finish(parts, bytes, etag, revalidating, &self.cache_control, Some(status)))

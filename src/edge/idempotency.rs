@@ -100,7 +100,10 @@ impl Idempotency {
                 let opened =
                     row.response_body.as_deref().and_then(|b| key_rules::open(op.operation_id, &caller, &key, b));
                 return Ok(match opened {
-                    Some(body) => replay(&row, body),
+                    Some(body) => {
+                        metrics::counter!(crate::metrics::IDEMPOTENCY_REPLAYS).increment(1);
+                        replay(&row, body)
+                    }
                     None => failed(&req, op, ServiceError::internal("a stored idempotent answer that does not open")),
                 });
             }

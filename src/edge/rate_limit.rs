@@ -118,8 +118,8 @@ impl Redis {
     /// A connection to `url`, made on first use; each call waits at most `timeout`.
     pub fn new(url: &str, timeout: Duration, key_prefix: &str) -> redis::RedisResult<Arc<Self>> {
         let client = redis::Client::open(url)?;
-        metrics::gauge!("rate_limit_backend", "backend" => "redis").set(1.0);
-        metrics::gauge!("rate_limit_backend", "backend" => "local").set(0.0);
+        metrics::gauge!(crate::metrics::RATE_LIMIT_BACKEND, "backend" => "redis").set(1.0);
+        metrics::gauge!(crate::metrics::RATE_LIMIT_BACKEND, "backend" => "local").set(0.0);
         Ok(Arc::new(Self {
             client,
             connection: OnceLock::new(),
@@ -173,8 +173,8 @@ impl Redis {
         let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
         if down.take().is_some() {
             tracing::info!("Redis answers again: the public rate limits are shared across instances again");
-            metrics::gauge!("rate_limit_backend", "backend" => "redis").set(1.0);
-            metrics::gauge!("rate_limit_backend", "backend" => "local").set(0.0);
+            metrics::gauge!(crate::metrics::RATE_LIMIT_BACKEND, "backend" => "redis").set(1.0);
+            metrics::gauge!(crate::metrics::RATE_LIMIT_BACKEND, "backend" => "local").set(0.0);
         }
         self.probing.store(false, Ordering::Release);
     }
@@ -186,9 +186,9 @@ impl Redis {
                 error,
                 "Redis does not answer: the public rate limits are counted by this instance alone until it does"
             );
-            metrics::counter!("rate_limit_fallback_total").increment(1);
-            metrics::gauge!("rate_limit_backend", "backend" => "redis").set(0.0);
-            metrics::gauge!("rate_limit_backend", "backend" => "local").set(1.0);
+            metrics::counter!(crate::metrics::RATE_LIMIT_FALLBACK).increment(1);
+            metrics::gauge!(crate::metrics::RATE_LIMIT_BACKEND, "backend" => "redis").set(0.0);
+            metrics::gauge!(crate::metrics::RATE_LIMIT_BACKEND, "backend" => "local").set(1.0);
         }
         *down = Some(Instant::now() + PROBE_AFTER);
         self.probing.store(false, Ordering::Release);
@@ -264,7 +264,7 @@ impl Limiter {
             Counter::Shared(limiter) => limiter.check(client).await,
         };
         if verdict.is_err() {
-            metrics::counter!("rate_limit_rejections_total", "scope" => self.scope).increment(1);
+            metrics::counter!(crate::metrics::RATE_LIMIT_REJECTIONS, "scope" => self.scope).increment(1);
         }
         verdict
     }

@@ -1,6 +1,6 @@
 //! The HTTP application: the contract's operations under `/v1` with the layers around each
 //! (request tracing, the guard's limits, idempotency, the answer cache), the contract and its
-//! docs, the visitor's links, and the health checks.
+//! docs, the visitor's links, the health checks and the metrics.
 
 use crate::auth::Authenticated;
 use crate::edge::{answer_cache, cors, errors, forms, guard, idempotency, rate_limit, trace};
@@ -71,8 +71,14 @@ impl crate::api::OperationMiddleware for Layers {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application, `/metrics` included.
 pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
+    app_with(state, true)
+}
+
+/// The whole HTTP application; `/metrics` only with `metrics_here` (not when `METRICS_BIND`
+/// serves it apart).
+pub fn app_with(state: Arc<AppState>, metrics_here: bool) -> impl poem::Endpoint<Output = Response> {
     // One Redis connection for both scopes of the public rate limit (when it is configured).
     let redis = state.limits.redis.url.as_deref().and_then(|url| {
         let redis = &state.limits.redis;
@@ -97,7 +103,13 @@ pub fn app(state: Arc<AppState>) -> impl poem::Endpoint<Output = Response> {
     let contract_json_text = serde_json::to_string(&contract).expect("serialisable");
     let docs_html = swagger_html(&api, &contract_json_text);
     let db_for_ready = state.db.clone();
-    Route::new()
+    let route = if metrics_here {
+        Route::new().at("/metrics", get(crate::edge::metrics::Metrics::new(state.clone())))
+    } else {
+        crate::metrics::install();
+        Route::new()
+    };
+    route
         .nest(crate::api::BASE_PATH, cors::around(api, &state.pages.cors_allowed_origins))
         .at("/openapi.json", get(ContractJson(contract_json_text)))
         .at("/openapi.yaml", get(ContractYaml))

@@ -1,5 +1,5 @@
-//! The embedded default transport when no SMTP server is configured: it logs what would be sent
-//! (never the body) and keeps the most recent messages in memory for tests and diagnostics.
+//! The embedded default transport when no SMTP server is configured: it logs that a message would be sent
+//! (its id, rule and channel, and the recipient masked: never the address, subject or body) and keeps the most recent messages in memory for tests and diagnostics.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -9,6 +9,15 @@ use super::Message;
 
 /// How many messages [`LogTransport::new`] keeps.
 pub const DEFAULT_CAPACITY: usize = 1000;
+
+/// A recipient as the log shows it: the first character and the domain (`v…@example.com`), so
+/// a developer can tell messages apart and the log holds no address.
+fn masked(to: Option<&str>) -> String {
+    match to.and_then(|to| to.split_once('@')) {
+        Some((local, domain)) => format!("{}…@{domain}", local.chars().next().unwrap_or('?')),
+        None => "-".to_string(),
+    }
+}
 
 #[derive(Debug)]
 pub struct LogTransport {
@@ -55,8 +64,7 @@ impl LogTransport {
             message_id = %message.id,
             rule = %message.rule,
             channel = %message.channel.name(),
-            recipient = message.to.as_deref().unwrap_or("-"),
-            subject = %message.subject,
+            recipient = %masked(message.to.as_deref()),
             has_ical = message.ical.is_some(),
             "notification (log transport; not delivered)"
         );
@@ -105,5 +113,15 @@ mod tests {
         assert_eq!(subjects, ["Subject 2", "Subject 3", "Subject 4"]);
         t.clear();
         assert!(t.sent().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod masking {
+    #[test]
+    fn the_log_shows_no_address() {
+        assert_eq!(super::masked(Some("visitor@example.com")), "v…@example.com");
+        assert_eq!(super::masked(None), "-");
+        assert_eq!(super::masked(Some("not-an-address")), "-");
     }
 }

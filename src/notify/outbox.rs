@@ -24,6 +24,7 @@ use futures::StreamExt;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use tracing::Instrument;
 
 pub use super::delivery::{EmailTransport, Transports};
 pub use crate::domain::notifications::backoff;
@@ -297,6 +298,16 @@ async fn send_all(
     futures::stream::iter(claimed)
         .map(|n| {
             let everyone = &everyone;
+            // Each message's send is a span of the pass's trace naming the message (its id, rule,
+            // channel and attempt), so an exported trace shows which message a slow or failed
+            // send was.
+            let span = tracing::info_span!(
+                "deliver",
+                notification_id = %n.id,
+                rule = %n.rule,
+                channel = ?n.channel,
+                attempt = n.attempts
+            );
             async move {
                 let sent = match owed.get(&n.id) {
                     Some(Owed::Done(outcome)) => Err(outcome.clone()),
@@ -305,15 +316,60 @@ async fn send_all(
                 };
                 (n, sent)
             }
+            .instrument(span)
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await
 }
 
-/// One pass: enqueue what is due, then claim and send batches until nothing is due.
-#[tracing::instrument(level = "info", skip_all, err(level = "info", Display))]
+/// Counts a message's sends: each attempt by channel and result, each webhook answer by status
+/// class, the endpoints found gone (and so disabled).
+fn count_sends(channel: Channel, sent: &Result<Sent, Outcome>, gone: usize) {
+    use crate::metrics::{
+        channel_label, status_class, DELIVERY_ATTEMPTS, WEBHOOK_ENDPOINTS_DISABLED, WEBHOOK_RESPONSES,
+    };
+    let attempt = |result: &'static str| {
+        metrics::counter!(DELIVERY_ATTEMPTS, "channel" => channel_label(channel), "result" => result).increment(1);
+    };
+    match sent {
+        Ok(Sent::Once(Ok(()))) => attempt("delivered"),
+        Ok(Sent::Once(Err(e))) => attempt(if e.is_transient() { "transient_error" } else { "permanent_error" }),
+        Ok(Sent::Webhook(posted)) => {
+            for p in posted {
+                attempt(match p.answer {
+                    Answer::Delivered => "delivered",
+                    Answer::Transient => "transient_error",
+                    Answer::Permanent | Answer::Gone => "permanent_error",
+                });
+                metrics::counter!(WEBHOOK_RESPONSES, "status_class" => status_class(p.status)).increment(1);
+            }
+        }
+        Err(_) => {}
+    }
+    if gone > 0 {
+        metrics::counter!(WEBHOOK_ENDPOINTS_DISABLED).increment(gone as u64);
+    }
+}
+
+/// One pass: enqueue what is due, then claim and send batches until nothing is due. Its
+/// duration goes to `notify_pass_duration_seconds`.
 pub async fn run_pass(
+    db: &DatabaseConnection,
+    rules: &super::rules::Rules,
+    letterhead: &render::Letterhead,
+    transports: &Transports,
+    settings: &DeliverySettings,
+    clock: &crate::clock::Clock,
+) -> ServiceResult<PassReport> {
+    let started = std::time::Instant::now();
+    let result = pass(db, rules, letterhead, transports, settings, clock).await;
+    metrics::histogram!(crate::metrics::NOTIFY_PASS_DURATION).record(started.elapsed().as_secs_f64());
+    result
+}
+
+#[tracing::instrument(name = "run_pass", level = "info", skip_all, err(level = "info", Display))]
+async fn pass(
     db: &DatabaseConnection,
     rules: &super::rules::Rules,
     letterhead: &render::Letterhead,
@@ -336,6 +392,7 @@ pub async fn run_pass(
                 Ok(sent) => settle(&n, sent, now, settings),
                 Err(outcome) => (outcome.clone(), vec![], vec![]),
             };
+            count_sends(n.channel, &sent, gone.len());
             if let Ok(Sent::Once(Err(e))) = &sent {
                 tracing::warn!(notification = %n.id, rule = %n.rule, attempts = n.attempts, error = %e, "notification not sent");
             }

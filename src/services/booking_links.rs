@@ -20,6 +20,7 @@ use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
 use crate::domain::reservation::{guest_may_change, may_move, ManageLinks, ManageToken};
 use crate::entities::{booking_links, calendar_events};
 use crate::error::{ServiceError, ServiceResult};
+use crate::metrics::{self, Outcome, Subject};
 use crate::policy::BookingWriter;
 use crate::store::booking_links::{self as store, StoredSettings};
 use crate::store::calendars::{self as calendar_store, busy_between, insert_reservation};
@@ -310,8 +311,9 @@ impl<'a> BookingLinks<'a> {
         let manage = self.manage_links.token_for(id);
         let manage = &manage;
         let event =
-            self.writes.retrying(&[token.row_key()], || self.attempt_reserve(id, token, reservation, manage)).await?;
-        Ok((event, manage.clone()))
+            self.writes.retrying(&[token.row_key()], || self.attempt_reserve(id, token, reservation, manage)).await;
+        metrics::count_result(Subject::Reservation, Outcome::Created, &event);
+        Ok((event?, manage.clone()))
     }
 
     /// Whether `slot` may be taken through `link` now, checked in `txn` after the calendar's
@@ -424,6 +426,7 @@ impl<'a> BookingLinks<'a> {
             self.writes.retrying(&[link_token.row_key()], || self.attempt_cancel(&link_token, &hash, reason)).await?;
         if changed {
             self.cache.invalidate_calendar(found.event.calendar_id);
+            metrics::outcome(Subject::Reservation, Outcome::Canceled);
         }
         Ok(found)
     }
@@ -472,7 +475,9 @@ impl<'a> BookingLinks<'a> {
         let found = self
             .writes
             .retrying(&[link_token.row_key()], || self.attempt_reschedule(&link_token, &hash, slot, when))
-            .await?;
+            .await;
+        metrics::count_result(Subject::Reservation, Outcome::Rescheduled, &found);
+        let found = found?;
         self.cache.invalidate_calendar(found.event.calendar_id);
         Ok(found)
     }

@@ -108,16 +108,21 @@ impl<'a> Bookings<'a> {
         reason_text: Option<FreeText>,
     ) -> ServiceResult<BookingView> {
         let principal = writer.principal();
-        self.change(principal, id, |b, e, now| {
-            let why = "only the athlete or the coach may cancel a booking";
-            let role = match policy::require_party(principal, b.user_id, b.coach_id, why)? {
-                Party::Athlete => CanceledByRole::Athlete,
-                Party::Coach => CanceledByRole::Coach,
-            };
-            let to = booking_rules::cancel(facts(b, e), now)?;
-            Ok(Change::Canceled { to, by: role, reason_code, reason_text: reason_text.clone() })
-        })
-        .await
+        let canceled = self
+            .change(principal, id, |b, e, now| {
+                let why = "only the athlete or the coach may cancel a booking";
+                let role = match policy::require_party(principal, b.user_id, b.coach_id, why)? {
+                    Party::Athlete => CanceledByRole::Athlete,
+                    Party::Coach => CanceledByRole::Coach,
+                };
+                let to = booking_rules::cancel(facts(b, e), now)?;
+                Ok(Change::Canceled { to, by: role, reason_code, reason_text: reason_text.clone() })
+            })
+            .await;
+        if canceled.is_ok() {
+            crate::metrics::outcome(crate::metrics::Subject::Order, crate::metrics::Outcome::Canceled);
+        }
+        canceled
     }
 
     #[tracing::instrument(name = "open_dispute", level = "info", skip_all, fields(user_id = %principal.user_id, booking_id = %id), err(level = "info", Display))]

@@ -67,6 +67,27 @@ impl Transient for BookError {
     }
 }
 
+/// Counts what an order came to: created; refused because an event is full (`sold_out`), for
+/// an overlap (`conflict`) or by another rule (`rejected_by_rule`); a conflict or invalid input
+/// found before the rules as such.
+fn count_order(result: &Result<OrderView, BookError>) {
+    use crate::metrics::{outcome, outcome_of_error, Outcome, Subject};
+    let counted = match result {
+        Ok(_) => Some(Outcome::Created),
+        Err(BookError::Rejected(errors)) => Some(if errors.iter().any(|(_, e)| *e == OrderError::Overbooked) {
+            Outcome::SoldOut
+        } else if errors.iter().any(|(_, e)| *e == OrderError::Conflict) {
+            Outcome::Conflict
+        } else {
+            Outcome::RejectedByRule
+        }),
+        Err(BookError::App(e)) => outcome_of_error(e),
+    };
+    if let Some(counted) = counted {
+        outcome(Subject::Order, counted);
+    }
+}
+
 fn facts(e: &coach_events::Model, taken: &BTreeMap<CoachEventId, i64>) -> EventFacts {
     EventFacts {
         id: e.id,
@@ -106,7 +127,9 @@ impl<'a> Orders<'a> {
         let request = OrderRequest::parse(user, event_ids, payment)?;
         let rows: Vec<RowKey> =
             std::iter::once(user.row_key()).chain(request.event_ids.iter().map(|id| id.row_key())).collect();
-        self.writes.retrying(&rows, || self.attempt_book(&request)).await
+        let booked = self.writes.retrying(&rows, || self.attempt_book(&request)).await;
+        count_order(&booked);
+        booked
     }
 
     /// One try of [`Orders::book`]: lock, gather the facts, let the rules decide, write.

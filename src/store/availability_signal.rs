@@ -117,7 +117,7 @@ async fn send_loop(db: DatabaseConnection, instance: Uuid, mut rx: mpsc::Unbound
                 [CHANNEL.into(), payload(instance, chunk).into()],
             );
             match db.execute_raw(statement).await {
-                Ok(_) => metrics::counter!("availability_invalidations_sent_total").increment(chunk.len() as u64),
+                Ok(_) => metrics::counter!(crate::metrics::INVALIDATIONS_SENT).increment(chunk.len() as u64),
                 // The others see the change within their cache time instead.
                 Err(e) => tracing::warn!(error = %e, calendars = chunk.len(), "availability change notice not sent"),
             }
@@ -139,7 +139,7 @@ async fn listen_loop(pool: PgPool, instance: Uuid, sink: Arc<dyn ChangeSink>) {
         // Listening now: whatever was cached before may have missed a notice.
         sink.notices_missed(true);
         if !first {
-            metrics::counter!("availability_listener_reconnects_total").increment(1);
+            metrics::counter!(crate::metrics::LISTENER_RECONNECTS).increment(1);
             tracing::info!("availability listener reconnected; the availability cache was dropped");
         }
         first = false;
@@ -148,8 +148,7 @@ async fn listen_loop(pool: PgPool, instance: Uuid, sink: Arc<dyn ChangeSink>) {
                 Ok(Some(notice)) => {
                     let calendars = parse_payload(instance, notice.payload());
                     if !calendars.is_empty() {
-                        metrics::counter!("availability_invalidations_received_total")
-                            .increment(calendars.len() as u64);
+                        metrics::counter!(crate::metrics::INVALIDATIONS_RECEIVED).increment(calendars.len() as u64);
                         sink.calendars_changed(&calendars);
                     }
                 }

@@ -265,6 +265,31 @@ pub async fn claim(
     }
 }
 
+/// The unsent messages of one channel (pending, or claimed and not yet recorded): how many,
+/// and when the one due longest ago became due (the earliest `next_attempt_at`; in the future
+/// when none is due yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backlog {
+    pub channel: Channel,
+    pub pending: i64,
+    pub earliest_due: Option<DateTime<Utc>>,
+}
+
+/// The backlog of every channel that has unsent messages (one grouped query, read by `/metrics`).
+pub async fn backlog(db: &impl ConnectionTrait) -> ServiceResult<Vec<Backlog>> {
+    let rows: Vec<(Channel, i64, Option<DateTime<Utc>>)> = notifications::Entity::find()
+        .select_only()
+        .column(notifications::Column::Channel)
+        .column_as(notifications::Column::Id.count(), "pending")
+        .column_as(notifications::Column::NextAttemptAt.min(), "earliest_due")
+        .filter(notifications::Column::Status.is_in([NotificationStatus::Pending, NotificationStatus::Sending]))
+        .group_by(notifications::Column::Channel)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(channel, pending, earliest_due)| Backlog { channel, pending, earliest_due }).collect())
+}
+
 /// How a claimed send ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

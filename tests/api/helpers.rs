@@ -20,6 +20,9 @@ pub enum Backend {
 
 pub struct TestApp {
     pub address: String,
+    /// Where `/metrics` is served apart (`--metrics-bind`), if it is.
+    #[allow(dead_code)]
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub settings: Settings,
     #[allow(dead_code)]
@@ -112,6 +115,7 @@ async fn start(
     let state = startup::build_state(&settings).await.expect("app state");
     let bound = bookings::edge::bind(&settings, state).await.expect("bind");
     let address = format!("http://127.0.0.1:{}", bound.port);
+    let metrics_address = bound.metrics_port.map(|port| format!("http://127.0.0.1:{port}"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = bound
@@ -125,6 +129,7 @@ async fn start(
     });
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
         settings,
         backend,

@@ -22,6 +22,7 @@ mod invitations;
 mod leko;
 mod link_rules;
 mod lists;
+mod metrics;
 mod notifications;
 mod notify_store;
 mod pages;
