@@ -217,7 +217,9 @@ async fn the_readme_alert_rules_read_series_the_server_exposes() {
     for expr in &exprs {
         let series: Vec<&str> = expr
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .filter(|w| w.contains('_') && (w.ends_with("_seconds") || w.contains("_seconds_") || w.ends_with("_total")))
+            .filter(|w| {
+                w.contains('_') && (w.ends_with("_seconds") || w.contains("_seconds_") || w.ends_with("_total"))
+            })
             .collect();
         assert!(!series.is_empty(), "{expr}");
         for name in series {
