@@ -122,6 +122,18 @@ impl From<crate::auth::AuthError> for ServiceError {
     }
 }
 
+/// What a use case's failure is counted as: a conflict (409) is `conflict`, an input a rule
+/// refused (400) `rejected_by_rule`; anything else (not found, a fault) is not an outcome.
+impl crate::metrics::Counted for ServiceError {
+    fn outcome(&self) -> Option<crate::metrics::Outcome> {
+        match self {
+            ServiceError::Conflict(_) => Some(crate::metrics::Outcome::Conflict),
+            ServiceError::Invalid(_) => Some(crate::metrics::Outcome::RejectedByRule),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

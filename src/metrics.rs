@@ -237,22 +237,18 @@ pub fn outcome(subject: Subject, outcome: Outcome) {
     metrics::counter!(name, "outcome" => outcome.as_str()).increment(1);
 }
 
-/// The outcome a use case's failure is counted as: a conflict (409) is `conflict`, an input a
-/// rule refused (400) `rejected_by_rule`; anything else (not found, a fault) is not an outcome.
-pub fn outcome_of_error(err: &crate::error::ServiceError) -> Option<Outcome> {
-    match err {
-        crate::error::ServiceError::Conflict(_) => Some(Outcome::Conflict),
-        crate::error::ServiceError::Invalid(_) => Some(Outcome::RejectedByRule),
-        _ => None,
-    }
+/// A use case's failure as an outcome, if it is one (implemented by the service error, so this
+/// module knows nothing of it).
+pub trait Counted {
+    fn outcome(&self) -> Option<Outcome>;
 }
 
-/// Counts `result` of a use case on `subject`: `success` when it succeeded, else what
-/// [`outcome_of_error`] makes of the failure.
-pub fn count_result<T>(subject: Subject, success: Outcome, result: &Result<T, crate::error::ServiceError>) {
+/// Counts `result` of a use case on `subject`: `success` when it succeeded, else what the
+/// failure counts as ([`Counted`]).
+pub fn count_result<T, E: Counted>(subject: Subject, success: Outcome, result: &Result<T, E>) {
     let counted = match result {
         Ok(_) => Some(success),
-        Err(e) => outcome_of_error(e),
+        Err(e) => e.outcome(),
     };
     if let Some(counted) = counted {
         outcome(subject, counted);

@@ -71,7 +71,7 @@ impl Transient for BookError {
 /// an overlap (`conflict`) or by another rule (`rejected_by_rule`); a conflict or invalid input
 /// found before the rules as such.
 fn count_order(result: &Result<OrderView, BookError>) {
-    use crate::metrics::{outcome, outcome_of_error, Outcome, Subject};
+    use crate::metrics::{outcome, Counted, Outcome, Subject};
     let counted = match result {
         Ok(_) => Some(Outcome::Created),
         Err(BookError::Rejected(errors)) => Some(if errors.iter().any(|(_, e)| *e == OrderError::Overbooked) {
@@ -81,7 +81,7 @@ fn count_order(result: &Result<OrderView, BookError>) {
         } else {
             Outcome::RejectedByRule
         }),
-        Err(BookError::App(e)) => outcome_of_error(e),
+        Err(BookError::App(e)) => e.outcome(),
     };
     if let Some(counted) = counted {
         outcome(Subject::Order, counted);
