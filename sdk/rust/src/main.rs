@@ -122,7 +122,7 @@ async fn main() {
     let today = Utc::now().duration_trunc(Duration::days(1)).unwrap();
     let monday = today + Duration::days(14 - i64::from(today.weekday().num_days_from_monday()));
     let end = monday + Duration::days(7);
-    let avail = expect(step, anon.get_booking_availability(&link.token, &end, &monday).await, 200);
+    let avail = expect(step, anon.get_booking_availability(&link.token, &end, &monday, None).await, 200);
     let Some(first) = avail.slots.first().cloned() else { fail(step, "no free slot in a working week") };
     check(step, first.end - first.start == Duration::minutes(30), || format!("slot {first:?}"));
 
