@@ -992,6 +992,112 @@ impl WireJson for BookingCancellationReasonCode {
         serializer.serialize_str(self.as_str())
     }
 }
+/// Limits on live reservations through the link per calendar period of its time zone (weeks start on `week_start`); null: no limit. A period that has reached its limit offers no slot, and a reservation in it is refused (409).
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "BookingLimits")]
+pub struct BookingLimits {
+    /// At most this many a local date (the same setting as `max_bookings_per_day`)
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub day: Option<i64>,
+    /// At most this many a week
+    #[oai(validator(minimum(value = "1"), maximum(value = "7000")))]
+    pub week: Option<i64>,
+    /// At most this many a calendar month
+    #[oai(validator(minimum(value = "1"), maximum(value = "31000")))]
+    pub month: Option<i64>,
+    /// At most this many a calendar year
+    #[oai(validator(minimum(value = "1"), maximum(value = "366000")))]
+    pub year: Option<i64>,
+}
+impl BookingLimits {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("day") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "day"))?;
+        }
+        if let Some(v) = object.get("week") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "week"))?;
+        }
+        if let Some(v) = object.get("month") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "month"))?;
+        }
+        if let Some(v) = object.get("year") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "year"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for BookingLimits {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("day", &Wire(&self.day))?;
+        map.serialize_entry("week", &Wire(&self.week))?;
+        map.serialize_entry("month", &Wire(&self.month))?;
+        map.serialize_entry("year", &Wire(&self.year))?;
+        map.end()
+    }
+}
+/// Changes to `booking_limits`, period by period: left out keeps a limit, null removes it, a number sets it. (On create, left out and null are both no limit.)
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "BookingLimitsChange")]
+pub struct BookingLimitsChange {
+    /// At most this many a local date (the same setting as `max_bookings_per_day`; if both are given they must agree)
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub day: MaybeUndefined<i64>,
+    /// At most this many a week
+    #[oai(validator(minimum(value = "1"), maximum(value = "7000")))]
+    pub week: MaybeUndefined<i64>,
+    /// At most this many a calendar month
+    #[oai(validator(minimum(value = "1"), maximum(value = "31000")))]
+    pub month: MaybeUndefined<i64>,
+    /// At most this many a calendar year
+    #[oai(validator(minimum(value = "1"), maximum(value = "366000")))]
+    pub year: MaybeUndefined<i64>,
+}
+impl BookingLimitsChange {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("day") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "day"))?;
+        }
+        if let Some(v) = object.get("week") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "week"))?;
+        }
+        if let Some(v) = object.get("month") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "month"))?;
+        }
+        if let Some(v) = object.get("year") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "year"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for BookingLimitsChange {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if !self.day.is_undefined() {
+            map.serialize_entry("day", &Wire(&self.day))?;
+        }
+        if !self.week.is_undefined() {
+            map.serialize_entry("week", &Wire(&self.week))?;
+        }
+        if !self.month.is_undefined() {
+            map.serialize_entry("month", &Wire(&self.month))?;
+        }
+        if !self.year.is_undefined() {
+            map.serialize_entry("year", &Wire(&self.year))?;
+        }
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingLink")]
 pub struct BookingLink {
@@ -1080,6 +1186,17 @@ pub struct BookingLinkSettings {
         validator(minimum(value = "1"), maximum(value = "1000"))
     )]
     pub max_bookings_per_day: Option<i64>,
+    pub booking_limits: BookingLimits,
+    pub duration_limits_minutes: DurationLimits,
+    pub week_start: WeekStart,
+    pub window_days_kind: WindowDaysKind,
+    /// No slot starts on a local date before this one; null: no such limit
+    pub bookable_from: Option<chrono::NaiveDate>,
+    /// No slot starts on a local date after this one (nor after `max_days_ahead`); null: no such limit
+    pub bookable_until: Option<chrono::NaiveDate>,
+    pub slot_alignment: SlotAlignment,
+    /// Where reservations through the link take place; null: not said
+    pub location: Option<Location>,
 }
 impl BookingLinkSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -1129,6 +1246,33 @@ impl BookingLinkSettings {
         if let Some(v) = object.get("max_bookings_per_day") {
             Shape::Int.check(v, false, &format!("{at}.{}", "max_bookings_per_day"))?;
         }
+        if let Some(v) = object.get("booking_limits") {
+            Shape::Obj(BookingLimits::strict_check)
+                .check(v, false, &format!("{at}.{}", "booking_limits"))?;
+        }
+        if let Some(v) = object.get("duration_limits_minutes") {
+            Shape::Obj(DurationLimits::strict_check)
+                .check(v, false, &format!("{at}.{}", "duration_limits_minutes"))?;
+        }
+        if let Some(v) = object.get("week_start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "week_start"))?;
+        }
+        if let Some(v) = object.get("window_days_kind") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "window_days_kind"))?;
+        }
+        if let Some(v) = object.get("bookable_from") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_from"))?;
+        }
+        if let Some(v) = object.get("bookable_until") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_until"))?;
+        }
+        if let Some(v) = object.get("slot_alignment") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_alignment"))?;
+        }
+        if let Some(v) = object.get("location") {
+            Shape::Obj(Location::strict_check)
+                .check(v, true, &format!("{at}.{}", "location"))?;
+        }
         Ok(())
     }
 }
@@ -1164,6 +1308,17 @@ impl WireJson for BookingLinkSettings {
         if let Some(value) = &self.max_bookings_per_day {
             map.serialize_entry("max_bookings_per_day", &Wire(value))?;
         }
+        map.serialize_entry("booking_limits", &Wire(&self.booking_limits))?;
+        map.serialize_entry(
+            "duration_limits_minutes",
+            &Wire(&self.duration_limits_minutes),
+        )?;
+        map.serialize_entry("week_start", &Wire(&self.week_start))?;
+        map.serialize_entry("window_days_kind", &Wire(&self.window_days_kind))?;
+        map.serialize_entry("bookable_from", &Wire(&self.bookable_from))?;
+        map.serialize_entry("bookable_until", &Wire(&self.bookable_until))?;
+        map.serialize_entry("slot_alignment", &Wire(&self.slot_alignment))?;
+        map.serialize_entry("location", &Wire(&self.location))?;
         map.end()
     }
 }
@@ -1745,6 +1900,80 @@ impl WireJson for DateOverride {
         map.end()
     }
 }
+/// Limits on the minutes of live reservations through the link per local date and per week (from `week_start`) of its time zone; null: no limit. A slot that would pass one is not offered, and a reservation of it is refused (409).
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "DurationLimits")]
+pub struct DurationLimits {
+    /// At most this many booked minutes a local date
+    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    pub day: Option<i64>,
+    /// At most this many booked minutes a week
+    #[oai(validator(minimum(value = "1"), maximum(value = "10080")))]
+    pub week: Option<i64>,
+}
+impl DurationLimits {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("day") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "day"))?;
+        }
+        if let Some(v) = object.get("week") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "week"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for DurationLimits {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("day", &Wire(&self.day))?;
+        map.serialize_entry("week", &Wire(&self.week))?;
+        map.end()
+    }
+}
+/// Changes to `duration_limits_minutes`: left out keeps a limit, null removes it, a number sets it.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "DurationLimitsChange")]
+pub struct DurationLimitsChange {
+    /// At most this many booked minutes a local date
+    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    pub day: MaybeUndefined<i64>,
+    /// At most this many booked minutes a week
+    #[oai(validator(minimum(value = "1"), maximum(value = "10080")))]
+    pub week: MaybeUndefined<i64>,
+}
+impl DurationLimitsChange {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("day") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "day"))?;
+        }
+        if let Some(v) = object.get("week") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "week"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for DurationLimitsChange {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if !self.day.is_undefined() {
+            map.serialize_entry("day", &Wire(&self.day))?;
+        }
+        if !self.week.is_undefined() {
+            map.serialize_entry("week", &Wire(&self.week))?;
+        }
+        map.end()
+    }
+}
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Error")]
 pub struct Error {
@@ -1869,6 +2098,8 @@ pub struct Event {
     pub attendee_name: MaybeUndefined<String>,
     /// The visitor's address (reservations only; null otherwise)
     pub attendee_email: MaybeUndefined<poem_openapi::types::Email>,
+    /// Where a reservation takes place: its booking link's location when it was made, `{reservation_id}` filled in (reservations through a link with a location only; null otherwise)
+    pub location: MaybeUndefined<String>,
     /// When the event was created
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
@@ -1908,6 +2139,9 @@ impl Event {
         if let Some(v) = object.get("attendee_email") {
             Shape::Str.check(v, true, &format!("{at}.{}", "attendee_email"))?;
         }
+        if let Some(v) = object.get("location") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "location"))?;
+        }
         if let Some(v) = object.get("created_at") {
             Shape::Str.check(v, false, &format!("{at}.{}", "created_at"))?;
         }
@@ -1934,8 +2168,79 @@ impl WireJson for Event {
         if !self.attendee_email.is_undefined() {
             map.serialize_entry("attendee_email", &Wire(&self.attendee_email))?;
         }
+        if !self.location.is_undefined() {
+            map.serialize_entry("location", &Wire(&self.location))?;
+        }
         map.serialize_entry("created_at", &Wire(&self.created_at))?;
         map.end()
+    }
+}
+/// Where a reservation takes place. The value may hold `{reservation_id}`, replaced by the reservation's id when it is made (one meeting URL per reservation); the reservation, its emails, its iCalendar LOCATION and its webhooks carry the result.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "Location")]
+pub struct Location {
+    pub kind: LocationKind,
+    /// An address (free text), a phone number (`+` and digits, spaces, dashes, dots and parentheses), or an `https://` or `http://` URL; trimmed, no control characters.
+    #[oai(validator(min_length = 1, max_length = 500))]
+    pub value: String,
+}
+impl Location {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("kind") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "kind"))?;
+        }
+        if let Some(v) = object.get("value") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "value"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for Location {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("kind", &Wire(&self.kind))?;
+        map.serialize_entry("value", &Wire(&self.value))?;
+        map.end()
+    }
+}
+/// What a location's `value` is: a postal `address`, a `phone` number, or a meeting `url`
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "LocationKind")]
+pub enum LocationKind {
+    #[oai(rename = "address")]
+    Address,
+    #[oai(rename = "phone")]
+    Phone,
+    #[oai(rename = "url")]
+    Url,
+}
+impl LocationKind {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Address => "address",
+            Self::Phone => "phone",
+            Self::Url => "url",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "address" => Some(Self::Address),
+            "phone" => Some(Self::Phone),
+            "url" => Some(Self::Url),
+            _ => None,
+        }
+    }
+}
+impl WireJson for LocationKind {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 /// Whether the event takes place online or at an address
@@ -2558,6 +2863,8 @@ pub struct Reservation {
     pub cancel_reason: MaybeUndefined<String>,
     /// The token of the reservation's booking link (its availability is getBookingAvailability's)
     pub booking_token: String,
+    /// Where it takes place (the link's location when it was made, `{reservation_id}` filled in); null when the link says none
+    pub location: MaybeUndefined<String>,
 }
 impl Reservation {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -2604,6 +2911,9 @@ impl Reservation {
         if let Some(v) = object.get("booking_token") {
             Shape::Str.check(v, false, &format!("{at}.{}", "booking_token"))?;
         }
+        if let Some(v) = object.get("location") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "location"))?;
+        }
         Ok(())
     }
 }
@@ -2626,6 +2936,9 @@ impl WireJson for Reservation {
             map.serialize_entry("cancel_reason", &Wire(&self.cancel_reason))?;
         }
         map.serialize_entry("booking_token", &Wire(&self.booking_token))?;
+        if !self.location.is_undefined() {
+            map.serialize_entry("location", &Wire(&self.location))?;
+        }
         map.end()
     }
 }
@@ -2656,6 +2969,37 @@ impl ReservationStatus {
     }
 }
 impl WireJson for ReservationStatus {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+/// Where slots start. `grid` (default): at the start of each working-hours window (or range joined at midnight) plus whole `slot_interval_minutes`. `after_busy` ("optimized slots"): also right after busy time ends (plus the buffer before) and right after the notice ends (the next whole minute), each followed by whole intervals until the next such point; each window of each local date starts afresh.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "SlotAlignment")]
+pub enum SlotAlignment {
+    #[oai(rename = "grid")]
+    Grid,
+    #[oai(rename = "after_busy")]
+    AfterBusy,
+}
+impl SlotAlignment {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Grid => "grid",
+            Self::AfterBusy => "after_busy",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "grid" => Some(Self::Grid),
+            "after_busy" => Some(Self::AfterBusy),
+            _ => None,
+        }
+    }
+}
+impl WireJson for SlotAlignment {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
@@ -2968,6 +3312,22 @@ pub struct UpdateBookingLinkRequest {
     /// At most this many live reservations through the link start on one local date (in the link's time zone); a full date offers no slot. Left out: unchanged; null: no cap again.
     #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub max_bookings_per_day: MaybeUndefined<i64>,
+    /// Left out: unchanged; null: no limits again; an object changes the periods it names.
+    pub booking_limits: MaybeUndefined<BookingLimitsChange>,
+    /// Left out: unchanged; null: no limits again; an object changes the periods it names.
+    pub duration_limits_minutes: MaybeUndefined<DurationLimitsChange>,
+    /// Left out: unchanged; null: back to `mon`.
+    pub week_start: MaybeUndefined<WeekStart>,
+    /// Left out: unchanged; null: back to `calendar`.
+    pub window_days_kind: MaybeUndefined<WindowDaysKind>,
+    /// No slot starts on a local date before this one. Left out: unchanged; null: no such limit.
+    pub bookable_from: MaybeUndefined<chrono::NaiveDate>,
+    /// No slot starts on a local date after this one. Left out: unchanged; null: no such limit.
+    pub bookable_until: MaybeUndefined<chrono::NaiveDate>,
+    /// Left out: unchanged; null: back to `grid`.
+    pub slot_alignment: MaybeUndefined<SlotAlignment>,
+    /// Left out: unchanged; null: no location.
+    pub location: MaybeUndefined<Location>,
 }
 impl UpdateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -3016,6 +3376,33 @@ impl UpdateBookingLinkRequest {
         }
         if let Some(v) = object.get("max_bookings_per_day") {
             Shape::Int.check(v, true, &format!("{at}.{}", "max_bookings_per_day"))?;
+        }
+        if let Some(v) = object.get("booking_limits") {
+            Shape::Obj(BookingLimitsChange::strict_check)
+                .check(v, true, &format!("{at}.{}", "booking_limits"))?;
+        }
+        if let Some(v) = object.get("duration_limits_minutes") {
+            Shape::Obj(DurationLimitsChange::strict_check)
+                .check(v, true, &format!("{at}.{}", "duration_limits_minutes"))?;
+        }
+        if let Some(v) = object.get("week_start") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "week_start"))?;
+        }
+        if let Some(v) = object.get("window_days_kind") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "window_days_kind"))?;
+        }
+        if let Some(v) = object.get("bookable_from") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_from"))?;
+        }
+        if let Some(v) = object.get("bookable_until") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_until"))?;
+        }
+        if let Some(v) = object.get("slot_alignment") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "slot_alignment"))?;
+        }
+        if let Some(v) = object.get("location") {
+            Shape::Obj(Location::strict_check)
+                .check(v, true, &format!("{at}.{}", "location"))?;
         }
         Ok(())
     }
@@ -3068,6 +3455,33 @@ impl WireJson for UpdateBookingLinkRequest {
                 "max_bookings_per_day",
                 &Wire(&self.max_bookings_per_day),
             )?;
+        }
+        if !self.booking_limits.is_undefined() {
+            map.serialize_entry("booking_limits", &Wire(&self.booking_limits))?;
+        }
+        if !self.duration_limits_minutes.is_undefined() {
+            map.serialize_entry(
+                "duration_limits_minutes",
+                &Wire(&self.duration_limits_minutes),
+            )?;
+        }
+        if !self.week_start.is_undefined() {
+            map.serialize_entry("week_start", &Wire(&self.week_start))?;
+        }
+        if !self.window_days_kind.is_undefined() {
+            map.serialize_entry("window_days_kind", &Wire(&self.window_days_kind))?;
+        }
+        if !self.bookable_from.is_undefined() {
+            map.serialize_entry("bookable_from", &Wire(&self.bookable_from))?;
+        }
+        if !self.bookable_until.is_undefined() {
+            map.serialize_entry("bookable_until", &Wire(&self.bookable_until))?;
+        }
+        if !self.slot_alignment.is_undefined() {
+            map.serialize_entry("slot_alignment", &Wire(&self.slot_alignment))?;
+        }
+        if !self.location.is_undefined() {
+            map.serialize_entry("location", &Wire(&self.location))?;
         }
         map.end()
     }
@@ -3153,6 +3567,88 @@ impl WireJson for WebhookEndpoint {
         map.serialize_entry("disabledAt", &Wire(&self.disabled_at))?;
         map.serialize_entry("disabledReason", &Wire(&self.disabled_reason))?;
         map.end()
+    }
+}
+/// The day weeks start on for the weekly limits (default `mon`), named as the keys of `working_hours`
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "WeekStart")]
+pub enum WeekStart {
+    #[oai(rename = "mon")]
+    Mon,
+    #[oai(rename = "tue")]
+    Tue,
+    #[oai(rename = "wed")]
+    Wed,
+    #[oai(rename = "thu")]
+    Thu,
+    #[oai(rename = "fri")]
+    Fri,
+    #[oai(rename = "sat")]
+    Sat,
+    #[oai(rename = "sun")]
+    Sun,
+}
+impl WeekStart {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Mon => "mon",
+            Self::Tue => "tue",
+            Self::Wed => "wed",
+            Self::Thu => "thu",
+            Self::Fri => "fri",
+            Self::Sat => "sat",
+            Self::Sun => "sun",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "mon" => Some(Self::Mon),
+            "tue" => Some(Self::Tue),
+            "wed" => Some(Self::Wed),
+            "thu" => Some(Self::Thu),
+            "fri" => Some(Self::Fri),
+            "sat" => Some(Self::Sat),
+            "sun" => Some(Self::Sun),
+            _ => None,
+        }
+    }
+}
+impl WireJson for WeekStart {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+/// How `max_days_ahead` counts: `calendar` (default) every day; `business` only the days the link works (days with working hours, date overrides included), so 5 business days ahead on a Thursday of a Monday-Friday link reaches the Thursday after.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "WindowDaysKind")]
+pub enum WindowDaysKind {
+    #[oai(rename = "calendar")]
+    Calendar,
+    #[oai(rename = "business")]
+    Business,
+}
+impl WindowDaysKind {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Calendar => "calendar",
+            Self::Business => "business",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "calendar" => Some(Self::Calendar),
+            "business" => Some(Self::Business),
+            _ => None,
+        }
+    }
+}
+impl WireJson for WindowDaysKind {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 /// A working-hour window of one day, in the booking link's time zone. `end` is after `start`; an end of "24:00" means midnight at the end of the day.
@@ -3460,6 +3956,24 @@ pub struct CreateBookingLinkRequest {
         validator(minimum(value = "0"), maximum(value = "525600"))
     )]
     pub min_cancel_notice_minutes: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub booking_limits: Option<BookingLimitsChange>,
+    #[oai(skip_serializing_if_is_none)]
+    pub duration_limits_minutes: Option<DurationLimitsChange>,
+    #[oai(skip_serializing_if_is_none)]
+    pub week_start: Option<WeekStart>,
+    #[oai(skip_serializing_if_is_none)]
+    pub window_days_kind: Option<WindowDaysKind>,
+    /// No slot starts on a local date before this one. Absent: no such limit.
+    #[oai(skip_serializing_if_is_none)]
+    pub bookable_from: Option<chrono::NaiveDate>,
+    /// No slot starts on a local date after this one (nor after max_days_ahead). Absent: no such limit.
+    #[oai(skip_serializing_if_is_none)]
+    pub bookable_until: Option<chrono::NaiveDate>,
+    #[oai(skip_serializing_if_is_none)]
+    pub slot_alignment: Option<SlotAlignment>,
+    #[oai(skip_serializing_if_is_none)]
+    pub location: Option<Location>,
 }
 impl CreateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -3509,6 +4023,33 @@ impl CreateBookingLinkRequest {
             Shape::Int
                 .check(v, false, &format!("{at}.{}", "min_cancel_notice_minutes"))?;
         }
+        if let Some(v) = object.get("booking_limits") {
+            Shape::Obj(BookingLimitsChange::strict_check)
+                .check(v, false, &format!("{at}.{}", "booking_limits"))?;
+        }
+        if let Some(v) = object.get("duration_limits_minutes") {
+            Shape::Obj(DurationLimitsChange::strict_check)
+                .check(v, false, &format!("{at}.{}", "duration_limits_minutes"))?;
+        }
+        if let Some(v) = object.get("week_start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "week_start"))?;
+        }
+        if let Some(v) = object.get("window_days_kind") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "window_days_kind"))?;
+        }
+        if let Some(v) = object.get("bookable_from") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "bookable_from"))?;
+        }
+        if let Some(v) = object.get("bookable_until") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "bookable_until"))?;
+        }
+        if let Some(v) = object.get("slot_alignment") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_alignment"))?;
+        }
+        if let Some(v) = object.get("location") {
+            Shape::Obj(Location::strict_check)
+                .check(v, false, &format!("{at}.{}", "location"))?;
+        }
         Ok(())
     }
 }
@@ -3544,6 +4085,30 @@ impl WireJson for CreateBookingLinkRequest {
         }
         if let Some(value) = &self.min_cancel_notice_minutes {
             map.serialize_entry("min_cancel_notice_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.booking_limits {
+            map.serialize_entry("booking_limits", &Wire(value))?;
+        }
+        if let Some(value) = &self.duration_limits_minutes {
+            map.serialize_entry("duration_limits_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.week_start {
+            map.serialize_entry("week_start", &Wire(value))?;
+        }
+        if let Some(value) = &self.window_days_kind {
+            map.serialize_entry("window_days_kind", &Wire(value))?;
+        }
+        if let Some(value) = &self.bookable_from {
+            map.serialize_entry("bookable_from", &Wire(value))?;
+        }
+        if let Some(value) = &self.bookable_until {
+            map.serialize_entry("bookable_until", &Wire(value))?;
+        }
+        if let Some(value) = &self.slot_alignment {
+            map.serialize_entry("slot_alignment", &Wire(value))?;
+        }
+        if let Some(value) = &self.location {
+            map.serialize_entry("location", &Wire(value))?;
         }
         map.end()
     }
@@ -3612,6 +4177,22 @@ pub struct CreateBookingLink200ResponseSettings {
         validator(minimum(value = "0"), maximum(value = "525600"))
     )]
     pub min_cancel_notice_minutes: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub booking_limits: Option<BookingLimits>,
+    #[oai(skip_serializing_if_is_none)]
+    pub duration_limits_minutes: Option<DurationLimits>,
+    #[oai(skip_serializing_if_is_none)]
+    pub week_start: Option<WeekStart>,
+    #[oai(skip_serializing_if_is_none)]
+    pub window_days_kind: Option<WindowDaysKind>,
+    /// No slot starts on a local date before this one; null: no such limit
+    pub bookable_from: MaybeUndefined<chrono::NaiveDate>,
+    /// No slot starts on a local date after this one; null: no such limit
+    pub bookable_until: MaybeUndefined<chrono::NaiveDate>,
+    #[oai(skip_serializing_if_is_none)]
+    pub slot_alignment: Option<SlotAlignment>,
+    /// Where reservations through the link take place; null: not said
+    pub location: MaybeUndefined<Location>,
 }
 impl CreateBookingLink200ResponseSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -3660,6 +4241,33 @@ impl CreateBookingLink200ResponseSettings {
             Shape::Int
                 .check(v, false, &format!("{at}.{}", "min_cancel_notice_minutes"))?;
         }
+        if let Some(v) = object.get("booking_limits") {
+            Shape::Obj(BookingLimits::strict_check)
+                .check(v, false, &format!("{at}.{}", "booking_limits"))?;
+        }
+        if let Some(v) = object.get("duration_limits_minutes") {
+            Shape::Obj(DurationLimits::strict_check)
+                .check(v, false, &format!("{at}.{}", "duration_limits_minutes"))?;
+        }
+        if let Some(v) = object.get("week_start") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "week_start"))?;
+        }
+        if let Some(v) = object.get("window_days_kind") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "window_days_kind"))?;
+        }
+        if let Some(v) = object.get("bookable_from") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_from"))?;
+        }
+        if let Some(v) = object.get("bookable_until") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_until"))?;
+        }
+        if let Some(v) = object.get("slot_alignment") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "slot_alignment"))?;
+        }
+        if let Some(v) = object.get("location") {
+            Shape::Obj(Location::strict_check)
+                .check(v, true, &format!("{at}.{}", "location"))?;
+        }
         Ok(())
     }
 }
@@ -3705,6 +4313,30 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         }
         if let Some(value) = &self.min_cancel_notice_minutes {
             map.serialize_entry("min_cancel_notice_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.booking_limits {
+            map.serialize_entry("booking_limits", &Wire(value))?;
+        }
+        if let Some(value) = &self.duration_limits_minutes {
+            map.serialize_entry("duration_limits_minutes", &Wire(value))?;
+        }
+        if let Some(value) = &self.week_start {
+            map.serialize_entry("week_start", &Wire(value))?;
+        }
+        if let Some(value) = &self.window_days_kind {
+            map.serialize_entry("window_days_kind", &Wire(value))?;
+        }
+        if !self.bookable_from.is_undefined() {
+            map.serialize_entry("bookable_from", &Wire(&self.bookable_from))?;
+        }
+        if !self.bookable_until.is_undefined() {
+            map.serialize_entry("bookable_until", &Wire(&self.bookable_until))?;
+        }
+        if let Some(value) = &self.slot_alignment {
+            map.serialize_entry("slot_alignment", &Wire(value))?;
+        }
+        if !self.location.is_undefined() {
+            map.serialize_entry("location", &Wire(&self.location))?;
         }
         map.end()
     }

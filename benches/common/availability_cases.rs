@@ -13,7 +13,8 @@
 //! Saturday-Sunday ranges) and a cap of 6 a day with every fifth date full.
 
 use bookings::domain::availability::{
-    slots, DayCounts, Interval, LinkRules, RawDateOverride, RawSchedulingRules, SchedulingRules, WorkingHours,
+    slots, DayCounts, Interval, LinkRules, RawDateOverride, RawSchedulingRules, SchedulingRules, SlotAlignment, Tally,
+    WindowDays, WorkingHours,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -111,9 +112,25 @@ fn every_rule(start: DateTime<Utc>, days: i64) -> (LinkRules, DayCounts) {
         date_overrides: Some(overrides),
         max_bookings_per_day: Some(6),
         min_cancel_notice_minutes: None,
+        // Issue #25's: generous enough that slots are still offered, so each is judged.
+        max_bookings_per_week: Some(30),
+        max_bookings_per_month: Some(120),
+        max_bookings_per_year: Some(1500),
+        max_minutes_per_day: Some(600),
+        max_minutes_per_week: Some(3000),
+        week_start: Some(chrono::Weekday::Sun),
+        window_days_kind: Some(WindowDays::Business),
+        bookable_from: Some(first),
+        bookable_until: first.checked_add_days(chrono::Days::new(400)),
+        slot_alignment: Some(SlotAlignment::AfterBusy),
     })
     .expect("valid rules");
-    let booked = (0..days).map(|i| (first + Duration::days(i), if i % 5 == 0 { 6 } else { 2 })).collect();
+    let booked = (0..days)
+        .map(|i| {
+            let count = if i % 5 == 0 { 6 } else { 2 };
+            (first + Duration::days(i), Tally { count, minutes: count * 30 })
+        })
+        .collect();
     (rules, booked)
 }
 

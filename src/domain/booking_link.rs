@@ -67,6 +67,109 @@ pub struct LinkSettings {
     pub buffer_minutes: i64,
     pub timezone: String,
     pub active: bool,
+    /// Where reservations take place, when the owner says.
+    pub location: Option<Location>,
+}
+
+/// What a location's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LocationKind {
+    Address,
+    Phone,
+    Url,
+}
+
+impl LocationKind {
+    /// Every kind.
+    pub const ALL: [LocationKind; 3] = [LocationKind::Address, LocationKind::Phone, LocationKind::Url];
+
+    /// The wire and column name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationKind::Address => "address",
+            LocationKind::Phone => "phone",
+            LocationKind::Url => "url",
+        }
+    }
+
+    /// The kind named `text` ([`Self::as_str`]).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<LocationKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// The longest location value.
+pub const MAX_LOCATION_CHARS: usize = 500;
+/// What a location's value may hold, replaced by each reservation's id.
+pub const RESERVATION_ID_PLACEHOLDER: &str = "{reservation_id}";
+
+/// A link's location, parsed: an address (free text), a phone number, or an http(s) URL, each
+/// possibly a template holding [`RESERVATION_ID_PLACEHOLDER`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    kind: LocationKind,
+    value: String,
+}
+
+impl Location {
+    /// Checks `value` for its kind (trimmed; 1 to 500 characters; no control characters; a
+    /// phone number is `+`, digits, spaces, dashes, dots and parentheses with at least three
+    /// digits; a URL is `http://` or `https://` with a host, once the placeholder is filled).
+    ///
+    /// # Errors
+    ///
+    /// A message naming `location.value`.
+    pub fn parse(kind: LocationKind, value: &str) -> Result<Location, String> {
+        let value = value.trim();
+        let chars = value.chars().count();
+        if chars == 0 || chars > MAX_LOCATION_CHARS {
+            return Err(format!("location.value must be 1 to {MAX_LOCATION_CHARS} characters, got {chars}"));
+        }
+        if value.chars().any(char::is_control) {
+            return Err("location.value must not contain control characters".into());
+        }
+        match kind {
+            LocationKind::Address => {}
+            LocationKind::Phone => {
+                let allowed = value.chars().all(|c| c.is_ascii_digit() || "+ -.()".contains(c));
+                if !allowed || value.chars().filter(char::is_ascii_digit).count() < 3 {
+                    return Err(format!(
+                        "location.value {value:?} is not a phone number (+, digits, spaces, dashes, dots, parentheses)"
+                    ));
+                }
+            }
+            LocationKind::Url => {
+                let sample = value.replace(RESERVATION_ID_PLACEHOLDER, "00000000-0000-0000-0000-000000000000");
+                let ok = url::Url::parse(&sample).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+                });
+                if !ok {
+                    return Err(format!("location.value {value:?} is not an http:// or https:// URL"));
+                }
+            }
+        }
+        Ok(Location { kind, value: value.to_string() })
+    }
+
+    /// The kind.
+    #[must_use]
+    pub fn kind(&self) -> LocationKind {
+        self.kind
+    }
+
+    /// The value as set (a template may hold the placeholder).
+    #[must_use]
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// The location of one reservation: the placeholder replaced by its id.
+    #[must_use]
+    pub fn for_reservation(&self, id: impl std::fmt::Display) -> String {
+        self.value.replace(RESERVATION_ID_PLACEHOLDER, &id.to_string())
+    }
 }
 
 impl LinkSettings {
@@ -114,7 +217,40 @@ impl LinkSettings {
             buffer_minutes,
             timezone: timezone.to_string(),
             active,
+            location: None,
         })
+    }
+
+    /// These settings with `location`.
+    #[must_use]
+    pub fn with_location(self, location: Option<Location>) -> Self {
+        Self { location, ..self }
+    }
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_checked_by_kind_and_filled_per_reservation() {
+        let url = Location::parse(LocationKind::Url, " https://meet.example.com/r/{reservation_id} ").unwrap();
+        assert_eq!(url.value(), "https://meet.example.com/r/{reservation_id}");
+        assert_eq!(url.for_reservation("abc"), "https://meet.example.com/r/abc");
+        for bad in ["meet.example.com", "ftp://example.com/x", "javascript:alert(1)", "https://"] {
+            assert!(Location::parse(LocationKind::Url, bad).is_err(), "{bad}");
+        }
+        assert!(Location::parse(LocationKind::Phone, "+1 (555) 010-0100").is_ok());
+        for bad in ["call me", "+1", "12a45"] {
+            assert!(Location::parse(LocationKind::Phone, bad).is_err(), "{bad}");
+        }
+        let addr = Location::parse(LocationKind::Address, "Hauptstraße 1, 10115 Berlin").unwrap();
+        assert_eq!(addr.for_reservation("x"), "Hauptstraße 1, 10115 Berlin");
+        assert!(Location::parse(LocationKind::Address, "   ").is_err());
+        assert!(Location::parse(LocationKind::Address, "a\u{0}b").is_err());
+        assert!(Location::parse(LocationKind::Address, &"x".repeat(501)).is_err());
+        assert_eq!(LocationKind::parse("url"), Some(LocationKind::Url));
+        assert_eq!(LocationKind::parse("URL"), None);
     }
 }
 

@@ -1,6 +1,9 @@
 //! A public booking link of a calendar: its unguessable token and settings. It belongs to a
 //! calendar.
 
+use super::kinds::WeekStart;
+use crate::domain::availability::{SlotAlignment, WindowDays};
+use crate::domain::booking_link::LocationKind;
 use crate::domain::ids::CalendarId;
 use crate::domain::input::LinkToken;
 use sea_orm::entity::prelude::*;
@@ -32,6 +35,22 @@ pub struct Model {
     /// Issue #13: guests cancel or move a reservation only until this long before its start;
     /// NULL: not set (0).
     pub min_cancel_notice_minutes: Option<i32>,
+    /// Issue #25: limits per period and on booked minutes, the week's first day, how
+    /// `max_days_ahead` counts, bookable dates, where slots start, the location; NULL: not set.
+    pub max_bookings_per_week: Option<i32>,
+    pub max_bookings_per_month: Option<i32>,
+    pub max_bookings_per_year: Option<i32>,
+    pub max_minutes_per_day: Option<i32>,
+    pub max_minutes_per_week: Option<i32>,
+    pub week_start: Option<WeekStart>,
+    pub window_days_kind: Option<WindowDays>,
+    pub bookable_from: Option<Date>,
+    pub bookable_until: Option<Date>,
+    pub slot_alignment: Option<SlotAlignment>,
+    pub location_kind: Option<LocationKind>,
+    /// The location's value (a template may hold `{reservation_id}`); set with its kind.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub location_value: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -36,6 +36,10 @@ pub struct Model {
     pub cancel_reason: Option<String>,
     /// Who cancelled it (NULL: live, or cancelled before this was recorded).
     pub cancelled_by: Option<CancelledBy>,
+    /// Where a reservation takes place: its link's location when it was made, the placeholder
+    /// filled (NULL: none said).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub location: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

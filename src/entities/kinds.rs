@@ -4,6 +4,8 @@
 //! which knows no sea-orm. Text that names no kind is a read error, as it is for the
 //! `DeriveActiveEnum` statuses.
 
+use crate::domain::availability::{SlotAlignment, WindowDays, DAY_KEYS};
+use crate::domain::booking_link::LocationKind;
 use crate::domain::kinds::{CancellationReason, Currency, Eligibility, Level, SlotType};
 use crate::domain::notifications::Recipient;
 use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, ValueType, ValueTypeErr};
@@ -62,6 +64,31 @@ text_columns! {
     Eligibility: Eligibility::as_str, Eligibility::parse;
     CancellationReason: CancellationReason::as_str, CancellationReason::parse;
     Recipient: Recipient::name, Recipient::parse;
+    WindowDays: WindowDays::as_str, WindowDays::parse;
+    SlotAlignment: SlotAlignment::as_str, SlotAlignment::parse;
+    LocationKind: LocationKind::as_str, LocationKind::parse;
+    WeekStart: WeekStart::as_str, WeekStart::parse;
+}
+
+const WEEK: [chrono::Weekday; 7] = {
+    use chrono::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
+    [Mon, Tue, Wed, Thu, Fri, Sat, Sun]
+};
+
+/// A link's `week_start` as its column holds it: the key `working_hours` names the day by
+/// (`mon` ... `sun`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekStart(pub chrono::Weekday);
+
+impl WeekStart {
+    fn as_str(self) -> &'static str {
+        DAY_KEYS[self.0.num_days_from_monday() as usize]
+    }
+
+    fn parse(text: &str) -> Option<WeekStart> {
+        let i = DAY_KEYS.iter().position(|k| *k == text)?;
+        WEEK.get(i).copied().map(WeekStart)
+    }
 }
 
 #[cfg(test)]
@@ -90,5 +117,10 @@ mod tests {
         assert_text_stored_as(Eligibility::ALL, &["All", "Men", "Women"]);
         assert_text_stored_as(CancellationReason::ALL, &["NotFeelingWell", "NoTime", "Other"]);
         assert_text_stored_as(&Recipient::ALL, &["athlete", "coach", "other_party", "owner", "visitor"]);
+        assert_text_stored_as(&WindowDays::ALL, &["calendar", "business"]);
+        assert_text_stored_as(&SlotAlignment::ALL, &["grid", "after_busy"]);
+        assert_text_stored_as(&LocationKind::ALL, &["address", "phone", "url"]);
+        let week: Vec<WeekStart> = WEEK.into_iter().map(WeekStart).collect();
+        assert_text_stored_as(&week, &["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);
     }
 }

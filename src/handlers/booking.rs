@@ -1,6 +1,7 @@
 //! `Booking` tag (seed 000): create a public booking link, read its availability, reserve.
 
 use super::calendars::{day_windows, event_to_wire, overrides_from_wire, settings_to_wire, working_hours_from_wire};
+use super::link_rules;
 use super::{absent_if_none, instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingHandlers};
@@ -15,6 +16,7 @@ use crate::error::ServiceError;
 use crate::policy::BookingWriter;
 use crate::services::booking_links::{GuestReservation, Moment};
 use chrono::{DateTime, FixedOffset};
+use poem_openapi::types::MaybeUndefined;
 use uuid::Uuid;
 
 impl BookingHandlers for Handlers {
@@ -26,7 +28,7 @@ impl BookingHandlers for Handlers {
     ) -> Result<api::CreateBookingLinkResponse, ApiError> {
         let writer = BookingWriter::authorize(&principal)?;
         let hours = working_hours_from_wire(day_windows!(&body.working_hours))?;
-        let schedule = SchedulingRules::parse(&RawSchedulingRules {
+        let mut raw = RawSchedulingRules {
             min_notice_minutes: body.min_notice_minutes,
             max_days_ahead: body.max_days_ahead,
             slot_interval_minutes: body.slot_interval_minutes,
@@ -35,8 +37,10 @@ impl BookingHandlers for Handlers {
             date_overrides: overrides_from_wire(body.date_overrides.as_ref()),
             max_bookings_per_day: body.max_bookings_per_day,
             min_cancel_notice_minutes: body.min_cancel_notice_minutes,
-        })
-        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            ..RawSchedulingRules::default()
+        };
+        let location = link_rules::create_rules(&mut raw, &body)?;
+        let schedule = SchedulingRules::parse(&raw).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let settings = LinkSettings::parse(
             body.duration_minutes,
             body.buffer_minutes,
@@ -45,7 +49,8 @@ impl BookingHandlers for Handlers {
             body.active,
             schedule,
         )
-        .map_err(ServiceError::Invalid)?;
+        .map_err(ServiceError::Invalid)?
+        .with_location(location);
         let links = self.links();
         let link = links.create_link(writer, CalendarId::from_uuid(id), settings.clone()).await?;
         let wire = settings_to_wire(&settings);
@@ -67,6 +72,14 @@ impl BookingHandlers for Handlers {
                 date_overrides: Some(wire.date_overrides),
                 max_bookings_per_day: wire.max_bookings_per_day,
                 min_cancel_notice_minutes: Some(wire.min_cancel_notice_minutes),
+                booking_limits: Some(wire.booking_limits),
+                duration_limits_minutes: Some(wire.duration_limits_minutes),
+                week_start: Some(wire.week_start),
+                window_days_kind: Some(wire.window_days_kind),
+                bookable_from: wire.bookable_from.map_or(MaybeUndefined::Null, MaybeUndefined::Value),
+                bookable_until: wire.bookable_until.map_or(MaybeUndefined::Null, MaybeUndefined::Value),
+                slot_alignment: Some(wire.slot_alignment),
+                location: wire.location.map_or(MaybeUndefined::Null, MaybeUndefined::Value),
             },
         })))
     }
@@ -184,5 +197,6 @@ fn reservation_to_wire(found: GuestReservation) -> api::Reservation {
         canceled_at: e.cancelled_at.map(wire),
         cancel_reason: absent_if_none(e.cancel_reason),
         booking_token: found.link_token.to_string(),
+        location: absent_if_none(e.location),
     }
 }

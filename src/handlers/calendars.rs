@@ -1,10 +1,11 @@
 //! `Calendars` tag (companion document): calendars, busy time, booking-link management.
 
+use super::link_rules::{self, patch};
 use super::{absent_if_none, instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
-use crate::domain::availability::{format_hhmm, HoursWindow, Patch, RawDateOverride, SchedulePatch, WorkingHours};
+use crate::domain::availability::{format_hhmm, HoursWindow, RawDateOverride, SchedulePatch, WorkingHours};
 use crate::domain::booking_link::LinkSettings;
 use crate::domain::calendar::{NewEvent, LIST_RANGE};
 use crate::domain::ids::{CalendarEventId, CalendarId};
@@ -15,7 +16,6 @@ use crate::error::ServiceError;
 use crate::policy::{BookingWriter, CalendarWriter};
 use crate::services::booking_links::{settings_of, BookingLinks, LinkChanges};
 use chrono::Weekday;
-use poem_openapi::types::MaybeUndefined;
 use uuid::Uuid;
 
 /// The `X-Truncated` and `X-Next-Cursor` headers of a page: each only when more items follow.
@@ -44,6 +44,7 @@ pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
         booking_link_token: absent_if_none(e.booking_link_token.map(|t| t.to_string())),
         attendee_name: absent_if_none(e.attendee_name),
         attendee_email: absent_if_none(e.attendee_email.map(poem_openapi::types::Email)),
+        location: absent_if_none(e.location),
         created_at: wire(e.created_at),
     }
 }
@@ -105,15 +106,6 @@ pub(crate) fn overrides_from_wire(list: Option<&Vec<api::DateOverride>>) -> Opti
     })
 }
 
-/// A field of a partial update as the wire says it: left out keeps, `null` resets, a value sets.
-fn patch<T>(field: MaybeUndefined<T>) -> Patch<T> {
-    match field {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Reset,
-        MaybeUndefined::Value(value) => Patch::Set(value),
-    }
-}
-
 /// A link's settings as they apply (see `BookingLinkSettings` in the contract).
 pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSettings {
     let rules = &settings.rules;
@@ -136,6 +128,14 @@ pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSetti
             .collect(),
         max_bookings_per_day: schedule.max_bookings_per_day().map(i64::from),
         min_cancel_notice_minutes: schedule.min_cancel_notice().num_minutes(),
+        booking_limits: link_rules::booking_limits_to_wire(schedule),
+        duration_limits_minutes: link_rules::duration_limits_to_wire(schedule),
+        week_start: link_rules::week_start_to_wire(schedule),
+        window_days_kind: link_rules::window_days_kind_to_wire(schedule),
+        bookable_from: schedule.bookable_from(),
+        bookable_until: schedule.bookable_until(),
+        slot_alignment: link_rules::slot_alignment_to_wire(schedule),
+        location: settings.location.as_ref().map(link_rules::location_to_wire),
     }
 }
 
@@ -233,7 +233,7 @@ impl CalendarsHandlers for Handlers {
         principal: Principal,
         id: Uuid,
         token: String,
-        body: api::UpdateBookingLinkRequest,
+        mut body: api::UpdateBookingLinkRequest,
     ) -> Result<api::UpdateBookingLinkResponse, ApiError> {
         let writer = BookingWriter::authorize(&principal)?;
         let token = link_token(&token)?;
@@ -241,22 +241,26 @@ impl CalendarsHandlers for Handlers {
             Some(h) => Some(working_hours_from_wire(day_windows!(h))?),
             None => None,
         };
+        let mut schedule = SchedulePatch {
+            min_notice_minutes: body.min_notice_minutes.into(),
+            max_days_ahead: patch(body.max_days_ahead),
+            slot_interval_minutes: patch(body.slot_interval_minutes),
+            buffer_before_minutes: body.buffer_before_minutes.into(),
+            buffer_after_minutes: body.buffer_after_minutes.into(),
+            date_overrides: overrides_from_wire(body.date_overrides.as_ref()).into(),
+            max_bookings_per_day: patch(body.max_bookings_per_day),
+            min_cancel_notice_minutes: body.min_cancel_notice_minutes.into(),
+            ..SchedulePatch::default()
+        };
+        let location = link_rules::update_rules(&mut schedule, &mut body)?;
         let changes = LinkChanges {
             duration_minutes: body.duration_minutes,
             buffer_minutes: body.buffer_minutes,
             timezone: body.timezone,
             working_hours,
             active: body.active,
-            schedule: SchedulePatch {
-                min_notice_minutes: body.min_notice_minutes.into(),
-                max_days_ahead: patch(body.max_days_ahead),
-                slot_interval_minutes: patch(body.slot_interval_minutes),
-                buffer_before_minutes: body.buffer_before_minutes.into(),
-                buffer_after_minutes: body.buffer_after_minutes.into(),
-                date_overrides: overrides_from_wire(body.date_overrides.as_ref()).into(),
-                max_bookings_per_day: patch(body.max_bookings_per_day),
-                min_cancel_notice_minutes: body.min_cancel_notice_minutes.into(),
-            },
+            schedule,
+            location,
         };
         let links = self.links();
         let link = links.update_link(writer, CalendarId::from_uuid(id), &token, changes).await?;

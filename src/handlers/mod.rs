@@ -6,6 +6,7 @@ mod bookings;
 mod calendars;
 mod coach_events;
 mod kinds;
+mod link_rules;
 mod notifications;
 
 use crate::api::{ApiError, Authenticator};

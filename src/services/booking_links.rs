@@ -12,7 +12,7 @@ use crate::db::{begin_write, is_exclusion_violation, Locks, Writes};
 use crate::domain::availability::{
     self, DayCounts, Interval, LinkRules, Patch, Refusal, SchedulePatch, SchedulingRules,
 };
-use crate::domain::booking_link::{LinkSettings, Reservation, MAX_AVAILABILITY_DAYS};
+use crate::domain::booking_link::{LinkSettings, Location, Reservation, MAX_AVAILABILITY_DAYS};
 use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::domain::input::FreeText;
 use crate::domain::input::{self, LinkToken, TimeRange};
@@ -58,6 +58,8 @@ pub struct LinkChanges {
     pub active: Option<bool>,
     /// The scheduling rules changed, kept, or set back to their defaults.
     pub schedule: SchedulePatch,
+    /// The location changed, kept, or removed.
+    pub location: Patch<Location>,
 }
 
 impl LinkChanges {
@@ -72,6 +74,7 @@ impl LinkChanges {
             }
         }
         let raw = given.apply(current.rules.schedule.to_raw());
+        let location = self.location.apply(current.location);
         let schedule = SchedulingRules::parse(&raw).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         LinkSettings::parse(
             self.duration_minutes.unwrap_or(current.duration_minutes),
@@ -81,6 +84,7 @@ impl LinkChanges {
             self.active.unwrap_or(current.active),
             schedule,
         )
+        .map(|s| s.with_location(location))
         .map_err(ServiceError::Invalid)
     }
 }
@@ -132,13 +136,8 @@ async fn day_counts(
     let Some((from, to)) = availability::counted_span(rules, from, to) else {
         return Ok(DayCounts::new());
     };
-    let starts = store::reservation_starts(db, token, from, to, except).await?;
-    Ok(availability::count_per_date(rules, starts))
-}
-
-/// The widest buffer: busy time farther than this from a slot cannot block it.
-fn widest_buffer(rules: &LinkRules) -> Duration {
-    std::cmp::max(rules.buffer_before(), rules.buffer_after())
+    let spans = store::reservation_spans(db, token, from, to, except).await?;
+    Ok(availability::tally_per_date(rules, spans))
 }
 
 fn slot_taken() -> ServiceError {
@@ -264,8 +263,9 @@ impl<'a> BookingLinks<'a> {
         let link = self.cached_link(token).await?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let rules = &link.settings.rules;
-        // Busy time that can touch a slot of the range, buffer included.
-        let margin = widest_buffer(rules) + Duration::days(1);
+        // Busy time that can touch a slot of the range, buffer included (and with
+        // `after_busy`, that sets where the range's first slots start).
+        let margin = rules.busy_lookback() + Duration::days(1);
         let (from, to) = (input::clamp(start - margin), input::clamp(end + margin));
         let busy = self.busy(link.calendar_id, from, to).await?;
         let mut busy = busy.covering(from, to);
@@ -337,7 +337,7 @@ impl<'a> BookingLinks<'a> {
                 "slot_start..slot_end, with the link's buffer and in its time zone, must lie between 0001-01-01 and 9999-12-31",
             ));
         }
-        let margin = widest_buffer(rules) + Duration::minutes(1);
+        let margin = rules.busy_lookback() + Duration::minutes(1);
         let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
         let busy = busy_of(busy_between(txn, link.calendar_id, from, to, moving).await?);
         let booked = day_counts(txn, rules, &link.token, slot.start, slot.start, moving).await?;
@@ -362,8 +362,9 @@ impl<'a> BookingLinks<'a> {
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
         self.check_slot_locked(&txn, &link, &settings.rules, slot, None).await?;
-        let event =
-            slot_write(insert_reservation(&txn, id, &link, reservation, manage.hash(), self.clock.now()).await)?;
+        let location = settings.location.as_ref().map(|l| l.for_reservation(id));
+        let now = self.clock.now();
+        let event = slot_write(insert_reservation(&txn, id, &link, reservation, manage.hash(), location, now).await)?;
         slot_write(txn.commit().await)?;
         tracing::Span::current().record("event_id", tracing::field::display(event.id));
         self.cache.invalidate_calendar(link.calendar_id);

@@ -2,14 +2,17 @@
 //! calendar is decided by `store::calendars::secure_find` before any of these run on a caller's
 //! behalf (a link's token is its own secret on the public side).
 
-use crate::domain::availability::{RawDateOverride, RawSchedulingRules, SchedulingRules, WorkingHours};
-use crate::domain::booking_link::LinkSettings;
+use crate::domain::availability::{
+    RawDateOverride, RawSchedulingRules, SchedulingRules, SlotAlignment, WindowDays, WorkingHours,
+};
+use crate::domain::booking_link::{LinkSettings, Location, LocationKind};
 use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::domain::input::LinkToken;
 use crate::entities::booking_links;
 use crate::entities::calendar_events::{self, EventSource};
+use crate::entities::kinds::WeekStart;
 use crate::error::{ServiceError, ServiceResult};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait, Set,
@@ -33,6 +36,18 @@ pub struct StoredSettings {
     /// JSON: `[{"date": "2026-12-24", "windows": [{"start": "09:00", "end": "12:00"}]}]`.
     pub date_overrides: Option<String>,
     pub min_cancel_notice_minutes: Option<i32>,
+    pub max_bookings_per_week: Option<i32>,
+    pub max_bookings_per_month: Option<i32>,
+    pub max_bookings_per_year: Option<i32>,
+    pub max_minutes_per_day: Option<i32>,
+    pub max_minutes_per_week: Option<i32>,
+    pub week_start: Option<WeekStart>,
+    pub window_days_kind: Option<WindowDays>,
+    pub bookable_from: Option<NaiveDate>,
+    pub bookable_until: Option<NaiveDate>,
+    pub slot_alignment: Option<SlotAlignment>,
+    pub location_kind: Option<LocationKind>,
+    pub location_value: Option<String>,
 }
 
 fn column(v: i64) -> i32 {
@@ -99,7 +114,48 @@ impl StoredSettings {
             max_bookings_per_day: opt(raw.max_bookings_per_day),
             date_overrides: raw.date_overrides.as_deref().map(|list| overrides_to_json(list).to_string()),
             min_cancel_notice_minutes: opt(raw.min_cancel_notice_minutes),
+            max_bookings_per_week: opt(raw.max_bookings_per_week),
+            max_bookings_per_month: opt(raw.max_bookings_per_month),
+            max_bookings_per_year: opt(raw.max_bookings_per_year),
+            max_minutes_per_day: opt(raw.max_minutes_per_day),
+            max_minutes_per_week: opt(raw.max_minutes_per_week),
+            week_start: raw.week_start.map(WeekStart),
+            window_days_kind: raw.window_days_kind,
+            bookable_from: raw.bookable_from,
+            bookable_until: raw.bookable_until,
+            slot_alignment: raw.slot_alignment,
+            location_kind: settings.location.as_ref().map(Location::kind),
+            location_value: settings.location.as_ref().map(|l| l.value().to_string()),
         }
+    }
+
+    /// Sets every settings column of `model` to these.
+    fn set_on(self, model: &mut booking_links::ActiveModel) {
+        model.duration_minutes = Set(self.duration_minutes);
+        model.buffer_minutes = Set(self.buffer_minutes);
+        model.timezone = Set(self.timezone);
+        model.working_hours = Set(self.working_hours);
+        model.active = Set(self.active);
+        model.min_notice_minutes = Set(self.min_notice_minutes);
+        model.max_days_ahead = Set(self.max_days_ahead);
+        model.slot_interval_minutes = Set(self.slot_interval_minutes);
+        model.buffer_before_minutes = Set(self.buffer_before_minutes);
+        model.buffer_after_minutes = Set(self.buffer_after_minutes);
+        model.max_bookings_per_day = Set(self.max_bookings_per_day);
+        model.date_overrides = Set(self.date_overrides);
+        model.min_cancel_notice_minutes = Set(self.min_cancel_notice_minutes);
+        model.max_bookings_per_week = Set(self.max_bookings_per_week);
+        model.max_bookings_per_month = Set(self.max_bookings_per_month);
+        model.max_bookings_per_year = Set(self.max_bookings_per_year);
+        model.max_minutes_per_day = Set(self.max_minutes_per_day);
+        model.max_minutes_per_week = Set(self.max_minutes_per_week);
+        model.week_start = Set(self.week_start);
+        model.window_days_kind = Set(self.window_days_kind);
+        model.bookable_from = Set(self.bookable_from);
+        model.bookable_until = Set(self.bookable_until);
+        model.slot_alignment = Set(self.slot_alignment);
+        model.location_kind = Set(self.location_kind);
+        model.location_value = Set(self.location_value);
     }
 }
 
@@ -127,6 +183,20 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
         date_overrides,
         max_bookings_per_day: opt(link.max_bookings_per_day),
         min_cancel_notice_minutes: opt(link.min_cancel_notice_minutes),
+        max_bookings_per_week: opt(link.max_bookings_per_week),
+        max_bookings_per_month: opt(link.max_bookings_per_month),
+        max_bookings_per_year: opt(link.max_bookings_per_year),
+        max_minutes_per_day: opt(link.max_minutes_per_day),
+        max_minutes_per_week: opt(link.max_minutes_per_week),
+        week_start: link.week_start.map(|w| w.0),
+        window_days_kind: link.window_days_kind,
+        bookable_from: link.bookable_from,
+        bookable_until: link.bookable_until,
+        slot_alignment: link.slot_alignment,
+    };
+    let location = match (link.location_kind, &link.location_value) {
+        (Some(kind), Some(value)) => Some(Location::parse(kind, value).map_err(|e| bad("location", e))?),
+        _ => None,
     };
     let schedule = SchedulingRules::parse(&raw).map_err(|e| bad("scheduling rules", e.to_string()))?;
     LinkSettings::parse(
@@ -137,19 +207,20 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
         link.active,
         schedule,
     )
+    .map(|s| s.with_location(location))
     .map_err(|e| bad("settings", e))
 }
 
 /// The start of every live reservation made through link `token` that starts in `[from, to)`,
 /// but for the reservation `except` (one being moved).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn reservation_starts(
+pub async fn reservation_spans(
     db: &impl ConnectionTrait,
     token: &LinkToken,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     except: Option<CalendarEventId>,
-) -> ServiceResult<Vec<DateTime<Utc>>> {
+) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
     let mut query = calendar_events::Entity::find();
     if let Some(except) = except {
         query = query.filter(calendar_events::Column::Id.ne(except));
@@ -163,6 +234,7 @@ pub async fn reservation_starts(
             .filter(calendar_events::Column::StartsAt.lt(to))
             .select_only()
             .column(calendar_events::Column::StartsAt)
+            .column(calendar_events::Column::EndsAt)
             .into_tuple()
             .all(db)
             .await
@@ -176,25 +248,13 @@ pub async fn insert(
     settings: StoredSettings,
     now: DateTime<Utc>,
 ) -> ServiceResult<booking_links::Model> {
-    let model = booking_links::ActiveModel {
+    let mut model = booking_links::ActiveModel {
         calendar_id: Set(calendar_id),
-        duration_minutes: Set(settings.duration_minutes),
-        buffer_minutes: Set(settings.buffer_minutes),
-        timezone: Set(settings.timezone),
-        working_hours: Set(settings.working_hours),
-        active: Set(settings.active),
-        min_notice_minutes: Set(settings.min_notice_minutes),
-        max_days_ahead: Set(settings.max_days_ahead),
-        slot_interval_minutes: Set(settings.slot_interval_minutes),
-        buffer_before_minutes: Set(settings.buffer_before_minutes),
-        buffer_after_minutes: Set(settings.buffer_after_minutes),
-        max_bookings_per_day: Set(settings.max_bookings_per_day),
-        date_overrides: Set(settings.date_overrides),
-        min_cancel_notice_minutes: Set(settings.min_cancel_notice_minutes),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     };
+    settings.set_on(&mut model);
     crate::ctx!(model.insert(db).await)
 }
 
@@ -243,19 +303,7 @@ pub async fn update_settings(
     now: DateTime<Utc>,
 ) -> ServiceResult<booking_links::Model> {
     let mut active: booking_links::ActiveModel = link.into();
-    active.duration_minutes = Set(settings.duration_minutes);
-    active.buffer_minutes = Set(settings.buffer_minutes);
-    active.timezone = Set(settings.timezone);
-    active.working_hours = Set(settings.working_hours);
-    active.active = Set(settings.active);
-    active.min_notice_minutes = Set(settings.min_notice_minutes);
-    active.max_days_ahead = Set(settings.max_days_ahead);
-    active.slot_interval_minutes = Set(settings.slot_interval_minutes);
-    active.buffer_before_minutes = Set(settings.buffer_before_minutes);
-    active.buffer_after_minutes = Set(settings.buffer_after_minutes);
-    active.max_bookings_per_day = Set(settings.max_bookings_per_day);
-    active.date_overrides = Set(settings.date_overrides);
-    active.min_cancel_notice_minutes = Set(settings.min_cancel_notice_minutes);
+    settings.set_on(&mut active);
     active.updated_at = Set(now);
     crate::ctx!(active.update(db).await)
 }

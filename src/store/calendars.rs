@@ -198,6 +198,7 @@ pub async fn insert_reservation(
     link: &booking_links::Model,
     reservation: &Reservation,
     manage_token_hash: String,
+    location: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<calendar_events::Model, sea_orm::DbErr> {
     let model = calendar_events::ActiveModel {
@@ -210,6 +211,7 @@ pub async fn insert_reservation(
         attendee_name: Set(Some(reservation.name.as_str().to_string())),
         attendee_email: Set(Some(reservation.email.as_str().to_string())),
         manage_token_hash: Set(Some(manage_token_hash)),
+        location: Set(location),
         id: Set(id),
         ..new_event(link.calendar_id, now)
     };
@@ -227,6 +229,7 @@ fn new_event(calendar_id: CalendarId, now: DateTime<Utc>) -> calendar_events::Ac
         moved_at: Set(None),
         cancel_reason: Set(None),
         cancelled_by: Set(None),
+        location: Set(None),
         created_at: Set(now),
         ..Default::default()
     }

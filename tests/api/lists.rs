@@ -105,6 +105,7 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 moved_at: None,
                 cancel_reason: None,
                 cancelled_by: None,
+                location: None,
             }
             .into_active_model()
         })
@@ -176,6 +177,18 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
                 max_bookings_per_day: None,
                 date_overrides: None,
                 min_cancel_notice_minutes: None,
+                max_bookings_per_week: None,
+                max_bookings_per_month: None,
+                max_bookings_per_year: None,
+                max_minutes_per_day: None,
+                max_minutes_per_week: None,
+                week_start: None,
+                window_days_kind: None,
+                bookable_from: None,
+                bookable_until: None,
+                slot_alignment: None,
+                location_kind: None,
+                location_value: None,
                 // Groups of three made at the same instant.
                 created_at: now - Duration::seconds(i / 3),
                 updated_at: now,

@@ -198,6 +198,18 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         max_bookings_per_day: None,
         date_overrides: None,
         min_cancel_notice_minutes: None,
+        max_bookings_per_week: None,
+        max_bookings_per_month: None,
+        max_bookings_per_year: None,
+        max_minutes_per_day: None,
+        max_minutes_per_week: None,
+        week_start: None,
+        window_days_kind: None,
+        bookable_from: None,
+        bookable_until: None,
+        slot_alignment: None,
+        location_kind: None,
+        location_value: None,
         created_at: now(),
         updated_at: now(),
     };
@@ -235,6 +247,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                     (true, 1) => Some(calendar_events::CancelledBy::Guest),
                     (true, _) => Some(calendar_events::CancelledBy::Owner),
                 },
+                location: None,
             };
             insert(&conn, row.into_active_model()).await;
             n += 1;

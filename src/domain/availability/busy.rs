@@ -197,6 +197,47 @@ impl BusyIndex {
         }
     }
 
+    /// The ends of the blocks, in order (merged blocks are disjoint, so their ends are sorted).
+    fn end(&self, i: usize) -> Ns {
+        self.end_at(i)
+    }
+
+    fn len(&self) -> usize {
+        match &self.blocks {
+            Blocks::Narrow(v) => v.len(),
+            Blocks::Wide(v) => v.len(),
+        }
+    }
+
+    /// The first block end strictly after `t` (where `slot_alignment: after_busy` starts a
+    /// grid), if any. O(log blocks).
+    pub(super) fn next_end_after(&self, t: Ns) -> Option<Ns> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.end(mid) <= t {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo < self.len()).then(|| self.end(lo))
+    }
+
+    /// The last block end at or before `t`, if any. O(log blocks).
+    pub(super) fn last_end_until(&self, t: Ns) -> Option<Ns> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.end(mid) <= t {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo > 0).then(|| self.end(lo - 1))
+    }
+
     /// The end of block `cursor` (after [`BusyIndex::overlaps`] found it in the way).
     pub(super) fn end_at(&self, cursor: usize) -> Ns {
         match &self.blocks {

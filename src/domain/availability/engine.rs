@@ -9,11 +9,12 @@ use chrono_tz::Tz;
 use thiserror::Error;
 
 use super::busy::BusyIndex;
-use super::daily_cap::{DailyCap, DayCounts};
 use super::hours::{HoursWindow, MINUTES_PER_DAY};
+use super::limits::{DayCounts, Limits, Reached};
 use super::local_time::{
     ceil_div, instant_nanos, local_date, nanos, resolve_boundary, resolve_boundary_ns, Instants, Ns,
 };
+use super::schedule::{Period, SlotAlignment};
 use super::{Interval, LinkRules};
 
 /// How a caller should answer a refused reservation.
@@ -21,8 +22,9 @@ use super::{Interval, LinkRules};
 pub enum Refusal {
     /// The link does not offer this slot (a 400).
     NotOffered,
-    /// The slot would be offered, but its date has reached
-    /// `max_bookings_per_day` (a 409).
+    /// The slot would be offered, but its date, week, month or year has
+    /// reached a limit (`max_bookings_per_day`, `booking_limits`,
+    /// `duration_limits_minutes`; a 409).
     DateFull,
     /// The slot, with its buffers, overlaps busy time (a 409).
     Busy,
@@ -46,6 +48,13 @@ pub enum SlotError {
     /// The slot is not inside any one working-hours window.
     #[error("slot is not inside the link's working hours")]
     OutsideWorkingHours,
+    /// (`slot_alignment: after_busy`) The slot is inside a window but does not start where its
+    /// slots start.
+    #[error("slot does not start where this link's slots start (every {} from the start of a working-hours window, from the end of busy time or from the end of the notice)", fmt_duration(.step))]
+    NotAligned {
+        /// The grid step (the interval; by default the link's duration).
+        step: Duration,
+    },
     /// The slot is inside a window but does not start on its grid.
     #[error("slot does not start on the link's grid (slots start every {} from the start of a working-hours window)", fmt_duration(.step))]
     NotOnGrid {
@@ -72,9 +81,46 @@ pub enum SlotError {
         /// `max_bookings_per_day`.
         cap: u32,
     },
+    /// The slot's week, month or year already has as many reservations as `booking_limits`
+    /// allows.
+    #[error("{} is fully booked: this link takes at most {cap} reservations a {}", period_phrase(*.period, *.first), .period.name())]
+    PeriodFull {
+        /// The period.
+        period: Period,
+        /// Its first local date.
+        first: NaiveDate,
+        /// The limit.
+        cap: u32,
+    },
+    /// The slot's minutes would pass `duration_limits_minutes` of its day or week.
+    #[error("{} has no room for this slot: this link takes at most {cap} booked minutes a {}", period_phrase(*.period, *.first), .period.name())]
+    MinutesFull {
+        /// The period.
+        period: Period,
+        /// Its first local date.
+        first: NaiveDate,
+        /// The limit, in minutes.
+        cap: u32,
+    },
+    /// The slot starts on a local date before `bookable_from`.
+    #[error("slot is too early: this link offers slots from {first_date}")]
+    BeforeBookable {
+        /// The first local date with slots.
+        first_date: NaiveDate,
+    },
     /// The slot, with the link's buffers, overlaps busy time.
     #[error("this slot is no longer available")]
     Busy,
+}
+
+/// A period as a message names it: `2026-03-02`, `the week of 2026-03-02`, `2026-03`, `2026`.
+fn period_phrase(period: Period, first: NaiveDate) -> String {
+    match period {
+        Period::Day => first.to_string(),
+        Period::Week => format!("the week of {first}"),
+        Period::Month => first.format("%Y-%m").to_string(),
+        Period::Year => first.format("%Y").to_string(),
+    }
 }
 
 impl SlotError {
@@ -83,7 +129,9 @@ impl SlotError {
     #[must_use]
     pub fn refusal(&self) -> Refusal {
         match self {
-            SlotError::DateFull { .. } => Refusal::DateFull,
+            SlotError::DateFull { .. } | SlotError::PeriodFull { .. } | SlotError::MinutesFull { .. } => {
+                Refusal::DateFull
+            }
             SlotError::Busy => Refusal::Busy,
             _ => Refusal::NotOffered,
         }
@@ -247,8 +295,9 @@ struct Judge<'a> {
     now: Ns,
     notice: Duration,
     earliest: Ns,
+    first_date: Option<NaiveDate>,
     last_date: Option<NaiveDate>,
-    cap: DailyCap<'a>,
+    limits: Limits<'a>,
     busy: BusyIndex,
     cursor: usize,
 }
@@ -263,16 +312,13 @@ impl<'a> Judge<'a> {
         now: DateTime<Utc>,
     ) -> Judge<'a> {
         let notice = rules.schedule.min_notice();
-        let last_date = rules
-            .schedule
-            .max_days_ahead()
-            .and_then(|n| rules.date_of(now).checked_add_days(chrono::Days::new(n.into())));
         Judge {
             now: instant_nanos(now),
             notice,
             earliest: instant_nanos(now) + nanos(notice),
-            last_date,
-            cap: DailyCap::new(rules, booked),
+            first_date: rules.schedule.bookable_from(),
+            last_date: rules.last_date(now),
+            limits: Limits::new(rules, booked),
             busy: BusyIndex::new(rules, busy, lo, hi),
             cursor: 0,
         }
@@ -288,13 +334,21 @@ impl<'a> Judge<'a> {
         if s <= self.earliest {
             return Err(SlotError::TooSoon { notice: self.notice });
         }
+        if let Some(first_date) = self.first_date {
+            if date < first_date {
+                return Err(SlotError::BeforeBookable { first_date });
+            }
+        }
         if let Some(last_date) = self.last_date {
             if date > last_date {
                 return Err(SlotError::TooFarAhead { last_date });
             }
         }
-        if let Some(cap) = self.cap.reached_on(date) {
-            return Err(SlotError::DateFull { date, cap });
+        match self.limits.reached_on(date) {
+            None => {}
+            Some(Reached::Count { period: Period::Day, cap, .. }) => return Err(SlotError::DateFull { date, cap }),
+            Some(Reached::Count { period, first, cap }) => return Err(SlotError::PeriodFull { period, first, cap }),
+            Some(Reached::Minutes { period, first, cap }) => return Err(SlotError::MinutesFull { period, first, cap }),
         }
         if self.busy.overlaps(&mut self.cursor, s, e) {
             return Err(SlotError::Busy);
@@ -338,8 +392,14 @@ pub fn slots(
     let lower = max(range.start, now);
     let first = local_date(rules.tz, lower).pred_opt().unwrap_or(NaiveDate::MIN);
     let last = local_date(rules.tz, range.end).succ_opt().unwrap_or(NaiveDate::MAX);
-    let mut judge = Judge::new(rules, busy, lo, re, booked, now);
     let (pieces, runs) = rules.runs(first, last);
+    if rules.schedule.slot_alignment() == SlotAlignment::AfterBusy {
+        // Busy time before `lo` in the same window sets where its slots start.
+        let mut judge = Judge::new(rules, busy, lo - nanos(AFTER_BUSY_LOOKBACK), re, booked, now);
+        after_busy_slots(&mut judge, &pieces, &runs, Span { lo, re, dur, iv }, &mut out);
+        return out;
+    }
+    let mut judge = Judge::new(rules, busy, lo, re, booked, now);
     let mut instants = Instants::new();
     for run in &runs {
         let hi = min(run.end, re);
@@ -387,6 +447,101 @@ pub fn slots(
     out
 }
 
+/// How far before a window's first slot busy time can set where its slots start
+/// (`slot_alignment: after_busy`): a window lies within one local date, at most 26 hours long.
+pub const AFTER_BUSY_LOOKBACK: Duration = Duration::hours(26);
+
+/// The bounds a walk keeps to: slots start at or after `lo` and end by `re`; `dur` long, `iv`
+/// apart.
+#[derive(Clone, Copy)]
+struct Span {
+    lo: Ns,
+    re: Ns,
+    dur: Ns,
+    iv: Ns,
+}
+
+/// The smallest whole minute strictly after `earliest` (now + notice): where
+/// `slot_alignment: after_busy` starts a grid after the notice.
+fn notice_point(earliest: Ns) -> Ns {
+    const MINUTE: Ns = 60_000_000_000;
+    (earliest.div_euclid(MINUTE) + 1) * MINUTE
+}
+
+impl Judge<'_> {
+    /// (`after_busy`) Where the grid holding `t` starts in a window starting at `start`: the
+    /// latest of the window's start, the notice point and the end of busy time (with the
+    /// buffer before) at or before `t`.
+    fn anchor(&self, start: Ns, t: Ns) -> Ns {
+        let np = notice_point(self.earliest);
+        let mut a = start;
+        if np <= t {
+            a = max(a, np);
+        }
+        if let Some(b) = self.busy.last_end_until(t) {
+            a = max(a, b);
+        }
+        a
+    }
+
+    /// (`after_busy`) The first point strictly after `t` that starts a grid of its own.
+    fn next_anchor(&self, t: Ns) -> Option<Ns> {
+        let np = notice_point(self.earliest);
+        let b = self.busy.next_end_after(t);
+        match (np > t, b) {
+            (true, Some(b)) => Some(min(np, b)),
+            (true, None) => Some(np),
+            (false, b) => b,
+        }
+    }
+}
+
+/// [`slots`] with `slot_alignment: after_busy`: in each window of each local date (a range
+/// joined at midnight restarts at each midnight), slots start at the window's start, at the
+/// end of each busy block (with the buffer before) and at the notice point, each followed by
+/// whole intervals until the next such point; every one judged by the same predicate.
+fn after_busy_slots(judge: &mut Judge<'_>, pieces: &[Piece], runs: &[Run], span: Span, out: &mut Vec<Interval>) {
+    let Span { lo, re, dur, iv } = span;
+    let mut instants = Instants::new();
+    for run in runs {
+        let hi = min(run.end, re);
+        for p in &pieces[run.pieces.clone()] {
+            let from = max(lo, p.start);
+            if from >= p.end || from > hi - dur {
+                continue;
+            }
+            let a = judge.anchor(p.start, from);
+            let mut s = a + ceil_div(from - a, iv) * iv;
+            if let Some(r) = judge.next_anchor(from) {
+                s = min(s, r);
+            }
+            while s < p.end && s <= hi - dur {
+                match judge.judge(s, s + dur, p.date) {
+                    Ok(()) => {
+                        let (Some(start), Some(end)) = (instants.at(s), instants.at(s + dur)) else { return };
+                        debug_assert!(out.last().is_none_or(|l: &Interval| l.start < start));
+                        out.push(Interval { start, end });
+                    }
+                    Err(SlotError::TooFarAhead { .. }) => return,
+                    // Every later point of this window is on the same date.
+                    Err(SlotError::DateFull { .. } | SlotError::PeriodFull { .. } | SlotError::MinutesFull { .. }) => {
+                        break
+                    }
+                    // Every point before the end of the block in the way overlaps it too, and
+                    // that end starts the next grid.
+                    Err(SlotError::Busy) => {
+                        s = judge.busy.end_at(judge.cursor);
+                        continue;
+                    }
+                    Err(_) => {}
+                }
+                let next = s + iv;
+                s = judge.next_anchor(s).map_or(next, |r| min(next, r));
+            }
+        }
+    }
+}
+
 /// Ok when a reservation of `slot` is accepted: exactly when [`slots`]
 /// would offer it (for a range containing it) with the same inputs.
 ///
@@ -420,6 +575,17 @@ pub fn check_slot(
     let Some(run) = runs.iter().find(|r| r.start <= s && e <= r.end) else {
         return Err(SlotError::OutsideWorkingHours);
     };
+    if rules.schedule.slot_alignment() == SlotAlignment::AfterBusy {
+        let Some(p) = pieces[run.pieces.clone()].iter().find(|p| p.start <= s && s < p.end) else {
+            return Err(SlotError::OutsideWorkingHours);
+        };
+        let mut judge = Judge::new(rules, busy, p.start, e, booked, now);
+        let a = judge.anchor(p.start, s);
+        if iv <= 0 || (s - a).rem_euclid(iv) != 0 {
+            return Err(SlotError::NotAligned { step: rules.interval() });
+        }
+        return judge.judge(s, e, p.date);
+    }
     if iv <= 0 || (s - run.anchor).rem_euclid(iv) != 0 {
         return Err(SlotError::NotOnGrid { step: rules.interval() });
     }
@@ -432,6 +598,8 @@ pub fn check_slot(
 
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod rules25_tests;
 #[cfg(test)]
 mod schedule_tests;
 #[cfg(test)]

@@ -96,9 +96,9 @@
 //!   [`check_slot`].
 
 mod busy;
-mod daily_cap;
 mod engine;
 mod hours;
+mod limits;
 mod local_time;
 mod schedule;
 #[cfg(test)]
@@ -110,16 +110,17 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 pub use super::interval::Interval;
-pub use daily_cap::{count_per_date, counted_span, DayCounts};
-pub use engine::{check_slot, slots, Refusal, SlotError};
+pub use engine::{check_slot, slots, Refusal, SlotError, AFTER_BUSY_LOOKBACK};
 pub use hours::{
     format_hhmm, parse_windows, HoursWindow, HoursWindowError, WorkingHours, WorkingHoursError, DAY_KEYS,
     MINUTES_PER_DAY,
 };
+pub use limits::{count_per_date, counted_span, tally_per_date, DayCounts, Tally};
 pub use schedule::{
-    DateOverride, Patch, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulePatch, SchedulingRules,
-    MAX_BOOKINGS_PER_DAY, MAX_DATE_OVERRIDES, MAX_DAYS_AHEAD, MAX_MIN_NOTICE_MINUTES, MAX_SIDE_BUFFER_MINUTES,
-    MAX_SLOT_INTERVAL_MINUTES, MIN_SLOT_INTERVAL_MINUTES,
+    DateOverride, Patch, Period, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulePatch, SchedulingRules,
+    SlotAlignment, WindowDays, MAX_BOOKINGS_PER_DAY, MAX_BOOKINGS_PER_MONTH, MAX_BOOKINGS_PER_WEEK,
+    MAX_BOOKINGS_PER_YEAR, MAX_DATE_OVERRIDES, MAX_DAYS_AHEAD, MAX_MINUTES_PER_DAY, MAX_MINUTES_PER_WEEK,
+    MAX_MIN_NOTICE_MINUTES, MAX_SIDE_BUFFER_MINUTES, MAX_SLOT_INTERVAL_MINUTES, MIN_SLOT_INTERVAL_MINUTES,
 };
 
 use local_time::{local_date, resolve_boundary};
@@ -161,6 +162,54 @@ impl LinkRules {
     #[must_use]
     pub fn buffer_after(&self) -> Duration {
         max(self.schedule.buffer_after().unwrap_or(self.buffer), Duration::zero())
+    }
+
+    /// The last local date slots may start on: today (the link's zone, [`Self::date_of`] now)
+    /// plus `max_days_ahead` calendar days, or working days (`window_days_kind: business`:
+    /// dates with a window, weekday's or override's), and not after `bookable_until`. `None`:
+    /// no end.
+    #[must_use]
+    pub fn last_date(&self, now: DateTime<Utc>) -> Option<NaiveDate> {
+        let today = self.date_of(now);
+        let ahead = self.schedule.max_days_ahead().and_then(|n| match self.schedule.window_days_kind() {
+            WindowDays::Calendar => today.checked_add_days(chrono::Days::new(n.into())),
+            WindowDays::Business => Some(self.after_working_days(today, n)),
+        });
+        match (ahead, self.schedule.bookable_until()) {
+            (Some(a), Some(u)) => Some(a.min(u)),
+            (a, u) => a.or(u),
+        }
+    }
+
+    /// The date `n` working days after `today` (a date with a window). A link that works on no
+    /// weekday runs out of dates to look at after its overrides: then the date reached.
+    fn after_working_days(&self, today: NaiveDate, n: u32) -> NaiveDate {
+        let works_weekly = self.hours.days.iter().any(|d| !d.is_empty());
+        let last_override = self.schedule.date_overrides().last().map(DateOverride::date);
+        let mut d = today;
+        let mut left = n;
+        while left > 0 {
+            let Some(next) = d.succ_opt() else { return d };
+            d = next;
+            if !works_weekly && last_override.is_none_or(|last| d > last) {
+                return d;
+            }
+            if !self.windows_on(d).is_empty() {
+                left -= 1;
+            }
+        }
+        d
+    }
+
+    /// How far before a range or a slot busy time must be read: the widest buffer, and with
+    /// `slot_alignment: after_busy` a window's length more ([`AFTER_BUSY_LOOKBACK`]).
+    #[must_use]
+    pub fn busy_lookback(&self) -> Duration {
+        let widest = max(self.buffer_before(), self.buffer_after());
+        match self.schedule.slot_alignment() {
+            SlotAlignment::Grid => widest,
+            SlotAlignment::AfterBusy => widest + AFTER_BUSY_LOOKBACK,
+        }
     }
 
     /// The windows of a local date: its override's, else its weekday's.

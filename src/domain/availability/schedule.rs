@@ -4,7 +4,7 @@
 //! them through [`super::LinkRules`]; see the module docs there for what each
 //! rule does.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, Weekday};
 use thiserror::Error;
 
 use super::hours::{format_hhmm, parse_windows, HoursWindow, HoursWindowError};
@@ -21,8 +21,60 @@ pub const MAX_SLOT_INTERVAL_MINUTES: i64 = 1440;
 pub const MAX_SIDE_BUFFER_MINUTES: i64 = 1440;
 /// `date_overrides`: at most 366 dates.
 pub const MAX_DATE_OVERRIDES: usize = 366;
-/// `max_bookings_per_day`: 1..=1000.
+/// `max_bookings_per_day` (`booking_limits.day`): 1..=1000.
 pub const MAX_BOOKINGS_PER_DAY: i64 = 1000;
+/// `booking_limits.week`: 1..=7000.
+pub const MAX_BOOKINGS_PER_WEEK: i64 = 7 * MAX_BOOKINGS_PER_DAY;
+/// `booking_limits.month`: 1..=31000.
+pub const MAX_BOOKINGS_PER_MONTH: i64 = 31 * MAX_BOOKINGS_PER_DAY;
+/// `booking_limits.year`: 1..=366000.
+pub const MAX_BOOKINGS_PER_YEAR: i64 = 366 * MAX_BOOKINGS_PER_DAY;
+/// `duration_limits_minutes.day`: 1..=1440.
+pub const MAX_MINUTES_PER_DAY: i64 = 1440;
+/// `duration_limits_minutes.week`: 1..=10080.
+pub const MAX_MINUTES_PER_WEEK: i64 = 7 * 1440;
+
+/// How `max_days_ahead` counts days (`window_days_kind`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum WindowDays {
+    /// Every calendar day counts (the default).
+    #[default]
+    Calendar,
+    /// Only the days the link works (its hours or a date override give the date a window).
+    Business,
+}
+
+impl WindowDays {
+    /// Every kind.
+    pub const ALL: [WindowDays; 2] = [WindowDays::Calendar, WindowDays::Business];
+
+    /// The wire and column name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowDays::Calendar => "calendar",
+            WindowDays::Business => "business",
+        }
+    }
+
+    /// The kind named `text` ([`Self::as_str`]).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<WindowDays> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Where slots start (`slot_alignment`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SlotAlignment {
+    /// On the grid of each window or range: its start plus whole intervals (the default).
+    #[default]
+    Grid,
+    /// Also right after busy time (with the buffer before) and right after the notice ends
+    /// (the next whole minute), each starting a grid of its own until the next such point:
+    /// what scheduling products call "optimized slots".
+    AfterBusy,
+}
 
 /// One date override as given: `{"date": "YYYY-MM-DD", "windows": [...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +99,20 @@ pub struct RawSchedulingRules {
     pub max_bookings_per_day: Option<i64>,
     /// Issue #13: how long before a reservation's start its visitor may still cancel or move it.
     pub min_cancel_notice_minutes: Option<i64>,
+    /// Issue #25: limits per calendar period (`booking_limits.week`, `.month`, `.year`; `.day` is
+    /// `max_bookings_per_day`) and on booked minutes (`duration_limits_minutes.day`, `.week`).
+    pub max_bookings_per_week: Option<i64>,
+    pub max_bookings_per_month: Option<i64>,
+    pub max_bookings_per_year: Option<i64>,
+    pub max_minutes_per_day: Option<i64>,
+    pub max_minutes_per_week: Option<i64>,
+    /// The day weeks start on for the weekly limits (default Monday).
+    pub week_start: Option<Weekday>,
+    pub window_days_kind: Option<WindowDays>,
+    /// A fixed range of local dates slots may start on.
+    pub bookable_from: Option<NaiveDate>,
+    pub bookable_until: Option<NaiveDate>,
+    pub slot_alignment: Option<SlotAlignment>,
 }
 
 /// One field of a partial update (`updateBookingLink`): left out keeps the value, `null` sets it
@@ -96,6 +162,16 @@ pub struct SchedulePatch {
     pub date_overrides: Patch<Vec<RawDateOverride>>,
     pub max_bookings_per_day: Patch<i64>,
     pub min_cancel_notice_minutes: Patch<i64>,
+    pub max_bookings_per_week: Patch<i64>,
+    pub max_bookings_per_month: Patch<i64>,
+    pub max_bookings_per_year: Patch<i64>,
+    pub max_minutes_per_day: Patch<i64>,
+    pub max_minutes_per_week: Patch<i64>,
+    pub week_start: Patch<Weekday>,
+    pub window_days_kind: Patch<WindowDays>,
+    pub bookable_from: Patch<NaiveDate>,
+    pub bookable_until: Patch<NaiveDate>,
+    pub slot_alignment: Patch<SlotAlignment>,
 }
 
 impl SchedulePatch {
@@ -111,6 +187,16 @@ impl SchedulePatch {
             date_overrides: self.date_overrides.apply(current.date_overrides),
             max_bookings_per_day: self.max_bookings_per_day.apply(current.max_bookings_per_day),
             min_cancel_notice_minutes: self.min_cancel_notice_minutes.apply(current.min_cancel_notice_minutes),
+            max_bookings_per_week: self.max_bookings_per_week.apply(current.max_bookings_per_week),
+            max_bookings_per_month: self.max_bookings_per_month.apply(current.max_bookings_per_month),
+            max_bookings_per_year: self.max_bookings_per_year.apply(current.max_bookings_per_year),
+            max_minutes_per_day: self.max_minutes_per_day.apply(current.max_minutes_per_day),
+            max_minutes_per_week: self.max_minutes_per_week.apply(current.max_minutes_per_week),
+            week_start: self.week_start.apply(current.week_start),
+            window_days_kind: self.window_days_kind.apply(current.window_days_kind),
+            bookable_from: self.bookable_from.apply(current.bookable_from),
+            bookable_until: self.bookable_until.apply(current.bookable_until),
+            slot_alignment: self.slot_alignment.apply(current.slot_alignment),
         }
     }
 }
@@ -151,6 +237,16 @@ pub struct SchedulingRules {
     date_overrides: Option<Vec<DateOverride>>,
     max_bookings_per_day: Option<u32>,
     min_cancel_notice_minutes: Option<u32>,
+    max_bookings_per_week: Option<u32>,
+    max_bookings_per_month: Option<u32>,
+    max_bookings_per_year: Option<u32>,
+    max_minutes_per_day: Option<u32>,
+    max_minutes_per_week: Option<u32>,
+    week_start: Option<Weekday>,
+    window_days_kind: Option<WindowDays>,
+    bookable_from: Option<NaiveDate>,
+    bookable_until: Option<NaiveDate>,
+    slot_alignment: Option<SlotAlignment>,
 }
 
 /// Why scheduling rules were rejected. Messages name the field (they are
@@ -190,6 +286,14 @@ pub enum ScheduleError {
     DuplicateDate {
         /// The repeated date.
         date: NaiveDate,
+    },
+    /// `bookable_until` before `bookable_from`.
+    #[error("bookable_until ({until}) must not be before bookable_from ({from})")]
+    BookableRange {
+        /// `bookable_from`.
+        from: NaiveDate,
+        /// `bookable_until`.
+        until: NaiveDate,
     },
     /// A bad window of one override (malformed time, start not before end,
     /// overlapping windows).
@@ -268,7 +372,32 @@ impl SchedulingRules {
         let max_bookings_per_day = in_range("max_bookings_per_day", raw.max_bookings_per_day, 1, MAX_BOOKINGS_PER_DAY)?;
         let min_cancel_notice_minutes =
             in_range("min_cancel_notice_minutes", raw.min_cancel_notice_minutes, 0, MAX_MIN_NOTICE_MINUTES)?;
+        let max_bookings_per_week =
+            in_range("booking_limits.week", raw.max_bookings_per_week, 1, MAX_BOOKINGS_PER_WEEK)?;
+        let max_bookings_per_month =
+            in_range("booking_limits.month", raw.max_bookings_per_month, 1, MAX_BOOKINGS_PER_MONTH)?;
+        let max_bookings_per_year =
+            in_range("booking_limits.year", raw.max_bookings_per_year, 1, MAX_BOOKINGS_PER_YEAR)?;
+        let max_minutes_per_day =
+            in_range("duration_limits_minutes.day", raw.max_minutes_per_day, 1, MAX_MINUTES_PER_DAY)?;
+        let max_minutes_per_week =
+            in_range("duration_limits_minutes.week", raw.max_minutes_per_week, 1, MAX_MINUTES_PER_WEEK)?;
+        if let (Some(from), Some(until)) = (raw.bookable_from, raw.bookable_until) {
+            if until < from {
+                return Err(ScheduleError::BookableRange { from, until });
+            }
+        }
         Ok(SchedulingRules {
+            max_bookings_per_week,
+            max_bookings_per_month,
+            max_bookings_per_year,
+            max_minutes_per_day,
+            max_minutes_per_week,
+            week_start: raw.week_start,
+            window_days_kind: raw.window_days_kind,
+            bookable_from: raw.bookable_from,
+            bookable_until: raw.bookable_until,
+            slot_alignment: raw.slot_alignment,
             min_cancel_notice_minutes,
             min_notice_minutes,
             max_days_ahead,
@@ -301,6 +430,16 @@ impl SchedulingRules {
             }),
             max_bookings_per_day: n(self.max_bookings_per_day),
             min_cancel_notice_minutes: n(self.min_cancel_notice_minutes),
+            max_bookings_per_week: n(self.max_bookings_per_week),
+            max_bookings_per_month: n(self.max_bookings_per_month),
+            max_bookings_per_year: n(self.max_bookings_per_year),
+            max_minutes_per_day: n(self.max_minutes_per_day),
+            max_minutes_per_week: n(self.max_minutes_per_week),
+            week_start: self.week_start,
+            window_days_kind: self.window_days_kind,
+            bookable_from: self.bookable_from,
+            bookable_until: self.bookable_until,
+            slot_alignment: self.slot_alignment,
         }
     }
 
@@ -358,6 +497,132 @@ impl SchedulingRules {
     #[must_use]
     pub fn max_bookings_per_day(&self) -> Option<u32> {
         self.max_bookings_per_day
+    }
+
+    /// The most live reservations a period may hold, when limited (`Day` is
+    /// `max_bookings_per_day`).
+    #[must_use]
+    pub fn max_bookings(&self, period: Period) -> Option<u32> {
+        match period {
+            Period::Day => self.max_bookings_per_day,
+            Period::Week => self.max_bookings_per_week,
+            Period::Month => self.max_bookings_per_month,
+            Period::Year => self.max_bookings_per_year,
+        }
+    }
+
+    /// The most minutes of live reservations a period may hold, when limited (days and weeks).
+    #[must_use]
+    pub fn max_minutes(&self, period: Period) -> Option<u32> {
+        match period {
+            Period::Day => self.max_minutes_per_day,
+            Period::Week => self.max_minutes_per_week,
+            Period::Month | Period::Year => None,
+        }
+    }
+
+    /// Whether any limit per period is set (then reservations must be counted).
+    #[must_use]
+    pub fn counts_reservations(&self) -> bool {
+        Period::ALL.iter().any(|&p| self.max_bookings(p).is_some() || self.max_minutes(p).is_some())
+    }
+
+    /// The day weeks start on (Monday when not set).
+    #[must_use]
+    pub fn week_start(&self) -> Weekday {
+        self.week_start.unwrap_or(Weekday::Mon)
+    }
+
+    /// How `max_days_ahead` counts (calendar days when not set).
+    #[must_use]
+    pub fn window_days_kind(&self) -> WindowDays {
+        self.window_days_kind.unwrap_or_default()
+    }
+
+    /// The first local date slots may start on, when set.
+    #[must_use]
+    pub fn bookable_from(&self) -> Option<NaiveDate> {
+        self.bookable_from
+    }
+
+    /// The last local date slots may start on, when set.
+    #[must_use]
+    pub fn bookable_until(&self) -> Option<NaiveDate> {
+        self.bookable_until
+    }
+
+    /// Where slots start (the grid when not set).
+    #[must_use]
+    pub fn slot_alignment(&self) -> SlotAlignment {
+        self.slot_alignment.unwrap_or_default()
+    }
+}
+
+impl SlotAlignment {
+    /// Every kind.
+    pub const ALL: [SlotAlignment; 2] = [SlotAlignment::Grid, SlotAlignment::AfterBusy];
+
+    /// The wire and column name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlotAlignment::Grid => "grid",
+            SlotAlignment::AfterBusy => "after_busy",
+        }
+    }
+
+    /// The kind named `text` ([`Self::as_str`]).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<SlotAlignment> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// A calendar period of the link's zone that limits count in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Period {
+    Day,
+    /// Seven days from the link's `week_start`.
+    Week,
+    Month,
+    Year,
+}
+
+impl Period {
+    /// Every period, shortest first.
+    pub const ALL: [Period; 4] = [Period::Day, Period::Week, Period::Month, Period::Year];
+
+    /// The wire name (`booking_limits`' keys).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+            Period::Year => "year",
+        }
+    }
+
+    /// The local dates `[first, next)` of the period holding `date`.
+    #[must_use]
+    pub fn around(self, date: NaiveDate, week_start: Weekday) -> (NaiveDate, NaiveDate) {
+        use chrono::Datelike;
+        let first = match self {
+            Period::Day => date,
+            Period::Week => {
+                let back = (7 + date.weekday().num_days_from_monday() - week_start.num_days_from_monday()) % 7;
+                date - Duration::days(i64::from(back))
+            }
+            Period::Month => date.with_day(1).unwrap_or(date),
+            Period::Year => date.with_ordinal(1).unwrap_or(date),
+        };
+        let next = match self {
+            Period::Day => first.succ_opt(),
+            Period::Week => first.checked_add_days(chrono::Days::new(7)),
+            Period::Month => first.checked_add_months(chrono::Months::new(1)),
+            Period::Year => first.checked_add_months(chrono::Months::new(12)),
+        };
+        (first, next.unwrap_or(NaiveDate::MAX))
     }
 }
 
@@ -426,6 +691,16 @@ mod tests {
             ]),
             max_bookings_per_day: Some(1),
             min_cancel_notice_minutes: Some(60),
+            max_bookings_per_week: Some(7000),
+            max_bookings_per_month: Some(1),
+            max_bookings_per_year: Some(366_000),
+            max_minutes_per_day: Some(1440),
+            max_minutes_per_week: Some(1),
+            week_start: Some(chrono::Weekday::Sun),
+            window_days_kind: Some(WindowDays::Business),
+            bookable_from: NaiveDate::from_ymd_opt(2027, 1, 1),
+            bookable_until: NaiveDate::from_ymd_opt(2027, 1, 1),
+            slot_alignment: Some(SlotAlignment::AfterBusy),
         };
         let parsed = SchedulingRules::parse(&r).unwrap();
         assert_eq!(parsed.date_overrides()[0].date().to_string(), "2026-12-24");
@@ -441,7 +716,12 @@ mod tests {
     #[test]
     fn every_range_is_checked_and_named() {
         type Setter = fn(&mut RawSchedulingRules, i64);
-        let cases: [(&str, Setter, i64, i64); 7] = [
+        let cases: [(&str, Setter, i64, i64); 12] = [
+            ("booking_limits.week", |r, v| r.max_bookings_per_week = Some(v), 1, 7000),
+            ("booking_limits.month", |r, v| r.max_bookings_per_month = Some(v), 1, 31_000),
+            ("booking_limits.year", |r, v| r.max_bookings_per_year = Some(v), 1, 366_000),
+            ("duration_limits_minutes.day", |r, v| r.max_minutes_per_day = Some(v), 1, 1440),
+            ("duration_limits_minutes.week", |r, v| r.max_minutes_per_week = Some(v), 1, 10_080),
             ("min_cancel_notice_minutes", |r, v| r.min_cancel_notice_minutes = Some(v), 0, 525_600),
             ("min_notice_minutes", |r, v| r.min_notice_minutes = Some(v), 0, 525_600),
             ("max_days_ahead", |r, v| r.max_days_ahead = Some(v), 0, 730),
@@ -467,6 +747,34 @@ mod tests {
                 assert_eq!(err(r), format!("{field} must be between {min} and {max}, got {bad}"));
             }
         }
+    }
+
+    #[test]
+    fn bookable_dates_must_be_in_order_and_periods_are_local_calendar_periods() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let r =
+            RawSchedulingRules { bookable_from: Some(d(2027, 2, 1)), bookable_until: Some(d(2027, 1, 31)), ..raw() };
+        assert_eq!(err(r), "bookable_until (2027-01-31) must not be before bookable_from (2027-02-01)");
+        let r = RawSchedulingRules { bookable_from: Some(d(2027, 2, 1)), bookable_until: Some(d(2027, 2, 1)), ..raw() };
+        assert!(SchedulingRules::parse(&r).is_ok());
+        // 2026-12-31 is a Thursday.
+        let thu = d(2026, 12, 31);
+        assert_eq!(Period::Day.around(thu, Weekday::Mon), (thu, d(2027, 1, 1)));
+        assert_eq!(Period::Week.around(thu, Weekday::Mon), (d(2026, 12, 28), d(2027, 1, 4)));
+        assert_eq!(Period::Week.around(thu, Weekday::Sun), (d(2026, 12, 27), d(2027, 1, 3)));
+        assert_eq!(Period::Week.around(thu, Weekday::Thu), (thu, d(2027, 1, 7)));
+        assert_eq!(Period::Week.around(thu, Weekday::Fri), (d(2026, 12, 25), d(2027, 1, 1)));
+        assert_eq!(Period::Month.around(d(2028, 2, 29), Weekday::Mon), (d(2028, 2, 1), d(2028, 3, 1)));
+        assert_eq!(Period::Year.around(thu, Weekday::Mon), (d(2026, 1, 1), d(2027, 1, 1)));
+        let s = SchedulingRules::default();
+        assert_eq!(
+            (s.week_start(), s.window_days_kind(), s.slot_alignment()),
+            (Weekday::Mon, WindowDays::Calendar, SlotAlignment::Grid)
+        );
+        assert!(!s.counts_reservations());
+        let s = SchedulingRules::parse(&RawSchedulingRules { max_minutes_per_week: Some(60), ..raw() }).unwrap();
+        assert!(s.counts_reservations());
+        assert_eq!((s.max_minutes(Period::Week), s.max_bookings(Period::Week)), (Some(60), None));
     }
 
     #[test]

@@ -11,10 +11,11 @@ use chrono::{
 use chrono_tz::Tz;
 use proptest::prelude::*;
 
-use super::daily_cap::DayCounts;
 use super::engine::{check_slot, slots, SlotError};
 use super::hours::{format_hhmm, HoursWindow, WorkingHours, DAY_KEYS, MINUTES_PER_DAY};
+use super::limits::{DayCounts, Tally};
 use super::local_time::nanos;
+use super::schedule::{SlotAlignment, WindowDays};
 use super::{Interval, LinkRules, RawDateOverride, RawSchedulingRules, SchedulingRules};
 
 /// [`slots`] with nobody booked through the link (the daily cap never binds).
@@ -343,9 +344,12 @@ pub(super) fn ref_all(
             }
             let d = wall(s);
             let clear = busy.iter().all(|b| !(b.start < b.end && s - before < b.end && b.start < e + after));
-            let ahead = sched.max_days_ahead().is_none_or(|n| d <= today + Duration::days(n.into()));
-            let room = sched.max_bookings_per_day().is_none_or(|cap| booked.get(&d).copied().unwrap_or(0) < cap);
-            if s > now + sched.min_notice() && s >= range.start && e <= range.end && clear && ahead && room {
+            let ahead = sched.max_days_ahead().is_none_or(|n| d <= ref_last_date(r, today, n));
+            let room = ref_room(r, booked, d);
+            let bookable =
+                sched.bookable_from().is_none_or(|f| d >= f) && sched.bookable_until().is_none_or(|u| d <= u);
+            if s > now + sched.min_notice() && s >= range.start && e <= range.end && clear && ahead && room && bookable
+            {
                 out.push(Interval { start: s, end: e });
             }
             k += 1;
@@ -353,6 +357,66 @@ pub(super) fn ref_all(
     }
     out.sort();
     out
+}
+
+/// The last date `n` days ahead of `today`: calendar days, or dates with windows.
+fn ref_last_date(r: &LinkRules, today: NaiveDate, n: u32) -> NaiveDate {
+    if r.schedule.window_days_kind() == WindowDays::Calendar {
+        return today + Duration::days(n.into());
+    }
+    let mut d = today;
+    let mut left = n;
+    // Generated links work at least on one weekday or not at all (then 3 years is plenty).
+    for _ in 0..3 * 366 {
+        if left == 0 {
+            break;
+        }
+        d = d.succ_opt().unwrap();
+        if !ref_windows(r, d).is_empty() {
+            left -= 1;
+        }
+    }
+    d
+}
+
+/// Whether a slot on date `d` fits every limit: the day, the week (from `week_start`), the
+/// month and the year hold fewer reservations than their caps, and the day's and the week's
+/// minutes plus the slot's stay within theirs. Sums taken date by date.
+fn ref_room(r: &LinkRules, booked: &DayCounts, d: NaiveDate) -> bool {
+    use super::schedule::Period;
+    let s = &r.schedule;
+    let sum = |first: NaiveDate, next: NaiveDate| {
+        let mut t = Tally::default();
+        let mut x = first;
+        while x < next {
+            t += booked.on(x);
+            x = x.succ_opt().unwrap();
+        }
+        t
+    };
+    let week_first = d - Duration::days(i64::from(d.weekday().days_since(s.week_start())));
+    let month_first = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap();
+    let month_next = if d.month() == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1).unwrap()
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1).unwrap()
+    };
+    let periods = [
+        (Period::Day, d, d + Duration::days(1)),
+        (Period::Week, week_first, week_first + Duration::days(7)),
+        (Period::Month, month_first, month_next),
+        (
+            Period::Year,
+            NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(d.year() + 1, 1, 1).unwrap(),
+        ),
+    ];
+    let slot_minutes = u32::try_from(r.duration.num_minutes()).unwrap();
+    periods.iter().all(|&(p, first, next)| {
+        let t = sum(first, next);
+        s.max_bookings(p).is_none_or(|cap| t.count < cap)
+            && s.max_minutes(p).is_none_or(|cap| t.minutes + slot_minutes <= cap)
+    })
 }
 
 /// Windows of one generated day, as text pairs (as `build_hours` makes them).
@@ -369,6 +433,64 @@ pub(super) fn day_texts(pairs: &[(u16, u16)], grain: u16) -> Vec<(String, String
         cur = end;
     }
     ws
+}
+
+/// Issue #25's rules, each present or absent: limits per week, month and year and on minutes,
+/// the week's start, business days, bookable dates (offsets from the range's first date), and
+/// `after_busy` alignment.
+#[derive(Debug, Clone)]
+pub(super) struct MoreRules {
+    counts: (Option<u32>, Option<u32>, Option<u32>),
+    minutes: (Option<u32>, Option<u32>),
+    week_start: Option<u8>,
+    business: bool,
+    bookable: (Option<i64>, Option<i64>),
+    after_busy: bool,
+}
+
+impl MoreRules {
+    fn raw(&self, base: NaiveDate) -> RawSchedulingRules {
+        const WEEK: [chrono::Weekday; 7] = {
+            use chrono::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
+            [Mon, Tue, Wed, Thu, Fri, Sat, Sun]
+        };
+        let (from, until) = match self.bookable {
+            (Some(a), Some(b)) => (Some(a.min(b)), Some(a.max(b))),
+            other => other,
+        };
+        RawSchedulingRules {
+            max_bookings_per_week: self.counts.0.map(i64::from),
+            max_bookings_per_month: self.counts.1.map(i64::from),
+            max_bookings_per_year: self.counts.2.map(i64::from),
+            max_minutes_per_day: self.minutes.0.map(i64::from),
+            max_minutes_per_week: self.minutes.1.map(i64::from),
+            week_start: self.week_start.map(|i| WEEK[usize::from(i)]),
+            window_days_kind: self.business.then_some(WindowDays::Business),
+            bookable_from: from.map(|o| base + Duration::days(o)),
+            bookable_until: until.map(|o| base + Duration::days(o)),
+            slot_alignment: self.after_busy.then_some(SlotAlignment::AfterBusy),
+            ..RawSchedulingRules::default()
+        }
+    }
+}
+
+pub(super) fn arb_more_rules() -> impl Strategy<Value = MoreRules> {
+    (
+        (prop::option::of(1u32..=6), prop::option::of(1u32..=12), prop::option::of(1u32..=20)),
+        (prop::option::of(30u32..=600), prop::option::of(60u32..=2000)),
+        prop::option::of(0u8..7),
+        prop::bool::weighted(0.3),
+        (prop::option::of(-3i64..=30), prop::option::of(-3i64..=40)),
+        prop::bool::weighted(0.3),
+    )
+        .prop_map(|(counts, minutes, week_start, business, bookable, after_busy)| MoreRules {
+            counts,
+            minutes,
+            week_start,
+            business,
+            bookable,
+            after_busy,
+        })
 }
 
 pub(super) type FullCase = (LinkRules, Interval, Vec<Interval>, DayCounts, DateTime<Utc>);
@@ -401,10 +523,11 @@ pub(super) fn arb_full_case() -> impl Strategy<Value = FullCase> {
         prop::array::uniform7(any_day.clone()),
         sched,
         prop::collection::vec((-3i64..=44, any_day), 0..=6),
-        prop::collection::vec((-3i64..=44, 0u32..=3), 0..=12),
+        prop::collection::vec((-3i64..=44, 0u32..=3, 0u32..=240), 0..=12),
         arb_grain(),
+        arb_more_rules(),
     )
-        .prop_map(|((mut r, range, busy, now), week, sched, ovs, counts, grain)| {
+        .prop_map(|((mut r, range, busy, now), week, sched, ovs, counts, grain, more)| {
             let grain = if r.duration.num_minutes() % i64::from(grain) == 0 { grain } else { 1 };
             r.hours = build_hours(&week, grain);
             let (notice, ahead, interval, before, after, cap) = sched;
@@ -428,9 +551,13 @@ pub(super) fn arb_full_case() -> impl Strategy<Value = FullCase> {
                 date_overrides: (!overrides.is_empty()).then_some(overrides),
                 max_bookings_per_day: cap.map(i64::from),
                 min_cancel_notice_minutes: None,
+                ..more.raw(base)
             };
             r.schedule = SchedulingRules::parse(&raw).expect("generated rules are valid");
-            let booked: DayCounts = counts.iter().map(|(off, n)| (base + Duration::days(*off), *n)).collect();
+            let booked: DayCounts = counts
+                .iter()
+                .map(|&(off, count, minutes)| (base + Duration::days(off), Tally { count, minutes: count * minutes }))
+                .collect();
             (r, range, busy, booked, now)
         })
 }
