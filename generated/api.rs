@@ -190,6 +190,10 @@ impl poem_openapi::types::ToJSON for RfcTime {
 pub enum Shape {
     Any,
     Str,
+    /// A string holding a calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A string enum's values.
+    OneOf(&'static [&'static str]),
     Int,
     Num,
     Bool,
@@ -214,6 +218,19 @@ impl Shape {
             (Shape::Nullable(inner), v) => inner.check(v, false, at),
             (Shape::Str, Value::String(_)) => Ok(()),
             (Shape::Str, _) => Err(format!("{at} must be a string")),
+            (
+                Shape::Date,
+                Value::String(s),
+            ) if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() => Ok(()),
+            (Shape::Date, _) => {
+                Err(format!("{at} must be a date in the form YYYY-MM-DD"))
+            }
+            (Shape::OneOf(values), Value::String(s)) if values.contains(&s.as_str()) => {
+                Ok(())
+            }
+            (Shape::OneOf(values), _) => {
+                Err(format!("{at} must be one of {}", values.join(", ")))
+            }
             (Shape::Int, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(()),
             (Shape::Int, _) => Err(format!("{at} must be an integer")),
             (Shape::Num, Value::Number(_)) => Ok(()),
@@ -525,7 +542,18 @@ impl BookEventError {
             Shape::Str.check(v, false, &format!("{at}.{}", "eventId"))?;
         }
         if let Some(v) = object.get("bookingError") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "bookingError"))?;
+            Shape::OneOf(
+                    &[
+                        "overbooked",
+                        "conflictingUserSchedules",
+                        "selfBookAttempt",
+                        "pastEventBookAttempt",
+                        "tooCloseToEventStart",
+                        "eventNotFound",
+                        "eventCanceled",
+                    ],
+                )
+                .check(v, false, &format!("{at}.{}", "bookingError"))?;
         }
         if let Some(v) = object.get("message") {
             Shape::Str.check(v, false, &format!("{at}.{}", "message"))?;
@@ -628,7 +656,21 @@ impl BookEventErrorResponse {
             return Err(format!("{at} must be an object"));
         };
         if let Some(v) = object.get("code") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "code"))?;
+            Shape::OneOf(
+                    &[
+                        "validation",
+                        "internal",
+                        "oops",
+                        "unexpected",
+                        "tooManyRequests",
+                        "notFound",
+                        "unauthorized",
+                        "forbidden",
+                        "conflict",
+                        "unavailable",
+                    ],
+                )
+                .check(v, false, &format!("{at}.{}", "code"))?;
         }
         if let Some(v) = object.get("message") {
             Shape::Str.check(v, false, &format!("{at}.{}", "message"))?;
@@ -719,7 +761,8 @@ impl BookEventPaymentMethod {
             return Err(format!("{at} must be an object"));
         };
         if let Some(v) = object.get("type") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "type"))?;
+            Shape::OneOf(&["Cash", "Card"])
+                .check(v, false, &format!("{at}.{}", "type"))?;
         }
         if let Some(v) = object.get("methodId") {
             Shape::Str.check(v, false, &format!("{at}.{}", "methodId"))?;
@@ -843,7 +886,17 @@ impl Booking {
             Shape::Str.check(v, false, &format!("{at}.{}", "endAt"))?;
         }
         if let Some(v) = object.get("bookingStatus") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "bookingStatus"))?;
+            Shape::OneOf(
+                    &[
+                        "Accepted",
+                        "Rejected",
+                        "Pending",
+                        "Canceled",
+                        "InDispute",
+                        "DisputeDone",
+                    ],
+                )
+                .check(v, false, &format!("{at}.{}", "bookingStatus"))?;
         }
         if let Some(v) = object.get("eventStatus") {
             Shape::Str.check(v, true, &format!("{at}.{}", "eventStatus"))?;
@@ -858,10 +911,12 @@ impl Booking {
             Shape::Str.check(v, true, &format!("{at}.{}", "canceledAt"))?;
         }
         if let Some(v) = object.get("canceledByRole") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "canceledByRole"))?;
+            Shape::OneOf(&["Athlete", "Coach", "System"])
+                .check(v, true, &format!("{at}.{}", "canceledByRole"))?;
         }
         if let Some(v) = object.get("cancellationReasonCode") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "cancellationReasonCode"))?;
+            Shape::OneOf(&["NotFeelingWell", "NoTime", "Other"])
+                .check(v, true, &format!("{at}.{}", "cancellationReasonCode"))?;
         }
         if let Some(v) = object.get("cancellationReasonText") {
             Shape::Str.check(v, true, &format!("{at}.{}", "cancellationReasonText"))?;
@@ -1255,19 +1310,22 @@ impl BookingLinkSettings {
                 .check(v, false, &format!("{at}.{}", "duration_limits_minutes"))?;
         }
         if let Some(v) = object.get("week_start") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "week_start"))?;
+            Shape::OneOf(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+                .check(v, false, &format!("{at}.{}", "week_start"))?;
         }
         if let Some(v) = object.get("window_days_kind") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "window_days_kind"))?;
+            Shape::OneOf(&["calendar", "business"])
+                .check(v, false, &format!("{at}.{}", "window_days_kind"))?;
         }
         if let Some(v) = object.get("bookable_from") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_from"))?;
+            Shape::Date.check(v, true, &format!("{at}.{}", "bookable_from"))?;
         }
         if let Some(v) = object.get("bookable_until") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_until"))?;
+            Shape::Date.check(v, true, &format!("{at}.{}", "bookable_until"))?;
         }
         if let Some(v) = object.get("slot_alignment") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "slot_alignment"))?;
+            Shape::OneOf(&["grid", "after_busy"])
+                .check(v, false, &format!("{at}.{}", "slot_alignment"))?;
         }
         if let Some(v) = object.get("location") {
             Shape::Obj(Location::strict_check)
@@ -1349,7 +1407,8 @@ impl BookingOrder {
             Shape::Str.check(v, false, &format!("{at}.{}", "userId"))?;
         }
         if let Some(v) = object.get("paymentStatus") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "paymentStatus"))?;
+            Shape::OneOf(&["Pending", "Paid", "Failed", "Cash"])
+                .check(v, false, &format!("{at}.{}", "paymentStatus"))?;
         }
         if let Some(v) = object.get("createdAt") {
             Shape::Str.check(v, false, &format!("{at}.{}", "createdAt"))?;
@@ -1359,7 +1418,8 @@ impl BookingOrder {
                 .check(v, false, &format!("{at}.{}", "bookings"))?;
         }
         if let Some(v) = object.get("status") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "status"))?;
+            Shape::OneOf(&["Active", "Completed", "Canceled"])
+                .check(v, false, &format!("{at}.{}", "status"))?;
         }
         Ok(())
     }
@@ -1525,7 +1585,8 @@ impl CancelBookingRequest {
             return Err(format!("{at} must be an object"));
         };
         if let Some(v) = object.get("reasonCode") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "reasonCode"))?;
+            Shape::OneOf(&["NotFeelingWell", "NoTime", "Other"])
+                .check(v, false, &format!("{at}.{}", "reasonCode"))?;
         }
         if let Some(v) = object.get("reasonText") {
             Shape::Str.check(v, false, &format!("{at}.{}", "reasonText"))?;
@@ -1629,7 +1690,8 @@ impl CoachEvent {
             Shape::Str.check(v, false, &format!("{at}.{}", "endAt"))?;
         }
         if let Some(v) = object.get("status") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "status"))?;
+            Shape::OneOf(&["Scheduled", "Canceled"])
+                .check(v, false, &format!("{at}.{}", "status"))?;
         }
         if let Some(v) = object.get("timeslot") {
             Shape::Obj(TimeSlot::strict_check)
@@ -1882,7 +1944,7 @@ impl DateOverride {
             return Err(format!("{at} must be an object"));
         };
         if let Some(v) = object.get("date") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "date"))?;
+            Shape::Date.check(v, false, &format!("{at}.{}", "date"))?;
         }
         if let Some(v) = object.get("windows") {
             Shape::List(&Shape::Obj(WorkingHourSlot::strict_check))
@@ -1992,7 +2054,21 @@ impl Error {
             return Err(format!("{at} must be an object"));
         };
         if let Some(v) = object.get("code") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "code"))?;
+            Shape::OneOf(
+                    &[
+                        "validation",
+                        "internal",
+                        "oops",
+                        "unexpected",
+                        "tooManyRequests",
+                        "notFound",
+                        "unauthorized",
+                        "forbidden",
+                        "conflict",
+                        "unavailable",
+                    ],
+                )
+                .check(v, false, &format!("{at}.{}", "code"))?;
         }
         if let Some(v) = object.get("message") {
             Shape::Str.check(v, false, &format!("{at}.{}", "message"))?;
@@ -2128,7 +2204,8 @@ impl Event {
             Shape::Str.check(v, true, &format!("{at}.{}", "notes"))?;
         }
         if let Some(v) = object.get("source") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "source"))?;
+            Shape::OneOf(&["manual", "reservation"])
+                .check(v, false, &format!("{at}.{}", "source"))?;
         }
         if let Some(v) = object.get("booking_link_token") {
             Shape::Str.check(v, true, &format!("{at}.{}", "booking_link_token"))?;
@@ -2191,7 +2268,8 @@ impl Location {
             return Err(format!("{at} must be an object"));
         };
         if let Some(v) = object.get("kind") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "kind"))?;
+            Shape::OneOf(&["address", "phone", "url"])
+                .check(v, false, &format!("{at}.{}", "kind"))?;
         }
         if let Some(v) = object.get("value") {
             Shape::Str.check(v, false, &format!("{at}.{}", "value"))?;
@@ -2437,7 +2515,8 @@ impl NewTimeSlot {
             Shape::Int.check(v, false, &format!("{at}.{}", "numberOfParticipants"))?;
         }
         if let Some(v) = object.get("slotType") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "slotType"))?;
+            Shape::OneOf(&["Online", "Offline"])
+                .check(v, false, &format!("{at}.{}", "slotType"))?;
         }
         if let Some(v) = object.get("ageFrom") {
             Shape::Int.check(v, false, &format!("{at}.{}", "ageFrom"))?;
@@ -2452,10 +2531,12 @@ impl NewTimeSlot {
             Shape::Int.check(v, false, &format!("{at}.{}", "price"))?;
         }
         if let Some(v) = object.get("priceCurrency") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "priceCurrency"))?;
+            Shape::OneOf(&["RUB"])
+                .check(v, false, &format!("{at}.{}", "priceCurrency"))?;
         }
         if let Some(v) = object.get("paymentMethod") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "paymentMethod"))?;
+            Shape::OneOf(&["Cash"])
+                .check(v, false, &format!("{at}.{}", "paymentMethod"))?;
         }
         if let Some(v) = object.get("addressId") {
             Shape::Str.check(v, false, &format!("{at}.{}", "addressId"))?;
@@ -2464,10 +2545,12 @@ impl NewTimeSlot {
             Shape::Bool.check(v, false, &format!("{at}.{}", "public"))?;
         }
         if let Some(v) = object.get("level") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "level"))?;
+            Shape::OneOf(&["Any", "Beginner", "Medium", "Pro"])
+                .check(v, false, &format!("{at}.{}", "level"))?;
         }
         if let Some(v) = object.get("eligibility") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "eligibility"))?;
+            Shape::OneOf(&["All", "Men", "Women"])
+                .check(v, false, &format!("{at}.{}", "eligibility"))?;
         }
         Ok(())
     }
@@ -2672,13 +2755,16 @@ impl Notification {
             Shape::Str.check(v, false, &format!("{at}.{}", "rule"))?;
         }
         if let Some(v) = object.get("channel") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "channel"))?;
+            Shape::OneOf(&["email", "webhook"])
+                .check(v, false, &format!("{at}.{}", "channel"))?;
         }
         if let Some(v) = object.get("status") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "status"))?;
+            Shape::OneOf(&["pending", "sending", "sent", "failed", "skipped"])
+                .check(v, false, &format!("{at}.{}", "status"))?;
         }
         if let Some(v) = object.get("recipientRole") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "recipientRole"))?;
+            Shape::OneOf(&["athlete", "coach", "other_party", "owner", "visitor"])
+                .check(v, false, &format!("{at}.{}", "recipientRole"))?;
         }
         if let Some(v) = object.get("recipientEmail") {
             Shape::Str.check(v, true, &format!("{at}.{}", "recipientEmail"))?;
@@ -2876,7 +2962,8 @@ impl Reservation {
             Shape::Str.check(v, false, &format!("{at}.{}", "id"))?;
         }
         if let Some(v) = object.get("status") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "status"))?;
+            Shape::OneOf(&["confirmed", "canceled"])
+                .check(v, false, &format!("{at}.{}", "status"))?;
         }
         if let Some(v) = object.get("slot_start") {
             Shape::Str.check(v, false, &format!("{at}.{}", "slot_start"))?;
@@ -3185,7 +3272,8 @@ impl TimeSlot {
             Shape::Int.check(v, false, &format!("{at}.{}", "numberOfParticipants"))?;
         }
         if let Some(v) = object.get("slotType") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "slotType"))?;
+            Shape::OneOf(&["Online", "Offline"])
+                .check(v, false, &format!("{at}.{}", "slotType"))?;
         }
         if let Some(v) = object.get("ageFrom") {
             Shape::Int.check(v, false, &format!("{at}.{}", "ageFrom"))?;
@@ -3200,10 +3288,12 @@ impl TimeSlot {
             Shape::Int.check(v, false, &format!("{at}.{}", "price"))?;
         }
         if let Some(v) = object.get("priceCurrency") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "priceCurrency"))?;
+            Shape::OneOf(&["RUB"])
+                .check(v, false, &format!("{at}.{}", "priceCurrency"))?;
         }
         if let Some(v) = object.get("paymentMethod") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "paymentMethod"))?;
+            Shape::OneOf(&["Cash"])
+                .check(v, false, &format!("{at}.{}", "paymentMethod"))?;
         }
         if let Some(v) = object.get("addressId") {
             Shape::Str.check(v, false, &format!("{at}.{}", "addressId"))?;
@@ -3212,10 +3302,12 @@ impl TimeSlot {
             Shape::Bool.check(v, false, &format!("{at}.{}", "public"))?;
         }
         if let Some(v) = object.get("level") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "level"))?;
+            Shape::OneOf(&["Any", "Beginner", "Medium", "Pro"])
+                .check(v, false, &format!("{at}.{}", "level"))?;
         }
         if let Some(v) = object.get("eligibility") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "eligibility"))?;
+            Shape::OneOf(&["All", "Men", "Women"])
+                .check(v, false, &format!("{at}.{}", "eligibility"))?;
         }
         Ok(())
     }
@@ -3386,19 +3478,22 @@ impl UpdateBookingLinkRequest {
                 .check(v, true, &format!("{at}.{}", "duration_limits_minutes"))?;
         }
         if let Some(v) = object.get("week_start") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "week_start"))?;
+            Shape::OneOf(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+                .check(v, true, &format!("{at}.{}", "week_start"))?;
         }
         if let Some(v) = object.get("window_days_kind") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "window_days_kind"))?;
+            Shape::OneOf(&["calendar", "business"])
+                .check(v, true, &format!("{at}.{}", "window_days_kind"))?;
         }
         if let Some(v) = object.get("bookable_from") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_from"))?;
+            Shape::Date.check(v, true, &format!("{at}.{}", "bookable_from"))?;
         }
         if let Some(v) = object.get("bookable_until") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_until"))?;
+            Shape::Date.check(v, true, &format!("{at}.{}", "bookable_until"))?;
         }
         if let Some(v) = object.get("slot_alignment") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "slot_alignment"))?;
+            Shape::OneOf(&["grid", "after_busy"])
+                .check(v, true, &format!("{at}.{}", "slot_alignment"))?;
         }
         if let Some(v) = object.get("location") {
             Shape::Obj(Location::strict_check)
@@ -3546,7 +3641,8 @@ impl WebhookEndpoint {
             Shape::Str.check(v, false, &format!("{at}.{}", "target"))?;
         }
         if let Some(v) = object.get("state") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "state"))?;
+            Shape::OneOf(&["enabled", "disabled"])
+                .check(v, false, &format!("{at}.{}", "state"))?;
         }
         if let Some(v) = object.get("disabledAt") {
             Shape::Str.check(v, true, &format!("{at}.{}", "disabledAt"))?;
@@ -4032,19 +4128,22 @@ impl CreateBookingLinkRequest {
                 .check(v, false, &format!("{at}.{}", "duration_limits_minutes"))?;
         }
         if let Some(v) = object.get("week_start") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "week_start"))?;
+            Shape::OneOf(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+                .check(v, false, &format!("{at}.{}", "week_start"))?;
         }
         if let Some(v) = object.get("window_days_kind") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "window_days_kind"))?;
+            Shape::OneOf(&["calendar", "business"])
+                .check(v, false, &format!("{at}.{}", "window_days_kind"))?;
         }
         if let Some(v) = object.get("bookable_from") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "bookable_from"))?;
+            Shape::Date.check(v, false, &format!("{at}.{}", "bookable_from"))?;
         }
         if let Some(v) = object.get("bookable_until") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "bookable_until"))?;
+            Shape::Date.check(v, false, &format!("{at}.{}", "bookable_until"))?;
         }
         if let Some(v) = object.get("slot_alignment") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "slot_alignment"))?;
+            Shape::OneOf(&["grid", "after_busy"])
+                .check(v, false, &format!("{at}.{}", "slot_alignment"))?;
         }
         if let Some(v) = object.get("location") {
             Shape::Obj(Location::strict_check)
@@ -4250,19 +4349,22 @@ impl CreateBookingLink200ResponseSettings {
                 .check(v, false, &format!("{at}.{}", "duration_limits_minutes"))?;
         }
         if let Some(v) = object.get("week_start") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "week_start"))?;
+            Shape::OneOf(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+                .check(v, false, &format!("{at}.{}", "week_start"))?;
         }
         if let Some(v) = object.get("window_days_kind") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "window_days_kind"))?;
+            Shape::OneOf(&["calendar", "business"])
+                .check(v, false, &format!("{at}.{}", "window_days_kind"))?;
         }
         if let Some(v) = object.get("bookable_from") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_from"))?;
+            Shape::Date.check(v, true, &format!("{at}.{}", "bookable_from"))?;
         }
         if let Some(v) = object.get("bookable_until") {
-            Shape::Str.check(v, true, &format!("{at}.{}", "bookable_until"))?;
+            Shape::Date.check(v, true, &format!("{at}.{}", "bookable_until"))?;
         }
         if let Some(v) = object.get("slot_alignment") {
-            Shape::Str.check(v, false, &format!("{at}.{}", "slot_alignment"))?;
+            Shape::OneOf(&["grid", "after_busy"])
+                .check(v, false, &format!("{at}.{}", "slot_alignment"))?;
         }
         if let Some(v) = object.get("location") {
             Shape::Obj(Location::strict_check)

@@ -253,7 +253,7 @@ impl<'a> Builder<'a> {
             let target = self.resolve_ref(reference)?;
             if Self::is_named_type(target) {
                 let shape = if target.get("enum").is_some() {
-                    "Shape::Str".to_string()
+                    one_of(target)
                 } else {
                     format!("Shape::Obj({}::strict_check)", pascal(name))
                 };
@@ -275,7 +275,7 @@ impl<'a> Builder<'a> {
         }
         if schema.get("enum").is_some() {
             self.enum_model(schema, hint)?;
-            return Ok(TypeInfo { ty: hint.to_string(), validators: vec![], nullable, shape: "Shape::Str".into() });
+            return Ok(TypeInfo { ty: hint.to_string(), validators: vec![], nullable, shape: one_of(schema) });
         }
         let ty = schema.get("type").and_then(Value::as_str).unwrap_or("object");
         let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
@@ -305,7 +305,8 @@ impl<'a> Builder<'a> {
                         validators.push(format!("pattern = {}", lit(p)));
                     }
                 }
-                shape = "Shape::Str".into();
+                // A date names its field when it is no date (poem's parse error would not).
+                shape = if format == "date" { "Shape::Date" } else { "Shape::Str" }.into();
                 rust.to_string()
             }
             "integer" => {
@@ -873,4 +874,11 @@ fn error_kind(doc: &Value, envelope: &ErrorEnvelope, schema: &Value, id: &str, c
     } else {
         bail!("{id} {code}: error schema {name} is neither the envelope, its list, nor an allOf of it")
     }
+}
+
+/// The shape of a string enum: one of its values, named in the error when it is not.
+fn one_of(schema: &Value) -> String {
+    let values: Vec<String> =
+        schema["enum"].as_array().into_iter().flatten().filter_map(Value::as_str).map(lit).collect();
+    format!("Shape::OneOf(&[{}])", values.join(", "))
 }

@@ -404,6 +404,8 @@ pub struct ReservationFacts {
     pub moved_at: Option<DateTime<Utc>>,
     /// The stored hash of its manage token (for the visitor's manage link).
     pub manage_token_hash: Option<String>,
+    /// Where it takes place (its link's location when it was made), if said.
+    pub location: Option<String>,
     /// The zone of the booking link it was made through (UTC without one).
     pub timezone: chrono_tz::Tz,
 }
@@ -618,6 +620,7 @@ mod tests {
             sequence: 0,
             moved_at: None,
             manage_token_hash: None,
+            location: Some("https://meet.example.com/r/1".into()),
             timezone: chrono_tz::UTC,
         }
     }

@@ -157,6 +157,7 @@ fn reservation_context(r: &ReservationFacts, manage_url: Option<&str>) -> Value 
             "notes": r.notes, "start": r.starts_at.to_rfc3339(), "end": r.ends_at.to_rfc3339(),
             "start_local": fmt(r.starts_at), "end_local": fmt(r.ends_at), "timezone": r.timezone.name(),
             "sequence": r.sequence, "cancel_reason": r.cancel_reason, "manage_url": manage_url,
+            "location": r.location,
         },
     })
 }
@@ -190,7 +191,7 @@ pub fn reservation_candidate(
             tz: r.timezone,
             summary: r.title.clone(),
             description: (!description.is_empty()).then(|| description.join("\n\n")),
-            location: None,
+            location: r.location.clone(),
             organizer: letterhead.organizer(r.owner_email.as_ref(), None),
             attendees: r.attendee_email.iter().map(|e| Party::new(e.clone(), r.attendee_name.clone())).collect(),
             sequence,

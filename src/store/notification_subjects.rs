@@ -257,6 +257,7 @@ async fn reservation_facts(
                 sequence: e.sequence,
                 moved_at: e.moved_at,
                 manage_token_hash: e.manage_token_hash,
+                location: e.location,
                 timezone,
             })
         })

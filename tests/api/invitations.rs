@@ -29,6 +29,7 @@ struct Invitation {
     organizer: String,
     attendees: Vec<String>,
     description: String,
+    location: Option<String>,
 }
 
 /// The text/calendar part of `m`, parsed by the icalendar crate.
@@ -71,6 +72,7 @@ fn invitation(m: &Received) -> Invitation {
         organizer: event.property_value("ORGANIZER").expect("ORGANIZER").to_string(),
         attendees,
         description: event.get_description().unwrap_or_default().to_string(),
+        location: icalendar::EventLike::get_location(&event).map(str::to_string),
     }
 }
 
@@ -251,4 +253,31 @@ async fn a_booking_through_its_life(app: TestApp) {
     assert_cancel(&invitation(to(&sent, "coach@example.com")[0]), &format!("{third}@bookings"), 1);
 }
 
-db_tests!(a_reservation_through_its_life, a_booking_through_its_life);
+/// A link's location, its `{reservation_id}` filled, reaches the visitor's and the owner's
+/// emails and invitations (LOCATION), as the reservation carries it.
+async fn a_reservations_location_is_in_its_messages(app: TestApp) {
+    let (smtp, server) = mailing(&app).await;
+    let mut seen = 0;
+    let owner = person(&app, "owner@example.com");
+    let location = json!({"location": {"kind": "url", "value": "https://meet.example.com/r/{reservation_id}"}});
+    let (_, link) = all_day_link(&app, &owner, "Asia/Kolkata", location).await;
+    let slots = offered(&app, &link, days_ahead(3), 1).await;
+    let (id, _) = reserve_as(&app, &link, "Asha", "asha@example.com", &slots[10]).await;
+    let want = format!("https://meet.example.com/r/{id}");
+    let sent = pass(&server, &smtp, &mut seen).await;
+    for who in ["asha@example.com", "owner@example.com"] {
+        let m = to(&sent, who);
+        assert_eq!(m.len(), 1, "{who}: {sent:?}");
+        assert_eq!(invitation(m[0]).location.as_deref(), Some(want.as_str()), "{who}");
+        assert!(m[0].data.contains(&format!("Where: {want}")), "{who}: the text says where");
+    }
+    // Without a location: no LOCATION and no "Where:".
+    let (_, plain) = all_day_link(&app, &owner, "Asia/Kolkata", json!({})).await;
+    reserve_as(&app, &plain, "Ravi", "ravi@example.com", &slots[12]).await;
+    let sent = pass(&server, &smtp, &mut seen).await;
+    let m = to(&sent, "ravi@example.com");
+    assert_eq!(invitation(m[0]).location, None);
+    assert!(!m[0].data.contains("Where:"));
+}
+
+db_tests!(a_reservation_through_its_life, a_booking_through_its_life, a_reservations_location_is_in_its_messages);

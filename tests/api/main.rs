@@ -20,6 +20,7 @@ mod idempotency;
 mod input;
 mod invitations;
 mod leko;
+mod link_limits;
 mod link_rules;
 mod lists;
 mod metrics;
