@@ -12,7 +12,7 @@ use super::picker::pick;
 use super::view::{self, PageQuery};
 use super::{Common, Form, Pages};
 use crate::domain::availability::Interval;
-use crate::domain::booking_link::{Reservation, AVAILABILITY_RANGE};
+use crate::domain::booking_link::{LocationKind, Reservation, AVAILABILITY_RANGE};
 use crate::domain::input::{
     EmailAddress, FreeText, LinkToken, Name, Problem, TimeRange, MAX_NAME_CHARS, MAX_TEXT_CHARS,
 };
@@ -70,6 +70,11 @@ fn meta(lang: Lang, link: &CachedLink, tz: Tz) -> serde_json::Value {
     serde_json::json!({
         "duration": lang.fill("duration", &[("n", &link.settings.duration_minutes.to_string())]),
         "zone_shown": lang.fill("zone_shown", &[("zone", tz.name())]),
+        // A meeting URL is made per reservation (it may hold its id): the visitor gets it then.
+        "location_shown": link.settings.location.as_ref().map(|l| match l.kind() {
+            LocationKind::Url => lang.text("location_online").to_string(),
+            LocationKind::Address | LocationKind::Phone => l.value().to_string(),
+        }),
     })
 }
 

@@ -232,6 +232,27 @@ async fn a_link_without_free_time_says_so(app: TestApp) {
     assert!(p.html.contains("No free time to book"), "{}", p.html);
 }
 
+/// The link's location under its title (a meeting URL only as "online": it is made per
+/// reservation), and the reservation's own on its manage page, a URL as a link.
+async fn the_pages_say_where(app: TestApp) {
+    let owner = app.user();
+    let address = json!({"location": {"kind": "address", "value": "Calle Palma 3, Asunción"}});
+    let (_, link) = all_day_link(&app, &owner, "America/Asuncion", address).await;
+    let p = get(&app, &format!("/booking/{link}")).await;
+    assert!(p.html.contains("Calle Palma 3, Asunción"), "{}", p.html);
+    let manage = reservation(&app, &link).await;
+    let p = get(&app, &format!("/booking/manage/{manage}")).await;
+    assert!(p.html.contains("<dt>Where</dt><dd class=\"long\">Calle Palma 3, Asunción</dd>"), "{}", p.html);
+    let url = json!({"location": {"kind": "url", "value": "https://meet.example.com/r/{reservation_id}"}});
+    let (_, link) = all_day_link(&app, &owner, "UTC", url).await;
+    let p = get(&app, &format!("/booking/{link}?lang=es")).await;
+    assert!(p.html.contains("Reunión en línea"), "{}", p.html);
+    assert!(!p.html.contains("{reservation_id}"));
+    let manage = reservation(&app, &link).await;
+    let p = get(&app, &format!("/booking/manage/{manage}")).await;
+    assert!(p.links().iter().any(|l| l.starts_with("https://meet.example.com/r/")), "{}", p.html);
+}
+
 /// A reservation made through the API, and its manage token.
 async fn reservation(app: &TestApp, link: &str) -> String {
     let from = days_ahead(2);
@@ -510,6 +531,7 @@ async fn cors_allowed_origins_open_the_public_operations() {
 }
 
 db_tests!(
+    the_pages_say_where,
     booking_page_shows_the_month_and_books_without_javascript,
     form_errors_are_listed_and_the_values_kept,
     a_slot_taken_meanwhile_brings_back_the_picker,
