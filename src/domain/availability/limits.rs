@@ -146,6 +146,48 @@ pub fn tally_per_date(rules: &LinkRules, spans: impl IntoIterator<Item = (DateTi
     counts
 }
 
+/// One limit a reservation must fit, as the store checks it under the calendar's lock: the
+/// live reservations through the link starting in `[from, to)` must number fewer than
+/// `max_count`, and their minutes plus the new one's must not pass `max_minutes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodSpan {
+    /// The period (for the refusal's message).
+    pub period: Period,
+    /// Its first local date.
+    pub first: NaiveDate,
+    /// Local midnight starting `first`.
+    pub from: DateTime<Utc>,
+    /// Local midnight ending the period.
+    pub to: DateTime<Utc>,
+    /// The most reservations it may hold.
+    pub max_count: Option<u32>,
+    /// The most minutes it may hold.
+    pub max_minutes: Option<u32>,
+}
+
+/// The limits a reservation starting at `start` must fit: one span per limited period around
+/// its local date ([`LinkRules::date_of`]), midnights resolved as window boundaries are, so a
+/// span holds exactly the reservations whose local dates are the period's.
+#[must_use]
+pub fn period_spans(rules: &LinkRules, start: DateTime<Utc>) -> Vec<PeriodSpan> {
+    let s = &rules.schedule;
+    let date = rules.date_of(start);
+    Period::ALL
+        .into_iter()
+        .filter_map(|period| {
+            let (max_count, max_minutes) = (s.max_bookings(period), s.max_minutes(period));
+            if max_count.is_none() && max_minutes.is_none() {
+                return None;
+            }
+            let (first, next) = period.around(date, s.week_start());
+            let midnight = |d: NaiveDate| super::local_time::resolve_boundary(rules.tz, d, 0);
+            let from = midnight(first).unwrap_or_else(input::min_instant);
+            let to = midnight(next).unwrap_or_else(input::max_instant);
+            Some(PeriodSpan { period, first, from, to, max_count, max_minutes })
+        })
+        .collect()
+}
+
 /// Which limit a date has reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reached {
@@ -294,6 +336,37 @@ mod tests {
         // Not offered (400) comes before full (409): outside working hours on a full date.
         let e = check_slot(&r, iv("2026-03-02T04:45:00Z", "2026-03-02T05:45:00Z"), &[], &booked, utc(now));
         assert_eq!(e.unwrap_err().refusal(), Refusal::NotOffered);
+    }
+
+    proptest::proptest! {
+        /// A period's span of instants holds exactly the reservations whose local dates are
+        /// the period's, in any zone (DST, half hours), for weeks from any day.
+        #[test]
+        fn period_spans_hold_the_periods_dates(
+            tz in crate::domain::availability::testing::arb_zone(),
+            start_min in 0i64..=400 * 24 * 60,
+            others in proptest::collection::vec(-40i64 * 24 * 60..=40 * 24 * 60, 0..40),
+            week_start in 0usize..7,
+        ) {
+            let week = [chrono::Weekday::Mon, chrono::Weekday::Tue, chrono::Weekday::Wed, chrono::Weekday::Thu,
+                chrono::Weekday::Fri, chrono::Weekday::Sat, chrono::Weekday::Sun];
+            let base = utc("2026-01-01T00:00:00Z");
+            let r = with(rules(tz, 30, 0, &[]), RawSchedulingRules {
+                max_bookings_per_day: Some(1), max_bookings_per_week: Some(1), max_bookings_per_month: Some(1),
+                max_bookings_per_year: Some(1), week_start: Some(week[week_start]), ..RawSchedulingRules::default()
+            });
+            let start = base + Duration::minutes(start_min);
+            let starts: Vec<_> = others.iter().map(|m| start + Duration::minutes(*m)).collect();
+            let counts = count_per_date(&r, starts.iter().copied());
+            let spans = period_spans(&r, start);
+            proptest::prop_assert_eq!(spans.len(), 4);
+            for span in spans {
+                let (first, next) = span.period.around(r.date_of(start), week[week_start]);
+                proptest::prop_assert_eq!(span.first, first);
+                let inside = starts.iter().filter(|t| span.from <= **t && **t < span.to).count();
+                proptest::prop_assert_eq!(inside as u32, counts.between(first, next).count, "{:?}", span);
+            }
+        }
     }
 
     #[test]

@@ -115,7 +115,7 @@ pub use hours::{
     format_hhmm, parse_windows, HoursWindow, HoursWindowError, WorkingHours, WorkingHoursError, DAY_KEYS,
     MINUTES_PER_DAY,
 };
-pub use limits::{count_per_date, counted_span, tally_per_date, DayCounts, Tally};
+pub use limits::{count_per_date, counted_span, period_spans, tally_per_date, DayCounts, PeriodSpan, Tally};
 pub use schedule::{
     DateOverride, Patch, Period, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulePatch, SchedulingRules,
     SlotAlignment, WindowDays, MAX_BOOKINGS_PER_DAY, MAX_BOOKINGS_PER_MONTH, MAX_BOOKINGS_PER_WEEK,
