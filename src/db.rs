@@ -6,11 +6,11 @@
 //! given-up transactions, statements run and slow ones ([`count_statements`]), the pool's
 //! connections ([`pool_stats`]).
 
+use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
-use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Weak};
@@ -477,7 +477,9 @@ mod tests {
         let first = begin_write(&db).await.unwrap();
         let autocommitted = {
             let db = db.clone();
-            tokio::spawn(async move { autocommit(&db).execute_unprepared("INSERT INTO turns (n) VALUES (1)").await.unwrap() })
+            tokio::spawn(async move {
+                autocommit(&db).execute_unprepared("INSERT INTO turns (n) VALUES (1)").await.unwrap()
+            })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         let transaction = {

@@ -9,12 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 
 /// Stores `email` as the user's address (creating the user), changed at `now`.
 #[tracing::instrument(level = "debug", skip_all, fields(user_id = %user), err(level = "debug", Display))]
-pub async fn upsert_email(
-    db: &DatabaseConnection,
-    user: UserId,
-    email: &str,
-    now: DateTime<Utc>,
-) -> ServiceResult<()> {
+pub async fn upsert_email(db: &DatabaseConnection, user: UserId, email: &str, now: DateTime<Utc>) -> ServiceResult<()> {
     let row = users::ActiveModel { id: Set(user), email: Set(Some(email.to_string())), updated_at: Set(now) };
     crate::ctx!(
         users::Entity::insert(row)
