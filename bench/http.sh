@@ -23,6 +23,10 @@
 # (docs/benchmarks.md; "-" to write nothing), PERF=1 (sample the server with perf during each
 # measured run; reports in PERF_DIR, default target/bench-perf; OUT then defaults to "-").
 #
+# BENCH_BIN (a server binary to measure instead of building this tree's, e.g. a saved build of main
+# for an A/B; BENCH_EX, the client, then defaults to target/release/examples/bench_http, which must
+# exist).
+#
 # Needs: cargo, wrk (apt-get install wrk), curl, python3 (free ports), and for PostgreSQL psql,
 # createdb, dropdb, pgbench. Exits non-zero when anything fails or when more than MAX_ERROR_PCT
 # percent of a case's requests fail.
@@ -98,10 +102,12 @@ COMMANDS="$WORK/commands.txt"
 : >"$COMMANDS"
 
 echo "== building (release)"
-note cargo build --release --bin bookings --example bench_http
-cargo build --release --bin bookings --example bench_http
-BIN=target/release/bookings
-EX=target/release/examples/bench_http
+if [ -z "${BENCH_BIN:-}" ]; then
+  note cargo build --release --bin bookings --example bench_http
+  cargo build --release --bin bookings --example bench_http
+fi
+BIN=${BENCH_BIN:-target/release/bookings}
+EX=${BENCH_EX:-target/release/examples/bench_http}
 
 # The environment of `serve` and `token` for a backend.
 backend_env() {

@@ -6,6 +6,7 @@
 //! given-up transactions, statements run and slow ones ([`count_statements`]), the pool's
 //! connections ([`pool_stats`]).
 
+use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -20,13 +21,17 @@ use tokio::time::Instant;
 /// the database file's one writer turn ([`SqliteWriter`]), in arrival order, so concurrent
 /// writers queue here instead of polling SQLite's busy handler (which lets a lucky newcomer
 /// overtake one that has waited long: at 20 concurrent writers one reservation in a hundred
-/// waited most of a second); `BEGIN IMMEDIATE` and the busy timeout still guard against other
-/// processes on the same file. Reads take no turn and stay concurrent (WAL).
+/// waited most of a second), and runs on the file's writer connection, which only the turn's
+/// holder uses (so a turn never waits for the pool, nor for a connection check); `BEGIN
+/// IMMEDIATE` and the busy timeout still guard against other processes on the same file. Reads
+/// take no turn and stay concurrent on the pool (WAL).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     match db.get_database_backend() {
         DbBackend::Sqlite => {
-            let turn = SqliteWriter::of(db).turn().await?;
-            let txn = db
+            let writer = SqliteWriter::of(db);
+            let turn = writer.turn().await?;
+            let txn = writer
+                .connection(db)
                 .begin_with_options(TransactionOptions {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                     ..Default::default()
@@ -35,6 +40,69 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
             Ok(WriteTxn { txn, _turn: Some(turn) })
         }
         _ => Ok(WriteTxn { txn: db.begin().await?, _turn: None }),
+    }
+}
+
+/// The connection for writes outside a transaction (an autocommit statement: an idempotency
+/// key's row, a user's stored address). On SQLite each statement takes
+/// the writer's turn, as [`begin_write`] does, and runs on the writer connection, so such
+/// writes neither overtake waiting transactions nor starve behind them; elsewhere it is `db`.
+/// Only for a `db` with no write transaction of this task open (on SQLite it would wait for
+/// its own turn).
+pub fn autocommit(db: &DatabaseConnection) -> Autocommit<'_> {
+    Autocommit { db }
+}
+
+/// See [`autocommit`].
+pub struct Autocommit<'a> {
+    db: &'a DatabaseConnection,
+}
+
+impl Autocommit<'_> {
+    /// The writer (and its turn, held while the statement runs) on SQLite, else `None`.
+    async fn turn(&self) -> Result<Option<(SqliteWriter, tokio::sync::OwnedMutexGuard<()>)>, DbErr> {
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => {
+                let writer = SqliteWriter::of(self.db);
+                let turn = writer.turn().await?;
+                Ok(Some((writer, turn)))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Autocommit<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self.turn().await? {
+            Some((writer, _turn)) => writer.connection(self.db).execute_raw(stmt).await,
+            None => self.db.execute_raw(stmt).await,
+        }
+    }
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self.turn().await? {
+            Some((writer, _turn)) => writer.connection(self.db).execute_unprepared(sql).await,
+            None => self.db.execute_unprepared(sql).await,
+        }
+    }
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self.turn().await? {
+            Some((writer, _turn)) => writer.connection(self.db).query_one_raw(stmt).await,
+            None => self.db.query_one_raw(stmt).await,
+        }
+    }
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self.turn().await? {
+            Some((writer, _turn)) => writer.connection(self.db).query_all_raw(stmt).await,
+            None => self.db.query_all_raw(stmt).await,
+        }
+    }
+    fn support_returning(&self) -> bool {
+        self.db.support_returning()
     }
 }
 
@@ -85,23 +153,68 @@ impl ConnectionTrait for WriteTxn {
     }
 }
 
-/// One SQLite database file's writer turns: a fair (first come, first served) async mutex per
-/// file, shared by every pool of this process on that file. A turn is waited for at most the
-/// pool's acquire timeout (a turn is what a writer connection would be), then the wait is a
-/// transient fault like a pool timeout: retried within the budget, then a 503.
+/// One SQLite database file's writer: its turns, a fair (first come, first served) async mutex
+/// shared by every pool of this process on that file, and for each pool a writer connection (a
+/// pool of one with the pool's settings, never tested before use: the turn's holder is its only
+/// user). A turn is waited for at most the pool's acquire timeout (a turn is what a writer
+/// connection would be), then the wait is a transient fault like a pool timeout: retried within
+/// the budget, then a 503.
 pub struct SqliteWriter {
     turns: Arc<tokio::sync::Mutex<()>>,
+    /// `None` for an in-memory database, one per connection: its writes run on the pool.
+    connection: Option<DatabaseConnection>,
     wait: Duration,
+}
+
+#[derive(Default)]
+struct WriterFile {
+    turns: Arc<tokio::sync::Mutex<()>>,
+    /// Each pool's writer connection, by the pool's connect options (one `Arc` per pool).
+    connections: Vec<(Arc<SqliteConnectOptions>, DatabaseConnection)>,
 }
 
 impl SqliteWriter {
     pub fn of(db: &DatabaseConnection) -> Self {
-        static FILES: std::sync::LazyLock<std::sync::Mutex<HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
-            std::sync::LazyLock::new(Default::default);
+        type Files = HashMap<std::path::PathBuf, WriterFile>;
+        static FILES: std::sync::LazyLock<std::sync::Mutex<Files>> = std::sync::LazyLock::new(Default::default);
         let pool = db.get_sqlite_connection_pool();
-        let file = pool.connect_options().get_filename().to_path_buf();
-        let turns = FILES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(file).or_default().clone();
-        Self { turns, wait: pool.options().get_acquire_timeout() }
+        let wait = pool.options().get_acquire_timeout();
+        let options = pool.connect_options();
+        let file = options.get_filename();
+        let in_memory =
+            file.as_os_str().is_empty() || file.to_string_lossy().starts_with(":memory:") || file.starts_with("file:");
+        let mut files = FILES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !files.contains_key(file) {
+            // A file that is gone (a test's) takes its writer connections with it.
+            files.retain(|path, _| path.exists());
+        }
+        let writers = files.entry(file.to_path_buf()).or_default();
+        let turns = writers.turns.clone();
+        if in_memory {
+            return Self { turns, connection: None, wait };
+        }
+        if let Some((_, connection)) = writers.connections.iter().find(|(known, _)| Arc::ptr_eq(known, &options)) {
+            return Self { turns, connection: Some(connection.clone()), wait };
+        }
+        // The writer connections of pools that are gone (only this map holds their options).
+        writers.connections.retain(|(known, _)| Arc::strong_count(known) > 1);
+        let mut connection = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
+            sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(wait)
+                .connect_lazy_with(SqliteConnectOptions::clone(&options)),
+        );
+        count_statements(&mut connection);
+        writers.connections.push((options, connection.clone()));
+        Self { turns, connection: Some(connection), wait }
+    }
+
+    /// The connection the turn's holder writes on (`db` itself for an in-memory database).
+    fn connection<'a>(&'a self, db: &'a DatabaseConnection) -> &'a DatabaseConnection {
+        self.connection.as_ref().unwrap_or(db)
     }
 
     pub async fn turn(&self) -> Result<tokio::sync::OwnedMutexGuard<()>, DbErr> {
@@ -345,5 +458,52 @@ mod tests {
             .map(|row| row.try_get::<i64>("", "n").unwrap())
             .collect();
         assert_eq!(order, (0..7).collect::<Vec<_>>());
+    }
+
+    /// A write outside a transaction waits for the writer's turn like a transaction does, in
+    /// arrival order: asked for before a transaction, it lands before it (polling SQLite's busy
+    /// handler, the transaction woken by the turn would begin first).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_autocommit_writes_wait_for_the_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("autocommit.db").display());
+        let mut options = ConnectOptions::new(url);
+        options.max_connections(8).acquire_timeout(Duration::from_secs(10)).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10))
+        });
+        let db = Database::connect(options).await.unwrap();
+        db.execute_unprepared("CREATE TABLE turns (n INTEGER NOT NULL)").await.unwrap();
+
+        let first = begin_write(&db).await.unwrap();
+        let autocommitted = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                autocommit(&db).execute_unprepared("INSERT INTO turns (n) VALUES (1)").await.unwrap()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let transaction = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let txn = begin_write(&db).await.unwrap();
+                txn.execute_unprepared("INSERT INTO turns (n) VALUES (2)").await.unwrap();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                txn.commit().await.unwrap();
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!autocommitted.is_finished(), "the autocommit write ran while a transaction held the turn");
+        first.execute_unprepared("INSERT INTO turns (n) VALUES (0)").await.unwrap();
+        first.commit().await.unwrap();
+        autocommitted.await.unwrap();
+        transaction.await.unwrap();
+        let order: Vec<i64> = db
+            .query_all_raw(Statement::from_string(DbBackend::Sqlite, "SELECT n FROM turns ORDER BY rowid"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<i64>("", "n").unwrap())
+            .collect();
+        assert_eq!(order, vec![0, 1, 2]);
     }
 }

@@ -8,7 +8,7 @@ use crate::entities::idempotency_keys;
 use crate::error::ServiceResult;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
 
 /// What deciding needs of a stored row.
 pub fn held(row: &idempotency_keys::Model) -> Held {
@@ -38,7 +38,9 @@ pub async fn find(db: &impl ConnectionTrait, key_hash: &str) -> ServiceResult<Op
 
 /// Takes a free key: whether this request now holds it (false: another row is there).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn insert(db: &impl ConnectionTrait, claim: &Claim<'_>) -> ServiceResult<bool> {
+pub async fn insert(db: &DatabaseConnection, claim: &Claim<'_>) -> ServiceResult<bool> {
+    // A write outside a transaction: on SQLite it takes the writer's turn.
+    let db = &crate::db::autocommit(db);
     let row = idempotency_keys::ActiveModel {
         key_hash: Set(claim.key_hash.to_string()),
         operation: Set(claim.operation.to_string()),
@@ -65,10 +67,12 @@ pub async fn insert(db: &impl ConnectionTrait, claim: &Claim<'_>) -> ServiceResu
 /// exactly that row: whether this request now holds it.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn take_over(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     seen: &idempotency_keys::Model,
     claim: &Claim<'_>,
 ) -> ServiceResult<bool> {
+    // A write outside a transaction: on SQLite it takes the writer's turn.
+    let db = &crate::db::autocommit(db);
     let mut update = idempotency_keys::Entity::update_many()
         .filter(idempotency_keys::Column::KeyHash.eq(claim.key_hash))
         .filter(idempotency_keys::Column::LeaseUntil.eq(seen.lease_until))
@@ -96,13 +100,15 @@ pub async fn take_over(
 /// Stores the answer of the request holding the key (its lease `lease_until`).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn answer(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     key_hash: &str,
     lease_until: DateTime<Utc>,
     status: u16,
     headers: String,
     body: Vec<u8>,
 ) -> ServiceResult<bool> {
+    // A write outside a transaction: on SQLite it takes the writer's turn.
+    let db = &crate::db::autocommit(db);
     let done = crate::ctx!(
         idempotency_keys::Entity::update_many()
             .filter(idempotency_keys::Column::KeyHash.eq(key_hash))
@@ -120,7 +126,9 @@ pub async fn answer(
 /// Lets go of a key held by the request whose lease is `lease_until`, unanswered (its answer is
 /// not kept: the next request with the key is served anew).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn release(db: &impl ConnectionTrait, key_hash: &str, lease_until: DateTime<Utc>) -> ServiceResult<()> {
+pub async fn release(db: &DatabaseConnection, key_hash: &str, lease_until: DateTime<Utc>) -> ServiceResult<()> {
+    // A write outside a transaction: on SQLite it takes the writer's turn.
+    let db = &crate::db::autocommit(db);
     crate::ctx!(
         idempotency_keys::Entity::delete_many()
             .filter(idempotency_keys::Column::KeyHash.eq(key_hash))
@@ -134,7 +142,9 @@ pub async fn release(db: &impl ConnectionTrait, key_hash: &str, lease_until: Dat
 
 /// Deletes every key that expired by `now`; how many.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> ServiceResult<u64> {
+pub async fn purge_expired(db: &DatabaseConnection, now: DateTime<Utc>) -> ServiceResult<u64> {
+    // A write outside a transaction: on SQLite it takes the writer's turn.
+    let db = &crate::db::autocommit(db);
     let done = crate::ctx!(
         idempotency_keys::Entity::delete_many().filter(idempotency_keys::Column::ExpiresAt.lte(now)).exec(db).await
     )?;
