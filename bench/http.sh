@@ -101,13 +101,19 @@ trap 'exit 130' INT TERM
 COMMANDS="$WORK/commands.txt"
 : >"$COMMANDS"
 
-echo "== building (release)"
-if [ -z "${BENCH_BIN:-}" ]; then
+# BENCH_BIN and BENCH_EX: measure these binaries (e.g. another commit's build, for an A/B run)
+# instead of building the release build of this tree.
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$BENCH_BIN
+  EX=${BENCH_EX:?BENCH_EX (the bench_http example of the same build) goes with BENCH_BIN}
+  note "# binaries: $BIN $EX"
+else
+  echo "== building (release)"
   note cargo build --release --bin bookings --example bench_http
   cargo build --release --bin bookings --example bench_http
+  BIN=target/release/bookings
+  EX=target/release/examples/bench_http
 fi
-BIN=${BENCH_BIN:-target/release/bookings}
-EX=${BENCH_EX:-target/release/examples/bench_http}
 
 # The environment of `serve` and `token` for a backend.
 backend_env() {

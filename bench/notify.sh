@@ -88,11 +88,19 @@ trap 'exit 130' INT TERM
 COMMANDS="$WORK/commands.txt"
 : >"$COMMANDS"
 
-echo "== building (release)"
-note cargo build --release --bin bookings --example notify_bench
-cargo build --release --bin bookings --example notify_bench
-BIN=target/release/bookings
-EX=target/release/examples/notify_bench
+# BENCH_BIN and BENCH_EX: measure these binaries (e.g. another commit's build, for an A/B run)
+# instead of building the release build of this tree.
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$BENCH_BIN
+  EX=${BENCH_EX:?BENCH_EX (the notify_bench example of the same build) goes with BENCH_BIN}
+  note "# binaries: $BIN $EX"
+else
+  echo "== building (release)"
+  note cargo build --release --bin bookings --example notify_bench
+  cargo build --release --bin bookings --example notify_bench
+  BIN=target/release/bookings
+  EX=target/release/examples/notify_bench
+fi
 
 # Only the two booking confirmations of config/notifications.yaml, unchanged.
 RULES="$WORK/notifications.yaml"

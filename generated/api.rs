@@ -333,8 +333,9 @@ impl<T: poem_openapi::types::Type> poem_openapi::payload::Payload for Json<T> {
 }
 impl<T: poem_openapi::types::ToJSON + WireJson> poem::IntoResponse for Json<T> {
     fn into_response(self) -> poem::Response {
-        let body = match serde_json::to_vec(&Wire(&self.0)) {
-            Ok(body) => body,
+        let mut body = Vec::with_capacity(1024);
+        let body = match self.0.write_json(&mut body) {
+            Ok(()) => body,
             Err(_) => serde_json::to_vec(&self.0.to_json()).unwrap_or_default(),
         };
         #[cfg(debug_assertions)]
@@ -351,6 +352,48 @@ impl<T: poem_openapi::types::ToJSON + WireJson> poem::IntoResponse for Json<T> {
 /// Prints a response value as JSON through serde, the way its `ToJSON` would render it.
 pub trait WireJson {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+    /// Appends the same JSON as [`WireJson::wire`] to `out`. Objects, arrays and instants write
+    /// their bytes themselves (an object's keys are the contract's names, written as they are
+    /// when they need no escaping; an instant needs none), the rest goes through serde_json. For
+    /// the availability answer (two instants and two keys per slot) this leaves out serde's
+    /// per-entry calls and the escaping scan of every key and instant. On an error `out` holds
+    /// part of a document.
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(out, &Wire(self))
+    }
+}
+/// An object being written by [`WireJson::write_json`]: `{`, then each field, then `}`.
+pub struct JsonFields<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+impl<'a> JsonFields<'a> {
+    pub fn begin(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+    pub fn field<T: WireJson + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), serde_json::Error> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.out.push(b'"');
+            self.out.extend_from_slice(key.as_bytes());
+            self.out.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *self.out, key)?;
+        }
+        self.out.push(b':');
+        value.write_json(self.out)
+    }
+    pub fn end(self) {
+        self.out.push(b'}');
+    }
 }
 /// Serialize by [`WireJson`].
 pub struct Wire<'a, T: ?Sized>(pub &'a T);
@@ -384,7 +427,107 @@ impl WireJson for uuid::Uuid {
 }
 impl WireJson for chrono::DateTime<chrono::FixedOffset> {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_rfc3339())
+        let mut buffer = Rfc3339::new();
+        serializer.serialize_str(buffer.format(self))
+    }
+    /// Digits, signs, `-`, `:`, `.` and `T`: nothing to escape.
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let mut buffer = Rfc3339::new();
+        out.push(b'"');
+        out.extend_from_slice(buffer.format(self).as_bytes());
+        out.push(b'"');
+        Ok(())
+    }
+}
+/// An instant printed exactly as chrono's `DateTime::to_rfc3339` prints it (what poem-openapi's
+/// `ToJSON` sends: `2030-03-04T09:00:00+01:00`; fractional seconds only when there are any, in
+/// 3, 6 or 9 digits; the offset rounded to the minute, `+00:00` for UTC; a year outside
+/// 0000-9999 signed and zero-padded to four digits), written into a stack buffer from the
+/// date's and time's integers: no `fmt` machinery and no `String` per instant. An availability
+/// answer prints two per slot; tests/rfc3339.rs holds it to chrono's output.
+pub struct Rfc3339 {
+    bytes: [u8; 40],
+    len: usize,
+}
+impl Default for Rfc3339 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+impl Rfc3339 {
+    pub const fn new() -> Self {
+        Self { bytes: [0; 40], len: 0 }
+    }
+    fn push(&mut self, b: u8) {
+        self.bytes[self.len] = b;
+        self.len += 1;
+    }
+    /// Two decimal digits of `n` (< 100).
+    fn two(&mut self, n: u32) {
+        self.push(b'0' + (n / 10) as u8);
+        self.push(b'0' + (n % 10) as u8);
+    }
+    /// `n` in exactly `digits` decimal digits, zero-padded (`n` < 10^digits).
+    fn digits(&mut self, mut n: u32, digits: usize) {
+        let end = self.len + digits;
+        for i in (self.len..end).rev() {
+            self.bytes[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.len = end;
+    }
+    /// `t` in RFC 3339, as `t.to_rfc3339()` would print it.
+    pub fn format(&mut self, t: &chrono::DateTime<chrono::FixedOffset>) -> &str {
+        use chrono::{Datelike, Timelike};
+        self.len = 0;
+        let Some(local) = t.naive_utc().checked_add_offset(*t.offset()) else {
+            let printed = t.to_rfc3339();
+            self.len = printed.len().min(self.bytes.len());
+            self.bytes[..self.len].copy_from_slice(&printed.as_bytes()[..self.len]);
+            return std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default();
+        };
+        let year = local.year();
+        if (0..=9999).contains(&year) {
+            self.digits(year as u32, 4);
+        } else {
+            self.push(if year < 0 { b'-' } else { b'+' });
+            let abs = year.unsigned_abs();
+            let width = if abs >= 100_000 { 6 } else if abs >= 10_000 { 5 } else { 4 };
+            self.digits(abs, width);
+        }
+        self.push(b'-');
+        self.two(local.month());
+        self.push(b'-');
+        self.two(local.day());
+        self.push(b'T');
+        let (hour, minute, mut second) = (local.hour(), local.minute(), local.second());
+        let mut nano = local.nanosecond();
+        if nano >= 1_000_000_000 {
+            second += 1;
+            nano -= 1_000_000_000;
+        }
+        self.two(hour);
+        self.push(b':');
+        self.two(minute);
+        self.push(b':');
+        self.two(second);
+        if nano != 0 {
+            self.push(b'.');
+            if nano % 1_000_000 == 0 {
+                self.digits(nano / 1_000_000, 3);
+            } else if nano % 1_000 == 0 {
+                self.digits(nano / 1_000, 6);
+            } else {
+                self.digits(nano, 9);
+            }
+        }
+        let offset = t.offset().local_minus_utc();
+        self.push(if offset < 0 { b'-' } else { b'+' });
+        let minutes = (offset.unsigned_abs() + 30) / 60;
+        self.two(minutes / 60);
+        self.push(b':');
+        self.two(minutes % 60);
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 }
 impl WireJson for chrono::NaiveDate {
@@ -404,6 +547,15 @@ impl<T: WireJson> WireJson for Option<T> {
             None => serializer.serialize_none(),
         }
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match self {
+            Some(value) => value.write_json(out),
+            None => {
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
+        }
+    }
 }
 /// A tri-state property's value; the object leaves it out when undefined.
 impl<T: WireJson> WireJson for MaybeUndefined<T> {
@@ -412,6 +564,15 @@ impl<T: WireJson> WireJson for MaybeUndefined<T> {
             MaybeUndefined::Value(value) => value.wire(serializer),
             MaybeUndefined::Null | MaybeUndefined::Undefined => {
                 serializer.serialize_none()
+            }
+        }
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match self {
+            MaybeUndefined::Value(value) => value.write_json(out),
+            MaybeUndefined::Null | MaybeUndefined::Undefined => {
+                out.extend_from_slice(b"null");
+                Ok(())
             }
         }
     }
@@ -424,6 +585,17 @@ impl<T: WireJson> WireJson for Vec<T> {
             seq.serialize_element(&Wire(item))?;
         }
         seq.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        out.push(b'[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            item.write_json(out)?;
+        }
+        out.push(b']');
+        Ok(())
     }
 }
 /// A free slot of a booking link, [start, end). Both carry the booking link's UTC offset at that instant.
@@ -457,6 +629,14 @@ impl WireJson for AvailableSlot {
         map.serialize_entry("start", &Wire(&self.start))?;
         map.serialize_entry("end", &Wire(&self.end))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("start", &self.start)?;
+        fields.field("end", &self.end)?;
+        fields.end();
+        Ok(())
     }
 }
 /** Indicates the type of booking error encountered.
@@ -571,6 +751,17 @@ impl WireJson for BookEventError {
             map.serialize_entry("message", &Wire(value))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("eventId", &self.event_id)?;
+        fields.field("bookingError", &self.booking_error)?;
+        if let Some(value) = &self.message {
+            fields.field("message", value)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 /// Error unique code
@@ -701,6 +892,19 @@ impl WireJson for BookEventErrorResponse {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("code", &self.code)?;
+        fields.field("message", &self.message)?;
+        fields.field("endpoint", &self.endpoint)?;
+        fields.field("requestId", &self.request_id)?;
+        if let Some(value) = &self.errors {
+            fields.field("errors", value)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 impl From<Error> for BookEventErrorResponse {
     fn from(error: Error) -> Self {
@@ -780,6 +984,16 @@ impl WireJson for BookEventPaymentMethod {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("type", &self.type_)?;
+        if let Some(value) = &self.method_id {
+            fields.field("methodId", value)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookEventRequest")]
@@ -818,6 +1032,15 @@ impl WireJson for BookEventRequest {
         map.serialize_entry("eventIds", &Wire(&self.event_ids))?;
         map.serialize_entry("paymentMethod", &Wire(&self.payment_method))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("userId", &self.user_id)?;
+        fields.field("eventIds", &self.event_ids)?;
+        fields.field("paymentMethod", &self.payment_method)?;
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -976,6 +1199,42 @@ impl WireJson for Booking {
         map.serialize_entry("timeslot", &Wire(&self.timeslot))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("bookingId", &self.booking_id)?;
+        fields.field("orderId", &self.order_id)?;
+        fields.field("userId", &self.user_id)?;
+        fields.field("coachId", &self.coach_id)?;
+        fields.field("eventId", &self.event_id)?;
+        fields.field("startAt", &self.start_at)?;
+        fields.field("endAt", &self.end_at)?;
+        fields.field("bookingStatus", &self.booking_status)?;
+        fields.field("eventStatus", &self.event_status)?;
+        fields.field("completed", &self.completed)?;
+        fields.field("note", &self.note)?;
+        if !self.canceled_at.is_undefined() {
+            fields.field("canceledAt", &self.canceled_at)?;
+        }
+        if !self.canceled_by_role.is_undefined() {
+            fields.field("canceledByRole", &self.canceled_by_role)?;
+        }
+        if !self.cancellation_reason_code.is_undefined() {
+            fields.field("cancellationReasonCode", &self.cancellation_reason_code)?;
+        }
+        if !self.cancellation_reason_text.is_undefined() {
+            fields.field("cancellationReasonText", &self.cancellation_reason_text)?;
+        }
+        if let Some(value) = &self.sport_id {
+            fields.field("sportId", value)?;
+        }
+        if !self.service_cardinality.is_undefined() {
+            fields.field("serviceCardinality", &self.service_cardinality)?;
+        }
+        fields.field("timeslot", &self.timeslot)?;
+        fields.end();
+        Ok(())
+    }
 }
 /// Who canceled the booking
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1095,6 +1354,16 @@ impl WireJson for BookingLimits {
         map.serialize_entry("year", &Wire(&self.year))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("day", &self.day)?;
+        fields.field("week", &self.week)?;
+        fields.field("month", &self.month)?;
+        fields.field("year", &self.year)?;
+        fields.end();
+        Ok(())
+    }
 }
 /// Changes to `booking_limits`, period by period: left out keeps a limit, null removes it, a number sets it. (On create, left out and null are both no limit.)
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1152,6 +1421,24 @@ impl WireJson for BookingLimitsChange {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        if !self.day.is_undefined() {
+            fields.field("day", &self.day)?;
+        }
+        if !self.week.is_undefined() {
+            fields.field("week", &self.week)?;
+        }
+        if !self.month.is_undefined() {
+            fields.field("month", &self.month)?;
+        }
+        if !self.year.is_undefined() {
+            fields.field("year", &self.year)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingLink")]
@@ -1195,6 +1482,16 @@ impl WireJson for BookingLink {
         map.serialize_entry("settings", &Wire(&self.settings))?;
         map.serialize_entry("created_at", &Wire(&self.created_at))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("token", &self.token)?;
+        fields.field("public_url", &self.public_url)?;
+        fields.field("settings", &self.settings)?;
+        fields.field("created_at", &self.created_at)?;
+        fields.end();
+        Ok(())
     }
 }
 /// A link's settings as they apply: the buffers before and after a slot always, their common `buffer_minutes` only while they are equal; the notice, the slot interval and the date overrides always (their defaults when not set); `max_days_ahead` and `max_bookings_per_day` only when set.
@@ -1379,6 +1676,39 @@ impl WireJson for BookingLinkSettings {
         map.serialize_entry("location", &Wire(&self.location))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("duration_minutes", &self.duration_minutes)?;
+        if let Some(value) = &self.buffer_minutes {
+            fields.field("buffer_minutes", value)?;
+        }
+        fields.field("timezone", &self.timezone)?;
+        fields.field("working_hours", &self.working_hours)?;
+        fields.field("active", &self.active)?;
+        fields.field("min_notice_minutes", &self.min_notice_minutes)?;
+        fields.field("min_cancel_notice_minutes", &self.min_cancel_notice_minutes)?;
+        if let Some(value) = &self.max_days_ahead {
+            fields.field("max_days_ahead", value)?;
+        }
+        fields.field("slot_interval_minutes", &self.slot_interval_minutes)?;
+        fields.field("buffer_before_minutes", &self.buffer_before_minutes)?;
+        fields.field("buffer_after_minutes", &self.buffer_after_minutes)?;
+        fields.field("date_overrides", &self.date_overrides)?;
+        if let Some(value) = &self.max_bookings_per_day {
+            fields.field("max_bookings_per_day", value)?;
+        }
+        fields.field("booking_limits", &self.booking_limits)?;
+        fields.field("duration_limits_minutes", &self.duration_limits_minutes)?;
+        fields.field("week_start", &self.week_start)?;
+        fields.field("window_days_kind", &self.window_days_kind)?;
+        fields.field("bookable_from", &self.bookable_from)?;
+        fields.field("bookable_until", &self.bookable_until)?;
+        fields.field("slot_alignment", &self.slot_alignment)?;
+        fields.field("location", &self.location)?;
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "BookingOrder")]
@@ -1435,6 +1765,18 @@ impl WireJson for BookingOrder {
         map.serialize_entry("bookings", &Wire(&self.bookings))?;
         map.serialize_entry("status", &Wire(&self.status))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("orderId", &self.order_id)?;
+        fields.field("userId", &self.user_id)?;
+        fields.field("paymentStatus", &self.payment_status)?;
+        fields.field("createdAt", &self.created_at)?;
+        fields.field("bookings", &self.bookings)?;
+        fields.field("status", &self.status)?;
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1564,6 +1906,16 @@ impl WireJson for Calendar {
         map.serialize_entry("created_at", &Wire(&self.created_at))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("id", &self.id)?;
+        fields.field("owner_id", &self.owner_id)?;
+        fields.field("name", &self.name)?;
+        fields.field("created_at", &self.created_at)?;
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CancelBookingRequest")]
@@ -1604,6 +1956,16 @@ impl WireJson for CancelBookingRequest {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("reasonCode", &self.reason_code)?;
+        if let Some(value) = &self.reason_text {
+            fields.field("reasonText", value)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CancelReservationRequest")]
@@ -1632,6 +1994,15 @@ impl WireJson for CancelReservationRequest {
             map.serialize_entry("reason", &Wire(value))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        if let Some(value) = &self.reason {
+            fields.field("reason", value)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1733,6 +2104,24 @@ impl WireJson for CoachEvent {
         map.serialize_entry("createdAt", &Wire(&self.created_at))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("eventId", &self.event_id)?;
+        fields.field("coachId", &self.coach_id)?;
+        fields.field("sportId", &self.sport_id)?;
+        fields.field("startAt", &self.start_at)?;
+        fields.field("endAt", &self.end_at)?;
+        fields.field("status", &self.status)?;
+        fields.field("timeslot", &self.timeslot)?;
+        fields.field("placesTotal", &self.places_total)?;
+        fields.field("placesTaken", &self.places_taken)?;
+        fields.field("placesLeft", &self.places_left)?;
+        fields.field("canceledAt", &self.canceled_at)?;
+        fields.field("createdAt", &self.created_at)?;
+        fields.end();
+        Ok(())
+    }
 }
 /// Scheduled until its coach or an admin cancels it: then Canceled (and every live booking of it too).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1812,6 +2201,18 @@ impl WireJson for CreateCalendarEventRequest {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("title", &self.title)?;
+        fields.field("start", &self.start)?;
+        fields.field("end", &self.end)?;
+        if let Some(value) = &self.notes {
+            fields.field("notes", value)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateCalendarRequest")]
@@ -1838,6 +2239,13 @@ impl WireJson for CreateCalendarRequest {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("name", &Wire(&self.name))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("name", &self.name)?;
+        fields.end();
+        Ok(())
     }
 }
 /// A new coach event. Its time slot goes in `timeslot`, the name CoachEvent and Booking answer it under; `timeSlot` is the same field's former name, still accepted until the contract's next major version (see docs/contract-changes.md). Exactly one of the two must be given: neither, or both, is a 400.
@@ -1898,6 +2306,21 @@ impl WireJson for CreateCoachEventRequest {
             map.serialize_entry("timeSlot", &Wire(value))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("sportId", &self.sport_id)?;
+        fields.field("startAt", &self.start_at)?;
+        fields.field("endAt", &self.end_at)?;
+        if let Some(value) = &self.timeslot {
+            fields.field("timeslot", value)?;
+        }
+        if let Some(value) = &self.time_slot {
+            fields.field("timeSlot", value)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 /// The currency of a price (ISO 4217); only RUB for now.
@@ -1961,6 +2384,14 @@ impl WireJson for DateOverride {
         map.serialize_entry("windows", &Wire(&self.windows))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("date", &self.date)?;
+        fields.field("windows", &self.windows)?;
+        fields.end();
+        Ok(())
+    }
 }
 /// Limits on the minutes of live reservations through the link per local date and per week (from `week_start`) of its time zone; null: no limit. A slot that would pass one is not offered, and a reservation of it is refused (409).
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -1995,6 +2426,14 @@ impl WireJson for DurationLimits {
         map.serialize_entry("day", &Wire(&self.day))?;
         map.serialize_entry("week", &Wire(&self.week))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("day", &self.day)?;
+        fields.field("week", &self.week)?;
+        fields.end();
+        Ok(())
     }
 }
 /// Changes to `duration_limits_minutes`: left out keeps a limit, null removes it, a number sets it.
@@ -2034,6 +2473,18 @@ impl WireJson for DurationLimitsChange {
             map.serialize_entry("week", &Wire(&self.week))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        if !self.day.is_undefined() {
+            fields.field("day", &self.day)?;
+        }
+        if !self.week.is_undefined() {
+            fields.field("week", &self.week)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -2092,6 +2543,16 @@ impl WireJson for Error {
         map.serialize_entry("requestId", &Wire(&self.request_id))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("code", &self.code)?;
+        fields.field("message", &self.message)?;
+        fields.field("endpoint", &self.endpoint)?;
+        fields.field("requestId", &self.request_id)?;
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "Errors")]
@@ -2117,6 +2578,13 @@ impl WireJson for Errors {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("errors", &Wire(&self.errors))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("errors", &self.errors)?;
+        fields.end();
+        Ok(())
     }
 }
 /// How the event was made
@@ -2251,6 +2719,32 @@ impl WireJson for Event {
         map.serialize_entry("created_at", &Wire(&self.created_at))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("id", &self.id)?;
+        fields.field("calendar_id", &self.calendar_id)?;
+        fields.field("title", &self.title)?;
+        fields.field("start", &self.start)?;
+        fields.field("end", &self.end)?;
+        fields.field("notes", &self.notes)?;
+        fields.field("source", &self.source)?;
+        if !self.booking_link_token.is_undefined() {
+            fields.field("booking_link_token", &self.booking_link_token)?;
+        }
+        if !self.attendee_name.is_undefined() {
+            fields.field("attendee_name", &self.attendee_name)?;
+        }
+        if !self.attendee_email.is_undefined() {
+            fields.field("attendee_email", &self.attendee_email)?;
+        }
+        if !self.location.is_undefined() {
+            fields.field("location", &self.location)?;
+        }
+        fields.field("created_at", &self.created_at)?;
+        fields.end();
+        Ok(())
+    }
 }
 /// Where a reservation takes place. The value may hold `{reservation_id}`, replaced by the reservation's id when it is made (one meeting URL per reservation); the reservation, its emails, its iCalendar LOCATION and its webhooks carry the result.
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -2284,6 +2778,14 @@ impl WireJson for Location {
         map.serialize_entry("kind", &Wire(&self.kind))?;
         map.serialize_entry("value", &Wire(&self.value))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("kind", &self.kind)?;
+        fields.field("value", &self.value)?;
+        fields.end();
+        Ok(())
     }
 }
 /// What a location's `value` is: a postal `address`, a `phone` number, or a meeting `url`
@@ -2586,6 +3088,34 @@ impl WireJson for NewTimeSlot {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("startTime", &self.start_time)?;
+        fields.field("endTime", &self.end_time)?;
+        fields.field("numberOfParticipants", &self.number_of_participants)?;
+        fields.field("slotType", &self.slot_type)?;
+        fields.field("ageFrom", &self.age_from)?;
+        fields.field("ageTo", &self.age_to)?;
+        fields.field("duration", &self.duration)?;
+        fields.field("price", &self.price)?;
+        fields.field("priceCurrency", &self.price_currency)?;
+        fields.field("paymentMethod", &self.payment_method)?;
+        if let Some(value) = &self.address_id {
+            fields.field("addressId", value)?;
+        }
+        if let Some(value) = &self.public {
+            fields.field("public", value)?;
+        }
+        if let Some(value) = &self.level {
+            fields.field("level", value)?;
+        }
+        if let Some(value) = &self.eligibility {
+            fields.field("eligibility", value)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 /// How it is delivered: an email to the recipient, or a webhook POST to every configured endpoint
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2813,6 +3343,25 @@ impl WireJson for Notification {
         map.serialize_entry("attemptLog", &Wire(&self.attempt_log))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("id", &self.id)?;
+        fields.field("rule", &self.rule)?;
+        fields.field("channel", &self.channel)?;
+        fields.field("status", &self.status)?;
+        fields.field("recipientRole", &self.recipient_role)?;
+        fields.field("recipientEmail", &self.recipient_email)?;
+        fields.field("subjectId", &self.subject_id)?;
+        fields.field("attempts", &self.attempts)?;
+        fields.field("lastError", &self.last_error)?;
+        fields.field("createdAt", &self.created_at)?;
+        fields.field("nextAttemptAt", &self.next_attempt_at)?;
+        fields.field("sentAt", &self.sent_at)?;
+        fields.field("attemptLog", &self.attempt_log)?;
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "NotificationAttempt")]
@@ -2878,6 +3427,19 @@ impl WireJson for NotificationAttempt {
         map.serialize_entry("nextAttemptAt", &Wire(&self.next_attempt_at))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("attempt", &self.attempt)?;
+        fields.field("at", &self.at)?;
+        fields.field("endpointId", &self.endpoint_id)?;
+        fields.field("statusCode", &self.status_code)?;
+        fields.field("delivered", &self.delivered)?;
+        fields.field("error", &self.error)?;
+        fields.field("nextAttemptAt", &self.next_attempt_at)?;
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "RescheduleReservationRequest")]
@@ -2918,6 +3480,17 @@ impl WireJson for RescheduleReservationRequest {
             map.serialize_entry("sequence", &Wire(value))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("slot_start", &self.slot_start)?;
+        fields.field("slot_end", &self.slot_end)?;
+        if let Some(value) = &self.sequence {
+            fields.field("sequence", value)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 /// A visitor's reservation through a booking link, as its manage token shows it.
@@ -3027,6 +3600,30 @@ impl WireJson for Reservation {
             map.serialize_entry("location", &Wire(&self.location))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("id", &self.id)?;
+        fields.field("status", &self.status)?;
+        fields.field("slot_start", &self.slot_start)?;
+        fields.field("slot_end", &self.slot_end)?;
+        fields.field("timezone", &self.timezone)?;
+        fields.field("duration_minutes", &self.duration_minutes)?;
+        fields.field("name", &self.name)?;
+        fields.field("email", &self.email)?;
+        fields.field("notes", &self.notes)?;
+        fields.field("sequence", &self.sequence)?;
+        fields.field("canceled_at", &self.canceled_at)?;
+        if !self.cancel_reason.is_undefined() {
+            fields.field("cancel_reason", &self.cancel_reason)?;
+        }
+        fields.field("booking_token", &self.booking_token)?;
+        if !self.location.is_undefined() {
+            fields.field("location", &self.location)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 /// `confirmed` while the reservation holds its time; `canceled` once the visitor or the calendar's owner canceled it.
@@ -3344,6 +3941,35 @@ impl WireJson for TimeSlot {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("timeSlotId", &self.time_slot_id)?;
+        fields.field("startTime", &self.start_time)?;
+        fields.field("endTime", &self.end_time)?;
+        fields.field("numberOfParticipants", &self.number_of_participants)?;
+        fields.field("slotType", &self.slot_type)?;
+        fields.field("ageFrom", &self.age_from)?;
+        fields.field("ageTo", &self.age_to)?;
+        fields.field("duration", &self.duration)?;
+        fields.field("price", &self.price)?;
+        fields.field("priceCurrency", &self.price_currency)?;
+        fields.field("paymentMethod", &self.payment_method)?;
+        if let Some(value) = &self.address_id {
+            fields.field("addressId", value)?;
+        }
+        if let Some(value) = &self.public {
+            fields.field("public", value)?;
+        }
+        if let Some(value) = &self.level {
+            fields.field("level", value)?;
+        }
+        if let Some(value) = &self.eligibility {
+            fields.field("eligibility", value)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "UpdateBookingLinkRequest")]
@@ -3580,6 +4206,75 @@ impl WireJson for UpdateBookingLinkRequest {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        if let Some(value) = &self.duration_minutes {
+            fields.field("duration_minutes", value)?;
+        }
+        if let Some(value) = &self.buffer_minutes {
+            fields.field("buffer_minutes", value)?;
+        }
+        if let Some(value) = &self.timezone {
+            fields.field("timezone", value)?;
+        }
+        if let Some(value) = &self.working_hours {
+            fields.field("working_hours", value)?;
+        }
+        if let Some(value) = &self.active {
+            fields.field("active", value)?;
+        }
+        if let Some(value) = &self.min_notice_minutes {
+            fields.field("min_notice_minutes", value)?;
+        }
+        if let Some(value) = &self.min_cancel_notice_minutes {
+            fields.field("min_cancel_notice_minutes", value)?;
+        }
+        if !self.max_days_ahead.is_undefined() {
+            fields.field("max_days_ahead", &self.max_days_ahead)?;
+        }
+        if !self.slot_interval_minutes.is_undefined() {
+            fields.field("slot_interval_minutes", &self.slot_interval_minutes)?;
+        }
+        if let Some(value) = &self.buffer_before_minutes {
+            fields.field("buffer_before_minutes", value)?;
+        }
+        if let Some(value) = &self.buffer_after_minutes {
+            fields.field("buffer_after_minutes", value)?;
+        }
+        if let Some(value) = &self.date_overrides {
+            fields.field("date_overrides", value)?;
+        }
+        if !self.max_bookings_per_day.is_undefined() {
+            fields.field("max_bookings_per_day", &self.max_bookings_per_day)?;
+        }
+        if !self.booking_limits.is_undefined() {
+            fields.field("booking_limits", &self.booking_limits)?;
+        }
+        if !self.duration_limits_minutes.is_undefined() {
+            fields.field("duration_limits_minutes", &self.duration_limits_minutes)?;
+        }
+        if !self.week_start.is_undefined() {
+            fields.field("week_start", &self.week_start)?;
+        }
+        if !self.window_days_kind.is_undefined() {
+            fields.field("window_days_kind", &self.window_days_kind)?;
+        }
+        if !self.bookable_from.is_undefined() {
+            fields.field("bookable_from", &self.bookable_from)?;
+        }
+        if !self.bookable_until.is_undefined() {
+            fields.field("bookable_until", &self.bookable_until)?;
+        }
+        if !self.slot_alignment.is_undefined() {
+            fields.field("slot_alignment", &self.slot_alignment)?;
+        }
+        if !self.location.is_undefined() {
+            fields.field("location", &self.location)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 /// enabled: messages are posted to it; disabled: it answered 410 Gone and gets none until an admin enables it
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3663,6 +4358,17 @@ impl WireJson for WebhookEndpoint {
         map.serialize_entry("disabledAt", &Wire(&self.disabled_at))?;
         map.serialize_entry("disabledReason", &Wire(&self.disabled_reason))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("id", &self.id)?;
+        fields.field("target", &self.target)?;
+        fields.field("state", &self.state)?;
+        fields.field("disabledAt", &self.disabled_at)?;
+        fields.field("disabledReason", &self.disabled_reason)?;
+        fields.end();
+        Ok(())
     }
 }
 /// The day weeks start on for the weekly limits (default `mon`), named as the keys of `working_hours`
@@ -3781,6 +4487,14 @@ impl WireJson for WorkingHourSlot {
         map.serialize_entry("end", &Wire(&self.end))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("start", &self.start)?;
+        fields.field("end", &self.end)?;
+        fields.end();
+        Ok(())
+    }
 }
 /// Working hour windows per day of week; an unknown day key is refused.
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -3871,6 +4585,33 @@ impl WireJson for WorkingHours {
             map.serialize_entry("sun", &Wire(value))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        if let Some(value) = &self.mon {
+            fields.field("mon", value)?;
+        }
+        if let Some(value) = &self.tue {
+            fields.field("tue", value)?;
+        }
+        if let Some(value) = &self.wed {
+            fields.field("wed", value)?;
+        }
+        if let Some(value) = &self.thu {
+            fields.field("thu", value)?;
+        }
+        if let Some(value) = &self.fri {
+            fields.field("fri", value)?;
+        }
+        if let Some(value) = &self.sat {
+            fields.field("sat", value)?;
+        }
+        if let Some(value) = &self.sun {
+            fields.field("sun", value)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 /// Active while any booking of the order is live (Pending, Accepted or InDispute), Completed when every booking that was not canceled or rejected is completed or its dispute is done, Canceled when every booking was canceled or rejected.
@@ -3990,6 +4731,33 @@ impl WireJson for CreateBookingLinkRequestWorkingHours {
             map.serialize_entry("sun", &Wire(value))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        if let Some(value) = &self.mon {
+            fields.field("mon", value)?;
+        }
+        if let Some(value) = &self.tue {
+            fields.field("tue", value)?;
+        }
+        if let Some(value) = &self.wed {
+            fields.field("wed", value)?;
+        }
+        if let Some(value) = &self.thu {
+            fields.field("thu", value)?;
+        }
+        if let Some(value) = &self.fri {
+            fields.field("fri", value)?;
+        }
+        if let Some(value) = &self.sat {
+            fields.field("sat", value)?;
+        }
+        if let Some(value) = &self.sun {
+            fields.field("sun", value)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -4210,6 +4978,65 @@ impl WireJson for CreateBookingLinkRequest {
             map.serialize_entry("location", &Wire(value))?;
         }
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("duration_minutes", &self.duration_minutes)?;
+        fields.field("buffer_minutes", &self.buffer_minutes)?;
+        fields.field("timezone", &self.timezone)?;
+        fields.field("working_hours", &self.working_hours)?;
+        fields.field("active", &self.active)?;
+        if let Some(value) = &self.min_notice_minutes {
+            fields.field("min_notice_minutes", value)?;
+        }
+        if let Some(value) = &self.max_days_ahead {
+            fields.field("max_days_ahead", value)?;
+        }
+        if let Some(value) = &self.slot_interval_minutes {
+            fields.field("slot_interval_minutes", value)?;
+        }
+        if let Some(value) = &self.buffer_before_minutes {
+            fields.field("buffer_before_minutes", value)?;
+        }
+        if let Some(value) = &self.buffer_after_minutes {
+            fields.field("buffer_after_minutes", value)?;
+        }
+        if let Some(value) = &self.date_overrides {
+            fields.field("date_overrides", value)?;
+        }
+        if let Some(value) = &self.max_bookings_per_day {
+            fields.field("max_bookings_per_day", value)?;
+        }
+        if let Some(value) = &self.min_cancel_notice_minutes {
+            fields.field("min_cancel_notice_minutes", value)?;
+        }
+        if let Some(value) = &self.booking_limits {
+            fields.field("booking_limits", value)?;
+        }
+        if let Some(value) = &self.duration_limits_minutes {
+            fields.field("duration_limits_minutes", value)?;
+        }
+        if let Some(value) = &self.week_start {
+            fields.field("week_start", value)?;
+        }
+        if let Some(value) = &self.window_days_kind {
+            fields.field("window_days_kind", value)?;
+        }
+        if let Some(value) = &self.bookable_from {
+            fields.field("bookable_from", value)?;
+        }
+        if let Some(value) = &self.bookable_until {
+            fields.field("bookable_until", value)?;
+        }
+        if let Some(value) = &self.slot_alignment {
+            fields.field("slot_alignment", value)?;
+        }
+        if let Some(value) = &self.location {
+            fields.field("location", value)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 fn default_create_booking_link_request_buffer_minutes() -> i64 {
@@ -4442,6 +5269,75 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        if let Some(value) = &self.duration_minutes {
+            fields.field("duration_minutes", value)?;
+        }
+        if let Some(value) = &self.buffer_minutes {
+            fields.field("buffer_minutes", value)?;
+        }
+        if let Some(value) = &self.timezone {
+            fields.field("timezone", value)?;
+        }
+        if let Some(value) = &self.working_hours {
+            fields.field("working_hours", value)?;
+        }
+        if let Some(value) = &self.active {
+            fields.field("active", value)?;
+        }
+        if let Some(value) = &self.min_notice_minutes {
+            fields.field("min_notice_minutes", value)?;
+        }
+        if let Some(value) = &self.max_days_ahead {
+            fields.field("max_days_ahead", value)?;
+        }
+        if let Some(value) = &self.slot_interval_minutes {
+            fields.field("slot_interval_minutes", value)?;
+        }
+        if let Some(value) = &self.buffer_before_minutes {
+            fields.field("buffer_before_minutes", value)?;
+        }
+        if let Some(value) = &self.buffer_after_minutes {
+            fields.field("buffer_after_minutes", value)?;
+        }
+        if let Some(value) = &self.date_overrides {
+            fields.field("date_overrides", value)?;
+        }
+        if let Some(value) = &self.max_bookings_per_day {
+            fields.field("max_bookings_per_day", value)?;
+        }
+        if let Some(value) = &self.min_cancel_notice_minutes {
+            fields.field("min_cancel_notice_minutes", value)?;
+        }
+        if let Some(value) = &self.booking_limits {
+            fields.field("booking_limits", value)?;
+        }
+        if let Some(value) = &self.duration_limits_minutes {
+            fields.field("duration_limits_minutes", value)?;
+        }
+        if let Some(value) = &self.week_start {
+            fields.field("week_start", value)?;
+        }
+        if let Some(value) = &self.window_days_kind {
+            fields.field("window_days_kind", value)?;
+        }
+        if !self.bookable_from.is_undefined() {
+            fields.field("bookable_from", &self.bookable_from)?;
+        }
+        if !self.bookable_until.is_undefined() {
+            fields.field("bookable_until", &self.bookable_until)?;
+        }
+        if let Some(value) = &self.slot_alignment {
+            fields.field("slot_alignment", value)?;
+        }
+        if !self.location.is_undefined() {
+            fields.field("location", &self.location)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "CreateBookingLink200Response")]
@@ -4480,6 +5376,17 @@ impl WireJson for CreateBookingLink200Response {
         }
         map.serialize_entry("settings", &Wire(&self.settings))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("token", &self.token)?;
+        if let Some(value) = &self.public_url {
+            fields.field("public_url", value)?;
+        }
+        fields.field("settings", &self.settings)?;
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -4521,6 +5428,16 @@ impl WireJson for GetBookingAvailability200Response {
         map.serialize_entry("duration_minutes", &Wire(&self.duration_minutes))?;
         map.serialize_entry("slots", &Wire(&self.slots))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("token", &self.token)?;
+        fields.field("timezone", &self.timezone)?;
+        fields.field("duration_minutes", &self.duration_minutes)?;
+        fields.field("slots", &self.slots)?;
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -4577,6 +5494,19 @@ impl WireJson for ReserveBookingSlotRequest {
         }
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("name", &self.name)?;
+        fields.field("email", &self.email)?;
+        fields.field("slot_start", &self.slot_start)?;
+        fields.field("slot_end", &self.slot_end)?;
+        if let Some(value) = &self.notes {
+            fields.field("notes", value)?;
+        }
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "ReserveBookingSlot200Response")]
@@ -4620,6 +5550,16 @@ impl WireJson for ReserveBookingSlot200Response {
         map.serialize_entry("manage_url", &Wire(&self.manage_url))?;
         map.end()
     }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("ok", &self.ok)?;
+        fields.field("event", &self.event)?;
+        fields.field("manage_token", &self.manage_token)?;
+        fields.field("manage_url", &self.manage_url)?;
+        fields.end();
+        Ok(())
+    }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "MarkBookingAsCompletedRequest")]
@@ -4644,6 +5584,13 @@ impl WireJson for MarkBookingAsCompletedRequest {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("completed", &Wire(&self.completed))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("completed", &self.completed)?;
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -4671,6 +5618,13 @@ impl WireJson for AddBookingNoteRequest {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("note", &Wire(&self.note))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("note", &self.note)?;
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4740,6 +5694,13 @@ impl WireJson for SetUserEmailRequest {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("email", &Wire(&self.email))?;
         map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("email", &self.email)?;
+        fields.end();
+        Ok(())
     }
 }
 /// Bearer token using a JWT

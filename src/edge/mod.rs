@@ -16,6 +16,8 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod router;
 pub mod trace;
+#[cfg(test)]
+mod wire_time_tests;
 
 pub use router::{app, contract_json, routed_spec, CONTRACT_YAML};
 

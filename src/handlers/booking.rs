@@ -95,15 +95,13 @@ impl BookingHandlers for Handlers {
         let range = TimeRange::parse(&AVAILABILITY_RANGE, start, end)?;
         let found = self.links().availability(&token, range).await?;
         let settings = &found.link.settings;
-        let tz = settings.rules.tz;
-        // Slots carry the link's UTC offset at their instant.
+        // Slots carry the link's UTC offset at their instant. Back-to-back slots share an
+        // instant (one's end is the next one's start): its offset is looked up once.
+        let mut offsets = OffsetsAt::new(settings.rules.tz);
         let slots = found
             .slots
             .iter()
-            .map(|s| api::AvailableSlot {
-                start: s.start.with_timezone(&tz).fixed_offset(),
-                end: s.end.with_timezone(&tz).fixed_offset(),
-            })
+            .map(|s| api::AvailableSlot { start: offsets.at(s.start), end: offsets.at(s.end) })
             .collect();
         // The validators (ETag, Cache-Control) are the edge's answer cache's: it digests the bytes.
         Ok(api::GetBookingAvailabilityResponse::Ok(
@@ -170,6 +168,32 @@ impl BookingHandlers for Handlers {
     }
 }
 
+/// Instants in a zone, as the wire carries them (with their UTC offset), remembering the last
+/// one looked up: a zone's offset at an instant is a search in its table of transitions.
+struct OffsetsAt {
+    tz: chrono_tz::Tz,
+    last: Option<(DateTime<chrono::Utc>, FixedOffset)>,
+}
+
+impl OffsetsAt {
+    fn new(tz: chrono_tz::Tz) -> Self {
+        Self { tz, last: None }
+    }
+
+    fn at(&mut self, t: DateTime<chrono::Utc>) -> DateTime<FixedOffset> {
+        use chrono::{Offset, TimeZone};
+        let offset = match self.last {
+            Some((u, offset)) if u == t => offset,
+            _ => {
+                let offset = self.tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+                self.last = Some((t, offset));
+                offset
+            }
+        };
+        t.with_timezone(&offset)
+    }
+}
+
 /// A manage token from a path: one not of the shape tokens are made in names no reservation, so
 /// it is the 404 an unknown token gets, answered without asking the database.
 fn manage_token_of(raw: &str) -> Result<ManageToken, ApiError> {
@@ -198,5 +222,28 @@ fn reservation_to_wire(found: GuestReservation) -> api::Reservation {
         cancel_reason: absent_if_none(e.cancel_reason),
         booking_token: found.link_token.to_string(),
         location: absent_if_none(e.location),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OffsetsAt;
+    use chrono::{Duration, TimeZone, Utc};
+
+    /// The remembered offset is the zone's at each instant, across DST changes both ways and in
+    /// zones a half or quarter hour off, whether instants repeat or not.
+    #[test]
+    fn offsets_are_the_zones_at_each_instant() {
+        for zone in ["Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe", "UTC"] {
+            let tz: chrono_tz::Tz = zone.parse().unwrap();
+            let mut offsets = OffsetsAt::new(tz);
+            let first = Utc.with_ymd_and_hms(2030, 3, 1, 0, 0, 0).unwrap();
+            for i in 0..20_000 {
+                let start = first + Duration::minutes(25 * i);
+                for t in [start, start + Duration::minutes(25), start + Duration::minutes(25)] {
+                    assert_eq!(offsets.at(t), t.with_timezone(&tz).fixed_offset(), "{zone} {t}");
+                }
+            }
+        }
     }
 }

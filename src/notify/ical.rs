@@ -241,10 +241,37 @@ const BACK_STEP: Duration = Duration::days(7);
 /// The step of the scan between the event's start and end.
 const FORWARD_STEP: Duration = Duration::hours(6);
 
+/// Zones and event times whose observances are remembered at most (a few hundred bytes each).
+const MEMO_ENTRIES: usize = 4096;
+
+/// [`scan_observances`], remembered: the scan looks up the zone's offset a few thousand times (60
+/// years back in weekly steps for a zone without changes), and a notification pass renders the
+/// same event's invitation for each of its bookings and for its coach (5,000 messages of 30
+/// events in `make bench-notify`, where the scan was half the cost of rendering). The result
+/// depends only on its arguments (the zone data is compiled in).
+fn observances(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Observance> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    type Memo = HashMap<(Tz, DateTime<Utc>, DateTime<Utc>), Vec<Observance>>;
+    static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    let key = (tz, start, end);
+    if let Some(found) = MEMO.lock().ok().and_then(|memo| memo.get(&key).cloned()) {
+        return found;
+    }
+    let found = scan_observances(tz, start, end);
+    if let Ok(mut memo) = MEMO.lock() {
+        if memo.len() >= MEMO_ENTRIES {
+            memo.clear();
+        }
+        memo.insert(key, found.clone());
+    }
+    found
+}
+
 /// The observances covering `[start, end]`: the period in force at `start` (with the transition
 /// into it, or 1970-01-01 with `TZOFFSETFROM = TZOFFSETTO` when there was none within the
 /// look-back), plus one for each transition up to `end`.
-fn observances(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Observance> {
+fn scan_observances(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Observance> {
     let first = period_at(tz, start);
     let mut result = Vec::new();
 
@@ -556,6 +583,20 @@ mod tests {
             // The VTIMEZONE's offset in force at the start converts the wall-clock time back.
             let to = prop(&lines, "VTIMEZONE", "TZOFFSETTO")[0].trim_start_matches("TZOFFSETTO:").to_owned();
             assert_eq!(to, fmt_offset(start.with_timezone(&tz).offset().fix().local_minus_utc()), "{tz}");
+        }
+    }
+
+    #[test]
+    fn remembered_observances_are_the_scanned_ones() {
+        for tz in [chrono_tz::America::New_York, chrono_tz::Asia::Kathmandu, chrono_tz::Etc::GMTMinus3, chrono_tz::UTC]
+        {
+            for (start, hours) in [(utc(2025, 3, 9, 6, 30), 1), (utc(2025, 11, 2, 5, 0), 3), (utc(2030, 1, 1, 0, 0), 2)]
+            {
+                let end = start + Duration::hours(hours);
+                let scanned = scan_observances(tz, start, end);
+                assert_eq!(observances(tz, start, end), scanned, "{tz} {start}");
+                assert_eq!(observances(tz, start, end), scanned, "{tz} {start}, remembered");
+            }
         }
     }
 

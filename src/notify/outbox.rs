@@ -18,7 +18,7 @@ use crate::domain::ids::NotificationId;
 use crate::domain::notifications::{self as decide, AfterFailure};
 use crate::entities::notifications;
 use crate::error::ServiceResult;
-use crate::store::outbox::{self as queue, Gone, NewAttempt, NewMessage, Outcome, Subjects};
+use crate::store::outbox::{self as queue, Gone, NewAttempt, NewMessage, Outcome, SendRecord, Subjects};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use sea_orm::DatabaseConnection;
@@ -66,9 +66,14 @@ pub struct PassReport {
     pub skipped: usize,
 }
 
+/// Candidates rendered and queued at once: each chunk is rendered, checked against the queue and
+/// inserted before the next is rendered, so a pass holds at most this many rendered messages
+/// (bodies and iCalendar) however many are due.
+pub const ENQUEUE_CHUNK: usize = 250;
+
 /// Finds every message due now and enqueues it once (the dedupe key ignores repeats); the
 /// number queued. Webhook rules are left out when `webhooks` is false (no URL is configured:
-/// nothing could ever send them).
+/// nothing could ever send them). Rendering and queueing go by [`ENQUEUE_CHUNK`].
 #[tracing::instrument(level = "info", skip_all, fields(rules = rules.rules.len()), err(level = "info", Display))]
 pub async fn enqueue_due(
     db: &DatabaseConnection,
@@ -81,25 +86,32 @@ pub async fn enqueue_due(
     for rule in rules.rules.iter().filter(|r| webhooks || r.channel != Channel::Webhook) {
         let candidates = due::candidates(db, rules, rule, letterhead, now).await?;
         let webhook = rule.channel == Channel::Webhook;
-        let keys: Vec<String> = candidates
-            .iter()
-            .map(|c| decide::dedupe_key(&rule.name, c.subject_id, c.version, rule.recipient, webhook))
-            .collect();
-        let known = queue::known_keys(db, &keys).await?;
-        let mut messages = Vec::new();
-        for (candidate, key) in candidates.into_iter().zip(keys) {
-            if !known.contains(&key) {
-                messages.push(render::message(rules, rule, candidate, key, now)?);
-            }
-        }
         let subjects = if rule.trigger.is_reservation() { Subjects::CalendarEvents } else { Subjects::Bookings };
-        enqueued += enqueue(db, subjects, &messages, now).await?;
+        let mut candidates = candidates.into_iter();
+        loop {
+            let chunk: Vec<render::Candidate> = candidates.by_ref().take(ENQUEUE_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let keys: Vec<String> = chunk
+                .iter()
+                .map(|c| decide::dedupe_key(&rule.name, c.subject_id, c.version, rule.recipient, webhook))
+                .collect();
+            let known = queue::known_keys(db, &keys).await?;
+            let mut messages = Vec::with_capacity(chunk.len());
+            for (candidate, key) in chunk.into_iter().zip(keys) {
+                if !known.contains(&key) {
+                    messages.push(render::message(rules, rule, candidate, key, now)?);
+                }
+            }
+            enqueued += enqueue(db, subjects, &messages, now).await?;
+        }
     }
     Ok(enqueued)
 }
 
-/// Queues rendered messages about `subjects` in batches, each only while its subject exists and
-/// its key is not queued yet; the number queued.
+/// Queues rendered messages about `subjects`, each only while its subject exists and its key is
+/// not queued yet, in one transaction per [`ENQUEUE_CHUNK`]; the number queued.
 #[tracing::instrument(level = "debug", skip_all, fields(messages = messages.len()), err(level = "debug", Display))]
 pub async fn enqueue(
     db: &DatabaseConnection,
@@ -108,7 +120,7 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> ServiceResult<usize> {
     let mut enqueued = 0;
-    for chunk in messages.chunks(200) {
+    for chunk in messages.chunks(ENQUEUE_CHUNK) {
         enqueued += queue::insert_while_subjects_exist(db, subjects, chunk, now).await?;
     }
     Ok(enqueued)
@@ -263,27 +275,26 @@ pub fn settle(
     }
 }
 
-/// Records a send's outcome with its attempts, if the claim is still ours (the lease did not
-/// run out meanwhile).
+/// Records a sent batch's outcomes with their attempts, those whose claim is still ours (the
+/// lease did not run out meanwhile), in one transaction; counts each outcome in `report`.
 async fn record(
     db: &DatabaseConnection,
-    n: &notifications::Model,
-    outcome: Outcome,
-    attempts: &[NewAttempt],
-    gone: &[Gone],
+    sends: &[SendRecord],
     now: DateTime<Utc>,
     report: &mut PassReport,
 ) -> ServiceResult<()> {
-    match &outcome {
-        Outcome::Sent => report.sent += 1,
-        Outcome::RetryAt { .. } => report.retrying += 1,
-        Outcome::Failed { .. } => report.failed += 1,
-        Outcome::Skipped { .. } => report.skipped += 1,
+    for s in sends {
+        match &s.outcome {
+            Outcome::Sent => report.sent += 1,
+            Outcome::RetryAt { .. } => report.retrying += 1,
+            Outcome::Failed { .. } => report.failed += 1,
+            Outcome::Skipped { .. } => report.skipped += 1,
+        }
+        for g in &s.gone {
+            tracing::warn!(endpoint = %g.endpoint_id, target = %g.target, "webhook endpoint answered 410 Gone: disabled");
+        }
     }
-    for g in gone {
-        tracing::warn!(endpoint = %g.endpoint_id, target = %g.target, "webhook endpoint answered 410 Gone: disabled");
-    }
-    queue::record_send(db, n.id, n.attempts, &outcome, attempts, gone, now).await?;
+    queue::record_sends(db, sends, now).await?;
     Ok(())
 }
 
@@ -386,8 +397,10 @@ async fn pass(
             break;
         }
         let owed = owed(db, transports, &claimed).await?;
-        for (n, sent) in send_all(transports, claimed, &owed, settings.concurrency).await {
-            let now = clock.now();
+        let results = send_all(transports, claimed, &owed, settings.concurrency).await;
+        let now = clock.now();
+        let mut sends = Vec::with_capacity(results.len());
+        for (n, sent) in results {
             let (outcome, attempts, gone) = match &sent {
                 Ok(sent) => settle(&n, sent, now, settings),
                 Err(outcome) => (outcome.clone(), vec![], vec![]),
@@ -396,8 +409,9 @@ async fn pass(
             if let Ok(Sent::Once(Err(e))) = &sent {
                 tracing::warn!(notification = %n.id, rule = %n.rule, attempts = n.attempts, error = %e, "notification not sent");
             }
-            record(db, &n, outcome, &attempts, &gone, now, &mut report).await?;
+            sends.push(SendRecord { id: n.id, attempt: n.attempts, outcome, attempts, gone });
         }
+        record(db, &sends, now, &mut report).await?;
     }
     Ok(report)
 }

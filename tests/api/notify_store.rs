@@ -442,9 +442,85 @@ async fn sends_are_recorded_with_their_attempts_and_gone_endpoints(app: TestApp)
     assert!(notification_attempts::Entity::find().all(&conn).await.unwrap().is_empty());
 }
 
+/// Enqueueing many messages goes in chunks (several transactions) and recording a claimed batch
+/// in one: each message is stored exactly once, keys queued before are left as they were, and
+/// every claimed send is recorded once with its one attempt.
+async fn many_messages_are_queued_and_recorded_exactly_once(app: TestApp) {
+    use bookings::entities::notification_attempts;
+    use bookings::store::outbox::{NewAttempt, SendRecord};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let conn = db(&app).await;
+    let (athlete, _, _) = queued_booking(&conn).await;
+    let subjects: Vec<BookingId> =
+        booking_rows::Entity::find().all(&conn).await.unwrap().iter().map(|b| b.id).collect();
+    const MANY: usize = 1_300;
+    let messages: Vec<NewMessage> =
+        (0..MANY).map(|i| message(subjects[i % subjects.len()], &format!("bulk:{i}"), athlete, None)).collect();
+    // Some are queued already (under other ids): they stay as they are.
+    let early: Vec<NewMessage> =
+        messages[..100].iter().map(|m| NewMessage { id: NotificationId::new(), ..m.clone() }).collect();
+    assert_eq!(queue::insert_while_subjects_exist(&conn, Subjects::Bookings, &early, now()).await.unwrap(), 100);
+    let enqueued = bookings::notify::outbox::enqueue(&conn, Subjects::Bookings, &messages, now()).await.unwrap();
+    assert_eq!(enqueued, MANY - 100);
+    assert_eq!(bookings::notify::outbox::enqueue(&conn, Subjects::Bookings, &messages, now()).await.unwrap(), 0);
+    let rows = notifications::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(rows.len(), MANY);
+    let keys: BTreeSet<&str> = rows.iter().map(|r| r.dedupe_key.as_str()).collect();
+    assert_eq!(keys.len(), MANY, "each key once");
+    let stored: BTreeSet<NotificationId> = rows.iter().map(|r| r.id).collect();
+    let expected: BTreeSet<NotificationId> =
+        early.iter().map(|m| m.id).chain(messages[100..].iter().map(|m| m.id)).collect();
+    assert_eq!(stored, expected);
+
+    // One batch recorded at once: every claimed send once, with its attempt; a send whose claim
+    // is not ours (never claimed) is not recorded.
+    let claimed = queue::claim(&conn, now(), now() + Duration::minutes(5), 2_000).await.unwrap();
+    assert_eq!(claimed.len(), MANY);
+    let delivered = NewAttempt { endpoint_id: None, status_code: None, delivered: true, error: None };
+    let mut sends: Vec<SendRecord> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, n)| SendRecord {
+            id: n.id,
+            attempt: n.attempts,
+            outcome: if i % 100 == 7 {
+                Outcome::RetryAt { at: now() + Duration::minutes(1), error: "down".into() }
+            } else {
+                Outcome::Sent
+            },
+            attempts: vec![delivered.clone()],
+            gone: vec![],
+        })
+        .collect();
+    sends.push(SendRecord {
+        id: NotificationId::new(),
+        attempt: 1,
+        outcome: Outcome::Sent,
+        attempts: vec![delivered],
+        gone: vec![],
+    });
+    let ours = queue::record_sends(&conn, &sends, now()).await.unwrap();
+    assert_eq!(ours, claimed.iter().map(|n| n.id).collect::<BTreeSet<_>>());
+    let retrying = claimed.iter().enumerate().filter(|(i, _)| i % 100 == 7).count();
+    let sent = notifications::Entity::find()
+        .filter(notifications::Column::Status.eq(NotificationStatus::Sent))
+        .all(&conn)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), MANY - retrying);
+    assert!(sent.iter().all(|n| n.sent_at == Some(now()) && n.lease_until.is_none()));
+    let attempts = notification_attempts::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(attempts.len(), MANY);
+    assert_eq!(attempts.iter().map(|a| a.notification_id).collect::<BTreeSet<_>>().len(), MANY);
+    // Recorded already: nothing is ours any more.
+    assert!(queue::record_sends(&conn, &sends, now()).await.unwrap().is_empty());
+    assert_eq!(notification_attempts::Entity::find().all(&conn).await.unwrap().len(), MANY);
+}
+
 db_tests!(
     booking_windows_select_what_the_domain_admits,
     reservation_windows_select_what_the_domain_admits,
     the_queue_enqueues_once_claims_with_a_lease_and_records,
     sends_are_recorded_with_their_attempts_and_gone_endpoints,
+    many_messages_are_queued_and_recorded_exactly_once,
 );
