@@ -92,6 +92,8 @@
 //! * `local_time`: local time → instant (the rules above), instants as nanoseconds;
 //! * `busy`: the busy index (rule 7);
 //! * `daily_cap`: reservations counted per local date, and the cap (rule 6);
+//!   `period_limit`: the same cap as a span of instants and a count, for a database to check
+//!   under its lock (PostgreSQL's one-call writes);
 //! * `engine`: runs of windows, their grids, the one predicate, [`slots`] and
 //!   [`check_slot`].
 
@@ -100,6 +102,7 @@ mod daily_cap;
 mod engine;
 mod hours;
 mod local_time;
+mod period_limit;
 mod schedule;
 #[cfg(test)]
 mod testing;
@@ -116,6 +119,7 @@ pub use hours::{
     format_hhmm, parse_windows, HoursWindow, HoursWindowError, WorkingHours, WorkingHoursError, DAY_KEYS,
     MINUTES_PER_DAY,
 };
+pub use period_limit::{daily_cap, limits_for, Period, PeriodLimit};
 pub use schedule::{
     DateOverride, Patch, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulePatch, SchedulingRules,
     MAX_BOOKINGS_PER_DAY, MAX_DATE_OVERRIDES, MAX_DAYS_AHEAD, MAX_MIN_NOTICE_MINUTES, MAX_SIDE_BUFFER_MINUTES,
