@@ -10,6 +10,7 @@ mod m20261201_000004_link_rules;
 mod m20261202_000005_guest_self_service;
 mod m20261202_000006_webhooks;
 mod m20261203_000007_reservation_cancelled_by;
+mod m20261206_000008_write_functions;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_guest_self_service::Migration),
             Box::new(m20261202_000006_webhooks::Migration),
             Box::new(m20261203_000007_reservation_cancelled_by::Migration),
+            Box::new(m20261206_000008_write_functions::Migration),
         ]
     }
 }
