@@ -71,7 +71,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn capped(tz: chrono_tz::Tz, cap: u32) -> LinkRules {
-        with(rules(tz, 60, 0, &[]), RawSchedulingRules { max_bookings_per_day: Some(cap), ..Default::default() })
+        with(rules(tz, 60, 0, &[]), RawSchedulingRules { max_bookings_per_day: Some(i64::from(cap)), ..Default::default() })
     }
 
     #[test]
