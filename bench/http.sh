@@ -11,12 +11,19 @@
 #                 calendars (so requests rarely queue on one calendar's lock)
 #   book          bookEvents, orders of 3 events out of 1,200 (10,000 places each) by 500
 #                 athletes with their own tokens
+#   replay        reserveBookingSlot sent again with the Idempotency-Key and body of a
+#                 reservation already made (200 of them, round-robin): the stored answer
+#   reschedule    rescheduleReservation through the manage token, each request a move of one of
+#                 200 reservations (one per calendar, round-robin) to a free slot it has not had
 # and on PostgreSQL pgbench's one-row INSERT transaction at the same concurrency. It prints a
-# table (requests/s, p50, p99, the server's peak RSS) and the ratios, and writes them with the
-# machine and the commands to docs/benchmarks.md.
+# table (requests/s, p50, p99, the server's peak RSS, CPU and database statements per request)
+# and the ratios, and writes them with the machine and the commands to docs/benchmarks.md.
+# Statements per request: the server's own count (`db_statements_total` on /metrics, every
+# statement sea-orm runs, read before and after the measured run); BEGIN and COMMIT of a
+# transaction are not statements there.
 #
 # Settings (environment): DURATION (s, 10), WARMUP (s, 3), CONNECTIONS (20), THREADS (2),
-# BACKENDS ("sqlite postgres"), CASES ("healthz availability availability_ranges reserve book pgbench"), PG_URL (postgres://postgres@127.0.0.1:5432), PG_QUERY (URL
+# BACKENDS ("sqlite postgres"), CASES ("healthz availability availability_ranges reserve book replay reschedule pgbench"), PG_URL (postgres://postgres@127.0.0.1:5432), PG_QUERY (URL
 # parameters for the server's and pgbench's connections, e.g. sslmode=disable), MAX_ERROR_PCT (1),
 # QUIET_WAIT (s, 120) and QUIET_BUSY_PCT (15): wait for a quiet machine before each case,
 # BENCH_RUST_LOG (the server's RUST_LOG; default: the shipped default filter), OUT
@@ -39,7 +46,7 @@ WARMUP=${WARMUP:-3}
 CONNECTIONS=${CONNECTIONS:-20}
 THREADS=${THREADS:-2}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-CASES=${CASES:-"healthz availability availability_ranges reserve book pgbench"}
+CASES=${CASES:-"healthz availability availability_ranges reserve book replay reschedule pgbench"}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_URL=${PG_URL%/}
 # Connection parameters appended to the benchmark database's URL, e.g. "sslmode=disable".
@@ -169,14 +176,20 @@ parse_wrk() {
 }
 
 # record BACKEND CASE RPS P50_MS P99_MS PEAK_MIB SERVER_CPU_MS_PER_REQ PG_CPU_MS_PER_REQ REQUESTS
-#        FAILED_REQUESTS LOAD NOTE
+#        FAILED_REQUESTS LOAD NOTE STATEMENTS_PER_REQ
 record() {
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
+}
+
+# The server's count of database statements run so far (db_statements_total on /metrics).
+statements() {
+  curl -fsS "$BASE/metrics" 2>/dev/null | awk '$1 ~ /^db_statements_total([{]|$)/ { n += $NF } END { printf "%d", n }'
 }
 
 # CPU time of the server and of PostgreSQL during the measured run (ms).
 # With PERF=1 the measured run is also sampled with perf (server process, DWARF call graphs).
 cpu_before() {
+  STATEMENTS0=$(statements)
   CPU_SERVER0=$(cpu_ms "$SERVER_PID")
   CPU_PG0=$(cpu_ms $(postgres_pids))
   PERF_PID=""
@@ -190,6 +203,7 @@ cpu_before() {
 cpu_after() {
   CPU_SERVER=$(($(cpu_ms "$SERVER_PID") - CPU_SERVER0))
   CPU_PG=$(($(cpu_ms $(postgres_pids)) - CPU_PG0))
+  STATEMENTS=$(($(statements) - STATEMENTS0))
   if [ -n "$PERF_PID" ]; then
     wait "$PERF_PID" || true
     perf report -i "$PERF_DIR/$PERF_NAME.data" --children --sort symbol --stdio -g none --percent-limit 0.5 \
@@ -258,12 +272,13 @@ measure() {
     FAILED="$FAILED $backend/$name"
     echo "   $failed of $R_requests requests failed; first answers in $dir/server-$name.log" >&2
   fi
-  local scpu pcpu="-"
+  local scpu pcpu="-" stmts
   scpu=$(per_request "$CPU_SERVER" "$R_requests")
   [ "$backend" = postgres ] && pcpu=$(per_request "$CPU_PG" "$R_requests")
-  record "$backend" "$name" "$rps" "$p50" "$p99" "$peak" "$scpu" "$pcpu" "$R_requests" "$failed" "$load" "$remark"
-  printf '   %s req/s  p50 %s ms  p99 %s ms  peak RSS %s MiB  CPU/request: server %s ms, postgres %s ms  (%s requests, %s failed)\n' \
-    "$rps" "$p50" "$p99" "$peak" "$scpu" "$pcpu" "$R_requests" "$failed"
+  stmts=$(awk -v s="$STATEMENTS" -v n="$R_requests" 'BEGIN { if (n > 0) printf "%.2f", s / n; else print "n/a" }')
+  record "$backend" "$name" "$rps" "$p50" "$p99" "$peak" "$scpu" "$pcpu" "$R_requests" "$failed" "$load" "$remark" "$stmts"
+  printf '   %s req/s  p50 %s ms  p99 %s ms  peak RSS %s MiB  CPU/request: server %s ms, postgres %s ms  statements/request %s  (%s requests, %s failed)\n' \
+    "$rps" "$p50" "$p99" "$peak" "$scpu" "$pcpu" "$stmts" "$R_requests" "$failed"
 }
 
 # Splits FILE into FILE.warm (the first WARM_REQUESTS lines) and FILE.main (the rest).
@@ -305,6 +320,14 @@ prepare() {
     "$EX" reserve --base "$BASE" --token "$owner" --calendars "$CALENDARS" --requests "$total" --out "$dir"
     split_requests "$dir/reserve.req"
   fi
+  local write_case
+  for write_case in replay reschedule; do
+    if wanted "$write_case"; then
+      note "$EX" "$write_case" --base "http://127.0.0.1:<port>" --token "<owner token>" --calendars "$CALENDARS" --requests "$total" --out "$dir"
+      "$EX" "$write_case" --base "$BASE" --token "$owner" --calendars "$CALENDARS" --requests "$total" --out "$dir"
+      split_requests "$dir/$write_case.req"
+    fi
+  done
   if wanted book; then
     note "$EX" book --base "http://127.0.0.1:<port>" --coach-tokens "$dir/coaches.txt" --athlete-tokens "$dir/athletes.txt" --events "$EVENTS" --requests "$total" --out "$dir"
     "$EX" book --base "$BASE" --coach-tokens "$dir/coaches.txt" --athlete-tokens "$dir/athletes.txt" \
@@ -344,7 +367,7 @@ pgbench_case() {
   read -r n p50 p99 <<<"$stats"
   local pcpu
   pcpu=$(per_request "$CPU_PG" "$n")
-  record postgres pgbench "$tps" "$p50" "$p99" "-" "-" "$pcpu" "$n" "${failed:-0}" "$load" "transactions/s; no server"
+  record postgres pgbench "$tps" "$p50" "$p99" "-" "-" "$pcpu" "$n" "${failed:-0}" "$load" "transactions/s; no server" "-"
   printf '   %s tx/s  p50 %s ms  p99 %s ms  postgres CPU/tx %s ms  (%s transactions)\n' "$tps" "$p50" "$p99" "$pcpu" "$n"
 }
 
@@ -370,6 +393,8 @@ for backend in $BACKENDS; do
   wanted availability_ranges && measure "$backend" availability_ranges / "$WORK/$backend/availability_ranges.warm.req" "$WORK/$backend/availability_ranges.main.req"
   wanted reserve && measure "$backend" reserve / "$WORK/$backend/reserve.warm.req" "$WORK/$backend/reserve.main.req"
   wanted book && measure "$backend" book / "$WORK/$backend/book.warm.req" "$WORK/$backend/book.main.req"
+  wanted replay && measure "$backend" replay / "$WORK/$backend/replay.warm.req" "$WORK/$backend/replay.main.req"
+  wanted reschedule && measure "$backend" reschedule / "$WORK/$backend/reschedule.warm.req" "$WORK/$backend/reschedule.main.req"
   if [ "$backend" = postgres ] && wanted pgbench; then
     pgbench_case
   fi
@@ -386,9 +411,9 @@ verdict() { # RATIO AIM
 
 TABLE="$WORK/table.md"
 {
-  echo "| backend | case | requests/s | p50 ms | p99 ms | server peak RSS MiB | server CPU ms/req | postgres CPU ms/req | requests | failed | others' CPU % before | note |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }' "$RESULTS"
+  echo "| backend | case | requests/s | p50 ms | p99 ms | server peak RSS MiB | server CPU ms/req | postgres CPU ms/req | db statements/req | requests | failed | others' CPU % before | note |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $13, $9, $10, $11, $12 }' "$RESULTS"
   echo
   echo "| ratio (requests/s over requests/s) | aim | sqlite | postgres |"
   echo "| --- | ---: | ---: | ---: |"
@@ -423,6 +448,8 @@ if [ "$OUT" != "-" ]; then
     echo "run). The load generator, the server and PostgreSQL share the machine. *CPU ms/req*: CPU time"
     echo "(user + system) used during the measured run by the server process, and by all PostgreSQL"
     echo "processes, divided by the requests; it is steadier than requests/s on a shared machine."
+    echo "*db statements/req*: the server's \`db_statements_total\` over the measured run, per request"
+    echo "(BEGIN and COMMIT are not counted as statements)."
     echo "*others' CPU %*: how busy the machine was, with nothing of ours running, just before the case"
     echo "(each case waits up to ${QUIET_WAIT} s for it to drop below ${QUIET_BUSY_PCT} %)."
     echo "PostgreSQL connections (server and pgbench alike) use TLS when the server offers it"
@@ -438,7 +465,9 @@ if [ "$OUT" != "-" ]; then
     echo "from their 1 s cache); **reserve**"
     echo "reserveBookingSlot, each request a different free slot, round-robin over $CALENDARS calendars;"
     echo "**book** bookEvents, orders of 3 of $EVENTS events (10,000 places each) by $ATHLETES athletes,"
-    echo "each order new for its athlete; **pgbench** a one-row INSERT transaction, same concurrency,"
+    echo "each order new for its athlete; **replay** reserveBookingSlot with the Idempotency-Key and body of one"
+    echo "of $CALENDARS reservations already made (the stored answer); **reschedule** rescheduleReservation"
+    echo "of one of $CALENDARS reservations (one per calendar) to a slot it has not had; **pgbench** a one-row INSERT transaction, same concurrency,"
     echo "same PostgreSQL. Request bodies and tokens are generated beforehand; wrk sends each line"
     echo "of a request file once (bench/wrk.lua). The public rate limit is off"
     echo "(PUBLIC_RATE_LIMIT_PER_MINUTE=0: all load comes from one address); logging is the shipped"

@@ -2,7 +2,8 @@
 --
 -- Without REQ_FILE: wrk sends its one static request (the URL given), this script only reports.
 -- With REQ_FILE: every request comes from that file, one per line,
---   METHOD<TAB>PATH<TAB>TOKEN<TAB>BODY      (TOKEN "-": no Authorization header)
+--   METHOD<TAB>PATH<TAB>TOKEN<TAB>BODY[<TAB>KEY]   (TOKEN "-": no Authorization header; KEY, when
+--   there, is sent as the Idempotency-Key; bodies are JSON, which holds no raw tab)
 -- and each of the WRK_THREADS threads sends its own share of the lines (line i goes to thread
 -- i mod WRK_THREADS), in order, so no two requests are the same. When a thread runs out of lines
 -- it starts over (those repeats count in `wrapped`; writes then fail as conflicts).
@@ -33,11 +34,14 @@ if req_file and req_file ~= "" then
     local f = assert(io.open(req_file, "r"))
     for line in f:lines() do
       if line_no % nthreads == tid then
-        local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+        local method, path, token, body, key = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t?([^\t]*)$")
         if method then
           local headers = { ["Content-Type"] = "application/json" }
           if token ~= "-" then
             headers["Authorization"] = "Bearer " .. token
+          end
+          if key ~= "" then
+            headers["Idempotency-Key"] = key
           end
           if body == "" then body = nil end
           requests[#requests + 1] = wrk.format(method, path, headers, body)

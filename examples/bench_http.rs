@@ -2,15 +2,19 @@
 //! through the public API of a running server, so the benchmark sees what real clients leave
 //! behind; the request files are then replayed by wrk (`bench/wrk.lua`).
 //!
-//! Request files hold one request per line: `METHOD<TAB>PATH<TAB>TOKEN<TAB>BODY` (`-` for no
-//! token). Each line is a different request, so the writes do not collide: reservations take
-//! distinct free slots spread over many calendars, orders book distinct event triples.
+//! Request files hold one request per line: `METHOD<TAB>PATH<TAB>TOKEN<TAB>BODY[<TAB>KEY]` (`-`
+//! for no token; KEY, when there, is sent as the Idempotency-Key). Each line is a different
+//! request, so the writes do not collide: reservations take distinct free slots spread over many
+//! calendars, orders book distinct event triples, moves go to a slot their reservation has not
+//! had; only `replay` repeats requests, on purpose.
 //!
 //! ```sh
 //! bench_http availability --base http://127.0.0.1:8080 --token "$OWNER" --out DIR
 //! bench_http reserve      --base ... --token "$OWNER" --calendars 200 --requests 60000 --out DIR
 //! bench_http book         --base ... --coach-tokens coaches.txt --athlete-tokens athletes.txt \
 //!                         --events 1200 --requests 60000 --out DIR
+//! bench_http replay       --base ... --token "$OWNER" --calendars 200 --requests 60000 --out DIR
+//! bench_http reschedule   --base ... --token "$OWNER" --calendars 200 --requests 60000 --out DIR
 //! ```
 //! Token files hold `<uuid> <jwt>` per line (made with `bookings token --sub <uuid>`).
 
@@ -69,6 +73,29 @@ enum Cmd {
         #[arg(long, default_value_t = 60000)]
         requests: usize,
     },
+    /// `calendars` calendars with a link each (as `reserve`), one reservation through each made
+    /// with an Idempotency-Key; writes `replay.req`: `requests` replays of those reservations
+    /// (same key, same body), round-robin over them.
+    Replay {
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 200)]
+        calendars: usize,
+        #[arg(long, default_value_t = 60000)]
+        requests: usize,
+    },
+    /// `calendars` calendars with a link each (as `reserve`), one reservation through each;
+    /// writes `reschedule.req`: `requests` moves (rescheduleReservation through the manage
+    /// token, with the `sequence` the move before it leaves), round-robin over the
+    /// reservations, each to a free slot that reservation has not had.
+    Reschedule {
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 200)]
+        calendars: usize,
+        #[arg(long, default_value_t = 60000)]
+        requests: usize,
+    },
     /// `events` one-hour coach events (one after the other, so no two overlap) with 10,000
     /// places, spread over the coaches; writes `book.req`: `requests` orders of 3 events, each
     /// athlete booking triples it never booked before, round-robin over the athletes.
@@ -111,6 +138,33 @@ impl Api {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A public POST (no token), with an Idempotency-Key when given.
+    async fn post_public(&self, path: &str, key: Option<&str>, body: Value) -> Result<Value> {
+        let mut request = self.client.post(format!("{}{}", self.base, path)).json(&body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let resp = request.send().await.with_context(|| format!("POST {path}"))?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            bail!("POST {path} answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// `calendars` calendars of the owner with a link each (Mon–Fri 09:00–17:00 UTC, 30 min).
+    async fn links(&self, token: &str, calendars: usize, parallel: usize) -> Result<Vec<String>> {
+        stream::iter(0..calendars)
+            .map(|i| async move {
+                let calendar = self.calendar(token, &format!("Write bench {i}")).await?;
+                self.link(token, &calendar, "UTC").await
+            })
+            .buffered(parallel)
+            .try_collect()
+            .await
+    }
+
     async fn get(&self, path: &str) -> Result<Value> {
         let resp =
             self.client.get(format!("{}{}", self.base, path)).send().await.with_context(|| format!("GET {path}"))?;
@@ -138,6 +192,16 @@ impl Api {
         let l = self.post(&format!("/v1/calendars/{calendar}/booking-link"), token, body).await?;
         Ok(l["token"].as_str().context("link token")?.to_string())
     }
+}
+
+/// A reserveBookingSlot body for slot `start` (30 minutes).
+fn reserve_body(k: usize, start: DateTime<Utc>) -> Value {
+    json!({
+        "name": format!("Visitor {k}"),
+        "email": format!("visitor{k}@example.com"),
+        "slot_start": rfc(start),
+        "slot_end": rfc(start + Duration::minutes(30)),
+    })
 }
 
 fn writer(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
@@ -231,6 +295,54 @@ async fn main() -> Result<()> {
             }
             out.flush()?;
             eprintln!("reserve: {calendars} calendars with a link each, {requests} distinct slots");
+        }
+        Cmd::Replay { token, calendars, requests } => {
+            let links = api.links(&token, calendars, parallel).await?;
+            let made: Vec<(String, String, Value)> = stream::iter(links.iter().enumerate())
+                .map(|(i, link)| async move {
+                    let key = format!("bench-replay-{i}-{}", Uuid::new_v4());
+                    let body = reserve_body(i, weekday_slot(0));
+                    api.post_public(&format!("/v1/booking/{link}/reserve"), Some(&key), body.clone()).await?;
+                    Ok::<_, anyhow::Error>((link.clone(), key, body))
+                })
+                .buffered(parallel)
+                .try_collect()
+                .await?;
+            let mut out = writer(&cli.out.join("replay.req"))?;
+            for k in 0..requests {
+                let (link, key, body) = &made[k % made.len()];
+                writeln!(out, "POST\t/v1/booking/{link}/reserve\t-\t{body}\t{key}")?;
+            }
+            out.flush()?;
+            eprintln!("replay: {calendars} reservations made with an Idempotency-Key, {requests} replays");
+        }
+        Cmd::Reschedule { token, calendars, requests } => {
+            let links = api.links(&token, calendars, parallel).await?;
+            let manage: Vec<String> = stream::iter(links.iter().enumerate())
+                .map(|(i, link)| async move {
+                    let made = api
+                        .post_public(&format!("/v1/booking/{link}/reserve"), None, reserve_body(i, weekday_slot(0)))
+                        .await?;
+                    Ok::<_, anyhow::Error>(made["manage_token"].as_str().context("manage_token")?.to_string())
+                })
+                .buffered(parallel)
+                .try_collect()
+                .await?;
+            let mut out = writer(&cli.out.join("reschedule.req"))?;
+            for k in 0..requests {
+                let token = &manage[k % manage.len()];
+                // The reservation's m-th move (its sequence m - 1 before it) to the m-th slot.
+                let m = k / manage.len() + 1;
+                let start = weekday_slot(m);
+                let body = json!({
+                    "slot_start": rfc(start),
+                    "slot_end": rfc(start + Duration::minutes(30)),
+                    "sequence": m - 1,
+                });
+                writeln!(out, "POST\t/v1/reservations/{token}/reschedule\t-\t{body}")?;
+            }
+            out.flush()?;
+            eprintln!("reschedule: {calendars} reservations, {requests} moves");
         }
         Cmd::Book { coach_tokens, athlete_tokens, events, requests } => {
             let coaches = read_tokens(&coach_tokens)?;

@@ -10,6 +10,7 @@ use bookings::auth::Principal;
 use bookings::clock::Clock;
 use bookings::config::Cli;
 use bookings::db::Writes;
+use bookings::domain::availability::Interval;
 use bookings::domain::availability::WorkingHours;
 use bookings::domain::booking_link::{LinkSettings, Reservation, AVAILABILITY_RANGE};
 use bookings::domain::calendar::{NewEvent, LIST_RANGE};
@@ -22,7 +23,7 @@ use bookings::error::ServiceError;
 use bookings::policy::{visibility, Visibility};
 use bookings::policy::{BookingWriter, CalendarWriter};
 use bookings::services::availability_cache::AvailabilityCache;
-use bookings::services::booking_links::BookingLinks;
+use bookings::services::booking_links::{BookingLinks, Moment};
 use bookings::services::calendars::{find_owned, Calendars};
 use bookings::store;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -30,6 +31,8 @@ use clap::Parser;
 use helpers::{create_pg_database, pg_url, Backend};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, ModelTrait, Set};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// A migrated database of its own, dropped (PostgreSQL) or deleted (SQLite) with it.
 struct TestDb {
@@ -301,7 +304,252 @@ async fn a_link_offers_slots_and_takes_one_reservation_per_slot(t: TestDb) {
     assert_eq!(links.availability(&token, day).await.unwrap().slots.len(), 15);
 }
 
+/// The booking-link services over `db`, with their own cache and write runner.
+struct Services {
+    cache: AvailabilityCache,
+    writes: Writes,
+    manage_links: ManageLinks,
+}
+
+impl Services {
+    fn new() -> Self {
+        Self {
+            cache: AvailabilityCache::new(std::time::Duration::from_secs(5)),
+            writes: Writes::new(std::time::Duration::from_secs(5)),
+            manage_links: ManageLinks::new(ManageKey::new(b"store-test-secret-0123456789abcdef"), "https://b.test"),
+        }
+    }
+
+    fn links<'a>(&'a self, db: &'a DatabaseConnection) -> BookingLinks<'a> {
+        BookingLinks {
+            db,
+            clock: clock(),
+            cache: &self.cache,
+            writes: &self.writes,
+            public_base_url: "https://b.test",
+            manage_links: &self.manage_links,
+        }
+    }
+}
+
+/// `db` with a count of the statements it runs from now on.
+fn counting(db: &DatabaseConnection) -> (DatabaseConnection, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let mut counted = db.clone();
+    let seen = count.clone();
+    counted.set_metric_callback(move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    (counted, count)
+}
+
+fn is_postgres(db: &DatabaseConnection) -> bool {
+    db.get_database_backend() == sea_orm::DbBackend::Postgres
+}
+
+/// What the guest's writes answer is what they stored (on PostgreSQL the answer is made from
+/// what the one call was given, not read back), and on PostgreSQL each write is one statement
+/// after the reads it decides on: a reservation one with its link cached, a move and a
+/// cancellation two (the reservation with its link, then the call).
+async fn guest_writes_answer_what_they_stored(t: TestDb) {
+    let services = Services::new();
+    let (db, statements) = counting(&t.db);
+    let links = services.links(&db);
+    let owner = user(false);
+    let cal = Calendars::new(&db, clock(), &services.cache)
+        .create(CalendarWriter::authorize(&owner).unwrap(), name("Mine"))
+        .await
+        .unwrap();
+    let link =
+        links.create_link(BookingWriter::authorize(&owner).unwrap(), cal.id, every_day_nine_to_five()).await.unwrap();
+    let day = TimeRange::parse(&AVAILABILITY_RANGE, at(0, 0), at(23, 59)).unwrap();
+    links.availability(&link.token, day).await.unwrap();
+    let reservation =
+        Reservation::parse("Ada", "ada@example.com", at(10, 0).fixed_offset(), at(10, 30).fixed_offset(), None)
+            .unwrap();
+    let before = statements.load(Ordering::SeqCst);
+    let (event, manage) = links.reserve(&link.token, reservation).await.unwrap();
+    let reserve_statements = statements.load(Ordering::SeqCst) - before;
+    let plain = &t.db;
+    let read = |id| async move { calendar_events::Entity::find_by_id(id).one(plain).await.unwrap().unwrap() };
+    assert_eq!(read(event.id).await, event);
+
+    let when = Moment { arrived: clock().now(), expected_sequence: Some(0) };
+    let slot = Interval { start: at(11, 0), end: at(11, 30) };
+    let before = statements.load(Ordering::SeqCst);
+    let moved = links.reschedule_reservation(&manage, slot, when).await.unwrap();
+    let move_statements = statements.load(Ordering::SeqCst) - before;
+    assert_eq!((moved.event.starts_at, moved.event.sequence), (at(11, 0), 1));
+    assert_eq!(read(event.id).await, moved.event);
+
+    let before = statements.load(Ordering::SeqCst);
+    let reason = bookings::domain::input::FreeText::parse("reason", "ill", 500).unwrap();
+    let cancelled = links.cancel_reservation(&manage, Some(reason)).await.unwrap();
+    let cancel_statements = statements.load(Ordering::SeqCst) - before;
+    assert!(cancelled.event.cancelled);
+    assert_eq!(read(event.id).await, cancelled.event);
+    if is_postgres(&t.db) {
+        assert_eq!((reserve_statements, move_statements, cancel_statements), (1, 2, 2));
+    }
+}
+
+/// PostgreSQL's write functions, called directly: each outcome, and the limits counted per span.
+async fn write_function_outcomes(t: TestDb) {
+    use bookings::domain::availability::{Period, PeriodLimit};
+    use bookings::store::guest_writes::{self, Outcome, SlotGuard};
+    if !is_postgres(&t.db) {
+        return;
+    }
+    let db = &t.db;
+    let now = clock().now();
+    let cal = store::calendars::insert(db, UserId::new(), "Mine", now).await.unwrap();
+    let link = store::booking_links::insert(db, cal.id, stored(&every_day_nine_to_five()), now).await.unwrap();
+    let slot = |h| Interval { start: at(h, 0), end: at(h, 30) };
+    let day = |max_count, max_minutes| PeriodLimit {
+        period: Period::Day,
+        first: at(0, 0).date_naive(),
+        span_from: at(0, 0),
+        span_to: at(0, 0) + Duration::days(1),
+        max_count,
+        max_minutes,
+    };
+    let reservation = |h| {
+        Reservation::parse("Ada", "ada@example.com", at(h, 0).fixed_offset(), at(h, 30).fixed_offset(), None).unwrap()
+    };
+    let reserve = |token: LinkToken, version, h, buffer: i64, limits: Vec<PeriodLimit>| async move {
+        let guard = SlotGuard {
+            link: &token,
+            version,
+            slot: slot(h),
+            buffer_before: Duration::minutes(buffer),
+            buffer_after: Duration::minutes(buffer),
+            limits: &limits,
+        };
+        let hash = CalendarEventId::new().to_string();
+        guest_writes::reserve(db, CalendarEventId::new(), guard, &reservation(h), &hash, None, now).await.unwrap().0
+    };
+    let v = link.updated_at;
+    let token = link.token.clone();
+    let unknown = LinkToken::from_random_bytes([7; 24]);
+    assert_eq!(reserve(unknown, v, 9, 0, vec![]).await, Outcome::Gone);
+    assert_eq!(reserve(token.clone(), v + Duration::seconds(1), 9, 0, vec![]).await, Outcome::Stale);
+    assert_eq!(reserve(token.clone(), v, 9, 0, vec![day(Some(2), Some(60))]).await, Outcome::Done);
+    // 09:00-09:30 is taken: 09:30 is free without a buffer, busy with one.
+    assert_eq!(reserve(token.clone(), v, 9, 0, vec![]).await, Outcome::Busy);
+    // One reservation of 30 minutes on the date: a second fits a count of 2 and 60 minutes...
+    assert_eq!(reserve(token.clone(), v, 12, 0, vec![day(None, Some(59))]).await, Outcome::Full(0));
+    assert_eq!(reserve(token.clone(), v, 12, 0, vec![day(None, None), day(Some(1), None)]).await, Outcome::Full(1));
+    assert_eq!(reserve(token.clone(), v, 12, 0, vec![day(Some(2), Some(60))]).await, Outcome::Done);
+    // ...a third not; a limit over another span counts nothing of these.
+    let elsewhere = PeriodLimit {
+        span_from: at(0, 0) + Duration::days(1),
+        span_to: at(0, 0) + Duration::days(2),
+        ..day(Some(1), None)
+    };
+    assert_eq!(reserve(token.clone(), v, 14, 0, vec![elsewhere, day(Some(2), None)]).await, Outcome::Full(1));
+    assert_eq!(reserve(token.clone(), v, 14, 0, vec![elsewhere]).await, Outcome::Done);
+    // Busy time with the buffer: 10:00 with 30 minutes either side touches 09:00-09:30's end.
+    assert_eq!(reserve(token.clone(), v, 10, 30, vec![]).await, Outcome::Done);
+    assert_eq!(reserve(token.clone(), v, 16, 31, vec![]).await, Outcome::Done);
+    assert_eq!(reserve(token.clone(), v, 15, 31, vec![]).await, Outcome::Busy);
+    // An inactive link takes no reservation.
+    let mut off = every_day_nine_to_five();
+    off.active = false;
+    let link = store::booking_links::update_settings(db, link, stored(&off), now + Duration::seconds(1)).await.unwrap();
+    assert_eq!(reserve(token.clone(), link.updated_at, 13, 0, vec![]).await, Outcome::Gone);
+}
+
+/// On PostgreSQL the exclusion constraint still backs a reservation up: a reservation inserted
+/// by a transaction not yet committed when the call checked the busy time makes the call's
+/// insert fail with 23P01 once it commits, and that is the slot taken (409).
+async fn the_exclusion_constraint_is_still_a_conflict(t: TestDb) {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if !is_postgres(&t.db) {
+        return;
+    }
+    let services = Services::new();
+    let links = services.links(&t.db);
+    let owner = user(false);
+    let cal = Calendars::new(&t.db, clock(), &services.cache)
+        .create(CalendarWriter::authorize(&owner).unwrap(), name("Mine"))
+        .await
+        .unwrap();
+    let link =
+        links.create_link(BookingWriter::authorize(&owner).unwrap(), cal.id, every_day_nine_to_five()).await.unwrap();
+    let reservation = || {
+        Reservation::parse("Ada", "ada@example.com", at(10, 0).fixed_offset(), at(10, 30).fixed_offset(), None).unwrap()
+    };
+    // Another writer that takes no lock (as a faulty one would): its row is in, uncommitted.
+    let other = t.db.begin().await.unwrap();
+    let row = store::calendars::insert_reservation(
+        &other,
+        CalendarEventId::new(),
+        &link,
+        &reservation(),
+        "h".into(),
+        None,
+        clock().now(),
+    )
+    .await
+    .unwrap();
+    let ours = {
+        let (db, token) = (t.db.clone(), link.token.clone());
+        let services = Services::new();
+        tokio::spawn(async move { services.links(&db).reserve(&token, reservation()).await.map(|_| ()) })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    other.commit().await.unwrap();
+    let answer = ours.await.unwrap();
+    assert!(matches!(&answer, Err(ServiceError::Conflict(m)) if m.contains("no longer available")), "{answer:?}");
+    let live =
+        t.db.query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT count(*) AS n FROM calendar_events WHERE calendar_id = '{}' AND NOT cancelled", cal.id),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(live, 1, "only {} is in", row.id);
+}
+
+/// An Idempotency-Key's first look is one statement on PostgreSQL whether it takes the key or
+/// finds its answer (a replay); SQLite reads, then takes.
+async fn an_idempotency_key_is_taken_or_replayed_in_one_statement(t: TestDb) {
+    use bookings::store::idempotency::{self as keys, Claim, Claimed};
+    let (db, statements) = counting(&t.db);
+    let now = clock().now();
+    let claim = Claim {
+        key_hash: "key-hash-1",
+        operation: "reserveBookingSlot",
+        fingerprint: "fp",
+        now,
+        lease_until: now + Duration::seconds(60),
+        expires_at: now + Duration::hours(24),
+    };
+    let count = |f: usize| statements.load(Ordering::SeqCst) - f;
+    let before = statements.load(Ordering::SeqCst);
+    assert!(matches!(keys::claim_or_find(&db, &claim).await.unwrap(), Claimed::Taken));
+    // SQLite: the read here, then the insert on the writer connection (its own pool, counted
+    // by the server's metric, not by this connection's callback).
+    assert_eq!(count(before), 1);
+    let before = statements.load(Ordering::SeqCst);
+    let Claimed::Held(row) = keys::claim_or_find(&db, &claim).await.unwrap() else { panic!("the key is held") };
+    assert_eq!(count(before), 1);
+    assert_eq!((row.response_status, row.fingerprint.as_str(), row.lease_until), (None, "fp", claim.lease_until));
+    assert!(keys::answer(&db, claim.key_hash, claim.lease_until, 201, "[]".into(), b"sealed".to_vec()).await.unwrap());
+    let before = statements.load(Ordering::SeqCst);
+    let Claimed::Held(row) = keys::claim_or_find(&db, &claim).await.unwrap() else { panic!("the key is held") };
+    assert_eq!(count(before), 1, "a replay is one statement");
+    assert_eq!((row.response_status, row.response_body.as_deref()), (Some(201), Some(&b"sealed"[..])));
+}
+
 both_backends!(
+    guest_writes_answer_what_they_stored,
+    write_function_outcomes,
+    the_exclusion_constraint_is_still_a_conflict,
+    an_idempotency_key_is_taken_or_replayed_in_one_statement,
     secure_find_shows_only_what_the_caller_may_see,
     typed_ids_round_trip_and_relations_hold,
     before_save_sets_ids_and_refuses_forgotten_timestamps,

@@ -11,6 +11,7 @@ mod m20261202_000005_guest_self_service;
 mod m20261202_000006_webhooks;
 mod m20261203_000007_reservation_cancelled_by;
 mod m20261206_000008_link_limits_and_location;
+mod m20261206_000009_write_functions;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_webhooks::Migration),
             Box::new(m20261203_000007_reservation_cancelled_by::Migration),
             Box::new(m20261206_000008_link_limits_and_location::Migration),
+            Box::new(m20261206_000009_write_functions::Migration),
         ]
     }
 }

@@ -455,7 +455,8 @@ mod tests {
             Default::default(),
         )
         .unwrap();
-        let link = Arc::new(CachedLink { token: token("t"), calendar_id: calendar, settings });
+        let link =
+            Arc::new(CachedLink { token: token("t"), calendar_id: calendar, settings, version: chrono::Utc::now() });
         let key = AnswerKey { token: token("t"), start: at(0), end: at(20) };
         let body = bytes::Bytes::from_static(b"{}");
         let etag = etag_header(&body);

@@ -169,28 +169,28 @@ impl Idempotency {
     }
 
     /// Asks the store until the key is this request's or another's answer decides (a few
-    /// rounds: each lost race means another request changed the row meanwhile).
+    /// rounds: each lost race means another request changed the row meanwhile). The first
+    /// look takes a free key or reads the row (one statement on PostgreSQL), so a replay costs
+    /// one round trip, a new request two with its answer stored.
     async fn take(&self, claim: &Claim<'_>) -> Result<Outcome, ServiceError> {
         let db = &self.state.db;
         for _ in 0..3 {
-            let row = store::find(db, claim.key_hash).await?;
-            let held = row.as_ref().map(store::held);
-            match (key_rules::decide(held.as_ref(), claim.fingerprint, claim.now), row) {
-                (Decision::Claim, _) => {
-                    if store::insert(db, claim).await? {
+            let row = match store::claim_or_find(db, claim).await? {
+                store::Claimed::Taken => return Ok(Outcome::Serve),
+                store::Claimed::Held(row) => row,
+                store::Claimed::Lost => continue,
+            };
+            match key_rules::decide(Some(&store::held(&row)), claim.fingerprint, claim.now) {
+                // A row is there: never a claim of a free key.
+                Decision::Claim => continue,
+                Decision::TakeOver => {
+                    if store::take_over(db, &row, claim).await? {
                         return Ok(Outcome::Serve);
                     }
                 }
-                (Decision::TakeOver, Some(seen)) => {
-                    if store::take_over(db, &seen, claim).await? {
-                        return Ok(Outcome::Serve);
-                    }
-                }
-                (Decision::Replay, Some(row)) => return Ok(Outcome::Replay(row)),
-                (Decision::Mismatch, _) => return Ok(Outcome::Mismatch),
-                (Decision::InFlight, _) | (Decision::TakeOver | Decision::Replay, None) => {
-                    return Ok(Outcome::InFlight)
-                }
+                Decision::Replay => return Ok(Outcome::Replay(row)),
+                Decision::Mismatch => return Ok(Outcome::Mismatch),
+                Decision::InFlight => return Ok(Outcome::InFlight),
             }
         }
         Ok(Outcome::InFlight)

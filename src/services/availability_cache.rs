@@ -39,6 +39,9 @@ pub struct CachedLink {
     pub token: LinkToken,
     pub calendar_id: CalendarId,
     pub settings: LinkSettings,
+    /// The link's `updated_at` these settings were read at (a write decided with them checks
+    /// the link is still at it).
+    pub version: DateTime<Utc>,
 }
 
 /// A calendar's busy time: every live event overlapping `[from, to)`, ordered by start.
@@ -346,7 +349,7 @@ mod tests {
                 Default::default(),
             )
             .unwrap();
-            Arc::new(CachedLink { token: LinkToken::parse(raw).unwrap(), calendar_id, settings })
+            Arc::new(CachedLink { token: LinkToken::parse(raw).unwrap(), calendar_id, settings, version: Utc::now() })
         };
         for (raw, calendar) in [("a", mine), ("b", other)] {
             cache.put_link(cache.ticket(), link(raw, calendar));

@@ -10,7 +10,7 @@ use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::db::{begin_write, is_exclusion_violation, Locks, Writes};
 use crate::domain::availability::{
-    self, DayCounts, Interval, LinkRules, Patch, Refusal, SchedulePatch, SchedulingRules,
+    self, DayCounts, Interval, LinkRules, Patch, PeriodLimit, Refusal, SchedulePatch, SchedulingRules, SlotError,
 };
 use crate::domain::booking_link::{LinkSettings, Location, Reservation, MAX_AVAILABILITY_DAYS};
 use crate::domain::ids::{CalendarEventId, CalendarId};
@@ -24,8 +24,9 @@ use crate::metrics::{self, Outcome, Subject};
 use crate::policy::BookingWriter;
 use crate::store::booking_links::{self as store, StoredSettings};
 use crate::store::calendars::{self as calendar_store, busy_between, insert_reservation};
+use crate::store::guest_writes::{self, Outcome as WriteOutcome, SlotGuard};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use std::sync::Arc;
 
 #[derive(Clone, Copy)]
@@ -158,6 +159,56 @@ fn link_not_found() -> ServiceError {
     ServiceError::not_found("booking link not found or inactive")
 }
 
+/// A refused slot as the API answers it: not offered is a 400; a full date or busy time a 409.
+fn refused(e: SlotError) -> ServiceError {
+    match e.refusal() {
+        Refusal::NotOffered => ServiceError::Invalid(e.to_string()),
+        Refusal::DateFull => ServiceError::conflict(e.to_string()),
+        Refusal::Busy => slot_taken(),
+    }
+}
+
+/// Availability never offers a slot that, with its buffers, leaves the instants the contract
+/// carries, or whose ends in the link's zone would be no date-time.
+fn ensure_fits(rules: &LinkRules, slot: Interval) -> ServiceResult<()> {
+    if input::slot_fits(&rules.tz, rules.buffer_before(), rules.buffer_after(), slot.start, slot.end) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "slot_start..slot_end, with the link's buffer and in its time zone, must lie between 0001-01-01 and 9999-12-31",
+        ))
+    }
+}
+
+/// A guest write's outcome other than done, as the API answers it (`limits`: those the write
+/// was guarded by). `Stale` is transient: the write is decided again on fresh reads.
+fn write_refused(outcome: WriteOutcome, limits: &[PeriodLimit], gone: fn() -> ServiceError) -> ServiceError {
+    match outcome {
+        WriteOutcome::Gone => gone(),
+        WriteOutcome::Stale => {
+            ServiceError::unavailable("the link or the reservation changed while the write was decided")
+        }
+        WriteOutcome::Full(i) => match limits.get(i) {
+            Some(limit) => refused(limit.refusal()),
+            None => ServiceError::internal(format!("a guest write reached limit {i} of {}", limits.len())),
+        },
+        WriteOutcome::Busy => slot_taken(),
+        WriteOutcome::Done => ServiceError::internal("a guest write done, answered as refused"),
+    }
+}
+
+/// Whether a slot of a link can be decided before its lock without its busy time (PostgreSQL's
+/// one-call writes): not with `after_busy`, where busy time says where slots start; such links
+/// take the transaction path.
+fn decided_without_busy_time(rules: &LinkRules) -> bool {
+    rules.schedule.slot_alignment() == availability::SlotAlignment::Grid
+}
+
+/// Takes what a first read found for the first attempt of a write; later attempts read again.
+fn first_read<T>(seen: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+}
+
 impl<'a> BookingLinks<'a> {
     #[tracing::instrument(level = "debug", skip_all)]
     pub fn public_url(&self, token: &LinkToken) -> String {
@@ -220,7 +271,12 @@ impl<'a> BookingLinks<'a> {
         let ticket = self.cache.ticket();
         let model = store::find_active(self.db, token).await?.ok_or_else(link_not_found)?;
         let settings = settings_of(&model)?;
-        let link = Arc::new(CachedLink { settings, token: model.token, calendar_id: model.calendar_id });
+        let link = Arc::new(CachedLink {
+            settings,
+            token: model.token,
+            calendar_id: model.calendar_id,
+            version: model.updated_at,
+        });
         self.cache.put_link(ticket, link.clone());
         Ok(link)
     }
@@ -310,8 +366,12 @@ impl<'a> BookingLinks<'a> {
         let id = CalendarEventId::new();
         let manage = self.manage_links.token_for(id);
         let manage = &manage;
-        let event =
-            self.writes.retrying(&[token.row_key()], || self.attempt_reserve(id, token, reservation, manage)).await;
+        let keys = [token.row_key()];
+        let event = if self.on_postgres() {
+            self.writes.retrying(&keys, || self.attempt_reserve_pg(id, token, reservation, manage)).await
+        } else {
+            self.writes.retrying(&keys, || self.attempt_reserve(id, token, reservation, manage)).await
+        };
         metrics::count_result(Subject::Reservation, Outcome::Created, &event);
         Ok((event?, manage.clone()))
     }
@@ -330,22 +390,75 @@ impl<'a> BookingLinks<'a> {
         slot: Interval,
         moving: Option<CalendarEventId>,
     ) -> ServiceResult<()> {
-        // Availability never offers a slot that, with its buffers, leaves the instants the
-        // contract carries, or whose ends in the link's zone would be no date-time.
-        if !input::slot_fits(&rules.tz, rules.buffer_before(), rules.buffer_after(), slot.start, slot.end) {
-            return Err(ServiceError::invalid(
-                "slot_start..slot_end, with the link's buffer and in its time zone, must lie between 0001-01-01 and 9999-12-31",
-            ));
-        }
+        ensure_fits(rules, slot)?;
         let margin = rules.busy_lookback() + Duration::minutes(1);
         let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
         let busy = busy_of(busy_between(txn, link.calendar_id, from, to, moving).await?);
         let booked = day_counts(txn, rules, &link.token, slot.start, slot.start, moving).await?;
-        availability::check_slot(rules, slot, &busy, &booked, self.clock.now()).map_err(|e| match e.refusal() {
-            Refusal::NotOffered => ServiceError::Invalid(e.to_string()),
-            Refusal::DateFull => ServiceError::conflict(e.to_string()),
-            Refusal::Busy => slot_taken(),
+        availability::check_slot(rules, slot, &busy, &booked, self.clock.now()).map_err(refused)
+    }
+
+    /// What can be decided of `slot` through a link with `rules` without its lock (PostgreSQL's
+    /// one-call writes): everything [`Self::check_slot_locked`] checks but the busy time and the
+    /// period limits, which the write's function checks under the lock (its guard, returned).
+    fn check_slot_unlocked<'l>(
+        &self,
+        link: &'l LinkToken,
+        version: DateTime<Utc>,
+        rules: &LinkRules,
+        slot: Interval,
+        limits: &'l mut Vec<PeriodLimit>,
+    ) -> ServiceResult<SlotGuard<'l>> {
+        ensure_fits(rules, slot)?;
+        availability::check_slot(rules, slot, &[], &DayCounts::new(), self.clock.now()).map_err(refused)?;
+        *limits = availability::limits_for(rules, slot);
+        Ok(SlotGuard {
+            link,
+            version,
+            slot,
+            buffer_before: rules.buffer_before(),
+            buffer_after: rules.buffer_after(),
+            limits,
         })
+    }
+
+    fn on_postgres(&self) -> bool {
+        self.db.get_database_backend() == DbBackend::Postgres
+    }
+
+    /// One attempt of [`Self::reserve`] on PostgreSQL: the link's settings from the cache (or one
+    /// read), the slot decided, then one call that locks the link, checks the link is as read,
+    /// the limits and the busy time, and inserts.
+    async fn attempt_reserve_pg(
+        &self,
+        id: CalendarEventId,
+        token: &LinkToken,
+        reservation: &Reservation,
+        manage: &ManageToken,
+    ) -> ServiceResult<calendar_events::Model> {
+        let link = self.cached_link(token).await?;
+        if !decided_without_busy_time(&link.settings.rules) {
+            return self.attempt_reserve(id, token, reservation, manage).await;
+        }
+        tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
+        let slot = Interval { start: reservation.start, end: reservation.end };
+        let mut limits = Vec::new();
+        let guard = self.check_slot_unlocked(token, link.version, &link.settings.rules, slot, &mut limits)?;
+        let (hash, now) = (manage.hash(), self.clock.now());
+        let location = link.settings.location.as_ref().map(|l| l.for_reservation(id));
+        let (outcome, calendar) =
+            slot_write(guest_writes::reserve(self.db, id, guard, reservation, &hash, location.as_deref(), now).await)?;
+        if outcome != WriteOutcome::Done {
+            if matches!(outcome, WriteOutcome::Gone | WriteOutcome::Stale) {
+                self.cache.invalidate_link(token);
+            }
+            return Err(write_refused(outcome, &limits, link_not_found));
+        }
+        let calendar = calendar.unwrap_or(link.calendar_id);
+        let event = guest_writes::reserved(id, calendar, token, reservation, &hash, location, now);
+        tracing::Span::current().record("event_id", tracing::field::display(event.id));
+        self.cache.invalidate_calendar(calendar);
+        Ok(event)
     }
 
     /// One attempt of [`Self::reserve`].
@@ -419,12 +532,19 @@ impl<'a> BookingLinks<'a> {
         reason: Option<FreeText>,
     ) -> ServiceResult<GuestReservation> {
         let hash = token.hash();
-        let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-        tracing::Span::current().record("event_id", tracing::field::display(seen.id));
-        let link_token = link_of(&seen)?;
         let reason = reason.as_ref();
-        let (found, changed) =
-            self.writes.retrying(&[link_token.row_key()], || self.attempt_cancel(&link_token, &hash, reason)).await?;
+        let (found, changed) = if self.on_postgres() {
+            let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+            tracing::Span::current().record("event_id", tracing::field::display(seen.0.id));
+            let keys = [seen.1.token.row_key()];
+            let seen = std::sync::Mutex::new(Some(seen));
+            self.writes.retrying(&keys, || self.attempt_cancel_pg(&hash, first_read(&seen), reason)).await?
+        } else {
+            let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+            tracing::Span::current().record("event_id", tracing::field::display(seen.id));
+            let link_token = link_of(&seen)?;
+            self.writes.retrying(&[link_token.row_key()], || self.attempt_cancel(&link_token, &hash, reason)).await?
+        };
         if changed {
             self.cache.invalidate_calendar(found.event.calendar_id);
             metrics::outcome(Subject::Reservation, Outcome::Canceled);
@@ -455,6 +575,41 @@ impl<'a> BookingLinks<'a> {
         Ok((GuestReservation { event, link_token: link.token, settings }, true))
     }
 
+    /// One attempt of [`Self::cancel_reservation`] on PostgreSQL: the reservation and its link as
+    /// `seen` (else read again), decided, then one call that locks the link, checks both are as
+    /// read and cancels.
+    async fn attempt_cancel_pg(
+        &self,
+        hash: &str,
+        seen: Option<(calendar_events::Model, booking_links::Model)>,
+        reason: Option<&FreeText>,
+    ) -> ServiceResult<(GuestReservation, bool)> {
+        let (mut event, link) = match seen {
+            Some(seen) => seen,
+            None => guest_writes::reservation_with_link(self.db, hash).await?.ok_or_else(reservation_not_found)?,
+        };
+        let settings = settings_of(&link)?;
+        if event.cancelled {
+            return Ok((GuestReservation { event, link_token: link.token, settings }, false));
+        }
+        let now = self.clock.now();
+        guest_may_change(event.starts_at, now, settings.rules.schedule.min_cancel_notice())
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let reason = reason.map(|r| r.as_str().to_string());
+        let outcome = crate::ctx!(
+            guest_writes::cancel(self.db, &link.token, link.updated_at, event.id, event.sequence, now, reason.clone())
+                .await
+        )?;
+        if outcome != WriteOutcome::Done {
+            return Err(write_refused(outcome, &[], reservation_not_found));
+        }
+        event.cancelled = true;
+        event.cancelled_at = Some(now);
+        event.cancel_reason = reason;
+        event.cancelled_by = Some(calendar_events::CancelledBy::Guest);
+        Ok((GuestReservation { event, link_token: link.token, settings }, true))
+    }
+
     /// Moves the reservation to `slot`: one transaction under the calendar's lock, the slot
     /// checked exactly as [`Self::reserve`] checks one (the reservation's own time and its place
     /// in its date's count not in its way), then the same row moves (`sequence` + 1). Refused: a
@@ -470,13 +625,20 @@ impl<'a> BookingLinks<'a> {
         when: Moment,
     ) -> ServiceResult<GuestReservation> {
         let hash = token.hash();
-        let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-        tracing::Span::current().record("event_id", tracing::field::display(seen.id));
-        let link_token = link_of(&seen)?;
-        let found = self
-            .writes
-            .retrying(&[link_token.row_key()], || self.attempt_reschedule(&link_token, &hash, slot, when))
-            .await;
+        let found = if self.on_postgres() {
+            let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+            tracing::Span::current().record("event_id", tracing::field::display(seen.0.id));
+            let keys = [seen.1.token.row_key()];
+            let seen = std::sync::Mutex::new(Some(seen));
+            self.writes.retrying(&keys, || self.attempt_reschedule_pg(&hash, first_read(&seen), slot, when)).await
+        } else {
+            let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+            tracing::Span::current().record("event_id", tracing::field::display(seen.id));
+            let link_token = link_of(&seen)?;
+            self.writes
+                .retrying(&[link_token.row_key()], || self.attempt_reschedule(&link_token, &hash, slot, when))
+                .await
+        };
         metrics::count_result(Subject::Reservation, Outcome::Rescheduled, &found);
         let found = found?;
         self.cache.invalidate_calendar(found.event.calendar_id);
@@ -512,6 +674,54 @@ impl<'a> BookingLinks<'a> {
         let now = self.clock.now();
         let event = slot_write(calendar_store::move_reservation(&txn, event, slot.start, slot.end, now).await)?;
         slot_write(txn.commit().await)?;
+        Ok(GuestReservation { event, link_token: link.token, settings })
+    }
+}
+
+impl<'a> BookingLinks<'a> {
+    /// One attempt of [`Self::reschedule_reservation`] on PostgreSQL: the reservation and its
+    /// link as `seen` (else read again), the move and the slot decided as the transaction does
+    /// (in its order), then one call that locks the link, checks both are as read, the limits
+    /// and the busy time (the reservation's own not in its way), and moves it.
+    async fn attempt_reschedule_pg(
+        &self,
+        hash: &str,
+        seen: Option<(calendar_events::Model, booking_links::Model)>,
+        slot: Interval,
+        when: Moment,
+    ) -> ServiceResult<GuestReservation> {
+        let (mut event, link) = match seen {
+            Some(seen) => seen,
+            None => guest_writes::reservation_with_link(self.db, hash).await?.ok_or_else(reservation_not_found)?,
+        };
+        if event.cancelled {
+            return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
+        }
+        let now = self.clock.now();
+        may_move(i64::from(event.sequence), event.moved_at, when.expected_sequence, when.arrived, now)
+            .map_err(|e| ServiceError::conflict(e.to_string()))?;
+        let settings = settings_of(&link)?;
+        let rules = &settings.rules;
+        if !decided_without_busy_time(rules) {
+            return self.attempt_reschedule(&link.token, hash, slot, when).await;
+        }
+        guest_may_change(event.starts_at, now, rules.schedule.min_cancel_notice())
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        if !link.active {
+            return Err(ServiceError::invalid(
+                "this reservation's booking link is switched off; it offers no slot to move to",
+            ));
+        }
+        let mut limits = Vec::new();
+        let guard = self.check_slot_unlocked(&link.token, link.updated_at, rules, slot, &mut limits)?;
+        let outcome = slot_write(guest_writes::reschedule(self.db, event.id, event.sequence, guard, now).await)?;
+        if outcome != WriteOutcome::Done {
+            return Err(write_refused(outcome, &limits, reservation_not_found));
+        }
+        event.starts_at = slot.start;
+        event.ends_at = slot.end;
+        event.sequence = event.sequence.saturating_add(1);
+        event.moved_at = Some(now);
         Ok(GuestReservation { event, link_token: link.token, settings })
     }
 }

@@ -8,7 +8,10 @@ use crate::entities::idempotency_keys;
 use crate::error::ServiceResult;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, Set,
+    Statement,
+};
 
 /// What deciding needs of a stored row.
 pub fn held(row: &idempotency_keys::Model) -> Held {
@@ -34,6 +37,60 @@ pub struct Claim<'a> {
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn find(db: &impl ConnectionTrait, key_hash: &str) -> ServiceResult<Option<idempotency_keys::Model>> {
     crate::ctx!(idempotency_keys::Entity::find_by_id(key_hash.to_string()).one(db).await)
+}
+
+/// What a request's first look at its key came to.
+#[derive(Debug, Clone)]
+pub enum Claimed {
+    /// The key was free: this request holds it now.
+    Taken,
+    /// The key's row, as it is (an answer to replay, a request in flight, an expired key...).
+    Held(idempotency_keys::Model),
+    /// Neither (another request took the key in the same instant): look again.
+    Lost,
+}
+
+/// Takes the key if it is free, else reads its row: on PostgreSQL in one statement (an insert
+/// that does nothing on a conflict, and the row there when it did nothing), so a replay and a
+/// new request each cost one round trip here; on SQLite the row is read first, then the free key
+/// taken (SQLite has no data-modifying CTE; its writes are local calls).
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn claim_or_find(db: &DatabaseConnection, claim: &Claim<'_>) -> ServiceResult<Claimed> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(match find(db, claim.key_hash).await? {
+            Some(row) => Claimed::Held(row),
+            None if insert(db, claim).await? => Claimed::Taken,
+            None => Claimed::Lost,
+        });
+    }
+    // The row read is the statement's snapshot: one inserted concurrently (which the insert
+    // waited for) is not in it, and then there is no row at all: `Lost`, look again.
+    let sql = "WITH taken AS ( \
+                   INSERT INTO idempotency_keys (key_hash, operation, fingerprint, lease_until, expires_at, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_hash) DO NOTHING RETURNING key_hash) \
+               SELECT true AS taken, NULL::varchar AS key_hash, NULL::varchar AS operation, NULL::varchar AS fingerprint, \
+                      NULL::integer AS response_status, NULL::text AS response_headers, NULL::bytea AS response_body, \
+                      NULL::timestamptz AS lease_until, NULL::timestamptz AS expires_at, NULL::timestamptz AS created_at \
+                 FROM taken \
+               UNION ALL \
+               SELECT false, k.key_hash, k.operation, k.fingerprint, k.response_status, k.response_headers, \
+                      k.response_body, k.lease_until, k.expires_at, k.created_at \
+                 FROM idempotency_keys k \
+                WHERE k.key_hash = $1 AND NOT EXISTS (SELECT 1 FROM taken)";
+    let values = [
+        claim.key_hash.into(),
+        claim.operation.into(),
+        claim.fingerprint.into(),
+        claim.lease_until.into(),
+        claim.expires_at.into(),
+        claim.now.into(),
+    ];
+    let row = crate::ctx!(db.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await)?;
+    let Some(row) = row else { return Ok(Claimed::Lost) };
+    if crate::ctx!(row.try_get::<bool>("", "taken"))? {
+        return Ok(Claimed::Taken);
+    }
+    Ok(Claimed::Held(crate::ctx!(idempotency_keys::Model::from_query_result(&row, ""))?))
 }
 
 /// Takes a free key: whether this request now holds it (false: another row is there).

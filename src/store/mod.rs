@@ -14,6 +14,7 @@ pub mod bookings;
 pub mod calendars;
 pub mod coach_events;
 pub mod erasure;
+pub mod guest_writes;
 pub mod idempotency;
 pub mod notification_subjects;
 pub mod orders;

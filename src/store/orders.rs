@@ -2,16 +2,17 @@
 //! locks first.
 
 use crate::ctx;
-use crate::domain::bookings::ListWindow;
-use crate::domain::ids::{OrderId, UserId};
+use crate::domain::bookings::{ListWindow, OrderError};
+use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
 use crate::domain::page::{Page, PageRequest, MAX_ITEMS};
 use crate::entities::booking_orders::{self, PaymentStatus};
-use crate::entities::{bookings, users};
-use crate::error::ServiceResult;
-use chrono::{DateTime, Utc};
+use crate::entities::{bookings, coach_events, users};
+use crate::error::{ServiceError, ServiceResult};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set, Statement, Value,
 };
 
 /// Locks the user's row (their schedule), creating it first if needed, in one statement: an
@@ -40,6 +41,83 @@ pub async fn insert(
         ..Default::default()
     };
     ctx!(order.insert(db).await)
+}
+
+/// One requested event as PostgreSQL's one-call order ([`book_in_one_call`]) answers it.
+#[derive(Debug, Clone)]
+pub struct OrderLine {
+    /// Why the event cannot be booked (nothing was written when any line has one).
+    pub error: Option<OrderError>,
+    /// The event, when there is one.
+    pub event: Option<coach_events::Model>,
+    /// The new booking's ordinal among the athlete's live bookings with the event's coach
+    /// (`None` when nothing was written).
+    pub ordinal: Option<i64>,
+}
+
+fn order_error(word: &str) -> ServiceResult<OrderError> {
+    Ok(match word {
+        "NotFound" => OrderError::NotFound,
+        "Canceled" => OrderError::Canceled,
+        "SelfBook" => OrderError::SelfBook,
+        "Past" => OrderError::Past,
+        "TooClose" => OrderError::TooClose,
+        "Overbooked" => OrderError::Overbooked,
+        "Conflict" => OrderError::Conflict,
+        other => return Err(ServiceError::internal(format!("an order answered the error {other:?}"))),
+    })
+}
+
+/// PostgreSQL: the whole order in one call of `bookings_order` (migration
+/// `m20261206_000008`) in autocommit: the athlete and the events locked, the order rules
+/// checked (`cutoff`: the least notice; `longest`: no booking lasts longer), the order `order`
+/// and a booking per `(event, booking id)` in `lines` written when none failed. One line per
+/// requested event, in request order.
+#[tracing::instrument(level = "debug", skip_all, fields(user_id = %user, events = lines.len()), err(level = "debug", Display))]
+pub async fn book_in_one_call(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    now: DateTime<Utc>,
+    cutoff: Duration,
+    longest: Duration,
+    order: OrderId,
+    lines: &[(CoachEventId, BookingId)],
+) -> ServiceResult<Vec<OrderLine>> {
+    let requested: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|(event, booking)| serde_json::json!({"event": event.into_uuid(), "booking": booking.into_uuid()}))
+        .collect();
+    let values: Vec<Value> = vec![
+        user.into(),
+        now.into(),
+        cutoff.num_seconds().into(),
+        longest.num_seconds().into(),
+        order.into(),
+        serde_json::Value::Array(requested).to_string().into(),
+    ];
+    let rows = ctx!(
+        db.query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT * FROM bookings_order($1, $2, $3, $4, $5, $6)",
+            values,
+        ))
+        .await
+    )?;
+    rows.iter()
+        .map(|row| {
+            let error: Option<String> = ctx!(row.try_get("", "error"))?;
+            let id: Option<CoachEventId> = ctx!(row.try_get("", "id"))?;
+            let event = match id {
+                Some(_) => Some(ctx!(coach_events::Model::from_query_result(row, ""))?),
+                None => None,
+            };
+            Ok(OrderLine {
+                error: error.as_deref().map(order_error).transpose()?,
+                event,
+                ordinal: ctx!(row.try_get("", "ordinal"))?,
+            })
+        })
+        .collect()
 }
 
 /// The orders of `user`, by creation; with a window, only those with a booking overlapping it

@@ -92,6 +92,8 @@
 //! * `local_time`: local time → instant (the rules above), instants as nanoseconds;
 //! * `busy`: the busy index (rule 7);
 //! * `daily_cap`: reservations counted per local date, and the cap (rule 6);
+//!   `period_limit`: the same cap as a span of instants and a count, for a database to check
+//!   under its lock (PostgreSQL's one-call writes);
 //! * `engine`: runs of windows, their grids, the one predicate, [`slots`] and
 //!   [`check_slot`].
 
@@ -100,6 +102,7 @@ mod engine;
 mod hours;
 mod limits;
 mod local_time;
+mod period_limit;
 mod schedule;
 #[cfg(test)]
 mod testing;
@@ -116,6 +119,7 @@ pub use hours::{
     MINUTES_PER_DAY,
 };
 pub use limits::{count_per_date, counted_span, period_spans, tally_per_date, DayCounts, PeriodSpan, Tally};
+pub use period_limit::{limits_for, PeriodLimit};
 pub use schedule::{
     DateOverride, Patch, Period, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulePatch, SchedulingRules,
     SlotAlignment, WindowDays, MAX_BOOKINGS_PER_DAY, MAX_BOOKINGS_PER_MONTH, MAX_BOOKINGS_PER_WEEK,
