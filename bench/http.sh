@@ -14,7 +14,8 @@
 #   replay        reserveBookingSlot sent again with the Idempotency-Key and body of a
 #                 reservation already made (200 of them, round-robin): the stored answer
 #   reschedule    rescheduleReservation through the manage token, each request a move of one of
-#                 200 reservations (one per calendar, round-robin) to a free slot it has not had
+#                 4,000 reservations (20 per calendar, each in a lane of its own slots, round-robin, no
+#                 sequence) to a free slot it has not had
 # and on PostgreSQL pgbench's one-row INSERT transaction at the same concurrency. It prints a
 # table (requests/s, p50, p99, the server's peak RSS, CPU and database statements per request)
 # and the ratios, and writes them with the machine and the commands to docs/benchmarks.md.
@@ -467,7 +468,7 @@ if [ "$OUT" != "-" ]; then
     echo "**book** bookEvents, orders of 3 of $EVENTS events (10,000 places each) by $ATHLETES athletes,"
     echo "each order new for its athlete; **replay** reserveBookingSlot with the Idempotency-Key and body of one"
     echo "of $CALENDARS reservations already made (the stored answer); **reschedule** rescheduleReservation"
-    echo "of one of $CALENDARS reservations (one per calendar) to a slot it has not had; **pgbench** a one-row INSERT transaction, same concurrency,"
+    echo "of one of 20 x $CALENDARS reservations (20 per calendar, each in its own lane of slots, no sequence) to a slot it has not had; **pgbench** a one-row INSERT transaction, same concurrency,"
     echo "same PostgreSQL. Request bodies and tokens are generated beforehand; wrk sends each line"
     echo "of a request file once (bench/wrk.lua). The public rate limit is off"
     echo "(PUBLIC_RATE_LIMIT_PER_MINUTE=0: all load comes from one address); logging is the shipped"

@@ -84,10 +84,10 @@ enum Cmd {
         #[arg(long, default_value_t = 60000)]
         requests: usize,
     },
-    /// `calendars` calendars with a link each (as `reserve`), one reservation through each;
+    /// `calendars` calendars with a link each (as `reserve`), 20 reservations through each;
     /// writes `reschedule.req`: `requests` moves (rescheduleReservation through the manage
-    /// token, with the `sequence` the move before it leaves), round-robin over the
-    /// reservations, each to a free slot that reservation has not had.
+    /// token, no `sequence`), round-robin over the reservations, each to a free slot of its
+    /// own lane that it has not had.
     Reschedule {
         #[arg(long)]
         token: String,
@@ -317,32 +317,36 @@ async fn main() -> Result<()> {
             eprintln!("replay: {calendars} reservations made with an Idempotency-Key, {requests} replays");
         }
         Cmd::Reschedule { token, calendars, requests } => {
+            // LANES reservations through each link, reservation j in its own lane of slots
+            // (j, j + LANES, j + 2 LANES, ...), so no move is ever in another's way; the moves
+            // carry no `sequence` and go round-robin over all reservations, so one reservation
+            // moves again only after calendars x LANES others (seconds later: past the settle
+            // time a move without a sequence waits for), whichever earlier moves were sent.
+            const LANES: usize = 20;
             let links = api.links(&token, calendars, parallel).await?;
-            let manage: Vec<String> = stream::iter(links.iter().enumerate())
-                .map(|(i, link)| async move {
-                    let made = api
-                        .post_public(&format!("/v1/booking/{link}/reserve"), None, reserve_body(i, weekday_slot(0)))
-                        .await?;
-                    Ok::<_, anyhow::Error>(made["manage_token"].as_str().context("manage_token")?.to_string())
-                })
-                .buffered(parallel)
-                .try_collect()
-                .await?;
+            let made: Vec<(usize, String)> = stream::iter(
+                links.iter().enumerate().flat_map(|(i, link)| (0..LANES).map(move |lane| (i, lane, link.clone()))),
+            )
+            .map(|(i, lane, link)| async move {
+                let made = api
+                    .post_public(&format!("/v1/booking/{link}/reserve"), None, reserve_body(i, weekday_slot(lane)))
+                    .await?;
+                Ok::<_, anyhow::Error>((lane, made["manage_token"].as_str().context("manage_token")?.to_string()))
+            })
+            .buffered(parallel)
+            .try_collect()
+            .await?;
             let mut out = writer(&cli.out.join("reschedule.req"))?;
             for k in 0..requests {
-                let token = &manage[k % manage.len()];
-                // The reservation's m-th move (its sequence m - 1 before it) to the m-th slot.
-                let m = k / manage.len() + 1;
-                let start = weekday_slot(m);
-                let body = json!({
-                    "slot_start": rfc(start),
-                    "slot_end": rfc(start + Duration::minutes(30)),
-                    "sequence": m - 1,
-                });
+                let (lane, token) = &made[k % made.len()];
+                // The reservation's m-th move, to the m-th slot of its lane.
+                let m = k / made.len() + 1;
+                let start = weekday_slot(lane + LANES * m);
+                let body = json!({"slot_start": rfc(start), "slot_end": rfc(start + Duration::minutes(30))});
                 writeln!(out, "POST\t/v1/reservations/{token}/reschedule\t-\t{body}")?;
             }
             out.flush()?;
-            eprintln!("reschedule: {calendars} reservations, {requests} moves");
+            eprintln!("reschedule: {} reservations, {requests} moves", made.len());
         }
         Cmd::Book { coach_tokens, athlete_tokens, events, requests } => {
             let coaches = read_tokens(&coach_tokens)?;
