@@ -20,11 +20,16 @@
 //!    `slot_interval_minutes`, by default `duration`) and ends no later than
 //!    the window's or range's end instant. A range with no beginning (every
 //!    day before it is 00:00-24:00) runs its grid from local midnight starting
-//!    2000-01-01;
+//!    2000-01-01. With `slot_alignment: after_busy` each window of each local
+//!    date also starts a grid right after each stretch of busy time (plus the
+//!    buffer before) and at the first whole minute after `now + min_notice`,
+//!    each followed by whole intervals until the next such point;
 //! 4. it starts strictly after `now + min_notice`;
 //! 5. its local date (see [`LinkRules::date_of`]) is at most
-//!    `date_of(now) + max_days_ahead`;
-//! 6. its local date has fewer than `max_bookings_per_day` live reservations
+//!    [`LinkRules::last_date`] (`date_of(now) + max_days_ahead` calendar or
+//!    working days, and `bookable_until`), and not before `bookable_from`;
+//! 6. its local date, week, month and year hold fewer live reservations than
+//!    their limits, and their booked minutes plus its own stay within theirs
 //!    (counts given by the caller, [`DayCounts`]);
 //! 7. `[start − buffer_before, end + buffer_after)` overlaps no busy interval
 //!    (half-open: `a < d && c < b`; touching is not overlapping); busy time is
@@ -91,7 +96,9 @@
 //!   `schedule`: the scheduling rules of issue #12, date overrides among them;
 //! * `local_time`: local time → instant (the rules above), instants as nanoseconds;
 //! * `busy`: the busy index (rule 7);
-//! * `daily_cap`: reservations counted per local date, and the cap (rule 6);
+//! * `limits`: reservations counted (and their minutes summed) per local date, and the limits
+//!   per day, week, month and year (rule 6, issue #25); `period_limit`: those limits as spans
+//!   of instants a database checks under its lock;
 //!   `period_limit`: the same cap as a span of instants and a count, for a database to check
 //!   under its lock (PostgreSQL's one-call writes);
 //! * `engine`: runs of windows, their grids, the one predicate, [`slots`] and
