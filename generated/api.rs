@@ -1547,7 +1547,7 @@ pub struct BookingLinkSettings {
     /// No slot starts on a local date after this one (nor after `max_days_ahead`); null: no such limit
     pub bookable_until: Option<chrono::NaiveDate>,
     pub slot_alignment: SlotAlignment,
-    /// Where reservations through the link take place; null: not said
+    #[oai(skip_serializing_if_is_none)]
     pub location: Option<Location>,
 }
 impl BookingLinkSettings {
@@ -1626,7 +1626,7 @@ impl BookingLinkSettings {
         }
         if let Some(v) = object.get("location") {
             Shape::Obj(Location::strict_check)
-                .check(v, true, &format!("{at}.{}", "location"))?;
+                .check(v, false, &format!("{at}.{}", "location"))?;
         }
         Ok(())
     }
@@ -1673,7 +1673,9 @@ impl WireJson for BookingLinkSettings {
         map.serialize_entry("bookable_from", &Wire(&self.bookable_from))?;
         map.serialize_entry("bookable_until", &Wire(&self.bookable_until))?;
         map.serialize_entry("slot_alignment", &Wire(&self.slot_alignment))?;
-        map.serialize_entry("location", &Wire(&self.location))?;
+        if let Some(value) = &self.location {
+            map.serialize_entry("location", &Wire(value))?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -1705,7 +1707,9 @@ impl WireJson for BookingLinkSettings {
         fields.field("bookable_from", &self.bookable_from)?;
         fields.field("bookable_until", &self.bookable_until)?;
         fields.field("slot_alignment", &self.slot_alignment)?;
-        fields.field("location", &self.location)?;
+        if let Some(value) = &self.location {
+            fields.field("location", value)?;
+        }
         fields.end();
         Ok(())
     }
@@ -5117,8 +5121,8 @@ pub struct CreateBookingLink200ResponseSettings {
     pub bookable_until: MaybeUndefined<chrono::NaiveDate>,
     #[oai(skip_serializing_if_is_none)]
     pub slot_alignment: Option<SlotAlignment>,
-    /// Where reservations through the link take place; null: not said
-    pub location: MaybeUndefined<Location>,
+    #[oai(skip_serializing_if_is_none)]
+    pub location: Option<Location>,
 }
 impl CreateBookingLink200ResponseSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -5195,7 +5199,7 @@ impl CreateBookingLink200ResponseSettings {
         }
         if let Some(v) = object.get("location") {
             Shape::Obj(Location::strict_check)
-                .check(v, true, &format!("{at}.{}", "location"))?;
+                .check(v, false, &format!("{at}.{}", "location"))?;
         }
         Ok(())
     }
@@ -5264,8 +5268,8 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         if let Some(value) = &self.slot_alignment {
             map.serialize_entry("slot_alignment", &Wire(value))?;
         }
-        if !self.location.is_undefined() {
-            map.serialize_entry("location", &Wire(&self.location))?;
+        if let Some(value) = &self.location {
+            map.serialize_entry("location", &Wire(value))?;
         }
         map.end()
     }
@@ -5332,8 +5336,8 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         if let Some(value) = &self.slot_alignment {
             fields.field("slot_alignment", value)?;
         }
-        if !self.location.is_undefined() {
-            fields.field("location", &self.location)?;
+        if let Some(value) = &self.location {
+            fields.field("location", value)?;
         }
         fields.end();
         Ok(())

@@ -79,7 +79,7 @@ impl BookingHandlers for Handlers {
                 bookable_from: wire.bookable_from.map_or(MaybeUndefined::Null, MaybeUndefined::Value),
                 bookable_until: wire.bookable_until.map_or(MaybeUndefined::Null, MaybeUndefined::Value),
                 slot_alignment: Some(wire.slot_alignment),
-                location: wire.location.map_or(MaybeUndefined::Null, MaybeUndefined::Value),
+                location: wire.location,
             },
         })))
     }

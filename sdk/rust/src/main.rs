@@ -114,6 +114,15 @@ async fn main() {
         date_overrides: Default::default(),
         max_bookings_per_day: Default::default(),
         min_cancel_notice_minutes: Default::default(),
+        // Issue #25's rules: optional too.
+        booking_limits: Default::default(),
+        duration_limits_minutes: Default::default(),
+        week_start: Default::default(),
+        window_days_kind: Default::default(),
+        bookable_from: Default::default(),
+        bookable_until: Default::default(),
+        slot_alignment: Default::default(),
+        location: Default::default(),
     };
     let link = expect(step, owner.create_booking_link(&cal.id, &body).await, 200);
     check(step, !link.token.is_empty(), || "empty token".into());
