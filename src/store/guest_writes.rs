@@ -83,7 +83,8 @@ pub struct SlotGuard<'a> {
 }
 
 /// A new reservation `id` through the link (see [`Outcome`]); with `Done`, the calendar it is in.
-#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+// Named after the SQL function it calls, apart from the use case's `reserve` span.
+#[tracing::instrument(name = "bookings_reserve", level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn reserve(
     db: &impl ConnectionTrait,
     id: CalendarEventId,
@@ -159,7 +160,7 @@ pub fn reserved(
 }
 
 /// Moves `event` (read at `sequence`) to the guard's slot at `now` (see [`Outcome`]).
-#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event), err(level = "debug", Display))]
+#[tracing::instrument(name = "bookings_reschedule", level = "debug", skip_all, fields(event_id = %event), err(level = "debug", Display))]
 pub async fn reschedule(
     db: &impl ConnectionTrait,
     event: CalendarEventId,
@@ -191,7 +192,7 @@ pub async fn reschedule(
 
 /// Cancels `event` (read at `sequence`, through link `link` at `version`) at `now`, the guest's
 /// `reason` with it (see [`Outcome`]; never `Full` or `Busy`).
-#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event), err(level = "debug", Display))]
+#[tracing::instrument(name = "bookings_cancel", level = "debug", skip_all, fields(event_id = %event), err(level = "debug", Display))]
 pub async fn cancel(
     db: &impl ConnectionTrait,
     link: &LinkToken,
