@@ -21,6 +21,7 @@ fn answer(slots: usize) -> GetBookingAvailability200Response {
             .map(|i| {
                 let start = first + Duration::minutes(30 * i);
                 AvailableSlot {
+                    seats_left: 1,
                     start: start.with_timezone(&zone),
                     end: (start + Duration::minutes(30)).with_timezone(&zone),
                 }

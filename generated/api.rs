@@ -598,10 +598,61 @@ impl<T: WireJson> WireJson for Vec<T> {
         Ok(())
     }
 }
+/// A visitor holding a seat of an event, by their own reservation.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "Attendee")]
+pub struct Attendee {
+    /// The visitor's own reservation (its manage token is theirs alone)
+    pub reservation_id: uuid::Uuid,
+    /// The visitor's name, as they gave it
+    pub name: String,
+    /// The visitor's address, as they gave it
+    pub email: poem_openapi::types::Email,
+}
+impl Attendee {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("reservation_id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "reservation_id"))?;
+        }
+        if let Some(v) = object.get("name") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "name"))?;
+        }
+        if let Some(v) = object.get("email") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "email"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for Attendee {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("reservation_id", &Wire(&self.reservation_id))?;
+        map.serialize_entry("name", &Wire(&self.name))?;
+        map.serialize_entry("email", &Wire(&self.email))?;
+        map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("reservation_id", &self.reservation_id)?;
+        fields.field("name", &self.name)?;
+        fields.field("email", &self.email)?;
+        fields.end();
+        Ok(())
+    }
+}
 /// A free slot of a booking link, [start, end). Both carry the booking link's UTC offset at that instant.
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "AvailableSlot")]
 pub struct AvailableSlot {
+    /// How many more visitors may reserve this slot: the link's `seats_per_slot` while nobody holds it (1 on a link of one seat per slot), fewer once some do.
+    #[oai(validator(minimum(value = "1")))]
+    pub seats_left: i64,
     /// The slot's start, in the link's UTC offset at that instant
     pub start: chrono::DateTime<chrono::FixedOffset>,
     /// The slot's end (start plus the link's duration)
@@ -613,6 +664,9 @@ impl AvailableSlot {
         let Some(object) = value.as_object() else {
             return Err(format!("{at} must be an object"));
         };
+        if let Some(v) = object.get("seats_left") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "seats_left"))?;
+        }
         if let Some(v) = object.get("start") {
             Shape::Str.check(v, false, &format!("{at}.{}", "start"))?;
         }
@@ -626,6 +680,7 @@ impl WireJson for AvailableSlot {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("seats_left", &Wire(&self.seats_left))?;
         map.serialize_entry("start", &Wire(&self.start))?;
         map.serialize_entry("end", &Wire(&self.end))?;
         map.end()
@@ -633,6 +688,7 @@ impl WireJson for AvailableSlot {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
+        fields.field("seats_left", &self.seats_left)?;
         fields.field("start", &self.start)?;
         fields.field("end", &self.end)?;
         fields.end();
@@ -1549,6 +1605,9 @@ pub struct BookingLinkSettings {
     pub slot_alignment: SlotAlignment,
     #[oai(skip_serializing_if_is_none)]
     pub location: Option<Location>,
+    /// How many visitors may reserve one slot, each with their own reservation (default 1)
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub seats_per_slot: i64,
 }
 impl BookingLinkSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -1628,6 +1687,9 @@ impl BookingLinkSettings {
             Shape::Obj(Location::strict_check)
                 .check(v, false, &format!("{at}.{}", "location"))?;
         }
+        if let Some(v) = object.get("seats_per_slot") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "seats_per_slot"))?;
+        }
         Ok(())
     }
 }
@@ -1676,6 +1738,7 @@ impl WireJson for BookingLinkSettings {
         if let Some(value) = &self.location {
             map.serialize_entry("location", &Wire(value))?;
         }
+        map.serialize_entry("seats_per_slot", &Wire(&self.seats_per_slot))?;
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -1710,6 +1773,7 @@ impl WireJson for BookingLinkSettings {
         if let Some(value) = &self.location {
             fields.field("location", value)?;
         }
+        fields.field("seats_per_slot", &self.seats_per_slot)?;
         fields.end();
         Ok(())
     }
@@ -2648,6 +2712,8 @@ pub struct Event {
     pub attendee_email: MaybeUndefined<poem_openapi::types::Email>,
     /// Where a reservation takes place: its booking link's location when it was made, `{reservation_id}` filled in (reservations through a link with a location only; null otherwise)
     pub location: MaybeUndefined<String>,
+    /// The visitors who hold the event: one for a reservation; for a session of a link with several seats per slot, every visitor who holds a live seat in it (then `id` is the session's, and `title`, `notes`, `attendee_name` and `attendee_email` are its first visitor's). Empty for an event the owner added.
+    pub attendees: Vec<Attendee>,
     /// When the event was created
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
@@ -2691,6 +2757,10 @@ impl Event {
         if let Some(v) = object.get("location") {
             Shape::Str.check(v, true, &format!("{at}.{}", "location"))?;
         }
+        if let Some(v) = object.get("attendees") {
+            Shape::List(&Shape::Obj(Attendee::strict_check))
+                .check(v, false, &format!("{at}.{}", "attendees"))?;
+        }
         if let Some(v) = object.get("created_at") {
             Shape::Str.check(v, false, &format!("{at}.{}", "created_at"))?;
         }
@@ -2720,6 +2790,7 @@ impl WireJson for Event {
         if !self.location.is_undefined() {
             map.serialize_entry("location", &Wire(&self.location))?;
         }
+        map.serialize_entry("attendees", &Wire(&self.attendees))?;
         map.serialize_entry("created_at", &Wire(&self.created_at))?;
         map.end()
     }
@@ -2745,6 +2816,7 @@ impl WireJson for Event {
         if !self.location.is_undefined() {
             fields.field("location", &self.location)?;
         }
+        fields.field("attendees", &self.attendees)?;
         fields.field("created_at", &self.created_at)?;
         fields.end();
         Ok(())
@@ -4050,6 +4122,9 @@ pub struct UpdateBookingLinkRequest {
     pub slot_alignment: MaybeUndefined<SlotAlignment>,
     /// Left out: unchanged; null: no location.
     pub location: MaybeUndefined<Location>,
+    /// How many visitors may reserve one slot, each with their own reservation; a slot stays offered until that many hold it. Left out: unchanged; null: back to 1. Lowering it leaves sessions that hold more as they are (they take no more).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub seats_per_slot: MaybeUndefined<i64>,
 }
 impl UpdateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -4128,6 +4203,9 @@ impl UpdateBookingLinkRequest {
         if let Some(v) = object.get("location") {
             Shape::Obj(Location::strict_check)
                 .check(v, true, &format!("{at}.{}", "location"))?;
+        }
+        if let Some(v) = object.get("seats_per_slot") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "seats_per_slot"))?;
         }
         Ok(())
     }
@@ -4208,6 +4286,9 @@ impl WireJson for UpdateBookingLinkRequest {
         if !self.location.is_undefined() {
             map.serialize_entry("location", &Wire(&self.location))?;
         }
+        if !self.seats_per_slot.is_undefined() {
+            map.serialize_entry("seats_per_slot", &Wire(&self.seats_per_slot))?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -4275,6 +4356,9 @@ impl WireJson for UpdateBookingLinkRequest {
         }
         if !self.location.is_undefined() {
             fields.field("location", &self.location)?;
+        }
+        if !self.seats_per_slot.is_undefined() {
+            fields.field("seats_per_slot", &self.seats_per_slot)?;
         }
         fields.end();
         Ok(())
@@ -4842,6 +4926,12 @@ pub struct CreateBookingLinkRequest {
     pub slot_alignment: Option<SlotAlignment>,
     #[oai(skip_serializing_if_is_none)]
     pub location: Option<Location>,
+    /// How many visitors may reserve one slot, each with their own reservation; a slot stays offered until that many hold it. Absent: 1.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "1000"))
+    )]
+    pub seats_per_slot: Option<i64>,
 }
 impl CreateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -4921,6 +5011,9 @@ impl CreateBookingLinkRequest {
             Shape::Obj(Location::strict_check)
                 .check(v, false, &format!("{at}.{}", "location"))?;
         }
+        if let Some(v) = object.get("seats_per_slot") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "seats_per_slot"))?;
+        }
         Ok(())
     }
 }
@@ -4981,6 +5074,9 @@ impl WireJson for CreateBookingLinkRequest {
         if let Some(value) = &self.location {
             map.serialize_entry("location", &Wire(value))?;
         }
+        if let Some(value) = &self.seats_per_slot {
+            map.serialize_entry("seats_per_slot", &Wire(value))?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -5038,6 +5134,9 @@ impl WireJson for CreateBookingLinkRequest {
         }
         if let Some(value) = &self.location {
             fields.field("location", value)?;
+        }
+        if let Some(value) = &self.seats_per_slot {
+            fields.field("seats_per_slot", value)?;
         }
         fields.end();
         Ok(())
@@ -5123,6 +5222,12 @@ pub struct CreateBookingLink200ResponseSettings {
     pub slot_alignment: Option<SlotAlignment>,
     #[oai(skip_serializing_if_is_none)]
     pub location: Option<Location>,
+    /// How many visitors may reserve one slot, each with their own reservation (default 1)
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "1000"))
+    )]
+    pub seats_per_slot: Option<i64>,
 }
 impl CreateBookingLink200ResponseSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -5201,6 +5306,9 @@ impl CreateBookingLink200ResponseSettings {
             Shape::Obj(Location::strict_check)
                 .check(v, false, &format!("{at}.{}", "location"))?;
         }
+        if let Some(v) = object.get("seats_per_slot") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "seats_per_slot"))?;
+        }
         Ok(())
     }
 }
@@ -5271,6 +5379,9 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         if let Some(value) = &self.location {
             map.serialize_entry("location", &Wire(value))?;
         }
+        if let Some(value) = &self.seats_per_slot {
+            map.serialize_entry("seats_per_slot", &Wire(value))?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -5338,6 +5449,9 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         }
         if let Some(value) = &self.location {
             fields.field("location", value)?;
+        }
+        if let Some(value) = &self.seats_per_slot {
+            fields.field("seats_per_slot", value)?;
         }
         fields.end();
         Ok(())
@@ -8473,7 +8587,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
             Err(err) => ListCalendarEventsResponse::from_api_error(err),
         }
     }
-    /// Cancels an event and frees its time, a reservation's event too. Only the owner may delete; requires the `calendar:write` scope. Deleting an already deleted event answers 404.
+    /// Cancels an event and frees its time, a reservation's event too; a session's (its id is the session's) cancels every seat in it. Only the owner may delete; requires the `calendar:write` scope. Deleting an already deleted event answers 404.
     #[oai(
         path = "/calendars/:id/events/:eventId",
         method = "delete",

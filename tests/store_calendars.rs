@@ -167,7 +167,8 @@ async fn typed_ids_round_trip_and_relations_hold(t: TestDb) {
     assert_eq!(event.find_related(calendars::Entity).one(db).await.unwrap().as_ref(), Some(&cal));
     assert_eq!(link.find_related(calendars::Entity).one(db).await.unwrap().as_ref(), Some(&cal));
     let events = store::calendars::live_events_page(db, cal.id, range(at(0, 0), at(23, 0)), None, 10).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.id).collect::<Vec<CalendarEventId>>(), vec![event.id]);
+    assert_eq!(events.iter().map(|g| g.key).collect::<Vec<CalendarEventId>>(), vec![event.id]);
+    assert_eq!(events[0].events, vec![event.clone()]);
 }
 
 fn range(start: DateTime<Utc>, end: DateTime<Utc>) -> TimeRange {
@@ -243,7 +244,10 @@ async fn the_services_stamp_with_the_app_clock_and_check_ownership(t: TestDb) {
     let event = svc.create_event(CalendarWriter::authorize(&owner).unwrap(), cal.id, new()).await.unwrap();
     let page = PageRequest { limit: 10, after: None };
     let listed = svc.list_events(&owner, cal.id, range(at(0, 0), at(23, 0)), page.clone()).await.unwrap();
-    assert_eq!(listed.items, vec![event.clone()]);
+    assert_eq!(
+        listed.items.iter().map(|g| (g.key, g.events.clone())).collect::<Vec<_>>(),
+        vec![(event.id, vec![event.clone()])]
+    );
     assert!(matches!(
         svc.list_events(&other, cal.id, range(at(0, 0), at(23, 0)), page).await,
         Err(ServiceError::Denied(_))
@@ -486,8 +490,7 @@ async fn the_exclusion_constraint_is_still_a_conflict(t: TestDb) {
         CalendarEventId::new(),
         &link,
         &reservation(),
-        "h".into(),
-        None,
+        store::calendars::Placed { manage_token_hash: "h".into(), location: None, session: None },
         clock().now(),
     )
     .await

@@ -123,6 +123,8 @@ fn every_rule(start: DateTime<Utc>, days: i64) -> (LinkRules, DayCounts) {
         bookable_from: Some(first),
         bookable_until: first.checked_add_days(chrono::Days::new(400)),
         slot_alignment: Some(SlotAlignment::AfterBusy),
+        // Seats are judged around `slots` (`seated_slots`: one `check_slot` per session).
+        seats_per_slot: None,
     })
     .expect("valid rules");
     let booked = (0..days)

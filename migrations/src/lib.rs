@@ -12,6 +12,7 @@ mod m20261202_000006_webhooks;
 mod m20261203_000007_reservation_cancelled_by;
 mod m20261206_000008_link_limits_and_location;
 mod m20261206_000009_write_functions;
+mod m20261206_000010_seats;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_reservation_cancelled_by::Migration),
             Box::new(m20261206_000008_link_limits_and_location::Migration),
             Box::new(m20261206_000009_write_functions::Migration),
+            Box::new(m20261206_000010_seats::Migration),
         ]
     }
 }

@@ -51,6 +51,8 @@ pub struct Model {
     /// The location's value (a template may hold `{reservation_id}`); set with its kind.
     #[sea_orm(column_type = "Text", nullable)]
     pub location_value: Option<String>,
+    /// Issue #25: visitors per slot; NULL: not set (1).
+    pub seats_per_slot: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

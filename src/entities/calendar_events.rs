@@ -40,6 +40,9 @@ pub struct Model {
     /// filled (NULL: none said).
     #[sea_orm(column_type = "Text", nullable)]
     pub location: Option<String>,
+    /// Issue #25: the session a seat of a link with several seats per slot belongs to (the id
+    /// of its first reservation); NULL for a one-seat link's reservation and for other events.
+    pub session_id: Option<CalendarEventId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

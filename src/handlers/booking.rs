@@ -80,6 +80,7 @@ impl BookingHandlers for Handlers {
                 bookable_until: wire.bookable_until.map_or(MaybeUndefined::Null, MaybeUndefined::Value),
                 slot_alignment: Some(wire.slot_alignment),
                 location: wire.location,
+                seats_per_slot: Some(wire.seats_per_slot),
             },
         })))
     }
@@ -101,7 +102,11 @@ impl BookingHandlers for Handlers {
         let slots = found
             .slots
             .iter()
-            .map(|s| api::AvailableSlot { start: offsets.at(s.start), end: offsets.at(s.end) })
+            .map(|s| api::AvailableSlot {
+                seats_left: i64::from(s.seats_left),
+                start: offsets.at(s.slot.start),
+                end: offsets.at(s.slot.end),
+            })
             .collect();
         // The validators (ETag, Cache-Control) are the edge's answer cache's: it digests the bytes.
         Ok(api::GetBookingAvailabilityResponse::Ok(

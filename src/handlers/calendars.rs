@@ -15,6 +15,7 @@ use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::ServiceError;
 use crate::policy::{BookingWriter, CalendarWriter};
 use crate::services::booking_links::{settings_of, BookingLinks, LinkChanges};
+use crate::services::calendars::EventGroup;
 use chrono::Weekday;
 use uuid::Uuid;
 
@@ -32,8 +33,28 @@ pub(crate) fn calendar_to_wire(c: calendars::Model) -> api::Calendar {
     }
 }
 
+/// An event as its owner sees it: a session's seats as one event (its id the session's), with
+/// every visitor holding a seat among its attendees.
+/// (The store answers no group without an event; one would be left out.)
+pub(crate) fn group_to_wire(group: EventGroup) -> Option<api::Event> {
+    let mut events = group.events.into_iter();
+    let first = events.next()?;
+    let mut attendees: Vec<api::Attendee> = attendee_of(&first).into_iter().collect();
+    attendees.extend(events.filter_map(|e| attendee_of(&e)));
+    Some(api::Event { id: group.key.into_uuid(), attendees, ..event_to_wire(first) })
+}
+
+fn attendee_of(e: &calendar_events::Model) -> Option<api::Attendee> {
+    Some(api::Attendee {
+        reservation_id: e.id.into_uuid(),
+        name: e.attendee_name.clone()?,
+        email: poem_openapi::types::Email(e.attendee_email.clone()?),
+    })
+}
+
 pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
     api::Event {
+        attendees: attendee_of(&e).into_iter().collect(),
         id: e.id.into_uuid(),
         calendar_id: e.calendar_id.into_uuid(),
         title: e.title,
@@ -136,6 +157,7 @@ pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSetti
         bookable_until: schedule.bookable_until(),
         slot_alignment: link_rules::slot_alignment_to_wire(schedule),
         location: settings.location.as_ref().map(link_rules::location_to_wire),
+        seats_per_slot: i64::from(schedule.seats_per_slot()),
     }
 }
 
@@ -194,7 +216,7 @@ impl CalendarsHandlers for Handlers {
         let events = self.calendars().list_events(&principal, CalendarId::from_uuid(id), range, page).await?;
         let (truncated, next) = page_headers(&events);
         Ok(api::ListCalendarEventsResponse::Ok(
-            Json(events.items.into_iter().map(event_to_wire).collect()),
+            Json(events.items.into_iter().filter_map(group_to_wire).collect()),
             truncated,
             next,
         ))

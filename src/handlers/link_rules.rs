@@ -150,6 +150,7 @@ pub(crate) fn update_rules(
     schedule.bookable_from = patch(std::mem::take(&mut body.bookable_from));
     schedule.bookable_until = patch(std::mem::take(&mut body.bookable_until));
     schedule.slot_alignment = patch_with(body.slot_alignment, alignment_from_wire);
+    schedule.seats_per_slot = patch(std::mem::take(&mut body.seats_per_slot));
     Ok(match std::mem::take(&mut body.location) {
         MaybeUndefined::Undefined => Patch::Keep,
         MaybeUndefined::Null => Patch::Reset,
@@ -180,6 +181,7 @@ pub(crate) fn create_rules(
     raw.bookable_from = body.bookable_from;
     raw.bookable_until = body.bookable_until;
     raw.slot_alignment = body.slot_alignment.map(alignment_from_wire);
+    raw.seats_per_slot = body.seats_per_slot;
     body.location.as_ref().map(location_from_wire).transpose()
 }
 

@@ -62,7 +62,7 @@ async fn offered(pages: &Pages, token: &LinkToken, start: DateTime<Utc>) -> Resu
     let range = TimeRange::parse(&AVAILABILITY_RANGE, start, start + Duration::days(1))
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let found = pages.links().availability(token, range).await?;
-    Ok(found.slots.into_iter().find(|s| s.start == start))
+    Ok(found.slots.into_iter().map(|s| s.slot).find(|s| s.start == start))
 }
 
 /// The duration and zone facts under the title.

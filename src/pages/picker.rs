@@ -3,7 +3,7 @@
 
 use super::view::{self, PageQuery, PickerInput, Window};
 use super::{Common, Pages};
-use crate::domain::availability::Interval;
+use crate::domain::availability::SeatedSlot;
 use crate::domain::booking_link::AVAILABILITY_RANGE;
 use crate::domain::input::{LinkToken, TimeRange};
 use crate::error::ServiceError;
@@ -66,6 +66,7 @@ pub async fn pick(
         month,
         window,
         slots: &slots,
+        seated: link.settings.rules.schedule.seats_per_slot() > 1,
         day: query.day.as_deref().and_then(view::parse_day),
         jump,
         path,
@@ -82,7 +83,7 @@ async fn month_slots(
     window: Window,
     month: chrono::NaiveDate,
     moving: Option<&crate::entities::calendar_events::Model>,
-) -> Result<Vec<Interval>, ServiceError> {
+) -> Result<Vec<SeatedSlot>, ServiceError> {
     let (start, end) = window.range(tz, month);
     let range = TimeRange::parse(&AVAILABILITY_RANGE, start, end).map_err(|e| ServiceError::Invalid(e.to_string()))?;
     Ok(pages.links().availability_moving(token, range, moving).await?.slots)

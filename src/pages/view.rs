@@ -2,7 +2,7 @@
 //! month grid with the chosen day's free times (grouped into days in the visitor's zone).
 
 use super::i18n::Lang;
-use crate::domain::availability::Interval;
+use crate::domain::availability::SeatedSlot;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -213,6 +213,8 @@ struct SlotLink {
     url: String,
     text: String,
     name: String,
+    /// "3 seats left", on a link with several seats per slot.
+    seats: Option<String>,
 }
 
 /// The month grid and the day's free times, as `picker.html` reads them.
@@ -236,8 +238,10 @@ pub(crate) struct PickerInput<'a> {
     pub tz: Tz,
     pub month: NaiveDate,
     pub window: Window,
-    /// The month's free slots.
-    pub slots: &'a [Interval],
+    /// The month's free slots, with their seats left.
+    pub slots: &'a [SeatedSlot],
+    /// Whether the link takes several visitors per slot (then each slot says its seats left).
+    pub seated: bool,
     pub day: Option<NaiveDate>,
     /// The first later month with free time, when this one has none.
     pub jump: Option<NaiveDate>,
@@ -259,9 +263,9 @@ impl PickerInput<'_> {
 
 pub(crate) fn picker(input: &PickerInput<'_>) -> Picker {
     let lang = input.lang;
-    let mut by_day: BTreeMap<NaiveDate, Vec<&Interval>> = BTreeMap::new();
+    let mut by_day: BTreeMap<NaiveDate, Vec<&SeatedSlot>> = BTreeMap::new();
     for slot in input.slots {
-        by_day.entry(slot.start.with_timezone(&input.tz).date_naive()).or_default().push(slot);
+        by_day.entry(slot.slot.start.with_timezone(&input.tz).date_naive()).or_default().push(slot);
     }
     let day = input.day.filter(|d| by_day.contains_key(d)).or_else(|| by_day.keys().next().copied());
     let month = input.month;
@@ -318,23 +322,33 @@ pub(crate) fn picker(input: &PickerInput<'_>) -> Picker {
         .and_then(|d| by_day.get(&d))
         .map(|list| {
             list.iter()
-                .map(|s| {
+                .map(|seated| {
+                    let s = &seated.slot;
                     let (start, end) = (s.start.with_timezone(&input.tz), s.end.with_timezone(&input.tz));
                     let (from, to) = (lang.time(start.time()), lang.time(end.time()));
                     let date = lang.date_short(start.date_naive());
+                    let seats = input.seated.then(|| match seated.seats_left {
+                        1 => lang.text("seats_one").to_string(),
+                        n => lang.fill("seats_many", &[("n", &n.to_string())]),
+                    });
+                    // The zone's abbreviation too: where clocks go back, one hour is shown twice.
+                    let mut name = lang.fill(
+                        "slot_name",
+                        &[
+                            ("start", &from),
+                            ("end", &to),
+                            ("date", &date),
+                            ("zone", &format!("{zone} ({})", start.format("%Z"))),
+                        ],
+                    );
+                    if let Some(seats) = &seats {
+                        name = format!("{name}, {seats}");
+                    }
                     SlotLink {
                         url: input.link(&[("slot", slot_param(s.start))]),
                         text: format!("{from} – {to} {}", start.format("%Z")),
-                        // The zone's abbreviation too: where clocks go back, one hour is shown twice.
-                        name: lang.fill(
-                            "slot_name",
-                            &[
-                                ("start", &from),
-                                ("end", &to),
-                                ("date", &date),
-                                ("zone", &format!("{zone} ({})", start.format("%Z"))),
-                            ],
-                        ),
+                        name,
+                        seats,
                     }
                 })
                 .collect()
@@ -368,6 +382,7 @@ pub(crate) fn zone_form(path: &str, current: Tz, auto: bool, hidden: &[(&str, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::availability::Interval;
 
     #[test]
     fn a_day_that_starts_in_a_gap_starts_when_it_ends() {
@@ -401,7 +416,8 @@ mod tests {
             tz,
             month,
             window,
-            slots: &[slot],
+            slots: &[SeatedSlot { slot, seats_left: 1 }],
+            seated: false,
             day: None,
             jump: None,
             path: "/booking/x",

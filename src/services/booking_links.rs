@@ -10,7 +10,8 @@ use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::db::{begin_write, is_exclusion_violation, Locks, Writes};
 use crate::domain::availability::{
-    self, DayCounts, Interval, LinkRules, Patch, PeriodLimit, Refusal, SchedulePatch, SchedulingRules, SlotError,
+    self, DayCounts, Interval, LinkRules, Patch, PeriodLimit, Refusal, SchedulePatch, SchedulingRules, Seat,
+    SeatedSlot, Session, SlotError,
 };
 use crate::domain::booking_link::{LinkSettings, Location, Reservation, MAX_AVAILABILITY_DAYS};
 use crate::domain::ids::{CalendarEventId, CalendarId};
@@ -23,7 +24,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::{self, Outcome, Subject};
 use crate::policy::BookingWriter;
 use crate::store::booking_links::{self as store, StoredSettings};
-use crate::store::calendars::{self as calendar_store, busy_between, insert_reservation};
+use crate::store::calendars::{self as calendar_store, busy_between, insert_reservation, Placed};
 use crate::store::guest_writes::{self, Outcome as WriteOutcome, SlotGuard};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -92,7 +93,30 @@ impl LinkChanges {
 
 pub struct Availability {
     pub link: Arc<CachedLink>,
-    pub slots: Vec<Interval>,
+    /// Each with its seats left (`seats_per_slot` for a slot nobody holds).
+    pub slots: Vec<SeatedSlot>,
+}
+
+/// A link's sessions (issue #25's seats) starting in `[from, to)` with their ids, but for the
+/// reservation `except`; none for a link of one seat per slot (its sessions are never read).
+async fn sessions_of(
+    db: &impl sea_orm::ConnectionTrait,
+    rules: &LinkRules,
+    token: &LinkToken,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    except: Option<CalendarEventId>,
+) -> ServiceResult<(Vec<CalendarEventId>, Vec<Session>)> {
+    if rules.schedule.seats_per_slot() <= 1 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let rows = store::sessions(db, token, from, to, except).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, start, end, taken)| {
+            (id, Session { slot: Interval { start, end }, taken: u32::try_from(taken).unwrap_or(u32::MAX) })
+        })
+        .unzip())
 }
 
 fn busy_of(spans: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Vec<Interval> {
@@ -198,10 +222,11 @@ fn write_refused(outcome: WriteOutcome, limits: &[PeriodLimit], gone: fn() -> Se
 }
 
 /// Whether a slot of a link can be decided before its lock without its busy time (PostgreSQL's
-/// one-call writes): not with `after_busy`, where busy time says where slots start; such links
-/// take the transaction path.
+/// one-call writes): not with `after_busy`, where busy time says where slots start, nor with
+/// several seats per slot, where the slot's session decides; such links take the transaction
+/// path.
 fn decided_without_busy_time(rules: &LinkRules) -> bool {
-    rules.schedule.slot_alignment() == availability::SlotAlignment::Grid
+    rules.schedule.slot_alignment() == availability::SlotAlignment::Grid && rules.schedule.seats_per_slot() <= 1
 }
 
 /// Takes what a first read found for the first attempt of a write; later attempts read again.
@@ -339,11 +364,15 @@ impl<'a> BookingLinks<'a> {
                 .collect();
             busy = &without_own;
         }
-        let booked = day_counts(self.db, rules, &link.token, start, end, moving.map(|e| e.id)).await?;
-        let mut slots = availability::slots(rules, Interval { start, end }, busy, &booked, self.clock.now());
+        let except = moving.map(|e| e.id);
+        let booked = day_counts(self.db, rules, &link.token, start, end, except).await?;
+        let (_, sessions) = sessions_of(self.db, rules, &link.token, from, to, except).await?;
+        let now = self.clock.now();
+        let mut slots = availability::seated_slots(rules, Interval { start, end }, busy, &booked, &sessions, now);
         // Near the ends of the instants the contract carries, only slots a reservation would take.
         if start - margin < input::min_instant() || end + margin > input::max_instant() {
-            slots.retain(|s| input::slot_fits(&rules.tz, rules.buffer_before(), rules.buffer_after(), s.start, s.end));
+            let (before, after) = (rules.buffer_before(), rules.buffer_after());
+            slots.retain(|s| input::slot_fits(&rules.tz, before, after, s.slot.start, s.slot.end));
         }
         Ok(Availability { link, slots })
     }
@@ -382,6 +411,9 @@ impl<'a> BookingLinks<'a> {
     /// read under the lock, so the daily cap holds against concurrent requests). `moving`: the
     /// reservation being moved, whose own time and place in its date's count do not stand in
     /// its way. Not offered is a 400; a full date or busy time a 409.
+    /// Answers the session the reservation goes in (issue #25's seats): `None` on a link of one
+    /// seat per slot; the slot's session while it has seats left; else `new_session`, which the
+    /// reservation starts.
     async fn check_slot_locked(
         &self,
         txn: &impl sea_orm::ConnectionTrait,
@@ -389,13 +421,21 @@ impl<'a> BookingLinks<'a> {
         rules: &LinkRules,
         slot: Interval,
         moving: Option<CalendarEventId>,
-    ) -> ServiceResult<()> {
+        new_session: CalendarEventId,
+    ) -> ServiceResult<Option<CalendarEventId>> {
         ensure_fits(rules, slot)?;
         let margin = rules.busy_lookback() + Duration::minutes(1);
         let (from, to) = (input::clamp(slot.start - margin), input::clamp(slot.end + margin));
         let busy = busy_of(busy_between(txn, link.calendar_id, from, to, moving).await?);
         let booked = day_counts(txn, rules, &link.token, slot.start, slot.start, moving).await?;
-        availability::check_slot(rules, slot, &busy, &booked, self.clock.now()).map_err(refused)
+        let (ids, sessions) = sessions_of(txn, rules, &link.token, slot.start, slot.end, moving).await?;
+        let seat =
+            availability::check_seat(rules, slot, &busy, &booked, &sessions, self.clock.now()).map_err(refused)?;
+        Ok(match seat {
+            _ if rules.schedule.seats_per_slot() <= 1 => None,
+            Seat::Join(i) => ids.get(i).copied(),
+            Seat::New => Some(new_session),
+        })
     }
 
     /// What can be decided of `slot` through a link with `rules` without its lock (PostgreSQL's
@@ -474,10 +514,11 @@ impl<'a> BookingLinks<'a> {
         let link = store::lock_active_with_calendar(&txn, token).await?.ok_or_else(link_not_found)?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
-        self.check_slot_locked(&txn, &link, &settings.rules, slot, None).await?;
+        let session = self.check_slot_locked(&txn, &link, &settings.rules, slot, None, id).await?;
         let location = settings.location.as_ref().map(|l| l.for_reservation(id));
         let now = self.clock.now();
-        let event = slot_write(insert_reservation(&txn, id, &link, reservation, manage.hash(), location, now).await)?;
+        let placed = Placed { manage_token_hash: manage.hash(), location, session };
+        let event = slot_write(insert_reservation(&txn, id, &link, reservation, placed, now).await)?;
         slot_write(txn.commit().await)?;
         tracing::Span::current().record("event_id", tracing::field::display(event.id));
         self.cache.invalidate_calendar(link.calendar_id);
@@ -670,9 +711,12 @@ impl<'a> BookingLinks<'a> {
                 "this reservation's booking link is switched off; it offers no slot to move to",
             ));
         }
-        self.check_slot_locked(&txn, &link, rules, slot, Some(event.id)).await?;
+        // A seat that moves starts a session of its own when it does not join one (its id may
+        // be its old session's).
+        let session = self.check_slot_locked(&txn, &link, rules, slot, Some(event.id), CalendarEventId::new()).await?;
         let now = self.clock.now();
-        let event = slot_write(calendar_store::move_reservation(&txn, event, slot.start, slot.end, now).await)?;
+        let event =
+            slot_write(calendar_store::move_reservation(&txn, event, slot.start, slot.end, session, now).await)?;
         slot_write(txn.commit().await)?;
         Ok(GuestReservation { event, link_token: link.token, settings })
     }
@@ -702,7 +746,7 @@ impl<'a> BookingLinks<'a> {
             .map_err(|e| ServiceError::conflict(e.to_string()))?;
         let settings = settings_of(&link)?;
         let rules = &settings.rules;
-        if !decided_without_busy_time(rules) {
+        if !decided_without_busy_time(rules) || event.session_id.is_some() {
             return self.attempt_reschedule(&link.token, hash, slot, when).await;
         }
         guest_may_change(event.starts_at, now, rules.schedule.min_cancel_notice())

@@ -15,6 +15,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{visibility, CalendarWriter};
 use crate::services::availability_cache::AvailabilityCache;
 use crate::store::calendars as store;
+pub use crate::store::calendars::EventGroup;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 #[derive(Clone, Copy)]
@@ -83,14 +84,16 @@ impl<'a> Calendars<'a> {
         calendar_id: CalendarId,
         range: TimeRange,
         page: PageRequest,
-    ) -> ServiceResult<Page<calendar_events::Model>> {
+    ) -> ServiceResult<Page<EventGroup>> {
         let after = match &page.after {
             Some(c) => Some((c.at, c.key.parse().map(CalendarEventId::from_uuid).map_err(|_| bad_cursor())?)),
             None => None,
         };
         find_owned(self.db, principal, calendar_id).await?;
         let rows = store::live_events_page(self.db, calendar_id, range, after, page.fetch()).await?;
-        Ok(Page::cut(rows, &page, |e| Some(Cursor::new(ListKind::CalendarEvents, e.starts_at, e.id.to_string()))))
+        Ok(Page::cut(rows, &page, |g| {
+            g.events.first().map(|e| Cursor::new(ListKind::CalendarEvents, e.starts_at, g.key.to_string()))
+        }))
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal().user_id, calendar_id = %calendar_id, event_id = %event_id), err(level = "info", Display))]
@@ -101,10 +104,17 @@ impl<'a> Calendars<'a> {
         event_id: CalendarEventId,
     ) -> ServiceResult<()> {
         find_owned(self.db, writer.principal(), calendar_id).await?;
-        let event = store::find_live_event(self.db, calendar_id, event_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(format!("event {event_id} not found in calendar {calendar_id}")))?;
-        store::cancel_event(self.db, event, self.clock.now()).await?;
+        // A session's seats are cancelled together or not at all.
+        let txn = crate::ctx!(crate::db::begin_write(self.db).await)?;
+        let events = store::find_live_event(&txn, calendar_id, event_id).await?;
+        if events.is_empty() {
+            return Err(ServiceError::not_found(format!("event {event_id} not found in calendar {calendar_id}")));
+        }
+        let now = self.clock.now();
+        for event in events {
+            store::cancel_event(&txn, event, now).await?;
+        }
+        crate::ctx!(txn.commit().await)?;
         self.cache.invalidate_calendar(calendar_id);
         Ok(())
     }

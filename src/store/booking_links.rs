@@ -48,6 +48,7 @@ pub struct StoredSettings {
     pub slot_alignment: Option<SlotAlignment>,
     pub location_kind: Option<LocationKind>,
     pub location_value: Option<String>,
+    pub seats_per_slot: Option<i32>,
 }
 
 fn column(v: i64) -> i32 {
@@ -126,6 +127,7 @@ impl StoredSettings {
             slot_alignment: raw.slot_alignment,
             location_kind: settings.location.as_ref().map(Location::kind),
             location_value: settings.location.as_ref().map(|l| l.value().to_string()),
+            seats_per_slot: opt(raw.seats_per_slot),
         }
     }
 
@@ -156,6 +158,7 @@ impl StoredSettings {
         model.slot_alignment = Set(self.slot_alignment);
         model.location_kind = Set(self.location_kind);
         model.location_value = Set(self.location_value);
+        model.seats_per_slot = Set(self.seats_per_slot);
     }
 }
 
@@ -193,6 +196,7 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
         bookable_from: link.bookable_from,
         bookable_until: link.bookable_until,
         slot_alignment: link.slot_alignment,
+        seats_per_slot: opt(link.seats_per_slot),
     };
     let location = match (link.location_kind, &link.location_value) {
         (Some(kind), Some(value)) => Some(Location::parse(kind, value).map_err(|e| bad("location", e))?),
@@ -211,8 +215,10 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
     .map_err(|e| bad("settings", e))
 }
 
-/// The start of every live reservation made through link `token` that starts in `[from, to)`,
-/// but for the reservation `except` (one being moved).
+/// The live reservations made through link `token` that start in `[from, to)`, as they count
+/// towards its limits: one span per reservation, and one per session for the seats of a session
+/// (they are one booking; see `availability::seats`); but for the reservation `except` (one
+/// being moved).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn reservation_spans(
     db: &impl ConnectionTrait,
@@ -221,24 +227,73 @@ pub async fn reservation_spans(
     to: DateTime<Utc>,
     except: Option<CalendarEventId>,
 ) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-    let mut query = calendar_events::Entity::find();
-    if let Some(except) = except {
-        query = query.filter(calendar_events::Column::Id.ne(except));
-    }
-    crate::ctx!(
-        query
-            .filter(calendar_events::Column::BookingLinkToken.eq(token.clone()))
-            .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
-            .filter(calendar_events::Column::Cancelled.eq(false))
-            .filter(calendar_events::Column::StartsAt.gte(from))
-            .filter(calendar_events::Column::StartsAt.lt(to))
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>, Option<CalendarEventId>)> = crate::ctx!(
+        live_reservations(token, from, to, except)
             .select_only()
             .column(calendar_events::Column::StartsAt)
             .column(calendar_events::Column::EndsAt)
+            .column(calendar_events::Column::SessionId)
+            .into_tuple()
+            .all(db)
+            .await
+    )?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, session)| session.is_none_or(|id| seen.insert(id)))
+        .map(|(start, end, _)| (start, end))
+        .collect())
+}
+
+/// A session as [`sessions`] reads it: its id, start and end, and its live seats.
+pub type SessionRow = (CalendarEventId, DateTime<Utc>, DateTime<Utc>, i64);
+
+/// The sessions of link `token` (the seats of one slot, `session_id` set) that start in
+/// `[from, to)`: each session's id, slot and how many live seats it holds, but for the
+/// reservation `except` (one being moved).
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn sessions(
+    db: &impl ConnectionTrait,
+    token: &LinkToken,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    except: Option<CalendarEventId>,
+) -> ServiceResult<Vec<SessionRow>> {
+    crate::ctx!(
+        live_reservations(token, from, to, except)
+            .filter(calendar_events::Column::SessionId.is_not_null())
+            .select_only()
+            .column(calendar_events::Column::SessionId)
+            .column(calendar_events::Column::StartsAt)
+            .column(calendar_events::Column::EndsAt)
+            .column_as(calendar_events::Column::Id.count(), "taken")
+            .group_by(calendar_events::Column::SessionId)
+            .group_by(calendar_events::Column::StartsAt)
+            .group_by(calendar_events::Column::EndsAt)
+            .order_by_asc(calendar_events::Column::StartsAt)
             .into_tuple()
             .all(db)
             .await
     )
+}
+
+/// Live reservations through link `token` starting in `[from, to)`, but for `except`.
+fn live_reservations(
+    token: &LinkToken,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    except: Option<CalendarEventId>,
+) -> sea_orm::Select<calendar_events::Entity> {
+    let mut query = calendar_events::Entity::find();
+    if let Some(except) = except {
+        query = query.filter(calendar_events::Column::Id.ne(except));
+    }
+    query
+        .filter(calendar_events::Column::BookingLinkToken.eq(token.clone()))
+        .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
+        .filter(calendar_events::Column::Cancelled.eq(false))
+        .filter(calendar_events::Column::StartsAt.gte(from))
+        .filter(calendar_events::Column::StartsAt.lt(to))
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]

@@ -9,6 +9,7 @@ use crate::entities::{booking_links, calendars};
 use crate::error::ServiceResult;
 use crate::policy::Visibility;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, Set,
@@ -121,10 +122,12 @@ pub async fn move_reservation(
     event: calendar_events::Model,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    session: Option<CalendarEventId>,
     now: DateTime<Utc>,
 ) -> Result<calendar_events::Model, sea_orm::DbErr> {
     let sequence = event.sequence.saturating_add(1);
     let mut active: calendar_events::ActiveModel = event.into();
+    active.session_id = Set(session);
     active.starts_at = Set(start);
     active.ends_at = Set(end);
     active.sequence = Set(sequence);
@@ -148,8 +151,33 @@ pub async fn cancel_reservation(
     crate::ctx!(active.update(db).await)
 }
 
-/// Up to `limit` live events of a calendar overlapping `range`, by start then id, after the
-/// `(start, id)` of the last one a previous page showed (keyset: inserts never shift a page).
+/// What a new reservation carries besides the visitor's request: its manage token's hash, its
+/// location (the link's, filled in) and its session (issue #25's seats; `None` on a link of one
+/// seat per slot).
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub manage_token_hash: String,
+    pub location: Option<String>,
+    pub session: Option<CalendarEventId>,
+}
+
+/// One event as its owner sees it: a manual event or a reservation alone, or the live seats of
+/// one session (issue #25) together. `key` is the event's id: the session's id for a session.
+#[derive(Debug, Clone)]
+pub struct EventGroup {
+    pub key: CalendarEventId,
+    /// At least one; the session's first reservation first (by id).
+    pub events: Vec<calendar_events::Model>,
+}
+
+/// A live event's key as the owner's list groups them: its session, else its own id.
+fn group_key() -> Expr {
+    Func::coalesce([Expr::col(calendar_events::Column::SessionId), Expr::col(calendar_events::Column::Id)]).into()
+}
+
+/// One page of a calendar's live events overlapping `range` as its owner sees them (the seats of
+/// a session as one), by start then key, after `after` (keyset): the page's keys first (at most
+/// `limit`), then their rows.
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id), err(level = "debug", Display))]
 pub async fn live_events_page(
     db: &impl ConnectionTrait,
@@ -157,14 +185,50 @@ pub async fn live_events_page(
     range: TimeRange,
     after: Option<(DateTime<Utc>, CalendarEventId)>,
     limit: u64,
-) -> ServiceResult<Vec<calendar_events::Model>> {
-    let mut query = live_overlapping(calendar_id, range.start(), range.end()).order_by_asc(calendar_events::Column::Id);
-    if let Some((at, id)) = after {
-        query = query.filter(Condition::any().add(calendar_events::Column::StartsAt.gt(at)).add(
-            Condition::all().add(calendar_events::Column::StartsAt.eq(at)).add(calendar_events::Column::Id.gt(id)),
-        ));
+) -> ServiceResult<Vec<EventGroup>> {
+    let mut keys_query = live_overlapping(calendar_id, range.start(), range.end());
+    if let Some((at, key)) = after {
+        keys_query = keys_query.filter(
+            Condition::any()
+                .add(calendar_events::Column::StartsAt.gt(at))
+                .add(Condition::all().add(calendar_events::Column::StartsAt.eq(at)).add(group_key().gt(key))),
+        );
     }
-    crate::ctx!(query.limit(limit).all(db).await)
+    let keys: Vec<(DateTime<Utc>, CalendarEventId)> = crate::ctx!(
+        keys_query
+            .select_only()
+            .column(calendar_events::Column::StartsAt)
+            .column_as(group_key(), "group_key")
+            .group_by(calendar_events::Column::StartsAt)
+            .group_by(group_key())
+            .order_by_asc(group_key())
+            .limit(limit)
+            .into_tuple()
+            .all(db)
+            .await
+    )?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = crate::ctx!(
+        live_overlapping(calendar_id, range.start(), range.end())
+            .filter(group_key().is_in(keys.iter().map(|(_, k)| *k)))
+            .order_by_asc(group_key())
+            .order_by_asc(calendar_events::Column::Id)
+            .all(db)
+            .await
+    )?;
+    let mut groups: Vec<EventGroup> = keys.iter().map(|&(_, key)| EventGroup { key, events: Vec::new() }).collect();
+    let mut at: std::collections::HashMap<CalendarEventId, usize> =
+        groups.iter().enumerate().map(|(i, g)| (g.key, i)).collect();
+    for row in rows {
+        if let Some(&i) = at.get(&row.session_id.unwrap_or(row.id)) {
+            groups[i].events.push(row);
+        }
+    }
+    at.clear();
+    groups.retain(|g| !g.events.is_empty());
+    Ok(groups)
 }
 
 /// An event the owner entered.
@@ -197,11 +261,12 @@ pub async fn insert_reservation(
     id: CalendarEventId,
     link: &booking_links::Model,
     reservation: &Reservation,
-    manage_token_hash: String,
-    location: Option<String>,
+    placed: Placed,
     now: DateTime<Utc>,
 ) -> Result<calendar_events::Model, sea_orm::DbErr> {
+    let Placed { manage_token_hash, location, session } = placed;
     let model = calendar_events::ActiveModel {
+        session_id: Set(session),
         title: Set(reservation.title()),
         starts_at: Set(reservation.start),
         ends_at: Set(reservation.end),
@@ -230,23 +295,31 @@ fn new_event(calendar_id: CalendarId, now: DateTime<Utc>) -> calendar_events::Ac
         cancel_reason: Set(None),
         cancelled_by: Set(None),
         location: Set(None),
+        session_id: Set(None),
         created_at: Set(now),
         ..Default::default()
     }
 }
 
-/// A live event of this calendar.
+/// A live event of this calendar: its row, or the live seats of the session it is the id of
+/// (the first seat first); empty when there is none.
 #[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id, event_id = %event_id), err(level = "debug", Display))]
 pub async fn find_live_event(
     db: &impl ConnectionTrait,
     calendar_id: CalendarId,
     event_id: CalendarEventId,
-) -> ServiceResult<Option<calendar_events::Model>> {
+) -> ServiceResult<Vec<calendar_events::Model>> {
     crate::ctx!(
-        calendar_events::Entity::find_by_id(event_id)
+        calendar_events::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(calendar_events::Column::Id.eq(event_id))
+                    .add(calendar_events::Column::SessionId.eq(event_id)),
+            )
             .filter(calendar_events::Column::CalendarId.eq(calendar_id))
             .filter(calendar_events::Column::Cancelled.eq(false))
-            .one(db)
+            .order_by_asc(calendar_events::Column::Id)
+            .all(db)
             .await
     )
 }

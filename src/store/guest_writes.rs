@@ -156,6 +156,7 @@ pub fn reserved(
         cancel_reason: None,
         cancelled_by: None,
         location,
+        session_id: None,
     }
 }
 

@@ -106,6 +106,7 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 cancel_reason: None,
                 cancelled_by: None,
                 location: None,
+                session_id: None,
             }
             .into_active_model()
         })
@@ -189,6 +190,7 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
                 slot_alignment: None,
                 location_kind: None,
                 location_value: None,
+                seats_per_slot: None,
                 // Groups of three made at the same instant.
                 created_at: now - Duration::seconds(i / 3),
                 updated_at: now,

@@ -27,6 +27,7 @@ mod metrics;
 mod notifications;
 mod notify_store;
 mod pages;
+mod seats;
 mod spine;
 mod stored;
 mod validators;

@@ -210,6 +210,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         slot_alignment: None,
         location_kind: None,
         location_value: None,
+        seats_per_slot: None,
         created_at: now(),
         updated_at: now(),
     };
@@ -248,6 +249,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                     (true, _) => Some(calendar_events::CancelledBy::Owner),
                 },
                 location: None,
+                session_id: None,
             };
             insert(&conn, row.into_active_model()).await;
             n += 1;

@@ -253,6 +253,26 @@ async fn the_pages_say_where(app: TestApp) {
     assert!(p.links().iter().any(|l| l.starts_with("https://meet.example.com/r/")), "{}", p.html);
 }
 
+async fn the_booking_page_says_how_many_seats_are_left(app: TestApp) {
+    let owner = app.user();
+    let (_, link) = all_day_link(&app, &owner, "UTC", json!({"seats_per_slot": 4})).await;
+    let day = days_ahead(2);
+    let (start, end) = offered(&app, &link, day, 1).await.into_iter().next().unwrap();
+    app.reserve(&link, &start, &end).await.expect(200);
+    let query = format!("tz=UTC&month={}&day={}", day.format("%Y-%m"), day.format("%Y-%m-%d"));
+    let p = get(&app, &format!("/booking/{link}?{query}")).await;
+    assert!(p.html.contains("<span class=\"seats\">3 seats left</span>"), "{}", p.html);
+    assert!(p.html.contains("<span class=\"seats\">4 seats left</span>"), "{}", p.html);
+    // The screen reader's name of a slot says it too.
+    assert!(p.html.contains("(UTC), 3 seats left</span>"), "{}", p.html);
+    let p = get(&app, &format!("/booking/{link}?{query}&lang=es")).await;
+    assert!(p.html.contains("quedan 3 plazas"), "{}", p.html);
+    // A link of one seat per slot says nothing of seats.
+    let (_, plain) = all_day_link(&app, &owner, "UTC", json!({})).await;
+    let p = get(&app, &format!("/booking/{plain}?{query}")).await;
+    assert!(!p.html.contains("seats left"), "{}", p.html);
+}
+
 /// A reservation made through the API, and its manage token.
 async fn reservation(app: &TestApp, link: &str) -> String {
     let from = days_ahead(2);
@@ -532,6 +552,7 @@ async fn cors_allowed_origins_open_the_public_operations() {
 
 db_tests!(
     the_pages_say_where,
+    the_booking_page_says_how_many_seats_are_left,
     booking_page_shows_the_month_and_books_without_javascript,
     form_errors_are_listed_and_the_values_kept,
     a_slot_taken_meanwhile_brings_back_the_picker,

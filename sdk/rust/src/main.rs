@@ -122,6 +122,7 @@ async fn main() {
         bookable_from: Default::default(),
         bookable_until: Default::default(),
         slot_alignment: Default::default(),
+        seats_per_slot: None,
         location: Default::default(),
     };
     let link = expect(step, owner.create_booking_link(&cal.id, &body).await, 200);

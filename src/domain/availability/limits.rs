@@ -46,6 +46,14 @@ impl DayCounts {
         *self.days.entry(date).or_default() += Tally { count: 1, minutes };
     }
 
+    /// One reservation of `minutes` fewer on `date` (none fewer than none).
+    pub fn remove(&mut self, date: NaiveDate, minutes: u32) {
+        if let Some(t) = self.days.get_mut(&date) {
+            t.count = t.count.saturating_sub(1);
+            t.minutes = t.minutes.saturating_sub(minutes);
+        }
+    }
+
     /// What `date` holds.
     #[must_use]
     pub fn on(&self, date: NaiveDate) -> Tally {

@@ -98,11 +98,11 @@
 //! * `busy`: the busy index (rule 7);
 //! * `limits`: reservations counted (and their minutes summed) per local date, and the limits
 //!   per day, week, month and year (rule 6, issue #25); `period_limit`: those limits as spans
-//!   of instants a database checks under its lock;
-//!   `period_limit`: the same cap as a span of instants and a count, for a database to check
-//!   under its lock (PostgreSQL's one-call writes);
+//!   of instants a database checks under its lock (PostgreSQL's one-call writes);
 //! * `engine`: runs of windows, their grids, the one predicate, [`slots`] and
 //!   [`check_slot`].
+//! * `seats`: several visitors per slot (`seats_per_slot`, issue #25): a slot's session judged
+//!   as if it were not there while it has seats left ([`seated_slots`], [`check_seat`]).
 
 mod busy;
 mod engine;
@@ -111,6 +111,7 @@ mod limits;
 mod local_time;
 mod period_limit;
 mod schedule;
+mod seats;
 #[cfg(test)]
 mod testing;
 
@@ -131,8 +132,10 @@ pub use schedule::{
     DateOverride, Patch, Period, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulePatch, SchedulingRules,
     SlotAlignment, WindowDays, MAX_BOOKINGS_PER_DAY, MAX_BOOKINGS_PER_MONTH, MAX_BOOKINGS_PER_WEEK,
     MAX_BOOKINGS_PER_YEAR, MAX_DATE_OVERRIDES, MAX_DAYS_AHEAD, MAX_MINUTES_PER_DAY, MAX_MINUTES_PER_WEEK,
-    MAX_MIN_NOTICE_MINUTES, MAX_SIDE_BUFFER_MINUTES, MAX_SLOT_INTERVAL_MINUTES, MIN_SLOT_INTERVAL_MINUTES,
+    MAX_MIN_NOTICE_MINUTES, MAX_SEATS_PER_SLOT, MAX_SIDE_BUFFER_MINUTES, MAX_SLOT_INTERVAL_MINUTES,
+    MIN_SLOT_INTERVAL_MINUTES,
 };
+pub use seats::{check_seat, seated_slots, Seat, SeatedSlot, Session};
 
 use local_time::{local_date, resolve_boundary};
 

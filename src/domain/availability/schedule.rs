@@ -29,6 +29,8 @@ pub const MAX_BOOKINGS_PER_WEEK: i64 = 7 * MAX_BOOKINGS_PER_DAY;
 pub const MAX_BOOKINGS_PER_MONTH: i64 = 31 * MAX_BOOKINGS_PER_DAY;
 /// `booking_limits.year`: 1..=366000.
 pub const MAX_BOOKINGS_PER_YEAR: i64 = 366 * MAX_BOOKINGS_PER_DAY;
+/// `seats_per_slot`: 1..=1000.
+pub const MAX_SEATS_PER_SLOT: i64 = 1000;
 /// `duration_limits_minutes.day`: 1..=1440.
 pub const MAX_MINUTES_PER_DAY: i64 = 1440;
 /// `duration_limits_minutes.week`: 1..=10080.
@@ -113,6 +115,8 @@ pub struct RawSchedulingRules {
     pub bookable_from: Option<NaiveDate>,
     pub bookable_until: Option<NaiveDate>,
     pub slot_alignment: Option<SlotAlignment>,
+    /// Issue #25: how many visitors may reserve one slot (default 1).
+    pub seats_per_slot: Option<i64>,
 }
 
 /// One field of a partial update (`updateBookingLink`): left out keeps the value, `null` sets it
@@ -172,6 +176,7 @@ pub struct SchedulePatch {
     pub bookable_from: Patch<NaiveDate>,
     pub bookable_until: Patch<NaiveDate>,
     pub slot_alignment: Patch<SlotAlignment>,
+    pub seats_per_slot: Patch<i64>,
 }
 
 impl SchedulePatch {
@@ -197,6 +202,7 @@ impl SchedulePatch {
             bookable_from: self.bookable_from.apply(current.bookable_from),
             bookable_until: self.bookable_until.apply(current.bookable_until),
             slot_alignment: self.slot_alignment.apply(current.slot_alignment),
+            seats_per_slot: self.seats_per_slot.apply(current.seats_per_slot),
         }
     }
 }
@@ -247,6 +253,7 @@ pub struct SchedulingRules {
     bookable_from: Option<NaiveDate>,
     bookable_until: Option<NaiveDate>,
     slot_alignment: Option<SlotAlignment>,
+    seats_per_slot: Option<u32>,
 }
 
 /// Why scheduling rules were rejected. Messages name the field (they are
@@ -382,6 +389,7 @@ impl SchedulingRules {
             in_range("duration_limits_minutes.day", raw.max_minutes_per_day, 1, MAX_MINUTES_PER_DAY)?;
         let max_minutes_per_week =
             in_range("duration_limits_minutes.week", raw.max_minutes_per_week, 1, MAX_MINUTES_PER_WEEK)?;
+        let seats_per_slot = in_range("seats_per_slot", raw.seats_per_slot, 1, MAX_SEATS_PER_SLOT)?;
         if let (Some(from), Some(until)) = (raw.bookable_from, raw.bookable_until) {
             if until < from {
                 return Err(ScheduleError::BookableRange { from, until });
@@ -398,6 +406,7 @@ impl SchedulingRules {
             bookable_from: raw.bookable_from,
             bookable_until: raw.bookable_until,
             slot_alignment: raw.slot_alignment,
+            seats_per_slot,
             min_cancel_notice_minutes,
             min_notice_minutes,
             max_days_ahead,
@@ -440,6 +449,7 @@ impl SchedulingRules {
             bookable_from: self.bookable_from,
             bookable_until: self.bookable_until,
             slot_alignment: self.slot_alignment,
+            seats_per_slot: n(self.seats_per_slot),
         }
     }
 
@@ -555,6 +565,12 @@ impl SchedulingRules {
     #[must_use]
     pub fn slot_alignment(&self) -> SlotAlignment {
         self.slot_alignment.unwrap_or_default()
+    }
+
+    /// How many visitors may reserve one slot (1 when not set).
+    #[must_use]
+    pub fn seats_per_slot(&self) -> u32 {
+        self.seats_per_slot.unwrap_or(1)
     }
 }
 
@@ -701,6 +717,7 @@ mod tests {
             bookable_from: NaiveDate::from_ymd_opt(2027, 1, 1),
             bookable_until: NaiveDate::from_ymd_opt(2027, 1, 1),
             slot_alignment: Some(SlotAlignment::AfterBusy),
+            seats_per_slot: Some(1000),
         };
         let parsed = SchedulingRules::parse(&r).unwrap();
         assert_eq!(parsed.date_overrides()[0].date().to_string(), "2026-12-24");
@@ -716,7 +733,8 @@ mod tests {
     #[test]
     fn every_range_is_checked_and_named() {
         type Setter = fn(&mut RawSchedulingRules, i64);
-        let cases: [(&str, Setter, i64, i64); 12] = [
+        let cases: [(&str, Setter, i64, i64); 13] = [
+            ("seats_per_slot", |r, v| r.seats_per_slot = Some(v), 1, 1000),
             ("booking_limits.week", |r, v| r.max_bookings_per_week = Some(v), 1, 7000),
             ("booking_limits.month", |r, v| r.max_bookings_per_month = Some(v), 1, 31_000),
             ("booking_limits.year", |r, v| r.max_bookings_per_year = Some(v), 1, 366_000),
