@@ -24,7 +24,7 @@ mod cases;
 fn measure(case: &cases::Case, n: u64) -> usize {
     let mut total = 0;
     for _ in 0..n {
-        total += black_box(black_box(case).run()).len();
+        total += black_box(black_box(case).run());
     }
     total
 }
@@ -40,7 +40,7 @@ fn main() {
         vec![&all[which.parse::<usize>().expect("case: an index or `all`")]]
     };
     for case in chosen {
-        let offered = case.run().len();
+        let offered = case.run();
         let t = Instant::now();
         let total = measure(case, n);
         let per = t.elapsed().as_secs_f64() / n.max(1) as f64;

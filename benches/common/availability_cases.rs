@@ -11,27 +11,61 @@
 //! notice, 300 days ahead, a 15-minute grid, buffers 5 min before and 20 min
 //! after, 60 date overrides (closed days, changed days, overnight
 //! Saturday-Sunday ranges) and a cap of 6 a day with every fifth date full.
+//!
+//! The "team of 5" cases are a team link (issue #25) over five calendars with the first case's
+//! rules, each calendar with 500 busy blocks of its own (as dense as the one-calendar case):
+//! one `team_slots` call, `collective` or `round_robin`.
 
 use bookings::domain::availability::{
-    slots, DayCounts, Interval, LinkRules, RawDateOverride, RawSchedulingRules, SchedulingRules, SlotAlignment, Tally,
-    WindowDays, WorkingHours,
+    slots, team_slots, DayCounts, Interval, LinkRules, MemberView, RawDateOverride, RawSchedulingRules, Scheduling,
+    SchedulingRules, SlotAlignment, Tally, WindowDays, WorkingHours,
 };
 use chrono::{DateTime, Duration, Utc};
 
-/// One case: everything `slots` is called with.
-pub struct Case {
-    pub name: &'static str,
+/// One calendar's inputs: its rules, busy time and reservations per date.
+pub struct Calendar {
     pub rules: LinkRules,
-    pub range: Interval,
     pub busy: Vec<Interval>,
     pub booked: DayCounts,
+}
+
+impl Calendar {
+    fn view(&self) -> MemberView<'_> {
+        MemberView { rules: &self.rules, busy: &self.busy, booked: &self.booked }
+    }
+}
+
+/// What a case calls.
+#[derive(Clone, Copy)]
+pub enum Call {
+    /// `slots` on the one calendar.
+    One,
+    /// `team_slots` on a team link whose members are the calendars.
+    Team(Scheduling),
+}
+
+/// One case: everything the engine is called with.
+pub struct Case {
+    pub name: &'static str,
+    pub call: Call,
+    pub calendars: Vec<Calendar>,
+    pub range: Interval,
     pub now: DateTime<Utc>,
 }
 
 impl Case {
-    /// One call of the engine.
-    pub fn run(&self) -> Vec<Interval> {
-        slots(&self.rules, self.range, &self.busy, &self.booked, self.now)
+    /// One call of the engine; how many slots it offers.
+    pub fn run(&self) -> usize {
+        match self.call {
+            Call::One => {
+                let c = &self.calendars[0];
+                slots(&c.rules, self.range, &c.busy, &c.booked, self.now).len()
+            }
+            Call::Team(kind) => {
+                let views: Vec<MemberView<'_>> = self.calendars.iter().map(Calendar::view).collect();
+                team_slots(kind, &views, self.range, self.now).len()
+            }
+        }
     }
 }
 
@@ -136,15 +170,32 @@ fn every_rule(start: DateTime<Utc>, days: i64) -> (LinkRules, DayCounts) {
     (rules, booked)
 }
 
+const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
 fn case(name: &'static str, from: &str, days: i64, blocks: usize, all_rules: bool) -> Case {
     let start: DateTime<Utc> = from.parse().expect("valid instant");
     let (rules, booked) = if all_rules { every_rule(start, days) } else { (rules(), DayCounts::new()) };
     let range = Interval { start, end: start + Duration::days(days) };
-    let busy = busy_blocks(range, blocks, 0x9E37_79B9_7F4A_7C15 ^ blocks as u64);
-    Case { name, rules, range, busy, booked, now: start }
+    let busy = busy_blocks(range, blocks, SEED ^ blocks as u64);
+    Case { name, call: Call::One, calendars: vec![Calendar { rules, busy, booked }], range, now: start }
 }
 
-/// The four cases, in the order criterion runs them.
+/// A team of `members` calendars with the plain rules, `blocks` busy blocks each (the first
+/// member's are the one-calendar case's).
+fn team(name: &'static str, kind: Scheduling, from: &str, days: i64, blocks: usize, members: u64) -> Case {
+    let start: DateTime<Utc> = from.parse().expect("valid instant");
+    let range = Interval { start, end: start + Duration::days(days) };
+    let calendars = (0..members)
+        .map(|m| Calendar {
+            rules: rules(),
+            busy: busy_blocks(range, blocks, SEED ^ blocks as u64 ^ (m << 32)),
+            booked: DayCounts::new(),
+        })
+        .collect();
+    Case { name, call: Call::Team(kind), calendars, range, now: start }
+}
+
+/// The cases, in the order criterion runs them.
 pub fn cases() -> Vec<Case> {
     vec![
         // Includes the Berlin spring-forward on 2026-03-29.
@@ -152,5 +203,21 @@ pub fn cases() -> Vec<Case> {
         case("366 days, 10,000 busy blocks", "2026-01-01T00:00:00Z", 366, 10_000, false),
         case("31 days, 500 busy blocks, every rule", "2026-03-01T08:17:00Z", 31, 500, true),
         case("366 days, 10,000 busy blocks, every rule", "2026-01-01T00:00:00Z", 366, 10_000, true),
+        team(
+            "31 days, 500 busy blocks, team of 5 (collective)",
+            Scheduling::Collective,
+            "2026-03-01T08:17:00Z",
+            31,
+            500,
+            5,
+        ),
+        team(
+            "31 days, 500 busy blocks, team of 5 (round robin)",
+            Scheduling::RoundRobin,
+            "2026-03-01T08:17:00Z",
+            31,
+            500,
+            5,
+        ),
     ]
 }

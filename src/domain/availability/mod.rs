@@ -91,6 +91,22 @@
 //!   have no windows; windows may come in any order and are stored sorted;
 //!   the first error found is reported.
 //!
+//! # Team links
+//!
+//! A link may cover several calendars, its members ([`Team`]: `scheduling` `single`,
+//! `collective` or `round_robin`, each member `{calendar_id, weight, max_bookings_per_day}`).
+//! Each member has a one-calendar answer: [`slots`] with the link's rules and the lower of the
+//! link's and the member's daily cap ([`TeamMember::rules`]), the member's own busy time and
+//! the member's own reservations through the link (every limit counts per member). A
+//! `collective` link offers the slots every member's answer offers (the **intersection**); a
+//! `round_robin` link those any member's answer offers (the **union**), each with the members
+//! that offer it ([`team_slots`]). [`check_team_slot`] is the same predicate for one slot
+//! (one [`check_slot`] per member); refused, it reports the most decisive member's error: not
+//! offered, then full, then busy. A round-robin reservation goes to one free member by
+//! [`assign`]'s rule: the lowest `booked_in_period / weight` (the period: the calendar month of
+//! now in the link's zone, [`current_period`]), then the longest since last booked (never
+//! booked first), then the lowest index in `members`.
+//!
 //! # Where things are
 //! * `hours`: weekly working hours and their windows, parsed from "HH:MM";
 //!   `schedule`: the scheduling rules of issue #12, date overrides among them;
@@ -98,11 +114,14 @@
 //! * `busy`: the busy index (rule 7);
 //! * `limits`: reservations counted (and their minutes summed) per local date, and the limits
 //!   per day, week, month and year (rule 6, issue #25); `period_limit`: those limits as spans
-//!   of instants a database checks under its lock (PostgreSQL's one-call writes);
+//!   of instants and counts, for a database to check under its lock (PostgreSQL's one-call
+//!   writes);
 //! * `engine`: runs of windows, their grids, the one predicate, [`slots`] and
-//!   [`check_slot`].
+//!   [`check_slot`];
 //! * `seats`: several visitors per slot (`seats_per_slot`, issue #25): a slot's session judged
-//!   as if it were not there while it has seats left ([`seated_slots`], [`check_seat`]).
+//!   as if it were not there while it has seats left ([`seated_slots`], [`check_seat`]);
+//! * `team`: team links (issue #25): members parsed ([`Team`]), [`team_slots`] and
+//!   [`check_team_slot`] over the members' answers, and the round-robin rule ([`assign`]).
 
 mod busy;
 mod engine;
@@ -112,6 +131,7 @@ mod local_time;
 mod period_limit;
 mod schedule;
 mod seats;
+mod team;
 #[cfg(test)]
 mod testing;
 
@@ -136,6 +156,10 @@ pub use schedule::{
     MIN_SLOT_INTERVAL_MINUTES,
 };
 pub use seats::{check_seat, seated_slots, Seat, SeatedSlot, Session};
+pub use team::{
+    assign, check_team_slot, current_period, team_slots, Candidate, MemberSet, MemberView, RawMember, Scheduling, Team,
+    TeamError, TeamMember, TeamSlot, Weight, MAX_TEAM_MEMBERS, MAX_WEIGHT,
+};
 
 use local_time::{local_date, resolve_boundary};
 

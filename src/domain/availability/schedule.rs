@@ -509,6 +509,17 @@ impl SchedulingRules {
         self.max_bookings_per_day
     }
 
+    /// These rules with a team member's daily cap folded in: the lower of
+    /// `max_bookings_per_day` and `cap` (either when only one is set).
+    #[must_use]
+    pub(super) fn with_day_cap(mut self, cap: Option<u32>) -> SchedulingRules {
+        self.max_bookings_per_day = match (self.max_bookings_per_day, cap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self
+    }
+
     /// The most live reservations a period may hold, when limited (`Day` is
     /// `max_bookings_per_day`).
     #[must_use]
