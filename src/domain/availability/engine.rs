@@ -378,6 +378,51 @@ pub fn slots(
     booked: &DayCounts,
     now: DateTime<Utc>,
 ) -> Vec<Interval> {
+    slots_framed(rules, None, range, busy, booked, now)
+}
+
+/// The windows of the local dates a listing of a range reads, resolved and joined into runs:
+/// what [`slots`] walks. Calendars whose rules have the same zone, hours and overrides (a team
+/// link's members) can share one: [`slots_in`].
+pub(super) struct Frame {
+    pieces: Vec<Piece>,
+    runs: Vec<Run>,
+}
+
+impl Frame {
+    /// The frame of a listing of `range` at `now`: local dates from the day before the local
+    /// date of `max(range.start, now)` to the day after that of `range.end`.
+    pub(super) fn new(rules: &LinkRules, range: Interval, now: DateTime<Utc>) -> Frame {
+        let lower = max(range.start, now);
+        let first = local_date(rules.tz, lower).pred_opt().unwrap_or(NaiveDate::MIN);
+        let last = local_date(rules.tz, range.end).succ_opt().unwrap_or(NaiveDate::MAX);
+        let (pieces, runs) = rules.runs(first, last);
+        Frame { pieces, runs }
+    }
+}
+
+/// [`slots`], walking `frame` instead of resolving the windows again. `frame` must be built
+/// with rules of the same zone, hours and overrides as `rules`, for `range` or a range
+/// holding it (more dates only add runs the walk skips).
+pub(super) fn slots_in(
+    frame: &Frame,
+    rules: &LinkRules,
+    range: Interval,
+    busy: &[Interval],
+    booked: &DayCounts,
+    now: DateTime<Utc>,
+) -> Vec<Interval> {
+    slots_framed(rules, Some(frame), range, busy, booked, now)
+}
+
+fn slots_framed(
+    rules: &LinkRules,
+    frame: Option<&Frame>,
+    range: Interval,
+    busy: &[Interval],
+    booked: &DayCounts,
+    now: DateTime<Utc>,
+) -> Vec<Interval> {
     let mut out = Vec::new();
     let (dur, iv) = (nanos(rules.duration), nanos(rules.interval()));
     if dur <= 0 || iv <= 0 || range.end <= range.start || range.end <= now {
@@ -389,19 +434,23 @@ pub fn slots(
     if lo > re - dur {
         return out;
     }
-    let lower = max(range.start, now);
-    let first = local_date(rules.tz, lower).pred_opt().unwrap_or(NaiveDate::MIN);
-    let last = local_date(rules.tz, range.end).succ_opt().unwrap_or(NaiveDate::MAX);
-    let (pieces, runs) = rules.runs(first, last);
+    let own;
+    let Frame { pieces, runs } = match frame {
+        Some(f) => f,
+        None => {
+            own = Frame::new(rules, range, now);
+            &own
+        }
+    };
     if rules.schedule.slot_alignment() == SlotAlignment::AfterBusy {
         // Busy time before `lo` in the same window sets where its slots start.
         let mut judge = Judge::new(rules, busy, lo - nanos(AFTER_BUSY_LOOKBACK), re, booked, now);
-        after_busy_slots(&mut judge, &pieces, &runs, Span { lo, re, dur, iv }, &mut out);
+        after_busy_slots(&mut judge, pieces, runs, Span { lo, re, dur, iv }, &mut out);
         return out;
     }
     let mut judge = Judge::new(rules, busy, lo, re, booked, now);
     let mut instants = Instants::new();
-    for run in &runs {
+    for run in runs {
         let hi = min(run.end, re);
         let from = max(lo, run.start);
         if from > hi - dur {

@@ -19,7 +19,7 @@ use std::cmp::{max, min, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use thiserror::Error;
 
-use super::engine::{check_slot, slots, Refusal, SlotError};
+use super::engine::{check_slot, slots, slots_in, Frame, Refusal, SlotError};
 use super::limits::DayCounts;
 use super::schedule::{Period, MAX_BOOKINGS_PER_DAY};
 use super::{Interval, LinkRules};
@@ -372,9 +372,11 @@ pub struct TeamSlot {
 /// `round_robin` the slots **any** member's answer holds, `free` being exactly those members.
 /// Sorted by start (then end), no duplicates. No members: no slots.
 ///
-/// Cost: one [`slots`] per member and a merge of their sorted answers, O(k) per slot of the
-/// answers (k members). A collective link stops at the first member with nothing to offer and
-/// asks each later member only about the span where the earlier ones offer something.
+/// Cost: one [`slots`] per member, the windows resolved once for the members whose rules have
+/// the first one's zone, hours and overrides (a team link's members do), and a merge of their
+/// sorted answers, O(k) per slot of the answers (k members). A collective link stops at the
+/// first member with nothing to offer and asks each later member only about the span where
+/// the earlier ones offer something.
 ///
 /// # Panics
 ///
@@ -382,18 +384,42 @@ pub struct TeamSlot {
 #[must_use]
 pub fn team_slots(kind: Scheduling, members: &[MemberView<'_>], range: Interval, now: DateTime<Utc>) -> Vec<TeamSlot> {
     assert!(members.len() <= MemberSet::CAPACITY, "at most {} members", MemberSet::CAPACITY);
+    let Some(first) = members.first() else { return Vec::new() };
+    let answers = Answers { first: first.rules, frame: Frame::new(first.rules, range, now), now };
     match kind {
-        Scheduling::Single | Scheduling::Collective => every_member(members, range, now),
-        Scheduling::RoundRobin => any_member(members, range, now),
+        Scheduling::Single | Scheduling::Collective => every_member(&answers, members, range),
+        Scheduling::RoundRobin => any_member(&answers, members, range),
+    }
+}
+
+/// The members' answers, with the windows of the first member's rules resolved once.
+struct Answers<'a> {
+    first: &'a LinkRules,
+    /// The first member's frame for the whole range asked.
+    frame: Frame,
+    now: DateTime<Utc>,
+}
+
+impl Answers<'_> {
+    /// `m`'s answer for `range` (the range asked, or a range within it).
+    fn of(&self, m: &MemberView<'_>, range: Interval) -> Vec<Interval> {
+        let (a, b) = (self.first, m.rules);
+        let alike = std::ptr::eq(a, b)
+            || (a.tz == b.tz && a.hours == b.hours && a.schedule.date_overrides() == b.schedule.date_overrides());
+        if alike {
+            slots_in(&self.frame, m.rules, range, m.busy, m.booked, self.now)
+        } else {
+            slots(m.rules, range, m.busy, m.booked, self.now)
+        }
     }
 }
 
 /// The intersection of the members' answers.
-fn every_member(members: &[MemberView<'_>], range: Interval, now: DateTime<Utc>) -> Vec<TeamSlot> {
+fn every_member(answers_of: &Answers<'_>, members: &[MemberView<'_>], range: Interval) -> Vec<TeamSlot> {
     let mut range = range;
     let mut answers = Vec::with_capacity(members.len());
     for m in members {
-        let answer = slots(m.rules, range, m.busy, m.booked, now);
+        let answer = answers_of.of(m, range);
         let (Some(first), Some(last)) = (answer.first(), answer.last()) else { return Vec::new() };
         // A slot every member offers lies within this answer's span (the slots of a narrower
         // range are those of the wider one that fit in it: rule 8 only filters).
@@ -421,26 +447,29 @@ fn every_member(members: &[MemberView<'_>], range: Interval, now: DateTime<Utc>)
 }
 
 /// The union of the members' answers, each slot with the members offering it.
-fn any_member(members: &[MemberView<'_>], range: Interval, now: DateTime<Utc>) -> Vec<TeamSlot> {
-    let answers: Vec<Vec<Interval>> = members.iter().map(|m| slots(m.rules, range, m.busy, m.booked, now)).collect();
+fn any_member(answers_of: &Answers<'_>, members: &[MemberView<'_>], range: Interval) -> Vec<TeamSlot> {
+    let answers: Vec<Vec<Interval>> = members.iter().map(|m| answers_of.of(m, range)).collect();
     let mut at = vec![0usize; answers.len()];
     let mut out = Vec::with_capacity(answers.iter().map(Vec::len).max().unwrap_or(0));
     loop {
-        let mut next: Option<Interval> = None;
-        for (answer, &i) in answers.iter().zip(&at) {
-            if let Some(&s) = answer.get(i) {
-                if next.is_none_or(|n| s < n) {
+        // The earliest slot at the members' heads, and the members whose head it is.
+        let mut next: Option<&Interval> = None;
+        let mut free = 0u32;
+        for (m, (answer, &i)) in answers.iter().zip(&at).enumerate() {
+            let Some(s) = answer.get(i) else { continue };
+            match next.map(|n| s.cmp(n)) {
+                Some(Ordering::Greater) => {}
+                Some(Ordering::Equal) => free |= 1 << m,
+                _ => {
                     next = Some(s);
+                    free = 1 << m;
                 }
             }
         }
-        let Some(slot) = next else { return out };
-        let mut free = MemberSet::EMPTY;
-        for (m, (answer, i)) in answers.iter().zip(at.iter_mut()).enumerate() {
-            if answer.get(*i) == Some(&slot) {
-                free.insert(m);
-                *i += 1;
-            }
+        let Some(&slot) = next else { return out };
+        let free = MemberSet(free);
+        for m in free.iter() {
+            at[m] += 1;
         }
         out.push(TeamSlot { slot, free });
     }

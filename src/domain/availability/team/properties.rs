@@ -131,6 +131,24 @@ proptest! {
         prop_assert_eq!(team_slots(Scheduling::Single, &views, range, now), intersection);
     }
 
+    /// A member's answer walked on a frame built for the whole range asked (the first member's)
+    /// is its own `slots` answer, for that range and for any range within it (a collective link
+    /// asks later members about a narrower one).
+    #[test]
+    fn a_frame_serves_every_range_within_its_own(
+        (r, range, busy, booked, now) in arb_full_case(),
+        cut in (0i32..=100, 0i32..=100),
+    ) {
+        let len = range.end - range.start;
+        let narrow = Interval {
+            start: range.start + len * cut.0.min(cut.1) / 100,
+            end: range.start + len * cut.0.max(cut.1) / 100,
+        };
+        let frame = Frame::new(&r, range, now);
+        prop_assert_eq!(slots_in(&frame, &r, range, &busy, &booked, now), slots(&r, range, &busy, &booked, now));
+        prop_assert_eq!(slots_in(&frame, &r, narrow, &busy, &booked, now), slots(&r, narrow, &busy, &booked, now));
+    }
+
     /// `check_team_slot` is Ok exactly for the slots `team_slots` lists, with the same `free`
     /// members; refused, it reports the first most decisive member's error (not offered, then
     /// full, then busy). Candidates: the members' slots, their neighbours, random ones.
