@@ -1608,6 +1608,13 @@ pub struct BookingLinkSettings {
     /// How many visitors may reserve one slot, each with their own reservation (default 1)
     #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub seats_per_slot: i64,
+    /// Whether each reservation waits for the owner's confirmation (confirmReservation, declineReservation); default false
+    pub requires_confirmation: bool,
+    /// Whether a pending reservation holds its slot (no one else may take it) until it is decided; default true
+    pub pending_blocks_slot: bool,
+    /// A pending reservation lapses (is released and its visitor told) this many minutes after it was made, and at its start at the latest; null: at its start
+    #[oai(validator(minimum(value = "5"), maximum(value = "43200")))]
+    pub pending_expires_minutes: Option<i64>,
 }
 impl BookingLinkSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -1690,6 +1697,15 @@ impl BookingLinkSettings {
         if let Some(v) = object.get("seats_per_slot") {
             Shape::Int.check(v, false, &format!("{at}.{}", "seats_per_slot"))?;
         }
+        if let Some(v) = object.get("requires_confirmation") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "requires_confirmation"))?;
+        }
+        if let Some(v) = object.get("pending_blocks_slot") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "pending_blocks_slot"))?;
+        }
+        if let Some(v) = object.get("pending_expires_minutes") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "pending_expires_minutes"))?;
+        }
         Ok(())
     }
 }
@@ -1739,6 +1755,15 @@ impl WireJson for BookingLinkSettings {
             map.serialize_entry("location", &Wire(value))?;
         }
         map.serialize_entry("seats_per_slot", &Wire(&self.seats_per_slot))?;
+        map.serialize_entry(
+            "requires_confirmation",
+            &Wire(&self.requires_confirmation),
+        )?;
+        map.serialize_entry("pending_blocks_slot", &Wire(&self.pending_blocks_slot))?;
+        map.serialize_entry(
+            "pending_expires_minutes",
+            &Wire(&self.pending_expires_minutes),
+        )?;
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -1774,6 +1799,9 @@ impl WireJson for BookingLinkSettings {
             fields.field("location", value)?;
         }
         fields.field("seats_per_slot", &self.seats_per_slot)?;
+        fields.field("requires_confirmation", &self.requires_confirmation)?;
+        fields.field("pending_blocks_slot", &self.pending_blocks_slot)?;
+        fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
         fields.end();
         Ok(())
     }
@@ -2461,6 +2489,44 @@ impl WireJson for DateOverride {
         Ok(())
     }
 }
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "DeclineReservationRequest")]
+pub struct DeclineReservationRequest {
+    /// Told to the visitor. Free text; tab and newline allowed, NUL and other control characters not.
+    #[oai(skip_serializing_if_is_none, validator(max_length = 2000))]
+    pub reason: Option<String>,
+}
+impl DeclineReservationRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("reason") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "reason"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for DeclineReservationRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(value) = &self.reason {
+            map.serialize_entry("reason", &Wire(value))?;
+        }
+        map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        if let Some(value) = &self.reason {
+            fields.field("reason", value)?;
+        }
+        fields.end();
+        Ok(())
+    }
+}
 /// Limits on the minutes of live reservations through the link per local date and per week (from `week_start`) of its time zone; null: no limit. A slot that would pass one is not offered, and a reservation of it is refused (409).
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename = "DurationLimits")]
@@ -2712,6 +2778,8 @@ pub struct Event {
     pub attendee_email: MaybeUndefined<poem_openapi::types::Email>,
     /// Where a reservation takes place: its booking link's location when it was made, `{reservation_id}` filled in (reservations through a link with a location only; null otherwise)
     pub location: MaybeUndefined<String>,
+    /// True while the reservation waits for the owner's confirmation (confirmReservation, declineReservation); false otherwise.
+    pub pending: bool,
     /// The visitors who hold the event: one for a reservation; for a session of a link with several seats per slot, every visitor who holds a live seat in it (then `id` is the session's, and `title`, `notes`, `attendee_name` and `attendee_email` are its first visitor's). Empty for an event the owner added.
     pub attendees: Vec<Attendee>,
     /// When the event was created
@@ -2757,6 +2825,9 @@ impl Event {
         if let Some(v) = object.get("location") {
             Shape::Str.check(v, true, &format!("{at}.{}", "location"))?;
         }
+        if let Some(v) = object.get("pending") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "pending"))?;
+        }
         if let Some(v) = object.get("attendees") {
             Shape::List(&Shape::Obj(Attendee::strict_check))
                 .check(v, false, &format!("{at}.{}", "attendees"))?;
@@ -2790,6 +2861,7 @@ impl WireJson for Event {
         if !self.location.is_undefined() {
             map.serialize_entry("location", &Wire(&self.location))?;
         }
+        map.serialize_entry("pending", &Wire(&self.pending))?;
         map.serialize_entry("attendees", &Wire(&self.attendees))?;
         map.serialize_entry("created_at", &Wire(&self.created_at))?;
         map.end()
@@ -2816,6 +2888,7 @@ impl WireJson for Event {
         if !self.location.is_undefined() {
             fields.field("location", &self.location)?;
         }
+        fields.field("pending", &self.pending)?;
         fields.field("attendees", &self.attendees)?;
         fields.field("created_at", &self.created_at)?;
         fields.end();
@@ -3592,8 +3665,10 @@ pub struct Reservation {
     pub notes: Option<String>,
     /// How many times the reservation was moved (0 when never)
     pub sequence: i64,
-    /// When the reservation was canceled (by the visitor or the calendar's owner); null while it is confirmed
+    /// When the reservation was canceled, declined or released; null while it is confirmed or pending
     pub canceled_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// While it is pending: when it lapses unless the owner confirms it; null otherwise
+    pub pending_until: MaybeUndefined<chrono::DateTime<chrono::FixedOffset>>,
     /// The visitor's reason, when they canceled and gave one
     pub cancel_reason: MaybeUndefined<String>,
     /// The token of the reservation's booking link (its availability is getBookingAvailability's)
@@ -3611,7 +3686,7 @@ impl Reservation {
             Shape::Str.check(v, false, &format!("{at}.{}", "id"))?;
         }
         if let Some(v) = object.get("status") {
-            Shape::OneOf(&["confirmed", "canceled"])
+            Shape::OneOf(&["confirmed", "canceled", "pending", "declined", "expired"])
                 .check(v, false, &format!("{at}.{}", "status"))?;
         }
         if let Some(v) = object.get("slot_start") {
@@ -3641,6 +3716,9 @@ impl Reservation {
         if let Some(v) = object.get("canceled_at") {
             Shape::Str.check(v, true, &format!("{at}.{}", "canceled_at"))?;
         }
+        if let Some(v) = object.get("pending_until") {
+            Shape::Str.check(v, true, &format!("{at}.{}", "pending_until"))?;
+        }
         if let Some(v) = object.get("cancel_reason") {
             Shape::Str.check(v, true, &format!("{at}.{}", "cancel_reason"))?;
         }
@@ -3668,6 +3746,9 @@ impl WireJson for Reservation {
         map.serialize_entry("notes", &Wire(&self.notes))?;
         map.serialize_entry("sequence", &Wire(&self.sequence))?;
         map.serialize_entry("canceled_at", &Wire(&self.canceled_at))?;
+        if !self.pending_until.is_undefined() {
+            map.serialize_entry("pending_until", &Wire(&self.pending_until))?;
+        }
         if !self.cancel_reason.is_undefined() {
             map.serialize_entry("cancel_reason", &Wire(&self.cancel_reason))?;
         }
@@ -3691,6 +3772,9 @@ impl WireJson for Reservation {
         fields.field("notes", &self.notes)?;
         fields.field("sequence", &self.sequence)?;
         fields.field("canceled_at", &self.canceled_at)?;
+        if !self.pending_until.is_undefined() {
+            fields.field("pending_until", &self.pending_until)?;
+        }
         if !self.cancel_reason.is_undefined() {
             fields.field("cancel_reason", &self.cancel_reason)?;
         }
@@ -3702,7 +3786,7 @@ impl WireJson for Reservation {
         Ok(())
     }
 }
-/// `confirmed` while the reservation holds its time; `canceled` once the visitor or the calendar's owner canceled it.
+/// `confirmed` while the reservation holds its time; `canceled` once the visitor or the calendar's owner canceled it; `pending` while it waits for the owner's confirmation (a link with `requires_confirmation`); `declined` once the owner declined it; `expired` once it waited past its time (`pending_expires_minutes`, or its start) and was released.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "ReservationStatus")]
 pub enum ReservationStatus {
@@ -3710,6 +3794,12 @@ pub enum ReservationStatus {
     Confirmed,
     #[oai(rename = "canceled")]
     Canceled,
+    #[oai(rename = "pending")]
+    Pending,
+    #[oai(rename = "declined")]
+    Declined,
+    #[oai(rename = "expired")]
+    Expired,
 }
 impl ReservationStatus {
     /// The value as it appears on the wire.
@@ -3717,6 +3807,9 @@ impl ReservationStatus {
         match self {
             Self::Confirmed => "confirmed",
             Self::Canceled => "canceled",
+            Self::Pending => "pending",
+            Self::Declined => "declined",
+            Self::Expired => "expired",
         }
     }
     /// Parses the wire form.
@@ -3724,6 +3817,9 @@ impl ReservationStatus {
         match value {
             "confirmed" => Some(Self::Confirmed),
             "canceled" => Some(Self::Canceled),
+            "pending" => Some(Self::Pending),
+            "declined" => Some(Self::Declined),
+            "expired" => Some(Self::Expired),
             _ => None,
         }
     }
@@ -4125,6 +4221,13 @@ pub struct UpdateBookingLinkRequest {
     /// How many visitors may reserve one slot, each with their own reservation; a slot stays offered until that many hold it. Left out: unchanged; null: back to 1. Lowering it leaves sessions that hold more as they are (they take no more).
     #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub seats_per_slot: MaybeUndefined<i64>,
+    /// Whether each reservation waits for the owner's confirmation. Left out: unchanged; null: back to false.
+    pub requires_confirmation: MaybeUndefined<bool>,
+    /// Whether a pending reservation holds its slot. Left out: unchanged; null: back to true.
+    pub pending_blocks_slot: MaybeUndefined<bool>,
+    /// A pending reservation lapses this many minutes after it was made (and at its start at the latest). Left out: unchanged; null: at its start.
+    #[oai(validator(minimum(value = "5"), maximum(value = "43200")))]
+    pub pending_expires_minutes: MaybeUndefined<i64>,
 }
 impl UpdateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -4206,6 +4309,15 @@ impl UpdateBookingLinkRequest {
         }
         if let Some(v) = object.get("seats_per_slot") {
             Shape::Int.check(v, true, &format!("{at}.{}", "seats_per_slot"))?;
+        }
+        if let Some(v) = object.get("requires_confirmation") {
+            Shape::Bool.check(v, true, &format!("{at}.{}", "requires_confirmation"))?;
+        }
+        if let Some(v) = object.get("pending_blocks_slot") {
+            Shape::Bool.check(v, true, &format!("{at}.{}", "pending_blocks_slot"))?;
+        }
+        if let Some(v) = object.get("pending_expires_minutes") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "pending_expires_minutes"))?;
         }
         Ok(())
     }
@@ -4289,6 +4401,24 @@ impl WireJson for UpdateBookingLinkRequest {
         if !self.seats_per_slot.is_undefined() {
             map.serialize_entry("seats_per_slot", &Wire(&self.seats_per_slot))?;
         }
+        if !self.requires_confirmation.is_undefined() {
+            map.serialize_entry(
+                "requires_confirmation",
+                &Wire(&self.requires_confirmation),
+            )?;
+        }
+        if !self.pending_blocks_slot.is_undefined() {
+            map.serialize_entry(
+                "pending_blocks_slot",
+                &Wire(&self.pending_blocks_slot),
+            )?;
+        }
+        if !self.pending_expires_minutes.is_undefined() {
+            map.serialize_entry(
+                "pending_expires_minutes",
+                &Wire(&self.pending_expires_minutes),
+            )?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -4359,6 +4489,15 @@ impl WireJson for UpdateBookingLinkRequest {
         }
         if !self.seats_per_slot.is_undefined() {
             fields.field("seats_per_slot", &self.seats_per_slot)?;
+        }
+        if !self.requires_confirmation.is_undefined() {
+            fields.field("requires_confirmation", &self.requires_confirmation)?;
+        }
+        if !self.pending_blocks_slot.is_undefined() {
+            fields.field("pending_blocks_slot", &self.pending_blocks_slot)?;
+        }
+        if !self.pending_expires_minutes.is_undefined() {
+            fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
         }
         fields.end();
         Ok(())
@@ -4932,6 +5071,18 @@ pub struct CreateBookingLinkRequest {
         validator(minimum(value = "1"), maximum(value = "1000"))
     )]
     pub seats_per_slot: Option<i64>,
+    /// Whether each reservation waits for the owner's confirmation (confirmReservation, declineReservation). Absent: false.
+    #[oai(skip_serializing_if_is_none)]
+    pub requires_confirmation: Option<bool>,
+    /// Whether a pending reservation holds its slot until it is decided. Absent: true.
+    #[oai(skip_serializing_if_is_none)]
+    pub pending_blocks_slot: Option<bool>,
+    /// A pending reservation lapses this many minutes after it was made (and at its start at the latest). Absent: at its start.
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "5"), maximum(value = "43200"))
+    )]
+    pub pending_expires_minutes: Option<i64>,
 }
 impl CreateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -5014,6 +5165,15 @@ impl CreateBookingLinkRequest {
         if let Some(v) = object.get("seats_per_slot") {
             Shape::Int.check(v, false, &format!("{at}.{}", "seats_per_slot"))?;
         }
+        if let Some(v) = object.get("requires_confirmation") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "requires_confirmation"))?;
+        }
+        if let Some(v) = object.get("pending_blocks_slot") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "pending_blocks_slot"))?;
+        }
+        if let Some(v) = object.get("pending_expires_minutes") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "pending_expires_minutes"))?;
+        }
         Ok(())
     }
 }
@@ -5077,6 +5237,15 @@ impl WireJson for CreateBookingLinkRequest {
         if let Some(value) = &self.seats_per_slot {
             map.serialize_entry("seats_per_slot", &Wire(value))?;
         }
+        if let Some(value) = &self.requires_confirmation {
+            map.serialize_entry("requires_confirmation", &Wire(value))?;
+        }
+        if let Some(value) = &self.pending_blocks_slot {
+            map.serialize_entry("pending_blocks_slot", &Wire(value))?;
+        }
+        if let Some(value) = &self.pending_expires_minutes {
+            map.serialize_entry("pending_expires_minutes", &Wire(value))?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -5137,6 +5306,15 @@ impl WireJson for CreateBookingLinkRequest {
         }
         if let Some(value) = &self.seats_per_slot {
             fields.field("seats_per_slot", value)?;
+        }
+        if let Some(value) = &self.requires_confirmation {
+            fields.field("requires_confirmation", value)?;
+        }
+        if let Some(value) = &self.pending_blocks_slot {
+            fields.field("pending_blocks_slot", value)?;
+        }
+        if let Some(value) = &self.pending_expires_minutes {
+            fields.field("pending_expires_minutes", value)?;
         }
         fields.end();
         Ok(())
@@ -5228,6 +5406,15 @@ pub struct CreateBookingLink200ResponseSettings {
         validator(minimum(value = "1"), maximum(value = "1000"))
     )]
     pub seats_per_slot: Option<i64>,
+    /// Whether each reservation waits for the owner's confirmation (default false)
+    #[oai(skip_serializing_if_is_none)]
+    pub requires_confirmation: Option<bool>,
+    /// Whether a pending reservation holds its slot (default true)
+    #[oai(skip_serializing_if_is_none)]
+    pub pending_blocks_slot: Option<bool>,
+    /// A pending reservation lapses this many minutes after it was made; null: at its start
+    #[oai(validator(minimum(value = "5"), maximum(value = "43200")))]
+    pub pending_expires_minutes: MaybeUndefined<i64>,
 }
 impl CreateBookingLink200ResponseSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -5309,6 +5496,15 @@ impl CreateBookingLink200ResponseSettings {
         if let Some(v) = object.get("seats_per_slot") {
             Shape::Int.check(v, false, &format!("{at}.{}", "seats_per_slot"))?;
         }
+        if let Some(v) = object.get("requires_confirmation") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "requires_confirmation"))?;
+        }
+        if let Some(v) = object.get("pending_blocks_slot") {
+            Shape::Bool.check(v, false, &format!("{at}.{}", "pending_blocks_slot"))?;
+        }
+        if let Some(v) = object.get("pending_expires_minutes") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "pending_expires_minutes"))?;
+        }
         Ok(())
     }
 }
@@ -5382,6 +5578,18 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         if let Some(value) = &self.seats_per_slot {
             map.serialize_entry("seats_per_slot", &Wire(value))?;
         }
+        if let Some(value) = &self.requires_confirmation {
+            map.serialize_entry("requires_confirmation", &Wire(value))?;
+        }
+        if let Some(value) = &self.pending_blocks_slot {
+            map.serialize_entry("pending_blocks_slot", &Wire(value))?;
+        }
+        if !self.pending_expires_minutes.is_undefined() {
+            map.serialize_entry(
+                "pending_expires_minutes",
+                &Wire(&self.pending_expires_minutes),
+            )?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -5452,6 +5660,15 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         }
         if let Some(value) = &self.seats_per_slot {
             fields.field("seats_per_slot", value)?;
+        }
+        if let Some(value) = &self.requires_confirmation {
+            fields.field("requires_confirmation", value)?;
+        }
+        if let Some(value) = &self.pending_blocks_slot {
+            fields.field("pending_blocks_slot", value)?;
+        }
+        if !self.pending_expires_minutes.is_undefined() {
+            fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
         }
         fields.end();
         Ok(())
@@ -6235,6 +6452,42 @@ pub const OPERATIONS: &[OperationMeta] = &[
             (401, EnvelopeKind::Single),
             (403, EnvelopeKind::Single),
             (404, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
+        ],
+    },
+    OperationMeta {
+        operation_id: "confirmReservation",
+        method: "POST",
+        path: "/calendars/{id}/reservations/{reservationId}/confirm",
+        route: "/calendars/:param0/reservations/:param1/confirm",
+        tag: "Calendars",
+        secured: true,
+        headers: &[],
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (409, EnvelopeKind::Single),
+            (500, EnvelopeKind::Single),
+            (503, EnvelopeKind::Single),
+        ],
+    },
+    OperationMeta {
+        operation_id: "declineReservation",
+        method: "POST",
+        path: "/calendars/{id}/reservations/{reservationId}/decline",
+        route: "/calendars/:param0/reservations/:param1/decline",
+        tag: "Calendars",
+        secured: true,
+        headers: &[],
+        errors: &[
+            (400, EnvelopeKind::Single),
+            (401, EnvelopeKind::Single),
+            (403, EnvelopeKind::Single),
+            (404, EnvelopeKind::Single),
+            (409, EnvelopeKind::Single),
             (500, EnvelopeKind::Single),
             (503, EnvelopeKind::Single),
         ],
@@ -8422,6 +8675,21 @@ pub trait CalendarsHandlers: Authenticator {
         id: uuid::Uuid,
         event_id: uuid::Uuid,
     ) -> impl Future<Output = Result<DeleteCalendarEventResponse, ApiError>> + Send;
+    /// confirmReservation: Confirm a pending reservation
+    fn confirm_reservation(
+        &self,
+        principal: Self::Principal,
+        id: uuid::Uuid,
+        reservation_id: uuid::Uuid,
+    ) -> impl Future<Output = Result<ConfirmReservationResponse, ApiError>> + Send;
+    /// declineReservation: Decline a pending reservation
+    fn decline_reservation(
+        &self,
+        principal: Self::Principal,
+        id: uuid::Uuid,
+        reservation_id: uuid::Uuid,
+        body: DeclineReservationRequest,
+    ) -> impl Future<Output = Result<DeclineReservationResponse, ApiError>> + Send;
     /// listBookingLinks: List a calendar's booking links
     fn list_booking_links(
         &self,
@@ -8617,6 +8885,81 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
         match result {
             Ok(response) => response,
             Err(err) => DeleteCalendarEventResponse::from_api_error(err),
+        }
+    }
+    /// The calendar's owner confirms a reservation that waits for it (a link with `requires_confirmation`): it holds its time from now on, and its visitor and owner are told as for any new reservation (with the invitation). Confirming a confirmed reservation changes nothing. Refused with 409: a reservation canceled, declined or lapsed, or one that did not hold its slot (`pending_blocks_slot: false`) whose time was taken meanwhile. Only the owner; requires the `calendar:write` scope.
+    #[oai(
+        path = "/calendars/:id/reservations/:reservationId/confirm",
+        method = "post",
+        operation_id = "confirmReservation",
+        transform = "confirm_reservation_route",
+        tag = "ApiTags::Calendars"
+    )]
+    async fn confirm_reservation(
+        &self,
+        request: &poem::Request,
+        auth: BearerHttpAuthentication,
+        /// Calendar ID
+        #[oai(name = "id")]
+        id: Path<uuid::Uuid>,
+        /// The reservation's id (its event's id, reserveBookingSlot's `event.id`)
+        #[oai(name = "reservationId")]
+        reservation_id: Path<uuid::Uuid>,
+    ) -> ConfirmReservationResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return ConfirmReservationResponse::from_api_error(err);
+        }
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return ConfirmReservationResponse::from_api_error(err),
+        };
+        let result = self.0.confirm_reservation(principal, id.0, reservation_id.0).await;
+        match result {
+            Ok(response) => response,
+            Err(err) => ConfirmReservationResponse::from_api_error(err),
+        }
+    }
+    /// The calendar's owner declines a reservation that waits for it: its time is free again and its visitor is told (with the reason, when given). Declining a declined reservation changes nothing. Refused with 409: a reservation confirmed (cancel it with deleteCalendarEvent), canceled or lapsed. Only the owner; requires the `calendar:write` scope.
+    #[oai(
+        path = "/calendars/:id/reservations/:reservationId/decline",
+        method = "post",
+        operation_id = "declineReservation",
+        transform = "decline_reservation_route",
+        tag = "ApiTags::Calendars"
+    )]
+    async fn decline_reservation(
+        &self,
+        request: &poem::Request,
+        auth: BearerHttpAuthentication,
+        /// Calendar ID
+        #[oai(name = "id")]
+        id: Path<uuid::Uuid>,
+        /// The reservation's id (its event's id, reserveBookingSlot's `event.id`)
+        #[oai(name = "reservationId")]
+        reservation_id: Path<uuid::Uuid>,
+        body: poem_openapi::payload::Json<serde_json::Value>,
+    ) -> DeclineReservationResponse {
+        if let Err(err) = check_query(request, &[]) {
+            return DeclineReservationResponse::from_api_error(err);
+        }
+        let principal = match self.0.authenticate(request, &auth.0.token).await {
+            Ok(principal) => principal,
+            Err(err) => return DeclineReservationResponse::from_api_error(err),
+        };
+        let body: DeclineReservationRequest = match parse_body(
+            body.0,
+            &Shape::Obj(DeclineReservationRequest::strict_check),
+        ) {
+            Ok(body) => body,
+            Err(err) => return DeclineReservationResponse::from_api_error(err),
+        };
+        let result = self
+            .0
+            .decline_reservation(principal, id.0, reservation_id.0, body)
+            .await;
+        match result {
+            Ok(response) => response,
+            Err(err) => DeclineReservationResponse::from_api_error(err),
         }
     }
     /// Lists every booking link of the calendar, active or not, newest first. Owner only. Paginated like listCalendarEvents: at most `limit` links (default and maximum 1000) per answer, `X-Truncated: true` and `X-Next-Cursor` when more follow.
@@ -8956,6 +9299,118 @@ fn delete_calendar_event_route<E: poem::Endpoint + 'static>(ep: E) -> OperationE
 }
 fn delete_calendar_event_bad_request(err: poem::Error) -> DeleteCalendarEventResponse {
     DeleteCalendarEventResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `confirmReservation` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "confirm_reservation_bad_request")]
+pub enum ConfirmReservationResponse {
+    /// The reservation's event, confirmed
+    #[oai(status = 200)]
+    Ok(Json<Event>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// The caller may not do this (not the owner, a missing scope, not an admin)
+    #[oai(status = 403)]
+    Forbidden(Json<Error>),
+    /// Not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// The request conflicts with the object's state (the message says how)
+    #[oai(status = 409)]
+    Conflict(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
+}
+impl ConfirmReservationResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/calendars/{id}/reservations/{reservationId}/confirm";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 409 | 500 | 503 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(envelope)),
+            404 => Self::NotFound(Json(envelope)),
+            409 => Self::Conflict(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+/// `confirmReservation`'s route, knowing its operation (see [`OperationEndpoint`]).
+fn confirm_reservation_route<E: poem::Endpoint + 'static>(ep: E) -> OperationEndpoint {
+    OperationEndpoint::new("confirmReservation", ep)
+}
+fn confirm_reservation_bad_request(err: poem::Error) -> ConfirmReservationResponse {
+    ConfirmReservationResponse::from_api_error(ApiError::from_poem(&err))
+}
+/// Every response `declineReservation` declares.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "decline_reservation_bad_request")]
+pub enum DeclineReservationResponse {
+    /// The reservation's event, declined (no longer live)
+    #[oai(status = 200)]
+    Ok(Json<Event>),
+    /// Validation error
+    #[oai(status = 400)]
+    BadRequest(Json<Error>),
+    /// Missing, malformed, expired or wrongly signed bearer token
+    #[oai(status = 401)]
+    Unauthorized(Json<Error>),
+    /// The caller may not do this (not the owner, a missing scope, not an admin)
+    #[oai(status = 403)]
+    Forbidden(Json<Error>),
+    /// Not found
+    #[oai(status = 404)]
+    NotFound(Json<Error>),
+    /// The request conflicts with the object's state (the message says how)
+    #[oai(status = 409)]
+    Conflict(Json<Error>),
+    /// Internal error (logged with the request id)
+    #[oai(status = 500)]
+    InternalServerError(Json<Error>),
+    /// The database could not serve the request in time: a row it needs is held by another transaction past the lock timeout, the connection to the database was lost, or SQLite is locked by another process. The request was retried while time allowed and is not carried out; send it again after Retry-After seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<Error>, #[oai(header = "Retry-After")] u64),
+}
+impl DeclineReservationResponse {
+    /// `METHOD path` of this operation, as it appears in error envelopes.
+    pub const ENDPOINT: &'static str = "POST /v1/calendars/{id}/reservations/{reservationId}/decline";
+    /// The declared error response for `err.status`; an undeclared client error becomes the
+    /// declared 400, anything else the 500.
+    pub fn from_api_error(err: ApiError) -> Self {
+        let envelope = err.envelope(Self::ENDPOINT);
+        match err.status {
+            400..=499 if !matches!(err.status, 401 | 403 | 404 | 409 | 500 | 503 | 0) => {
+                Self::BadRequest(Json(envelope))
+            }
+            401 => Self::Unauthorized(Json(envelope)),
+            403 => Self::Forbidden(Json(envelope)),
+            404 => Self::NotFound(Json(envelope)),
+            409 => Self::Conflict(Json(envelope)),
+            503 => Self::ServiceUnavailable(Json(envelope), err.retry_after.unwrap_or(1)),
+            _ => Self::InternalServerError(Json(envelope)),
+        }
+    }
+}
+/// `declineReservation`'s route, knowing its operation (see [`OperationEndpoint`]).
+fn decline_reservation_route<E: poem::Endpoint + 'static>(ep: E) -> OperationEndpoint {
+    OperationEndpoint::new("declineReservation", ep)
+}
+fn decline_reservation_bad_request(err: poem::Error) -> DeclineReservationResponse {
+    DeclineReservationResponse::from_api_error(ApiError::from_poem(&err))
 }
 /// Every response `listBookingLinks` declares.
 #[derive(ApiResponse, Debug)]

@@ -150,13 +150,15 @@ pub fn describe() {
 fn register_known_series() {
     use crate::entities::notifications::Channel;
     use sea_orm::Iterable;
-    const OUTCOMES: [Outcome; 6] = [
+    const OUTCOMES: [Outcome; 8] = [
         Outcome::Created,
         Outcome::Conflict,
         Outcome::SoldOut,
         Outcome::RejectedByRule,
         Outcome::Canceled,
         Outcome::Rescheduled,
+        Outcome::Confirmed,
+        Outcome::Declined,
     ];
     for name in [RESERVATIONS, ORDERS] {
         for o in OUTCOMES {
@@ -204,6 +206,10 @@ pub enum Outcome {
     RejectedByRule,
     Canceled,
     Rescheduled,
+    /// The owner confirmed a pending reservation.
+    Confirmed,
+    /// The owner declined a pending reservation.
+    Declined,
 }
 
 impl Outcome {
@@ -215,6 +221,8 @@ impl Outcome {
             Outcome::RejectedByRule => "rejected_by_rule",
             Outcome::Canceled => "canceled",
             Outcome::Rescheduled => "rescheduled",
+            Outcome::Confirmed => "confirmed",
+            Outcome::Declined => "declined",
         }
     }
 }

@@ -490,7 +490,7 @@ async fn the_exclusion_constraint_is_still_a_conflict(t: TestDb) {
         CalendarEventId::new(),
         &link,
         &reservation(),
-        store::calendars::Placed { manage_token_hash: "h".into(), location: None, session: None },
+        store::calendars::Placed { manage_token_hash: "h".into(), location: None, session: None, pending: None },
         clock().now(),
     )
     .await

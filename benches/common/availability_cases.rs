@@ -159,6 +159,10 @@ fn every_rule(start: DateTime<Utc>, days: i64) -> (LinkRules, DayCounts) {
         slot_alignment: Some(SlotAlignment::AfterBusy),
         // Seats are judged around `slots` (`seated_slots`: one `check_slot` per session).
         seats_per_slot: None,
+        // Approval decides what holds time, in the store; the engine sees busy time alone.
+        requires_confirmation: None,
+        pending_blocks_slot: None,
+        pending_expires_minutes: None,
     })
     .expect("valid rules");
     let booked = (0..days)

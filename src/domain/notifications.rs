@@ -32,10 +32,16 @@ pub enum Trigger {
     ReservationRescheduled,
     /// Its visitor cancelled it (cancelReservation).
     ReservationCanceledByGuest,
+    /// It was made waiting for the owner's confirmation (issue #25's approval).
+    ReservationRequested,
+    /// The owner declined it while it was pending (declineReservation).
+    ReservationDeclined,
+    /// It was pending past its time and was released.
+    ReservationExpired,
 }
 
 impl Trigger {
-    pub const ALL: [(&'static str, Trigger); 12] = [
+    pub const ALL: [(&'static str, Trigger); 15] = [
         ("booking.created", Trigger::BookingCreated),
         ("booking.canceled", Trigger::BookingCanceled),
         ("coach_event.canceled", Trigger::CoachEventCanceled),
@@ -48,6 +54,9 @@ impl Trigger {
         ("reservation.before_start", Trigger::ReservationBeforeStart),
         ("reservation.rescheduled", Trigger::ReservationRescheduled),
         ("reservation.canceled_by_guest", Trigger::ReservationCanceledByGuest),
+        ("reservation.requested", Trigger::ReservationRequested),
+        ("reservation.declined", Trigger::ReservationDeclined),
+        ("reservation.expired", Trigger::ReservationExpired),
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +75,9 @@ impl Trigger {
                 | Trigger::ReservationBeforeStart
                 | Trigger::ReservationRescheduled
                 | Trigger::ReservationCanceledByGuest
+                | Trigger::ReservationRequested
+                | Trigger::ReservationDeclined
+                | Trigger::ReservationExpired
         )
     }
 
@@ -186,6 +198,9 @@ pub struct BookingWindow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReservationTime {
     Created,
+    /// When it started to hold its time as confirmed: when the owner confirmed it, else when
+    /// it was made.
+    Confirmed,
     Cancelled,
     Starts,
     Moved,
@@ -198,12 +213,19 @@ pub enum ReservationCanceller {
     Guest,
     /// The calendar's owner (also every cancellation from before this was recorded).
     Owner,
+    /// The owner declined it while it was pending.
+    Declined,
+    /// Nobody decided it in time: released.
+    Expired,
 }
 
 /// The reservations due for a trigger at some moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReservationWindow {
     pub cancelled: bool,
+    /// Only reservations waiting for the owner's confirmation (`Some(true)`), or only those not
+    /// waiting (`Some(false)`: confirmed, or made on a link that does not ask).
+    pub pending: Option<bool>,
     /// Only reservations cancelled by them.
     pub cancelled_by: Option<ReservationCanceller>,
     pub time: ReservationTime,
@@ -230,13 +252,16 @@ pub fn window(trigger: Trigger, offset: Duration, horizons: Horizons, now: DateT
     let bookings = |statuses: &[Status], time, span, uncompleted_only| {
         DueWindow::Bookings(BookingWindow { statuses: statuses.to_vec(), time, span, uncompleted_only })
     };
+    // Only what holds its time as confirmed is told as made, moved or coming (a pending
+    // reservation is told as requested, then as made once confirmed).
     let reservations = |cancelled, time, span| {
-        DueWindow::Reservations(ReservationWindow { cancelled, cancelled_by: None, time, span })
+        DueWindow::Reservations(ReservationWindow { cancelled, pending: Some(false), cancelled_by: None, time, span })
     };
     let cancelled_by = |by| {
         let span = recent;
         DueWindow::Reservations(ReservationWindow {
             cancelled: true,
+            pending: None,
             cancelled_by: Some(by),
             time: ReservationTime::Cancelled,
             span,
@@ -264,7 +289,16 @@ pub fn window(trigger: Trigger, offset: Duration, horizons: Horizons, now: DateT
             timed(now - offset, horizons.late),
             true,
         ),
-        Trigger::ReservationCreated => reservations(false, ReservationTime::Created, recent),
+        Trigger::ReservationCreated => reservations(false, ReservationTime::Confirmed, recent),
+        Trigger::ReservationRequested => DueWindow::Reservations(ReservationWindow {
+            cancelled: false,
+            pending: Some(true),
+            cancelled_by: None,
+            time: ReservationTime::Created,
+            span: recent,
+        }),
+        Trigger::ReservationDeclined => cancelled_by(ReservationCanceller::Declined),
+        Trigger::ReservationExpired => cancelled_by(ReservationCanceller::Expired),
         Trigger::ReservationDeleted => cancelled_by(ReservationCanceller::Owner),
         Trigger::ReservationCanceledByGuest => cancelled_by(ReservationCanceller::Guest),
         Trigger::ReservationRescheduled => reservations(false, ReservationTime::Moved, recent),
@@ -408,6 +442,12 @@ pub struct ReservationFacts {
     pub location: Option<String>,
     /// The zone of the booking link it was made through (UTC without one).
     pub timezone: chrono_tz::Tz,
+    /// It waits for the owner's confirmation (issue #25's approval).
+    pub pending: bool,
+    /// When the owner confirmed it (it waited for them).
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// While pending: when it lapses.
+    pub pending_until: Option<DateTime<Utc>>,
 }
 
 impl ReservationWindow {
@@ -415,12 +455,16 @@ impl ReservationWindow {
     pub fn admits(&self, r: &ReservationFacts) -> bool {
         let t = match self.time {
             ReservationTime::Created => Some(r.created_at),
+            ReservationTime::Confirmed => r.confirmed_at.or(Some(r.created_at)),
             ReservationTime::Cancelled => r.cancelled_at,
             ReservationTime::Starts => Some(r.starts_at),
             ReservationTime::Moved => r.moved_at,
         };
         let by = r.cancelled_by.unwrap_or(ReservationCanceller::Owner);
-        r.cancelled == self.cancelled && self.cancelled_by.is_none_or(|b| b == by) && self.span.contains(t)
+        r.cancelled == self.cancelled
+            && self.pending.is_none_or(|p| p == r.pending)
+            && self.cancelled_by.is_none_or(|b| b == by)
+            && self.span.contains(t)
     }
 }
 
@@ -622,7 +666,51 @@ mod tests {
             manage_token_hash: None,
             location: Some("https://meet.example.com/r/1".into()),
             timezone: chrono_tz::UTC,
+            pending: false,
+            confirmed_at: None,
+            pending_until: None,
         }
+    }
+
+    #[test]
+    fn a_pending_reservation_is_told_as_requested_then_as_made_once_confirmed() {
+        let requested = reservations_window(Trigger::ReservationRequested, Duration::zero());
+        let created = reservations_window(Trigger::ReservationCreated, Duration::zero());
+        let reminder = reservations_window(Trigger::ReservationBeforeStart, Duration::hours(24));
+        let pending = ReservationFacts {
+            pending: true,
+            starts_at: now() + Duration::hours(2),
+            pending_until: Some(now() + Duration::hours(1)),
+            ..reservation()
+        };
+        assert!(requested.admits(&pending));
+        assert!(!created.admits(&pending), "not told as made while pending");
+        assert!(!reminder.admits(&pending), "no reminder of a request");
+        // Confirmed a week after it was made: told as made now, not as requested.
+        let old = now() - Duration::days(8);
+        let confirmed = ReservationFacts {
+            pending: false,
+            created_at: old,
+            confirmed_at: Some(now() - Duration::minutes(1)),
+            ..pending.clone()
+        };
+        assert!(created.admits(&confirmed));
+        assert!(!requested.admits(&confirmed));
+        // Declined and lapsed: each its own trigger, never the owner's cancellation.
+        let over = |by| ReservationFacts {
+            cancelled: true,
+            cancelled_at: Some(now()),
+            cancelled_by: Some(by),
+            ..pending.clone()
+        };
+        let declined = reservations_window(Trigger::ReservationDeclined, Duration::zero());
+        let expired = reservations_window(Trigger::ReservationExpired, Duration::zero());
+        let deleted = reservations_window(Trigger::ReservationDeleted, Duration::zero());
+        assert!(declined.admits(&over(ReservationCanceller::Declined)));
+        assert!(!declined.admits(&over(ReservationCanceller::Expired)));
+        assert!(expired.admits(&over(ReservationCanceller::Expired)));
+        assert!(!deleted.admits(&over(ReservationCanceller::Declined)));
+        assert!(!deleted.admits(&over(ReservationCanceller::Expired)));
     }
 
     fn bookings_window(trigger: Trigger, offset: Duration) -> BookingWindow {

@@ -119,17 +119,71 @@ impl ManageLinks {
 /// A reservation as its visitor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReservationStatus {
+    /// It holds its time.
     Confirmed,
+    /// Its visitor or the calendar's owner cancelled it.
     Canceled,
+    /// It waits for the owner's confirmation (issue #25's approval).
+    Pending,
+    /// The owner declined it while it was pending.
+    Declined,
+    /// It was pending past its `pending_until` and was released.
+    Expired,
+}
+
+/// How a reservation that no longer holds its time ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Canceled,
+    Declined,
+    Expired,
 }
 
 impl ReservationStatus {
-    pub fn of(cancelled: bool) -> Self {
-        if cancelled {
-            Self::Canceled
-        } else {
-            Self::Confirmed
+    /// `ended`: how it ended, if it did; `pending`: it waits for the owner.
+    pub fn of(ended: Option<Ending>, pending: bool) -> Self {
+        match ended {
+            Some(Ending::Canceled) => Self::Canceled,
+            Some(Ending::Declined) => Self::Declined,
+            Some(Ending::Expired) => Self::Expired,
+            None if pending => Self::Pending,
+            None => Self::Confirmed,
         }
+    }
+}
+
+/// Until when a reservation made at `created` for a slot starting at `start` may wait for the
+/// owner's confirmation: `expires` after it was made (the link's `pending_expires_minutes`),
+/// and never past its start (a request nobody answered before it began has lapsed).
+#[must_use]
+pub fn pending_until(created: DateTime<Utc>, start: DateTime<Utc>, expires: Option<Duration>) -> DateTime<Utc> {
+    expires.and_then(|e| created.checked_add_signed(e)).map_or(start, |until| until.min(start))
+}
+
+/// Why the owner may not confirm or decline a reservation (a 409 whose message says so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotPending {
+    #[error("this reservation was canceled; it can no longer be confirmed or declined")]
+    Canceled,
+    #[error("this reservation was declined; it can no longer be confirmed")]
+    Declined,
+    #[error("this reservation waited past its time and was released; it can no longer be confirmed or declined")]
+    Expired,
+    #[error("this reservation is confirmed; cancel it (deleteCalendarEvent) instead of declining it")]
+    Confirmed,
+}
+
+/// What the owner's decision does to a reservation in `status` (`confirm`: confirm, else
+/// decline): `Ok(true)` decides it, `Ok(false)` leaves it as it is (it is already what was asked:
+/// confirming a confirmed reservation, declining a declined one), else why not.
+pub fn decide(status: ReservationStatus, confirm: bool) -> Result<bool, NotPending> {
+    match (status, confirm) {
+        (ReservationStatus::Pending, _) => Ok(true),
+        (ReservationStatus::Confirmed, true) | (ReservationStatus::Declined, false) => Ok(false),
+        (ReservationStatus::Confirmed, false) => Err(NotPending::Confirmed),
+        (ReservationStatus::Declined, true) => Err(NotPending::Declined),
+        (ReservationStatus::Canceled, _) => Err(NotPending::Canceled),
+        (ReservationStatus::Expired, _) => Err(NotPending::Expired),
     }
 }
 
@@ -248,6 +302,31 @@ mod tests {
         {
             assert_eq!(ManageToken::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_pending_reservation_waits_until_its_expiry_or_its_start_whichever_is_first() {
+        let made = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+        let start = Utc.with_ymd_and_hms(2027, 3, 2, 9, 0, 0).unwrap();
+        assert_eq!(pending_until(made, start, None), start);
+        assert_eq!(pending_until(made, start, Some(Duration::hours(2))), made + Duration::hours(2));
+        assert_eq!(pending_until(made, start, Some(Duration::days(3))), start);
+        assert_eq!(pending_until(made, start, Some(Duration::MAX)), start, "no overflow");
+    }
+
+    #[test]
+    fn the_owner_decides_only_pending_reservations_and_repeating_a_decision_changes_nothing() {
+        use ReservationStatus::*;
+        assert_eq!(decide(Pending, true), Ok(true));
+        assert_eq!(decide(Pending, false), Ok(true));
+        assert_eq!(decide(Confirmed, true), Ok(false));
+        assert_eq!(decide(Declined, false), Ok(false));
+        assert_eq!(decide(Confirmed, false), Err(NotPending::Confirmed));
+        assert_eq!(decide(Declined, true), Err(NotPending::Declined));
+        assert_eq!(decide(Canceled, true), Err(NotPending::Canceled));
+        assert_eq!(decide(Expired, false), Err(NotPending::Expired));
+        assert_eq!(ReservationStatus::of(None, true), Pending);
+        assert_eq!(ReservationStatus::of(Some(Ending::Expired), true), Expired);
     }
 
     #[test]

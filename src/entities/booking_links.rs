@@ -53,6 +53,11 @@ pub struct Model {
     pub location_value: Option<String>,
     /// Issue #25: visitors per slot; NULL: not set (1).
     pub seats_per_slot: Option<i32>,
+    /// Issue #25's approval: each reservation waits for the owner's confirmation; a pending one
+    /// holds its slot (NULL: yes) until it lapses after this many minutes (NULL: at its start).
+    pub requires_confirmation: Option<bool>,
+    pub pending_blocks_slot: Option<bool>,
+    pub pending_expires_minutes: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

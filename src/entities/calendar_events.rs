@@ -43,6 +43,21 @@ pub struct Model {
     /// Issue #25: the session a seat of a link with several seats per slot belongs to (the id
     /// of its first reservation); NULL for a one-seat link's reservation and for other events.
     pub session_id: Option<CalendarEventId>,
+    /// Issue #25's approval: the reservation was made waiting for the owner's confirmation
+    /// (it stays true once decided); when the owner confirmed it; until when it may wait; and
+    /// whether it holds its time (false only while pending on a link whose pending
+    /// reservations do not block).
+    pub awaiting_confirmation: bool,
+    pub confirmed_at: Option<DateTimeUtc>,
+    pub pending_until: Option<DateTimeUtc>,
+    pub holds_slot: bool,
+}
+
+impl Model {
+    /// Whether it waits for its owner's confirmation now.
+    pub fn is_pending(&self) -> bool {
+        self.awaiting_confirmation && self.confirmed_at.is_none() && !self.cancelled
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -87,6 +102,12 @@ pub enum CancelledBy {
     Guest,
     #[sea_orm(string_value = "owner")]
     Owner,
+    /// The owner declined it while it was pending (declineReservation).
+    #[sea_orm(string_value = "declined")]
+    Declined,
+    /// It was pending past its `pending_until`: released.
+    #[sea_orm(string_value = "expired")]
+    Expired,
 }
 
 #[cfg(test)]
@@ -97,6 +118,11 @@ mod tests {
     #[test]
     fn sources_are_stored_as_before() {
         assert_stored_as([(EventSource::Manual, "manual"), (EventSource::Reservation, "reservation")]);
-        assert_stored_as([(CancelledBy::Guest, "guest"), (CancelledBy::Owner, "owner")]);
+        assert_stored_as([
+            (CancelledBy::Guest, "guest"),
+            (CancelledBy::Owner, "owner"),
+            (CancelledBy::Declined, "declined"),
+            (CancelledBy::Expired, "expired"),
+        ]);
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::interval::Interval;
 use crate::domain::reservation::{ManageToken, ReservationStatus};
 use crate::error::ServiceError;
 use crate::policy::BookingWriter;
+use crate::services::booking_links::status_of;
 use crate::services::booking_links::{GuestReservation, Moment};
 use chrono::{DateTime, FixedOffset};
 use poem_openapi::types::MaybeUndefined;
@@ -81,6 +82,11 @@ impl BookingHandlers for Handlers {
                 slot_alignment: Some(wire.slot_alignment),
                 location: wire.location,
                 seats_per_slot: Some(wire.seats_per_slot),
+                requires_confirmation: Some(wire.requires_confirmation),
+                pending_blocks_slot: Some(wire.pending_blocks_slot),
+                pending_expires_minutes: wire
+                    .pending_expires_minutes
+                    .map_or(MaybeUndefined::Null, MaybeUndefined::Value),
             },
         })))
     }
@@ -205,16 +211,24 @@ fn manage_token_of(raw: &str) -> Result<ManageToken, ApiError> {
     ManageToken::parse(raw).ok_or_else(|| ServiceError::not_found("reservation not found").into())
 }
 
+pub(crate) fn status_to_wire(status: ReservationStatus) -> api::ReservationStatus {
+    match status {
+        ReservationStatus::Confirmed => api::ReservationStatus::Confirmed,
+        ReservationStatus::Canceled => api::ReservationStatus::Canceled,
+        ReservationStatus::Pending => api::ReservationStatus::Pending,
+        ReservationStatus::Declined => api::ReservationStatus::Declined,
+        ReservationStatus::Expired => api::ReservationStatus::Expired,
+    }
+}
+
 /// A reservation as its visitor reads it: times in its link's offset at each instant.
 fn reservation_to_wire(found: GuestReservation) -> api::Reservation {
     let tz = found.settings.rules.tz;
     let e = found.event;
     api::Reservation {
         id: e.id.into_uuid(),
-        status: match ReservationStatus::of(e.cancelled) {
-            ReservationStatus::Confirmed => api::ReservationStatus::Confirmed,
-            ReservationStatus::Canceled => api::ReservationStatus::Canceled,
-        },
+        status: status_to_wire(status_of(&e)),
+        pending_until: absent_if_none(e.is_pending().then_some(e.pending_until).flatten().map(wire)),
         slot_start: e.starts_at.with_timezone(&tz).fixed_offset(),
         slot_end: e.ends_at.with_timezone(&tz).fixed_offset(),
         timezone: found.settings.timezone,

@@ -9,12 +9,12 @@ use crate::domain::availability::{format_hhmm, HoursWindow, RawDateOverride, Sch
 use crate::domain::booking_link::LinkSettings;
 use crate::domain::calendar::{NewEvent, LIST_RANGE};
 use crate::domain::ids::{CalendarEventId, CalendarId};
-use crate::domain::input::{Name, TimeRange, MAX_NAME_CHARS};
+use crate::domain::input::{FreeText, Name, TimeRange, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use crate::domain::page::{ListKind, Page, PageRequest, MAX_ITEMS};
 use crate::entities::{booking_links, calendar_events, calendars};
 use crate::error::ServiceError;
 use crate::policy::{BookingWriter, CalendarWriter};
-use crate::services::booking_links::{settings_of, BookingLinks, LinkChanges};
+use crate::services::booking_links::{settings_of, BookingLinks, Decision, LinkChanges};
 use crate::services::calendars::EventGroup;
 use chrono::Weekday;
 use uuid::Uuid;
@@ -55,6 +55,7 @@ fn attendee_of(e: &calendar_events::Model) -> Option<api::Attendee> {
 pub(crate) fn event_to_wire(e: calendar_events::Model) -> api::Event {
     api::Event {
         attendees: attendee_of(&e).into_iter().collect(),
+        pending: e.is_pending(),
         id: e.id.into_uuid(),
         calendar_id: e.calendar_id.into_uuid(),
         title: e.title,
@@ -158,6 +159,9 @@ pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSetti
         slot_alignment: link_rules::slot_alignment_to_wire(schedule),
         location: settings.location.as_ref().map(link_rules::location_to_wire),
         seats_per_slot: i64::from(schedule.seats_per_slot()),
+        requires_confirmation: schedule.requires_confirmation(),
+        pending_blocks_slot: schedule.pending_blocks_slot(),
+        pending_expires_minutes: schedule.pending_expires().map(|d| d.num_minutes()),
     }
 }
 
@@ -232,6 +236,32 @@ impl CalendarsHandlers for Handlers {
         let (id, event_id) = (CalendarId::from_uuid(id), CalendarEventId::from_uuid(event_id));
         self.calendars().delete_event(writer, id, event_id).await?;
         Ok(api::DeleteCalendarEventResponse::NoContent)
+    }
+
+    async fn confirm_reservation(
+        &self,
+        principal: Principal,
+        id: Uuid,
+        reservation_id: Uuid,
+    ) -> Result<api::ConfirmReservationResponse, ApiError> {
+        let writer = CalendarWriter::authorize(&principal)?;
+        let (id, reservation_id) = (CalendarId::from_uuid(id), CalendarEventId::from_uuid(reservation_id));
+        let event = self.links().decide_reservation(writer, id, reservation_id, Decision::Confirm).await?;
+        Ok(api::ConfirmReservationResponse::Ok(Json(event_to_wire(event))))
+    }
+
+    async fn decline_reservation(
+        &self,
+        principal: Principal,
+        id: Uuid,
+        reservation_id: Uuid,
+        body: api::DeclineReservationRequest,
+    ) -> Result<api::DeclineReservationResponse, ApiError> {
+        let writer = CalendarWriter::authorize(&principal)?;
+        let reason = FreeText::parse_opt("reason", body.reason.as_deref(), MAX_TEXT_CHARS)?;
+        let (id, reservation_id) = (CalendarId::from_uuid(id), CalendarEventId::from_uuid(reservation_id));
+        let event = self.links().decide_reservation(writer, id, reservation_id, Decision::Decline(reason)).await?;
+        Ok(api::DeclineReservationResponse::Ok(Json(event_to_wire(event))))
     }
 
     async fn list_booking_links(

@@ -151,6 +151,9 @@ pub(crate) fn update_rules(
     schedule.bookable_until = patch(std::mem::take(&mut body.bookable_until));
     schedule.slot_alignment = patch_with(body.slot_alignment, alignment_from_wire);
     schedule.seats_per_slot = patch(std::mem::take(&mut body.seats_per_slot));
+    schedule.requires_confirmation = patch(std::mem::take(&mut body.requires_confirmation));
+    schedule.pending_blocks_slot = patch(std::mem::take(&mut body.pending_blocks_slot));
+    schedule.pending_expires_minutes = patch(std::mem::take(&mut body.pending_expires_minutes));
     Ok(match std::mem::take(&mut body.location) {
         MaybeUndefined::Undefined => Patch::Keep,
         MaybeUndefined::Null => Patch::Reset,
@@ -182,6 +185,9 @@ pub(crate) fn create_rules(
     raw.bookable_until = body.bookable_until;
     raw.slot_alignment = body.slot_alignment.map(alignment_from_wire);
     raw.seats_per_slot = body.seats_per_slot;
+    raw.requires_confirmation = body.requires_confirmation;
+    raw.pending_blocks_slot = body.pending_blocks_slot;
+    raw.pending_expires_minutes = body.pending_expires_minutes;
     body.location.as_ref().map(location_from_wire).transpose()
 }
 

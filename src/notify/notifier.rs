@@ -49,7 +49,10 @@ impl Notifier {
         Ok(Self { rules, letterhead, transports: Transports { email, webhook }, delivery: DeliverySettings::default() })
     }
 
+    /// Releases the pending reservations whose time has come (issue #25's approval: their
+    /// visitors are then told, `reservation.expired`), then one pass of the outbox.
     pub async fn run_pass(&self, db: &DatabaseConnection, clock: &Clock) -> ServiceResult<PassReport> {
+        crate::store::calendars::expire_pending(&crate::db::autocommit(db), None, clock.now()).await?;
         outbox::run_pass(db, &self.rules, &self.letterhead, &self.transports, &self.delivery, clock).await
     }
 

@@ -158,6 +158,7 @@ fn reservation_context(r: &ReservationFacts, manage_url: Option<&str>) -> Value 
             "start_local": fmt(r.starts_at), "end_local": fmt(r.ends_at), "timezone": r.timezone.name(),
             "sequence": r.sequence, "cancel_reason": r.cancel_reason, "manage_url": manage_url,
             "location": r.location,
+            "pending_until_local": r.pending_until.filter(|_| r.pending).map(fmt),
         },
     })
 }

@@ -10,9 +10,9 @@ use super::view::{self, PageQuery};
 use super::{Common, Form, Pages};
 use crate::domain::availability::Interval;
 use crate::domain::input::{FreeText, MAX_TEXT_CHARS};
-use crate::domain::reservation::{guest_may_change, ManageToken, TooLate};
+use crate::domain::reservation::{guest_may_change, ManageToken, ReservationStatus, TooLate};
 use crate::error::ServiceError;
-use crate::services::booking_links::{GuestReservation, Moment};
+use crate::services::booking_links::{status_of, GuestReservation, Moment};
 use chrono_tz::Tz;
 use poem::http::{header, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -94,8 +94,14 @@ impl View<'_> {
             view::url(&format!("/booking/{}", found.link_token), &params)
         };
         let (mut state_note, mut rule_note, mut book_again_url, mut may_change) = (None, None, None, false);
+        let state = status_of(e);
         if e.cancelled {
-            state_note = Some(l.text("canceled_notice").to_string());
+            let note = match state {
+                ReservationStatus::Declined => "declined_notice",
+                ReservationStatus::Expired => "expired_notice",
+                _ => "canceled_notice",
+            };
+            state_note = Some(l.text(note).to_string());
             book_again_url = Some(book_again());
         } else if e.ends_at <= now {
             state_note = Some(l.text("past_notice").to_string());
@@ -110,13 +116,25 @@ impl View<'_> {
                 Err(TooLate::WithinNotice { .. }) => state_note = Some(l.fill("too_late", &[("n", &n)])),
             }
         }
+        let pending = state == ReservationStatus::Pending;
+        if pending && state_note.is_none() {
+            let until = e
+                .pending_until
+                .map(|t| {
+                    let local = t.with_timezone(&tz);
+                    format!("{} {} ({})", l.date_short(local.date_naive()), l.time(local.time()), tz.name())
+                })
+                .unwrap_or_default();
+            state_note = Some(format!("{} {}", l.text("pending_notice"), l.fill("pending_until", &[("when", &until)])));
+        }
         let lead = match (booked, self.query.done.as_deref()) {
+            (Some(_), _) if pending => Some(l.text("requested_lead")),
             (Some(_), _) => Some(l.text("booked_lead")),
             (None, Some("rescheduled")) => Some(l.text("rescheduled")),
             (None, Some("canceled")) => Some(l.text("canceled_done")),
             _ => None,
         };
-        let action = self.query.action.as_deref().filter(|_| may_change);
+        let action = self.query.action.as_deref().filter(|a| may_change && !(pending && *a == "reschedule"));
         let csrf = pages.state.manage_links.form_token(self.token);
         let cancel_form = (action == Some("cancel")).then(|| {
             serde_json::json!({
@@ -162,14 +180,24 @@ impl View<'_> {
             (None, Some(email)) => email.clone(),
             (None, None) => String::new(),
         };
-        let heading = if booked.is_some() { l.text("booked_title") } else { l.text("manage_title") };
+        let heading = match booked {
+            Some(_) if pending => l.text("requested_title"),
+            Some(_) => l.text("booked_title"),
+            None => l.text("manage_title"),
+        };
         let ctx = serde_json::json!({
             "title": format!("{heading}: {title}"),
             "heading": heading,
             "lead": lead,
             "link_title": title,
             "booked_id": booked.map(|id| id.to_string()),
-            "status": if e.cancelled { l.text("status_canceled") } else { l.text("status_confirmed") },
+            "status": l.text(match state {
+                ReservationStatus::Confirmed => "status_confirmed",
+                ReservationStatus::Canceled => "status_canceled",
+                ReservationStatus::Pending => "status_pending",
+                ReservationStatus::Declined => "status_declined",
+                ReservationStatus::Expired => "status_expired",
+            }),
             "when_yours_label": l.fill("when_yours", &[("zone", tz.name())]),
             "when_yours": view::when(l, tz, e.starts_at, e.ends_at),
             "when_link_label": l.fill("when_link", &[("zone", link_tz.name())]),
@@ -178,14 +206,16 @@ impl View<'_> {
             "notes": e.notes,
             "location": e.location,
             "location_href": e.location.as_deref().filter(|l| l.starts_with("https://") || l.starts_with("http://")),
-            "ics_url": (!e.cancelled).then(|| format!("{}/event.ics", self.path())),
+            // A pending request is not in anyone's calendar yet.
+            "ics_url": (!e.cancelled && !pending).then(|| format!("{}/event.ics", self.path())),
             "manage_url": booked.map(|_| pages.state.manage_links.url(self.token)),
             "manage_href": self.link(tz, &[]),
             "state_note": state_note,
             "rule_note": rule_note,
             "book_again_url": book_again_url,
+            // A pending request may be withdrawn, not moved.
             "actions": (may_change && action.is_none()).then(|| serde_json::json!({
-                "reschedule": self.link(tz, &[("action", "reschedule")]),
+                "reschedule": (!pending).then(|| self.link(tz, &[("action", "reschedule")])),
                 "cancel": self.link(tz, &[("action", "cancel")]),
             })),
             "notice": notice,

@@ -18,13 +18,17 @@ use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::domain::input::FreeText;
 use crate::domain::input::{self, LinkToken, TimeRange};
 use crate::domain::page::{Cursor, ListKind, Page, PageRequest};
-use crate::domain::reservation::{guest_may_change, may_move, ManageLinks, ManageToken};
+use crate::domain::reservation::{
+    self as reservation_rules, guest_may_change, may_move, pending_until, Ending, ManageLinks, ManageToken,
+    ReservationStatus,
+};
+use crate::entities::calendar_events::CancelledBy;
 use crate::entities::{booking_links, calendar_events};
 use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::{self, Outcome, Subject};
-use crate::policy::BookingWriter;
+use crate::policy::{BookingWriter, CalendarWriter};
 use crate::store::booking_links::{self as store, StoredSettings};
-use crate::store::calendars::{self as calendar_store, busy_between, insert_reservation, Placed};
+use crate::store::calendars::{self as calendar_store, busy_between, insert_reservation, Pending, Placed};
 use crate::store::guest_writes::{self, Outcome as WriteOutcome, SlotGuard};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -226,7 +230,26 @@ fn write_refused(outcome: WriteOutcome, limits: &[PeriodLimit], gone: fn() -> Se
 /// several seats per slot, where the slot's session decides; such links take the transaction
 /// path.
 fn decided_without_busy_time(rules: &LinkRules) -> bool {
-    rules.schedule.slot_alignment() == availability::SlotAlignment::Grid && rules.schedule.seats_per_slot() <= 1
+    let s = &rules.schedule;
+    s.slot_alignment() == availability::SlotAlignment::Grid && s.seats_per_slot() <= 1 && !s.requires_confirmation()
+}
+
+/// A reservation's state as its visitor and its owner see it.
+pub fn status_of(e: &calendar_events::Model) -> ReservationStatus {
+    let ended = e.cancelled.then_some(match e.cancelled_by {
+        Some(CancelledBy::Declined) => Ending::Declined,
+        Some(CancelledBy::Expired) => Ending::Expired,
+        _ => Ending::Canceled,
+    });
+    ReservationStatus::of(ended, e.is_pending())
+}
+
+/// What the owner decides of a pending reservation.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    Confirm,
+    /// With the reason told to the visitor, if any.
+    Decline(Option<FreeText>),
 }
 
 /// Takes what a first read found for the first attempt of a write; later attempts read again.
@@ -514,15 +537,99 @@ impl<'a> BookingLinks<'a> {
         let link = store::lock_active_with_calendar(&txn, token).await?.ok_or_else(link_not_found)?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
+        let schedule = &settings.rules.schedule;
+        let now = self.clock.now();
+        // Pending reservations whose time has come are released first: they block no longer.
+        if schedule.requires_confirmation() {
+            calendar_store::expire_pending(&txn, Some(link.calendar_id), now).await?;
+        }
         let session = self.check_slot_locked(&txn, &link, &settings.rules, slot, None, id).await?;
         let location = settings.location.as_ref().map(|l| l.for_reservation(id));
-        let now = self.clock.now();
-        let placed = Placed { manage_token_hash: manage.hash(), location, session };
+        let pending = schedule.requires_confirmation().then(|| Pending {
+            until: pending_until(now, slot.start, schedule.pending_expires()),
+            holds_slot: schedule.pending_blocks_slot(),
+        });
+        let placed = Placed { manage_token_hash: manage.hash(), location, session, pending };
         let event = slot_write(insert_reservation(&txn, id, &link, reservation, placed, now).await)?;
         slot_write(txn.commit().await)?;
         tracing::Span::current().record("event_id", tracing::field::display(event.id));
         self.cache.invalidate_calendar(link.calendar_id);
         Ok(event)
+    }
+
+    /// The calendar's owner confirms or declines a pending reservation (issue #25's approval):
+    /// one transaction under the link's and the calendar's lock, in which pending reservations
+    /// whose time has come are released first. Confirming holds its time from now on (one that
+    /// did not hold it is refused, 409, when its time, with the link's buffers, was taken
+    /// meanwhile); declining frees it. The same decision again changes nothing (answered as
+    /// is); any other state is a 409 ([`reservation_rules::decide`]).
+    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal().user_id, calendar_id = %calendar_id, event_id = %id), err(level = "info", Display))]
+    pub async fn decide_reservation(
+        &self,
+        writer: CalendarWriter<'_>,
+        calendar_id: CalendarId,
+        id: CalendarEventId,
+        decision: Decision,
+    ) -> ServiceResult<calendar_events::Model> {
+        find_owned(self.db, writer.principal(), calendar_id).await?;
+        let seen = calendar_store::find_reservation(self.db, calendar_id, id)
+            .await?
+            .ok_or_else(reservation_not_in_calendar)?;
+        let link_token = link_of(&seen)?;
+        let decision = &decision;
+        let (event, changed) = self
+            .writes
+            .retrying(&[link_token.row_key()], || self.attempt_decide(&link_token, calendar_id, id, decision))
+            .await?;
+        if changed {
+            self.cache.invalidate_calendar(calendar_id);
+        }
+        Ok(event)
+    }
+
+    /// One attempt of [`Self::decide_reservation`]; whether it changed anything.
+    async fn attempt_decide(
+        &self,
+        link_token: &LinkToken,
+        calendar_id: CalendarId,
+        id: CalendarEventId,
+        decision: &Decision,
+    ) -> ServiceResult<(calendar_events::Model, bool)> {
+        let txn = crate::ctx!(begin_write(self.db).await)?;
+        let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_in_calendar)?;
+        let now = self.clock.now();
+        calendar_store::expire_pending(&txn, Some(link.calendar_id), now).await?;
+        let event =
+            calendar_store::find_reservation(&txn, calendar_id, id).await?.ok_or_else(reservation_not_in_calendar)?;
+        let confirm = matches!(decision, Decision::Confirm);
+        let act =
+            reservation_rules::decide(status_of(&event), confirm).map_err(|e| ServiceError::conflict(e.to_string()));
+        if !act? {
+            // Nothing changes; the expired ones released above still are.
+            crate::ctx!(txn.commit().await)?;
+            return Ok((event, false));
+        }
+        let event = match decision {
+            Decision::Confirm => {
+                if !event.holds_slot {
+                    let rules = settings_of(&link)?.rules;
+                    let (from, to) = (event.starts_at - rules.buffer_before(), event.ends_at + rules.buffer_after());
+                    let busy =
+                        busy_between(&txn, link.calendar_id, input::clamp(from), input::clamp(to), Some(id)).await?;
+                    if busy.iter().any(|(start, end)| start < end) {
+                        return Err(slot_taken());
+                    }
+                }
+                slot_write(calendar_store::confirm_reservation(&txn, event, now).await)?
+            }
+            Decision::Decline(reason) => {
+                let reason = reason.as_ref().map(|r| r.as_str().to_string());
+                calendar_store::decline_reservation(&txn, event, reason, now).await?
+            }
+        };
+        slot_write(txn.commit().await)?;
+        metrics::outcome(Subject::Reservation, if confirm { Outcome::Confirmed } else { Outcome::Declined });
+        Ok((event, true))
     }
 
     /// An active link by its token (its settings; the cache's copy when it has one), for a page
@@ -700,6 +807,11 @@ impl<'a> BookingLinks<'a> {
         if event.cancelled {
             return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
         }
+        if event.is_pending() {
+            return Err(ServiceError::conflict(
+                "this reservation waits for the owner's confirmation; cancel it and ask for another time instead",
+            ));
+        }
         may_move(i64::from(event.sequence), event.moved_at, when.expected_sequence, when.arrived, self.clock.now())
             .map_err(|e| ServiceError::conflict(e.to_string()))?;
         let settings = settings_of(&link)?;
@@ -740,6 +852,11 @@ impl<'a> BookingLinks<'a> {
         };
         if event.cancelled {
             return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
+        }
+        if event.is_pending() {
+            return Err(ServiceError::conflict(
+                "this reservation waits for the owner's confirmation; cancel it and ask for another time instead",
+            ));
         }
         let now = self.clock.now();
         may_move(i64::from(event.sequence), event.moved_at, when.expected_sequence, when.arrived, now)
@@ -783,6 +900,10 @@ pub struct GuestReservation {
     pub event: calendar_events::Model,
     pub link_token: LinkToken,
     pub settings: LinkSettings,
+}
+
+fn reservation_not_in_calendar() -> ServiceError {
+    ServiceError::not_found("reservation not found in this calendar")
 }
 
 fn reservation_not_found() -> ServiceError {

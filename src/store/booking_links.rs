@@ -49,6 +49,9 @@ pub struct StoredSettings {
     pub location_kind: Option<LocationKind>,
     pub location_value: Option<String>,
     pub seats_per_slot: Option<i32>,
+    pub requires_confirmation: Option<bool>,
+    pub pending_blocks_slot: Option<bool>,
+    pub pending_expires_minutes: Option<i32>,
 }
 
 fn column(v: i64) -> i32 {
@@ -128,6 +131,9 @@ impl StoredSettings {
             location_kind: settings.location.as_ref().map(Location::kind),
             location_value: settings.location.as_ref().map(|l| l.value().to_string()),
             seats_per_slot: opt(raw.seats_per_slot),
+            requires_confirmation: raw.requires_confirmation,
+            pending_blocks_slot: raw.pending_blocks_slot,
+            pending_expires_minutes: opt(raw.pending_expires_minutes),
         }
     }
 
@@ -159,6 +165,9 @@ impl StoredSettings {
         model.location_kind = Set(self.location_kind);
         model.location_value = Set(self.location_value);
         model.seats_per_slot = Set(self.seats_per_slot);
+        model.requires_confirmation = Set(self.requires_confirmation);
+        model.pending_blocks_slot = Set(self.pending_blocks_slot);
+        model.pending_expires_minutes = Set(self.pending_expires_minutes);
     }
 }
 
@@ -197,6 +206,9 @@ pub fn settings_of(link: &booking_links::Model) -> ServiceResult<LinkSettings> {
         bookable_until: link.bookable_until,
         slot_alignment: link.slot_alignment,
         seats_per_slot: opt(link.seats_per_slot),
+        requires_confirmation: link.requires_confirmation,
+        pending_blocks_slot: link.pending_blocks_slot,
+        pending_expires_minutes: opt(link.pending_expires_minutes),
     };
     let location = match (link.location_kind, &link.location_value) {
         (Some(kind), Some(value)) => Some(Location::parse(kind, value).map_err(|e| bad("location", e))?),
@@ -277,7 +289,8 @@ pub async fn sessions(
     )
 }
 
-/// Live reservations through link `token` starting in `[from, to)`, but for `except`.
+/// Live reservations through link `token` starting in `[from, to)` that hold their time (a
+/// pending one that does not is counted nowhere), but for `except`.
 fn live_reservations(
     token: &LinkToken,
     from: DateTime<Utc>,
@@ -292,6 +305,7 @@ fn live_reservations(
         .filter(calendar_events::Column::BookingLinkToken.eq(token.clone()))
         .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
         .filter(calendar_events::Column::Cancelled.eq(false))
+        .filter(calendar_events::Column::HoldsSlot.eq(true))
         .filter(calendar_events::Column::StartsAt.gte(from))
         .filter(calendar_events::Column::StartsAt.lt(to))
 }

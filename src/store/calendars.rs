@@ -86,7 +86,8 @@ pub async fn busy_between(
     end: DateTime<Utc>,
     except: Option<CalendarEventId>,
 ) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-    let mut query = live_overlapping(calendar_id, start, end);
+    // A pending reservation that does not hold its time is no busy time (issue #25's approval).
+    let mut query = live_overlapping(calendar_id, start, end).filter(calendar_events::Column::HoldsSlot.eq(true));
     if let Some(except) = except {
         query = query.filter(calendar_events::Column::Id.ne(except));
     }
@@ -159,6 +160,17 @@ pub struct Placed {
     pub manage_token_hash: String,
     pub location: Option<String>,
     pub session: Option<CalendarEventId>,
+    /// It waits for the owner's confirmation (issue #25's approval).
+    pub pending: Option<Pending>,
+}
+
+/// How a new reservation waits for its owner's confirmation.
+#[derive(Debug, Clone, Copy)]
+pub struct Pending {
+    /// When it lapses unless confirmed.
+    pub until: DateTime<Utc>,
+    /// Whether it holds its time meanwhile.
+    pub holds_slot: bool,
 }
 
 /// One event as its owner sees it: a manual event or a reservation alone, or the live seats of
@@ -264,9 +276,12 @@ pub async fn insert_reservation(
     placed: Placed,
     now: DateTime<Utc>,
 ) -> Result<calendar_events::Model, sea_orm::DbErr> {
-    let Placed { manage_token_hash, location, session } = placed;
+    let Placed { manage_token_hash, location, session, pending } = placed;
     let model = calendar_events::ActiveModel {
         session_id: Set(session),
+        awaiting_confirmation: Set(pending.is_some()),
+        pending_until: Set(pending.map(|p| p.until)),
+        holds_slot: Set(pending.is_none_or(|p| p.holds_slot)),
         title: Set(reservation.title()),
         starts_at: Set(reservation.start),
         ends_at: Set(reservation.end),
@@ -296,9 +311,79 @@ fn new_event(calendar_id: CalendarId, now: DateTime<Utc>) -> calendar_events::Ac
         cancelled_by: Set(None),
         location: Set(None),
         session_id: Set(None),
+        awaiting_confirmation: Set(false),
+        confirmed_at: Set(None),
+        pending_until: Set(None),
+        holds_slot: Set(true),
         created_at: Set(now),
         ..Default::default()
     }
+}
+
+/// A reservation of this calendar, in whatever state.
+#[tracing::instrument(level = "debug", skip_all, fields(calendar_id = %calendar_id, event_id = %id), err(level = "debug", Display))]
+pub async fn find_reservation(
+    db: &impl ConnectionTrait,
+    calendar_id: CalendarId,
+    id: CalendarEventId,
+) -> ServiceResult<Option<calendar_events::Model>> {
+    crate::ctx!(
+        calendar_events::Entity::find_by_id(id)
+            .filter(calendar_events::Column::CalendarId.eq(calendar_id))
+            .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
+            .one(db)
+            .await
+    )
+}
+
+/// The owner confirms a pending reservation: it holds its time from `now` on.
+pub async fn confirm_reservation(
+    db: &impl ConnectionTrait,
+    event: calendar_events::Model,
+    now: DateTime<Utc>,
+) -> Result<calendar_events::Model, sea_orm::DbErr> {
+    let mut active: calendar_events::ActiveModel = event.into();
+    active.confirmed_at = Set(Some(now));
+    active.holds_slot = Set(true);
+    active.update(db).await
+}
+
+/// The owner declines a pending reservation: it is over, its time free.
+pub async fn decline_reservation(
+    db: &impl ConnectionTrait,
+    event: calendar_events::Model,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> ServiceResult<calendar_events::Model> {
+    let mut active: calendar_events::ActiveModel = event.into();
+    active.cancelled = Set(true);
+    active.cancelled_at = Set(Some(now));
+    active.cancelled_by = Set(Some(calendar_events::CancelledBy::Declined));
+    active.cancel_reason = Set(reason);
+    crate::ctx!(active.update(db).await)
+}
+
+/// Releases the pending reservations (of `calendar`, or of every calendar) whose time to wait
+/// has come by `now`: cancelled as expired, their time free. How many.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn expire_pending(
+    db: &impl ConnectionTrait,
+    calendar: Option<CalendarId>,
+    now: DateTime<Utc>,
+) -> ServiceResult<u64> {
+    let mut update = calendar_events::Entity::update_many()
+        .col_expr(calendar_events::Column::Cancelled, Expr::value(true))
+        .col_expr(calendar_events::Column::CancelledAt, Expr::value(now))
+        .col_expr(calendar_events::Column::CancelledBy, Expr::value(calendar_events::CancelledBy::Expired))
+        .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
+        .filter(calendar_events::Column::AwaitingConfirmation.eq(true))
+        .filter(calendar_events::Column::ConfirmedAt.is_null())
+        .filter(calendar_events::Column::Cancelled.eq(false))
+        .filter(calendar_events::Column::PendingUntil.lte(now));
+    if let Some(calendar) = calendar {
+        update = update.filter(calendar_events::Column::CalendarId.eq(calendar));
+    }
+    Ok(crate::ctx!(update.exec(db).await)?.rows_affected)
 }
 
 /// A live event of this calendar: its row, or the live seats of the session it is the id of

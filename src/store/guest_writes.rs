@@ -157,6 +157,10 @@ pub fn reserved(
         cancelled_by: None,
         location,
         session_id: None,
+        awaiting_confirmation: false,
+        confirmed_at: None,
+        pending_until: None,
+        holds_slot: true,
     }
 }
 

@@ -31,6 +31,15 @@ fn in_span<E: EntityTrait>(query: Select<E>, column: E::Column, span: &Span) -> 
     }
 }
 
+/// `column` in `span`, as a condition.
+fn span_condition(column: calendar_events::Column, span: &Span) -> Condition {
+    let c = Condition::all().add(column.gt(span.after));
+    match span.until {
+        Some(until) => c.add(column.lte(until)),
+        None => c,
+    }
+}
+
 /// The addresses known for these users (a user without one is absent).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
 pub async fn emails(
@@ -144,6 +153,7 @@ async fn booking_facts(db: &impl ConnectionTrait, list: Vec<bookings::Model>) ->
 fn reservation_column(time: ReservationTime) -> calendar_events::Column {
     match time {
         ReservationTime::Created => calendar_events::Column::CreatedAt,
+        ReservationTime::Confirmed => calendar_events::Column::ConfirmedAt,
         ReservationTime::Cancelled => calendar_events::Column::CancelledAt,
         ReservationTime::Starts => calendar_events::Column::StartsAt,
         ReservationTime::Moved => calendar_events::Column::MovedAt,
@@ -192,6 +202,12 @@ pub async fn reservations_in(
     let query = match window.cancelled_by {
         None => query,
         Some(ReservationCanceller::Guest) => query.filter(calendar_events::Column::CancelledBy.eq(CancelledBy::Guest)),
+        Some(ReservationCanceller::Declined) => {
+            query.filter(calendar_events::Column::CancelledBy.eq(CancelledBy::Declined))
+        }
+        Some(ReservationCanceller::Expired) => {
+            query.filter(calendar_events::Column::CancelledBy.eq(CancelledBy::Expired))
+        }
         // Cancellations from before who cancelled was recorded count as the owner's.
         Some(ReservationCanceller::Owner) => query.filter(
             Condition::any()
@@ -199,7 +215,26 @@ pub async fn reservations_in(
                 .add(calendar_events::Column::CancelledBy.eq(CancelledBy::Owner)),
         ),
     };
-    let query = in_span(query, reservation_column(window.time), &window.span);
+    // Pending: made waiting for the owner and not confirmed.
+    let pending = Condition::all()
+        .add(calendar_events::Column::AwaitingConfirmation.eq(true))
+        .add(calendar_events::Column::ConfirmedAt.is_null());
+    let query = match window.pending {
+        None => query,
+        Some(true) => query.filter(pending),
+        Some(false) => query.filter(pending.not()),
+    };
+    let query = match window.time {
+        // When the owner confirmed it, else when it was made.
+        ReservationTime::Confirmed => query.filter(
+            Condition::any().add(span_condition(calendar_events::Column::ConfirmedAt, &window.span)).add(
+                Condition::all()
+                    .add(calendar_events::Column::ConfirmedAt.is_null())
+                    .add(span_condition(calendar_events::Column::CreatedAt, &window.span)),
+            ),
+        ),
+        time => in_span(query, reservation_column(time), &window.span),
+    };
     let list = query.order_by_asc(calendar_events::Column::Id).limit(MAX_SUBJECTS).all(db).await?;
     reservation_facts(db, list).await
 }
@@ -234,6 +269,7 @@ async fn reservation_facts(
         .into_iter()
         .filter_map(|e| {
             let owner_id = owners.get(&e.calendar_id).copied()?;
+            let pending = e.is_pending();
             let timezone = e.booking_link_token.as_ref().and_then(|t| zones.get(t)).copied().unwrap_or(chrono_tz::UTC);
             Some(ReservationFacts {
                 id: e.id,
@@ -252,11 +288,16 @@ async fn reservation_facts(
                 cancelled_by: e.cancelled_by.map(|by| match by {
                     CancelledBy::Guest => ReservationCanceller::Guest,
                     CancelledBy::Owner => ReservationCanceller::Owner,
+                    CancelledBy::Declined => ReservationCanceller::Declined,
+                    CancelledBy::Expired => ReservationCanceller::Expired,
                 }),
                 cancel_reason: e.cancel_reason,
                 sequence: e.sequence,
                 moved_at: e.moved_at,
                 manage_token_hash: e.manage_token_hash,
+                pending,
+                confirmed_at: e.confirmed_at,
+                pending_until: e.pending_until,
                 location: e.location,
                 timezone,
             })

@@ -107,6 +107,10 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 cancelled_by: None,
                 location: None,
                 session_id: None,
+                awaiting_confirmation: false,
+                confirmed_at: None,
+                pending_until: None,
+                holds_slot: true,
             }
             .into_active_model()
         })
@@ -191,6 +195,9 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
                 location_kind: None,
                 location_value: None,
                 seats_per_slot: None,
+                requires_confirmation: None,
+                pending_blocks_slot: None,
+                pending_expires_minutes: None,
                 // Groups of three made at the same instant.
                 created_at: now - Duration::seconds(i / 3),
                 updated_at: now,

@@ -9,6 +9,7 @@ mod standard_webhooks;
 #[path = "../support/webhook_sink.rs"]
 mod webhook_sink;
 
+mod approval;
 mod auth;
 mod booking_links;
 mod calendars;

@@ -211,6 +211,9 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         location_kind: None,
         location_value: None,
         seats_per_slot: None,
+        requires_confirmation: None,
+        pending_blocks_slot: None,
+        pending_expires_minutes: None,
         created_at: now(),
         updated_at: now(),
     };
@@ -242,14 +245,23 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                 sequence: i32::from(!cancelled && n % 2 == 0),
                 moved_at: (!cancelled && n % 2 == 0).then_some(t),
                 cancel_reason: None,
-                cancelled_by: match (cancelled, (n / 3) % 3) {
+                // ... or declined or lapsed (issue #25's approval).
+                cancelled_by: match (cancelled, (n / 3) % 5) {
                     (false, _) => None,
                     (true, 0) => None,
                     (true, 1) => Some(calendar_events::CancelledBy::Guest),
-                    (true, _) => Some(calendar_events::CancelledBy::Owner),
+                    (true, 2) => Some(calendar_events::CancelledBy::Owner),
+                    (true, 3) => Some(calendar_events::CancelledBy::Declined),
+                    (true, _) => Some(calendar_events::CancelledBy::Expired),
                 },
                 location: None,
                 session_id: None,
+                // Every fourth made waiting for the owner; of those, every other one confirmed
+                // a minute after it was made.
+                awaiting_confirmation: (n / 3) % 4 == 1,
+                confirmed_at: ((n / 3) % 8 == 1).then_some(t + Duration::minutes(1)),
+                pending_until: None,
+                holds_slot: true,
             };
             insert(&conn, row.into_active_model()).await;
             n += 1;
@@ -258,6 +270,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
 
     let everything = |cancelled| ReservationWindow {
         cancelled,
+        pending: None,
         cancelled_by: None,
         time: ReservationTime::Created,
         span: Span { after: now() - Duration::days(100), until: None },

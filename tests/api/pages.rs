@@ -273,6 +273,35 @@ async fn the_booking_page_says_how_many_seats_are_left(app: TestApp) {
     assert!(!p.html.contains("seats left"), "{}", p.html);
 }
 
+async fn a_request_that_waits_for_the_host_says_so(app: TestApp) {
+    let owner = app.user();
+    let rules = json!({"requires_confirmation": true, "pending_expires_minutes": 60});
+    let (_, link) = all_day_link(&app, &owner, "UTC", rules).await;
+    let page = get(&app, &format!("/booking/{link}?tz=UTC")).await;
+    let slot_link = page.link_containing("slot=");
+    let slot = slot_of(&slot_link);
+    let form = get(&app, &slot_link).await;
+    let key = form.input("key");
+    let fields = [
+        ("slot", slot.as_str()),
+        ("key", key.as_str()),
+        ("tz", "UTC"),
+        ("lang", "en"),
+        ("name", "Ada"),
+        ("email", "ada@example.com"),
+        ("notes", ""),
+    ];
+    let booked = post(&app, &format!("/booking/{link}"), &fields).await;
+    assert_eq!(booked.status, 200, "{}", booked.html);
+    assert_safe(&booked, true);
+    assert!(booked.html.contains("Request sent"), "{}", booked.html);
+    assert!(booked.html.contains("Waiting for the host&#x27;s confirmation"), "{}", booked.html);
+    assert!(booked.html.contains("it lapses"), "{}", booked.html);
+    assert!(!booked.html.contains("event.ics"), "not in anyone's calendar yet");
+    assert!(!booked.html.contains("action=reschedule"), "a request is withdrawn, not moved");
+    assert!(booked.html.contains("action=cancel"));
+}
+
 /// A reservation made through the API, and its manage token.
 async fn reservation(app: &TestApp, link: &str) -> String {
     let from = days_ahead(2);
@@ -553,6 +582,7 @@ async fn cors_allowed_origins_open_the_public_operations() {
 db_tests!(
     the_pages_say_where,
     the_booking_page_says_how_many_seats_are_left,
+    a_request_that_waits_for_the_host_says_so,
     booking_page_shows_the_month_and_books_without_javascript,
     form_errors_are_listed_and_the_values_kept,
     a_slot_taken_meanwhile_brings_back_the_picker,

@@ -123,6 +123,9 @@ async fn main() {
         bookable_until: Default::default(),
         slot_alignment: Default::default(),
         seats_per_slot: None,
+        requires_confirmation: None,
+        pending_blocks_slot: None,
+        pending_expires_minutes: None,
         location: Default::default(),
     };
     let link = expect(step, owner.create_booking_link(&cal.id, &body).await, 200);

@@ -29,6 +29,9 @@ pub const MAX_BOOKINGS_PER_WEEK: i64 = 7 * MAX_BOOKINGS_PER_DAY;
 pub const MAX_BOOKINGS_PER_MONTH: i64 = 31 * MAX_BOOKINGS_PER_DAY;
 /// `booking_limits.year`: 1..=366000.
 pub const MAX_BOOKINGS_PER_YEAR: i64 = 366 * MAX_BOOKINGS_PER_DAY;
+/// `pending_expires_minutes`: 5..=43200 (30 days).
+pub const MIN_PENDING_EXPIRES_MINUTES: i64 = 5;
+pub const MAX_PENDING_EXPIRES_MINUTES: i64 = 43_200;
 /// `seats_per_slot`: 1..=1000.
 pub const MAX_SEATS_PER_SLOT: i64 = 1000;
 /// `duration_limits_minutes.day`: 1..=1440.
@@ -117,6 +120,11 @@ pub struct RawSchedulingRules {
     pub slot_alignment: Option<SlotAlignment>,
     /// Issue #25: how many visitors may reserve one slot (default 1).
     pub seats_per_slot: Option<i64>,
+    /// Issue #25's approval: reservations wait for the owner (default false); a pending one
+    /// holds its slot (default true) and lapses after this many minutes (default: at its start).
+    pub requires_confirmation: Option<bool>,
+    pub pending_blocks_slot: Option<bool>,
+    pub pending_expires_minutes: Option<i64>,
 }
 
 /// One field of a partial update (`updateBookingLink`): left out keeps the value, `null` sets it
@@ -177,6 +185,9 @@ pub struct SchedulePatch {
     pub bookable_until: Patch<NaiveDate>,
     pub slot_alignment: Patch<SlotAlignment>,
     pub seats_per_slot: Patch<i64>,
+    pub requires_confirmation: Patch<bool>,
+    pub pending_blocks_slot: Patch<bool>,
+    pub pending_expires_minutes: Patch<i64>,
 }
 
 impl SchedulePatch {
@@ -203,6 +214,9 @@ impl SchedulePatch {
             bookable_until: self.bookable_until.apply(current.bookable_until),
             slot_alignment: self.slot_alignment.apply(current.slot_alignment),
             seats_per_slot: self.seats_per_slot.apply(current.seats_per_slot),
+            requires_confirmation: self.requires_confirmation.apply(current.requires_confirmation),
+            pending_blocks_slot: self.pending_blocks_slot.apply(current.pending_blocks_slot),
+            pending_expires_minutes: self.pending_expires_minutes.apply(current.pending_expires_minutes),
         }
     }
 }
@@ -254,6 +268,9 @@ pub struct SchedulingRules {
     bookable_until: Option<NaiveDate>,
     slot_alignment: Option<SlotAlignment>,
     seats_per_slot: Option<u32>,
+    requires_confirmation: Option<bool>,
+    pending_blocks_slot: Option<bool>,
+    pending_expires_minutes: Option<u32>,
 }
 
 /// Why scheduling rules were rejected. Messages name the field (they are
@@ -293,6 +310,13 @@ pub enum ScheduleError {
     DuplicateDate {
         /// The repeated date.
         date: NaiveDate,
+    },
+    /// Pending reservations that do not hold their slot on a link of several seats per slot: a
+    /// seat is a place in a session, which a pending seat must hold.
+    #[error("pending_blocks_slot may be false only with seats_per_slot 1 (a pending seat holds its place), got {seats} seats")]
+    NonBlockingSeats {
+        /// `seats_per_slot`.
+        seats: u32,
     },
     /// `bookable_until` before `bookable_from`.
     #[error("bookable_until ({until}) must not be before bookable_from ({from})")]
@@ -390,6 +414,17 @@ impl SchedulingRules {
         let max_minutes_per_week =
             in_range("duration_limits_minutes.week", raw.max_minutes_per_week, 1, MAX_MINUTES_PER_WEEK)?;
         let seats_per_slot = in_range("seats_per_slot", raw.seats_per_slot, 1, MAX_SEATS_PER_SLOT)?;
+        let pending_expires_minutes = in_range(
+            "pending_expires_minutes",
+            raw.pending_expires_minutes,
+            MIN_PENDING_EXPIRES_MINUTES,
+            MAX_PENDING_EXPIRES_MINUTES,
+        )?;
+        if let Some(seats) = seats_per_slot.filter(|&n| n > 1) {
+            if raw.pending_blocks_slot == Some(false) {
+                return Err(ScheduleError::NonBlockingSeats { seats });
+            }
+        }
         if let (Some(from), Some(until)) = (raw.bookable_from, raw.bookable_until) {
             if until < from {
                 return Err(ScheduleError::BookableRange { from, until });
@@ -407,6 +442,9 @@ impl SchedulingRules {
             bookable_until: raw.bookable_until,
             slot_alignment: raw.slot_alignment,
             seats_per_slot,
+            requires_confirmation: raw.requires_confirmation,
+            pending_blocks_slot: raw.pending_blocks_slot,
+            pending_expires_minutes,
             min_cancel_notice_minutes,
             min_notice_minutes,
             max_days_ahead,
@@ -450,6 +488,9 @@ impl SchedulingRules {
             bookable_until: self.bookable_until,
             slot_alignment: self.slot_alignment,
             seats_per_slot: n(self.seats_per_slot),
+            requires_confirmation: self.requires_confirmation,
+            pending_blocks_slot: self.pending_blocks_slot,
+            pending_expires_minutes: n(self.pending_expires_minutes),
         }
     }
 
@@ -583,6 +624,24 @@ impl SchedulingRules {
     pub fn seats_per_slot(&self) -> u32 {
         self.seats_per_slot.unwrap_or(1)
     }
+
+    /// Whether each reservation waits for the owner's confirmation (false when not set).
+    #[must_use]
+    pub fn requires_confirmation(&self) -> bool {
+        self.requires_confirmation.unwrap_or(false)
+    }
+
+    /// Whether a pending reservation holds its slot (true when not set).
+    #[must_use]
+    pub fn pending_blocks_slot(&self) -> bool {
+        self.pending_blocks_slot.unwrap_or(true)
+    }
+
+    /// How long a pending reservation may wait, when set (absent: until it starts).
+    #[must_use]
+    pub fn pending_expires(&self) -> Option<Duration> {
+        self.pending_expires_minutes.map(|m| Duration::minutes(m.into()))
+    }
 }
 
 impl SlotAlignment {
@@ -704,6 +763,18 @@ mod tests {
     }
 
     #[test]
+    fn pending_reservations_that_hold_nothing_go_only_with_one_seat() {
+        let mut r = raw();
+        r.pending_blocks_slot = Some(false);
+        r.seats_per_slot = Some(1);
+        assert!(SchedulingRules::parse(&r).is_ok());
+        r.seats_per_slot = Some(3);
+        assert_eq!(SchedulingRules::parse(&r), Err(ScheduleError::NonBlockingSeats { seats: 3 }));
+        r.pending_blocks_slot = Some(true);
+        assert!(SchedulingRules::parse(&r).is_ok());
+    }
+
+    #[test]
     fn absent_is_default_and_round_trips() {
         assert_eq!(SchedulingRules::parse(&raw()), Ok(SchedulingRules::default()));
         let r = RawSchedulingRules {
@@ -729,6 +800,9 @@ mod tests {
             bookable_until: NaiveDate::from_ymd_opt(2027, 1, 1),
             slot_alignment: Some(SlotAlignment::AfterBusy),
             seats_per_slot: Some(1000),
+            requires_confirmation: Some(true),
+            pending_blocks_slot: Some(true),
+            pending_expires_minutes: Some(43_200),
         };
         let parsed = SchedulingRules::parse(&r).unwrap();
         assert_eq!(parsed.date_overrides()[0].date().to_string(), "2026-12-24");
@@ -744,7 +818,8 @@ mod tests {
     #[test]
     fn every_range_is_checked_and_named() {
         type Setter = fn(&mut RawSchedulingRules, i64);
-        let cases: [(&str, Setter, i64, i64); 13] = [
+        let cases: [(&str, Setter, i64, i64); 14] = [
+            ("pending_expires_minutes", |r, v| r.pending_expires_minutes = Some(v), 5, 43_200),
             ("seats_per_slot", |r, v| r.seats_per_slot = Some(v), 1, 1000),
             ("booking_limits.week", |r, v| r.max_bookings_per_week = Some(v), 1, 7000),
             ("booking_limits.month", |r, v| r.max_bookings_per_month = Some(v), 1, 31_000),
