@@ -35,6 +35,27 @@ wait_http() {
   done
 }
 
+# wait_ready URL SECONDS PID STARTED_MS: until URL (a `/readyz`) answers 200, polled every 20 ms;
+# fails early when PID died. Sets READY_MS to the milliseconds from STARTED_MS (taken just before
+# the server was started) to that first 200: the process's start, connecting, migrating a fresh
+# database, binding. The poll's own resolution is about 20-30 ms.
+wait_ready() {
+  local url=$1 seconds=$2 pid=$3 started=$4
+  local deadline=$((SECONDS + seconds))
+  until [ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$url" 2>/dev/null)" = 200 ]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "error: the process $pid exited before $url answered" >&2
+      return 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "error: $url did not answer 200 within ${seconds}s" >&2
+      return 1
+    fi
+    sleep 0.02
+  done
+  READY_MS=$(($(date +%s%3N) - started))
+}
+
 # Peak resident memory (VmHWM) of PID in MiB, one decimal.
 vmhwm_mib() {
   awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"

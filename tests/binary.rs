@@ -226,3 +226,42 @@ fn token_ttl_is_bounded_and_errors_clearly() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(claims(&out)["exp"].as_i64().unwrap() > now + 399 * 86_400);
 }
+
+/// `serve` bounds glibc's malloc arenas (src/main.rs, `bound_malloc_arenas`): started without
+/// `MALLOC_ARENA_MAX`, the process serving (the same process id) has it, one per CPU; an
+/// operator's own value is kept.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn serve_bounds_the_malloc_arenas_unless_the_operator_did() {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get()).to_string();
+    for (given, expected) in [(None, cpus.as_str()), (Some("3"), "3")] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve"])
+            .env("DATA_DIR", dir.path())
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("APP_ENV", "development")
+            .env_remove("DATABASE_URL")
+            .env_remove("JWT_SECRET")
+            .env_remove("GLIBC_TUNABLES")
+            .env_remove("MALLOC_ARENA_MAX")
+            .stderr(Stdio::null());
+        if let Some(value) = given {
+            command.env("MALLOC_ARENA_MAX", value);
+        }
+        let mut child = command.spawn().unwrap();
+        let client = reqwest::blocking::Client::new();
+        let started = Instant::now();
+        while client.get(format!("http://127.0.0.1:{port}/healthz")).send().is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+        let arenas: Vec<&[u8]> = environ.split(|b| *b == 0).filter(|v| v.starts_with(b"MALLOC_ARENA_MAX=")).collect();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(arenas, [format!("MALLOC_ARENA_MAX={expected}").as_bytes()], "given {given:?}");
+    }
+}

@@ -66,9 +66,11 @@ pub struct PassReport {
     pub skipped: usize,
 }
 
-/// Candidates rendered and queued at once: each chunk is rendered, checked against the queue and
-/// inserted before the next is rendered, so a pass holds at most this many rendered messages
-/// (bodies and iCalendar) however many are due.
+/// Due subjects checked against the queue, rendered and queued at once: each chunk's keys are
+/// looked up, its new messages rendered (each candidate made from the subject's facts right
+/// before) and inserted before the next chunk's, so a pass holds at most this many rendered
+/// messages (bodies and iCalendar) however many are due, and no candidate of a subject whose
+/// message is queued already.
 pub const ENQUEUE_CHUNK: usize = 250;
 
 /// Finds every message due now and enqueues it once (the dedupe key ignores repeats); the
@@ -84,24 +86,24 @@ pub async fn enqueue_due(
 ) -> ServiceResult<usize> {
     let mut enqueued = 0;
     for rule in rules.rules.iter().filter(|r| webhooks || r.channel != Channel::Webhook) {
-        let candidates = due::candidates(db, rules, rule, letterhead, now).await?;
+        let due = due::subjects(db, rules, rule, now).await?;
         let webhook = rule.channel == Channel::Webhook;
         let subjects = if rule.trigger.is_reservation() { Subjects::CalendarEvents } else { Subjects::Bookings };
-        let mut candidates = candidates.into_iter();
-        loop {
-            let chunk: Vec<render::Candidate> = candidates.by_ref().take(ENQUEUE_CHUNK).collect();
-            if chunk.is_empty() {
-                break;
-            }
+        for start in (0..due.len()).step_by(ENQUEUE_CHUNK) {
+            let chunk = start..(start + ENQUEUE_CHUNK).min(due.len());
             let keys: Vec<String> = chunk
-                .iter()
-                .map(|c| decide::dedupe_key(&rule.name, c.subject_id, c.version, rule.recipient, webhook))
+                .clone()
+                .map(|i| {
+                    let (subject, version) = due.subject(i, rule);
+                    decide::dedupe_key(&rule.name, subject, version, rule.recipient, webhook)
+                })
                 .collect();
             let known = queue::known_keys(db, &keys).await?;
             let mut messages = Vec::with_capacity(chunk.len());
-            for (candidate, key) in chunk.into_iter().zip(keys) {
+            for (i, key) in chunk.zip(keys) {
+                // A candidate only for a message not queued yet, made right before it is rendered.
                 if !known.contains(&key) {
-                    messages.push(render::message(rules, rule, candidate, key, now)?);
+                    messages.push(render::message(rules, rule, due.candidate(i, rule, letterhead), key, now)?);
                 }
             }
             enqueued += enqueue(db, subjects, &messages, now).await?;

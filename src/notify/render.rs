@@ -116,6 +116,18 @@ fn booking_context(b: &BookingFacts, offset: FixedOffset) -> Value {
     })
 }
 
+/// A booking's message's subject and version (its dedupe key's parts): the booking, never a
+/// version (a booking is never moved).
+pub fn booking_subject(b: &BookingFacts) -> (Uuid, Option<i32>) {
+    (b.id.into_uuid(), None)
+}
+
+/// A reservation's message's subject and version under `rule`: the reservation, and its
+/// sequence when the rule's trigger repeats (each move is told).
+pub fn reservation_subject(rule: &Rule, r: &ReservationFacts) -> (Uuid, Option<i32>) {
+    (r.id.into_uuid(), rule.trigger.repeats().then_some(r.sequence))
+}
+
 /// What a booking's message would say, to whom.
 /// A booking is never moved: its invitation is sequence 0, its cancellation 1.
 pub fn booking_candidate(rule: &Rule, b: &BookingFacts, addressee: Addressee, letterhead: &Letterhead) -> Candidate {
@@ -136,9 +148,10 @@ pub fn booking_candidate(rule: &Rule, b: &BookingFacts, addressee: Addressee, le
             status,
         }
     });
+    let (subject_id, version) = booking_subject(b);
     Candidate {
-        subject_id: b.id.into_uuid(),
-        version: None,
+        subject_id,
+        version,
         addressee,
         about_user_id: Some(b.user_id),
         about_coach_id: Some(b.coach_id),
@@ -199,9 +212,10 @@ pub fn reservation_candidate(
             status,
         }
     });
+    let (subject_id, version) = reservation_subject(rule, r);
     Candidate {
-        subject_id: r.id.into_uuid(),
-        version: rule.trigger.repeats().then_some(r.sequence),
+        subject_id,
+        version,
         addressee,
         about_user_id: None,
         about_coach_id: Some(r.owner_id),

@@ -532,10 +532,102 @@ async fn many_messages_are_queued_and_recorded_exactly_once(app: TestApp) {
     assert_eq!(notification_attempts::Entity::find().all(&conn).await.unwrap().len(), MANY);
 }
 
+/// A pass over more due subjects than one chunk of the pass (`ENQUEUE_CHUNK`): every subject's
+/// message is queued once, each rendered from its own subject (the keys looked up and the
+/// messages rendered a chunk at a time stay paired with their subjects), those queued by an
+/// earlier pass are left as they were, and a pass that finds them all queued queues nothing.
+async fn a_pass_over_many_chunks_queues_each_subject_once_from_its_own_facts(app: TestApp) {
+    use bookings::domain::reservation::{ManageKey, ManageLinks};
+    use bookings::notify::outbox::{enqueue_due, ENQUEUE_CHUNK};
+    use bookings::notify::render::Letterhead;
+    use bookings::notify::rules::Rules;
+    let conn = db(&app).await;
+    let athlete = user(&conn, Some("athlete@example.com")).await;
+    let coach = user(&conn, Some("coach@example.com")).await;
+    let event = coach_event(&conn, coach, EventStatus::Scheduled, 10_000).await;
+    let order = OrderId::new();
+    let row =
+        booking_orders::Model { id: order, user_id: athlete, payment_status: PaymentStatus::Cash, created_at: now() };
+    insert(&conn, row.into_active_model()).await;
+    let book = |i: usize| booking_rows::Model {
+        id: BookingId::new(),
+        order_id: order,
+        user_id: athlete,
+        coach_id: coach,
+        event_id: event,
+        starts_at: now() + Duration::days(3),
+        ends_at: now() + Duration::days(3) + Duration::hours(1),
+        status: BookingStatus::from(Status::Accepted),
+        completed: false,
+        note: None,
+        canceled_at: None,
+        canceled_by_role: None,
+        cancellation_reason_code: None,
+        cancellation_reason_text: None,
+        dismissed: false,
+        created_at: now() - Duration::minutes(1 + i as i64),
+        updated_at: now(),
+    };
+    let rules = Rules::parse(
+        r#"
+late_horizon: 2h
+event_horizon: 7d
+rules:
+  - name: made
+    trigger: booking.created
+    recipient: athlete
+    channel: email
+    template: made
+    ical: true
+templates:
+  made:
+    subject: "Booking {{ booking.id }}"
+    text: "Booking {{ booking.id }} of event {{ event.id }}"
+    html: "<p>Booking {{ booking.id }}</p>"
+"#,
+    )
+    .unwrap();
+    let letterhead = Letterhead::new(
+        ManageLinks::new(ManageKey::new(b"k-0123456789abcdef0123456789abcdef"), "https://b.example"),
+        "bookings@example.com",
+    );
+    // A first pass sees some of them; the rest are made after it.
+    let first = ENQUEUE_CHUNK + 3;
+    let many = 2 * ENQUEUE_CHUNK + 17;
+    for i in 0..first {
+        insert(&conn, book(i).into_active_model()).await;
+    }
+    assert_eq!(enqueue_due(&conn, &rules, &letterhead, now(), false).await.unwrap(), first);
+    let early: BTreeSet<NotificationId> =
+        notifications::Entity::find().all(&conn).await.unwrap().iter().map(|n| n.id).collect();
+    for i in first..many {
+        insert(&conn, book(i).into_active_model()).await;
+    }
+    assert_eq!(enqueue_due(&conn, &rules, &letterhead, now(), false).await.unwrap(), many - first);
+    assert_eq!(enqueue_due(&conn, &rules, &letterhead, now(), false).await.unwrap(), 0);
+
+    let rows = notifications::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(rows.len(), many);
+    let made: BTreeSet<Uuid> =
+        booking_rows::Entity::find().all(&conn).await.unwrap().iter().map(|b| b.id.into_uuid()).collect();
+    assert_eq!(rows.iter().map(|n| n.subject_id).collect::<BTreeSet<_>>(), made, "each booking once");
+    assert!(early.iter().all(|id| rows.iter().any(|n| n.id == *id)), "the first pass's messages stay as they were");
+    for n in &rows {
+        let subject = n.subject_id.to_string();
+        assert!(n.dedupe_key.contains(&subject), "{}: {}", subject, n.dedupe_key);
+        assert_eq!(n.subject, format!("Booking {subject}"));
+        assert_eq!(n.body_text, format!("Booking {subject} of event {event}"));
+        assert_eq!(n.recipient_email.as_deref(), Some("athlete@example.com"));
+        let ical = n.ical.as_deref().expect("an invitation");
+        assert!(ical.contains(&format!("UID:{subject}@bookings")), "{ical}");
+    }
+}
+
 db_tests!(
     booking_windows_select_what_the_domain_admits,
     reservation_windows_select_what_the_domain_admits,
     the_queue_enqueues_once_claims_with_a_lease_and_records,
     sends_are_recorded_with_their_attempts_and_gone_endpoints,
     many_messages_are_queued_and_recorded_exactly_once,
+    a_pass_over_many_chunks_queues_each_subject_once_from_its_own_facts,
 );
