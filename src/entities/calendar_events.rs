@@ -43,6 +43,10 @@ pub struct Model {
     /// Issue #25: the session a seat of a link with several seats per slot belongs to (the id
     /// of its first reservation); NULL for a one-seat link's reservation and for other events.
     pub session_id: Option<CalendarEventId>,
+    /// Issue #25: the booking a collective team link's reservation belongs to, one row per
+    /// member calendar (the id of the visitor's own row, on every row of it, that one too);
+    /// NULL for every other event.
+    pub team_booking_id: Option<CalendarEventId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -157,6 +157,7 @@ pub fn reserved(
         cancelled_by: None,
         location,
         session_id: None,
+        team_booking_id: None,
     }
 }
 

@@ -107,6 +107,7 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 cancelled_by: None,
                 location: None,
                 session_id: None,
+                team_booking_id: None,
             }
             .into_active_model()
         })
@@ -191,6 +192,7 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
                 location_kind: None,
                 location_value: None,
                 seats_per_slot: None,
+                scheduling: None,
                 // Groups of three made at the same instant.
                 created_at: now - Duration::seconds(i / 3),
                 updated_at: now,

@@ -211,6 +211,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         location_kind: None,
         location_value: None,
         seats_per_slot: None,
+        scheduling: None,
         created_at: now(),
         updated_at: now(),
     };
@@ -250,6 +251,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                 },
                 location: None,
                 session_id: None,
+                team_booking_id: None,
             };
             insert(&conn, row.into_active_model()).await;
             n += 1;
