@@ -123,6 +123,8 @@ async fn main() {
         bookable_until: Default::default(),
         slot_alignment: Default::default(),
         seats_per_slot: None,
+        scheduling: None,
+        members: Default::default(),
         location: Default::default(),
     };
     let link = expect(step, owner.create_booking_link(&cal.id, &body).await, 200);
