@@ -408,6 +408,9 @@ pub struct ReservationFacts {
     pub location: Option<String>,
     /// The zone of the booking link it was made through (UTC without one).
     pub timezone: chrono_tz::Tz,
+    /// Another member's row of a collective team link's booking (issue #25): its calendar's
+    /// owner is told of it, its visitor only through their own row.
+    pub team_member_row: bool,
 }
 
 impl ReservationWindow {
@@ -454,6 +457,7 @@ pub fn booking_addressee(trigger: Trigger, recipient: Recipient, b: &BookingFact
 pub fn reservation_addressee(recipient: Recipient, r: &ReservationFacts) -> Option<Addressee> {
     match recipient {
         Recipient::Owner => Some(Addressee { user_id: Some(r.owner_id), email: r.owner_email.clone() }),
+        Recipient::Visitor if r.team_member_row => None,
         Recipient::Visitor => Some(Addressee { user_id: None, email: r.attendee_email.clone() }),
         _ => None,
     }
@@ -622,7 +626,20 @@ mod tests {
             manage_token_hash: None,
             location: Some("https://meet.example.com/r/1".into()),
             timezone: chrono_tz::UTC,
+            team_member_row: false,
         }
+    }
+
+    #[test]
+    fn a_visitor_hears_of_a_collective_booking_once_through_their_own_row() {
+        let own = reservation();
+        let other = ReservationFacts { team_member_row: true, ..reservation() };
+        assert!(reservation_addressee(Recipient::Visitor, &own).is_some());
+        assert_eq!(reservation_addressee(Recipient::Visitor, &other), None);
+        assert_eq!(
+            reservation_addressee(Recipient::Owner, &other).map(|a| a.email),
+            Some(Some("owner@example.com".to_string()))
+        );
     }
 
     fn bookings_window(trigger: Trigger, offset: Duration) -> BookingWindow {

@@ -259,6 +259,7 @@ async fn reservation_facts(
                 manage_token_hash: e.manage_token_hash,
                 location: e.location,
                 timezone,
+                team_member_row: e.team_booking_id.is_some_and(|booking| booking != e.id),
             })
         })
         .collect())

@@ -3,7 +3,7 @@
 //! calendar, atomically, also against a member's own busy event racing them; round-robin links
 //! offer the union and assign each reservation by the stated rule (weights, fewest this month,
 //! longest since last booked), 20 at once without ever double-booking a member; the visitor's
-//! cancel of a collective reservation frees every member.
+//! cancel of a collective reservation frees every member, and its visitor is told once.
 
 use crate::db_tests;
 use crate::helpers::*;
@@ -316,7 +316,34 @@ async fn collective_reservations_race_a_members_busy_event(app: TestApp) {
     }
 }
 
+async fn a_collective_booking_tells_its_visitor_once(app: TestApp) {
+    let smtp = crate::smtp_sink::SmtpSink::start().await;
+    let id = Uuid::new_v4();
+    let owner =
+        User { id, token: app.token_for(id, bookings::policy::DEFAULT_SCOPES, false, Some("lead@example.com")) };
+    let own = app.new_calendar(&owner).await;
+    let mut members = Vec::new();
+    for _ in 0..3 {
+        members.push(json!({"calendar_id": app.new_calendar(&owner).await}));
+    }
+    let r = app
+        .create_link(&owner, own, link_body(json!({"scheduling": "collective", "members": members})))
+        .await
+        .expect(200);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    reserve_as(&app, &token, "Vera", &slot(1, 9)).await.expect(200);
+    let url = smtp.url();
+    let notifier = spawn_app_sharing_with(&app, 0, &["--smtp-url", &url]).await;
+    let admin = notifier.admin();
+    notifier.notify_bookings(Some(&admin.token)).await.expect(204);
+    let to = |who: &str| smtp.messages().into_iter().filter(|m| m.to.iter().any(|t| t == who)).count();
+    assert_eq!(to("vera@example.com"), 1, "the visitor hears once");
+    assert_eq!(to("lead@example.com"), 3, "each member calendar's owner hears of its event");
+    drop(notifier);
+}
+
 db_tests!(
+    a_collective_booking_tells_its_visitor_once,
     team_settings_are_echoed_validated_and_updated,
     collective_offers_the_intersection_and_blocks_every_member,
     round_robin_offers_the_union_and_assigns_by_the_rule,
