@@ -8826,7 +8826,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
             Err(err) => ListCalendarEventsResponse::from_api_error(err),
         }
     }
-    /// Cancels an event and frees its time, a reservation's event too; a session's (its id is the session's) cancels every seat in it. Only the owner may delete; requires the `calendar:write` scope. Deleting an already deleted event answers 404.
+    /// Cancels an event and frees its time, a reservation's event too; a session's (its id is the session's) cancels every seat in it; one member's event of a collective team link's reservation cancels every member's. Only the owner may delete; requires the `calendar:write` scope. Deleting an already deleted event answers 404.
     #[oai(
         path = "/calendars/:id/events/:eventId",
         method = "delete",

@@ -184,6 +184,12 @@ async fn collective_offers_the_intersection_and_blocks_every_member(app: TestApp
         assert!(events.iter().any(|(s, _)| s.starts_with("2027-03-01T11:00")), "{cal}: {events:?}");
         assert!(!events.iter().any(|(s, _)| s.starts_with("2027-03-01T09:00")), "{cal}: {events:?}");
     }
+    // A member's owner deletes their event: the booking needs every member, so all of it goes.
+    let (_, second) =
+        events_of(&app, &owner, cals[1]).await.into_iter().find(|(s, _)| s.starts_with("2027-03-01T11:00")).unwrap();
+    app.delete_calendar_event(cals[1], second.parse().unwrap(), Some(&owner.token)).await.expect(204);
+    assert_eq!(app.get_reservation(manage).await.expect(200).body["status"], "canceled");
+    assert_eq!(offered().await, [at(9), at(11)]);
 }
 
 async fn round_robin_offers_the_union_and_assigns_by_the_rule(app: TestApp) {
@@ -218,6 +224,25 @@ async fn round_robin_offers_the_union_and_assigns_by_the_rule(app: TestApp) {
     busy(&app, &owner, cals[1], &slot(5, 9)).await.expect(201);
     let r = reserve_as(&app, &token, "W", &slot(5, 9)).await.expect(200);
     assert_eq!(r.body["event"]["calendar_id"], json!(cals[2]), "{}", r.text);
+    // A move keeps the member where it is free, and assigns again where it is not.
+    let manage = r.body["manage_token"].as_str().unwrap();
+    let moved = app.reschedule_reservation(manage, "2027-03-05T10:00:00Z", "2027-03-05T11:00:00Z").await.expect(200);
+    let events = events_of(&app, &owner, cals[2]).await;
+    assert!(events.iter().any(|(s, _)| s.starts_with("2027-03-05T10:00")), "{}: {events:?}", moved.text);
+    busy(&app, &owner, cals[2], &slot(5, 11)).await.expect(201);
+    let body = json!({"slot_start": "2027-03-05T11:00:00Z", "slot_end": "2027-03-05T12:00:00Z", "sequence": 1});
+    app.post(&format!("/v1/reservations/{manage}/reschedule"), None, body).await.expect(200);
+    let on = |cal: usize| {
+        let app = &app;
+        let owner = &owner;
+        let cals = &cals;
+        async move {
+            events_of(app, owner, cals[cal]).await.iter().filter(|(s, _)| s.starts_with("2027-03-05T11:00")).count()
+        }
+    };
+    // Member 2 is busy at 11:00; of 0 (4 for weight 2) and 1 (2 for weight 1), 0 and 1 tie at
+    // two per weight: the longer since last booked is 1.
+    assert_eq!((on(0).await, on(1).await, on(2).await), (0, 1, 1), "the visitor's on member 1, member 2's own event");
     drop(app);
 }
 
