@@ -1615,6 +1615,9 @@ pub struct BookingLinkSettings {
     /// A pending reservation lapses (is released and its visitor told) this many minutes after it was made, and at its start at the latest; null: at its start
     #[oai(validator(minimum(value = "5"), maximum(value = "43200")))]
     pub pending_expires_minutes: Option<i64>,
+    pub scheduling: Scheduling,
+    /// The link's members in their order (empty for `single`)
+    pub members: Vec<TeamMember>,
 }
 impl BookingLinkSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -1706,6 +1709,14 @@ impl BookingLinkSettings {
         if let Some(v) = object.get("pending_expires_minutes") {
             Shape::Int.check(v, true, &format!("{at}.{}", "pending_expires_minutes"))?;
         }
+        if let Some(v) = object.get("scheduling") {
+            Shape::OneOf(&["single", "collective", "round_robin"])
+                .check(v, false, &format!("{at}.{}", "scheduling"))?;
+        }
+        if let Some(v) = object.get("members") {
+            Shape::List(&Shape::Obj(TeamMember::strict_check))
+                .check(v, false, &format!("{at}.{}", "members"))?;
+        }
         Ok(())
     }
 }
@@ -1764,6 +1775,8 @@ impl WireJson for BookingLinkSettings {
             "pending_expires_minutes",
             &Wire(&self.pending_expires_minutes),
         )?;
+        map.serialize_entry("scheduling", &Wire(&self.scheduling))?;
+        map.serialize_entry("members", &Wire(&self.members))?;
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -1802,6 +1815,8 @@ impl WireJson for BookingLinkSettings {
         fields.field("requires_confirmation", &self.requires_confirmation)?;
         fields.field("pending_blocks_slot", &self.pending_blocks_slot)?;
         fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
+        fields.field("scheduling", &self.scheduling)?;
+        fields.field("members", &self.members)?;
         fields.end();
         Ok(())
     }
@@ -3829,6 +3844,41 @@ impl WireJson for ReservationStatus {
         serializer.serialize_str(self.as_str())
     }
 }
+/// How a link's calendars make its slots. `single` (default): the link's own calendar. `collective`: a slot is offered when every member is free (each member's busy time, buffers and limits); a reservation blocks every member's calendar. `round_robin`: a slot is offered when at least one member is free; the reservation goes to one free member: the fewest reservations through the link this calendar month (in the link's zone) for its weight, then the longest since last booked, then the first listed.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[oai(rename = "Scheduling")]
+pub enum Scheduling {
+    #[oai(rename = "single")]
+    Single,
+    #[oai(rename = "collective")]
+    Collective,
+    #[oai(rename = "round_robin")]
+    RoundRobin,
+}
+impl Scheduling {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Single => "single",
+            Self::Collective => "collective",
+            Self::RoundRobin => "round_robin",
+        }
+    }
+    /// Parses the wire form.
+    pub fn from_wire(value: &str) -> Option<Self> {
+        match value {
+            "single" => Some(Self::Single),
+            "collective" => Some(Self::Collective),
+            "round_robin" => Some(Self::RoundRobin),
+            _ => None,
+        }
+    }
+}
+impl WireJson for Scheduling {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 /// Where slots start. `grid` (default): at the start of each working-hours window (or range joined at midnight) plus whole `slot_interval_minutes`. `after_busy` ("optimized slots"): also right after busy time ends (plus the buffer before) and right after the notice ends (the next whole minute), each followed by whole intervals until the next such point; each window of each local date starts afresh.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[oai(rename = "SlotAlignment")]
@@ -3858,6 +3908,120 @@ impl SlotAlignment {
 impl WireJson for SlotAlignment {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+/// A member of a team link, as its settings echo it.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "TeamMember")]
+pub struct TeamMember {
+    /// The member's calendar: its busy time counts, and reservations assigned to the member are placed on it
+    pub calendar_id: uuid::Uuid,
+    /// Round robin: a member of weight 3 is given three reservations for each one of a member of weight 1
+    #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+    pub weight: i64,
+    /// The member's own cap on reservations through the link per local date (with the link's own, the lower applies); null: none of its own
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub max_bookings_per_day: Option<i64>,
+}
+impl TeamMember {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("calendar_id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "calendar_id"))?;
+        }
+        if let Some(v) = object.get("weight") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "weight"))?;
+        }
+        if let Some(v) = object.get("max_bookings_per_day") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "max_bookings_per_day"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for TeamMember {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("calendar_id", &Wire(&self.calendar_id))?;
+        map.serialize_entry("weight", &Wire(&self.weight))?;
+        map.serialize_entry("max_bookings_per_day", &Wire(&self.max_bookings_per_day))?;
+        map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("calendar_id", &self.calendar_id)?;
+        fields.field("weight", &self.weight)?;
+        fields.field("max_bookings_per_day", &self.max_bookings_per_day)?;
+        fields.end();
+        Ok(())
+    }
+}
+/// A member of a team link: a calendar the link's owner owns (an admin may name any calendar). The link's own calendar is a member only when listed.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "TeamMemberRequest")]
+pub struct TeamMemberRequest {
+    /// The member's calendar
+    pub calendar_id: uuid::Uuid,
+    /// Round robin's weight (default 1)
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "100"))
+    )]
+    pub weight: Option<i64>,
+    /// The member's own daily cap (default: none)
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub max_bookings_per_day: MaybeUndefined<i64>,
+}
+impl TeamMemberRequest {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("calendar_id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "calendar_id"))?;
+        }
+        if let Some(v) = object.get("weight") {
+            Shape::Int.check(v, false, &format!("{at}.{}", "weight"))?;
+        }
+        if let Some(v) = object.get("max_bookings_per_day") {
+            Shape::Int.check(v, true, &format!("{at}.{}", "max_bookings_per_day"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for TeamMemberRequest {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("calendar_id", &Wire(&self.calendar_id))?;
+        if let Some(value) = &self.weight {
+            map.serialize_entry("weight", &Wire(value))?;
+        }
+        if !self.max_bookings_per_day.is_undefined() {
+            map.serialize_entry(
+                "max_bookings_per_day",
+                &Wire(&self.max_bookings_per_day),
+            )?;
+        }
+        map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("calendar_id", &self.calendar_id)?;
+        if let Some(value) = &self.weight {
+            fields.field("weight", value)?;
+        }
+        if !self.max_bookings_per_day.is_undefined() {
+            fields.field("max_bookings_per_day", &self.max_bookings_per_day)?;
+        }
+        fields.end();
+        Ok(())
     }
 }
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4228,6 +4392,11 @@ pub struct UpdateBookingLinkRequest {
     /// A pending reservation lapses this many minutes after it was made (and at its start at the latest). Left out: unchanged; null: at its start.
     #[oai(validator(minimum(value = "5"), maximum(value = "43200")))]
     pub pending_expires_minutes: MaybeUndefined<i64>,
+    /// Left out: unchanged; null: back to `single`. A team link (`collective`, `round_robin`) takes 1 to 20 members and one seat per slot; `single` none (its members are removed when `members` is left out).
+    pub scheduling: MaybeUndefined<Scheduling>,
+    /// Replaces the members (no calendar twice). Left out: unchanged; null: none. Reservations already made stay on the calendars they were placed on.
+    #[oai(validator(max_items = 20))]
+    pub members: MaybeUndefined<Vec<TeamMemberRequest>>,
 }
 impl UpdateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -4318,6 +4487,14 @@ impl UpdateBookingLinkRequest {
         }
         if let Some(v) = object.get("pending_expires_minutes") {
             Shape::Int.check(v, true, &format!("{at}.{}", "pending_expires_minutes"))?;
+        }
+        if let Some(v) = object.get("scheduling") {
+            Shape::OneOf(&["single", "collective", "round_robin"])
+                .check(v, true, &format!("{at}.{}", "scheduling"))?;
+        }
+        if let Some(v) = object.get("members") {
+            Shape::List(&Shape::Obj(TeamMemberRequest::strict_check))
+                .check(v, true, &format!("{at}.{}", "members"))?;
         }
         Ok(())
     }
@@ -4419,6 +4596,12 @@ impl WireJson for UpdateBookingLinkRequest {
                 &Wire(&self.pending_expires_minutes),
             )?;
         }
+        if !self.scheduling.is_undefined() {
+            map.serialize_entry("scheduling", &Wire(&self.scheduling))?;
+        }
+        if !self.members.is_undefined() {
+            map.serialize_entry("members", &Wire(&self.members))?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -4498,6 +4681,12 @@ impl WireJson for UpdateBookingLinkRequest {
         }
         if !self.pending_expires_minutes.is_undefined() {
             fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
+        }
+        if !self.scheduling.is_undefined() {
+            fields.field("scheduling", &self.scheduling)?;
+        }
+        if !self.members.is_undefined() {
+            fields.field("members", &self.members)?;
         }
         fields.end();
         Ok(())
@@ -5083,6 +5272,11 @@ pub struct CreateBookingLinkRequest {
         validator(minimum(value = "5"), maximum(value = "43200"))
     )]
     pub pending_expires_minutes: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub scheduling: Option<Scheduling>,
+    /// The member calendars of a team link (1 to 20, no calendar twice; none for `single`). Absent: none.
+    #[oai(skip_serializing_if_is_none, validator(max_items = 20))]
+    pub members: Option<Vec<TeamMemberRequest>>,
 }
 impl CreateBookingLinkRequest {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -5174,6 +5368,14 @@ impl CreateBookingLinkRequest {
         if let Some(v) = object.get("pending_expires_minutes") {
             Shape::Int.check(v, false, &format!("{at}.{}", "pending_expires_minutes"))?;
         }
+        if let Some(v) = object.get("scheduling") {
+            Shape::OneOf(&["single", "collective", "round_robin"])
+                .check(v, false, &format!("{at}.{}", "scheduling"))?;
+        }
+        if let Some(v) = object.get("members") {
+            Shape::List(&Shape::Obj(TeamMemberRequest::strict_check))
+                .check(v, false, &format!("{at}.{}", "members"))?;
+        }
         Ok(())
     }
 }
@@ -5246,6 +5448,12 @@ impl WireJson for CreateBookingLinkRequest {
         if let Some(value) = &self.pending_expires_minutes {
             map.serialize_entry("pending_expires_minutes", &Wire(value))?;
         }
+        if let Some(value) = &self.scheduling {
+            map.serialize_entry("scheduling", &Wire(value))?;
+        }
+        if let Some(value) = &self.members {
+            map.serialize_entry("members", &Wire(value))?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -5315,6 +5523,12 @@ impl WireJson for CreateBookingLinkRequest {
         }
         if let Some(value) = &self.pending_expires_minutes {
             fields.field("pending_expires_minutes", value)?;
+        }
+        if let Some(value) = &self.scheduling {
+            fields.field("scheduling", value)?;
+        }
+        if let Some(value) = &self.members {
+            fields.field("members", value)?;
         }
         fields.end();
         Ok(())
@@ -5415,6 +5629,11 @@ pub struct CreateBookingLink200ResponseSettings {
     /// A pending reservation lapses this many minutes after it was made; null: at its start
     #[oai(validator(minimum(value = "5"), maximum(value = "43200")))]
     pub pending_expires_minutes: MaybeUndefined<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub scheduling: Option<Scheduling>,
+    /// The link's members in their order (empty for `single`)
+    #[oai(skip_serializing_if_is_none)]
+    pub members: Option<Vec<TeamMember>>,
 }
 impl CreateBookingLink200ResponseSettings {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -5505,6 +5724,14 @@ impl CreateBookingLink200ResponseSettings {
         if let Some(v) = object.get("pending_expires_minutes") {
             Shape::Int.check(v, true, &format!("{at}.{}", "pending_expires_minutes"))?;
         }
+        if let Some(v) = object.get("scheduling") {
+            Shape::OneOf(&["single", "collective", "round_robin"])
+                .check(v, false, &format!("{at}.{}", "scheduling"))?;
+        }
+        if let Some(v) = object.get("members") {
+            Shape::List(&Shape::Obj(TeamMember::strict_check))
+                .check(v, false, &format!("{at}.{}", "members"))?;
+        }
         Ok(())
     }
 }
@@ -5590,6 +5817,12 @@ impl WireJson for CreateBookingLink200ResponseSettings {
                 &Wire(&self.pending_expires_minutes),
             )?;
         }
+        if let Some(value) = &self.scheduling {
+            map.serialize_entry("scheduling", &Wire(value))?;
+        }
+        if let Some(value) = &self.members {
+            map.serialize_entry("members", &Wire(value))?;
+        }
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -5669,6 +5902,12 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         }
         if !self.pending_expires_minutes.is_undefined() {
             fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
+        }
+        if let Some(value) = &self.scheduling {
+            fields.field("scheduling", value)?;
+        }
+        if let Some(value) = &self.members {
+            fields.field("members", value)?;
         }
         fields.end();
         Ok(())
@@ -8855,7 +9094,7 @@ impl<H: CalendarsHandlers> CalendarsApi<H> {
             Err(err) => ListCalendarEventsResponse::from_api_error(err),
         }
     }
-    /// Cancels an event and frees its time, a reservation's event too; a session's (its id is the session's) cancels every seat in it. Only the owner may delete; requires the `calendar:write` scope. Deleting an already deleted event answers 404.
+    /// Cancels an event and frees its time, a reservation's event too; a session's (its id is the session's) cancels every seat in it; one member's event of a collective team link's reservation cancels every member's. Only the owner may delete; requires the `calendar:write` scope. Deleting an already deleted event answers 404.
     #[oai(
         path = "/calendars/:id/events/:eventId",
         method = "delete",

@@ -14,6 +14,7 @@ mod m20261206_000008_link_limits_and_location;
 mod m20261206_000009_write_functions;
 mod m20261206_000010_seats;
 mod m20261206_000011_approval;
+mod m20261206_000012_team_links;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_write_functions::Migration),
             Box::new(m20261206_000010_seats::Migration),
             Box::new(m20261206_000011_approval::Migration),
+            Box::new(m20261206_000012_team_links::Migration),
         ]
     }
 }

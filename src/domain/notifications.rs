@@ -448,6 +448,9 @@ pub struct ReservationFacts {
     pub confirmed_at: Option<DateTime<Utc>>,
     /// While pending: when it lapses.
     pub pending_until: Option<DateTime<Utc>>,
+    /// Another member's row of a collective team link's booking (issue #25): its calendar's
+    /// owner is told of it, its visitor only through their own row.
+    pub team_member_row: bool,
 }
 
 impl ReservationWindow {
@@ -498,6 +501,7 @@ pub fn booking_addressee(trigger: Trigger, recipient: Recipient, b: &BookingFact
 pub fn reservation_addressee(recipient: Recipient, r: &ReservationFacts) -> Option<Addressee> {
     match recipient {
         Recipient::Owner => Some(Addressee { user_id: Some(r.owner_id), email: r.owner_email.clone() }),
+        Recipient::Visitor if r.team_member_row => None,
         Recipient::Visitor => Some(Addressee { user_id: None, email: r.attendee_email.clone() }),
         _ => None,
     }
@@ -669,6 +673,7 @@ mod tests {
             pending: false,
             confirmed_at: None,
             pending_until: None,
+            team_member_row: false,
         }
     }
 
@@ -711,6 +716,18 @@ mod tests {
         assert!(expired.admits(&over(ReservationCanceller::Expired)));
         assert!(!deleted.admits(&over(ReservationCanceller::Declined)));
         assert!(!deleted.admits(&over(ReservationCanceller::Expired)));
+    }
+
+    #[test]
+    fn a_visitor_hears_of_a_collective_booking_once_through_their_own_row() {
+        let own = reservation();
+        let other = ReservationFacts { team_member_row: true, ..reservation() };
+        assert!(reservation_addressee(Recipient::Visitor, &own).is_some());
+        assert_eq!(reservation_addressee(Recipient::Visitor, &other), None);
+        assert_eq!(
+            reservation_addressee(Recipient::Owner, &other).map(|a| a.email),
+            Some(Some("owner@example.com".to_string()))
+        );
     }
 
     fn bookings_window(trigger: Trigger, offset: Duration) -> BookingWindow {

@@ -128,6 +128,10 @@ impl RenderedAnswers {
     pub fn answer(&self, cache: &AvailabilityCache, key: &AnswerKey) -> Option<Kept> {
         let answer = self.answers.get(key)?;
         let link = cache.link(&key.token)?;
+        // A team link's answer depends on its members' calendars too: never kept.
+        if link.scheduling != crate::domain::availability::Scheduling::Single {
+            return None;
+        }
         let busy = cache.busy(link.calendar_id)?;
         (Arc::ptr_eq(&link, &answer.link) && Arc::ptr_eq(&busy, &answer.busy))
             .then(|| Kept { body: answer.body.clone(), etag: answer.etag.clone() })
@@ -147,6 +151,9 @@ impl RenderedAnswers {
             return false;
         }
         let Some(link) = cache.link(&key.token) else { return false };
+        if link.scheduling != crate::domain::availability::Scheduling::Single {
+            return false;
+        }
         let Some(busy) = cache.busy(link.calendar_id) else { return false };
         self.answers.put(key, Arc::new(Answer { link, busy, body, etag }), ticket.started());
         true
@@ -455,8 +462,14 @@ mod tests {
             Default::default(),
         )
         .unwrap();
-        let link =
-            Arc::new(CachedLink { token: token("t"), calendar_id: calendar, settings, version: chrono::Utc::now() });
+        let link = Arc::new(CachedLink {
+            token: token("t"),
+            calendar_id: calendar,
+            settings,
+            scheduling: Default::default(),
+            team: Default::default(),
+            version: chrono::Utc::now(),
+        });
         let key = AnswerKey { token: token("t"), start: at(0), end: at(20) };
         let body = bytes::Bytes::from_static(b"{}");
         let etag = etag_header(&body);

@@ -2,7 +2,7 @@
 //! calendar.
 
 use super::kinds::WeekStart;
-use crate::domain::availability::{SlotAlignment, WindowDays};
+use crate::domain::availability::{Scheduling, SlotAlignment, WindowDays};
 use crate::domain::booking_link::LocationKind;
 use crate::domain::ids::CalendarId;
 use crate::domain::input::LinkToken;
@@ -58,6 +58,9 @@ pub struct Model {
     pub requires_confirmation: Option<bool>,
     pub pending_blocks_slot: Option<bool>,
     pub pending_expires_minutes: Option<i32>,
+    /// Issue #25: how the link's calendars make its slots; NULL: `single` (its own calendar).
+    /// Its members are `booking_link_members`.
+    pub scheduling: Option<Scheduling>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -51,6 +51,10 @@ pub struct Model {
     pub confirmed_at: Option<DateTimeUtc>,
     pub pending_until: Option<DateTimeUtc>,
     pub holds_slot: bool,
+    /// Issue #25: the booking a collective team link's reservation belongs to, one row per
+    /// member calendar (the id of the visitor's own row, on every row of it, that one too);
+    /// NULL for every other event.
+    pub team_booking_id: Option<CalendarEventId>,
 }
 
 impl Model {

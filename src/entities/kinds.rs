@@ -4,7 +4,7 @@
 //! which knows no sea-orm. Text that names no kind is a read error, as it is for the
 //! `DeriveActiveEnum` statuses.
 
-use crate::domain::availability::{SlotAlignment, WindowDays, DAY_KEYS};
+use crate::domain::availability::{Scheduling, SlotAlignment, WindowDays, DAY_KEYS};
 use crate::domain::booking_link::LocationKind;
 use crate::domain::kinds::{CancellationReason, Currency, Eligibility, Level, SlotType};
 use crate::domain::notifications::Recipient;
@@ -66,6 +66,7 @@ text_columns! {
     Recipient: Recipient::name, Recipient::parse;
     WindowDays: WindowDays::as_str, WindowDays::parse;
     SlotAlignment: SlotAlignment::as_str, SlotAlignment::parse;
+    Scheduling: Scheduling::as_str, Scheduling::parse;
     LocationKind: LocationKind::as_str, LocationKind::parse;
     WeekStart: WeekStart::as_str, WeekStart::parse;
 }
@@ -119,6 +120,7 @@ mod tests {
         assert_text_stored_as(&Recipient::ALL, &["athlete", "coach", "other_party", "owner", "visitor"]);
         assert_text_stored_as(&WindowDays::ALL, &["calendar", "business"]);
         assert_text_stored_as(&SlotAlignment::ALL, &["grid", "after_busy"]);
+        assert_text_stored_as(&Scheduling::ALL, &["single", "collective", "round_robin"]);
         assert_text_stored_as(&LocationKind::ALL, &["address", "phone", "url"]);
         let week: Vec<WeekStart> = WEEK.into_iter().map(WeekStart).collect();
         assert_text_stored_as(&week, &["mon", "tue", "wed", "thu", "fri", "sat", "sun"]);

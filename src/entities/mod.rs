@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table (see migrations/). Times are stored in UTC.
 
+pub mod booking_link_members;
 pub mod booking_links;
 pub mod booking_orders;
 pub mod bookings;

@@ -25,7 +25,7 @@ impl BookingHandlers for Handlers {
         &self,
         principal: Principal,
         id: Uuid,
-        body: api::CreateBookingLinkRequest,
+        mut body: api::CreateBookingLinkRequest,
     ) -> Result<api::CreateBookingLinkResponse, ApiError> {
         let writer = BookingWriter::authorize(&principal)?;
         let hours = working_hours_from_wire(day_windows!(&body.working_hours))?;
@@ -53,8 +53,9 @@ impl BookingHandlers for Handlers {
         .map_err(ServiceError::Invalid)?
         .with_location(location);
         let links = self.links();
-        let link = links.create_link(writer, CalendarId::from_uuid(id), settings.clone()).await?;
-        let wire = settings_to_wire(&settings);
+        let team = link_rules::create_team(&mut body);
+        let (link, team) = links.create_team_link(writer, CalendarId::from_uuid(id), settings.clone(), team).await?;
+        let wire = settings_to_wire(&settings, &team);
         Ok(api::CreateBookingLinkResponse::Ok(Json(api::CreateBookingLink200Response {
             public_url: Some(links.public_url(&link.token)),
             token: link.token.to_string(),
@@ -87,6 +88,8 @@ impl BookingHandlers for Handlers {
                 pending_expires_minutes: wire
                     .pending_expires_minutes
                     .map_or(MaybeUndefined::Null, MaybeUndefined::Value),
+                scheduling: Some(wire.scheduling),
+                members: Some(wire.members),
             },
         })))
     }

@@ -5,7 +5,7 @@ use super::{absent_if_none, instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, CalendarsHandlers};
 use crate::auth::Principal;
-use crate::domain::availability::{format_hhmm, HoursWindow, RawDateOverride, SchedulePatch, WorkingHours};
+use crate::domain::availability::{format_hhmm, HoursWindow, RawDateOverride, SchedulePatch, Team, WorkingHours};
 use crate::domain::booking_link::LinkSettings;
 use crate::domain::calendar::{NewEvent, LIST_RANGE};
 use crate::domain::ids::{CalendarEventId, CalendarId};
@@ -129,7 +129,8 @@ pub(crate) fn overrides_from_wire(list: Option<&Vec<api::DateOverride>>) -> Opti
 }
 
 /// A link's settings as they apply (see `BookingLinkSettings` in the contract).
-pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSettings {
+pub(crate) fn settings_to_wire(settings: &LinkSettings, team: &Team) -> api::BookingLinkSettings {
+    let (scheduling, members) = link_rules::team_to_wire(team);
     let rules = &settings.rules;
     let schedule = &rules.schedule;
     api::BookingLinkSettings {
@@ -162,14 +163,20 @@ pub(crate) fn settings_to_wire(settings: &LinkSettings) -> api::BookingLinkSetti
         requires_confirmation: schedule.requires_confirmation(),
         pending_blocks_slot: schedule.pending_blocks_slot(),
         pending_expires_minutes: schedule.pending_expires().map(|d| d.num_minutes()),
+        scheduling,
+        members,
     }
 }
 
-pub(crate) fn link_to_wire(links: &BookingLinks<'_>, link: booking_links::Model) -> Result<api::BookingLink, ApiError> {
+pub(crate) fn link_to_wire(
+    links: &BookingLinks<'_>,
+    link: booking_links::Model,
+    team: &Team,
+) -> Result<api::BookingLink, ApiError> {
     let settings = settings_of(&link)?;
     Ok(api::BookingLink {
         public_url: links.public_url(&link.token),
-        settings: settings_to_wire(&settings),
+        settings: settings_to_wire(&settings, team),
         token: link.token.to_string(),
         created_at: wire(link.created_at),
     })
@@ -276,7 +283,13 @@ impl CalendarsHandlers for Handlers {
         let links = self.links();
         let found = links.list_links(&principal, CalendarId::from_uuid(id), page).await?;
         let (truncated, next) = page_headers(&found);
-        let wire = found.items.into_iter().map(|l| link_to_wire(&links, l)).collect::<Result<Vec<_>, _>>()?;
+        let teams = links.teams(&found.items).await?;
+        let wire = found
+            .items
+            .into_iter()
+            .zip(&teams)
+            .map(|(l, team)| link_to_wire(&links, l, team))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(api::ListBookingLinksResponse::Ok(Json(wire), truncated, next))
     }
 
@@ -305,6 +318,7 @@ impl CalendarsHandlers for Handlers {
             ..SchedulePatch::default()
         };
         let location = link_rules::update_rules(&mut schedule, &mut body)?;
+        let team = link_rules::update_team(&mut body);
         let changes = LinkChanges {
             duration_minutes: body.duration_minutes,
             buffer_minutes: body.buffer_minutes,
@@ -315,7 +329,7 @@ impl CalendarsHandlers for Handlers {
             location,
         };
         let links = self.links();
-        let link = links.update_link(writer, CalendarId::from_uuid(id), &token, changes).await?;
-        Ok(api::UpdateBookingLinkResponse::Ok(Json(link_to_wire(&links, link)?)))
+        let (link, team) = links.update_link(writer, CalendarId::from_uuid(id), &token, changes, team).await?;
+        Ok(api::UpdateBookingLinkResponse::Ok(Json(link_to_wire(&links, link, &team)?)))
     }
 }

@@ -5,10 +5,13 @@
 
 use crate::api;
 use crate::domain::availability::{
-    Patch, Period, RawSchedulingRules, SchedulePatch, SchedulingRules, SlotAlignment, WindowDays,
+    Patch, Period, RawMember, RawSchedulingRules, SchedulePatch, Scheduling, SchedulingRules, SlotAlignment, Team,
+    WindowDays,
 };
 use crate::domain::booking_link::{Location, LocationKind};
+use crate::domain::ids::CalendarId;
 use crate::error::ServiceError;
+use crate::services::booking_links::TeamChange;
 use chrono::Weekday;
 use poem_openapi::types::MaybeUndefined;
 
@@ -212,4 +215,62 @@ pub(crate) fn window_days_kind_to_wire(schedule: &SchedulingRules) -> api::Windo
 
 pub(crate) fn slot_alignment_to_wire(schedule: &SchedulingRules) -> api::SlotAlignment {
     alignment_to_wire(schedule.slot_alignment())
+}
+
+fn scheduling_from_wire(kind: api::Scheduling) -> Scheduling {
+    match kind {
+        api::Scheduling::Single => Scheduling::Single,
+        api::Scheduling::Collective => Scheduling::Collective,
+        api::Scheduling::RoundRobin => Scheduling::RoundRobin,
+    }
+}
+
+fn scheduling_to_wire(kind: Scheduling) -> api::Scheduling {
+    match kind {
+        Scheduling::Single => api::Scheduling::Single,
+        Scheduling::Collective => api::Scheduling::Collective,
+        Scheduling::RoundRobin => api::Scheduling::RoundRobin,
+    }
+}
+
+/// Members as given: `weight` 1 when left out, no daily cap of their own when left out or null.
+fn members_from_wire(members: Vec<api::TeamMemberRequest>) -> Vec<RawMember> {
+    members
+        .into_iter()
+        .map(|m| RawMember {
+            calendar_id: CalendarId::from_uuid(m.calendar_id),
+            weight: m.weight.unwrap_or(1),
+            max_bookings_per_day: m.max_bookings_per_day.value().copied(),
+        })
+        .collect()
+}
+
+/// What a new link says of its team (issue #25): left out, `single` without members.
+pub(crate) fn create_team(body: &mut api::CreateBookingLinkRequest) -> TeamChange {
+    TeamChange {
+        scheduling: body.scheduling.map_or(Patch::Keep, |k| Patch::Set(scheduling_from_wire(k))),
+        members: body.members.take().map_or(Patch::Keep, |m| Patch::Set(members_from_wire(m))),
+    }
+}
+
+/// What an update says of a link's team: left out keeps, `null` resets (`single`, none).
+pub(crate) fn update_team(body: &mut api::UpdateBookingLinkRequest) -> TeamChange {
+    TeamChange {
+        scheduling: patch_with(std::mem::take(&mut body.scheduling), scheduling_from_wire),
+        members: patch_with(std::mem::take(&mut body.members), members_from_wire),
+    }
+}
+
+/// A link's scheduling and members as its settings echo them.
+pub(crate) fn team_to_wire(team: &Team) -> (api::Scheduling, Vec<api::TeamMember>) {
+    let members = team
+        .members()
+        .iter()
+        .map(|m| api::TeamMember {
+            calendar_id: m.calendar_id().into_uuid(),
+            weight: i64::from(m.weight().get()),
+            max_bookings_per_day: m.max_bookings_per_day().map(i64::from),
+        })
+        .collect();
+    (scheduling_to_wire(team.scheduling()), members)
 }

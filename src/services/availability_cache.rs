@@ -39,6 +39,9 @@ pub struct CachedLink {
     pub token: LinkToken,
     pub calendar_id: CalendarId,
     pub settings: LinkSettings,
+    /// How the link's calendars make its slots, and its members (issue #25's team links).
+    pub scheduling: crate::domain::availability::Scheduling,
+    pub team: crate::domain::availability::Team,
     /// The link's `updated_at` these settings were read at (a write decided with them checks
     /// the link is still at it).
     pub version: DateTime<Utc>,
@@ -349,7 +352,14 @@ mod tests {
                 Default::default(),
             )
             .unwrap();
-            Arc::new(CachedLink { token: LinkToken::parse(raw).unwrap(), calendar_id, settings, version: Utc::now() })
+            Arc::new(CachedLink {
+                token: LinkToken::parse(raw).unwrap(),
+                calendar_id,
+                settings,
+                scheduling: Default::default(),
+                team: Default::default(),
+                version: Utc::now(),
+            })
         };
         for (raw, calendar) in [("a", mine), ("b", other)] {
             cache.put_link(cache.ticket(), link(raw, calendar));

@@ -8,7 +8,7 @@ use super::availability_cache::{AvailabilityCache, BusyWindow, CachedLink};
 use super::calendars::find_owned;
 use crate::auth::Principal;
 use crate::clock::Clock;
-use crate::db::{begin_write, is_exclusion_violation, Locks, Writes};
+use crate::db::{begin_write, is_exclusion_violation, Locks, WriteTxn, Writes};
 use crate::domain::availability::{
     self, DayCounts, Interval, LinkRules, Patch, PeriodLimit, Refusal, SchedulePatch, SchedulingRules, Seat,
     SeatedSlot, Session, SlotError,
@@ -33,6 +33,9 @@ use crate::store::guest_writes::{self, Outcome as WriteOutcome, SlotGuard};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseConnection, DbBackend};
 use std::sync::Arc;
+
+mod team;
+pub use team::TeamChange;
 
 #[derive(Clone, Copy)]
 pub struct BookingLinks<'a> {
@@ -301,15 +304,23 @@ impl<'a> BookingLinks<'a> {
         calendar_id: CalendarId,
         token: &LinkToken,
         changes: LinkChanges,
-    ) -> ServiceResult<booking_links::Model> {
+        team: TeamChange,
+    ) -> ServiceResult<(booking_links::Model, availability::Team)> {
         find_owned(self.db, writer.principal(), calendar_id).await?;
         let link = store::find_in_calendar(self.db, calendar_id, token)
             .await?
             .ok_or_else(|| ServiceError::not_found("booking link not found in this calendar"))?;
         let merged = changes.apply(settings_of(&link)?)?;
-        let updated = store::update_settings(self.db, link, StoredSettings::of(&merged), self.clock.now()).await?;
+        let current = self.team(&link).await?;
+        let team = self.team_for(writer.principal(), &current, team, &merged.rules).await?;
+        // The settings and the team change together.
+        let txn = crate::ctx!(begin_write(self.db).await)?;
+        let now = self.clock.now();
+        let updated = store::update_settings(&txn, link, StoredSettings::of(&merged), now).await?;
+        let updated = crate::store::team_links::replace(&txn, updated, &team, now).await?;
+        crate::ctx!(txn.commit().await)?;
         self.cache.invalidate_link_of(&updated.token, updated.calendar_id);
-        Ok(updated)
+        Ok((updated, team))
     }
 
     async fn cached_link(&self, token: &LinkToken) -> ServiceResult<Arc<CachedLink>> {
@@ -319,7 +330,10 @@ impl<'a> BookingLinks<'a> {
         let ticket = self.cache.ticket();
         let model = store::find_active(self.db, token).await?.ok_or_else(link_not_found)?;
         let settings = settings_of(&model)?;
+        let team = crate::store::team_links::team_of(self.db, &model).await?;
         let link = Arc::new(CachedLink {
+            scheduling: crate::store::team_links::scheduling_of(&model),
+            team,
             settings,
             token: model.token,
             calendar_id: model.calendar_id,
@@ -366,6 +380,9 @@ impl<'a> BookingLinks<'a> {
         let (start, end) = (range.start(), range.end());
         let link = self.cached_link(token).await?;
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
+        if link.scheduling != availability::Scheduling::Single {
+            return self.team_availability(link, range, moving).await;
+        }
         let rules = &link.settings.rules;
         // Busy time that can touch a slot of the range, buffer included (and with
         // `after_busy`, that sets where the range's first slots start).
@@ -419,11 +436,7 @@ impl<'a> BookingLinks<'a> {
         let manage = self.manage_links.token_for(id);
         let manage = &manage;
         let keys = [token.row_key()];
-        let event = if self.on_postgres() {
-            self.writes.retrying(&keys, || self.attempt_reserve_pg(id, token, reservation, manage)).await
-        } else {
-            self.writes.retrying(&keys, || self.attempt_reserve(id, token, reservation, manage)).await
-        };
+        let event = self.writes.retrying(&keys, || self.attempt_reserve_routed(id, token, reservation, manage)).await;
         metrics::count_result(Subject::Reservation, Outcome::Created, &event);
         Ok((event?, manage.clone()))
     }
@@ -535,6 +548,10 @@ impl<'a> BookingLinks<'a> {
         let slot = Interval { start: reservation.start, end: reservation.end };
         let txn = crate::ctx!(begin_write(self.db).await)?;
         let link = store::lock_active_with_calendar(&txn, token).await?.ok_or_else(link_not_found)?;
+        if crate::store::team_links::is_team(&link) {
+            self.cache.invalidate_link(token);
+            return Err(ServiceError::unavailable("the booking link changed while the reservation was decided"));
+        }
         tracing::Span::current().record("calendar_id", tracing::field::display(link.calendar_id));
         let settings = settings_of(&link)?;
         let schedule = &settings.rules.schedule;
@@ -718,6 +735,9 @@ impl<'a> BookingLinks<'a> {
         guest_may_change(event.starts_at, now, settings.rules.schedule.min_cancel_notice())
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let reason = reason.map(|r| r.as_str().to_string());
+        if event.team_booking_id.is_some() {
+            return self.cancel_team_booking(txn, link, event, settings, reason).await;
+        }
         let event = calendar_store::cancel_reservation(&txn, event, now, reason).await?;
         crate::ctx!(txn.commit().await)?;
         Ok((GuestReservation { event, link_token: link.token, settings }, true))
@@ -736,6 +756,9 @@ impl<'a> BookingLinks<'a> {
             Some(seen) => seen,
             None => guest_writes::reservation_with_link(self.db, hash).await?.ok_or_else(reservation_not_found)?,
         };
+        if event.team_booking_id.is_some() {
+            return self.attempt_cancel(&link.token, hash, reason).await;
+        }
         let settings = settings_of(&link)?;
         if event.cancelled {
             return Ok((GuestReservation { event, link_token: link.token, settings }, false));
@@ -823,6 +846,9 @@ impl<'a> BookingLinks<'a> {
                 "this reservation's booking link is switched off; it offers no slot to move to",
             ));
         }
+        if crate::store::team_links::is_team(&link) {
+            return self.reschedule_team(txn, link, event, settings, slot).await;
+        }
         // A seat that moves starts a session of its own when it does not join one (its id may
         // be its old session's).
         let session = self.check_slot_locked(&txn, &link, rules, slot, Some(event.id), CalendarEventId::new()).await?;
@@ -863,7 +889,7 @@ impl<'a> BookingLinks<'a> {
             .map_err(|e| ServiceError::conflict(e.to_string()))?;
         let settings = settings_of(&link)?;
         let rules = &settings.rules;
-        if !decided_without_busy_time(rules) || event.session_id.is_some() {
+        if !decided_without_busy_time(rules) || event.session_id.is_some() || crate::store::team_links::is_team(&link) {
             return self.attempt_reschedule(&link.token, hash, slot, when).await;
         }
         guest_may_change(event.starts_at, now, rules.schedule.min_cancel_notice())

@@ -110,12 +110,24 @@ impl<'a> Calendars<'a> {
         if events.is_empty() {
             return Err(ServiceError::not_found(format!("event {event_id} not found in calendar {calendar_id}")));
         }
+        // A collective team link's booking (issue #25) needs every member: deleting one
+        // member's event cancels every member's.
+        let events = match events.first().and_then(|e| e.team_booking_id) {
+            Some(booking) => crate::store::team_links::booking_rows(&txn, booking).await?,
+            None => events,
+        };
         let now = self.clock.now();
+        let mut changed = vec![calendar_id];
         for event in events {
+            changed.push(event.calendar_id);
             store::cancel_event(&txn, event, now).await?;
         }
         crate::ctx!(txn.commit().await)?;
-        self.cache.invalidate_calendar(calendar_id);
+        changed.sort();
+        changed.dedup();
+        for calendar in changed {
+            self.cache.invalidate_calendar(calendar);
+        }
         Ok(())
     }
 }

@@ -161,6 +161,7 @@ pub fn reserved(
         confirmed_at: None,
         pending_until: None,
         holds_slot: true,
+        team_booking_id: None,
     }
 }
 

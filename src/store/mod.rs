@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod notification_subjects;
 pub mod orders;
 pub mod outbox;
+pub mod team_links;
 pub mod users;
 pub mod webhook_endpoints;
 

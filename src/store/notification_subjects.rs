@@ -300,6 +300,7 @@ async fn reservation_facts(
                 pending_until: e.pending_until,
                 location: e.location,
                 timezone,
+                team_member_row: e.team_booking_id.is_some_and(|booking| booking != e.id),
             })
         })
         .collect())

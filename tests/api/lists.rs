@@ -111,6 +111,7 @@ async fn calendar_events_are_cut_at_1000_and_paginated(app: TestApp) {
                 confirmed_at: None,
                 pending_until: None,
                 holds_slot: true,
+                team_booking_id: None,
             }
             .into_active_model()
         })
@@ -198,6 +199,7 @@ async fn booking_links_are_cut_at_1000_and_paginated(app: TestApp) {
                 requires_confirmation: None,
                 pending_blocks_slot: None,
                 pending_expires_minutes: None,
+                scheduling: None,
                 // Groups of three made at the same instant.
                 created_at: now - Duration::seconds(i / 3),
                 updated_at: now,

@@ -31,4 +31,5 @@ mod pages;
 mod seats;
 mod spine;
 mod stored;
+mod team_links;
 mod validators;

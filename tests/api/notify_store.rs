@@ -214,6 +214,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
         requires_confirmation: None,
         pending_blocks_slot: None,
         pending_expires_minutes: None,
+        scheduling: None,
         created_at: now(),
         updated_at: now(),
     };
@@ -262,6 +263,7 @@ async fn reservation_windows_select_what_the_domain_admits(app: TestApp) {
                 confirmed_at: ((n / 3) % 8 == 1).then_some(t + Duration::minutes(1)),
                 pending_until: None,
                 holds_slot: true,
+                team_booking_id: None,
             };
             insert(&conn, row.into_active_model()).await;
             n += 1;

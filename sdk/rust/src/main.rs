@@ -126,6 +126,8 @@ async fn main() {
         requires_confirmation: None,
         pending_blocks_slot: None,
         pending_expires_minutes: None,
+        scheduling: None,
+        members: Default::default(),
         location: Default::default(),
     };
     let link = expect(step, owner.create_booking_link(&cal.id, &body).await, 200);
