@@ -19,15 +19,17 @@ fn main() -> ExitCode {
         .block_on(run(cli))
 }
 
-/// At most one glibc malloc arena per CPU for `serve`, instead of glibc's eight per CPU.
+/// At most two glibc malloc arenas per CPU for `serve`, instead of glibc's eight per CPU.
 ///
 /// glibc gives a thread that meets another in malloc an arena of its own, and memory freed in one
 /// arena serves only the threads of that arena, so the server's resident memory grew with the
 /// threads that ever allocated (tokio's workers, the blocking pool, a worker thread per SQLite
 /// connection). `bench/notify.sh` (SQLite, 5,000 emails in one pass): peak RSS 65.6-67.7 MiB while
-/// the heap itself (massif) never exceeded 19 MB; with `MALLOC_ARENA_MAX=2` 53.6-57.3 MiB, at the
-/// same messages/s (PostgreSQL 56.4-60.9 -> 54.0-54.4 MiB). mimalloc as the global allocator was
-/// tried too: 112-128 MiB.
+/// the heap itself (massif) never exceeded 19 MB; with 2 arenas per CPU 57.3-60.5 MiB, with 1 per
+/// CPU 52.3-55.6 MiB. But 1 per CPU made writes dearer: `bench/http.sh` reserve on SQLite (20
+/// connections, 2 CPUs) took 0.535-0.657 ms of server CPU per request against 0.526-0.604 ms with
+/// glibc's default and 0.519-0.574 ms with 2 per CPU. mimalloc as the global allocator was tried
+/// too: 112-128 MiB.
 ///
 /// glibc reads the limit only from the environment when the process starts, and setting it from
 /// inside (`mallopt`) takes unsafe code, which this workspace forbids: so `serve`, when
@@ -46,11 +48,12 @@ fn bound_malloc_arenas() {
     let Ok(exe) = std::env::current_exe() else { return };
     let mut args = std::env::args_os();
     let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let error = std::process::Command::new(&exe).arg0(arg0).args(args).env("MALLOC_ARENA_MAX", cpus.to_string()).exec();
+    let arenas = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
+    let error =
+        std::process::Command::new(&exe).arg0(arg0).args(args).env("MALLOC_ARENA_MAX", arenas.to_string()).exec();
     // Only reached when the exec failed: serve with glibc's default.
     eprintln!(
-        "warning: could not start again with MALLOC_ARENA_MAX={cpus} ({error}); serving with glibc's default arenas"
+        "warning: could not start again with MALLOC_ARENA_MAX={arenas} ({error}); serving with glibc's default arenas"
     );
 }
 

@@ -228,13 +228,13 @@ fn token_ttl_is_bounded_and_errors_clearly() {
 }
 
 /// `serve` bounds glibc's malloc arenas (src/main.rs, `bound_malloc_arenas`): started without
-/// `MALLOC_ARENA_MAX`, the process serving (the same process id) has it, one per CPU; an
+/// `MALLOC_ARENA_MAX`, the process serving (the same process id) has it, two per CPU; an
 /// operator's own value is kept.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn serve_bounds_the_malloc_arenas_unless_the_operator_did() {
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get()).to_string();
-    for (given, expected) in [(None, cpus.as_str()), (Some("3"), "3")] {
+    let arenas = (2 * std::thread::available_parallelism().map_or(1, |n| n.get())).to_string();
+    for (given, expected) in [(None, arenas.as_str()), (Some("3"), "3")] {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut command = Command::new(BIN);
