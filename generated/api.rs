@@ -3690,6 +3690,9 @@ pub struct Reservation {
     pub booking_token: String,
     /// Where it takes place (the link's location when it was made, `{reservation_id}` filled in); null when the link says none
     pub location: MaybeUndefined<String>,
+    /// Whom the visitor meets, by the calendars the reservation is on: the link's calendar for a `single` link; for `round_robin`, the member it was assigned to; for `collective`, every member (the one holding the visitor's own event first, then by name). Named by each calendar's name, as the owner called it.
+    #[oai(validator(max_items = 20))]
+    pub hosts: Vec<ReservationHost>,
 }
 impl Reservation {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -3743,6 +3746,10 @@ impl Reservation {
         if let Some(v) = object.get("location") {
             Shape::Str.check(v, true, &format!("{at}.{}", "location"))?;
         }
+        if let Some(v) = object.get("hosts") {
+            Shape::List(&Shape::Obj(ReservationHost::strict_check))
+                .check(v, false, &format!("{at}.{}", "hosts"))?;
+        }
         Ok(())
     }
 }
@@ -3771,6 +3778,7 @@ impl WireJson for Reservation {
         if !self.location.is_undefined() {
             map.serialize_entry("location", &Wire(&self.location))?;
         }
+        map.serialize_entry("hosts", &Wire(&self.hosts))?;
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -3797,6 +3805,48 @@ impl WireJson for Reservation {
         if !self.location.is_undefined() {
             fields.field("location", &self.location)?;
         }
+        fields.field("hosts", &self.hosts)?;
+        fields.end();
+        Ok(())
+    }
+}
+/// A calendar a reservation is on, by its name.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename = "ReservationHost")]
+pub struct ReservationHost {
+    /// The calendar's id
+    pub calendar_id: uuid::Uuid,
+    /// The calendar's name
+    pub name: String,
+}
+impl ReservationHost {
+    /// The strict JSON check of this object (see [`Shape`]).
+    pub fn strict_check(value: &serde_json::Value, at: &str) -> Result<(), String> {
+        let Some(object) = value.as_object() else {
+            return Err(format!("{at} must be an object"));
+        };
+        if let Some(v) = object.get("calendar_id") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "calendar_id"))?;
+        }
+        if let Some(v) = object.get("name") {
+            Shape::Str.check(v, false, &format!("{at}.{}", "name"))?;
+        }
+        Ok(())
+    }
+}
+impl WireJson for ReservationHost {
+    fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("calendar_id", &Wire(&self.calendar_id))?;
+        map.serialize_entry("name", &Wire(&self.name))?;
+        map.end()
+    }
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        #[allow(unused_mut)]
+        let mut fields = JsonFields::begin(out);
+        fields.field("calendar_id", &self.calendar_id)?;
+        fields.field("name", &self.name)?;
         fields.end();
         Ok(())
     }

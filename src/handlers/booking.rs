@@ -15,7 +15,7 @@ use crate::domain::reservation::{ManageToken, ReservationStatus};
 use crate::error::ServiceError;
 use crate::policy::BookingWriter;
 use crate::services::booking_links::status_of;
-use crate::services::booking_links::{GuestReservation, Moment};
+use crate::services::booking_links::{GuestReservation, Host, Moment};
 use chrono::{DateTime, FixedOffset};
 use poem_openapi::types::MaybeUndefined;
 use uuid::Uuid;
@@ -154,7 +154,8 @@ impl BookingHandlers for Handlers {
     async fn get_reservation(&self, manage_token: String) -> Result<api::GetReservationResponse, ApiError> {
         let token = manage_token_of(&manage_token)?;
         let found = self.links().reservation(&token).await?;
-        Ok(api::GetReservationResponse::Ok(Json(reservation_to_wire(found))))
+        let hosts = self.links().hosts(&found).await?;
+        Ok(api::GetReservationResponse::Ok(Json(reservation_to_wire(found, hosts))))
     }
 
     async fn cancel_reservation(
@@ -165,7 +166,8 @@ impl BookingHandlers for Handlers {
         let token = manage_token_of(&manage_token)?;
         let reason = FreeText::parse_opt("reason", body.reason.as_deref(), MAX_TEXT_CHARS)?;
         let found = self.links().cancel_reservation(&token, reason).await?;
-        Ok(api::CancelReservationResponse::Ok(Json(reservation_to_wire(found)), None))
+        let hosts = self.links().hosts(&found).await?;
+        Ok(api::CancelReservationResponse::Ok(Json(reservation_to_wire(found, hosts)), None))
     }
 
     async fn reschedule_reservation(
@@ -178,7 +180,8 @@ impl BookingHandlers for Handlers {
         let (start, end) = (instant("slot_start", body.slot_start)?, instant("slot_end", body.slot_end)?);
         let when = Moment { arrived, expected_sequence: body.sequence };
         let found = self.links().reschedule_reservation(&token, Interval { start, end }, when).await?;
-        Ok(api::RescheduleReservationResponse::Ok(Json(reservation_to_wire(found)), None))
+        let hosts = self.links().hosts(&found).await?;
+        Ok(api::RescheduleReservationResponse::Ok(Json(reservation_to_wire(found, hosts)), None))
     }
 }
 
@@ -225,7 +228,7 @@ pub(crate) fn status_to_wire(status: ReservationStatus) -> api::ReservationStatu
 }
 
 /// A reservation as its visitor reads it: times in its link's offset at each instant.
-fn reservation_to_wire(found: GuestReservation) -> api::Reservation {
+fn reservation_to_wire(found: GuestReservation, hosts: Vec<Host>) -> api::Reservation {
     let tz = found.settings.rules.tz;
     let e = found.event;
     api::Reservation {
@@ -244,6 +247,10 @@ fn reservation_to_wire(found: GuestReservation) -> api::Reservation {
         cancel_reason: absent_if_none(e.cancel_reason),
         booking_token: found.link_token.to_string(),
         location: absent_if_none(e.location),
+        hosts: hosts
+            .into_iter()
+            .map(|h| api::ReservationHost { calendar_id: h.calendar_id.into_uuid(), name: h.name })
+            .collect(),
     }
 }
 

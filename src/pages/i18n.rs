@@ -81,6 +81,19 @@ impl Lang {
         text
     }
 
+    /// Names as a sentence lists them: "A", "A and B", "A, B and C".
+    pub fn list(self, names: &[String]) -> String {
+        let and = match self {
+            Lang::En => " and ",
+            Lang::Es => " y ",
+        };
+        match names.split_last() {
+            None => String::new(),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{}{and}{last}", rest.join(", ")),
+        }
+    }
+
     pub fn text(self, key: &str) -> &'static str {
         self.texts().get(key).copied().unwrap_or("")
     }
@@ -248,6 +261,7 @@ const EN: &[(&str, &str)] = &[
     ("pending_until", "If the host has not confirmed it by {when}, it lapses."),
     ("declined_notice", "The host declined this request."),
     ("expired_notice", "This request lapsed: the host did not confirm it in time."),
+    ("with", "With"),
     ("who", "Booked by"),
     ("where", "Where"),
     ("location_online", "Online meeting: the link comes with your booking"),
@@ -348,6 +362,7 @@ const ES: &[(&str, &str)] = &[
     ("pending_until", "Si el anfitrión no la confirma antes de {when}, caduca."),
     ("declined_notice", "El anfitrión rechazó esta solicitud."),
     ("expired_notice", "Esta solicitud caducó: el anfitrión no la confirmó a tiempo."),
+    ("with", "Con"),
     ("who", "Reservada por"),
     ("where", "Dónde"),
     ("location_online", "Reunión en línea: el enlace llega con tu reserva"),
@@ -406,6 +421,16 @@ mod tests {
         assert_eq!(Lang::pick(None, Some("en;q=0.2, es-PY")), Lang::Es);
         assert_eq!(Lang::pick(None, Some("de")), Lang::En);
         assert_eq!(Lang::pick(None, None), Lang::En);
+    }
+
+    #[test]
+    fn names_are_listed_as_a_sentence_lists_them() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(Lang::En.list(&names(&[])), "");
+        assert_eq!(Lang::En.list(&names(&["Ana"])), "Ana");
+        assert_eq!(Lang::En.list(&names(&["Ana", "Bo"])), "Ana and Bo");
+        assert_eq!(Lang::En.list(&names(&["Ana", "Bo", "Cy"])), "Ana, Bo and Cy");
+        assert_eq!(Lang::Es.list(&names(&["Ana", "Bo", "Cy"])), "Ana, Bo y Cy");
     }
 
     #[test]

@@ -79,10 +79,15 @@ impl View<'_> {
         let e = &found.event;
         let link_tz = found.settings.rules.tz;
         let tz = view::parse_zone(self.query.tz.as_deref()).unwrap_or(link_tz);
-        let title = match pages.links().link_title(e.calendar_id).await {
-            Ok(title) => title,
+        let links = pages.links();
+        let (title, hosts) = match tokio::try_join!(links.link_title(found.link_calendar), links.hosts(found)) {
+            Ok(read) => read,
             Err(err) => return pages.failure(common, &err),
         };
+        // Whom the visitor meets, when that is not the link's own calendar: a team link's
+        // assigned member (round robin) or every member (collective).
+        let hosts: Vec<String> = hosts.into_iter().map(|h| h.name).collect();
+        let with = (hosts != [title.as_str()]).then(|| l.list(&hosts));
         let now = pages.state.clock.now();
         let notice_minutes = found.settings.rules.schedule.min_cancel_notice().num_minutes();
         let n = notice_minutes.to_string();
@@ -203,6 +208,7 @@ impl View<'_> {
             "when_link_label": l.fill("when_link", &[("zone", link_tz.name())]),
             "when_link": (tz != link_tz).then(|| view::when(l, link_tz, e.starts_at, e.ends_at)),
             "who": who,
+            "with": with,
             "notes": e.notes,
             "location": e.location,
             "location_href": e.location.as_deref().filter(|l| l.starts_with("https://") || l.starts_with("http://")),

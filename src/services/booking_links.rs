@@ -2,7 +2,9 @@
 //! slot (anyone with the token); the visitor reads, cancels and moves their reservation (anyone
 //! with its manage token).
 //!
-//! Style as `services::calendars`: a small struct holding what the use cases need.
+//! Style as `services::calendars`: a small struct holding what the use cases need. Here: links
+//! (create, list, change), availability and reserving; in the submodules the visitor's own
+//! reservation (`guest`), the owner's approval (`approval`) and team links (`team`).
 
 use super::availability_cache::{AvailabilityCache, BusyWindow, CachedLink};
 use super::calendars::find_owned;
@@ -34,7 +36,11 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{DatabaseConnection, DbBackend};
 use std::sync::Arc;
 
+mod approval;
+mod guest;
 mod team;
+pub use approval::Decision;
+pub use guest::{GuestReservation, Host, Moment};
 pub use team::TeamChange;
 
 #[derive(Clone, Copy)]
@@ -245,14 +251,6 @@ pub fn status_of(e: &calendar_events::Model) -> ReservationStatus {
         _ => Ending::Canceled,
     });
     ReservationStatus::of(ended, e.is_pending())
-}
-
-/// What the owner decides of a pending reservation.
-#[derive(Debug, Clone)]
-pub enum Decision {
-    Confirm,
-    /// With the reason told to the visitor, if any.
-    Decline(Option<FreeText>),
 }
 
 /// Takes what a first read found for the first attempt of a write; later attempts read again.
@@ -574,81 +572,6 @@ impl<'a> BookingLinks<'a> {
         Ok(event)
     }
 
-    /// The calendar's owner confirms or declines a pending reservation (issue #25's approval):
-    /// one transaction under the link's and the calendar's lock, in which pending reservations
-    /// whose time has come are released first. Confirming holds its time from now on (one that
-    /// did not hold it is refused, 409, when its time, with the link's buffers, was taken
-    /// meanwhile); declining frees it. The same decision again changes nothing (answered as
-    /// is); any other state is a 409 ([`reservation_rules::decide`]).
-    #[tracing::instrument(level = "info", skip_all, fields(user_id = %writer.principal().user_id, calendar_id = %calendar_id, event_id = %id), err(level = "info", Display))]
-    pub async fn decide_reservation(
-        &self,
-        writer: CalendarWriter<'_>,
-        calendar_id: CalendarId,
-        id: CalendarEventId,
-        decision: Decision,
-    ) -> ServiceResult<calendar_events::Model> {
-        find_owned(self.db, writer.principal(), calendar_id).await?;
-        let seen = calendar_store::find_reservation(self.db, calendar_id, id)
-            .await?
-            .ok_or_else(reservation_not_in_calendar)?;
-        let link_token = link_of(&seen)?;
-        let decision = &decision;
-        let (event, changed) = self
-            .writes
-            .retrying(&[link_token.row_key()], || self.attempt_decide(&link_token, calendar_id, id, decision))
-            .await?;
-        if changed {
-            self.cache.invalidate_calendar(calendar_id);
-        }
-        Ok(event)
-    }
-
-    /// One attempt of [`Self::decide_reservation`]; whether it changed anything.
-    async fn attempt_decide(
-        &self,
-        link_token: &LinkToken,
-        calendar_id: CalendarId,
-        id: CalendarEventId,
-        decision: &Decision,
-    ) -> ServiceResult<(calendar_events::Model, bool)> {
-        let txn = crate::ctx!(begin_write(self.db).await)?;
-        let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_in_calendar)?;
-        let now = self.clock.now();
-        calendar_store::expire_pending(&txn, Some(link.calendar_id), now).await?;
-        let event =
-            calendar_store::find_reservation(&txn, calendar_id, id).await?.ok_or_else(reservation_not_in_calendar)?;
-        let confirm = matches!(decision, Decision::Confirm);
-        let act =
-            reservation_rules::decide(status_of(&event), confirm).map_err(|e| ServiceError::conflict(e.to_string()));
-        if !act? {
-            // Nothing changes; the expired ones released above still are.
-            crate::ctx!(txn.commit().await)?;
-            return Ok((event, false));
-        }
-        let event = match decision {
-            Decision::Confirm => {
-                if !event.holds_slot {
-                    let rules = settings_of(&link)?.rules;
-                    let (from, to) = (event.starts_at - rules.buffer_before(), event.ends_at + rules.buffer_after());
-                    let busy =
-                        busy_between(&txn, link.calendar_id, input::clamp(from), input::clamp(to), Some(id)).await?;
-                    if busy.iter().any(|(start, end)| start < end) {
-                        return Err(slot_taken());
-                    }
-                }
-                slot_write(calendar_store::confirm_reservation(&txn, event, now).await)?
-            }
-            Decision::Decline(reason) => {
-                let reason = reason.as_ref().map(|r| r.as_str().to_string());
-                calendar_store::decline_reservation(&txn, event, reason, now).await?
-            }
-        };
-        slot_write(txn.commit().await)?;
-        metrics::outcome(Subject::Reservation, if confirm { Outcome::Confirmed } else { Outcome::Declined });
-        Ok((event, true))
-    }
-
     /// An active link by its token (its settings; the cache's copy when it has one), for a page
     /// to show before it asks for availability.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
@@ -674,266 +597,14 @@ impl<'a> BookingLinks<'a> {
         };
         Ok(crate::store::users::find(self.db, calendar.owner_id).await?.and_then(|u| u.email))
     }
-
-    /// The reservation whose manage token this is, live or cancelled.
-    #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
-    pub async fn reservation(&self, token: &ManageToken) -> ServiceResult<GuestReservation> {
-        let event =
-            calendar_store::find_by_manage_hash(self.db, &token.hash()).await?.ok_or_else(reservation_not_found)?;
-        tracing::Span::current().record("event_id", tracing::field::display(event.id));
-        let link_token = link_of(&event)?;
-        let link = store::find(self.db, &link_token).await?.ok_or_else(reservation_not_found)?;
-        Ok(GuestReservation { settings: settings_of(&link)?, link_token, event })
-    }
-
-    /// The visitor cancels their reservation, freeing its time: one transaction under the
-    /// calendar's lock (as reservations take it). A cancelled reservation (by its visitor or
-    /// the calendar's owner) is answered as it is; a live one only until the link's
-    /// `min_cancel_notice` before its start (400).
-    #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
-    pub async fn cancel_reservation(
-        &self,
-        token: &ManageToken,
-        reason: Option<FreeText>,
-    ) -> ServiceResult<GuestReservation> {
-        let hash = token.hash();
-        let reason = reason.as_ref();
-        let (found, changed) = if self.on_postgres() {
-            let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.0.id));
-            let keys = [seen.1.token.row_key()];
-            let seen = std::sync::Mutex::new(Some(seen));
-            self.writes.retrying(&keys, || self.attempt_cancel_pg(&hash, first_read(&seen), reason)).await?
-        } else {
-            let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.id));
-            let link_token = link_of(&seen)?;
-            self.writes.retrying(&[link_token.row_key()], || self.attempt_cancel(&link_token, &hash, reason)).await?
-        };
-        if changed {
-            self.cache.invalidate_calendar(found.event.calendar_id);
-            metrics::outcome(Subject::Reservation, Outcome::Canceled);
-        }
-        Ok(found)
-    }
-
-    /// One attempt of [`Self::cancel_reservation`]; whether it cancelled anything.
-    async fn attempt_cancel(
-        &self,
-        link_token: &LinkToken,
-        hash: &str,
-        reason: Option<&FreeText>,
-    ) -> ServiceResult<(GuestReservation, bool)> {
-        let txn = crate::ctx!(begin_write(self.db).await)?;
-        let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_found)?;
-        let event = calendar_store::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
-        let settings = settings_of(&link)?;
-        if event.cancelled {
-            return Ok((GuestReservation { event, link_token: link.token, settings }, false));
-        }
-        let now = self.clock.now();
-        guest_may_change(event.starts_at, now, settings.rules.schedule.min_cancel_notice())
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let reason = reason.map(|r| r.as_str().to_string());
-        if event.team_booking_id.is_some() {
-            return self.cancel_team_booking(txn, link, event, settings, reason).await;
-        }
-        let event = calendar_store::cancel_reservation(&txn, event, now, reason).await?;
-        crate::ctx!(txn.commit().await)?;
-        Ok((GuestReservation { event, link_token: link.token, settings }, true))
-    }
-
-    /// One attempt of [`Self::cancel_reservation`] on PostgreSQL: the reservation and its link as
-    /// `seen` (else read again), decided, then one call that locks the link, checks both are as
-    /// read and cancels.
-    async fn attempt_cancel_pg(
-        &self,
-        hash: &str,
-        seen: Option<(calendar_events::Model, booking_links::Model)>,
-        reason: Option<&FreeText>,
-    ) -> ServiceResult<(GuestReservation, bool)> {
-        let (mut event, link) = match seen {
-            Some(seen) => seen,
-            None => guest_writes::reservation_with_link(self.db, hash).await?.ok_or_else(reservation_not_found)?,
-        };
-        if event.team_booking_id.is_some() {
-            return self.attempt_cancel(&link.token, hash, reason).await;
-        }
-        let settings = settings_of(&link)?;
-        if event.cancelled {
-            return Ok((GuestReservation { event, link_token: link.token, settings }, false));
-        }
-        let now = self.clock.now();
-        guest_may_change(event.starts_at, now, settings.rules.schedule.min_cancel_notice())
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let reason = reason.map(|r| r.as_str().to_string());
-        let outcome = crate::ctx!(
-            guest_writes::cancel(self.db, &link.token, link.updated_at, event.id, event.sequence, now, reason.clone())
-                .await
-        )?;
-        if outcome != WriteOutcome::Done {
-            return Err(write_refused(outcome, &[], reservation_not_found));
-        }
-        event.cancelled = true;
-        event.cancelled_at = Some(now);
-        event.cancel_reason = reason;
-        event.cancelled_by = Some(calendar_events::CancelledBy::Guest);
-        Ok((GuestReservation { event, link_token: link.token, settings }, true))
-    }
-
-    /// Moves the reservation to `slot`: one transaction under the calendar's lock, the slot
-    /// checked exactly as [`Self::reserve`] checks one (the reservation's own time and its place
-    /// in its date's count not in its way), then the same row moves (`sequence` + 1). Refused: a
-    /// cancelled reservation (409); one made for a state no longer current (409,
-    /// `reservation::may_move`: of concurrent moves one wins); one within the link's
-    /// `min_cancel_notice` of its start or started (400); a link switched off (400); a slot not
-    /// offered (400) or taken (409). On PostgreSQL the exclusion constraint backs it up.
-    #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
-    pub async fn reschedule_reservation(
-        &self,
-        token: &ManageToken,
-        slot: Interval,
-        when: Moment,
-    ) -> ServiceResult<GuestReservation> {
-        let hash = token.hash();
-        let found = if self.on_postgres() {
-            let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.0.id));
-            let keys = [seen.1.token.row_key()];
-            let seen = std::sync::Mutex::new(Some(seen));
-            self.writes.retrying(&keys, || self.attempt_reschedule_pg(&hash, first_read(&seen), slot, when)).await
-        } else {
-            let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.id));
-            let link_token = link_of(&seen)?;
-            self.writes
-                .retrying(&[link_token.row_key()], || self.attempt_reschedule(&link_token, &hash, slot, when))
-                .await
-        };
-        metrics::count_result(Subject::Reservation, Outcome::Rescheduled, &found);
-        let found = found?;
-        self.cache.invalidate_calendar(found.event.calendar_id);
-        Ok(found)
-    }
-
-    /// One attempt of [`Self::reschedule_reservation`].
-    async fn attempt_reschedule(
-        &self,
-        link_token: &LinkToken,
-        hash: &str,
-        slot: Interval,
-        when: Moment,
-    ) -> ServiceResult<GuestReservation> {
-        let txn = crate::ctx!(begin_write(self.db).await)?;
-        let link = store::lock_with_calendar(&txn, link_token).await?.ok_or_else(reservation_not_found)?;
-        let event = calendar_store::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
-        if event.cancelled {
-            return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
-        }
-        if event.is_pending() {
-            return Err(ServiceError::conflict(
-                "this reservation waits for the owner's confirmation; cancel it and ask for another time instead",
-            ));
-        }
-        may_move(i64::from(event.sequence), event.moved_at, when.expected_sequence, when.arrived, self.clock.now())
-            .map_err(|e| ServiceError::conflict(e.to_string()))?;
-        let settings = settings_of(&link)?;
-        let rules = &settings.rules;
-        guest_may_change(event.starts_at, self.clock.now(), rules.schedule.min_cancel_notice())
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        if !link.active {
-            return Err(ServiceError::invalid(
-                "this reservation's booking link is switched off; it offers no slot to move to",
-            ));
-        }
-        if crate::store::team_links::is_team(&link) {
-            return self.reschedule_team(txn, link, event, settings, slot).await;
-        }
-        // A seat that moves starts a session of its own when it does not join one (its id may
-        // be its old session's).
-        let session = self.check_slot_locked(&txn, &link, rules, slot, Some(event.id), CalendarEventId::new()).await?;
-        let now = self.clock.now();
-        let event =
-            slot_write(calendar_store::move_reservation(&txn, event, slot.start, slot.end, session, now).await)?;
-        slot_write(txn.commit().await)?;
-        Ok(GuestReservation { event, link_token: link.token, settings })
-    }
-}
-
-impl<'a> BookingLinks<'a> {
-    /// One attempt of [`Self::reschedule_reservation`] on PostgreSQL: the reservation and its
-    /// link as `seen` (else read again), the move and the slot decided as the transaction does
-    /// (in its order), then one call that locks the link, checks both are as read, the limits
-    /// and the busy time (the reservation's own not in its way), and moves it.
-    async fn attempt_reschedule_pg(
-        &self,
-        hash: &str,
-        seen: Option<(calendar_events::Model, booking_links::Model)>,
-        slot: Interval,
-        when: Moment,
-    ) -> ServiceResult<GuestReservation> {
-        let (mut event, link) = match seen {
-            Some(seen) => seen,
-            None => guest_writes::reservation_with_link(self.db, hash).await?.ok_or_else(reservation_not_found)?,
-        };
-        if event.cancelled {
-            return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
-        }
-        if event.is_pending() {
-            return Err(ServiceError::conflict(
-                "this reservation waits for the owner's confirmation; cancel it and ask for another time instead",
-            ));
-        }
-        let now = self.clock.now();
-        may_move(i64::from(event.sequence), event.moved_at, when.expected_sequence, when.arrived, now)
-            .map_err(|e| ServiceError::conflict(e.to_string()))?;
-        let settings = settings_of(&link)?;
-        let rules = &settings.rules;
-        if !decided_without_busy_time(rules) || event.session_id.is_some() || crate::store::team_links::is_team(&link) {
-            return self.attempt_reschedule(&link.token, hash, slot, when).await;
-        }
-        guest_may_change(event.starts_at, now, rules.schedule.min_cancel_notice())
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        if !link.active {
-            return Err(ServiceError::invalid(
-                "this reservation's booking link is switched off; it offers no slot to move to",
-            ));
-        }
-        let mut limits = Vec::new();
-        let guard = self.check_slot_unlocked(&link.token, link.updated_at, rules, slot, &mut limits)?;
-        let outcome = slot_write(guest_writes::reschedule(self.db, event.id, event.sequence, guard, now).await)?;
-        if outcome != WriteOutcome::Done {
-            return Err(write_refused(outcome, &limits, reservation_not_found));
-        }
-        event.starts_at = slot.start;
-        event.ends_at = slot.end;
-        event.sequence = event.sequence.saturating_add(1);
-        event.moved_at = Some(now);
-        Ok(GuestReservation { event, link_token: link.token, settings })
-    }
-}
-
-/// What a reschedule was asked for: when its request arrived, and the reservation's `sequence`
-/// the client read, if it says.
-#[derive(Debug, Clone, Copy)]
-pub struct Moment {
-    pub arrived: DateTime<Utc>,
-    pub expected_sequence: Option<i64>,
-}
-
-/// A reservation as its visitor sees it, with the settings of its link (its zone).
-pub struct GuestReservation {
-    pub event: calendar_events::Model,
-    pub link_token: LinkToken,
-    pub settings: LinkSettings,
-}
-
-fn reservation_not_in_calendar() -> ServiceError {
-    ServiceError::not_found("reservation not found in this calendar")
 }
 
 fn reservation_not_found() -> ServiceError {
     ServiceError::not_found("reservation not found")
+}
+
+fn reservation_not_in_calendar() -> ServiceError {
+    ServiceError::not_found("reservation not found in this calendar")
 }
 
 /// The token of the link a reservation was made through.

@@ -116,6 +116,41 @@ pub async fn find_by_manage_hash(
     )
 }
 
+/// Whom a reservation is with: the calendar of each of its rows with its name. A collective
+/// booking's rows (`team_booking_id`) are on every member's calendar, the visitor's own row's
+/// first, then by name; any other reservation's is its own calendar.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
+pub async fn hosts_of(
+    db: &impl ConnectionTrait,
+    event: &calendar_events::Model,
+) -> ServiceResult<Vec<(CalendarId, String)>> {
+    let Some(booking) = event.team_booking_id else {
+        let name: Option<String> = crate::ctx!(
+            calendars::Entity::find_by_id(event.calendar_id)
+                .select_only()
+                .column(calendars::Column::Name)
+                .into_tuple()
+                .one(db)
+                .await
+        )?;
+        return Ok(name.map(|name| vec![(event.calendar_id, name)]).unwrap_or_default());
+    };
+    let mut rows: Vec<(CalendarEventId, CalendarId, String)> = crate::ctx!(
+        calendar_events::Entity::find()
+            .select_only()
+            .column(calendar_events::Column::Id)
+            .column(calendar_events::Column::CalendarId)
+            .column(calendars::Column::Name)
+            .inner_join(calendars::Entity)
+            .filter(calendar_events::Column::TeamBookingId.eq(booking))
+            .into_tuple()
+            .all(db)
+            .await
+    )?;
+    rows.sort_by(|a, b| (a.0 != booking, &a.2, a.1).cmp(&(b.0 != booking, &b.2, b.1)));
+    Ok(rows.into_iter().map(|(_, calendar, name)| (calendar, name)).collect())
+}
+
 /// Moves a reservation to `[start, end)` at `now`, one more time (`sequence` + 1); the raw
 /// database error is returned, as [`insert_reservation`]'s.
 pub async fn move_reservation(

@@ -371,7 +371,70 @@ async fn a_collective_booking_tells_its_visitor_once(app: TestApp) {
     drop(notifier);
 }
 
+/// An owner's calendar named `name`.
+async fn named_calendar(app: &TestApp, owner: &User, name: &str) -> Uuid {
+    let r = app.create_calendar(Some(&owner.token), json!({"name": name})).await.expect(201);
+    r.body["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// The manage page's HTML.
+async fn manage_page(app: &TestApp, manage: &str) -> String {
+    let r = reqwest::get(format!("{}/booking/manage/{manage}", app.address)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+/// The guest's reservation names whom they meet (`hosts`): the assigned member of a round-robin
+/// link, every member of a collective one (the visitor's own event's first), the link's own
+/// calendar otherwise; the manage page says it under the link's title, also after a move and a
+/// cancel.
+async fn the_reservation_names_whom_the_visitor_meets(app: TestApp) {
+    let owner = app.user();
+    let desk = named_calendar(&app, &owner, "Front desk").await;
+    let ana = named_calendar(&app, &owner, "Ana Ruiz").await;
+    let bo = named_calendar(&app, &owner, "Bo Chen").await;
+    let host = |cal: Uuid, name: &str| json!({"calendar_id": cal, "name": name});
+
+    let single = app.create_link(&owner, desk, link_body(json!({}))).await.expect(200);
+    let single = single.body["token"].as_str().unwrap().to_string();
+    let r = reserve_as(&app, &single, "Cy", &slot(1, 9)).await.expect(200);
+    let manage = r.body["manage_token"].as_str().unwrap();
+    assert_eq!(app.get_reservation(manage).await.expect(200).body["hosts"], json!([host(desk, "Front desk")]));
+    let html = manage_page(&app, manage).await;
+    assert!(
+        html.contains("Front desk") && !html.contains("<dt>With</dt>"),
+        "a single link's host is its title: {html}"
+    );
+
+    let members = json!([{"calendar_id": ana}, {"calendar_id": bo}]);
+    let rr = app.create_link(&owner, desk, link_body(json!({"scheduling": "round_robin", "members": members})));
+    let rr = rr.await.expect(200).body["token"].as_str().unwrap().to_string();
+    busy(&app, &owner, ana, &slot(2, 9)).await.expect(201);
+    let r = reserve_as(&app, &rr, "Di", &slot(2, 9)).await.expect(200);
+    let manage = r.body["manage_token"].as_str().unwrap();
+    assert_eq!(app.get_reservation(manage).await.expect(200).body["hosts"], json!([host(bo, "Bo Chen")]));
+    let html = manage_page(&app, manage).await;
+    assert!(html.contains("<h2 id=\"what-title\">Front desk</h2>"), "the link's title, not the member's: {html}");
+    assert!(html.contains("<dt>With</dt><dd>Bo Chen</dd>"), "{html}");
+    // Moved to where only Ana is free: she is the host now, and the answer says so.
+    busy(&app, &owner, bo, &slot(3, 10)).await.expect(201);
+    let moved = app.reschedule_reservation(manage, "2027-03-03T10:00:00Z", "2027-03-03T11:00:00Z").await.expect(200);
+    assert_eq!(moved.body["hosts"], json!([host(ana, "Ana Ruiz")]), "{}", moved.text);
+
+    let members = json!([{"calendar_id": bo}, {"calendar_id": ana}]);
+    let team = app.create_link(&owner, desk, link_body(json!({"scheduling": "collective", "members": members})));
+    let team = team.await.expect(200).body["token"].as_str().unwrap().to_string();
+    let r = reserve_as(&app, &team, "Ed", &slot(4, 11)).await.expect(200);
+    let manage = r.body["manage_token"].as_str().unwrap();
+    let both = json!([host(bo, "Bo Chen"), host(ana, "Ana Ruiz")]);
+    assert_eq!(app.get_reservation(manage).await.expect(200).body["hosts"], both, "the visitor's own event's first");
+    assert!(manage_page(&app, manage).await.contains("<dt>With</dt><dd>Bo Chen and Ana Ruiz</dd>"));
+    let canceled = app.cancel_reservation(manage, json!({})).await.expect(200);
+    assert_eq!(canceled.body["hosts"], both, "a canceled reservation still says whom it was with");
+}
+
 db_tests!(
+    the_reservation_names_whom_the_visitor_meets,
     a_collective_booking_tells_its_visitor_once,
     team_settings_are_echoed_validated_and_updated,
     collective_offers_the_intersection_and_blocks_every_member,
