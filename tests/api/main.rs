@@ -28,6 +28,7 @@ mod metrics;
 mod notifications;
 mod notify_store;
 mod pages;
+mod peer_calcom;
 mod seats;
 mod spine;
 mod stored;

@@ -13,6 +13,11 @@
 //! robin) of those answers, merged from the sorted answers; [`check_team_slot`] is the same
 //! predicate for one slot, built on [`check_slot`] per member, so a reservation is accepted
 //! exactly when availability lists the slot.
+//!
+//! A collective link with `slot_alignment: after_busy` judges each member against the busy
+//! time of **every** member ([`shared_busy`]): its slot needs them all free anyway, and so its
+//! slots also start right after any one member's busy time, as the alignment says, not only
+//! where every member's own answer happens to start one.
 
 use std::cmp::{max, min, Ordering};
 
@@ -21,7 +26,7 @@ use thiserror::Error;
 
 use super::engine::{check_slot, slots, slots_in, Frame, Refusal, SlotError};
 use super::limits::DayCounts;
-use super::schedule::{Period, MAX_BOOKINGS_PER_DAY};
+use super::schedule::{Period, SlotAlignment, MAX_BOOKINGS_PER_DAY};
 use super::{Interval, LinkRules};
 use crate::domain::ids::CalendarId;
 
@@ -386,10 +391,30 @@ pub fn team_slots(kind: Scheduling, members: &[MemberView<'_>], range: Interval,
     assert!(members.len() <= MemberSet::CAPACITY, "at most {} members", MemberSet::CAPACITY);
     let Some(first) = members.first() else { return Vec::new() };
     let answers = Answers { first: first.rules, frame: Frame::new(first.rules, range, now), now };
+    let shared = shared_busy(kind, members);
+    let views = shared.as_deref().map(|busy| with_busy(members, busy));
+    let members = views.as_deref().unwrap_or(members);
     match kind {
         Scheduling::Single | Scheduling::Collective => every_member(&answers, members, range),
         Scheduling::RoundRobin => any_member(&answers, members, range),
     }
+}
+
+/// For a collective link whose slots start after busy time (`slot_alignment: after_busy`):
+/// every member's busy time together, to judge each member against. A collective slot needs
+/// every member free, so that offers the same slots where the grid is concerned, and starts
+/// slots after any member's busy time (each member's own answer only starts them after its
+/// own). `None` otherwise.
+fn shared_busy(kind: Scheduling, members: &[MemberView<'_>]) -> Option<Vec<Interval>> {
+    let first = members.first()?;
+    let after_busy = first.rules.schedule.slot_alignment() == SlotAlignment::AfterBusy;
+    (kind == Scheduling::Collective && members.len() > 1 && after_busy)
+        .then(|| members.iter().flat_map(|m| m.busy.iter().copied()).collect())
+}
+
+/// `members`, each with `busy` as its busy time.
+fn with_busy<'a>(members: &[MemberView<'a>], busy: &'a [Interval]) -> Vec<MemberView<'a>> {
+    members.iter().map(|m| MemberView { busy, ..*m }).collect()
 }
 
 /// The members' answers, with the windows of the first member's rules resolved once.
@@ -507,6 +532,9 @@ pub fn check_team_slot(
     now: DateTime<Utc>,
 ) -> Result<MemberSet, SlotError> {
     assert!(members.len() <= MemberSet::CAPACITY, "at most {} members", MemberSet::CAPACITY);
+    let shared = shared_busy(kind, members);
+    let views = shared.as_deref().map(|busy| with_busy(members, busy));
+    let members = views.as_deref().unwrap_or(members);
     let every = kind != Scheduling::RoundRobin;
     let mut free = MemberSet::EMPTY;
     let mut refused: Option<SlotError> = None;

@@ -1,4 +1,5 @@
-//! Team links against their definition: the intersection (collective) or the union (round
+//! Team links against their definition: the intersection (collective; with `after_busy`, of
+//! answers judged against every member's busy time) or the union (round
 //! robin) of the members' one-calendar answers; `check_team_slot` agreeing with `team_slots`;
 //! and the round-robin rule's fairness.
 
@@ -127,7 +128,17 @@ proptest! {
         let rr = team_slots(Scheduling::RoundRobin, &views, range, now);
         prop_assert!(rr.windows(2).all(|p| p[0].slot < p[1].slot), "unsorted or repeated");
         prop_assert_eq!(rr, union);
-        prop_assert_eq!(team_slots(Scheduling::Collective, &views, range, now), intersection.clone());
+        // A collective link whose slots start after busy time judges every member against all
+        // the members' busy time (its slots start after any member's).
+        let shared: Vec<Interval> = views.iter().flat_map(|v| v.busy.iter().copied()).collect();
+        let after_busy = views[0].rules.schedule.slot_alignment() == SlotAlignment::AfterBusy;
+        let collective = if after_busy && views.len() > 1 {
+            let together: Vec<MemberView<'_>> = views.iter().map(|v| MemberView { busy: &shared, ..*v }).collect();
+            reference(&together, range, now).into_iter().filter(|t| t.free == all).collect()
+        } else {
+            intersection.clone()
+        };
+        prop_assert_eq!(team_slots(Scheduling::Collective, &views, range, now), collective);
         prop_assert_eq!(team_slots(Scheduling::Single, &views, range, now), intersection);
     }
 
@@ -178,7 +189,13 @@ proptest! {
             candidates.push(Interval { start: t, end: t + d });
         }
         let rank = |e: &SlotError| decisiveness(e.refusal());
+        // A collective link whose slots start after busy time judges each member against every
+        // member's busy time.
+        let shared: Vec<Interval> = views.iter().flat_map(|v| v.busy.iter().copied()).collect();
+        let together: Vec<MemberView<'_>> = views.iter().map(|v| MemberView { busy: &shared, ..*v }).collect();
+        let after_busy = rules.schedule.slot_alignment() == SlotAlignment::AfterBusy && views.len() > 1;
         for kind in [Scheduling::Collective, Scheduling::RoundRobin] {
+            let judged = if kind == Scheduling::Collective && after_busy { &together } else { &views };
             let listed = team_slots(kind, &views, range, now);
             for &c in &candidates {
                 if c.start < range.start || c.end > range.end {
@@ -187,7 +204,7 @@ proptest! {
                 let got = check_team_slot(kind, &views, c, now);
                 let want = listed.binary_search_by(|t| t.slot.cmp(&c)).ok().map(|i| listed[i].free);
                 prop_assert_eq!(got.clone().ok(), want, "{:?} {:?}: {:?}", kind, c, got);
-                let each: Vec<_> = views.iter().map(|v| check_slot(v.rules, c, v.busy, v.booked, now)).collect();
+                let each: Vec<_> = judged.iter().map(|v| check_slot(v.rules, c, v.busy, v.booked, now)).collect();
                 let first_most_decisive = each.iter().filter_map(|r| r.as_ref().err()).min_by_key(|e| rank(e));
                 if let Err(e) = got {
                     prop_assert_eq!(Some(&e), first_most_decisive, "{:?} {:?}: {:?}", kind, c, each);
