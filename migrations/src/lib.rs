@@ -15,6 +15,7 @@ mod m20261206_000009_write_functions;
 mod m20261206_000010_seats;
 mod m20261206_000011_approval;
 mod m20261206_000012_team_links;
+mod m20261206_000013_plpgsql_checks;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_seats::Migration),
             Box::new(m20261206_000011_approval::Migration),
             Box::new(m20261206_000012_team_links::Migration),
+            Box::new(m20261206_000013_plpgsql_checks::Migration),
         ]
     }
 }

@@ -45,7 +45,7 @@ const HOLDING: &str = "ALTER TABLE calendar_events ADD CONSTRAINT calendar_event
      WHERE (source = 'reservation' AND NOT cancelled AND holds_slot)";
 
 /// As migration 000009's, counting only what holds its time.
-const FULL_LIMIT: &str = r#"
+pub(crate) const FULL_LIMIT: &str = r#"
 CREATE OR REPLACE FUNCTION bookings_full_limit(
     p_token varchar, p_calendar uuid, p_starts timestamptz, p_ends timestamptz, p_limits text, p_except uuid)
 RETURNS integer LANGUAGE sql VOLATILE AS $fn$
@@ -71,7 +71,7 @@ RETURNS integer LANGUAGE sql VOLATILE AS $fn$
 $fn$"#;
 
 /// As migration 000009's, leaving out what does not hold its time.
-const BUSY: &str = r#"
+pub(crate) const BUSY: &str = r#"
 CREATE OR REPLACE FUNCTION bookings_busy(
     p_calendar uuid, p_starts timestamptz, p_ends timestamptz, p_before_s bigint, p_after_s bigint, p_except uuid)
 RETURNS boolean LANGUAGE sql VOLATILE AS $fn$
