@@ -27,6 +27,7 @@ fn answer(slots: usize) -> GetBookingAvailability200Response {
                 }
             })
             .collect(),
+        scheduling: bookings::api::Scheduling::Single,
     }
 }
 

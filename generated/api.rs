@@ -6020,6 +6020,7 @@ pub struct GetBookingAvailability200Response {
     pub timezone: String,
     pub duration_minutes: i64,
     pub slots: Vec<AvailableSlot>,
+    pub scheduling: Scheduling,
 }
 impl GetBookingAvailability200Response {
     /// The strict JSON check of this object (see [`Shape`]).
@@ -6040,6 +6041,10 @@ impl GetBookingAvailability200Response {
             Shape::List(&Shape::Obj(AvailableSlot::strict_check))
                 .check(v, false, &format!("{at}.{}", "slots"))?;
         }
+        if let Some(v) = object.get("scheduling") {
+            Shape::OneOf(&["single", "collective", "round_robin"])
+                .check(v, false, &format!("{at}.{}", "scheduling"))?;
+        }
         Ok(())
     }
 }
@@ -6051,6 +6056,7 @@ impl WireJson for GetBookingAvailability200Response {
         map.serialize_entry("timezone", &Wire(&self.timezone))?;
         map.serialize_entry("duration_minutes", &Wire(&self.duration_minutes))?;
         map.serialize_entry("slots", &Wire(&self.slots))?;
+        map.serialize_entry("scheduling", &Wire(&self.scheduling))?;
         map.end()
     }
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
@@ -6060,6 +6066,7 @@ impl WireJson for GetBookingAvailability200Response {
         fields.field("timezone", &self.timezone)?;
         fields.field("duration_minutes", &self.duration_minutes)?;
         fields.field("slots", &self.slots)?;
+        fields.field("scheduling", &self.scheduling)?;
         fields.end();
         Ok(())
     }

@@ -124,6 +124,7 @@ impl BookingHandlers for Handlers {
                 timezone: settings.timezone.clone(),
                 duration_minutes: settings.duration_minutes,
                 slots,
+                scheduling: link_rules::scheduling_to_wire(found.link.scheduling),
             }),
             None,
             None,

@@ -225,7 +225,7 @@ fn scheduling_from_wire(kind: api::Scheduling) -> Scheduling {
     }
 }
 
-fn scheduling_to_wire(kind: Scheduling) -> api::Scheduling {
+pub(super) fn scheduling_to_wire(kind: Scheduling) -> api::Scheduling {
     match kind {
         Scheduling::Single => api::Scheduling::Single,
         Scheduling::Collective => api::Scheduling::Collective,

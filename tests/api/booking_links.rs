@@ -85,6 +85,7 @@ async fn availability_in_the_links_time_zone(app: TestApp) {
     let r = app.availability(&token, "2027-03-01T00:00:00Z", "2027-03-02T12:00:00Z").await.expect(200);
     assert_eq!(r.body["timezone"], "America/Asuncion");
     assert_eq!(r.body["duration_minutes"], 60);
+    assert_eq!(r.body["scheduling"], "single");
     let starts: Vec<&str> = r.body["slots"].as_array().unwrap().iter().map(|s| s["start"].as_str().unwrap()).collect();
     assert_eq!(starts, ["2027-03-01T09:00:00-03:00", "2027-03-01T10:00:00-03:00", "2027-03-01T11:00:00-03:00"]);
     assert_eq!(r.body["slots"][0]["end"], "2027-03-01T10:00:00-03:00");

@@ -154,6 +154,7 @@ async fn collective_offers_the_intersection_and_blocks_every_member(app: TestApp
     let (owner, cals, token) = team_link(&app, "collective", vec![json!({}), json!({})]).await;
     let offered = || async { starts(&app.availability(&token, MONDAY.0, MONDAY.1).await.expect(200)) };
     assert_eq!(offered().await, [at(9), at(10), at(11)]);
+    assert_eq!(app.availability(&token, MONDAY.0, MONDAY.1).await.body["scheduling"], "collective");
     // The second member's own busy event at 10:00 removes the slot.
     busy(&app, &owner, cals[1], &slot(1, 10)).await.expect(201);
     assert_eq!(offered().await, [at(9), at(11)]);
@@ -210,8 +211,9 @@ async fn round_robin_offers_the_union_and_assigns_by_the_rule(app: TestApp) {
     assert_eq!(offered().await, [at(9), at(10), at(11)], "one free member is enough");
     busy(&app, &owner, cals[2], &slot(1, 10)).await.expect(201);
     assert_eq!(offered().await, [at(9), at(11)], "nobody free at 10:00");
-    // The slot says nothing of the member.
+    // The slot says nothing of the member; the answer says how its slots are made.
     let r = app.availability(&token, MONDAY.0, MONDAY.1).await.expect(200);
+    assert_eq!(r.body["scheduling"], "round_robin");
     assert!(!r.text.contains(&cals[0].to_string()) && !r.text.contains("calendar"), "{}", r.text);
 
     // In turn: weights first (member 0 counts for two), then the longest since last booked.
