@@ -33,7 +33,8 @@
 #
 # BENCH_BIN (a server binary to measure instead of building this tree's, e.g. a saved build of main
 # for an A/B; BENCH_EX, the client, then defaults to target/release/examples/bench_http, which must
-# exist).
+# exist). KEEP=1: keep the PostgreSQL database and the scratch directory (for EXPLAIN and
+# pgbench after the run); both names are printed.
 #
 # Needs: cargo, wrk (apt-get install wrk), curl, python3 (free ports), and for PostgreSQL psql,
 # createdb, dropdb, pgbench. Exits non-zero when anything fails or when more than MAX_ERROR_PCT
@@ -94,10 +95,14 @@ STATUS=1
 
 cleanup() {
   stop_pid "$SERVER_PID"
-  if [ -n "$PG_CREATED" ]; then
+  if [ "${KEEP:-0}" = 1 ]; then
+    echo "KEEP=1: database $PG_DB and $WORK kept" >&2
+  elif [ -n "$PG_CREATED" ]; then
     psql "$PG_URL/postgres" -qAtc "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   fi
-  if [ "$STATUS" -eq 0 ]; then
+  if [ "${KEEP:-0}" = 1 ]; then
+    :
+  elif [ "$STATUS" -eq 0 ]; then
     rm -rf "$WORK"
   else
     echo "bench-http failed; logs kept in $WORK" >&2

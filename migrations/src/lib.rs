@@ -16,6 +16,7 @@ mod m20261206_000010_seats;
 mod m20261206_000011_approval;
 mod m20261206_000012_team_links;
 mod m20261206_000013_plpgsql_checks;
+mod m20261207_000014_busy_by_end;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_approval::Migration),
             Box::new(m20261206_000012_team_links::Migration),
             Box::new(m20261206_000013_plpgsql_checks::Migration),
+            Box::new(m20261207_000014_busy_by_end::Migration),
         ]
     }
 }

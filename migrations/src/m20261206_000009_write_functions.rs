@@ -205,7 +205,7 @@ $fn$"#;
 /// requested event, in request order: its error (NULL when none), the new booking's ordinal
 /// among the athlete's live bookings with that coach (NULL when nothing was written), and the
 /// event's columns (NULL when there is no such event).
-const ORDER: &str = r#"
+pub(crate) const ORDER: &str = r#"
 CREATE OR REPLACE FUNCTION bookings_order(
     p_user uuid, p_now timestamptz, p_cutoff_s bigint, p_longest_s bigint, p_order uuid, p_requested text)
 RETURNS TABLE (
