@@ -26,7 +26,8 @@
 # Settings (environment): DURATION (s, 10), WARMUP (s, 3), CONNECTIONS (20), THREADS (2),
 # BACKENDS ("sqlite postgres"), CASES ("healthz availability availability_ranges reserve book replay reschedule pgbench"), PG_URL (postgres://postgres@127.0.0.1:5432), PG_QUERY (URL
 # parameters for the server's and pgbench's connections, e.g. sslmode=disable), MAX_ERROR_PCT (1),
-# QUIET_WAIT (s, 120) and QUIET_BUSY_PCT (15): wait for a quiet machine before each case,
+# SETTLE (s, 1.5: the pause between a request file's warm-up and its measured run), QUIET_WAIT (s,
+# 120) and QUIET_BUSY_PCT (15): wait for a quiet machine before each case,
 # BENCH_RUST_LOG (the server's RUST_LOG; default: the shipped default filter), OUT
 # (docs/benchmarks.md; "-" to write nothing), PERF=1 (sample the server with perf during each
 # measured run; reports in PERF_DIR, default target/bench-perf; OUT then defaults to "-").
@@ -72,6 +73,7 @@ COACHES=${COACHES:-10}
 ATHLETES=${ATHLETES:-500}
 WARM_REQUESTS=${WARM_REQUESTS:-20000}
 MAIN_REQUESTS=${MAIN_REQUESTS:-80000}
+SETTLE=${SETTLE:-1.5}
 BENCH_RUST_LOG=${BENCH_RUST_LOG:-info,sqlx=warn,sea_orm=warn}
 
 for tool in cargo wrk curl python3; do
@@ -249,6 +251,10 @@ measure() {
     note REQ_FILE="$warm" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${WARMUP}s" "'http://127.0.0.1:<port>$url'" "  # warm-up"
     REQ_FILE="$warm" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${WARMUP}s" "$full_url" >"$dir/$name.warmup.txt"
     analyze "$backend"
+    # The main file starts over at the first reservations, which the warm-up's last moments may
+    # have just moved: a move without a `sequence` within MOVE_SETTLE (1 s) of the last one is
+    # refused as overtaken (a 409), so let the warm-up's writes settle first.
+    sleep "$SETTLE"
     note REQ_FILE="$main" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${DURATION}s" "'http://127.0.0.1:<port>$url'"
     cpu_before
     REQ_FILE="$main" WRK_THREADS="$THREADS" wrk "${wrk_args[@]}" -d"${DURATION}s" "$full_url" >"$dir/$name.txt"
