@@ -211,7 +211,9 @@ impl GuardedStream {
                 started = true;
                 self.line.clear();
             }
-            if self.line.len() < KEPT_LINE && !self.line.contains(&b'\n') {
+            // The kept line ends at its newline, which is the last byte pushed (a look at the
+            // last byte, not a scan of the line per byte read).
+            if self.line.len() < KEPT_LINE && self.line.last() != Some(&b'\n') {
                 self.line.push(b);
             }
             line_end = match (b, line_end) {
