@@ -57,6 +57,10 @@ fn benches(c: &mut Criterion) {
         let mut buffer = Rfc3339::new();
         b.iter(|| black_box(&instants).iter().map(|t| black_box(buffer.format(t)).len()).sum::<usize>())
     });
+    group.bench_function("Rfc3339::print", |b| {
+        let mut buffer = Rfc3339::new();
+        b.iter(|| black_box(&instants).iter().map(|t| black_box(buffer.print(t)).len()).sum::<usize>())
+    });
     group.finish();
 }
 

@@ -353,8 +353,8 @@ impl<T: poem_openapi::types::ToJSON + WireJson> poem::IntoResponse for Json<T> {
 pub trait WireJson {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
     /// Appends the same JSON as [`WireJson::wire`] to `out`. Objects, arrays and instants write
-    /// their bytes themselves (an object's keys are the contract's names, written as they are
-    /// when they need no escaping; an instant needs none), the rest goes through serde_json. For
+    /// their bytes themselves (an object's keys are the contract's names, escaped by the
+    /// generator; an instant needs no escaping), the rest goes through serde_json. For
     /// the availability answer (two instants and two keys per slot) this leaves out serde's
     /// per-entry calls and the escaping scan of every key and instant. On an error `out` holds
     /// part of a document.
@@ -372,6 +372,8 @@ impl<'a> JsonFields<'a> {
         out.push(b'{');
         Self { out, first: true }
     }
+    /// One field: `key` is the key as JSON, quoted and escaped, followed by `:` (the generator
+    /// writes it from the contract's name, so no key is scanned for escapes per value).
     pub fn field<T: WireJson + ?Sized>(
         &mut self,
         key: &str,
@@ -381,14 +383,7 @@ impl<'a> JsonFields<'a> {
             self.out.push(b',');
         }
         self.first = false;
-        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-            self.out.push(b'"');
-            self.out.extend_from_slice(key.as_bytes());
-            self.out.push(b'"');
-        } else {
-            serde_json::to_writer(&mut *self.out, key)?;
-        }
-        self.out.push(b':');
+        self.out.extend_from_slice(key.as_bytes());
         value.write_json(self.out)
     }
     pub fn end(self) {
@@ -430,12 +425,19 @@ impl WireJson for chrono::DateTime<chrono::FixedOffset> {
         let mut buffer = Rfc3339::new();
         serializer.serialize_str(buffer.format(self))
     }
-    /// Digits, signs, `-`, `:`, `.` and `T`: nothing to escape.
+    /// Digits, signs, `-`, `:`, `.` and `T`: nothing to escape. One printer per thread, so the
+    /// date of the instant before is at hand.
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-        let mut buffer = Rfc3339::new();
-        out.push(b'"');
-        out.extend_from_slice(buffer.format(self).as_bytes());
-        out.push(b'"');
+        thread_local! {
+            static PRINTER : std::cell::RefCell < Rfc3339 > = const {
+            std::cell::RefCell::new(Rfc3339::new()) };
+        }
+        PRINTER
+            .with_borrow_mut(|printer| {
+                out.push(b'"');
+                out.extend_from_slice(printer.print(self));
+                out.push(b'"');
+            });
         Ok(())
     }
 }
@@ -444,10 +446,13 @@ impl WireJson for chrono::DateTime<chrono::FixedOffset> {
 /// 3, 6 or 9 digits; the offset rounded to the minute, `+00:00` for UTC; a year outside
 /// 0000-9999 signed and zero-padded to four digits), written into a stack buffer from the
 /// date's and time's integers: no `fmt` machinery and no `String` per instant. An availability
-/// answer prints two per slot; tests/rfc3339.rs holds it to chrono's output.
+/// answer prints two per slot; src/edge/wire_time_tests.rs holds it to chrono's output.
 pub struct Rfc3339 {
     bytes: [u8; 40],
     len: usize,
+    /// The last date printed (days since the epoch, `YYYY-MM-DD`): an answer's instants come
+    /// in runs of one date, whose digits are then copied rather than worked out again.
+    date: Option<(i64, [u8; 10])>,
 }
 impl Default for Rfc3339 {
     fn default() -> Self {
@@ -456,16 +461,20 @@ impl Default for Rfc3339 {
 }
 impl Rfc3339 {
     pub const fn new() -> Self {
-        Self { bytes: [0; 40], len: 0 }
+        Self {
+            bytes: [0; 40],
+            len: 0,
+            date: None,
+        }
     }
     fn push(&mut self, b: u8) {
         self.bytes[self.len] = b;
         self.len += 1;
     }
-    /// Two decimal digits of `n` (< 100).
-    fn two(&mut self, n: u32) {
-        self.push(b'0' + (n / 10) as u8);
-        self.push(b'0' + (n % 10) as u8);
+    /// `bytes` at the end: one copy, one bounds check.
+    fn put(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
     }
     /// `n` in exactly `digits` decimal digits, zero-padded (`n` < 10^digits).
     fn digits(&mut self, mut n: u32, digits: usize) {
@@ -478,39 +487,61 @@ impl Rfc3339 {
     }
     /// `t` in RFC 3339, as `t.to_rfc3339()` would print it.
     pub fn format(&mut self, t: &chrono::DateTime<chrono::FixedOffset>) -> &str {
-        use chrono::{Datelike, Timelike};
+        std::str::from_utf8(self.print(t)).unwrap_or_default()
+    }
+    /// The bytes of [`Rfc3339::format`] (ASCII; what JSON needs no escaping for). The date and
+    /// time come from the local second count by integer arithmetic (days to a civil date as in
+    /// Howard Hinnant's `civil_from_days`), not through chrono's calendar accessors:
+    /// `benches/wire_json.rs` ("Rfc3339" against "to_rfc3339") shows what that is worth.
+    pub fn print(&mut self, t: &chrono::DateTime<chrono::FixedOffset>) -> &[u8] {
         self.len = 0;
-        let Some(local) = t.naive_utc().checked_add_offset(*t.offset()) else {
-            let printed = t.to_rfc3339();
-            self.len = printed.len().min(self.bytes.len());
-            self.bytes[..self.len].copy_from_slice(&printed.as_bytes()[..self.len]);
-            return std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default();
-        };
-        let year = local.year();
-        if (0..=9999).contains(&year) {
-            self.digits(year as u32, 4);
-        } else {
-            self.push(if year < 0 { b'-' } else { b'+' });
-            let abs = year.unsigned_abs();
-            let width = if abs >= 100_000 { 6 } else if abs >= 10_000 { 5 } else { 4 };
-            self.digits(abs, width);
+        let offset = t.offset().local_minus_utc();
+        let local = t.timestamp() + i64::from(offset);
+        let (days, in_day) = (local.div_euclid(86_400), local.rem_euclid(86_400) as u32);
+        match self.date {
+            Some((cached, date)) if cached == days => self.put(&date),
+            _ => {
+                let (year, month, day) = civil_from_days(days);
+                if !(-262_143..=262_142).contains(&year) {
+                    let printed = t.to_rfc3339();
+                    self.len = printed.len().min(self.bytes.len());
+                    self.bytes[..self.len]
+                        .copy_from_slice(&printed.as_bytes()[..self.len]);
+                    return &self.bytes[..self.len];
+                }
+                let [m1, m0] = two_digits(month);
+                let [d1, d0] = two_digits(day);
+                if (0..=9999).contains(&year) {
+                    let [c1, c0] = two_digits(year as u32 / 100);
+                    let [y1, y0] = two_digits(year as u32 % 100);
+                    let date = [c1, c0, y1, y0, b'-', m1, m0, b'-', d1, d0];
+                    self.date = Some((days, date));
+                    self.put(&date);
+                } else {
+                    self.push(if year < 0 { b'-' } else { b'+' });
+                    let abs = year.unsigned_abs() as u32;
+                    let width = if abs >= 100_000 {
+                        6
+                    } else if abs >= 10_000 {
+                        5
+                    } else {
+                        4
+                    };
+                    self.digits(abs, width);
+                    self.put(&[b'-', m1, m0, b'-', d1, d0]);
+                }
+            }
         }
-        self.push(b'-');
-        self.two(local.month());
-        self.push(b'-');
-        self.two(local.day());
-        self.push(b'T');
-        let (hour, minute, mut second) = (local.hour(), local.minute(), local.second());
-        let mut nano = local.nanosecond();
+        let (hour, minute, mut second) = (in_day / 3600, in_day / 60 % 60, in_day % 60);
+        let mut nano = t.timestamp_subsec_nanos();
         if nano >= 1_000_000_000 {
             second += 1;
             nano -= 1_000_000_000;
         }
-        self.two(hour);
-        self.push(b':');
-        self.two(minute);
-        self.push(b':');
-        self.two(second);
+        let [h1, h0] = two_digits(hour);
+        let [i1, i0] = two_digits(minute);
+        let [s1, s0] = two_digits(second);
+        self.put(&[b'T', h1, h0, b':', i1, i0, b':', s1, s0]);
         if nano != 0 {
             self.push(b'.');
             if nano % 1_000_000 == 0 {
@@ -521,14 +552,42 @@ impl Rfc3339 {
                 self.digits(nano, 9);
             }
         }
-        let offset = t.offset().local_minus_utc();
-        self.push(if offset < 0 { b'-' } else { b'+' });
         let minutes = (offset.unsigned_abs() + 30) / 60;
-        self.two(minutes / 60);
-        self.push(b':');
-        self.two(minutes % 60);
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+        let [oh1, oh0] = two_digits(minutes / 60);
+        let [om1, om0] = two_digits(minutes % 60);
+        self.put(&[if offset < 0 { b'-' } else { b'+' }, oh1, oh0, b':', om1, om0]);
+        &self.bytes[..self.len]
     }
+}
+/// "00", "01", ... "99": two digits by one lookup instead of a division each.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        pairs[2 * i] = b'0' + (i / 10) as u8;
+        pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    pairs
+};
+/// Two decimal digits of `n` (< 100).
+fn two_digits(n: u32) -> [u8; 2] {
+    let i = (n as usize).min(99) * 2;
+    [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+}
+/// The proleptic Gregorian (year, month, day) of `days` after 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, in eras of 400 years).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 impl WireJson for chrono::NaiveDate {
     fn wire<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -592,7 +651,11 @@ impl<T: WireJson> WireJson for Vec<T> {
             if i > 0 {
                 out.push(b',');
             }
+            let before = out.len();
             item.write_json(out)?;
+            if i == 0 {
+                out.reserve((out.len() - before + 1) * (self.len() - 1));
+            }
         }
         out.push(b']');
         Ok(())
@@ -639,9 +702,9 @@ impl WireJson for Attendee {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("reservation_id", &self.reservation_id)?;
-        fields.field("name", &self.name)?;
-        fields.field("email", &self.email)?;
+        fields.field("\"reservation_id\":", &self.reservation_id)?;
+        fields.field("\"name\":", &self.name)?;
+        fields.field("\"email\":", &self.email)?;
         fields.end();
         Ok(())
     }
@@ -688,9 +751,9 @@ impl WireJson for AvailableSlot {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("seats_left", &self.seats_left)?;
-        fields.field("start", &self.start)?;
-        fields.field("end", &self.end)?;
+        fields.field("\"seats_left\":", &self.seats_left)?;
+        fields.field("\"start\":", &self.start)?;
+        fields.field("\"end\":", &self.end)?;
         fields.end();
         Ok(())
     }
@@ -811,10 +874,10 @@ impl WireJson for BookEventError {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("eventId", &self.event_id)?;
-        fields.field("bookingError", &self.booking_error)?;
+        fields.field("\"eventId\":", &self.event_id)?;
+        fields.field("\"bookingError\":", &self.booking_error)?;
         if let Some(value) = &self.message {
-            fields.field("message", value)?;
+            fields.field("\"message\":", value)?;
         }
         fields.end();
         Ok(())
@@ -951,12 +1014,12 @@ impl WireJson for BookEventErrorResponse {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("code", &self.code)?;
-        fields.field("message", &self.message)?;
-        fields.field("endpoint", &self.endpoint)?;
-        fields.field("requestId", &self.request_id)?;
+        fields.field("\"code\":", &self.code)?;
+        fields.field("\"message\":", &self.message)?;
+        fields.field("\"endpoint\":", &self.endpoint)?;
+        fields.field("\"requestId\":", &self.request_id)?;
         if let Some(value) = &self.errors {
-            fields.field("errors", value)?;
+            fields.field("\"errors\":", value)?;
         }
         fields.end();
         Ok(())
@@ -1043,9 +1106,9 @@ impl WireJson for BookEventPaymentMethod {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("type", &self.type_)?;
+        fields.field("\"type\":", &self.type_)?;
         if let Some(value) = &self.method_id {
-            fields.field("methodId", value)?;
+            fields.field("\"methodId\":", value)?;
         }
         fields.end();
         Ok(())
@@ -1092,9 +1155,9 @@ impl WireJson for BookEventRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("userId", &self.user_id)?;
-        fields.field("eventIds", &self.event_ids)?;
-        fields.field("paymentMethod", &self.payment_method)?;
+        fields.field("\"userId\":", &self.user_id)?;
+        fields.field("\"eventIds\":", &self.event_ids)?;
+        fields.field("\"paymentMethod\":", &self.payment_method)?;
         fields.end();
         Ok(())
     }
@@ -1258,36 +1321,36 @@ impl WireJson for Booking {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("bookingId", &self.booking_id)?;
-        fields.field("orderId", &self.order_id)?;
-        fields.field("userId", &self.user_id)?;
-        fields.field("coachId", &self.coach_id)?;
-        fields.field("eventId", &self.event_id)?;
-        fields.field("startAt", &self.start_at)?;
-        fields.field("endAt", &self.end_at)?;
-        fields.field("bookingStatus", &self.booking_status)?;
-        fields.field("eventStatus", &self.event_status)?;
-        fields.field("completed", &self.completed)?;
-        fields.field("note", &self.note)?;
+        fields.field("\"bookingId\":", &self.booking_id)?;
+        fields.field("\"orderId\":", &self.order_id)?;
+        fields.field("\"userId\":", &self.user_id)?;
+        fields.field("\"coachId\":", &self.coach_id)?;
+        fields.field("\"eventId\":", &self.event_id)?;
+        fields.field("\"startAt\":", &self.start_at)?;
+        fields.field("\"endAt\":", &self.end_at)?;
+        fields.field("\"bookingStatus\":", &self.booking_status)?;
+        fields.field("\"eventStatus\":", &self.event_status)?;
+        fields.field("\"completed\":", &self.completed)?;
+        fields.field("\"note\":", &self.note)?;
         if !self.canceled_at.is_undefined() {
-            fields.field("canceledAt", &self.canceled_at)?;
+            fields.field("\"canceledAt\":", &self.canceled_at)?;
         }
         if !self.canceled_by_role.is_undefined() {
-            fields.field("canceledByRole", &self.canceled_by_role)?;
+            fields.field("\"canceledByRole\":", &self.canceled_by_role)?;
         }
         if !self.cancellation_reason_code.is_undefined() {
-            fields.field("cancellationReasonCode", &self.cancellation_reason_code)?;
+            fields.field("\"cancellationReasonCode\":", &self.cancellation_reason_code)?;
         }
         if !self.cancellation_reason_text.is_undefined() {
-            fields.field("cancellationReasonText", &self.cancellation_reason_text)?;
+            fields.field("\"cancellationReasonText\":", &self.cancellation_reason_text)?;
         }
         if let Some(value) = &self.sport_id {
-            fields.field("sportId", value)?;
+            fields.field("\"sportId\":", value)?;
         }
         if !self.service_cardinality.is_undefined() {
-            fields.field("serviceCardinality", &self.service_cardinality)?;
+            fields.field("\"serviceCardinality\":", &self.service_cardinality)?;
         }
-        fields.field("timeslot", &self.timeslot)?;
+        fields.field("\"timeslot\":", &self.timeslot)?;
         fields.end();
         Ok(())
     }
@@ -1413,10 +1476,10 @@ impl WireJson for BookingLimits {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("day", &self.day)?;
-        fields.field("week", &self.week)?;
-        fields.field("month", &self.month)?;
-        fields.field("year", &self.year)?;
+        fields.field("\"day\":", &self.day)?;
+        fields.field("\"week\":", &self.week)?;
+        fields.field("\"month\":", &self.month)?;
+        fields.field("\"year\":", &self.year)?;
         fields.end();
         Ok(())
     }
@@ -1481,16 +1544,16 @@ impl WireJson for BookingLimitsChange {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
         if !self.day.is_undefined() {
-            fields.field("day", &self.day)?;
+            fields.field("\"day\":", &self.day)?;
         }
         if !self.week.is_undefined() {
-            fields.field("week", &self.week)?;
+            fields.field("\"week\":", &self.week)?;
         }
         if !self.month.is_undefined() {
-            fields.field("month", &self.month)?;
+            fields.field("\"month\":", &self.month)?;
         }
         if !self.year.is_undefined() {
-            fields.field("year", &self.year)?;
+            fields.field("\"year\":", &self.year)?;
         }
         fields.end();
         Ok(())
@@ -1542,10 +1605,10 @@ impl WireJson for BookingLink {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("token", &self.token)?;
-        fields.field("public_url", &self.public_url)?;
-        fields.field("settings", &self.settings)?;
-        fields.field("created_at", &self.created_at)?;
+        fields.field("\"token\":", &self.token)?;
+        fields.field("\"public_url\":", &self.public_url)?;
+        fields.field("\"settings\":", &self.settings)?;
+        fields.field("\"created_at\":", &self.created_at)?;
         fields.end();
         Ok(())
     }
@@ -1782,41 +1845,41 @@ impl WireJson for BookingLinkSettings {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("duration_minutes", &self.duration_minutes)?;
+        fields.field("\"duration_minutes\":", &self.duration_minutes)?;
         if let Some(value) = &self.buffer_minutes {
-            fields.field("buffer_minutes", value)?;
+            fields.field("\"buffer_minutes\":", value)?;
         }
-        fields.field("timezone", &self.timezone)?;
-        fields.field("working_hours", &self.working_hours)?;
-        fields.field("active", &self.active)?;
-        fields.field("min_notice_minutes", &self.min_notice_minutes)?;
-        fields.field("min_cancel_notice_minutes", &self.min_cancel_notice_minutes)?;
+        fields.field("\"timezone\":", &self.timezone)?;
+        fields.field("\"working_hours\":", &self.working_hours)?;
+        fields.field("\"active\":", &self.active)?;
+        fields.field("\"min_notice_minutes\":", &self.min_notice_minutes)?;
+        fields.field("\"min_cancel_notice_minutes\":", &self.min_cancel_notice_minutes)?;
         if let Some(value) = &self.max_days_ahead {
-            fields.field("max_days_ahead", value)?;
+            fields.field("\"max_days_ahead\":", value)?;
         }
-        fields.field("slot_interval_minutes", &self.slot_interval_minutes)?;
-        fields.field("buffer_before_minutes", &self.buffer_before_minutes)?;
-        fields.field("buffer_after_minutes", &self.buffer_after_minutes)?;
-        fields.field("date_overrides", &self.date_overrides)?;
+        fields.field("\"slot_interval_minutes\":", &self.slot_interval_minutes)?;
+        fields.field("\"buffer_before_minutes\":", &self.buffer_before_minutes)?;
+        fields.field("\"buffer_after_minutes\":", &self.buffer_after_minutes)?;
+        fields.field("\"date_overrides\":", &self.date_overrides)?;
         if let Some(value) = &self.max_bookings_per_day {
-            fields.field("max_bookings_per_day", value)?;
+            fields.field("\"max_bookings_per_day\":", value)?;
         }
-        fields.field("booking_limits", &self.booking_limits)?;
-        fields.field("duration_limits_minutes", &self.duration_limits_minutes)?;
-        fields.field("week_start", &self.week_start)?;
-        fields.field("window_days_kind", &self.window_days_kind)?;
-        fields.field("bookable_from", &self.bookable_from)?;
-        fields.field("bookable_until", &self.bookable_until)?;
-        fields.field("slot_alignment", &self.slot_alignment)?;
+        fields.field("\"booking_limits\":", &self.booking_limits)?;
+        fields.field("\"duration_limits_minutes\":", &self.duration_limits_minutes)?;
+        fields.field("\"week_start\":", &self.week_start)?;
+        fields.field("\"window_days_kind\":", &self.window_days_kind)?;
+        fields.field("\"bookable_from\":", &self.bookable_from)?;
+        fields.field("\"bookable_until\":", &self.bookable_until)?;
+        fields.field("\"slot_alignment\":", &self.slot_alignment)?;
         if let Some(value) = &self.location {
-            fields.field("location", value)?;
+            fields.field("\"location\":", value)?;
         }
-        fields.field("seats_per_slot", &self.seats_per_slot)?;
-        fields.field("requires_confirmation", &self.requires_confirmation)?;
-        fields.field("pending_blocks_slot", &self.pending_blocks_slot)?;
-        fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
-        fields.field("scheduling", &self.scheduling)?;
-        fields.field("members", &self.members)?;
+        fields.field("\"seats_per_slot\":", &self.seats_per_slot)?;
+        fields.field("\"requires_confirmation\":", &self.requires_confirmation)?;
+        fields.field("\"pending_blocks_slot\":", &self.pending_blocks_slot)?;
+        fields.field("\"pending_expires_minutes\":", &self.pending_expires_minutes)?;
+        fields.field("\"scheduling\":", &self.scheduling)?;
+        fields.field("\"members\":", &self.members)?;
         fields.end();
         Ok(())
     }
@@ -1880,12 +1943,12 @@ impl WireJson for BookingOrder {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("orderId", &self.order_id)?;
-        fields.field("userId", &self.user_id)?;
-        fields.field("paymentStatus", &self.payment_status)?;
-        fields.field("createdAt", &self.created_at)?;
-        fields.field("bookings", &self.bookings)?;
-        fields.field("status", &self.status)?;
+        fields.field("\"orderId\":", &self.order_id)?;
+        fields.field("\"userId\":", &self.user_id)?;
+        fields.field("\"paymentStatus\":", &self.payment_status)?;
+        fields.field("\"createdAt\":", &self.created_at)?;
+        fields.field("\"bookings\":", &self.bookings)?;
+        fields.field("\"status\":", &self.status)?;
         fields.end();
         Ok(())
     }
@@ -2020,10 +2083,10 @@ impl WireJson for Calendar {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("id", &self.id)?;
-        fields.field("owner_id", &self.owner_id)?;
-        fields.field("name", &self.name)?;
-        fields.field("created_at", &self.created_at)?;
+        fields.field("\"id\":", &self.id)?;
+        fields.field("\"owner_id\":", &self.owner_id)?;
+        fields.field("\"name\":", &self.name)?;
+        fields.field("\"created_at\":", &self.created_at)?;
         fields.end();
         Ok(())
     }
@@ -2070,9 +2133,9 @@ impl WireJson for CancelBookingRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("reasonCode", &self.reason_code)?;
+        fields.field("\"reasonCode\":", &self.reason_code)?;
         if let Some(value) = &self.reason_text {
-            fields.field("reasonText", value)?;
+            fields.field("\"reasonText\":", value)?;
         }
         fields.end();
         Ok(())
@@ -2110,7 +2173,7 @@ impl WireJson for CancelReservationRequest {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
         if let Some(value) = &self.reason {
-            fields.field("reason", value)?;
+            fields.field("\"reason\":", value)?;
         }
         fields.end();
         Ok(())
@@ -2218,18 +2281,18 @@ impl WireJson for CoachEvent {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("eventId", &self.event_id)?;
-        fields.field("coachId", &self.coach_id)?;
-        fields.field("sportId", &self.sport_id)?;
-        fields.field("startAt", &self.start_at)?;
-        fields.field("endAt", &self.end_at)?;
-        fields.field("status", &self.status)?;
-        fields.field("timeslot", &self.timeslot)?;
-        fields.field("placesTotal", &self.places_total)?;
-        fields.field("placesTaken", &self.places_taken)?;
-        fields.field("placesLeft", &self.places_left)?;
-        fields.field("canceledAt", &self.canceled_at)?;
-        fields.field("createdAt", &self.created_at)?;
+        fields.field("\"eventId\":", &self.event_id)?;
+        fields.field("\"coachId\":", &self.coach_id)?;
+        fields.field("\"sportId\":", &self.sport_id)?;
+        fields.field("\"startAt\":", &self.start_at)?;
+        fields.field("\"endAt\":", &self.end_at)?;
+        fields.field("\"status\":", &self.status)?;
+        fields.field("\"timeslot\":", &self.timeslot)?;
+        fields.field("\"placesTotal\":", &self.places_total)?;
+        fields.field("\"placesTaken\":", &self.places_taken)?;
+        fields.field("\"placesLeft\":", &self.places_left)?;
+        fields.field("\"canceledAt\":", &self.canceled_at)?;
+        fields.field("\"createdAt\":", &self.created_at)?;
         fields.end();
         Ok(())
     }
@@ -2315,11 +2378,11 @@ impl WireJson for CreateCalendarEventRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("title", &self.title)?;
-        fields.field("start", &self.start)?;
-        fields.field("end", &self.end)?;
+        fields.field("\"title\":", &self.title)?;
+        fields.field("\"start\":", &self.start)?;
+        fields.field("\"end\":", &self.end)?;
         if let Some(value) = &self.notes {
-            fields.field("notes", value)?;
+            fields.field("\"notes\":", value)?;
         }
         fields.end();
         Ok(())
@@ -2354,7 +2417,7 @@ impl WireJson for CreateCalendarRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("name", &self.name)?;
+        fields.field("\"name\":", &self.name)?;
         fields.end();
         Ok(())
     }
@@ -2421,14 +2484,14 @@ impl WireJson for CreateCoachEventRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("sportId", &self.sport_id)?;
-        fields.field("startAt", &self.start_at)?;
-        fields.field("endAt", &self.end_at)?;
+        fields.field("\"sportId\":", &self.sport_id)?;
+        fields.field("\"startAt\":", &self.start_at)?;
+        fields.field("\"endAt\":", &self.end_at)?;
         if let Some(value) = &self.timeslot {
-            fields.field("timeslot", value)?;
+            fields.field("\"timeslot\":", value)?;
         }
         if let Some(value) = &self.time_slot {
-            fields.field("timeSlot", value)?;
+            fields.field("\"timeSlot\":", value)?;
         }
         fields.end();
         Ok(())
@@ -2498,8 +2561,8 @@ impl WireJson for DateOverride {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("date", &self.date)?;
-        fields.field("windows", &self.windows)?;
+        fields.field("\"date\":", &self.date)?;
+        fields.field("\"windows\":", &self.windows)?;
         fields.end();
         Ok(())
     }
@@ -2536,7 +2599,7 @@ impl WireJson for DeclineReservationRequest {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
         if let Some(value) = &self.reason {
-            fields.field("reason", value)?;
+            fields.field("\"reason\":", value)?;
         }
         fields.end();
         Ok(())
@@ -2579,8 +2642,8 @@ impl WireJson for DurationLimits {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("day", &self.day)?;
-        fields.field("week", &self.week)?;
+        fields.field("\"day\":", &self.day)?;
+        fields.field("\"week\":", &self.week)?;
         fields.end();
         Ok(())
     }
@@ -2627,10 +2690,10 @@ impl WireJson for DurationLimitsChange {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
         if !self.day.is_undefined() {
-            fields.field("day", &self.day)?;
+            fields.field("\"day\":", &self.day)?;
         }
         if !self.week.is_undefined() {
-            fields.field("week", &self.week)?;
+            fields.field("\"week\":", &self.week)?;
         }
         fields.end();
         Ok(())
@@ -2695,10 +2758,10 @@ impl WireJson for Error {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("code", &self.code)?;
-        fields.field("message", &self.message)?;
-        fields.field("endpoint", &self.endpoint)?;
-        fields.field("requestId", &self.request_id)?;
+        fields.field("\"code\":", &self.code)?;
+        fields.field("\"message\":", &self.message)?;
+        fields.field("\"endpoint\":", &self.endpoint)?;
+        fields.field("\"requestId\":", &self.request_id)?;
         fields.end();
         Ok(())
     }
@@ -2731,7 +2794,7 @@ impl WireJson for Errors {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("errors", &self.errors)?;
+        fields.field("\"errors\":", &self.errors)?;
         fields.end();
         Ok(())
     }
@@ -2884,28 +2947,28 @@ impl WireJson for Event {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("id", &self.id)?;
-        fields.field("calendar_id", &self.calendar_id)?;
-        fields.field("title", &self.title)?;
-        fields.field("start", &self.start)?;
-        fields.field("end", &self.end)?;
-        fields.field("notes", &self.notes)?;
-        fields.field("source", &self.source)?;
+        fields.field("\"id\":", &self.id)?;
+        fields.field("\"calendar_id\":", &self.calendar_id)?;
+        fields.field("\"title\":", &self.title)?;
+        fields.field("\"start\":", &self.start)?;
+        fields.field("\"end\":", &self.end)?;
+        fields.field("\"notes\":", &self.notes)?;
+        fields.field("\"source\":", &self.source)?;
         if !self.booking_link_token.is_undefined() {
-            fields.field("booking_link_token", &self.booking_link_token)?;
+            fields.field("\"booking_link_token\":", &self.booking_link_token)?;
         }
         if !self.attendee_name.is_undefined() {
-            fields.field("attendee_name", &self.attendee_name)?;
+            fields.field("\"attendee_name\":", &self.attendee_name)?;
         }
         if !self.attendee_email.is_undefined() {
-            fields.field("attendee_email", &self.attendee_email)?;
+            fields.field("\"attendee_email\":", &self.attendee_email)?;
         }
         if !self.location.is_undefined() {
-            fields.field("location", &self.location)?;
+            fields.field("\"location\":", &self.location)?;
         }
-        fields.field("pending", &self.pending)?;
-        fields.field("attendees", &self.attendees)?;
-        fields.field("created_at", &self.created_at)?;
+        fields.field("\"pending\":", &self.pending)?;
+        fields.field("\"attendees\":", &self.attendees)?;
+        fields.field("\"created_at\":", &self.created_at)?;
         fields.end();
         Ok(())
     }
@@ -2946,8 +3009,8 @@ impl WireJson for Location {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("kind", &self.kind)?;
-        fields.field("value", &self.value)?;
+        fields.field("\"kind\":", &self.kind)?;
+        fields.field("\"value\":", &self.value)?;
         fields.end();
         Ok(())
     }
@@ -3255,27 +3318,27 @@ impl WireJson for NewTimeSlot {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("startTime", &self.start_time)?;
-        fields.field("endTime", &self.end_time)?;
-        fields.field("numberOfParticipants", &self.number_of_participants)?;
-        fields.field("slotType", &self.slot_type)?;
-        fields.field("ageFrom", &self.age_from)?;
-        fields.field("ageTo", &self.age_to)?;
-        fields.field("duration", &self.duration)?;
-        fields.field("price", &self.price)?;
-        fields.field("priceCurrency", &self.price_currency)?;
-        fields.field("paymentMethod", &self.payment_method)?;
+        fields.field("\"startTime\":", &self.start_time)?;
+        fields.field("\"endTime\":", &self.end_time)?;
+        fields.field("\"numberOfParticipants\":", &self.number_of_participants)?;
+        fields.field("\"slotType\":", &self.slot_type)?;
+        fields.field("\"ageFrom\":", &self.age_from)?;
+        fields.field("\"ageTo\":", &self.age_to)?;
+        fields.field("\"duration\":", &self.duration)?;
+        fields.field("\"price\":", &self.price)?;
+        fields.field("\"priceCurrency\":", &self.price_currency)?;
+        fields.field("\"paymentMethod\":", &self.payment_method)?;
         if let Some(value) = &self.address_id {
-            fields.field("addressId", value)?;
+            fields.field("\"addressId\":", value)?;
         }
         if let Some(value) = &self.public {
-            fields.field("public", value)?;
+            fields.field("\"public\":", value)?;
         }
         if let Some(value) = &self.level {
-            fields.field("level", value)?;
+            fields.field("\"level\":", value)?;
         }
         if let Some(value) = &self.eligibility {
-            fields.field("eligibility", value)?;
+            fields.field("\"eligibility\":", value)?;
         }
         fields.end();
         Ok(())
@@ -3510,19 +3573,19 @@ impl WireJson for Notification {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("id", &self.id)?;
-        fields.field("rule", &self.rule)?;
-        fields.field("channel", &self.channel)?;
-        fields.field("status", &self.status)?;
-        fields.field("recipientRole", &self.recipient_role)?;
-        fields.field("recipientEmail", &self.recipient_email)?;
-        fields.field("subjectId", &self.subject_id)?;
-        fields.field("attempts", &self.attempts)?;
-        fields.field("lastError", &self.last_error)?;
-        fields.field("createdAt", &self.created_at)?;
-        fields.field("nextAttemptAt", &self.next_attempt_at)?;
-        fields.field("sentAt", &self.sent_at)?;
-        fields.field("attemptLog", &self.attempt_log)?;
+        fields.field("\"id\":", &self.id)?;
+        fields.field("\"rule\":", &self.rule)?;
+        fields.field("\"channel\":", &self.channel)?;
+        fields.field("\"status\":", &self.status)?;
+        fields.field("\"recipientRole\":", &self.recipient_role)?;
+        fields.field("\"recipientEmail\":", &self.recipient_email)?;
+        fields.field("\"subjectId\":", &self.subject_id)?;
+        fields.field("\"attempts\":", &self.attempts)?;
+        fields.field("\"lastError\":", &self.last_error)?;
+        fields.field("\"createdAt\":", &self.created_at)?;
+        fields.field("\"nextAttemptAt\":", &self.next_attempt_at)?;
+        fields.field("\"sentAt\":", &self.sent_at)?;
+        fields.field("\"attemptLog\":", &self.attempt_log)?;
         fields.end();
         Ok(())
     }
@@ -3594,13 +3657,13 @@ impl WireJson for NotificationAttempt {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("attempt", &self.attempt)?;
-        fields.field("at", &self.at)?;
-        fields.field("endpointId", &self.endpoint_id)?;
-        fields.field("statusCode", &self.status_code)?;
-        fields.field("delivered", &self.delivered)?;
-        fields.field("error", &self.error)?;
-        fields.field("nextAttemptAt", &self.next_attempt_at)?;
+        fields.field("\"attempt\":", &self.attempt)?;
+        fields.field("\"at\":", &self.at)?;
+        fields.field("\"endpointId\":", &self.endpoint_id)?;
+        fields.field("\"statusCode\":", &self.status_code)?;
+        fields.field("\"delivered\":", &self.delivered)?;
+        fields.field("\"error\":", &self.error)?;
+        fields.field("\"nextAttemptAt\":", &self.next_attempt_at)?;
         fields.end();
         Ok(())
     }
@@ -3648,10 +3711,10 @@ impl WireJson for RescheduleReservationRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("slot_start", &self.slot_start)?;
-        fields.field("slot_end", &self.slot_end)?;
+        fields.field("\"slot_start\":", &self.slot_start)?;
+        fields.field("\"slot_end\":", &self.slot_end)?;
         if let Some(value) = &self.sequence {
-            fields.field("sequence", value)?;
+            fields.field("\"sequence\":", value)?;
         }
         fields.end();
         Ok(())
@@ -3784,28 +3847,28 @@ impl WireJson for Reservation {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("id", &self.id)?;
-        fields.field("status", &self.status)?;
-        fields.field("slot_start", &self.slot_start)?;
-        fields.field("slot_end", &self.slot_end)?;
-        fields.field("timezone", &self.timezone)?;
-        fields.field("duration_minutes", &self.duration_minutes)?;
-        fields.field("name", &self.name)?;
-        fields.field("email", &self.email)?;
-        fields.field("notes", &self.notes)?;
-        fields.field("sequence", &self.sequence)?;
-        fields.field("canceled_at", &self.canceled_at)?;
+        fields.field("\"id\":", &self.id)?;
+        fields.field("\"status\":", &self.status)?;
+        fields.field("\"slot_start\":", &self.slot_start)?;
+        fields.field("\"slot_end\":", &self.slot_end)?;
+        fields.field("\"timezone\":", &self.timezone)?;
+        fields.field("\"duration_minutes\":", &self.duration_minutes)?;
+        fields.field("\"name\":", &self.name)?;
+        fields.field("\"email\":", &self.email)?;
+        fields.field("\"notes\":", &self.notes)?;
+        fields.field("\"sequence\":", &self.sequence)?;
+        fields.field("\"canceled_at\":", &self.canceled_at)?;
         if !self.pending_until.is_undefined() {
-            fields.field("pending_until", &self.pending_until)?;
+            fields.field("\"pending_until\":", &self.pending_until)?;
         }
         if !self.cancel_reason.is_undefined() {
-            fields.field("cancel_reason", &self.cancel_reason)?;
+            fields.field("\"cancel_reason\":", &self.cancel_reason)?;
         }
-        fields.field("booking_token", &self.booking_token)?;
+        fields.field("\"booking_token\":", &self.booking_token)?;
         if !self.location.is_undefined() {
-            fields.field("location", &self.location)?;
+            fields.field("\"location\":", &self.location)?;
         }
-        fields.field("hosts", &self.hosts)?;
+        fields.field("\"hosts\":", &self.hosts)?;
         fields.end();
         Ok(())
     }
@@ -3845,8 +3908,8 @@ impl WireJson for ReservationHost {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("calendar_id", &self.calendar_id)?;
-        fields.field("name", &self.name)?;
+        fields.field("\"calendar_id\":", &self.calendar_id)?;
+        fields.field("\"name\":", &self.name)?;
         fields.end();
         Ok(())
     }
@@ -4003,9 +4066,9 @@ impl WireJson for TeamMember {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("calendar_id", &self.calendar_id)?;
-        fields.field("weight", &self.weight)?;
-        fields.field("max_bookings_per_day", &self.max_bookings_per_day)?;
+        fields.field("\"calendar_id\":", &self.calendar_id)?;
+        fields.field("\"weight\":", &self.weight)?;
+        fields.field("\"max_bookings_per_day\":", &self.max_bookings_per_day)?;
         fields.end();
         Ok(())
     }
@@ -4063,12 +4126,12 @@ impl WireJson for TeamMemberRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("calendar_id", &self.calendar_id)?;
+        fields.field("\"calendar_id\":", &self.calendar_id)?;
         if let Some(value) = &self.weight {
-            fields.field("weight", value)?;
+            fields.field("\"weight\":", value)?;
         }
         if !self.max_bookings_per_day.is_undefined() {
-            fields.field("max_bookings_per_day", &self.max_bookings_per_day)?;
+            fields.field("\"max_bookings_per_day\":", &self.max_bookings_per_day)?;
         }
         fields.end();
         Ok(())
@@ -4330,28 +4393,28 @@ impl WireJson for TimeSlot {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("timeSlotId", &self.time_slot_id)?;
-        fields.field("startTime", &self.start_time)?;
-        fields.field("endTime", &self.end_time)?;
-        fields.field("numberOfParticipants", &self.number_of_participants)?;
-        fields.field("slotType", &self.slot_type)?;
-        fields.field("ageFrom", &self.age_from)?;
-        fields.field("ageTo", &self.age_to)?;
-        fields.field("duration", &self.duration)?;
-        fields.field("price", &self.price)?;
-        fields.field("priceCurrency", &self.price_currency)?;
-        fields.field("paymentMethod", &self.payment_method)?;
+        fields.field("\"timeSlotId\":", &self.time_slot_id)?;
+        fields.field("\"startTime\":", &self.start_time)?;
+        fields.field("\"endTime\":", &self.end_time)?;
+        fields.field("\"numberOfParticipants\":", &self.number_of_participants)?;
+        fields.field("\"slotType\":", &self.slot_type)?;
+        fields.field("\"ageFrom\":", &self.age_from)?;
+        fields.field("\"ageTo\":", &self.age_to)?;
+        fields.field("\"duration\":", &self.duration)?;
+        fields.field("\"price\":", &self.price)?;
+        fields.field("\"priceCurrency\":", &self.price_currency)?;
+        fields.field("\"paymentMethod\":", &self.payment_method)?;
         if let Some(value) = &self.address_id {
-            fields.field("addressId", value)?;
+            fields.field("\"addressId\":", value)?;
         }
         if let Some(value) = &self.public {
-            fields.field("public", value)?;
+            fields.field("\"public\":", value)?;
         }
         if let Some(value) = &self.level {
-            fields.field("level", value)?;
+            fields.field("\"level\":", value)?;
         }
         if let Some(value) = &self.eligibility {
-            fields.field("eligibility", value)?;
+            fields.field("\"eligibility\":", value)?;
         }
         fields.end();
         Ok(())
@@ -4658,85 +4721,85 @@ impl WireJson for UpdateBookingLinkRequest {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
         if let Some(value) = &self.duration_minutes {
-            fields.field("duration_minutes", value)?;
+            fields.field("\"duration_minutes\":", value)?;
         }
         if let Some(value) = &self.buffer_minutes {
-            fields.field("buffer_minutes", value)?;
+            fields.field("\"buffer_minutes\":", value)?;
         }
         if let Some(value) = &self.timezone {
-            fields.field("timezone", value)?;
+            fields.field("\"timezone\":", value)?;
         }
         if let Some(value) = &self.working_hours {
-            fields.field("working_hours", value)?;
+            fields.field("\"working_hours\":", value)?;
         }
         if let Some(value) = &self.active {
-            fields.field("active", value)?;
+            fields.field("\"active\":", value)?;
         }
         if let Some(value) = &self.min_notice_minutes {
-            fields.field("min_notice_minutes", value)?;
+            fields.field("\"min_notice_minutes\":", value)?;
         }
         if let Some(value) = &self.min_cancel_notice_minutes {
-            fields.field("min_cancel_notice_minutes", value)?;
+            fields.field("\"min_cancel_notice_minutes\":", value)?;
         }
         if !self.max_days_ahead.is_undefined() {
-            fields.field("max_days_ahead", &self.max_days_ahead)?;
+            fields.field("\"max_days_ahead\":", &self.max_days_ahead)?;
         }
         if !self.slot_interval_minutes.is_undefined() {
-            fields.field("slot_interval_minutes", &self.slot_interval_minutes)?;
+            fields.field("\"slot_interval_minutes\":", &self.slot_interval_minutes)?;
         }
         if let Some(value) = &self.buffer_before_minutes {
-            fields.field("buffer_before_minutes", value)?;
+            fields.field("\"buffer_before_minutes\":", value)?;
         }
         if let Some(value) = &self.buffer_after_minutes {
-            fields.field("buffer_after_minutes", value)?;
+            fields.field("\"buffer_after_minutes\":", value)?;
         }
         if let Some(value) = &self.date_overrides {
-            fields.field("date_overrides", value)?;
+            fields.field("\"date_overrides\":", value)?;
         }
         if !self.max_bookings_per_day.is_undefined() {
-            fields.field("max_bookings_per_day", &self.max_bookings_per_day)?;
+            fields.field("\"max_bookings_per_day\":", &self.max_bookings_per_day)?;
         }
         if !self.booking_limits.is_undefined() {
-            fields.field("booking_limits", &self.booking_limits)?;
+            fields.field("\"booking_limits\":", &self.booking_limits)?;
         }
         if !self.duration_limits_minutes.is_undefined() {
-            fields.field("duration_limits_minutes", &self.duration_limits_minutes)?;
+            fields.field("\"duration_limits_minutes\":", &self.duration_limits_minutes)?;
         }
         if !self.week_start.is_undefined() {
-            fields.field("week_start", &self.week_start)?;
+            fields.field("\"week_start\":", &self.week_start)?;
         }
         if !self.window_days_kind.is_undefined() {
-            fields.field("window_days_kind", &self.window_days_kind)?;
+            fields.field("\"window_days_kind\":", &self.window_days_kind)?;
         }
         if !self.bookable_from.is_undefined() {
-            fields.field("bookable_from", &self.bookable_from)?;
+            fields.field("\"bookable_from\":", &self.bookable_from)?;
         }
         if !self.bookable_until.is_undefined() {
-            fields.field("bookable_until", &self.bookable_until)?;
+            fields.field("\"bookable_until\":", &self.bookable_until)?;
         }
         if !self.slot_alignment.is_undefined() {
-            fields.field("slot_alignment", &self.slot_alignment)?;
+            fields.field("\"slot_alignment\":", &self.slot_alignment)?;
         }
         if !self.location.is_undefined() {
-            fields.field("location", &self.location)?;
+            fields.field("\"location\":", &self.location)?;
         }
         if !self.seats_per_slot.is_undefined() {
-            fields.field("seats_per_slot", &self.seats_per_slot)?;
+            fields.field("\"seats_per_slot\":", &self.seats_per_slot)?;
         }
         if !self.requires_confirmation.is_undefined() {
-            fields.field("requires_confirmation", &self.requires_confirmation)?;
+            fields.field("\"requires_confirmation\":", &self.requires_confirmation)?;
         }
         if !self.pending_blocks_slot.is_undefined() {
-            fields.field("pending_blocks_slot", &self.pending_blocks_slot)?;
+            fields.field("\"pending_blocks_slot\":", &self.pending_blocks_slot)?;
         }
         if !self.pending_expires_minutes.is_undefined() {
-            fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
+            fields.field("\"pending_expires_minutes\":", &self.pending_expires_minutes)?;
         }
         if !self.scheduling.is_undefined() {
-            fields.field("scheduling", &self.scheduling)?;
+            fields.field("\"scheduling\":", &self.scheduling)?;
         }
         if !self.members.is_undefined() {
-            fields.field("members", &self.members)?;
+            fields.field("\"members\":", &self.members)?;
         }
         fields.end();
         Ok(())
@@ -4828,11 +4891,11 @@ impl WireJson for WebhookEndpoint {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("id", &self.id)?;
-        fields.field("target", &self.target)?;
-        fields.field("state", &self.state)?;
-        fields.field("disabledAt", &self.disabled_at)?;
-        fields.field("disabledReason", &self.disabled_reason)?;
+        fields.field("\"id\":", &self.id)?;
+        fields.field("\"target\":", &self.target)?;
+        fields.field("\"state\":", &self.state)?;
+        fields.field("\"disabledAt\":", &self.disabled_at)?;
+        fields.field("\"disabledReason\":", &self.disabled_reason)?;
         fields.end();
         Ok(())
     }
@@ -4956,8 +5019,8 @@ impl WireJson for WorkingHourSlot {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("start", &self.start)?;
-        fields.field("end", &self.end)?;
+        fields.field("\"start\":", &self.start)?;
+        fields.field("\"end\":", &self.end)?;
         fields.end();
         Ok(())
     }
@@ -5056,25 +5119,25 @@ impl WireJson for WorkingHours {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
         if let Some(value) = &self.mon {
-            fields.field("mon", value)?;
+            fields.field("\"mon\":", value)?;
         }
         if let Some(value) = &self.tue {
-            fields.field("tue", value)?;
+            fields.field("\"tue\":", value)?;
         }
         if let Some(value) = &self.wed {
-            fields.field("wed", value)?;
+            fields.field("\"wed\":", value)?;
         }
         if let Some(value) = &self.thu {
-            fields.field("thu", value)?;
+            fields.field("\"thu\":", value)?;
         }
         if let Some(value) = &self.fri {
-            fields.field("fri", value)?;
+            fields.field("\"fri\":", value)?;
         }
         if let Some(value) = &self.sat {
-            fields.field("sat", value)?;
+            fields.field("\"sat\":", value)?;
         }
         if let Some(value) = &self.sun {
-            fields.field("sun", value)?;
+            fields.field("\"sun\":", value)?;
         }
         fields.end();
         Ok(())
@@ -5202,25 +5265,25 @@ impl WireJson for CreateBookingLinkRequestWorkingHours {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
         if let Some(value) = &self.mon {
-            fields.field("mon", value)?;
+            fields.field("\"mon\":", value)?;
         }
         if let Some(value) = &self.tue {
-            fields.field("tue", value)?;
+            fields.field("\"tue\":", value)?;
         }
         if let Some(value) = &self.wed {
-            fields.field("wed", value)?;
+            fields.field("\"wed\":", value)?;
         }
         if let Some(value) = &self.thu {
-            fields.field("thu", value)?;
+            fields.field("\"thu\":", value)?;
         }
         if let Some(value) = &self.fri {
-            fields.field("fri", value)?;
+            fields.field("\"fri\":", value)?;
         }
         if let Some(value) = &self.sat {
-            fields.field("sat", value)?;
+            fields.field("\"sat\":", value)?;
         }
         if let Some(value) = &self.sun {
-            fields.field("sun", value)?;
+            fields.field("\"sun\":", value)?;
         }
         fields.end();
         Ok(())
@@ -5509,76 +5572,76 @@ impl WireJson for CreateBookingLinkRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("duration_minutes", &self.duration_minutes)?;
-        fields.field("buffer_minutes", &self.buffer_minutes)?;
-        fields.field("timezone", &self.timezone)?;
-        fields.field("working_hours", &self.working_hours)?;
-        fields.field("active", &self.active)?;
+        fields.field("\"duration_minutes\":", &self.duration_minutes)?;
+        fields.field("\"buffer_minutes\":", &self.buffer_minutes)?;
+        fields.field("\"timezone\":", &self.timezone)?;
+        fields.field("\"working_hours\":", &self.working_hours)?;
+        fields.field("\"active\":", &self.active)?;
         if let Some(value) = &self.min_notice_minutes {
-            fields.field("min_notice_minutes", value)?;
+            fields.field("\"min_notice_minutes\":", value)?;
         }
         if let Some(value) = &self.max_days_ahead {
-            fields.field("max_days_ahead", value)?;
+            fields.field("\"max_days_ahead\":", value)?;
         }
         if let Some(value) = &self.slot_interval_minutes {
-            fields.field("slot_interval_minutes", value)?;
+            fields.field("\"slot_interval_minutes\":", value)?;
         }
         if let Some(value) = &self.buffer_before_minutes {
-            fields.field("buffer_before_minutes", value)?;
+            fields.field("\"buffer_before_minutes\":", value)?;
         }
         if let Some(value) = &self.buffer_after_minutes {
-            fields.field("buffer_after_minutes", value)?;
+            fields.field("\"buffer_after_minutes\":", value)?;
         }
         if let Some(value) = &self.date_overrides {
-            fields.field("date_overrides", value)?;
+            fields.field("\"date_overrides\":", value)?;
         }
         if let Some(value) = &self.max_bookings_per_day {
-            fields.field("max_bookings_per_day", value)?;
+            fields.field("\"max_bookings_per_day\":", value)?;
         }
         if let Some(value) = &self.min_cancel_notice_minutes {
-            fields.field("min_cancel_notice_minutes", value)?;
+            fields.field("\"min_cancel_notice_minutes\":", value)?;
         }
         if let Some(value) = &self.booking_limits {
-            fields.field("booking_limits", value)?;
+            fields.field("\"booking_limits\":", value)?;
         }
         if let Some(value) = &self.duration_limits_minutes {
-            fields.field("duration_limits_minutes", value)?;
+            fields.field("\"duration_limits_minutes\":", value)?;
         }
         if let Some(value) = &self.week_start {
-            fields.field("week_start", value)?;
+            fields.field("\"week_start\":", value)?;
         }
         if let Some(value) = &self.window_days_kind {
-            fields.field("window_days_kind", value)?;
+            fields.field("\"window_days_kind\":", value)?;
         }
         if let Some(value) = &self.bookable_from {
-            fields.field("bookable_from", value)?;
+            fields.field("\"bookable_from\":", value)?;
         }
         if let Some(value) = &self.bookable_until {
-            fields.field("bookable_until", value)?;
+            fields.field("\"bookable_until\":", value)?;
         }
         if let Some(value) = &self.slot_alignment {
-            fields.field("slot_alignment", value)?;
+            fields.field("\"slot_alignment\":", value)?;
         }
         if let Some(value) = &self.location {
-            fields.field("location", value)?;
+            fields.field("\"location\":", value)?;
         }
         if let Some(value) = &self.seats_per_slot {
-            fields.field("seats_per_slot", value)?;
+            fields.field("\"seats_per_slot\":", value)?;
         }
         if let Some(value) = &self.requires_confirmation {
-            fields.field("requires_confirmation", value)?;
+            fields.field("\"requires_confirmation\":", value)?;
         }
         if let Some(value) = &self.pending_blocks_slot {
-            fields.field("pending_blocks_slot", value)?;
+            fields.field("\"pending_blocks_slot\":", value)?;
         }
         if let Some(value) = &self.pending_expires_minutes {
-            fields.field("pending_expires_minutes", value)?;
+            fields.field("\"pending_expires_minutes\":", value)?;
         }
         if let Some(value) = &self.scheduling {
-            fields.field("scheduling", value)?;
+            fields.field("\"scheduling\":", value)?;
         }
         if let Some(value) = &self.members {
-            fields.field("members", value)?;
+            fields.field("\"members\":", value)?;
         }
         fields.end();
         Ok(())
@@ -5879,85 +5942,85 @@ impl WireJson for CreateBookingLink200ResponseSettings {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
         if let Some(value) = &self.duration_minutes {
-            fields.field("duration_minutes", value)?;
+            fields.field("\"duration_minutes\":", value)?;
         }
         if let Some(value) = &self.buffer_minutes {
-            fields.field("buffer_minutes", value)?;
+            fields.field("\"buffer_minutes\":", value)?;
         }
         if let Some(value) = &self.timezone {
-            fields.field("timezone", value)?;
+            fields.field("\"timezone\":", value)?;
         }
         if let Some(value) = &self.working_hours {
-            fields.field("working_hours", value)?;
+            fields.field("\"working_hours\":", value)?;
         }
         if let Some(value) = &self.active {
-            fields.field("active", value)?;
+            fields.field("\"active\":", value)?;
         }
         if let Some(value) = &self.min_notice_minutes {
-            fields.field("min_notice_minutes", value)?;
+            fields.field("\"min_notice_minutes\":", value)?;
         }
         if let Some(value) = &self.max_days_ahead {
-            fields.field("max_days_ahead", value)?;
+            fields.field("\"max_days_ahead\":", value)?;
         }
         if let Some(value) = &self.slot_interval_minutes {
-            fields.field("slot_interval_minutes", value)?;
+            fields.field("\"slot_interval_minutes\":", value)?;
         }
         if let Some(value) = &self.buffer_before_minutes {
-            fields.field("buffer_before_minutes", value)?;
+            fields.field("\"buffer_before_minutes\":", value)?;
         }
         if let Some(value) = &self.buffer_after_minutes {
-            fields.field("buffer_after_minutes", value)?;
+            fields.field("\"buffer_after_minutes\":", value)?;
         }
         if let Some(value) = &self.date_overrides {
-            fields.field("date_overrides", value)?;
+            fields.field("\"date_overrides\":", value)?;
         }
         if let Some(value) = &self.max_bookings_per_day {
-            fields.field("max_bookings_per_day", value)?;
+            fields.field("\"max_bookings_per_day\":", value)?;
         }
         if let Some(value) = &self.min_cancel_notice_minutes {
-            fields.field("min_cancel_notice_minutes", value)?;
+            fields.field("\"min_cancel_notice_minutes\":", value)?;
         }
         if let Some(value) = &self.booking_limits {
-            fields.field("booking_limits", value)?;
+            fields.field("\"booking_limits\":", value)?;
         }
         if let Some(value) = &self.duration_limits_minutes {
-            fields.field("duration_limits_minutes", value)?;
+            fields.field("\"duration_limits_minutes\":", value)?;
         }
         if let Some(value) = &self.week_start {
-            fields.field("week_start", value)?;
+            fields.field("\"week_start\":", value)?;
         }
         if let Some(value) = &self.window_days_kind {
-            fields.field("window_days_kind", value)?;
+            fields.field("\"window_days_kind\":", value)?;
         }
         if !self.bookable_from.is_undefined() {
-            fields.field("bookable_from", &self.bookable_from)?;
+            fields.field("\"bookable_from\":", &self.bookable_from)?;
         }
         if !self.bookable_until.is_undefined() {
-            fields.field("bookable_until", &self.bookable_until)?;
+            fields.field("\"bookable_until\":", &self.bookable_until)?;
         }
         if let Some(value) = &self.slot_alignment {
-            fields.field("slot_alignment", value)?;
+            fields.field("\"slot_alignment\":", value)?;
         }
         if let Some(value) = &self.location {
-            fields.field("location", value)?;
+            fields.field("\"location\":", value)?;
         }
         if let Some(value) = &self.seats_per_slot {
-            fields.field("seats_per_slot", value)?;
+            fields.field("\"seats_per_slot\":", value)?;
         }
         if let Some(value) = &self.requires_confirmation {
-            fields.field("requires_confirmation", value)?;
+            fields.field("\"requires_confirmation\":", value)?;
         }
         if let Some(value) = &self.pending_blocks_slot {
-            fields.field("pending_blocks_slot", value)?;
+            fields.field("\"pending_blocks_slot\":", value)?;
         }
         if !self.pending_expires_minutes.is_undefined() {
-            fields.field("pending_expires_minutes", &self.pending_expires_minutes)?;
+            fields.field("\"pending_expires_minutes\":", &self.pending_expires_minutes)?;
         }
         if let Some(value) = &self.scheduling {
-            fields.field("scheduling", value)?;
+            fields.field("\"scheduling\":", value)?;
         }
         if let Some(value) = &self.members {
-            fields.field("members", value)?;
+            fields.field("\"members\":", value)?;
         }
         fields.end();
         Ok(())
@@ -6004,11 +6067,11 @@ impl WireJson for CreateBookingLink200Response {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("token", &self.token)?;
+        fields.field("\"token\":", &self.token)?;
         if let Some(value) = &self.public_url {
-            fields.field("public_url", value)?;
+            fields.field("\"public_url\":", value)?;
         }
-        fields.field("settings", &self.settings)?;
+        fields.field("\"settings\":", &self.settings)?;
         fields.end();
         Ok(())
     }
@@ -6062,11 +6125,11 @@ impl WireJson for GetBookingAvailability200Response {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("token", &self.token)?;
-        fields.field("timezone", &self.timezone)?;
-        fields.field("duration_minutes", &self.duration_minutes)?;
-        fields.field("slots", &self.slots)?;
-        fields.field("scheduling", &self.scheduling)?;
+        fields.field("\"token\":", &self.token)?;
+        fields.field("\"timezone\":", &self.timezone)?;
+        fields.field("\"duration_minutes\":", &self.duration_minutes)?;
+        fields.field("\"slots\":", &self.slots)?;
+        fields.field("\"scheduling\":", &self.scheduling)?;
         fields.end();
         Ok(())
     }
@@ -6128,12 +6191,12 @@ impl WireJson for ReserveBookingSlotRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("name", &self.name)?;
-        fields.field("email", &self.email)?;
-        fields.field("slot_start", &self.slot_start)?;
-        fields.field("slot_end", &self.slot_end)?;
+        fields.field("\"name\":", &self.name)?;
+        fields.field("\"email\":", &self.email)?;
+        fields.field("\"slot_start\":", &self.slot_start)?;
+        fields.field("\"slot_end\":", &self.slot_end)?;
         if let Some(value) = &self.notes {
-            fields.field("notes", value)?;
+            fields.field("\"notes\":", value)?;
         }
         fields.end();
         Ok(())
@@ -6184,10 +6247,10 @@ impl WireJson for ReserveBookingSlot200Response {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("ok", &self.ok)?;
-        fields.field("event", &self.event)?;
-        fields.field("manage_token", &self.manage_token)?;
-        fields.field("manage_url", &self.manage_url)?;
+        fields.field("\"ok\":", &self.ok)?;
+        fields.field("\"event\":", &self.event)?;
+        fields.field("\"manage_token\":", &self.manage_token)?;
+        fields.field("\"manage_url\":", &self.manage_url)?;
         fields.end();
         Ok(())
     }
@@ -6219,7 +6282,7 @@ impl WireJson for MarkBookingAsCompletedRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("completed", &self.completed)?;
+        fields.field("\"completed\":", &self.completed)?;
         fields.end();
         Ok(())
     }
@@ -6253,7 +6316,7 @@ impl WireJson for AddBookingNoteRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("note", &self.note)?;
+        fields.field("\"note\":", &self.note)?;
         fields.end();
         Ok(())
     }
@@ -6329,7 +6392,7 @@ impl WireJson for SetUserEmailRequest {
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         #[allow(unused_mut)]
         let mut fields = JsonFields::begin(out);
-        fields.field("email", &self.email)?;
+        fields.field("\"email\":", &self.email)?;
         fields.end();
         Ok(())
     }

@@ -12,6 +12,9 @@ pub fn render(context: &Context, templates_dir: &Path) -> Result<String> {
     env.set_lstrip_blocks(true);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_filter("lit", |s: String| crate::context::lit(&s));
+    // An object key as its JSON (quoted, escaped) and `:`, as a literal: what `JsonFields::field`
+    // writes before a value.
+    env.add_filter("json_key", |s: String| crate::context::lit(&format!("{}:", serde_json::Value::String(s))));
     // Doc text as a literal whose lines start with a space, so it reads as `/// text`.
     env.add_filter("doc", |s: String| {
         crate::context::lit(&s.lines().map(|l| format!(" {l}")).collect::<Vec<_>>().join("\n"))

@@ -101,6 +101,24 @@ proptest! {
         }
     }
 
+    /// One printer over a sequence (as the server's per-thread one is used): the date it keeps
+    /// from the instant before is used only for the same local date, whatever the offsets.
+    #[test]
+    fn one_buffer_prints_any_sequence_as_chrono_does(
+        instants in proptest::collection::vec(
+            (-62_135_596_800i64..253_402_300_799, nanos(), offsets()), 1..40)
+    ) {
+        let mut buffer = Rfc3339::new();
+        for (secs, nano, offset) in instants {
+            let t = at(offset, DateTime::from_timestamp(secs, nano).unwrap().naive_utc());
+            prop_assert_eq!(buffer.format(&t), t.to_rfc3339());
+            // The same UTC day in another offset: the same local-days key must not be reused
+            // for a different date.
+            let other = t.with_timezone(&FixedOffset::east_opt(-offset).unwrap());
+            prop_assert_eq!(buffer.format(&other), other.to_rfc3339());
+        }
+    }
+
     #[test]
     fn prints_leap_seconds_as_chrono_does(day in 0i64..3_000_000, nano in 1_000_000_000u32..2_000_000_000, offset in offsets()) {
         let date = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(day - 1_000_000);
