@@ -7,7 +7,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run build test lint contract-lint unit conformance generate check-generated bench bench-engine-count bench-http bench-notify sdk-check browser-test
+.PHONY: run build test lint contract-lint unit conformance generate check-generated bench bench-engine-count bench-answer-count bench-http bench-notify sdk-check browser-test
 
 ## Serve on http://127.0.0.1:8080 with an embedded SQLite database under ./data.
 run:
@@ -58,6 +58,11 @@ bench:
 ## other load on the machine). See docs/benchmarks.md.
 bench-engine-count:
 	bench/engine_count.sh
+
+## Instructions the server spends per availability answer with every range new (callgrind, the
+## server under valgrind; not disturbed by other load). See docs/benchmarks.md.
+bench-answer-count:
+	bench/answer_count.sh
 
 ## Generate Python, TypeScript and Rust clients from the served contract and exercise them
 ## (see sdk/README.md; installs its pinned tools under sdk/).
