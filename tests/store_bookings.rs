@@ -220,6 +220,15 @@ async fn places_are_the_live_bookings(app: TestApp) {
     let counts = store::places_taken_of(&f.db, [event.id, empty.id]).await.unwrap();
     assert_eq!(counts.get(&event.id), Some(&2));
     assert_eq!(counts.get(&empty.id), None);
+    // The order's read: the events that exist, each with the same count (0 for none).
+    let mut ids = vec![event.id, empty.id, CoachEventId::new()];
+    ids.sort();
+    let locked = bookings::store::coach_events::lock_many_with_taken(&f.db, &ids).await.unwrap();
+    assert!(locked.iter().all(|(id, (e, _))| *id == e.id));
+    let taken: Vec<(CoachEventId, i64)> = locked.iter().map(|(id, (_, n))| (*id, *n)).collect();
+    let mut expected = vec![(event.id, 2), (empty.id, 0)];
+    expected.sort();
+    assert_eq!(taken, expected);
     match f.book(&c, &[event.id]).await {
         Err(BookError::Rejected(errors)) => assert_eq!(errors, vec![(event.id, OrderError::Overbooked)]),
         other => panic!("a full event is refused: {other:?}"),

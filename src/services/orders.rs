@@ -142,8 +142,10 @@ impl<'a> Orders<'a> {
         let now = self.clock.now();
         store::lock_athlete(&txn, request.user, now).await?;
         let sorted = request.sorted();
-        let events = events::lock_many(&txn, &sorted).await?;
-        let taken = bookings_store::places_taken_of(&txn, events.keys().copied()).await?;
+        let locked = events::lock_many_with_taken(&txn, &sorted).await?;
+        let taken: BTreeMap<CoachEventId, i64> = locked.iter().map(|(id, (_, n))| (*id, *n)).collect();
+        let events: BTreeMap<CoachEventId, coach_events::Model> =
+            locked.into_iter().map(|(id, (e, _))| (id, e)).collect();
         let requested: Vec<(CoachEventId, Option<EventFacts>)> =
             request.event_ids.iter().map(|id| (*id, events.get(id).map(|e| facts(e, &taken)))).collect();
         let schedule = match booking_rules::schedule_window(events.values().map(|e| facts(e, &taken).span)) {

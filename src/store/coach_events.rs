@@ -3,12 +3,18 @@
 use crate::ctx;
 use crate::domain::bookings::{format_time, EventPaymentMethod, NewCoachEvent};
 use crate::domain::ids::{CoachEventId, UserId};
+use crate::entities::bookings;
 use crate::entities::bookings::CanceledByRole;
 use crate::entities::coach_events::{self, EventStatus, PaymentMethod};
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::bookings::cancel_all_of_event;
+use crate::store::bookings::LIVE;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::{Expr, Query, QueryStatementBuilder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use std::collections::BTreeMap;
 
 pub use crate::store::bookings::events_by_id;
@@ -66,20 +72,40 @@ pub async fn find_for_update(db: &impl ConnectionTrait, id: CoachEventId) -> Ser
 }
 
 /// These events (those that exist), locked in id order: how an order and an erasure lock them,
-/// so neither waits for the other in a cycle.
-pub async fn lock_many(
+/// so neither waits for the other in a cycle; each with its places taken (its live bookings, as
+/// [`crate::store::bookings::places_taken_of`] counts them), read by the same statement: on
+/// SQLite each statement of an order is a trip to the connection's worker thread and back
+/// (docs/benchmarks.md, session 13).
+pub async fn lock_many_with_taken(
     db: &impl ConnectionTrait,
     sorted: &[CoachEventId],
-) -> ServiceResult<BTreeMap<CoachEventId, coach_events::Model>> {
+) -> ServiceResult<BTreeMap<CoachEventId, (coach_events::Model, i64)>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        #[sea_orm(nested)]
+        event: coach_events::Model,
+        taken: i64,
+    }
+    let taken = Query::select()
+        .expr(Expr::col((bookings::Entity, bookings::Column::Id)).count())
+        .from(bookings::Entity)
+        .and_where(
+            Expr::col((bookings::Entity, bookings::Column::EventId))
+                .equals((coach_events::Entity, coach_events::Column::Id)),
+        )
+        .and_where(bookings::Column::Status.is_in(LIVE))
+        .to_owned();
     let rows = ctx!(
         coach_events::Entity::find()
+            .column_as(Expr::SubQuery(None, Box::new(taken.into_sub_query_statement())), "taken")
             .filter(coach_events::Column::Id.is_in(sorted.iter().copied()))
             .order_by_asc(coach_events::Column::Id)
             .lock_exclusive()
+            .into_model::<Row>()
             .all(db)
             .await
     )?;
-    Ok(rows.into_iter().map(|e| (e.id, e)).collect())
+    Ok(rows.into_iter().map(|r| (r.event.id, (r.event, r.taken))).collect())
 }
 
 /// Cancels the event and, with it, every booking on it that is Pending or Accepted (`role`
