@@ -328,6 +328,35 @@ async fn backends_terminated_during_a_burst_answer_declared_statuses_and_write_n
     app.get("/readyz", None).await.expect(200);
 }
 
+/// A pooled connection is checked before use only after it has sat idle (src/startup.rs); one
+/// the server dropped while it sat idle is replaced then, so the next request is answered as
+/// if nothing had happened: no 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_dropped_while_idle_are_replaced_before_use() {
+    if !pg_app_needed() {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    let owner = app.user();
+    let (_, token) = link(&app, &owner).await;
+    let (start, end) = slot(0);
+    app.reserve(&token, &start, &end).await.expect(200);
+    let killer = other_connection(&app).await;
+    let killed = killer
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .unwrap();
+    assert!(!killed.is_empty(), "no pooled connection to drop");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (start, end) = slot(1);
+    bounded("a reservation after the drop", app.reserve(&token, &start, &end)).await.expect(200);
+    bounded("readiness after the drop", app.get("/readyz", None)).await.expect(200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_locked_by_another_process_answers_503_in_bounded_time() {
     let app = spawn_app(Backend::Sqlite).await;
