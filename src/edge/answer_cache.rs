@@ -147,11 +147,13 @@ impl RenderedAnswers {
         body: bytes::Bytes,
         etag: HeaderValue,
     ) -> bool {
-        if !cache.current(ticket) || body.len() > MAX_ANSWER_BYTES {
+        if body.len() > MAX_ANSWER_BYTES {
             return false;
         }
         let Some(link) = cache.link(&key.token) else { return false };
-        if link.scheduling != crate::domain::availability::Scheduling::Single {
+        if link.scheduling != crate::domain::availability::Scheduling::Single
+            || !cache.current(ticket, &key.token, link.calendar_id)
+        {
             return false;
         }
         let Some(busy) = cache.busy(link.calendar_id) else { return false };
@@ -488,10 +490,17 @@ mod tests {
         cache.put_busy(cache.ticket(), calendar, window());
         assert!(answers.answer(&cache, &key).is_none());
 
-        // Rendered while a write happened: not kept.
+        // Rendered while a write to another calendar happened: kept.
         let ticket = cache.ticket();
         cache.invalidate_link(&token("other"));
-        answers.put_answer(&cache, ticket, key.clone(), body.clone(), etag.clone());
+        cache.invalidate_calendar(CalendarId::new());
+        assert!(answers.put_answer(&cache, ticket, key.clone(), body.clone(), etag.clone()));
+
+        // Rendered while a write to its calendar happened: not kept.
+        let ticket = cache.ticket();
+        cache.invalidate_calendar(calendar);
+        cache.put_busy(cache.ticket(), calendar, window());
+        assert!(!answers.put_answer(&cache, ticket, key.clone(), body.clone(), etag.clone()));
         assert!(answers.answer(&cache, &key).is_none());
 
         // Too big to keep.

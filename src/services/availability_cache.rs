@@ -9,7 +9,9 @@
 //! wrote it, for at most the time to live (`AVAILABILITY_CACHE`, 0 turns the cache off). Writes
 //! through this process invalidate at once: every writer of calendar events or links calls
 //! [`AvailabilityCache::invalidate_calendar`] / [`AvailabilityCache::invalidate_link`] after its
-//! commit, and a load that overlapped such a write is not kept (a generation counter).
+//! commit, and a load that overlapped such a write of what it loaded is not kept ([`Ticket`]:
+//! per key, so a busy server's writes to other calendars do not stop this one's loads from
+//! being kept).
 //!
 //! On PostgreSQL those invalidations also reach the other instances sharing the database: the
 //! cache tells its [`ChangeSignal`] (after the commit, without waiting), and the other
@@ -148,10 +150,11 @@ impl<K: Eq + Hash + Send + Sync + 'static, T: Send + Sync + 'static> TtlMap<K, T
 }
 
 /// A ticket taken before loading from the database: the load is kept only if no write
-/// invalidated anything in between.
+/// invalidated what it loaded (its link, its calendar) in between.
 #[derive(Clone, Copy)]
 pub struct Ticket {
-    generation: u64,
+    /// The last invalidation's number when the load began.
+    seen: u64,
     started: Instant,
 }
 
@@ -162,9 +165,73 @@ impl Ticket {
     }
 }
 
+/// How many counters the keys share (by hash): a key's loads are refused when another key of
+/// its counter was invalidated meanwhile, never kept when their own was.
+const STRIPES: usize = 1024;
+
+/// When each key was last invalidated, as the number of that invalidation: a load that began
+/// after it may be kept. Keys share [`STRIPES`] counters, so the record takes no memory per key
+/// and a write elsewhere seldom refuses a load. Under a write load spread over many calendars a
+/// single counter for all keys refused nearly every load (`reserveBookingSlot` on PostgreSQL
+/// read its link again for one reservation in two: docs/benchmarks.md, session 14).
+struct Invalidations {
+    hasher: std::hash::RandomState,
+    /// The number of the last invalidation.
+    last: AtomicU64,
+    /// The number of the last invalidation of everything.
+    everything: AtomicU64,
+    stripes: Box<[AtomicU64]>,
+}
+
+/// What an invalidation names: a link or a calendar.
+#[derive(Hash)]
+enum Key<'a> {
+    Link(&'a LinkToken),
+    Calendar(CalendarId),
+}
+
+impl Invalidations {
+    fn new() -> Self {
+        Self {
+            hasher: std::hash::RandomState::new(),
+            last: AtomicU64::new(0),
+            everything: AtomicU64::new(0),
+            stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn stripe(&self, key: &Key<'_>) -> &AtomicU64 {
+        use std::hash::BuildHasher;
+        &self.stripes[(self.hasher.hash_one(key) % STRIPES as u64) as usize]
+    }
+
+    fn ticket(&self) -> Ticket {
+        Ticket { seen: self.last.load(Ordering::Acquire), started: Instant::now() }
+    }
+
+    /// Records an invalidation of `keys` (before their entries go).
+    fn invalidate(&self, keys: &[Key<'_>]) {
+        let number = self.last.fetch_add(1, Ordering::AcqRel) + 1;
+        for key in keys {
+            self.stripe(key).fetch_max(number, Ordering::AcqRel);
+        }
+    }
+
+    fn invalidate_everything(&self) {
+        let number = self.last.fetch_add(1, Ordering::AcqRel) + 1;
+        self.everything.fetch_max(number, Ordering::AcqRel);
+    }
+
+    /// Whether none of `keys` was invalidated since `ticket` was taken.
+    fn unchanged_since(&self, ticket: Ticket, keys: &[Key<'_>]) -> bool {
+        self.everything.load(Ordering::Acquire) <= ticket.seen
+            && keys.iter().all(|key| self.stripe(key).load(Ordering::Acquire) <= ticket.seen)
+    }
+}
+
 pub struct AvailabilityCache {
     ttl: Duration,
-    generation: AtomicU64,
+    invalidations: Invalidations,
     links: TtlMap<LinkToken, CachedLink>,
     busy: TtlMap<CalendarId, BusyWindow>,
     /// Tells the other instances of a committed change (PostgreSQL); unset: one process.
@@ -177,7 +244,7 @@ impl AvailabilityCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            generation: AtomicU64::new(0),
+            invalidations: Invalidations::new(),
             links: TtlMap::new(MAX_ENTRIES, ttl),
             busy: TtlMap::new(MAX_ENTRIES, ttl),
             signal: OnceLock::new(),
@@ -199,13 +266,17 @@ impl AvailabilityCache {
     }
 
     pub fn ticket(&self) -> Ticket {
-        Ticket { generation: self.generation.load(Ordering::Acquire), started: Instant::now() }
+        self.invalidations.ticket()
     }
 
-    /// Whether nothing was invalidated since `ticket` was taken (and the cache is on): what was
-    /// loaded since may be kept.
-    pub fn current(&self, ticket: Ticket) -> bool {
-        self.enabled() && self.generation.load(Ordering::Acquire) == ticket.generation
+    /// Whether neither the link `token` nor the calendar `calendar_id` was invalidated since
+    /// `ticket` was taken (and the cache is on): what was loaded of them since may be kept.
+    pub fn current(&self, ticket: Ticket, token: &LinkToken, calendar_id: CalendarId) -> bool {
+        self.enabled() && self.invalidations.unchanged_since(ticket, &[Key::Link(token), Key::Calendar(calendar_id)])
+    }
+
+    fn calendar_current(&self, ticket: Ticket, calendar_id: CalendarId) -> bool {
+        self.enabled() && self.invalidations.unchanged_since(ticket, &[Key::Calendar(calendar_id)])
     }
 
     pub fn link(&self, token: &LinkToken) -> Option<Arc<CachedLink>> {
@@ -214,8 +285,13 @@ impl AvailabilityCache {
 
     /// Keeps a link loaded since `ticket` was taken (its age counts from then).
     pub fn put_link(&self, ticket: Ticket, link: Arc<CachedLink>) {
-        if self.current(ticket) {
-            self.links.put(link.token.clone(), link, ticket.started);
+        let current = || self.current(ticket, &link.token, link.calendar_id);
+        if current() {
+            self.links.put(link.token.clone(), link.clone(), ticket.started);
+            // An invalidation between the check and the put found nothing to remove.
+            if !current() {
+                self.links.remove(&link.token);
+            }
         }
     }
 
@@ -224,14 +300,18 @@ impl AvailabilityCache {
     }
 
     pub fn put_busy(&self, ticket: Ticket, calendar_id: CalendarId, window: Arc<BusyWindow>) {
-        if self.current(ticket) {
+        if self.calendar_current(ticket, calendar_id) {
             self.busy.put(calendar_id, window, ticket.started);
+            // An invalidation between the check and the put found nothing to remove.
+            if !self.calendar_current(ticket, calendar_id) {
+                self.busy.remove(&calendar_id);
+            }
         }
     }
 
     /// After a committed change to a calendar's events (told to the other instances).
     pub fn invalidate_calendar(&self, calendar_id: CalendarId) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.invalidations.invalidate(&[Key::Calendar(calendar_id)]);
         self.busy.remove(&calendar_id);
         self.tell(calendar_id);
     }
@@ -239,7 +319,7 @@ impl AvailabilityCache {
     /// After a committed change to a link, here only (its calendar's invalidation tells the
     /// others: see [`Self::invalidate_link_of`]).
     pub fn invalidate_link(&self, token: &LinkToken) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.invalidations.invalidate(&[Key::Link(token)]);
         self.links.remove(token);
     }
 
@@ -259,7 +339,9 @@ impl AvailabilityCache {
     /// Another instance changed these calendars: their busy time and links go (and with them
     /// the rendered answers tied to them); loads under way are not kept.
     pub fn drop_calendars(&self, calendars: &[CalendarId]) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        // A link's load is checked against its calendar too, so its links' loads are refused.
+        let keys: Vec<Key<'_>> = calendars.iter().map(|c| Key::Calendar(*c)).collect();
+        self.invalidations.invalidate(&keys);
         for calendar in calendars {
             self.busy.remove(calendar);
         }
@@ -269,7 +351,7 @@ impl AvailabilityCache {
     /// Everything goes; `suspended`: nothing is served or kept until called again with `false`.
     pub fn drop_all(&self, suspended: bool) {
         self.suspended.store(suspended, Ordering::Release);
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.invalidations.invalidate_everything();
         self.busy.clear();
         self.links.clear();
     }
@@ -310,18 +392,73 @@ mod tests {
         assert!(w.covering(at(0), at(21)).is_none());
     }
 
+    fn cached_link(raw: &str, calendar_id: CalendarId) -> Arc<CachedLink> {
+        let settings = crate::domain::booking_link::LinkSettings::parse(
+            30,
+            0,
+            "Europe/Berlin",
+            crate::domain::availability::WorkingHours::default(),
+            true,
+            Default::default(),
+        )
+        .unwrap();
+        Arc::new(CachedLink {
+            token: LinkToken::parse(raw).unwrap(),
+            calendar_id,
+            settings,
+            scheduling: Default::default(),
+            team: Default::default(),
+            version: Utc::now(),
+        })
+    }
+
     #[test]
-    fn a_load_overlapping_an_invalidation_is_not_kept() {
+    fn a_load_overlapping_an_invalidation_of_what_it_loaded_is_not_kept() {
         let cache = AvailabilityCache::new(Duration::from_secs(60));
         let id = CalendarId::new();
         let ticket = cache.ticket();
-        cache.invalidate_calendar(CalendarId::new());
+        cache.invalidate_calendar(id);
         cache.put_busy(ticket, id, window());
         assert!(cache.busy(id).is_none());
         cache.put_busy(cache.ticket(), id, window());
         assert!(cache.busy(id).is_some());
         cache.invalidate_calendar(id);
         assert!(cache.busy(id).is_none());
+
+        // A link's load: refused after a write to the link or to its calendar.
+        let token = LinkToken::parse("a").unwrap();
+        let ticket = cache.ticket();
+        cache.invalidate_link(&token);
+        cache.put_link(ticket, cached_link("a", id));
+        assert!(cache.link(&token).is_none());
+        let ticket = cache.ticket();
+        cache.drop_calendars(&[id]);
+        cache.put_link(ticket, cached_link("a", id));
+        assert!(cache.link(&token).is_none());
+        cache.put_link(cache.ticket(), cached_link("a", id));
+        assert!(cache.link(&token).is_some());
+    }
+
+    #[test]
+    fn writes_to_other_calendars_and_links_do_not_stop_a_load_from_being_kept() {
+        let cache = AvailabilityCache::new(Duration::from_secs(60));
+        let (id, token) = (CalendarId::new(), LinkToken::parse("a").unwrap());
+        // Keys of other counters than this calendar's and this link's (keys sharing one are
+        // refused with it: see `STRIPES`).
+        let mine = [cache.invalidations.stripe(&Key::Calendar(id)), cache.invalidations.stripe(&Key::Link(&token))];
+        let apart = |key: Key<'_>| {
+            let stripe = cache.invalidations.stripe(&key);
+            !mine.iter().any(|m| std::ptr::eq(*m, stripe))
+        };
+        let other_calendar = std::iter::repeat_with(CalendarId::new).find(|c| apart(Key::Calendar(*c))).unwrap();
+        let other_link =
+            (0..).map(|n| LinkToken::parse(&format!("other{n}")).unwrap()).find(|t| apart(Key::Link(t))).unwrap();
+        let ticket = cache.ticket();
+        cache.invalidate_calendar(other_calendar);
+        cache.invalidate_link(&other_link);
+        cache.put_busy(ticket, id, window());
+        cache.put_link(ticket, cached_link("a", id));
+        assert!(cache.busy(id).is_some() && cache.link(&token).is_some());
     }
 
     #[test]
@@ -342,34 +479,18 @@ mod tests {
     fn another_instances_change_drops_the_calendar_and_its_links_and_a_gap_everything() {
         let cache = AvailabilityCache::new(Duration::from_secs(60));
         let (mine, other) = (CalendarId::new(), CalendarId::new());
-        let link = |raw: &str, calendar_id| {
-            let settings = crate::domain::booking_link::LinkSettings::parse(
-                30,
-                0,
-                "Europe/Berlin",
-                crate::domain::availability::WorkingHours::default(),
-                true,
-                Default::default(),
-            )
-            .unwrap();
-            Arc::new(CachedLink {
-                token: LinkToken::parse(raw).unwrap(),
-                calendar_id,
-                settings,
-                scheduling: Default::default(),
-                team: Default::default(),
-                version: Utc::now(),
-            })
-        };
         for (raw, calendar) in [("a", mine), ("b", other)] {
-            cache.put_link(cache.ticket(), link(raw, calendar));
+            cache.put_link(cache.ticket(), cached_link(raw, calendar));
             cache.put_busy(cache.ticket(), calendar, window());
         }
         let ticket = cache.ticket();
         cache.drop_calendars(&[mine]);
         assert!(cache.busy(mine).is_none() && cache.link(&LinkToken::parse("a").unwrap()).is_none());
         assert!(cache.busy(other).is_some() && cache.link(&LinkToken::parse("b").unwrap()).is_some());
-        assert!(!cache.current(ticket), "a load under way is not kept");
+        let a = LinkToken::parse("a").unwrap();
+        assert!(!cache.current(ticket, &a, mine), "a load under way is not kept");
+        cache.put_busy(ticket, mine, window());
+        assert!(cache.busy(mine).is_none(), "a load under way is not kept");
 
         cache.drop_all(true);
         assert!(cache.busy(other).is_none());
