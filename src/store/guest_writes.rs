@@ -13,13 +13,14 @@ use crate::domain::availability::{Interval, PeriodLimit};
 use crate::domain::booking_link::Reservation;
 use crate::domain::ids::{CalendarEventId, CalendarId};
 use crate::domain::input::LinkToken;
-use crate::entities::booking_links;
 use crate::entities::calendar_events::{self, EventSource};
+use crate::entities::{booking_links, calendars};
 use crate::error::ServiceResult;
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, QueryFilter, QueryResult, QuerySelect,
-    Statement, Value,
+    RelationTrait, Statement, Value,
 };
 
 /// What a guest write came to.
@@ -220,25 +221,43 @@ pub async fn cancel(
     outcome_of(row)
 }
 
+/// A reservation as [`reservation_with_link`] reads it.
+#[derive(Debug, Clone)]
+pub struct SeenReservation {
+    pub event: calendar_events::Model,
+    /// The link it was made through.
+    pub link: booking_links::Model,
+    /// The name of the calendar it is on (the event's, not necessarily the link's).
+    pub calendar_name: String,
+}
+
 /// The reservation whose manage token hashes to `hash` (live or cancelled) with the link it was
-/// made through, in one statement.
+/// made through and its calendar's name, in one statement (any backend).
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
-pub async fn reservation_with_link(
-    db: &impl ConnectionTrait,
-    hash: &str,
-) -> ServiceResult<Option<(calendar_events::Model, booking_links::Model)>> {
+pub async fn reservation_with_link(db: &impl ConnectionTrait, hash: &str) -> ServiceResult<Option<SeenReservation>> {
+    use sea_orm::{FromQueryResult, QueryTrait};
     let through_link = calendar_events::Entity::belongs_to(booking_links::Entity)
         .from(calendar_events::Column::BookingLinkToken)
         .to(booking_links::Column::Token)
         .into();
-    let found = crate::ctx!(
-        calendar_events::Entity::find()
-            .filter(calendar_events::Column::ManageTokenHash.eq(hash))
-            .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
-            .join(JoinType::InnerJoin, through_link)
-            .select_also(booking_links::Entity)
-            .one(db)
-            .await
-    )?;
-    Ok(found.and_then(|(event, link)| Some((event, link?))))
+    let mut query = calendar_events::Entity::find()
+        .filter(calendar_events::Column::ManageTokenHash.eq(hash))
+        .filter(calendar_events::Column::Source.eq(EventSource::Reservation))
+        .join(JoinType::InnerJoin, through_link)
+        .join(JoinType::InnerJoin, calendar_events::Relation::Calendar.def())
+        .select_also(booking_links::Entity);
+    QueryTrait::query(&mut query).expr_as(Expr::col((calendars::Entity, calendars::Column::Name)), CALENDAR_NAME);
+    let row = crate::ctx!(db.query_one_raw(query.build(db.get_database_backend())).await)?;
+    let Some(row) = row else { return Ok(None) };
+    // `select_also`'s prefixes: the first entity's columns as `A_*`, the second's as `B_*`.
+    let seen = (|| {
+        Ok::<_, DbErr>(SeenReservation {
+            event: calendar_events::Model::from_query_result(&row, "A_")?,
+            link: booking_links::Model::from_query_result(&row, "B_")?,
+            calendar_name: row.try_get("", CALENDAR_NAME)?,
+        })
+    })();
+    crate::ctx!(seen).map(Some)
 }
+
+const CALENDAR_NAME: &str = "calendar_name";

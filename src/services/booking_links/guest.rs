@@ -11,6 +11,9 @@ impl BookingLinks<'_> {
     /// assigned to, for a collective one every member; for any other its link's calendar.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug", Display))]
     pub async fn hosts(&self, found: &GuestReservation) -> ServiceResult<Vec<Host>> {
+        if let (None, Some(name)) = (found.event.team_booking_id, &found.calendar_name) {
+            return Ok(vec![Host { calendar_id: found.event.calendar_id, name: name.clone() }]);
+        }
         let hosts = calendar_store::hosts_of(self.db, &found.event).await?;
         Ok(hosts.into_iter().map(|(calendar_id, name)| Host { calendar_id, name }).collect())
     }
@@ -18,12 +21,11 @@ impl BookingLinks<'_> {
     /// The reservation whose manage token this is, live or cancelled.
     #[tracing::instrument(level = "info", skip_all, fields(event_id = tracing::field::Empty), err(level = "info", Display))]
     pub async fn reservation(&self, token: &ManageToken) -> ServiceResult<GuestReservation> {
-        let event =
-            calendar_store::find_by_manage_hash(self.db, &token.hash()).await?.ok_or_else(reservation_not_found)?;
-        tracing::Span::current().record("event_id", tracing::field::display(event.id));
-        let link_token = link_of(&event)?;
-        let link = store::find(self.db, &link_token).await?.ok_or_else(reservation_not_found)?;
-        Ok(GuestReservation { settings: settings_of(&link)?, link_calendar: link.calendar_id, link_token, event })
+        let seen =
+            guest_writes::reservation_with_link(self.db, &token.hash()).await?.ok_or_else(reservation_not_found)?;
+        tracing::Span::current().record("event_id", tracing::field::display(seen.event.id));
+        let settings = settings_of(&seen.link)?;
+        Ok(GuestReservation::new(seen.event, seen.link, settings).on(seen.calendar_name))
     }
 
     /// The visitor cancels their reservation, freeing its time: one transaction under the
@@ -40,8 +42,8 @@ impl BookingLinks<'_> {
         let reason = reason.as_ref();
         let (found, changed) = if self.on_postgres() {
             let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.0.id));
-            let keys = [seen.1.token.row_key()];
+            tracing::Span::current().record("event_id", tracing::field::display(seen.event.id));
+            let keys = [seen.link.token.row_key()];
             let seen = std::sync::Mutex::new(Some(seen));
             self.writes.retrying(&keys, || self.attempt_cancel_pg(&hash, first_read(&seen), reason)).await?
         } else {
@@ -69,10 +71,7 @@ impl BookingLinks<'_> {
         let event = calendar_store::find_by_manage_hash(&txn, hash).await?.ok_or_else(reservation_not_found)?;
         let settings = settings_of(&link)?;
         if event.cancelled {
-            return Ok((
-                GuestReservation { event, link_calendar: link.calendar_id, link_token: link.token, settings },
-                false,
-            ));
+            return Ok((GuestReservation::new(event, link, settings), false));
         }
         let now = self.clock.now();
         guest_may_change(event.starts_at, now, settings.rules.schedule.min_cancel_notice())
@@ -83,7 +82,7 @@ impl BookingLinks<'_> {
         }
         let event = calendar_store::cancel_reservation(&txn, event, now, reason).await?;
         crate::ctx!(txn.commit().await)?;
-        Ok((GuestReservation { event, link_calendar: link.calendar_id, link_token: link.token, settings }, true))
+        Ok((GuestReservation::new(event, link, settings), true))
     }
 
     /// One attempt of [`Self::cancel_reservation`] on PostgreSQL: the reservation and its link as
@@ -92,22 +91,20 @@ impl BookingLinks<'_> {
     async fn attempt_cancel_pg(
         &self,
         hash: &str,
-        seen: Option<(calendar_events::Model, booking_links::Model)>,
+        seen: Option<guest_writes::SeenReservation>,
         reason: Option<&FreeText>,
     ) -> ServiceResult<(GuestReservation, bool)> {
-        let (mut event, link) = match seen {
+        let seen = match seen {
             Some(seen) => seen,
             None => guest_writes::reservation_with_link(self.db, hash).await?.ok_or_else(reservation_not_found)?,
         };
+        let guest_writes::SeenReservation { mut event, link, calendar_name } = seen;
         if event.team_booking_id.is_some() {
             return self.attempt_cancel(&link.token, hash, reason).await;
         }
         let settings = settings_of(&link)?;
         if event.cancelled {
-            return Ok((
-                GuestReservation { event, link_calendar: link.calendar_id, link_token: link.token, settings },
-                false,
-            ));
+            return Ok((GuestReservation::new(event, link, settings).on(calendar_name), false));
         }
         let now = self.clock.now();
         guest_may_change(event.starts_at, now, settings.rules.schedule.min_cancel_notice())
@@ -124,7 +121,7 @@ impl BookingLinks<'_> {
         event.cancelled_at = Some(now);
         event.cancel_reason = reason;
         event.cancelled_by = Some(calendar_events::CancelledBy::Guest);
-        Ok((GuestReservation { event, link_calendar: link.calendar_id, link_token: link.token, settings }, true))
+        Ok((GuestReservation::new(event, link, settings).on(calendar_name), true))
     }
 
     /// Moves the reservation to `slot`: one transaction under the calendar's lock, the slot
@@ -144,8 +141,8 @@ impl BookingLinks<'_> {
         let hash = token.hash();
         let found = if self.on_postgres() {
             let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.0.id));
-            let keys = [seen.1.token.row_key()];
+            tracing::Span::current().record("event_id", tracing::field::display(seen.event.id));
+            let keys = [seen.link.token.row_key()];
             let seen = std::sync::Mutex::new(Some(seen));
             self.writes.retrying(&keys, || self.attempt_reschedule_pg(&hash, first_read(&seen), slot, when)).await
         } else {
@@ -202,7 +199,7 @@ impl BookingLinks<'_> {
         let event =
             slot_write(calendar_store::move_reservation(&txn, event, slot.start, slot.end, session, now).await)?;
         slot_write(txn.commit().await)?;
-        Ok(GuestReservation { event, link_calendar: link.calendar_id, link_token: link.token, settings })
+        Ok(GuestReservation::new(event, link, settings))
     }
 
     /// One attempt of [`Self::reschedule_reservation`] on PostgreSQL: the reservation and its
@@ -212,14 +209,15 @@ impl BookingLinks<'_> {
     async fn attempt_reschedule_pg(
         &self,
         hash: &str,
-        seen: Option<(calendar_events::Model, booking_links::Model)>,
+        seen: Option<guest_writes::SeenReservation>,
         slot: Interval,
         when: Moment,
     ) -> ServiceResult<GuestReservation> {
-        let (mut event, link) = match seen {
+        let seen = match seen {
             Some(seen) => seen,
             None => guest_writes::reservation_with_link(self.db, hash).await?.ok_or_else(reservation_not_found)?,
         };
+        let guest_writes::SeenReservation { mut event, link, calendar_name } = seen;
         if event.cancelled {
             return Err(ServiceError::conflict("this reservation is canceled; it can no longer be rescheduled"));
         }
@@ -253,7 +251,7 @@ impl BookingLinks<'_> {
         event.ends_at = slot.end;
         event.sequence = event.sequence.saturating_add(1);
         event.moved_at = Some(now);
-        Ok(GuestReservation { event, link_calendar: link.calendar_id, link_token: link.token, settings })
+        Ok(GuestReservation::new(event, link, settings).on(calendar_name))
     }
 }
 
@@ -273,6 +271,20 @@ pub struct GuestReservation {
     pub link_calendar: CalendarId,
     pub link_token: LinkToken,
     pub settings: LinkSettings,
+    /// The name of the event's calendar, when it was read with the event (then [`BookingLinks::hosts`]
+    /// of a reservation that is not a collective booking asks nothing more).
+    pub calendar_name: Option<String>,
+}
+
+impl GuestReservation {
+    pub fn new(event: calendar_events::Model, link: booking_links::Model, settings: LinkSettings) -> Self {
+        Self { event, link_calendar: link.calendar_id, link_token: link.token, settings, calendar_name: None }
+    }
+
+    /// With the name of the event's calendar as read with it.
+    pub fn on(self, calendar_name: String) -> Self {
+        Self { calendar_name: Some(calendar_name), ..self }
+    }
 }
 
 /// A calendar a reservation is on, by its name: whom the visitor meets.

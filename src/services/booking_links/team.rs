@@ -350,7 +350,7 @@ impl BookingLinks<'_> {
             self.cache.invalidate_calendar(calendar);
         }
         let event = own.ok_or_else(reservation_not_found)?;
-        Ok((GuestReservation { event, link_calendar: link.calendar_id, link_token: link.token, settings }, true))
+        Ok((GuestReservation::new(event, link, settings), true))
     }
 
     /// The visitor moves a reservation through a team link (`event` is their own row, live and
@@ -397,6 +397,6 @@ impl BookingLinks<'_> {
         for calendar in calendars {
             self.cache.invalidate_calendar(calendar);
         }
-        Ok(GuestReservation { event: own, link_calendar: link.calendar_id, link_token: link.token, settings })
+        Ok(GuestReservation::new(own, link, settings))
     }
 }
