@@ -8,7 +8,8 @@
 # it. Prints "N answers of B bytes: I instructions per answer".
 #
 # Settings (environment): N (300), W (50), BENCH_BIN (a server binary instead of this tree's
-# release build; BENCH_EX as for bench/http.sh), PORT (18999).
+# release build; BENCH_EX as for bench/http.sh), PORT (18999), PROFILE_OUT (a path: keep
+# callgrind's output there, for callgrind_annotate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-300}
@@ -67,5 +68,6 @@ callgrind_control -i off "$VPID" >/dev/null 2>&1
 kill -INT "$VPID"
 wait "$VPID" || true
 VPID=""
+[ -n "${PROFILE_OUT:-}" ] && cp "$SCRATCH/callgrind.out" "$PROFILE_OUT"
 total=$(callgrind_annotate "$SCRATCH/callgrind.out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
 echo "$N answers of $bytes bytes: $((total / N)) instructions per answer"
