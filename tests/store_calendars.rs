@@ -413,6 +413,32 @@ async fn guest_writes_answer_what_they_stored(t: TestDb) {
     assert_eq!(hosts.iter().map(|h| (h.calendar_id, h.name.as_str())).collect::<Vec<_>>(), [(cal.id, "Mine")]);
 }
 
+/// PostgreSQL's write functions are planned once per statement and connection, not per call
+/// (migration 000015: `plan_cache_mode` set on each).
+async fn the_write_functions_run_on_generic_plans(t: TestDb) {
+    use sea_orm::{ConnectionTrait, Statement};
+    if !is_postgres(&t.db) {
+        return;
+    }
+    let rows =
+        t.db.query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT proname::text AS name, array_to_string(proconfig, ',') AS config FROM pg_proc \
+             WHERE proname IN ('bookings_reserve', 'bookings_reschedule', 'bookings_cancel', 'bookings_order') \
+             ORDER BY proname",
+        ))
+        .await
+        .unwrap();
+    let found: Vec<(String, Option<String>)> =
+        rows.iter().map(|r| (r.try_get("", "name").unwrap(), r.try_get("", "config").unwrap())).collect();
+    let generic = Some("plan_cache_mode=force_generic_plan".to_string());
+    assert_eq!(
+        found,
+        ["bookings_cancel", "bookings_order", "bookings_reschedule", "bookings_reserve"]
+            .map(|name| (name.to_string(), generic.clone()))
+    );
+}
+
 /// PostgreSQL's write functions, called directly: each outcome, and the limits counted per span.
 async fn write_function_outcomes(t: TestDb) {
     use bookings::domain::availability::{Period, PeriodLimit};
@@ -566,6 +592,7 @@ async fn an_idempotency_key_is_taken_or_replayed_in_one_statement(t: TestDb) {
 
 both_backends!(
     guest_writes_answer_what_they_stored,
+    the_write_functions_run_on_generic_plans,
     write_function_outcomes,
     the_exclusion_constraint_is_still_a_conflict,
     an_idempotency_key_is_taken_or_replayed_in_one_statement,

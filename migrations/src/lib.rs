@@ -17,6 +17,7 @@ mod m20261206_000011_approval;
 mod m20261206_000012_team_links;
 mod m20261206_000013_plpgsql_checks;
 mod m20261207_000014_busy_by_end;
+mod m20261208_000015_generic_plans;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_team_links::Migration),
             Box::new(m20261206_000013_plpgsql_checks::Migration),
             Box::new(m20261207_000014_busy_by_end::Migration),
+            Box::new(m20261208_000015_generic_plans::Migration),
         ]
     }
 }
