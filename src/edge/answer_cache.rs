@@ -455,23 +455,7 @@ mod tests {
         let cache = AvailabilityCache::new(Duration::from_secs(60));
         let answers = RenderedAnswers::new(cache.ttl());
         let calendar = CalendarId::new();
-        let settings = crate::domain::booking_link::LinkSettings::parse(
-            30,
-            0,
-            "Europe/Berlin",
-            crate::domain::availability::WorkingHours::default(),
-            true,
-            Default::default(),
-        )
-        .unwrap();
-        let link = Arc::new(CachedLink {
-            token: token("t"),
-            calendar_id: calendar,
-            settings,
-            scheduling: Default::default(),
-            team: Default::default(),
-            version: chrono::Utc::now(),
-        });
+        let link = crate::services::availability_cache::tests::cached_link("t", calendar);
         let key = AnswerKey { token: token("t"), start: at(0), end: at(20) };
         let body = bytes::Bytes::from_static(b"{}");
         let etag = etag_header(&body);

@@ -368,7 +368,7 @@ impl ChangeSink for AvailabilityCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
 
@@ -392,7 +392,8 @@ mod tests {
         assert!(w.covering(at(0), at(21)).is_none());
     }
 
-    fn cached_link(raw: &str, calendar_id: CalendarId) -> Arc<CachedLink> {
+    /// A link of 30-minute slots in Europe/Berlin with the default hours, as the cache keeps it.
+    pub(crate) fn cached_link(raw: &str, calendar_id: CalendarId) -> Arc<CachedLink> {
         let settings = crate::domain::booking_link::LinkSettings::parse(
             30,
             0,
