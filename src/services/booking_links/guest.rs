@@ -40,17 +40,17 @@ impl BookingLinks<'_> {
     ) -> ServiceResult<GuestReservation> {
         let hash = token.hash();
         let reason = reason.as_ref();
+        let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+        tracing::Span::current().record("event_id", tracing::field::display(seen.event.id));
+        let keys = [seen.link.token.row_key()];
         let (found, changed) = if self.on_postgres() {
-            let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.event.id));
-            let keys = [seen.link.token.row_key()];
             let seen = std::sync::Mutex::new(Some(seen));
             self.writes.retrying(&keys, || self.attempt_cancel_pg(&hash, first_read(&seen), reason)).await?
         } else {
-            let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.id));
-            let link_token = link_of(&seen)?;
-            self.writes.retrying(&[link_token.row_key()], || self.attempt_cancel(&link_token, &hash, reason)).await?
+            let link_token = seen.link.token.clone();
+            let (found, changed) =
+                self.writes.retrying(&keys, || self.attempt_cancel(&link_token, &hash, reason)).await?;
+            (found.on_calendar(seen.event.calendar_id, seen.calendar_name), changed)
         };
         if changed {
             self.cache.invalidate_calendar(found.event.calendar_id);
@@ -139,19 +139,18 @@ impl BookingLinks<'_> {
         when: Moment,
     ) -> ServiceResult<GuestReservation> {
         let hash = token.hash();
+        let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
+        tracing::Span::current().record("event_id", tracing::field::display(seen.event.id));
+        let keys = [seen.link.token.row_key()];
         let found = if self.on_postgres() {
-            let seen = guest_writes::reservation_with_link(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.event.id));
-            let keys = [seen.link.token.row_key()];
             let seen = std::sync::Mutex::new(Some(seen));
             self.writes.retrying(&keys, || self.attempt_reschedule_pg(&hash, first_read(&seen), slot, when)).await
         } else {
-            let seen = calendar_store::find_by_manage_hash(self.db, &hash).await?.ok_or_else(reservation_not_found)?;
-            tracing::Span::current().record("event_id", tracing::field::display(seen.id));
-            let link_token = link_of(&seen)?;
+            let link_token = seen.link.token.clone();
             self.writes
-                .retrying(&[link_token.row_key()], || self.attempt_reschedule(&link_token, &hash, slot, when))
+                .retrying(&keys, || self.attempt_reschedule(&link_token, &hash, slot, when))
                 .await
+                .map(|found| found.on_calendar(seen.event.calendar_id, seen.calendar_name))
         };
         metrics::count_result(Subject::Reservation, Outcome::Rescheduled, &found);
         let found = found?;
@@ -284,6 +283,16 @@ impl GuestReservation {
     /// With the name of the event's calendar as read with it.
     pub fn on(self, calendar_name: String) -> Self {
         Self { calendar_name: Some(calendar_name), ..self }
+    }
+
+    /// With the name of calendar `calendar_id` as read before the write, if the event is still
+    /// on it (a round-robin move may put it on another member's).
+    pub fn on_calendar(self, calendar_id: CalendarId, calendar_name: String) -> Self {
+        if self.event.calendar_id == calendar_id {
+            self.on(calendar_name)
+        } else {
+            self
+        }
     }
 }
 
