@@ -559,6 +559,108 @@ async fn the_exclusion_constraint_is_still_a_conflict(t: TestDb) {
     assert_eq!(live, 1, "only {} is in", row.id);
 }
 
+/// A calendar's busy time over a span is read from a bounded stretch of the calendar (migration
+/// 000016): the events of at most a day from `(calendar_id, ends_at)` between the span's start and
+/// its end plus a day, longer ones from their partial index. Every overlapping event is found (a
+/// holiday of days, an event of exactly a day, one ending where the span starts is not), and both
+/// planners read both indexes, each bounded.
+async fn busy_time_is_read_from_a_bounded_stretch(t: TestDb) {
+    use sea_orm::{ConnectionTrait, Statement};
+    use std::sync::Mutex;
+    let services = Services::new();
+    let owner = user(false);
+    let calendars = Calendars::new(&t.db, clock(), &services.cache);
+    let writer = || CalendarWriter::authorize(&owner).unwrap();
+    let cal = calendars.create(writer(), name("Mine")).await.unwrap();
+    let day = |d: i64| at(0, 0) + Duration::days(30 + d);
+    // Half-hour events every two hours on days 0-2 and 10-19; a holiday over days 3-8 with
+    // nothing else in it; an event of exactly a day on day 9; one of two days ending at day 25.
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = (0..240)
+        .map(|i| day(0) + Duration::hours(2 * i))
+        .filter(|s| *s < day(3) || *s >= day(10))
+        .map(|s| (s, s + Duration::minutes(30)))
+        .collect();
+    spans.extend([(day(3), day(9)), (day(9), day(10)), (day(23), day(25))]);
+    for (start, end) in &spans {
+        let event = NewEvent::parse("Busy", start.fixed_offset(), end.fixed_offset(), None).unwrap();
+        calendars.create_event(writer(), cal.id, event).await.unwrap();
+    }
+    spans.sort();
+    let hour = Duration::hours(1);
+    for (from, to) in [
+        (day(5), day(5) + hour),
+        (day(2) + Duration::hours(23), day(3) + hour),
+        (day(9) + hour, day(9) + hour * 2),
+        (day(10) - hour, day(10) + hour * 3),
+        (day(25), day(26)),
+        (day(24), day(24) + Duration::minutes(10)),
+        (day(1), day(12)),
+    ] {
+        let found = store::calendars::busy_between(&t.db, cal.id, from, to, None).await.unwrap();
+        let expected: Vec<_> = spans.iter().copied().filter(|(s, e)| *s < to && *e > from).collect();
+        assert_eq!(found, expected, "busy time over {from} - {to}");
+        if is_postgres(&t.db) {
+            // The write functions' check (`bookings_busy`) reads the same two stretches.
+            let busy =
+                t.db.query_one_raw(Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT bookings_busy($1, $2, $3, 0, 0, NULL) AS busy",
+                    [cal.id.into_uuid().into(), from.into(), to.into()],
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<bool>("", "busy")
+                .unwrap();
+            assert_eq!(busy, !expected.is_empty(), "bookings_busy over {from} - {to}");
+        }
+    }
+    // The plan of the query as the store sends it, for a span with months of the calendar after
+    // it (on PostgreSQL, a planner that knows how many: reading on from the span's start would
+    // cost it, and it chooses by cost).
+    if is_postgres(&t.db) {
+        let template = spans.iter().position(|s| s.0 >= day(10)).unwrap();
+        let copies = format!(
+            "INSERT INTO calendar_events SELECT (jsonb_populate_record(e, jsonb_build_object('id', gen_random_uuid(), \
+             'starts_at', e.starts_at + n * interval '1 hour', 'ends_at', e.ends_at + n * interval '1 hour'))).* \
+             FROM calendar_events e, generate_series(240, 3240) n \
+             WHERE e.calendar_id = '{}' AND e.starts_at = '{}'",
+            cal.id,
+            spans[template].0.to_rfc3339()
+        );
+        t.db.execute_unprepared(&copies).await.unwrap();
+        t.db.execute_unprepared("ANALYZE calendar_events").await.unwrap();
+    }
+    let sent: Arc<Mutex<Option<Statement>>> = Arc::default();
+    let mut db = t.db.clone();
+    let seen = sent.clone();
+    db.set_metric_callback(move |info| *seen.lock().unwrap() = Some(info.statement.clone()));
+    store::calendars::busy_between(&db, cal.id, day(12), day(12) + hour, None).await.unwrap();
+    let query = sent.lock().unwrap().take().expect("the query was seen");
+    let backend = t.db.get_database_backend();
+    let txn = &t.db;
+    let (explain, column) =
+        if is_postgres(&t.db) { ("EXPLAIN", "QUERY PLAN") } else { ("EXPLAIN QUERY PLAN", "detail") };
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!("{explain} {}", query.sql),
+            query.values.map(|v| v.0).unwrap_or_default(),
+        ))
+        .await
+        .unwrap();
+    let plan: Vec<String> = rows.iter().map(|r| r.try_get::<String>("", column).unwrap()).collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("calendar_events_long"), "the long events from their own index:\n{plan}");
+    let bounded = if is_postgres(&t.db) {
+        plan.contains("calendar_events_calendar_end")
+            && plan.lines().any(|l| l.contains("Index Cond:") && l.contains("ends_at > ") && l.contains("ends_at < "))
+    } else {
+        plan.contains("calendar_events_calendar_end (calendar_id=? AND ends_at>? AND ends_at<?)")
+    };
+    assert!(bounded, "the others from a bounded stretch of (calendar_id, ends_at):\n{plan}");
+}
+
 /// An Idempotency-Key's first look is one statement on PostgreSQL whether it takes the key or
 /// finds its answer (a replay); SQLite reads, then takes.
 async fn an_idempotency_key_is_taken_or_replayed_in_one_statement(t: TestDb) {
@@ -591,6 +693,7 @@ async fn an_idempotency_key_is_taken_or_replayed_in_one_statement(t: TestDb) {
 }
 
 both_backends!(
+    busy_time_is_read_from_a_bounded_stretch,
     guest_writes_answer_what_they_stored,
     the_write_functions_run_on_generic_plans,
     write_function_outcomes,

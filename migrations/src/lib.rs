@@ -18,6 +18,7 @@ mod m20261206_000012_team_links;
 mod m20261206_000013_plpgsql_checks;
 mod m20261207_000014_busy_by_end;
 mod m20261208_000015_generic_plans;
+mod m20261209_000016_bounded_busy_scans;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_plpgsql_checks::Migration),
             Box::new(m20261207_000014_busy_by_end::Migration),
             Box::new(m20261208_000015_generic_plans::Migration),
+            Box::new(m20261209_000016_bounded_busy_scans::Migration),
         ]
     }
 }

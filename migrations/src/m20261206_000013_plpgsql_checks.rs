@@ -54,7 +54,7 @@ BEGIN
 END
 $fn$"#;
 
-const BUSY: &str = r#"
+pub(crate) const BUSY: &str = r#"
 CREATE OR REPLACE FUNCTION bookings_busy(
     p_calendar uuid, p_starts timestamptz, p_ends timestamptz, p_before_s bigint, p_after_s bigint, p_except uuid)
 RETURNS boolean LANGUAGE plpgsql VOLATILE AS $fn$

@@ -11,8 +11,8 @@ use crate::policy::Visibility;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 
 /// The calendar `id` if `scope` may see it: an admin any, anyone else only their own. Every
@@ -61,8 +61,41 @@ pub async fn insert(
     crate::ctx!(model.insert(db).await)
 }
 
+/// How long an event may last and still be found by the bounded scan of [`overlapping`]; longer
+/// ones are in the partial index `calendar_events_long` (migration 000016).
+const LONG_SPAN: chrono::Duration = chrono::Duration::days(1);
+
+/// The partial index's predicate, in the words of migration 000016: a planner uses the index
+/// only for a query that states it (the store tests check the plans).
+fn long_span(backend: DbBackend) -> Expr {
+    Expr::cust(match backend {
+        DbBackend::Postgres => "ends_at - starts_at > interval '1 day'",
+        _ => "julianday(ends_at) - julianday(starts_at) > 1",
+    })
+}
+
+/// Events overlapping [start, end) (`starts_at < end AND ends_at > start`), stated so that the
+/// index `(calendar_id, ends_at)` is read from `start` to `end` plus a day (an event of at most
+/// a day that starts before `end` ends before then) and the few longer events from their own
+/// partial index: a bounded stretch of the calendar wherever the span lies in its future. No
+/// bound past the last instant the contract carries (nothing stored ends later, and SQLite
+/// compares instants as text, where year 10000 would sort before 9999).
+pub(crate) fn overlapping(backend: DbBackend, start: DateTime<Utc>, end: DateTime<Utc>) -> Condition {
+    let bound = end.checked_add_signed(LONG_SPAN).filter(|bound| *bound <= crate::domain::input::max_instant());
+    let short = Condition::all()
+        .add(calendar_events::Column::EndsAt.gt(start))
+        .add(calendar_events::Column::StartsAt.lt(end))
+        .add_option(bound.map(|bound| calendar_events::Column::EndsAt.lt(bound)));
+    let long = Condition::all()
+        .add(long_span(backend))
+        .add(calendar_events::Column::EndsAt.gt(start))
+        .add(calendar_events::Column::StartsAt.lt(end));
+    Condition::any().add(short).add(long)
+}
+
 /// The query for a calendar's live events overlapping [start, end), by start.
 fn live_overlapping(
+    backend: DbBackend,
     calendar_id: CalendarId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -70,8 +103,7 @@ fn live_overlapping(
     calendar_events::Entity::find()
         .filter(calendar_events::Column::CalendarId.eq(calendar_id))
         .filter(calendar_events::Column::Cancelled.eq(false))
-        .filter(calendar_events::Column::StartsAt.lt(end))
-        .filter(calendar_events::Column::EndsAt.gt(start))
+        .filter(overlapping(backend, start, end))
         .order_by_asc(calendar_events::Column::StartsAt)
 }
 
@@ -87,7 +119,8 @@ pub async fn busy_between(
     except: Option<CalendarEventId>,
 ) -> ServiceResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
     // A pending reservation that does not hold its time is no busy time (issue #25's approval).
-    let mut query = live_overlapping(calendar_id, start, end).filter(calendar_events::Column::HoldsSlot.eq(true));
+    let mut query = live_overlapping(db.get_database_backend(), calendar_id, start, end)
+        .filter(calendar_events::Column::HoldsSlot.eq(true));
     if let Some(except) = except {
         query = query.filter(calendar_events::Column::Id.ne(except));
     }
@@ -233,7 +266,7 @@ pub async fn live_events_page(
     after: Option<(DateTime<Utc>, CalendarEventId)>,
     limit: u64,
 ) -> ServiceResult<Vec<EventGroup>> {
-    let mut keys_query = live_overlapping(calendar_id, range.start(), range.end());
+    let mut keys_query = live_overlapping(db.get_database_backend(), calendar_id, range.start(), range.end());
     if let Some((at, key)) = after {
         keys_query = keys_query.filter(
             Condition::any()
@@ -258,7 +291,7 @@ pub async fn live_events_page(
         return Ok(Vec::new());
     }
     let rows = crate::ctx!(
-        live_overlapping(calendar_id, range.start(), range.end())
+        live_overlapping(db.get_database_backend(), calendar_id, range.start(), range.end())
             .filter(group_key().is_in(keys.iter().map(|(_, k)| *k)))
             .order_by_asc(group_key())
             .order_by_asc(calendar_events::Column::Id)

@@ -179,8 +179,7 @@ pub async fn busy_of_member(
     let mut query = calendar_events::Entity::find()
         .filter(calendar_events::Column::CalendarId.eq(calendar_id))
         .filter(calendar_events::Column::Cancelled.eq(false))
-        .filter(calendar_events::Column::StartsAt.lt(end))
-        .filter(calendar_events::Column::EndsAt.gt(start));
+        .filter(super::calendars::overlapping(db.get_database_backend(), start, end));
     if !except.is_empty() {
         query = query.filter(calendar_events::Column::Id.is_not_in(except.iter().copied()));
     }
