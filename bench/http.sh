@@ -8,7 +8,10 @@
 #                 slots, 200 busy events in its calendar, the same URL every time
 #   availability_ranges  the same, each request a range a minute later (every answer computed)
 #   reserve       reserveBookingSlot, a different free slot per request, round-robin over 200
-#                 calendars (so requests rarely queue on one calendar's lock)
+#                 calendars (so requests rarely queue on one calendar's lock), each calendar's
+#                 slots in time order (every reservation later than its calendar's others)
+#   reserve_spread the same slots, each calendar's in an order spread over its 31 weeks (as
+#                 visitors pick them): most reservations land among ones already made
 #   book          bookEvents, orders of 3 events out of 1,200 (10,000 places each) by 500
 #                 athletes with their own tokens
 #   replay        reserveBookingSlot sent again with the Idempotency-Key and body of a
@@ -24,7 +27,7 @@
 # transaction are not statements there.
 #
 # Settings (environment): DURATION (s, 10), WARMUP (s, 3), CONNECTIONS (20), THREADS (2),
-# BACKENDS ("sqlite postgres"), CASES ("healthz availability availability_ranges reserve book replay reschedule pgbench"), PG_URL (postgres://postgres@127.0.0.1:5432), PG_QUERY (URL
+# BACKENDS ("sqlite postgres"), CASES ("healthz availability availability_ranges reserve reserve_spread book replay reschedule pgbench"), PG_URL (postgres://postgres@127.0.0.1:5432), PG_QUERY (URL
 # parameters for the server's and pgbench's connections, e.g. sslmode=disable), MAX_ERROR_PCT (1),
 # SETTLE (s, 1.5: the pause between a request file's warm-up and its measured run), QUIET_WAIT (s,
 # 120) and QUIET_BUSY_PCT (15): wait for a quiet machine before each case,
@@ -49,7 +52,7 @@ WARMUP=${WARMUP:-3}
 CONNECTIONS=${CONNECTIONS:-20}
 THREADS=${THREADS:-2}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-CASES=${CASES:-"healthz availability availability_ranges reserve book replay reschedule pgbench"}
+CASES=${CASES:-"healthz availability availability_ranges reserve reserve_spread book replay reschedule pgbench"}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_URL=${PG_URL%/}
 # Connection parameters appended to the benchmark database's URL, e.g. "sslmode=disable".
@@ -332,6 +335,11 @@ prepare() {
     "$EX" reserve --base "$BASE" --token "$owner" --calendars "$CALENDARS" --requests "$total" --out "$dir"
     split_requests "$dir/reserve.req"
   fi
+  if wanted reserve_spread; then
+    note "$EX" reserve --spread --base "http://127.0.0.1:<port>" --token "<owner token>" --calendars "$CALENDARS" --requests "$total" --out "$dir"
+    "$EX" reserve --spread --base "$BASE" --token "$owner" --calendars "$CALENDARS" --requests "$total" --out "$dir"
+    split_requests "$dir/reserve_spread.req"
+  fi
   local write_case
   for write_case in replay reschedule; do
     if wanted "$write_case"; then
@@ -404,6 +412,7 @@ for backend in $BACKENDS; do
   wanted availability && measure "$backend" availability "$(cat "$WORK/$backend/availability.path")"
   wanted availability_ranges && measure "$backend" availability_ranges / "$WORK/$backend/availability_ranges.warm.req" "$WORK/$backend/availability_ranges.main.req"
   wanted reserve && measure "$backend" reserve / "$WORK/$backend/reserve.warm.req" "$WORK/$backend/reserve.main.req"
+  wanted reserve_spread && measure "$backend" reserve_spread / "$WORK/$backend/reserve_spread.warm.req" "$WORK/$backend/reserve_spread.main.req"
   wanted book && measure "$backend" book / "$WORK/$backend/book.warm.req" "$WORK/$backend/book.main.req"
   wanted replay && measure "$backend" replay / "$WORK/$backend/replay.warm.req" "$WORK/$backend/replay.main.req"
   wanted reschedule && measure "$backend" reschedule / "$WORK/$backend/reschedule.warm.req" "$WORK/$backend/reschedule.main.req"
@@ -475,7 +484,9 @@ if [ "$OUT" != "-" ]; then
     echo "(src/answer_cache.rs); **availability_ranges** the same, each request a range one minute"
     echo "later than the one before, so every answer is computed (link settings and busy time"
     echo "from their 1 s cache); **reserve**"
-    echo "reserveBookingSlot, each request a different free slot, round-robin over $CALENDARS calendars;"
+    echo "reserveBookingSlot, each request a different free slot, round-robin over $CALENDARS calendars,"
+    echo "each calendar's slots in time order; **reserve_spread** the same, each calendar's slots in an"
+    echo "order spread over its weeks (most reservations land among ones already made);"
     echo "**book** bookEvents, orders of 3 of $EVENTS events (10,000 places each) by $ATHLETES athletes,"
     echo "each order new for its athlete; **replay** reserveBookingSlot with the Idempotency-Key and body of one"
     echo "of $CALENDARS reservations already made (the stored answer); **reschedule** rescheduleReservation"

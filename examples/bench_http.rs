@@ -64,7 +64,9 @@ enum Cmd {
     },
     /// `calendars` calendars with a link each (Mon–Fri 09:00–17:00 UTC, 30 min, no buffer);
     /// writes `reserve.req`: `requests` reservations of distinct free slots, round-robin over
-    /// the calendars.
+    /// the calendars, each calendar's in time order (every reservation later than the ones
+    /// before). With `--spread`, `reserve_spread.req`: the same slots, each calendar's in an
+    /// order spread over its weeks (as visitors pick them), so most land among ones already made.
     Reserve {
         #[arg(long)]
         token: String,
@@ -72,6 +74,8 @@ enum Cmd {
         calendars: usize,
         #[arg(long, default_value_t = 60000)]
         requests: usize,
+        #[arg(long)]
+        spread: bool,
     },
     /// `calendars` calendars with a link each (as `reserve`), one reservation through each made
     /// with an Idempotency-Key; writes `replay.req`: `requests` replays of those reservations
@@ -218,6 +222,23 @@ fn weekday_slot(n: usize) -> DateTime<Utc> {
     Utc.from_utc_datetime(&date.and_hms_opt(9, 0, 0).unwrap()) + Duration::minutes(30 * in_day as i64)
 }
 
+/// The `j`th of `n` slots in an order spread over all of them: `j * p mod n` for a `p` near
+/// 0.618 n with no factor in common with `n` (so every slot comes once).
+fn spread_order(j: usize, n: usize) -> usize {
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    let mut p = (n * 618 / 1000).max(1);
+    while gcd(p, n) != 1 {
+        p += 1;
+    }
+    j * p % n
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -271,7 +292,7 @@ async fn main() -> Result<()> {
             }
             eprintln!("availability: 1 calendar, {busy} busy events, {days} days -> {slots} free slots per answer");
         }
-        Cmd::Reserve { token, calendars, requests } => {
+        Cmd::Reserve { token, calendars, requests, spread } => {
             let token = &token;
             let links: Vec<String> = stream::iter(0..calendars)
                 .map(|i| async move {
@@ -281,10 +302,12 @@ async fn main() -> Result<()> {
                 .buffered(parallel)
                 .try_collect()
                 .await?;
-            let mut out = writer(&cli.out.join("reserve.req"))?;
+            let per_calendar = requests.div_ceil(links.len());
+            let order = |j: usize| if spread { spread_order(j, per_calendar) } else { j };
+            let mut out = writer(&cli.out.join(if spread { "reserve_spread.req" } else { "reserve.req" }))?;
             for k in 0..requests {
                 let link = &links[k % links.len()];
-                let start = weekday_slot(k / links.len());
+                let start = weekday_slot(order(k / links.len()));
                 let body = json!({
                     "name": format!("Visitor {k}"),
                     "email": format!("visitor{k}@example.com"),
