@@ -250,4 +250,81 @@ async fn places_are_the_live_bookings(app: TestApp) {
     assert!(is_not_found(f.events().get(&c, CoachEventId::new()).await));
 }
 
-db_tests!(ids_timestamps_and_relations, secure_find_scopes_bookings_to_their_parties, places_are_the_live_bookings);
+/// An order numbers its bookings among the athlete's live bookings with each coach as any later
+/// read of them does (`views_of`), and refuses one overlapping a booking with another coach or
+/// of an event booked already. On SQLite the athlete's bookings it needs are one read, from two
+/// index ranges of the athlete's rows (`store::live_for_order`); PostgreSQL's order is one call.
+async fn an_order_reads_the_athletes_bookings_once(app: TestApp) {
+    use sea_orm::{ConnectionTrait, Statement};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let f = Fixture::new(app).await;
+    let (c1, c2, c3, a) = (person(false), person(false), person(false), person(false));
+    let e = |coach, days| f.event(coach, days, 5);
+    let (c1_3, c1_5, c1_7, c1_9) = (e(&c1, 3).await, e(&c1, 5).await, e(&c1, 7).await, e(&c1, 9).await);
+    let (c2_4, c2_6, c3_5) = (e(&c2, 4).await, e(&c2, 6).await, e(&c3, 5).await);
+    f.book(&a, &[c1_5.id, c2_6.id]).await.expect("first order");
+    let later = f.book(&a, &[c1_9.id]).await.expect("second order");
+    f.bookings().cancel(writer(&a), later.bookings[0].booking.id, CancellationReason::Other, None).await.unwrap();
+    let statements = Arc::new(AtomicUsize::new(0));
+    let sent: Arc<Mutex<Vec<Statement>>> = Arc::default();
+    let mut db = f.db.clone();
+    let (count, seen) = (statements.clone(), sent.clone());
+    db.set_metric_callback(move |info| {
+        count.fetch_add(1, Ordering::SeqCst);
+        seen.lock().unwrap().push(info.statement.clone());
+    });
+    let orders = Orders::new(&db, &f.writes, f.clock);
+    let order = orders
+        .book(writer(&a), a.user_id, vec![c1_7.id, c2_4.id, c1_3.id], PaymentMethod::Cash)
+        .await
+        .expect("third order");
+    let postgres = f.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    if postgres {
+        assert_eq!(statements.load(Ordering::SeqCst), 1);
+    }
+    let ordinals: Vec<(CoachEventId, Option<i64>)> =
+        order.bookings.iter().map(|v| (v.event.id, v.cardinality)).collect();
+    // With c1: 3, 5, 7 live (9 canceled); with c2: 4 before 6.
+    assert_eq!(ordinals, vec![(c1_7.id, Some(3)), (c2_4.id, Some(1)), (c1_3.id, Some(1))]);
+    let read_again = store::views_of(&f.db, order.bookings.iter().map(|v| v.booking.clone()).collect()).await.unwrap();
+    let again: Vec<(CoachEventId, Option<i64>)> = read_again.iter().map(|v| (v.event.id, v.cardinality)).collect();
+    assert_eq!(again, ordinals);
+    match f.book(&a, &[c3_5.id]).await {
+        Err(BookError::Rejected(errors)) => assert_eq!(errors, vec![(c3_5.id, OrderError::Conflict)]),
+        other => panic!("an event at the time of a booking with another coach is refused: {other:?}"),
+    }
+    match f.book(&a, &[c1_5.id]).await {
+        Err(BookError::Rejected(errors)) => assert_eq!(errors, vec![(c1_5.id, OrderError::Conflict)]),
+        other => panic!("an event booked already is refused: {other:?}"),
+    }
+    if !postgres {
+        // (SQLite's transactions run on its writer connection, which `db` does not watch.)
+        let coaches = [c1.user_id, c2.user_id].into_iter().collect();
+        let window = bookings::domain::bookings::Interval { start: c1_3.starts_at, end: c1_7.ends_at };
+        let live = store::live_for_order(&db, a.user_id, &coaches, window).await.unwrap();
+        // With c1 or c2 (c1 at 3, 5, 7; c2 at 4, 6), and c3's none.
+        assert_eq!(live.len(), 5);
+        let read = sent.lock().unwrap().pop().expect("the athlete's bookings were read");
+        let rows =
+            f.db.query_all_raw(Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                format!("EXPLAIN QUERY PLAN {}", read.sql),
+                read.values.map(|v| v.0).unwrap_or_default(),
+            ))
+            .await
+            .unwrap();
+        let plan: Vec<String> = rows.iter().map(|r| r.try_get::<String>("", "detail").unwrap()).collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("MULTI-INDEX OR"), "{plan}");
+        assert!(plan.contains("bookings_user_coach_starts (user_id=? AND coach_id=?)"), "{plan}");
+        assert!(plan.contains("bookings_user_starts (user_id=? AND starts_at>? AND starts_at<?)"), "{plan}");
+    }
+}
+
+db_tests!(
+    ids_timestamps_and_relations,
+    secure_find_scopes_bookings_to_their_parties,
+    places_are_the_live_bookings,
+    an_order_reads_the_athletes_bookings_once
+);

@@ -1,11 +1,11 @@
 //! LE-KO booking rules: the allowed status transitions (written down once), and the checks an
 //! order must pass, event by event. Pure: the services bring the facts.
 
-use crate::domain::ids::{CoachEventId, UserId};
+use crate::domain::ids::{BookingId, CoachEventId, UserId};
 use crate::domain::input::{InputError, Instant, RangeRule, TimeRange};
 pub use crate::domain::kinds::{CancellationReason, Currency, Eligibility, Level, SlotType};
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Utc};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How soon before its start an event can still be booked.
 pub const BOOKING_CUTOFF: Duration = Duration::minutes(30);
@@ -370,6 +370,31 @@ pub fn schedule_window(spans: impl IntoIterator<Item = Interval>) -> Option<Inte
     spans.into_iter().reduce(|a, b| a.hull(&b))
 }
 
+/// A live booking as an order's checks and ordinals see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveBooking {
+    pub id: BookingId,
+    pub user_id: UserId,
+    pub coach_id: UserId,
+    pub event_id: CoachEventId,
+    pub span: Interval,
+}
+
+/// Each booking's ordinal (1, 2, ...) among the live bookings of its athlete with its coach, by
+/// start, then id: `live` must hold every live booking of each (athlete, coach) pair it names.
+pub fn ordinals(live: impl IntoIterator<Item = LiveBooking>) -> BTreeMap<BookingId, i64> {
+    let mut live: Vec<LiveBooking> = live.into_iter().collect();
+    live.sort_by_key(|b| (b.span.start, b.id));
+    let mut counts: BTreeMap<(UserId, UserId), i64> = BTreeMap::new();
+    live.iter()
+        .map(|b| {
+            let n = counts.entry((b.user_id, b.coach_id)).or_insert(0);
+            *n += 1;
+            (b.id, *n)
+        })
+        .collect()
+}
+
 // ------------------------------------------------------------------ listing
 
 /// A listing's optional window: when both ends are given the end is after the start.
@@ -676,5 +701,30 @@ mod tests {
         let held = vec![(a.id, a.span)];
         assert_eq!(check_order(user, now, &[(a.id, Some(a.clone()))], &held), vec![(a.id, OrderError::Conflict)]);
         assert_eq!(check_order(user, now, &[(b.id, Some(b.clone()))], &held), vec![(b.id, OrderError::Conflict)]);
+    }
+
+    #[test]
+    fn ordinals_count_each_athletes_bookings_with_each_coach_by_start_then_id() {
+        let (ann, bob) = (UserId::new(), UserId::new());
+        let (coach, other) = (UserId::new(), UserId::new());
+        let booking = |user, coach, start: (u32, u32)| LiveBooking {
+            id: BookingId::new(),
+            user_id: user,
+            coach_id: coach,
+            event_id: CoachEventId::new(),
+            span: Interval { start: t(start.0, start.1), end: t(start.0, start.1) + Duration::hours(1) },
+        };
+        let late = booking(ann, coach, (15, 0));
+        let early = booking(ann, coach, (9, 0));
+        let (tie_a, tie_b) = (booking(ann, coach, (12, 0)), booking(ann, coach, (12, 0)));
+        let (first_tie, second_tie) = if tie_a.id < tie_b.id { (tie_a, tie_b) } else { (tie_b, tie_a) };
+        let with_other = booking(ann, other, (16, 0));
+        let bobs = booking(bob, coach, (10, 0));
+        let got = ordinals([late, second_tie, bobs, early, with_other, first_tie]);
+        let want: BTreeMap<BookingId, i64> =
+            [(early.id, 1), (first_tie.id, 2), (second_tie.id, 3), (late.id, 4), (with_other.id, 1), (bobs.id, 1)]
+                .into_iter()
+                .collect();
+        assert_eq!(got, want);
     }
 }

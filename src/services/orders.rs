@@ -6,7 +6,8 @@ use crate::clock::Clock;
 use crate::ctx;
 use crate::db::{begin_write, Locks, RowKey, Transient, Writes};
 use crate::domain::bookings::{
-    self as booking_rules, EventFacts, Interval, ListWindow, OrderError, OrderRequest, OrderStatus, PaymentMethod,
+    self as booking_rules, EventFacts, Interval, ListWindow, LiveBooking, OrderError, OrderRequest, OrderStatus,
+    PaymentMethod,
 };
 use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
 use crate::domain::page::Page;
@@ -16,8 +17,8 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::policy::{self, BookingWriter};
 use crate::store::bookings::{self as bookings_store, BookingView};
 use crate::store::{coach_events as events, orders as store};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
-use std::collections::BTreeMap;
+use sea_orm::{DatabaseConnection, DbErr};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
 pub struct OrderView {
@@ -99,6 +100,17 @@ fn facts(e: &coach_events::Model, taken: &BTreeMap<CoachEventId, i64>) -> EventF
     }
 }
 
+/// A booking as the ordinals count it.
+fn live_booking(b: &bookings::Model) -> LiveBooking {
+    LiveBooking {
+        id: b.id,
+        user_id: b.user_id,
+        coach_id: b.coach_id,
+        event_id: b.event_id,
+        span: Interval { start: b.starts_at, end: b.ends_at },
+    }
+}
+
 /// The order use cases, over the database, the write runner and the clock.
 #[derive(Clone, Copy)]
 pub struct Orders<'a> {
@@ -148,18 +160,26 @@ impl<'a> Orders<'a> {
             locked.into_iter().map(|(id, (e, _))| (id, e)).collect();
         let requested: Vec<(CoachEventId, Option<EventFacts>)> =
             request.event_ids.iter().map(|id| (*id, events.get(id).map(|e| facts(e, &taken)))).collect();
-        let schedule = match booking_rules::schedule_window(events.values().map(|e| facts(e, &taken).span)) {
-            Some(window) => bookings_store::schedule_of(&txn, request.user, &sorted, window).await?,
+        // The athlete's live bookings the checks and the new bookings' ordinals need, in one read.
+        let coaches: BTreeSet<UserId> = events.values().map(|e| e.coach_id).collect();
+        let live = match booking_rules::schedule_window(events.values().map(|e| facts(e, &taken).span)) {
+            Some(window) => bookings_store::live_for_order(&txn, request.user, &coaches, window).await?,
             None => Vec::new(),
         };
+        let schedule: Vec<(CoachEventId, Interval)> = live.iter().map(|b| (b.event_id, b.span)).collect();
         let errors = booking_rules::check_order(request.user, now, &requested, &schedule);
         if !errors.is_empty() {
             ctx!(txn.rollback().await)?;
             return Err(BookError::Rejected(errors));
         }
-        let view = self.write_order(&txn, request, &events, now).await?;
+        let order = store::insert(&txn, request.user, now).await?;
+        let in_order: Vec<&coach_events::Model> = request.event_ids.iter().map(|id| &events[id]).collect();
+        let created = bookings_store::insert_for_order(&txn, order.id, request.user, &in_order, now).await?;
+        let with_coaches = live.into_iter().filter(|b| coaches.contains(&b.coach_id));
+        let ordinals = booking_rules::ordinals(with_coaches.chain(created.iter().map(live_booking)));
+        let bookings = bookings_store::with_events(created, &events, &ordinals)?;
         ctx!(txn.commit().await)?;
-        Ok(view)
+        Ok(OrderView { order, bookings })
     }
 
     /// One try of [`Orders::book`] on PostgreSQL: one call that locks, checks the order rules
@@ -210,20 +230,6 @@ impl<'a> Orders<'a> {
             };
             bookings.push(BookingView { booking, event, cardinality: line.ordinal });
         }
-        Ok(OrderView { order, bookings })
-    }
-
-    async fn write_order(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &OrderRequest,
-        events: &BTreeMap<CoachEventId, coach_events::Model>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> ServiceResult<OrderView> {
-        let order = store::insert(txn, request.user, now).await?;
-        let in_order: Vec<&coach_events::Model> = request.event_ids.iter().map(|id| &events[id]).collect();
-        let created = bookings_store::insert_for_order(txn, order.id, request.user, &in_order, now).await?;
-        let bookings = bookings_store::views_with_events(txn, created, events).await?;
         Ok(OrderView { order, bookings })
     }
 

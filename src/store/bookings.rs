@@ -6,7 +6,7 @@
 //! the caller may see (svix's manner), so a booking someone else holds is as missing as one
 //! that never existed (404, never 403).
 
-use crate::domain::bookings::{Interval, Status, MAX_EVENT_HOURS};
+use crate::domain::bookings::{Interval, LiveBooking, Status, MAX_EVENT_HOURS};
 use crate::domain::ids::{BookingId, CoachEventId, OrderId, UserId};
 use crate::domain::input::FreeText;
 use crate::domain::kinds::CancellationReason;
@@ -201,29 +201,58 @@ pub async fn of_orders(db: &impl ConnectionTrait, orders: &[OrderId]) -> Service
     Ok(all)
 }
 
-/// The athlete's live bookings of these events or overlapping `window` (from the earliest start
-/// to the latest end of the events of an order), with the event each is for.
-pub async fn schedule_of(
+/// What an order of events by the coaches `coaches`, spanning `window`, needs of `user`'s live
+/// bookings, in one read: every one with the coaches (which the new bookings' ordinals count,
+/// see [`crate::domain::bookings::ordinals`]; a booking of one of the events is among them) and
+/// those overlapping `window` (with the first, the schedule
+/// [`crate::domain::bookings::check_order`] checks: more rows change nothing there, it looks for
+/// the same event or an overlap). Each branch names the user, so SQLite reads them as two index
+/// ranges (`MULTI-INDEX OR`; tests/store_bookings.rs holds it to that), not all the user's rows.
+pub async fn live_for_order(
     db: &impl ConnectionTrait,
     user: UserId,
-    events: &[CoachEventId],
+    coaches: &BTreeSet<UserId>,
     window: Interval,
-) -> ServiceResult<Vec<(CoachEventId, Interval)>> {
+) -> ServiceResult<Vec<LiveBooking>> {
+    let of_user = || Condition::all().add(bookings::Column::UserId.eq(user));
     let near = overlapping(ListWindow { start: Some(window.start), end: Some(window.end) })
         // Bounds the index range: no booking lasts longer (see MAX_EVENT_HOURS).
         .add(bookings::Column::StartsAt.gt(window.start - Duration::hours(MAX_EVENT_HOURS)));
-    let rows: Vec<(CoachEventId, DateTime<Utc>, DateTime<Utc>)> = ctx!(
+    let wanted = Condition::any()
+        .add(of_user().add(bookings::Column::CoachId.is_in(coaches.iter().copied())))
+        .add(of_user().add(near));
+    live_bookings(db, wanted).await
+}
+
+/// The live bookings matching `filter`, as the order rules and the ordinals see them.
+async fn live_bookings(db: &impl ConnectionTrait, filter: Condition) -> ServiceResult<Vec<LiveBooking>> {
+    let rows: Vec<(BookingId, UserId, UserId, CoachEventId, DateTime<Utc>, DateTime<Utc>)> = ctx!(
         bookings::Entity::find()
             .select_only()
-            .columns([bookings::Column::EventId, bookings::Column::StartsAt, bookings::Column::EndsAt])
-            .filter(bookings::Column::UserId.eq(user))
+            .columns([
+                bookings::Column::Id,
+                bookings::Column::UserId,
+                bookings::Column::CoachId,
+                bookings::Column::EventId,
+                bookings::Column::StartsAt,
+                bookings::Column::EndsAt,
+            ])
+            .filter(filter)
             .filter(bookings::Column::Status.is_in(LIVE))
-            .filter(Condition::any().add(bookings::Column::EventId.is_in(events.iter().copied())).add(near))
             .into_tuple()
             .all(db)
             .await
     )?;
-    Ok(rows.into_iter().map(|(event, start, end)| (event, Interval { start, end })).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, user_id, coach_id, event_id, start, end)| LiveBooking {
+            id,
+            user_id,
+            coach_id,
+            event_id,
+            span: Interval { start, end },
+        })
+        .collect())
 }
 
 // ------------------------------------------------------------------ reading with events
@@ -242,33 +271,27 @@ pub async fn views_with_events(
     events: &BTreeMap<CoachEventId, coach_events::Model>,
 ) -> ServiceResult<Vec<BookingView>> {
     let pairs: BTreeSet<(UserId, UserId)> = list.iter().map(|b| (b.user_id, b.coach_id)).collect();
-    let mut ordinals: BTreeMap<BookingId, i64> = BTreeMap::new();
-    if !pairs.is_empty() {
+    let ordinals = if pairs.is_empty() {
+        BTreeMap::new()
+    } else {
         let mut any = Condition::any();
         for (user, coach) in &pairs {
             any = any.add(
                 Condition::all().add(bookings::Column::UserId.eq(*user)).add(bookings::Column::CoachId.eq(*coach)),
             );
         }
-        let live: Vec<(BookingId, UserId, UserId)> = ctx!(
-            bookings::Entity::find()
-                .select_only()
-                .columns([bookings::Column::Id, bookings::Column::UserId, bookings::Column::CoachId])
-                .filter(any)
-                .filter(bookings::Column::Status.is_in(LIVE))
-                .order_by_asc(bookings::Column::StartsAt)
-                .order_by_asc(bookings::Column::Id)
-                .into_tuple()
-                .all(db)
-                .await
-        )?;
-        let mut counts: BTreeMap<(UserId, UserId), i64> = BTreeMap::new();
-        for (id, user, coach) in live {
-            let n = counts.entry((user, coach)).or_insert(0);
-            *n += 1;
-            ordinals.insert(id, *n);
-        }
-    }
+        crate::domain::bookings::ordinals(live_bookings(db, any).await?)
+    };
+    with_events(list, events, &ordinals)
+}
+
+/// Each booking of `list` with its event (from `events`, which must hold them) and its ordinal
+/// (from `ordinals`, when it has one).
+pub fn with_events(
+    list: Vec<bookings::Model>,
+    events: &BTreeMap<CoachEventId, coach_events::Model>,
+    ordinals: &BTreeMap<BookingId, i64>,
+) -> ServiceResult<Vec<BookingView>> {
     list.into_iter()
         .map(|b| {
             let event = events
