@@ -13,6 +13,7 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -159,11 +160,20 @@ impl ConnectionTrait for WriteTxn {
 /// user). A turn is waited for at most the pool's acquire timeout (a turn is what a writer
 /// connection would be), then the wait is a transient fault like a pool timeout: retried within
 /// the budget, then a 503.
+///
+/// The WAL is checkpointed (its pages copied into the database file, with an `fsync`) by a
+/// background task on a connection of its own ([`Checkpointer`]), not by the commit that
+/// happens to cross SQLite's threshold: that commit would do it holding the turn, and every
+/// waiting writer would wait for the copy and the `fsync` too. The writer connections still
+/// checkpoint past [`WRITER_AUTOCHECKPOINT_PAGES`], so the WAL stays bounded if the background
+/// one falls behind.
 pub struct SqliteWriter {
     turns: Arc<tokio::sync::Mutex<()>>,
     /// `None` for an in-memory database, one per connection: its writes run on the pool.
     connection: Option<DatabaseConnection>,
     wait: Duration,
+    /// The file's turns taken so far (what tells the checkpointer there may be work).
+    taken: Arc<AtomicU64>,
 }
 
 #[derive(Default)]
@@ -171,45 +181,124 @@ struct WriterFile {
     turns: Arc<tokio::sync::Mutex<()>>,
     /// Each pool's writer connection, by the pool's connect options (one `Arc` per pool).
     connections: Vec<(Arc<SqliteConnectOptions>, DatabaseConnection)>,
+    taken: Arc<AtomicU64>,
+    checkpoints: Arc<AtomicU64>,
+    checkpointer: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A writer connection checkpoints the WAL itself only past this many pages (40 MiB of 4 KiB
+/// pages; SQLite's default is 1,000): the [`Checkpointer`] does it long before.
+pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+/// How often the [`Checkpointer`] looks whether a turn was taken since it last checkpointed.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Checkpoints one SQLite file's WAL in the background: every [`CHECKPOINT_EVERY`] after a
+/// writer's turn was taken since the last time, `PRAGMA wal_checkpoint(PASSIVE)` on a connection
+/// of its own (a pool of one, like a writer connection). PASSIVE copies what it can without
+/// waiting for readers or writers; a writer that begins once everything was copied starts the
+/// WAL over from its beginning. It stops when its file's entry is gone (the file was deleted).
+struct Checkpointer {
+    connection: DatabaseConnection,
+    taken: Weak<AtomicU64>,
+    checkpoints: Arc<AtomicU64>,
+}
+
+impl Checkpointer {
+    async fn run(self) {
+        let mut seen = 0;
+        let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let Some(taken) = self.taken.upgrade().map(|t| t.load(Ordering::Relaxed)) else { return };
+            if taken == seen {
+                continue;
+            }
+            seen = taken;
+            let statement = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
+            match self.connection.query_one_raw(statement).await {
+                Ok(_) => {
+                    self.checkpoints.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!(crate::metrics::DB_CHECKPOINTS).increment(1);
+                }
+                Err(e) => tracing::warn!(error = %e, "the background WAL checkpoint failed"),
+            }
+        }
+    }
+}
+
+/// A pool of one connection on a SQLite file for one user at a time (the turn's holder, or the
+/// checkpointer): never tested before use, never closed for idleness; with
+/// `wal_autocheckpoint` set when given.
+fn writer_pool(options: &SqliteConnectOptions, wait: Duration, autocheckpoint: Option<u32>) -> DatabaseConnection {
+    let mut options = options.clone();
+    if let Some(pages) = autocheckpoint {
+        options = options.pragma("wal_autocheckpoint", pages.to_string());
+    }
+    sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
+        sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(wait)
+            .connect_lazy_with(options),
+    )
 }
 
 impl SqliteWriter {
+    fn files() -> &'static std::sync::Mutex<HashMap<std::path::PathBuf, WriterFile>> {
+        static FILES: std::sync::LazyLock<std::sync::Mutex<HashMap<std::path::PathBuf, WriterFile>>> =
+            std::sync::LazyLock::new(Default::default);
+        &FILES
+    }
+
     pub fn of(db: &DatabaseConnection) -> Self {
-        type Files = HashMap<std::path::PathBuf, WriterFile>;
-        static FILES: std::sync::LazyLock<std::sync::Mutex<Files>> = std::sync::LazyLock::new(Default::default);
         let pool = db.get_sqlite_connection_pool();
         let wait = pool.options().get_acquire_timeout();
         let options = pool.connect_options();
         let file = options.get_filename();
         let in_memory =
             file.as_os_str().is_empty() || file.to_string_lossy().starts_with(":memory:") || file.starts_with("file:");
-        let mut files = FILES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut files = Self::files().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if !files.contains_key(file) {
             // A file that is gone (a test's) takes its writer connections with it.
             files.retain(|path, _| path.exists());
         }
         let writers = files.entry(file.to_path_buf()).or_default();
-        let turns = writers.turns.clone();
+        let (turns, taken) = (writers.turns.clone(), writers.taken.clone());
         if in_memory {
-            return Self { turns, connection: None, wait };
+            return Self { turns, connection: None, wait, taken };
+        }
+        if writers.checkpointer.as_ref().is_none_or(|task| task.is_finished()) {
+            // (A runtime that ended took the task with it: the next one starts it again.)
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let checkpointer = Checkpointer {
+                    connection: writer_pool(&options, wait, None),
+                    taken: Arc::downgrade(&writers.taken),
+                    checkpoints: writers.checkpoints.clone(),
+                };
+                writers.checkpointer = Some(runtime.spawn(checkpointer.run()));
+            }
         }
         if let Some((_, connection)) = writers.connections.iter().find(|(known, _)| Arc::ptr_eq(known, &options)) {
-            return Self { turns, connection: Some(connection.clone()), wait };
+            return Self { turns, connection: Some(connection.clone()), wait, taken };
         }
         // The writer connections of pools that are gone (only this map holds their options).
         writers.connections.retain(|(known, _)| Arc::strong_count(known) > 1);
-        let mut connection = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
-            sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .test_before_acquire(false)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(wait)
-                .connect_lazy_with(SqliteConnectOptions::clone(&options)),
-        );
+        let mut connection = writer_pool(&options, wait, Some(WRITER_AUTOCHECKPOINT_PAGES));
         count_statements(&mut connection);
         writers.connections.push((options, connection.clone()));
-        Self { turns, connection: Some(connection), wait }
+        Self { turns, connection: Some(connection), wait, taken }
+    }
+
+    /// Background checkpoints run so far on `db`'s file (for tests and operators' curiosity;
+    /// the metric counts them for every file).
+    pub fn checkpoints(db: &DatabaseConnection) -> u64 {
+        let file = db.get_sqlite_connection_pool().connect_options().get_filename().to_path_buf();
+        let files = Self::files().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        files.get(&file).map_or(0, |f| f.checkpoints.load(Ordering::Relaxed))
     }
 
     /// The connection the turn's holder writes on (`db` itself for an in-memory database).
@@ -218,9 +307,11 @@ impl SqliteWriter {
     }
 
     pub async fn turn(&self) -> Result<tokio::sync::OwnedMutexGuard<()>, DbErr> {
-        tokio::time::timeout(self.wait, self.turns.clone().lock_owned())
+        let turn = tokio::time::timeout(self.wait, self.turns.clone().lock_owned())
             .await
-            .map_err(|_| DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout))
+            .map_err(|_| DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout))?;
+        self.taken.fetch_add(1, Ordering::Relaxed);
+        Ok(turn)
     }
 }
 
@@ -505,5 +596,51 @@ mod tests {
             .map(|row| row.try_get::<i64>("", "n").unwrap())
             .collect();
         assert_eq!(order, vec![0, 1, 2]);
+    }
+
+    /// The WAL is checkpointed in the background after writes, not by a writer's commit: a writer
+    /// connection leaves it to the checkpointer up to 10,000 pages, the checkpointer runs after
+    /// turns were taken and not while none are.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_wal_is_checkpointed_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("checkpoints.db").display());
+        let mut options = ConnectOptions::new(url);
+        options.max_connections(4).acquire_timeout(Duration::from_secs(10)).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10))
+        });
+        let db = Database::connect(options).await.unwrap();
+        db.execute_unprepared("CREATE TABLE rows (n INTEGER NOT NULL, body BLOB NOT NULL)").await.unwrap();
+        let txn = begin_write(&db).await.unwrap();
+        let pages = txn
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_autocheckpoint"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap();
+        assert_eq!(pages, i64::from(WRITER_AUTOCHECKPOINT_PAGES));
+        txn.commit().await.unwrap();
+        let before = SqliteWriter::checkpoints(&db);
+        for n in 0..50 {
+            let txn = begin_write(&db).await.unwrap();
+            txn.execute_unprepared(&format!("INSERT INTO rows VALUES ({n}, zeroblob(8000))")).await.unwrap();
+            txn.commit().await.unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while SqliteWriter::checkpoints(&db) == before {
+            assert!(Instant::now() < deadline, "no background checkpoint after the writes");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Once caught up, nothing more while nothing is written.
+        tokio::time::sleep(CHECKPOINT_EVERY * 3).await;
+        let idle = SqliteWriter::checkpoints(&db);
+        tokio::time::sleep(CHECKPOINT_EVERY * 5).await;
+        assert_eq!(SqliteWriter::checkpoints(&db), idle);
+        // The rows are in the database file itself: a checkpoint copied them there (a writer's
+        // own would not have, at ~100 pages).
+        let file = dir.path().join("checkpoints.db");
+        let bytes = std::fs::metadata(&file).unwrap().len();
+        assert!(bytes > 50 * 8000, "the database file holds the rows ({bytes} bytes)");
     }
 }

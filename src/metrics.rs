@@ -42,6 +42,7 @@ pub const DB_TRANSACTIONS_RETRIED: &str = "db_transactions_retried_total";
 pub const DB_TRANSACTIONS_TIMED_OUT: &str = "db_transactions_timed_out_total";
 pub const DB_STATEMENTS: &str = "db_statements_total";
 pub const DB_SLOW_STATEMENTS: &str = "db_slow_statements_total";
+pub const DB_CHECKPOINTS: &str = "db_wal_checkpoints_total";
 /// A statement slower than this counts in [`DB_SLOW_STATEMENTS`] (and is logged as a warning).
 pub const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
@@ -79,6 +80,7 @@ pub const CATALOG: &[(&str, Kind, &str)] = &[
     (DB_TRANSACTIONS_TIMED_OUT, Kind::Counter, "Write transactions given up on a transient fault (budget or tries spent, or waiting for a row held by another request): answered 503."),
     (DB_STATEMENTS, Kind::Counter, "Database statements run."),
     (DB_SLOW_STATEMENTS, Kind::Counter, "Database statements that took over one second."),
+    (DB_CHECKPOINTS, Kind::Counter, "SQLite WAL checkpoints run in the background (off the writer's turn)."),
     (OUTBOX_PENDING, Kind::Gauge, "Outbox messages not yet sent, failed or skipped, by channel (read at scrape time)."),
     (OUTBOX_OLDEST_PENDING_AGE, Kind::Gauge, "Seconds since the oldest unsent outbox message became due, by channel (0: none due); grows while a sender is stalled (read at scrape time)."),
     (OUTBOX_SCRAPE_ERRORS, Kind::Counter, "Scrapes whose outbox query failed or timed out (the outbox gauges then keep their last value)."),
@@ -172,6 +174,7 @@ fn register_known_series() {
         DB_TRANSACTIONS_TIMED_OUT,
         DB_STATEMENTS,
         DB_SLOW_STATEMENTS,
+        DB_CHECKPOINTS,
         OUTBOX_SCRAPE_ERRORS,
         WEBHOOK_ENDPOINTS_DISABLED,
         RATE_LIMIT_FALLBACK,
