@@ -319,6 +319,20 @@ async fn an_order_reads_the_athletes_bookings_once(app: TestApp) {
         assert!(plan.contains("MULTI-INDEX OR"), "{plan}");
         assert!(plan.contains("bookings_user_coach_starts (user_id=? AND coach_id=?)"), "{plan}");
         assert!(plan.contains("bookings_user_starts (user_id=? AND starts_at>? AND starts_at<?)"), "{plan}");
+        // The athlete's row, there already, is not written again (SQLite's write lock is held
+        // already; a rewrite would only add to the commit).
+        use sea_orm::TransactionTrait;
+        let txn = f.db.begin().await.unwrap();
+        bookings::store::orders::lock_athlete(&txn, a.user_id, Utc::now()).await.unwrap();
+        let changes = txn
+            .query_one_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT changes() AS n"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(changes, 0);
+        txn.rollback().await.unwrap();
     }
 }
 

@@ -17,11 +17,17 @@ use sea_orm::{
 
 /// Locks the user's row (their schedule), creating it first if needed, in one statement: an
 /// upsert whose conflict branch rewrites the row with itself, which takes the row lock on
-/// PostgreSQL (SQLite's `BEGIN IMMEDIATE` already holds the only write lock).
+/// PostgreSQL. SQLite's `BEGIN IMMEDIATE` already holds the only write lock, so there a row
+/// that exists is left alone (rewriting it would only add a page to the commit's WAL frames).
 pub async fn lock_athlete(db: &impl ConnectionTrait, user: UserId, now: DateTime<Utc>) -> ServiceResult<()> {
+    let mut conflict = OnConflict::column(users::Column::Id);
+    match db.get_database_backend() {
+        DbBackend::Postgres => conflict.update_column(users::Column::Id),
+        _ => conflict.do_nothing(),
+    };
     ctx!(
         users::Entity::insert(users::ActiveModel { id: Set(user), email: Set(None), updated_at: Set(now) })
-            .on_conflict(OnConflict::column(users::Column::Id).update_column(users::Column::Id).to_owned())
+            .on_conflict(conflict)
             .exec_without_returning(db)
             .await
     )?;
