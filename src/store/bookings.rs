@@ -224,9 +224,12 @@ pub async fn live_for_order(
     live_bookings(db, wanted).await
 }
 
+/// A live booking's columns as [`live_bookings`] reads them: id, athlete, coach, event, start, end.
+type LiveRow = (BookingId, UserId, UserId, CoachEventId, DateTime<Utc>, DateTime<Utc>);
+
 /// The live bookings matching `filter`, as the order rules and the ordinals see them.
 async fn live_bookings(db: &impl ConnectionTrait, filter: Condition) -> ServiceResult<Vec<LiveBooking>> {
-    let rows: Vec<(BookingId, UserId, UserId, CoachEventId, DateTime<Utc>, DateTime<Utc>)> = ctx!(
+    let rows: Vec<LiveRow> = ctx!(
         bookings::Entity::find()
             .select_only()
             .columns([
