@@ -512,17 +512,22 @@ mod tests {
     use super::*;
     use sea_orm::{ConnectOptions, Database};
 
+    /// A pool of `connections` on a new WAL file `name` in `dir`.
+    async fn file_db(dir: &tempfile::TempDir, name: &str, connections: u32) -> DatabaseConnection {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
+        let mut options = ConnectOptions::new(url);
+        options.max_connections(connections).acquire_timeout(Duration::from_secs(10)).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10))
+        });
+        Database::connect(options).await.unwrap()
+    }
+
     /// Writers on one SQLite file get their turns in the order they asked, however many wait:
     /// with only `BEGIN IMMEDIATE` and the busy handler's polling, later writers overtake.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_writers_take_turns_in_arrival_order() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("turns.db").display());
-        let mut options = ConnectOptions::new(url);
-        options.max_connections(8).acquire_timeout(Duration::from_secs(10)).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10))
-        });
-        let db = Database::connect(options).await.unwrap();
+        let db = file_db(&dir, "turns.db", 8).await;
         db.execute_unprepared("CREATE TABLE turns (n INTEGER NOT NULL)").await.unwrap();
 
         let first = begin_write(&db).await.unwrap();
@@ -557,12 +562,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sqlite_autocommit_writes_wait_for_the_turn() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("autocommit.db").display());
-        let mut options = ConnectOptions::new(url);
-        options.max_connections(8).acquire_timeout(Duration::from_secs(10)).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10))
-        });
-        let db = Database::connect(options).await.unwrap();
+        let db = file_db(&dir, "autocommit.db", 8).await;
         db.execute_unprepared("CREATE TABLE turns (n INTEGER NOT NULL)").await.unwrap();
 
         let first = begin_write(&db).await.unwrap();
@@ -604,12 +604,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_wal_is_checkpointed_in_the_background() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("checkpoints.db").display());
-        let mut options = ConnectOptions::new(url);
-        options.max_connections(4).acquire_timeout(Duration::from_secs(10)).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10))
-        });
-        let db = Database::connect(options).await.unwrap();
+        let db = file_db(&dir, "checkpoints.db", 4).await;
         db.execute_unprepared("CREATE TABLE rows (n INTEGER NOT NULL, body BLOB NOT NULL)").await.unwrap();
         let txn = begin_write(&db).await.unwrap();
         let pages = txn
