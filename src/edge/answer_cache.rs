@@ -474,10 +474,15 @@ mod tests {
         cache.put_busy(cache.ticket(), calendar, window());
         assert!(answers.answer(&cache, &key).is_none());
 
-        // Rendered while a write to another calendar happened: kept.
+        // Rendered while a write to another calendar happened: kept (another link and calendar
+        // whose invalidation counters are not theirs: a shared one refuses, by design).
+        let (other_token, other_calendar) = (1..)
+            .map(|n| (token(&format!("other{n}")), CalendarId::new()))
+            .find(|(t, c)| !cache.shares_a_counter((&key.token, calendar), (t, *c)))
+            .unwrap();
         let ticket = cache.ticket();
-        cache.invalidate_link(&token("other"));
-        cache.invalidate_calendar(CalendarId::new());
+        cache.invalidate_link(&other_token);
+        cache.invalidate_calendar(other_calendar);
         assert!(answers.put_answer(&cache, ticket, key.clone(), body.clone(), etag.clone()));
 
         // Rendered while a write to its calendar happened: not kept.

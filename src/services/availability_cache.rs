@@ -336,6 +336,20 @@ impl AvailabilityCache {
         }
     }
 
+    /// Whether invalidating the link `other_token` or the calendar `other_calendar` refuses loads
+    /// of `token` and `calendar_id` too (the keys share [`STRIPES`] counters): tests that show a
+    /// write elsewhere refusing nothing pick keys that do not share one.
+    #[cfg(test)]
+    pub(crate) fn shares_a_counter(
+        &self,
+        (token, calendar_id): (&LinkToken, CalendarId),
+        (other_token, other_calendar): (&LinkToken, CalendarId),
+    ) -> bool {
+        let counter = |key: Key<'_>| self.invalidations.stripe(&key) as *const AtomicU64;
+        let mine = [counter(Key::Link(token)), counter(Key::Calendar(calendar_id))];
+        [counter(Key::Link(other_token)), counter(Key::Calendar(other_calendar))].iter().any(|c| mine.contains(c))
+    }
+
     /// Another instance changed these calendars: their busy time and links go (and with them
     /// the rendered answers tied to them); loads under way are not kept.
     pub fn drop_calendars(&self, calendars: &[CalendarId]) {
@@ -444,16 +458,12 @@ pub(crate) mod tests {
     fn writes_to_other_calendars_and_links_do_not_stop_a_load_from_being_kept() {
         let cache = AvailabilityCache::new(Duration::from_secs(60));
         let (id, token) = (CalendarId::new(), LinkToken::parse("a").unwrap());
-        // Keys of other counters than this calendar's and this link's (keys sharing one are
-        // refused with it: see `STRIPES`).
-        let mine = [cache.invalidations.stripe(&Key::Calendar(id)), cache.invalidations.stripe(&Key::Link(&token))];
-        let apart = |key: Key<'_>| {
-            let stripe = cache.invalidations.stripe(&key);
-            !mine.iter().any(|m| std::ptr::eq(*m, stripe))
-        };
-        let other_calendar = std::iter::repeat_with(CalendarId::new).find(|c| apart(Key::Calendar(*c))).unwrap();
-        let other_link =
-            (0..).map(|n| LinkToken::parse(&format!("other{n}")).unwrap()).find(|t| apart(Key::Link(t))).unwrap();
+        // Another link and calendar whose counters are not this link's and calendar's (keys
+        // sharing one are refused with it: see `STRIPES`).
+        let (other_link, other_calendar) = (0..)
+            .map(|n| (LinkToken::parse(&format!("other{n}")).unwrap(), CalendarId::new()))
+            .find(|(t, c)| !cache.shares_a_counter((&token, id), (t, *c)))
+            .unwrap();
         let ticket = cache.ticket();
         cache.invalidate_calendar(other_calendar);
         cache.invalidate_link(&other_link);
