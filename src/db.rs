@@ -1,5 +1,6 @@
 //! Transactions that write: on SQLite one writer turn at a time in arrival order, then `BEGIN IMMEDIATE` (taken up front so
-//! no read-then-upgrade deadlock), a plain transaction with row locks on PostgreSQL; the
+//! no read-then-upgrade deadlock), with the WAL checkpointed in the background ([`SqliteWriter`]),
+//! a plain transaction with row locks on PostgreSQL; the
 //! classification of database errors (transient: worth a retry, then a 503; conflicts); and
 //! [`Writes`], which runs a write transaction with retries inside a time budget and bounds how
 //! many of this process's requests wait at the database for one row. Its metrics: retried and
