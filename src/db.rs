@@ -163,7 +163,7 @@ impl ConnectionTrait for WriteTxn {
 /// the budget, then a 503.
 ///
 /// The WAL is checkpointed (its pages copied into the database file, with an `fsync`) by a
-/// background task on a connection of its own ([`Checkpointer`]), not by the commit that
+/// background task on a connection of its own (`Checkpointer`), not by the commit that
 /// happens to cross SQLite's threshold: that commit would do it holding the turn, and every
 /// waiting writer would wait for the copy and the `fsync` too. The writer connections still
 /// checkpoint past [`WRITER_AUTOCHECKPOINT_PAGES`], so the WAL stays bounded if the background
@@ -188,10 +188,10 @@ struct WriterFile {
 }
 
 /// A writer connection checkpoints the WAL itself only past this many pages (40 MiB of 4 KiB
-/// pages; SQLite's default is 1,000): the [`Checkpointer`] does it long before.
+/// pages; SQLite's default is 1,000): the `Checkpointer` does it long before.
 pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
-/// How often the [`Checkpointer`] looks whether a turn was taken since it last checkpointed.
+/// How often the `Checkpointer` looks whether a turn was taken since it last checkpointed.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// Checkpoints one SQLite file's WAL in the background: every [`CHECKPOINT_EVERY`] after a
