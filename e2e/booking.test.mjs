@@ -190,6 +190,9 @@ describe('booking pages', { timeout: 240_000 }, () => {
     await check(page, 'manage-es-320', { axe: false });
     await page.getByRole('link', { name: 'Cambiar la hora' }).click();
     await check(page, 'reschedule-es-320', { axe: false });
+    // A day of next month, as when booking: today's times run out late in the day.
+    await page.getByRole('link', { name: /Mes siguiente/ }).click();
+    await page.locator('.grid a.day').nth(1).click();
     await page.locator('.slot').nth(2).click();
     await page.getByRole('button', { name: 'Mover mi reserva a esta hora' }).click();
     await page.getByText('Su reserva se ha movido.').waitFor();
@@ -237,6 +240,10 @@ describe('booking pages', { timeout: 240_000 }, () => {
         await state('axe-manage');
         await page.getByRole('link', { name: w.resched }).click();
         await state('axe-reschedule');
+        // A day of next month, as when booking: today's times run out late in the day.
+        await page.getByRole('link', { name: w.next }).click();
+        await page.locator('.grid a.day').nth(2).click();
+        await page.waitForFunction(() => document.querySelector('[aria-busy]') === null);
         await page.locator('.slot').nth(1).click();
         await state('axe-move');
         await page.getByRole('button', { name: w.move }).click();
