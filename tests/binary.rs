@@ -91,6 +91,53 @@ fn serve_token_and_trace_ids_in_logs() {
     assert!(seen.iter().all(|l| !l.contains(secret_text.trim())));
 }
 
+/// Text lines to a pipe (a file, a log collector) are plain: no terminal escape codes.
+#[test]
+fn text_logs_to_a_pipe_carry_no_escape_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve"])
+        .env("DATA_DIR", dir.path())
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "text")
+        .env("APP_ENV", "development")
+        .env_remove("NO_COLOR")
+        .env_remove("DATABASE_URL")
+        .env_remove("JWT_SECRET")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let client = reqwest::blocking::Client::new();
+    let started = Instant::now();
+    while client.get(format!("http://127.0.0.1:{port}/healthz")).send().is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("/healthz")) && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(line);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.iter().any(|l| l.contains("/healthz") && l.contains("INFO")),
+        "no access line; saw:\n{}",
+        seen.join("\n")
+    );
+    assert!(seen.iter().all(|l| !l.contains('\u{1b}')), "escape codes in:\n{}", seen.join("\n"));
+}
+
 #[test]
 fn a_shifted_clock_is_refused_in_production() {
     let dir = tempfile::tempdir().unwrap();
