@@ -434,9 +434,16 @@ impl WireJson for chrono::DateTime<chrono::FixedOffset> {
         }
         PRINTER
             .with_borrow_mut(|printer| {
-                out.push(b'"');
-                out.extend_from_slice(printer.print(self));
-                out.push(b'"');
+                let printed = printer.print(self);
+                if let Ok(usual) = <&[u8; 25]>::try_from(printed) {
+                    let mut quoted = [b'"'; 27];
+                    quoted[1..26].copy_from_slice(usual);
+                    out.extend_from_slice(&quoted);
+                } else {
+                    out.push(b'"');
+                    out.extend_from_slice(printed);
+                    out.push(b'"');
+                }
             });
         Ok(())
     }
@@ -654,7 +661,7 @@ impl<T: WireJson> WireJson for Vec<T> {
             let before = out.len();
             item.write_json(out)?;
             if i == 0 {
-                out.reserve((out.len() - before + 1) * (self.len() - 1));
+                out.reserve((out.len() - before + 1) * (self.len() - 1) + 256);
             }
         }
         out.push(b']');

@@ -119,6 +119,24 @@ proptest! {
         }
     }
 
+    /// `WireJson::write_json` (the response path, with its copy for the usual 25 bytes) quotes
+    /// what chrono prints, whatever the length: fractions, far years, one after another.
+    #[test]
+    fn write_json_quotes_what_chrono_prints(
+        instants in proptest::collection::vec(
+            (-62_135_596_800i64..253_402_300_799, prop_oneof![Just(0u32), nanos()], offsets()), 1..20)
+    ) {
+        use crate::api::WireJson;
+        let mut out = Vec::new();
+        let mut expected = String::new();
+        for (secs, nano, offset) in instants {
+            let t = at(offset, DateTime::from_timestamp(secs, nano).unwrap().naive_utc());
+            t.write_json(&mut out).unwrap();
+            expected.push_str(&format!("\"{}\"", t.to_rfc3339()));
+        }
+        prop_assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
     #[test]
     fn prints_leap_seconds_as_chrono_does(day in 0i64..3_000_000, nano in 1_000_000_000u32..2_000_000_000, offset in offsets()) {
         let date = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(day - 1_000_000);

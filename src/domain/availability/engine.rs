@@ -450,6 +450,8 @@ fn slots_framed(
     }
     let mut judge = Judge::new(rules, busy, lo, re, booked, now);
     let mut instants = Instants::new();
+    let room = grid_points(runs, lo, re, iv);
+    out.reserve(room);
     for run in runs {
         let hi = min(run.end, re);
         let from = max(lo, run.start);
@@ -493,7 +495,26 @@ fn slots_framed(
             s += iv;
         }
     }
+    // The property tests (debug builds) hold the estimate to what the walk offers.
+    debug_assert!(out.len() <= room || room == GRID_POINTS_CAP, "{} slots, room for {room}", out.len());
     out
+}
+
+const GRID_POINTS_CAP: usize = 4_096;
+
+/// How many grid points `iv` apart fit in the runs between `lo` and `re`: at most one more per
+/// run than the slots a walk of them offers, so the list of slots is allocated once rather than
+/// grown by doubling (capped: a busy calendar or a long duration offers far fewer).
+fn grid_points(runs: &[Run], lo: Ns, re: Ns, iv: Ns) -> usize {
+    const CAP: usize = GRID_POINTS_CAP;
+    let mut n: usize = 0;
+    for run in runs {
+        let span = min(run.end, re) - max(run.start, lo);
+        if span > 0 {
+            n = n.saturating_add(usize::try_from(span / iv).unwrap_or(CAP).saturating_add(1));
+        }
+    }
+    n.min(CAP)
 }
 
 /// How far before a window's first slot busy time can set where its slots start

@@ -477,3 +477,17 @@ fn refusals_sort_errors_for_the_caller() {
     assert_eq!(SlotError::Busy.refusal(), Refusal::Busy);
     assert_eq!(SlotError::DateFull { date: day("2026-01-01"), cap: 1 }.refusal(), Refusal::DateFull);
 }
+
+#[test]
+fn grid_points_count_each_runs_points_between_the_bounds() {
+    const MIN: Ns = 60 * 1_000_000_000;
+    let run = |start: Ns, end: Ns| Run { start: start * MIN, anchor: start * MIN, end: end * MIN, pieces: 0..1 };
+    // 09:00-17:00 twice, 30 minutes apart: 16 points each, one more for a grid not on the start.
+    let runs = [run(540, 1020), run(1980, 2460)];
+    assert_eq!(grid_points(&runs, 0, 3000 * MIN, 30 * MIN), 34);
+    // Bounds cut the first run to 13:00-17:00 and leave the second out.
+    assert_eq!(grid_points(&runs, 780 * MIN, 1500 * MIN, 30 * MIN), 9);
+    assert_eq!(grid_points(&runs, 3000 * MIN, 4000 * MIN, 30 * MIN), 0);
+    // An unbounded run is capped.
+    assert_eq!(grid_points(&[run(0, 1_000_000_000)], 0, 1_000_000_000 * MIN, MIN), GRID_POINTS_CAP);
+}
