@@ -11,16 +11,20 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-#[test]
-fn serve_token_and_trace_ids_in_logs() {
-    let dir = tempfile::tempdir().unwrap();
+/// `serve` on the embedded database in `dir` with `log_format`, its stderr lines sent to the
+/// receiver; answers once `/healthz` does. The base URL, the process, its lines.
+fn serve_logging(
+    dir: &std::path::Path,
+    log_format: &str,
+) -> (String, std::process::Child, std::sync::mpsc::Receiver<String>) {
     let port = free_port();
     let mut child = Command::new(BIN)
         .args(["serve"])
-        .env("DATA_DIR", dir.path())
+        .env("DATA_DIR", dir)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
+        .env("LOG_FORMAT", log_format)
         .env("APP_ENV", "development")
+        .env_remove("NO_COLOR")
         .env_remove("DATABASE_URL")
         .env_remove("JWT_SECRET")
         .stderr(Stdio::piped())
@@ -33,13 +37,21 @@ fn serve_token_and_trace_ids_in_logs() {
             let _ = tx.send(line);
         }
     });
-    let client = reqwest::blocking::Client::new();
     let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::new();
     let started = Instant::now();
     while client.get(format!("{base}/healthz")).send().is_err() {
         assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
+    (base, child, rx)
+}
+
+#[test]
+fn serve_token_and_trace_ids_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, mut child, rx) = serve_logging(dir.path(), "json");
+    let client = reqwest::blocking::Client::new();
     // The embedded database and the generated secret live in the data directory.
     assert!(dir.path().join("bookings.db").exists());
     let secret = dir.path().join("jwt-secret");
@@ -95,32 +107,7 @@ fn serve_token_and_trace_ids_in_logs() {
 #[test]
 fn text_logs_to_a_pipe_carry_no_escape_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["serve"])
-        .env("DATA_DIR", dir.path())
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "text")
-        .env("APP_ENV", "development")
-        .env_remove("NO_COLOR")
-        .env_remove("DATABASE_URL")
-        .env_remove("JWT_SECRET")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let client = reqwest::blocking::Client::new();
-    let started = Instant::now();
-    while client.get(format!("http://127.0.0.1:{port}/healthz")).send().is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_, mut child, rx) = serve_logging(dir.path(), "text");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = Vec::new();
     while !seen.iter().any(|l: &String| l.contains("/healthz")) && Instant::now() < deadline {
