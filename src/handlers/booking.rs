@@ -6,7 +6,7 @@ use super::{absent_if_none, instant, link_token, wire, Handlers};
 use crate::api::Json;
 use crate::api::{self, ApiError, BookingHandlers};
 use crate::auth::Principal;
-use crate::domain::availability::{RawSchedulingRules, SchedulingRules};
+use crate::domain::availability::{RawSchedulingRules, SchedulingRules, ZoneOffsets};
 use crate::domain::booking_link::{LinkSettings, Reservation, AVAILABILITY_RANGE};
 use crate::domain::ids::CalendarId;
 use crate::domain::input::{FreeText, TimeRange, MAX_TEXT_CHARS};
@@ -105,9 +105,8 @@ impl BookingHandlers for Handlers {
         let range = TimeRange::parse(&AVAILABILITY_RANGE, start, end)?;
         let found = self.links().availability(&token, range).await?;
         let settings = &found.link.settings;
-        // Slots carry the link's UTC offset at their instant. Back-to-back slots share an
-        // instant (one's end is the next one's start): its offset is looked up once.
-        let mut offsets = OffsetsAt::new(settings.rules.tz);
+        // Slots carry the link's UTC offset at their instant, looked up by spans of days.
+        let mut offsets = ZoneOffsets::new(settings.rules.tz);
         let slots = found
             .slots
             .iter()
@@ -186,32 +185,6 @@ impl BookingHandlers for Handlers {
     }
 }
 
-/// Instants in a zone, as the wire carries them (with their UTC offset), remembering the last
-/// one looked up: a zone's offset at an instant is a search in its table of transitions.
-struct OffsetsAt {
-    tz: chrono_tz::Tz,
-    last: Option<(DateTime<chrono::Utc>, FixedOffset)>,
-}
-
-impl OffsetsAt {
-    fn new(tz: chrono_tz::Tz) -> Self {
-        Self { tz, last: None }
-    }
-
-    fn at(&mut self, t: DateTime<chrono::Utc>) -> DateTime<FixedOffset> {
-        use chrono::{Offset, TimeZone};
-        let offset = match self.last {
-            Some((u, offset)) if u == t => offset,
-            _ => {
-                let offset = self.tz.offset_from_utc_datetime(&t.naive_utc()).fix();
-                self.last = Some((t, offset));
-                offset
-            }
-        };
-        t.with_timezone(&offset)
-    }
-}
-
 /// A manage token from a path: one not of the shape tokens are made in names no reservation, so
 /// it is the 404 an unknown token gets, answered without asking the database.
 fn manage_token_of(raw: &str) -> Result<ManageToken, ApiError> {
@@ -252,28 +225,5 @@ fn reservation_to_wire(found: GuestReservation, hosts: Vec<Host>) -> api::Reserv
             .into_iter()
             .map(|h| api::ReservationHost { calendar_id: h.calendar_id.into_uuid(), name: h.name })
             .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::OffsetsAt;
-    use chrono::{Duration, TimeZone, Utc};
-
-    /// The remembered offset is the zone's at each instant, across DST changes both ways and in
-    /// zones a half or quarter hour off, whether instants repeat or not.
-    #[test]
-    fn offsets_are_the_zones_at_each_instant() {
-        for zone in ["Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe", "UTC"] {
-            let tz: chrono_tz::Tz = zone.parse().unwrap();
-            let mut offsets = OffsetsAt::new(tz);
-            let first = Utc.with_ymd_and_hms(2030, 3, 1, 0, 0, 0).unwrap();
-            for i in 0..20_000 {
-                let start = first + Duration::minutes(25 * i);
-                for t in [start, start + Duration::minutes(25), start + Duration::minutes(25)] {
-                    assert_eq!(offsets.at(t), t.with_timezone(&tz).fixed_offset(), "{zone} {t}");
-                }
-            }
-        }
     }
 }

@@ -111,6 +111,7 @@
 //! * `hours`: weekly working hours and their windows, parsed from "HH:MM";
 //!   `schedule`: the scheduling rules of issue #12, date overrides among them;
 //! * `local_time`: local time → instant (the rules above), instants as nanoseconds;
+//!   `offsets`: a zone's UTC offsets at the instants of an answer, looked up by spans;
 //! * `busy`: the busy index (rule 7);
 //! * `limits`: reservations counted (and their minutes summed) per local date, and the limits
 //!   per day, week, month and year (rule 6, issue #25); `period_limit`: those limits as spans
@@ -128,6 +129,7 @@ mod engine;
 mod hours;
 mod limits;
 mod local_time;
+mod offsets;
 mod period_limit;
 mod schedule;
 mod seats;
@@ -147,6 +149,7 @@ pub use hours::{
     MINUTES_PER_DAY,
 };
 pub use limits::{count_per_date, counted_span, period_spans, tally_per_date, DayCounts, PeriodSpan, Tally};
+pub use offsets::ZoneOffsets;
 pub use period_limit::{limits_for, PeriodLimit};
 pub use schedule::{
     DateOverride, Patch, Period, RawDateOverride, RawSchedulingRules, ScheduleError, SchedulePatch, SchedulingRules,

@@ -1,0 +1,102 @@
+//! A zone's UTC offset at many instants, as an answer listing slots needs it: each lookup in
+//! chrono-tz is a binary search in the zone's table of transitions (about a sixth of an
+//! availability answer's instructions when every slot took two), so [`ZoneOffsets`] looks up
+//! the offset over spans of days instead and answers instants inside them without a search.
+//!
+//! What makes that exact: in chrono-tz's tables no zone changes its UTC offset twice within
+//! [`OFFSET_CHANGES_APART`] (the closest two changes anywhere are 6 days 23 hours apart:
+//! America/Noronha in October 2000, Asia/Gaza in 2040). So a window shorter than that holds at
+//! most one change: when the offsets at its two ends agree it holds none, and when they differ
+//! the one change is found by bisection. The test
+//! `offset_changes_are_apart_in_the_tables_this_build_compiles` reads the tables of the
+//! chrono-tz this build compiles and fails if an update of the tz database breaks the rule.
+
+use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// No zone changes its UTC offset twice within this many seconds (six days; see the module
+/// docs for the closest two changes).
+pub const OFFSET_CHANGES_APART: i64 = 6 * 86_400;
+
+/// Seconds `[lo, hi]` over which a zone's offset is `offset` (transitions are whole seconds,
+/// so an instant's offset is that of its whole second).
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    lo: i64,
+    hi: i64,
+    offset: FixedOffset,
+}
+
+impl Span {
+    fn holds(&self, secs: i64) -> bool {
+        self.lo <= secs && secs <= self.hi
+    }
+}
+
+/// The offsets of one zone at instants, looked up by spans: the spans either side of the last
+/// change found are kept, so instants that go back a little (a slot's end after the next slot's
+/// start) are answered from them too. The same offset as `tz.offset_from_utc_datetime(..).fix()`
+/// at every instant.
+pub struct ZoneOffsets {
+    tz: Tz,
+    spans: [Option<Span>; 2],
+}
+
+impl ZoneOffsets {
+    #[must_use]
+    pub fn new(tz: Tz) -> Self {
+        Self { tz, spans: [None, None] }
+    }
+
+    /// `t` in the zone: its UTC offset there.
+    pub fn at(&mut self, t: DateTime<Utc>) -> DateTime<FixedOffset> {
+        t.with_timezone(&self.offset(t))
+    }
+
+    /// The zone's UTC offset at `t`.
+    pub fn offset(&mut self, t: DateTime<Utc>) -> FixedOffset {
+        let secs = t.timestamp();
+        if let Some(span) = self.spans.iter().flatten().find(|s| s.holds(secs)) {
+            return span.offset;
+        }
+        self.spans = self.spans_from(secs);
+        match self.spans[0] {
+            Some(span) => span.offset,
+            None => self.tz.offset_from_utc_datetime(&t.naive_utc()).fix(),
+        }
+    }
+
+    /// chrono-tz's offset at whole second `secs`; `None` outside chrono's range.
+    fn lookup(&self, secs: i64) -> Option<FixedOffset> {
+        let t = DateTime::from_timestamp(secs, 0)?;
+        Some(self.tz.offset_from_utc_datetime(&t.naive_utc()).fix())
+    }
+
+    /// The spans covering `[secs, secs + OFFSET_CHANGES_APART - 1]`: one when the offsets at
+    /// both ends agree, two either side of the one change when they differ.
+    fn spans_from(&self, secs: i64) -> [Option<Span>; 2] {
+        let (Some(first), Some(hi)) = (self.lookup(secs), secs.checked_add(OFFSET_CHANGES_APART - 1)) else {
+            return [None, None];
+        };
+        let Some(last) = self.lookup(hi) else {
+            return [Some(Span { lo: secs, hi: secs, offset: first }), None];
+        };
+        if first == last {
+            return [Some(Span { lo: secs, hi, offset: first }), None];
+        }
+        // The one change: the first second of `(secs, hi]` whose offset is no longer `first`.
+        let (mut before, mut after) = (secs, hi);
+        while after - before > 1 {
+            let mid = before + (after - before) / 2;
+            if self.lookup(mid) == Some(first) {
+                before = mid;
+            } else {
+                after = mid;
+            }
+        }
+        [Some(Span { lo: secs, hi: before, offset: first }), Some(Span { lo: after, hi, offset: last })]
+    }
+}
+
+#[cfg(test)]
+mod tests;
