@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 pub const OFFSET_CHANGES_APART: i64 = 6 * 86_400;
 
 /// Seconds `[lo, hi]` over which a zone's offset is `offset` (transitions are whole seconds,
-/// so an instant's offset is that of its whole second).
+/// so an instant's offset is that of its whole second); empty when `lo > hi`.
 #[derive(Clone, Copy, Debug)]
 struct Span {
     lo: i64,
@@ -28,6 +28,8 @@ struct Span {
 }
 
 impl Span {
+    const EMPTY: Span = Span { lo: i64::MAX, hi: i64::MIN, offset: FixedOffset::east_opt(0).unwrap() };
+
     fn holds(&self, secs: i64) -> bool {
         self.lo <= secs && secs <= self.hi
     }
@@ -39,30 +41,40 @@ impl Span {
 /// at every instant.
 pub struct ZoneOffsets {
     tz: Tz,
-    spans: [Option<Span>; 2],
+    spans: [Span; 2],
 }
 
 impl ZoneOffsets {
     #[must_use]
     pub fn new(tz: Tz) -> Self {
-        Self { tz, spans: [None, None] }
+        Self { tz, spans: [Span::EMPTY; 2] }
     }
 
     /// `t` in the zone: its UTC offset there.
+    #[inline]
     pub fn at(&mut self, t: DateTime<Utc>) -> DateTime<FixedOffset> {
         t.with_timezone(&self.offset(t))
     }
 
-    /// The zone's UTC offset at `t`.
+    /// The zone's UTC offset at `t`. `#[inline]`: the usual case is two comparisons, made
+    /// per instant of an answer.
+    #[inline]
     pub fn offset(&mut self, t: DateTime<Utc>) -> FixedOffset {
         let secs = t.timestamp();
-        if let Some(span) = self.spans.iter().flatten().find(|s| s.holds(secs)) {
-            return span.offset;
+        match self.spans {
+            [first, _] if first.holds(secs) => first.offset,
+            [_, second] if second.holds(secs) => second.offset,
+            _ => self.refill(t),
         }
-        self.spans = self.spans_from(secs);
-        match self.spans[0] {
-            Some(span) => span.offset,
-            None => self.tz.offset_from_utc_datetime(&t.naive_utc()).fix(),
+    }
+
+    #[cold]
+    fn refill(&mut self, t: DateTime<Utc>) -> FixedOffset {
+        self.spans = self.spans_from(t.timestamp());
+        if self.spans[0].holds(t.timestamp()) {
+            self.spans[0].offset
+        } else {
+            self.tz.offset_from_utc_datetime(&t.naive_utc()).fix()
         }
     }
 
@@ -73,16 +85,17 @@ impl ZoneOffsets {
     }
 
     /// The spans covering `[secs, secs + OFFSET_CHANGES_APART - 1]`: one when the offsets at
-    /// both ends agree, two either side of the one change when they differ.
-    fn spans_from(&self, secs: i64) -> [Option<Span>; 2] {
+    /// both ends agree, two either side of the one change when they differ (empty ones where
+    /// chrono's range ends).
+    fn spans_from(&self, secs: i64) -> [Span; 2] {
         let (Some(first), Some(hi)) = (self.lookup(secs), secs.checked_add(OFFSET_CHANGES_APART - 1)) else {
-            return [None, None];
+            return [Span::EMPTY; 2];
         };
         let Some(last) = self.lookup(hi) else {
-            return [Some(Span { lo: secs, hi: secs, offset: first }), None];
+            return [Span { lo: secs, hi: secs, offset: first }, Span::EMPTY];
         };
         if first == last {
-            return [Some(Span { lo: secs, hi, offset: first }), None];
+            return [Span { lo: secs, hi, offset: first }, Span::EMPTY];
         }
         // The one change: the first second of `(secs, hi]` whose offset is no longer `first`.
         let (mut before, mut after) = (secs, hi);
@@ -94,7 +107,7 @@ impl ZoneOffsets {
                 after = mid;
             }
         }
-        [Some(Span { lo: secs, hi: before, offset: first }), Some(Span { lo: after, hi, offset: last })]
+        [Span { lo: secs, hi: before, offset: first }, Span { lo: after, hi, offset: last }]
     }
 }
 
