@@ -7,8 +7,11 @@
 # connection, one request at a time). User-space instructions only: the kernel's share is not in
 # it. Prints "N answers of B bytes: I instructions per answer".
 #
-# Settings (environment): N (300), W (50), BENCH_BIN (a server binary instead of this tree's
-# release build; BENCH_EX as for bench/http.sh), PORT (18999), PROFILE_OUT (a path: keep
+# SAME=1 asks the first range's URL every time instead: after the first, an answer the answer
+# cache holds (the same bytes, nothing computed), the floor a computed answer is measured against.
+#
+# Settings (environment): N (300), W (50), SAME (0), BENCH_BIN (a server binary instead of this
+# tree's release build; BENCH_EX as for bench/http.sh), PORT (18999), PROFILE_OUT (a path: keep
 # callgrind's output there, for callgrind_annotate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +43,9 @@ cp -r "$WORK/sqlite" "$SCRATCH/data"
 rm -f "$SCRATCH"/data/*.req
 cat >"$SCRATCH/client.py" <<'PY'
 import http.client, sys
-port, path, skip, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-paths = [line.split("\t")[1] for line in open(path)][skip:skip + n]
+port, path, skip, n, same = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+paths = [line.split("\t")[1] for line in open(path)]
+paths = [paths[0]] * n if same else paths[skip:skip + n]
 conn = http.client.HTTPConnection("127.0.0.1", port)
 size = 0
 for p in paths:
@@ -61,9 +65,9 @@ for _ in $(seq 1 120); do
   curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
   sleep 1
 done
-python3 "$SCRATCH/client.py" "$PORT" "$REQ" 0 "$W" >/dev/null
+python3 "$SCRATCH/client.py" "$PORT" "$REQ" 0 "$W" "${SAME:-0}" >/dev/null
 callgrind_control -i on "$VPID" >/dev/null 2>&1
-bytes=$(python3 "$SCRATCH/client.py" "$PORT" "$REQ" "$W" "$N")
+bytes=$(python3 "$SCRATCH/client.py" "$PORT" "$REQ" "$W" "$N" "${SAME:-0}")
 callgrind_control -i off "$VPID" >/dev/null 2>&1
 kill -INT "$VPID"
 wait "$VPID" || true
