@@ -14,6 +14,7 @@ use super::limits::{DayCounts, Limits, Reached};
 use super::local_time::{
     ceil_div, instant_nanos, local_date, nanos, resolve_boundary, resolve_boundary_ns, Instants, Ns,
 };
+use super::offsets::ZoneOffsets;
 use super::schedule::{Period, SlotAlignment};
 use super::{Interval, LinkRules};
 
@@ -235,6 +236,8 @@ impl LinkRules {
         let mut runs: Vec<Run> = Vec::new();
         let overrides = self.schedule.date_overrides();
         let mut oi = overrides.partition_point(|o| o.date() < first);
+        // The zone's offsets by span: one lookup for days of boundaries.
+        let mut zone = ZoneOffsets::new(self.tz);
         let mut date = first;
         'dates: while date <= last {
             let windows = if oi < overrides.len() && overrides[oi].date() == date {
@@ -244,9 +247,7 @@ impl LinkRules {
                 self.hours.day(date.weekday())
             };
             for (wi, w) in windows.iter().enumerate() {
-                let (Some(s), Some(e)) =
-                    (resolve_boundary_ns(self.tz, date, w.start), resolve_boundary_ns(self.tz, date, w.end))
-                else {
+                let (Some(s), Some(e)) = (zone.boundary_ns(date, w.start), zone.boundary_ns(date, w.end)) else {
                     break 'dates;
                 };
                 let piece = Piece {

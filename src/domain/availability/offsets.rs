@@ -7,16 +7,23 @@
 //! [`OFFSET_CHANGES_APART`] (the closest two changes anywhere are 6 days 23 hours apart:
 //! America/Noronha in October 2000, Asia/Gaza in 2040). So a window shorter than that holds at
 //! most one change: when the offsets at its two ends agree it holds none, and when they differ
-//! the one change is found by bisection. The test
+//! the one change is found by bisection. The same spans turn a window boundary's local time into
+//! its instant ([`ZoneOffsets::boundary_ns`]) for the engine. The test
 //! `offset_changes_are_apart_in_the_tables_this_build_compiles` reads the tables of the
 //! chrono-tz this build compiles and fails if an update of the tz database breaks the rule.
 
-use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
+
+use super::local_time::{local_boundary, resolve_boundary_ns, Ns, NANOS_PER_SEC};
 
 /// No zone changes its UTC offset twice within this many seconds (six days; see the module
 /// docs for the closest two changes).
 pub const OFFSET_CHANGES_APART: i64 = 6 * 86_400;
+
+/// No UTC offset reaches this far (seconds): an instant whose local time is `L` lies within it
+/// of `L` read as UTC (as `local_time::gap_end` assumes too).
+const OFFSET_REACH: i64 = 26 * 3600;
 
 /// Seconds `[lo, hi]` over which a zone's offset is `offset` (transitions are whole seconds,
 /// so an instant's offset is that of its whole second); empty when `lo > hi`.
@@ -76,6 +83,43 @@ impl ZoneOffsets {
         } else {
             self.tz.offset_from_utc_datetime(&t.naive_utc()).fix()
         }
+    }
+
+    /// `local_time::resolve_boundary_ns` (window boundary `minutes` of local `date`: the first
+    /// instant at which the local clock reads it or later), from the spans. Every instant whose
+    /// local time it could be lies within [`OFFSET_REACH`] of that local time read as UTC; once
+    /// the spans cover that stretch it holds at most one change, so the candidates are the local
+    /// time less each span's offset, kept where that span holds them: both (a repeated hour)
+    /// take the earlier, neither (a gap) the change itself. Dates far from today's (beyond
+    /// chrono's reach of `i64` seconds arithmetic here) take `resolve_boundary_ns`.
+    pub(super) fn boundary_ns(&mut self, date: NaiveDate, minutes: u16) -> Option<Ns> {
+        if date.year().abs() >= 200_000 {
+            return resolve_boundary_ns(self.tz, date, minutes);
+        }
+        let local = local_boundary(date, minutes)?.and_utc().timestamp();
+        let (lo, hi) = (local - OFFSET_REACH, local + OFFSET_REACH);
+        let [first, second] = self.spans;
+        let covered = first.lo <= lo && (first.hi >= hi || (second.lo == first.hi + 1 && second.hi >= hi));
+        if !covered {
+            self.spans = self.spans_from(lo);
+        }
+        let [first, second] = self.spans;
+        if !(first.lo <= lo && (first.hi >= hi || (second.lo == first.hi + 1 && second.hi >= hi))) {
+            // Where chrono's range ends.
+            return resolve_boundary_ns(self.tz, date, minutes);
+        }
+        let before = local - i64::from(first.offset.local_minus_utc());
+        let instant = if first.hi >= hi || before <= first.hi {
+            before
+        } else {
+            let after = local - i64::from(second.offset.local_minus_utc());
+            if after >= second.lo {
+                after
+            } else {
+                second.lo
+            }
+        };
+        Some(Ns::from(instant) * Ns::from(NANOS_PER_SEC))
     }
 
     /// chrono-tz's offset at whole second `secs`; `None` outside chrono's range.
