@@ -58,8 +58,9 @@ pub(super) fn resolve_boundary(tz: Tz, date: NaiveDate, minutes: u16) -> Option<
     resolve_local(tz, local_boundary(date, minutes)?)
 }
 
-/// [`resolve_boundary`] in nanoseconds since the epoch, for the engine's hot
-/// path (two per window per date): the same rule, computed from the zone's
+/// [`resolve_boundary`] in nanoseconds since the epoch (the engine's window
+/// boundaries take `ZoneOffsets::boundary_ns`, held to this one by its
+/// tests, and fall back to it): the same rule, computed from the zone's
 /// offset(s) at that local time (`offset_from_local_datetime`, one lookup in
 /// the zone's table) rather than through `from_local_datetime`, which builds
 /// and converts a `DateTime<Tz>` per candidate offset. Local times in a gap,
