@@ -90,24 +90,22 @@ impl ZoneOffsets {
     /// local time it could be lies within [`OFFSET_REACH`] of that local time read as UTC; once
     /// the spans cover that stretch it holds at most one change, so the candidates are the local
     /// time less each span's offset, kept where that span holds them: both (a repeated hour)
-    /// take the earlier, neither (a gap) the change itself. Dates far from today's (beyond
-    /// chrono's reach of `i64` seconds arithmetic here) take `resolve_boundary_ns`.
+    /// take the earlier, neither (a gap) the change itself. Dates near the ends of chrono's
+    /// range (years beyond ±200,000, as `resolve_boundary_ns` has it) take `resolve_boundary_ns`.
     pub(super) fn boundary_ns(&mut self, date: NaiveDate, minutes: u16) -> Option<Ns> {
         if date.year().abs() >= 200_000 {
             return resolve_boundary_ns(self.tz, date, minutes);
         }
         let local = local_boundary(date, minutes)?.and_utc().timestamp();
         let (lo, hi) = (local - OFFSET_REACH, local + OFFSET_REACH);
-        let [first, second] = self.spans;
-        let covered = first.lo <= lo && (first.hi >= hi || (second.lo == first.hi + 1 && second.hi >= hi));
-        if !covered {
+        if !self.cover(lo, hi) {
             self.spans = self.spans_from(lo);
+            if !self.cover(lo, hi) {
+                // Where chrono's range ends.
+                return resolve_boundary_ns(self.tz, date, minutes);
+            }
         }
         let [first, second] = self.spans;
-        if !(first.lo <= lo && (first.hi >= hi || (second.lo == first.hi + 1 && second.hi >= hi))) {
-            // Where chrono's range ends.
-            return resolve_boundary_ns(self.tz, date, minutes);
-        }
         let before = local - i64::from(first.offset.local_minus_utc());
         let instant = if first.hi >= hi || before <= first.hi {
             before
@@ -120,6 +118,12 @@ impl ZoneOffsets {
             }
         };
         Some(Ns::from(instant) * Ns::from(NANOS_PER_SEC))
+    }
+
+    /// Whether the spans cover every second of `[lo, hi]` (the first alone, or both end to end).
+    fn cover(&self, lo: i64, hi: i64) -> bool {
+        let [first, second] = self.spans;
+        first.lo <= lo && (first.hi >= hi || (second.lo == first.hi + 1 && second.hi >= hi))
     }
 
     /// chrono-tz's offset at whole second `secs`; `None` outside chrono's range.
